@@ -1,0 +1,2 @@
+//! Plan benchmark.
+fn main() {}

@@ -1,0 +1,839 @@
+//! Specs → validated runtime config, collecting every problem with its position.
+//!
+//! Each document is checked on its own first (schema, then types); documents that pass
+//! are cross-checked here: ids, references between documents, templates, fields, time
+//! zones and formats. A document with a structural problem is left out of the
+//! cross-checks, so one typo does not cascade into a dozen follow-up errors.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Span, SpanRelativeTo, Timestamp};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::schema::{self, DocumentKind};
+use super::spec::{
+    CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, FieldMode, FieldSpec, FilterSpec, JsonSourceSpec,
+    RuleSpec, SourceCommonSpec, SourceSpec, WorkspaceSpec,
+};
+use super::yaml::{Document, child};
+use super::*;
+use crate::model::FieldRef;
+use crate::transform::filter::{Rule, Test};
+use crate::transform::template::{Counter, Template, TemplateError};
+
+struct Parsed<T> {
+    doc: Document,
+    spec: T,
+    stem: String,
+}
+
+pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
+    let mut diags = Diagnostics::default();
+    let read_error = |path: &str, source: io::Error| ConfigError::Read {
+        path: path.to_owned(),
+        origin: files.describe(),
+        source,
+    };
+
+    let workspace = match files.read("hrsync.yaml") {
+        Ok(bytes) => parse::<WorkspaceSpec>(DocumentKind::Workspace, "hrsync.yaml", &bytes, &mut diags),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            diags.push(Diagnostic {
+                file: "hrsync.yaml".into(),
+                line: 1,
+                column: 1,
+                message: format!("no hrsync.yaml in {}", files.describe()),
+                hint: Some("point --repo at a sync repository (for example examples/sync-repo)".into()),
+            });
+            None
+        }
+        Err(e) => return Err(read_error("hrsync.yaml", e)),
+    };
+
+    let mut read_kind =
+        |dir: &str, kind: DocumentKind| -> Result<Vec<Parsed<serde_json::Value>>, ConfigError> {
+            let mut out = Vec::new();
+            let names = files.list(dir).map_err(|e| read_error(dir, e))?;
+            for name in names {
+                let Some(stem) = name.strip_suffix(".yaml").or_else(|| name.strip_suffix(".yml")) else {
+                    continue;
+                };
+                let path = format!("{dir}/{name}");
+                let bytes = files.read(&path).map_err(|e| read_error(&path, e))?;
+                if let Some(doc) = parse_document(kind, &path, &bytes, &mut diags) {
+                    out.push(Parsed { spec: serde_json::Value::Null, doc, stem: stem.to_owned() });
+                }
+            }
+            Ok(out)
+        };
+    let filter_docs = read_kind("filters", DocumentKind::Filter)?;
+    let source_docs = read_kind("sources", DocumentKind::Source)?;
+    let directory_docs = read_kind("directories", DocumentKind::Directory)?;
+
+    let filters = typed::<FilterSpec>(filter_docs, &mut diags);
+    let sources = typed::<SourceSpec>(source_docs, &mut diags);
+    let directories = typed::<DirectorySpec>(directory_docs, &mut diags);
+
+    let mut cx = Compiler { diags };
+    let workspace_cfg = workspace.as_ref().and_then(|w| cx.workspace(w));
+    let filter_cfgs = cx.filters(&filters);
+    let source_cfgs = cx.sources(&sources, &filter_cfgs);
+    let default_safety = workspace.as_ref().map(|w| w.spec.safety.clone()).unwrap_or_default();
+    let directory_cfgs = cx.directories(&directories, &filter_cfgs, &default_safety);
+
+    let diags = cx.diags.finish();
+    match workspace_cfg {
+        Some(workspace_cfg) if diags.is_empty() => Ok(Config {
+            fingerprint: fingerprint(workspace.as_ref(), &filters, &sources, &directories),
+            workspace: workspace_cfg,
+            sources: source_cfgs,
+            directories: directory_cfgs,
+            filters: filter_cfgs,
+            revision: files.revision(),
+        }),
+        _ => Err(ConfigError::Invalid(diags)),
+    }
+}
+
+fn parse_document(kind: DocumentKind, path: &str, bytes: &[u8], diags: &mut Diagnostics) -> Option<Document> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        diags.push(Diagnostic {
+            file: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: "the file is not UTF-8 text".into(),
+            hint: Some("save it as UTF-8".into()),
+        });
+        return None;
+    };
+    let doc = match Document::parse(path, text) {
+        Ok(doc) => doc,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let problems = schema::validate(kind, &doc);
+    if problems.is_empty() {
+        Some(doc)
+    } else {
+        problems.into_iter().for_each(|d| diags.push(d));
+        None
+    }
+}
+
+fn parse<T: DeserializeOwned>(
+    kind: DocumentKind,
+    path: &str,
+    bytes: &[u8],
+    diags: &mut Diagnostics,
+) -> Option<Parsed<T>> {
+    let doc = parse_document(kind, path, bytes, diags)?;
+    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".yaml").to_owned();
+    typed(vec![Parsed { doc, spec: serde_json::Value::Null, stem }], diags).pop()
+}
+
+fn typed<T: DeserializeOwned>(
+    docs: Vec<Parsed<serde_json::Value>>,
+    diags: &mut Diagnostics,
+) -> Vec<Parsed<T>> {
+    docs.into_iter()
+        .filter_map(|p| match serde_json::from_value::<T>(p.doc.value.clone()) {
+            Ok(spec) => Some(Parsed { doc: p.doc, spec, stem: p.stem }),
+            Err(e) => {
+                diags.push(p.doc.error_at("", e.to_string(), None));
+                None
+            }
+        })
+        .collect()
+}
+
+struct Compiler {
+    diags: Diagnostics,
+}
+
+impl Compiler {
+    fn error(&mut self, doc: &Document, pointer: &str, message: impl Into<String>, hint: Option<String>) {
+        self.diags.push(doc.error_at(pointer, message, hint));
+    }
+
+    fn timezone(&mut self, doc: &Document, pointer: &str, name: &str) -> Option<TimeZone> {
+        match TimeZone::get(name) {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                self.error(
+                    doc,
+                    pointer,
+                    format!("unknown time zone `{name}`"),
+                    Some("use an IANA name such as `Europe/Berlin` or `UTC`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn id<T>(
+        &mut self,
+        p: &Parsed<impl Sized>,
+        given: Option<&str>,
+        noun: &str,
+        make: fn(&str) -> Result<T, InvalidId>,
+    ) -> Option<T> {
+        let (text, pointer) = match given {
+            Some(id) => (id, "/id"),
+            None => (p.stem.as_str(), ""),
+        };
+        match make(text) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                let hint = if given.is_some() {
+                    "change `id`".to_owned()
+                } else {
+                    format!("rename the file, or set `id:` to a valid {noun} id")
+                };
+                self.error(&p.doc, pointer, e.to_string(), Some(hint));
+                None
+            }
+        }
+    }
+
+    fn field_ref(&mut self, doc: &Document, pointer: &str, name: &str) -> Option<FieldRef> {
+        match name.parse::<FieldRef>() {
+            Ok(f) => Some(f),
+            Err(()) => {
+                self.error(
+                    doc,
+                    pointer,
+                    format!("unknown person field `{name}`"),
+                    did_you_mean(name, FieldRef::known_names())
+                        .or_else(|| Some("custom attributes are written `custom.<name>`".into())),
+                );
+                None
+            }
+        }
+    }
+
+    fn filter_refs(
+        &mut self,
+        doc: &Document,
+        pointer: &str,
+        names: &[String],
+        known: &BTreeMap<FilterId, Filter>,
+    ) -> Vec<FilterId> {
+        let mut out = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            match FilterId::new(name).ok().filter(|id| known.contains_key(id)) {
+                Some(id) => out.push(id),
+                None => {
+                    let hint = did_you_mean(name, known.keys().map(FilterId::as_str)).unwrap_or_else(|| {
+                        format!("create filters/{name}.yaml, or remove it from this list")
+                    });
+                    self.error(
+                        doc,
+                        &format!("{pointer}/{i}"),
+                        format!("unknown filter `{name}`"),
+                        Some(hint),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn template(&mut self, doc: &Document, pointer: &str, text: &str, counter: Counter) -> Option<Template> {
+        match Template::parse(text, counter) {
+            Ok(t) => Some(t),
+            Err(TemplateError { offset, message, hint }) => {
+                let pos = doc.position_in(pointer, offset);
+                self.diags.push(doc.diagnostic(pos, format!("in template: {message}"), hint));
+                None
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------
+
+    fn workspace(&mut self, p: &Parsed<WorkspaceSpec>) -> Option<Workspace> {
+        let doc = &p.doc;
+        let spec = &p.spec;
+        let timezone = self.timezone(doc, "/timezone", &spec.timezone);
+        let mut zones = |map: &BTreeMap<String, String>, key: &str| -> BTreeMap<String, TimeZone> {
+            map.iter()
+                .filter_map(|(k, name)| {
+                    let tz = self.timezone(doc, &child(&format!("/timezones/{key}"), k), name)?;
+                    Some((k.clone(), tz))
+                })
+                .collect()
+        };
+        let legal_entity_zones = zones(&spec.timezones.legal_entities, "legal_entities");
+        let location_zones = zones(&spec.timezones.work_locations, "work_locations");
+        let schedule = spec.schedule.as_ref().and_then(|s| {
+            let interval = parse_interval(&s.interval);
+            if interval.is_none() {
+                self.error(
+                    doc,
+                    "/schedule/interval",
+                    format!("`{}` is not a duration", s.interval),
+                    Some("write for example `1h`, `30m` or `1d`".into()),
+                );
+            }
+            let start = match &s.start {
+                Some(text) => match text.parse::<Timestamp>() {
+                    Ok(t) => Some(t),
+                    Err(_) => {
+                        self.error(
+                            doc,
+                            "/schedule/start",
+                            format!("`{text}` is not an RFC 3339 time"),
+                            Some("write for example `2026-01-05T02:00:00+01:00`".into()),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            Some(Schedule { interval: interval?, start })
+        });
+        for (i, id) in spec.approvals.iter().enumerate() {
+            if !crate::plan::is_plan_id(id) {
+                self.error(
+                    doc,
+                    &format!("/approvals/{i}"),
+                    format!("`{id}` is not a plan id"),
+                    Some("copy the id from the blocked plan: 32 lowercase hex digits".into()),
+                );
+            }
+        }
+        if spec.reports.pii == PiiSpec::Hashed && spec.reports.pii_key.is_none() {
+            self.error(
+                doc,
+                "/reports/pii",
+                "`pii: hashed` needs `pii_key`",
+                Some("add `pii_key: ${env:HRSYNC_PII_KEY}` and set that variable".into()),
+            );
+        }
+        Some(Workspace {
+            name: spec.workspace.clone(),
+            timezone: timezone?,
+            legal_entity_zones,
+            location_zones,
+            schedule,
+            safety: spec.safety.clone(),
+            reports: Reports {
+                branch: spec.reports.branch.clone(),
+                path: spec.reports.path.clone(),
+                pii: spec.reports.pii,
+                pii_key: spec.reports.pii_key.clone(),
+            },
+            approvals: spec.approvals.iter().cloned().collect(),
+        })
+    }
+
+    fn filters(&mut self, docs: &[Parsed<FilterSpec>]) -> BTreeMap<FilterId, Filter> {
+        let mut out = BTreeMap::new();
+        for p in docs {
+            let Some(id) = self.id(p, None, "filter", FilterId::new) else { continue };
+            let include = self.rules(&p.doc, "/include", &p.spec.include);
+            let exclude = self.rules(&p.doc, "/exclude", &p.spec.exclude);
+            out.insert(id.clone(), Filter { id, include, exclude });
+        }
+        out
+    }
+
+    fn rules(&mut self, doc: &Document, pointer: &str, specs: &[RuleSpec]) -> Vec<Rule> {
+        let mut out = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let at = format!("{pointer}/{i}");
+            let field = self.field_ref(doc, &format!("{at}/field"), &spec.field);
+            let lower = |v: &Vec<String>| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
+            let mut tests: Vec<Test> = Vec::new();
+            tests.extend(spec.in_.as_ref().map(|v| Test::In(lower(v))));
+            tests.extend(spec.not_in.as_ref().map(|v| Test::NotIn(lower(v))));
+            tests.extend(spec.present.map(Test::Present));
+            tests.extend(spec.starts_with.as_ref().map(|s| Test::StartsWith(s.to_lowercase())));
+            tests.extend(spec.ends_with.as_ref().map(|s| Test::EndsWith(s.to_lowercase())));
+            if tests.len() != 1 {
+                let message =
+                    if tests.is_empty() { "the rule has no test" } else { "the rule has more than one test" };
+                self.error(doc, &at, message, Some("give exactly one of `in`, `not_in`, `present`, `starts_with`, `ends_with`; use two rules to combine".into()));
+                continue;
+            }
+            if let (Some(field), Some(test)) = (field, tests.pop()) {
+                out.push(Rule { field, test, reason: spec.reason.clone() });
+            }
+        }
+        out
+    }
+
+    fn sources(
+        &mut self,
+        docs: &[Parsed<SourceSpec>],
+        filters: &BTreeMap<FilterId, Filter>,
+    ) -> Vec<SourceConfig> {
+        let mut out: Vec<SourceConfig> = Vec::new();
+        let mut seen: BTreeMap<SourceId, String> = BTreeMap::new();
+        for p in docs {
+            let common = p.spec.common();
+            let Some(id) = self.id(p, common.id.as_deref(), "source", SourceId::new) else { continue };
+            if let Some(first) = seen.get(&id) {
+                let pointer = if common.id.is_some() { "/id" } else { "" };
+                self.error(
+                    &p.doc,
+                    pointer,
+                    format!("source id `{id}` is already used by {first}"),
+                    Some("give each source its own id".into()),
+                );
+                continue;
+            }
+            seen.insert(id.clone(), p.doc.file.clone());
+            if let Some(cfg) = self.source(p, id, common, filters) {
+                out.push(cfg);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    fn source(
+        &mut self,
+        p: &Parsed<SourceSpec>,
+        id: SourceId,
+        common: &SourceCommonSpec,
+        filters: &BTreeMap<FilterId, Filter>,
+    ) -> Option<SourceConfig> {
+        let doc = &p.doc;
+        let errors_before = self.diags.len();
+        let timezone = common.timezone.as_ref().and_then(|tz| self.timezone(doc, "/timezone", tz));
+        if common.match_key.is_empty() {
+            self.error(
+                doc,
+                "/match_key",
+                "`match_key` is empty",
+                Some("list at least one field, for example `[employee_number]`".into()),
+            );
+        }
+        let match_key: Vec<FieldRef> = common
+            .match_key
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| self.field_ref(doc, &format!("/match_key/{i}"), name))
+            .collect();
+        let filter_ids = self.filter_refs(doc, "/filters", &common.filters, filters);
+        let mut values = BTreeMap::new();
+        for (field, map) in &common.values {
+            if let Some(f) = self.field_ref(doc, &child("/values", field), field) {
+                values.insert(f, map.clone());
+            }
+        }
+        let date_format = common.date_format.clone().unwrap_or_else(|| "%Y-%m-%d".to_owned());
+        if !date_format_round_trips(&date_format) {
+            self.error(
+                doc,
+                "/date_format",
+                format!("`{date_format}` cannot read back the dates it writes"),
+                Some("use a strftime pattern with year, month and day, for example `%d.%m.%Y`".into()),
+            );
+        }
+        let kind = match &p.spec {
+            SourceSpec::Csv(spec) => self.csv(doc, spec).map(SourceKind::Csv),
+            SourceSpec::Json(spec) => self.json(doc, spec).map(SourceKind::Json),
+        };
+        if self.diags.len() != errors_before {
+            return None;
+        }
+        Some(SourceConfig {
+            id,
+            file: doc.file.clone(),
+            enabled: common.enabled,
+            priority: common.priority,
+            timezone,
+            match_key,
+            filters: filter_ids,
+            delta: common.delta,
+            values,
+            date_format,
+            kind: kind?,
+        })
+    }
+
+    fn person_columns(
+        &mut self,
+        doc: &Document,
+        pointer: &str,
+        columns: &BTreeMap<String, String>,
+    ) -> Columns {
+        for field in columns.keys() {
+            let ok = matches!(field.parse::<FieldRef>(), Ok(FieldRef::Person(_) | FieldRef::Custom(_)));
+            if !ok {
+                let hint = did_you_mean(field, crate::model::PersonField::ALL.iter().map(|f| f.name()))
+                    .or_else(|| Some("custom attributes are written `custom.<name>`".into()));
+                self.diags.push(doc.error_at_key(
+                    &child(pointer, field),
+                    format!("unknown person field `{field}`"),
+                    hint,
+                ));
+            }
+        }
+        columns.clone()
+    }
+
+    fn table_columns(
+        &mut self,
+        doc: &Document,
+        pointer: &str,
+        columns: &BTreeMap<String, String>,
+        known: &[&str],
+    ) -> Columns {
+        for field in columns.keys() {
+            if !known.contains(&field.as_str()) {
+                let hint = did_you_mean(field, known.iter().copied())
+                    .or_else(|| Some(format!("fields here are {}", known.join(", "))));
+                self.diags.push(doc.error_at_key(
+                    &child(pointer, field),
+                    format!("unknown field `{field}`"),
+                    hint,
+                ));
+            }
+        }
+        columns.clone()
+    }
+
+    fn csv(&mut self, doc: &Document, spec: &CsvSourceSpec) -> Option<CsvSettings> {
+        let delimiter = match spec.delimiter {
+            None => b',',
+            Some(c) if c.is_ascii() => c as u8,
+            Some(_) => {
+                self.error(doc, "/delimiter", "the delimiter must be one ASCII character", None);
+                return None;
+            }
+        };
+        let columns = self.person_columns(doc, "/columns", &spec.columns);
+        let employments = spec.employments.as_ref().map(|t| {
+            (t.path.clone(), self.table_columns(doc, "/employments/columns", &t.columns, EMPLOYMENT_FIELDS))
+        });
+        let org_units = spec.org_units.as_ref().map(|t| {
+            (t.path.clone(), self.table_columns(doc, "/org_units/columns", &t.columns, ORG_UNIT_FIELDS))
+        });
+        Some(CsvSettings { path: spec.path.clone(), delimiter, columns, employments, org_units })
+    }
+
+    fn json(&mut self, doc: &Document, spec: &JsonSourceSpec) -> Option<JsonSettings> {
+        let mut pointer_ok = |pointer: &str, at: &str| {
+            if !(pointer.is_empty() || pointer.starts_with('/')) {
+                self.error(
+                    doc,
+                    at,
+                    format!("`{pointer}` is not a JSON pointer"),
+                    Some("start it with `/`, for example `/employees`".into()),
+                );
+            }
+        };
+        if let Some(p) = &spec.people {
+            pointer_ok(p, "/people");
+        }
+        if let Some(t) = &spec.employments {
+            pointer_ok(&t.pointer, "/employments/pointer");
+        }
+        if let Some(t) = &spec.org_units {
+            pointer_ok(&t.pointer, "/org_units/pointer");
+        }
+        let fields = self.person_columns(doc, "/fields", &spec.fields);
+        let employments = spec.employments.as_ref().map(|t| {
+            (t.pointer.clone(), self.table_columns(doc, "/employments/fields", &t.fields, EMPLOYMENT_FIELDS))
+        });
+        let org_units = spec.org_units.as_ref().map(|t| {
+            (t.pointer.clone(), self.table_columns(doc, "/org_units/fields", &t.fields, ORG_UNIT_FIELDS))
+        });
+        Some(JsonSettings {
+            path: spec.path.clone(),
+            people: spec.people.clone(),
+            fields,
+            employments,
+            org_units,
+        })
+    }
+
+    fn directories(
+        &mut self,
+        docs: &[Parsed<DirectorySpec>],
+        filters: &BTreeMap<FilterId, Filter>,
+        safety: &SafetySpec,
+    ) -> Vec<DirectoryConfig> {
+        let mut out: Vec<DirectoryConfig> = Vec::new();
+        let mut seen: BTreeMap<DirectoryId, String> = BTreeMap::new();
+        for p in docs {
+            let common = p.spec.common();
+            let Some(id) = self.id(p, common.id.as_deref(), "directory", DirectoryId::new) else { continue };
+            if let Some(first) = seen.get(&id) {
+                let pointer = if common.id.is_some() { "/id" } else { "" };
+                self.error(
+                    &p.doc,
+                    pointer,
+                    format!("directory id `{id}` is already used by {first}"),
+                    Some("give each directory its own id".into()),
+                );
+                continue;
+            }
+            seen.insert(id.clone(), p.doc.file.clone());
+            if let Some(cfg) = self.directory(p, id, common, filters, safety) {
+                out.push(cfg);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
+    }
+
+    fn directory(
+        &mut self,
+        p: &Parsed<DirectorySpec>,
+        id: DirectoryId,
+        common: &DirectoryCommonSpec,
+        filters: &BTreeMap<FilterId, Filter>,
+        safety: &SafetySpec,
+    ) -> Option<DirectoryConfig> {
+        let doc = &p.doc;
+        let errors_before = self.diags.len();
+        let filter_ids = self.filter_refs(doc, "/filters", &common.filters, filters);
+        let kind_for_defaults = match &p.spec {
+            DirectorySpec::File(spec) => DirectoryKind::File(FileSettings {
+                path: spec.path.clone().unwrap_or_else(|| format!("directories/{id}")),
+                id_attribute: spec
+                    .id_attribute
+                    .clone()
+                    .or_else(|| common.match_rules.first().map(|r| r.attribute.clone()))
+                    .unwrap_or_default(),
+            }),
+        };
+        let fields: Vec<Field> = common
+            .fields
+            .iter()
+            .filter_map(|(attr, spec)| self.field(doc, &kind_for_defaults, attr, spec))
+            .collect();
+        let declared: BTreeSet<&str> = common.fields.keys().map(String::as_str).collect();
+
+        if common.match_rules.is_empty() {
+            self.error(doc, "/match", "`match` is empty", Some("add at least one rule, for example `{ person: employee_number, attribute: employeeNumber }`".into()));
+        }
+        let mut match_rules = Vec::new();
+        for (i, rule) in common.match_rules.iter().enumerate() {
+            let at = format!("/match/{i}");
+            let person = self.field_ref(doc, &format!("{at}/person"), &rule.person);
+            match common.fields.get(&rule.attribute) {
+                None => self.error(
+                    doc,
+                    &format!("{at}/attribute"),
+                    format!("match attribute `{}` is not mapped in `fields`", rule.attribute),
+                    did_you_mean(&rule.attribute, declared.iter().copied()).or_else(|| {
+                        Some(format!(
+                            "add `{}` to fields, so entries hrsync creates can be found again",
+                            rule.attribute
+                        ))
+                    }),
+                ),
+                Some(f) if f.mode == FieldMode::Ignore || f.manager => self.error(
+                    doc,
+                    &format!("{at}/attribute"),
+                    format!("match attribute `{}` is never written", rule.attribute),
+                    Some("map it with a value and mode `continuous` or `import_once`".into()),
+                ),
+                Some(_) => {}
+            }
+            if let Some(person) = person {
+                match_rules.push(MatchRule { person, attribute: rule.attribute.clone() });
+            }
+        }
+
+        let marker = common
+            .scope
+            .as_ref()
+            .map(|s| Marker { attribute: s.marker.attribute.clone(), value: s.marker.value.clone() });
+        if let Some(m) = &marker
+            && declared.contains(m.attribute.as_str())
+        {
+            self.error(
+                doc,
+                "/scope/marker/attribute",
+                format!("`{}` is both the ownership marker and a mapped field", m.attribute),
+                Some("use an attribute of its own for the marker".into()),
+            );
+        }
+        let kind = match (&p.spec, kind_for_defaults) {
+            (DirectorySpec::File(spec), DirectoryKind::File(settings)) => {
+                if !declared.contains(settings.id_attribute.as_str()) && !common.match_rules.is_empty() {
+                    let pointer =
+                        if spec.id_attribute.is_some() { "/id_attribute" } else { "/match/0/attribute" };
+                    self.error(
+                        doc,
+                        pointer,
+                        format!("id attribute `{}` is not mapped in `fields`", settings.id_attribute),
+                        None,
+                    );
+                }
+                DirectoryKind::File(settings)
+            }
+        };
+        if self.diags.len() != errors_before {
+            return None;
+        }
+        Some(DirectoryConfig {
+            id,
+            file: doc.file.clone(),
+            mode: common.mode,
+            kind,
+            filters: filter_ids,
+            match_rules,
+            fields,
+            marker,
+            joiners: common.joiners.clone(),
+            leavers: common.leavers.clone(),
+            safety: common.safety.clone().unwrap_or_else(|| safety.clone()),
+        })
+    }
+
+    fn field(&mut self, doc: &Document, kind: &DirectoryKind, attr: &str, spec: &FieldSpec) -> Option<Field> {
+        let at = child("/fields", attr);
+        let given = usize::from(spec.value.is_some())
+            + usize::from(spec.candidates.is_some())
+            + usize::from(spec.manager);
+        if given != 1 {
+            let message = if given == 0 {
+                "the field has no value"
+            } else {
+                "the field has more than one of `value`, `candidates`, `manager`"
+            };
+            self.diags.push(doc.error_at_key(
+                &at,
+                message,
+                Some("give exactly one of `value`, `candidates` or `manager: true`".into()),
+            ));
+            return None;
+        }
+        if spec.unique && spec.mode == FieldMode::Continuous {
+            self.diags.push(doc.error_at_key(
+                &at,
+                format!("unique field `{attr}` must be `mode: import_once`"),
+                Some("hrsync picks a unique value once, when it creates the entry; recomputing it later would rename people".into()),
+            ));
+            return None;
+        }
+        let compare = spec.compare.unwrap_or_else(|| kind.default_compare(attr, spec.manager));
+        if spec.manager {
+            return Some(Field {
+                attribute: attr.to_owned(),
+                source: FieldSource::Manager,
+                mode: spec.mode,
+                compare,
+                personal: true,
+            });
+        }
+        let mut candidates = Vec::new();
+        let mut ok = true;
+        if let Some(text) = &spec.value {
+            match self.template(doc, &format!("{at}/value"), text, Counter::Forbidden) {
+                Some(t) => candidates.push(t),
+                None => ok = false,
+            }
+        }
+        for (i, text) in spec.candidates.iter().flatten().enumerate() {
+            match self.template(doc, &format!("{at}/candidates/{i}"), text, Counter::Allowed) {
+                Some(t) => {
+                    if t.uses_counter() && !spec.unique {
+                        self.error(
+                            doc,
+                            &format!("{at}/candidates/{i}"),
+                            "`{{ n }}` counts only in a `unique: true` field",
+                            Some("add `unique: true`, or remove `{{ n }}`".into()),
+                        );
+                        ok = false;
+                    }
+                    candidates.push(t);
+                }
+                None => ok = false,
+            }
+        }
+        if spec.candidates.as_ref().is_some_and(Vec::is_empty) {
+            self.diags.push(doc.error_at_key(&at, "`candidates` is empty", None));
+            ok = false;
+        }
+        if !ok {
+            return None;
+        }
+        let personal = candidates.iter().flat_map(Template::fields).any(|f| f.is_personal());
+        Some(Field {
+            attribute: attr.to_owned(),
+            source: FieldSource::Templates { candidates, unique: spec.unique },
+            mode: spec.mode,
+            compare,
+            personal,
+        })
+    }
+}
+
+fn parse_interval(text: &str) -> Option<SignedDuration> {
+    let span: Span = text.parse().ok()?;
+    let d = span.to_duration(SpanRelativeTo::days_are_24_hours()).ok()?;
+    (d > SignedDuration::ZERO).then_some(d)
+}
+
+fn date_format_round_trips(format: &str) -> bool {
+    let Ok(date) = Date::new(2031, 12, 24) else { return false };
+    let Ok(text) = jiff::fmt::strtime::format(format, date) else { return false };
+    Date::strptime(format, &text).is_ok_and(|back| back == date)
+}
+
+/// A hash of the specs that shape a plan, without approvals and directory modes.
+fn fingerprint(
+    workspace: Option<&Parsed<WorkspaceSpec>>,
+    filters: &[Parsed<FilterSpec>],
+    sources: &[Parsed<SourceSpec>],
+    directories: &[Parsed<DirectorySpec>],
+) -> String {
+    let mut hasher = Sha256::new();
+    let mut feed = |label: &str, value: serde_json::Value| {
+        hasher.update(label.as_bytes());
+        hasher.update([0]);
+        hasher.update(value.to_string().as_bytes());
+        hasher.update([0]);
+    };
+    if let Some(w) = workspace {
+        let mut spec = w.spec.clone();
+        spec.approvals.clear();
+        spec.schedule = None;
+        feed("workspace", serde_json::to_value(&spec).unwrap_or_default());
+    }
+    // Sorted by file, which `RepoFiles::list` already guarantees.
+    for p in filters {
+        feed(&p.doc.file, serde_json::to_value(&p.spec).unwrap_or_default());
+    }
+    for p in sources {
+        feed(&p.doc.file, serde_json::to_value(&p.spec).unwrap_or_default());
+    }
+    for p in directories {
+        let mut value = serde_json::to_value(&p.spec).unwrap_or_default();
+        if let Some(obj) = value.as_object_mut() {
+            obj.remove("mode");
+        }
+        feed(&p.doc.file, value);
+    }
+    hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_and_date_formats() {
+        assert_eq!(parse_interval("1h"), Some(SignedDuration::from_hours(1)));
+        assert_eq!(parse_interval("1d"), Some(SignedDuration::from_hours(24)));
+        assert_eq!(parse_interval("0s"), None);
+        assert_eq!(parse_interval("soon"), None);
+        assert!(date_format_round_trips("%Y-%m-%d"));
+        assert!(date_format_round_trips("%d.%m.%Y"));
+        assert!(!date_format_round_trips("%Y-%m"));
+    }
+}

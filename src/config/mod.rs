@@ -1,0 +1,335 @@
+//! The sync repository → validated definitions.
+//!
+//! [`load`] reads `hrsync.yaml`, `sources/*.yaml`, `directories/*.yaml` and
+//! `filters/*.yaml` through [`RepoFiles`] (a folder or a git revision), validates each
+//! document against its JSON Schema, deserializes it into its `Spec` type
+//! ([`spec`]) and compiles the specs into the runtime types here, cross-checking ids,
+//! templates, fields and time zones. Every problem found is returned at once, each with
+//! file, line, column and a hint. Nothing here fetches data or resolves secrets: that
+//! happens when a run needs them.
+
+mod compile;
+pub mod diagnostic;
+mod ids;
+pub mod schema;
+pub mod secret;
+pub mod spec;
+pub mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+pub use ids::{DirectoryId, FilterId, InvalidId, SourceId, is_valid_id};
+pub use secret::{Secret, SecretError, SecretRef};
+pub use spec::{Compare, FieldMode, JoinersSpec, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec};
+
+use crate::model::FieldRef;
+use crate::repo::RepoFiles;
+use crate::transform::filter::Filter;
+use crate::transform::template::Template;
+
+/// Why a sync repository could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The repository has problems; each says where and what to do.
+    #[error("the sync repository is not valid:\n{0}")]
+    Invalid(Diagnostics),
+    /// A file could not be read.
+    #[error("cannot read `{path}` from {origin}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Where the repository is.
+        origin: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A validated sync repository.
+#[derive(Debug)]
+pub struct Config {
+    /// `hrsync.yaml`.
+    pub workspace: Workspace,
+    /// Sources, by id.
+    pub sources: Vec<SourceConfig>,
+    /// Directories, by id.
+    pub directories: Vec<DirectoryConfig>,
+    /// Named filters.
+    pub filters: BTreeMap<FilterId, Filter>,
+    /// A hash of everything that shapes a plan, except approvals and directory modes
+    /// (so approving a plan or switching a directory to `apply` does not change the
+    /// plan's id).
+    pub fingerprint: String,
+    /// The git commit the config was read from, when read from git.
+    pub revision: Option<String>,
+}
+
+impl Config {
+    /// The source with this id.
+    pub fn source(&self, id: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.id.as_str() == id)
+    }
+
+    /// The directory with this id.
+    pub fn directory(&self, id: &str) -> Option<&DirectoryConfig> {
+        self.directories.iter().find(|d| d.id.as_str() == id)
+    }
+}
+
+/// The workspace settings of `hrsync.yaml`.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Its name.
+    pub name: String,
+    /// The default time zone for effective dates.
+    pub timezone: TimeZone,
+    /// Time zones by legal entity.
+    pub legal_entity_zones: BTreeMap<String, TimeZone>,
+    /// Time zones by work location.
+    pub location_zones: BTreeMap<String, TimeZone>,
+    /// The daemon's schedule.
+    pub schedule: Option<Schedule>,
+    /// Default safety limits.
+    pub safety: SafetySpec,
+    /// Report settings.
+    pub reports: Reports,
+    /// Approved plan ids.
+    pub approvals: BTreeSet<String>,
+}
+
+/// When the daemon re-plans.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// Time between runs.
+    pub interval: SignedDuration,
+    /// The first run.
+    pub start: Option<Timestamp>,
+}
+
+/// Report settings.
+#[derive(Clone, Debug)]
+pub struct Reports {
+    /// Branch for report commits.
+    pub branch: String,
+    /// Folder inside that branch.
+    pub path: String,
+    /// Personal data policy.
+    pub pii: PiiSpec,
+    /// Key of the keyed hash for `pii: hashed`.
+    pub pii_key: Option<SecretRef>,
+}
+
+/// A validated source.
+#[derive(Clone, Debug)]
+pub struct SourceConfig {
+    /// Its id.
+    pub id: SourceId,
+    /// The file it is declared in.
+    pub file: String,
+    /// Whether it is read.
+    pub enabled: bool,
+    /// Priority when several sources describe one person.
+    pub priority: i32,
+    /// Time zone of its dates, when not the workspace's.
+    pub timezone: Option<TimeZone>,
+    /// Fields identifying a person across sources, in order.
+    pub match_key: Vec<FieldRef>,
+    /// Filters that decide who of this source is synced.
+    pub filters: Vec<FilterId>,
+    /// Whether to read only changes.
+    pub delta: bool,
+    /// Value mappings per field, applied before parsing.
+    pub values: BTreeMap<FieldRef, BTreeMap<String, String>>,
+    /// strftime pattern of dates.
+    pub date_format: String,
+    /// What kind of source, with its settings.
+    pub kind: SourceKind,
+}
+
+/// Kinds of source.
+#[derive(Clone, Debug)]
+pub enum SourceKind {
+    /// A CSV export.
+    Csv(CsvSettings),
+    /// A JSON export.
+    Json(JsonSettings),
+}
+
+impl SourceKind {
+    /// The `type` value.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SourceKind::Csv(_) => "csv",
+            SourceKind::Json(_) => "json",
+        }
+    }
+}
+
+/// Field → column (or key) names of one table of a file source.
+pub type Columns = BTreeMap<String, String>;
+
+/// A CSV source's settings.
+#[derive(Clone, Debug)]
+pub struct CsvSettings {
+    /// The people file.
+    pub path: String,
+    /// Column separator.
+    pub delimiter: u8,
+    /// Renamed columns of the people file.
+    pub columns: Columns,
+    /// The employments file and its renamed columns.
+    pub employments: Option<(String, Columns)>,
+    /// The org units file and its renamed columns.
+    pub org_units: Option<(String, Columns)>,
+}
+
+/// A JSON source's settings.
+#[derive(Clone, Debug)]
+pub struct JsonSettings {
+    /// The file.
+    pub path: String,
+    /// Pointer to the people array, if not the default.
+    pub people: Option<String>,
+    /// Renamed keys of people.
+    pub fields: Columns,
+    /// Pointer to the employments array and renamed keys.
+    pub employments: Option<(String, Columns)>,
+    /// Pointer to the org units array and renamed keys.
+    pub org_units: Option<(String, Columns)>,
+}
+
+/// Fields an employment record can have (besides custom ones, which it cannot).
+pub const EMPLOYMENT_FIELDS: &[&str] =
+    &["id", "person", "employment_type", "legal_entity", "job_title", "start_date", "end_date"];
+/// Fields an org unit record can have.
+pub const ORG_UNIT_FIELDS: &[&str] = &["id", "name", "parent"];
+
+/// A validated directory.
+#[derive(Clone, Debug)]
+pub struct DirectoryConfig {
+    /// Its id.
+    pub id: DirectoryId,
+    /// The file it is declared in.
+    pub file: String,
+    /// What hrsync does with it.
+    pub mode: Mode,
+    /// What kind of directory, with its settings.
+    pub kind: DirectoryKind,
+    /// Filters restricting who gets an entry.
+    pub filters: Vec<FilterId>,
+    /// The match key chain.
+    pub match_rules: Vec<MatchRule>,
+    /// Mapped attributes, in config order.
+    pub fields: Vec<Field>,
+    /// Ownership marker.
+    pub marker: Option<Marker>,
+    /// Joiner policy.
+    pub joiners: JoinersSpec,
+    /// Leaver policy.
+    pub leavers: LeaversSpec,
+    /// Safety limits.
+    pub safety: SafetySpec,
+}
+
+impl DirectoryConfig {
+    /// The mapped field for this attribute.
+    pub fn field(&self, attribute: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.attribute == attribute)
+    }
+}
+
+/// Kinds of directory.
+#[derive(Clone, Debug)]
+pub enum DirectoryKind {
+    /// The embedded directory.
+    File(FileSettings),
+}
+
+impl DirectoryKind {
+    /// The `type` value.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            DirectoryKind::File(_) => "file",
+        }
+    }
+
+    /// How this kind of directory compares an attribute when the config does not say.
+    pub fn default_compare(&self, attribute: &str, manager: bool) -> Compare {
+        let lower = attribute.to_ascii_lowercase();
+        match self {
+            DirectoryKind::File(_) if manager => Compare::Exact,
+            DirectoryKind::File(_) => match lower.as_str() {
+                "mail" | "email" | "userprincipalname" | "username" => Compare::IgnoreCase,
+                "telephonenumber" | "mobile" | "phone" => Compare::Phone,
+                _ => Compare::Exact,
+            },
+        }
+    }
+}
+
+/// The embedded directory's settings.
+#[derive(Clone, Debug)]
+pub struct FileSettings {
+    /// Folder of entries, relative to the state directory.
+    pub path: String,
+    /// Attribute naming new entries.
+    pub id_attribute: String,
+}
+
+/// One step of the match key chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchRule {
+    /// The person field.
+    pub person: FieldRef,
+    /// The directory attribute.
+    pub attribute: String,
+}
+
+/// A mapped attribute.
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// The directory attribute.
+    pub attribute: String,
+    /// How its value is made.
+    pub source: FieldSource,
+    /// Its mode.
+    pub mode: FieldMode,
+    /// How it is compared.
+    pub compare: Compare,
+    /// Whether its values are personal data (reports mask them).
+    pub personal: bool,
+}
+
+/// How a mapped attribute's value is made.
+#[derive(Clone, Debug)]
+pub enum FieldSource {
+    /// The first candidate template that gives a value (with `unique`, a value no other
+    /// entry has).
+    Templates {
+        /// Candidates, in order.
+        candidates: Vec<Template>,
+        /// The value must be free in the directory.
+        unique: bool,
+    },
+    /// The entry of the person's manager.
+    Manager,
+}
+
+/// The ownership marker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// The attribute.
+    pub attribute: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// Loads and validates the sync repository behind `files`.
+pub fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
+    compile::load(files)
+}

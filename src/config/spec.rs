@@ -1,0 +1,667 @@
+//! The YAML-facing types of the sync repository: one per document kind.
+//!
+//! These types mirror what users write, nothing more. Their doc comments become the
+//! descriptions of the generated JSON Schema in `schema/`, so they are written for the
+//! people editing the YAML. Checks that need more than one document (a filter id that
+//! must exist, a template that must name a known field) happen in `config::compile`,
+//! which turns these specs into the validated runtime types.
+//!
+//! Shared fields of sources and directories are flattened into each kind's struct. Serde
+//! cannot deny unknown keys through `flatten`, so unknown keys are refused by the JSON
+//! Schema validation that every document passes before it is deserialized (`load`).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::secret::SecretRef;
+
+/// The document format version. Only `1` exists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Version;
+
+impl Serialize for Version {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(1)
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u32::deserialize(d)? {
+            1 => Ok(Version),
+            other => Err(serde::de::Error::custom(format!(
+                "unsupported version {other}: this hrsync reads version 1"
+            ))),
+        }
+    }
+}
+
+impl JsonSchema for Version {
+    fn schema_name() -> Cow<'static, str> {
+        "Version".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The document format version. Always 1.",
+            "const": 1
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// hrsync.yaml
+
+/// `hrsync.yaml`: the workspace, with its time zone, schedule, safety limits, reports
+/// and approvals.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSpec {
+    /// Document format version: `1`.
+    pub version: Version,
+    /// Name of the workspace, used in reports and commit messages.
+    pub workspace: String,
+    /// Default IANA time zone for effective dates (start and end dates), for example
+    /// `Europe/Berlin`.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Time zones by legal entity or work location. A person's effective dates are read
+    /// in the zone of their work location, else of their legal entity, else of their
+    /// source, else the workspace's.
+    #[serde(default, skip_serializing_if = "TimezonesSpec::is_empty")]
+    pub timezones: TimezonesSpec,
+    /// When the daemon re-plans on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    /// Limits that block a plan before it writes anything.
+    #[serde(default)]
+    pub safety: SafetySpec,
+    /// Where plans and results are committed, and how personal data appears in them.
+    #[serde(default)]
+    pub reports: ReportsSpec,
+    /// Plan ids approved through a reviewed commit. A plan blocked by a safety limit is
+    /// applied once its exact id is listed here (or passed to `hrsync apply --approve`).
+    #[serde(default)]
+    pub approvals: Vec<String>,
+}
+
+fn default_timezone() -> String {
+    "UTC".to_owned()
+}
+
+/// Time zones by legal entity and work location.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimezonesSpec {
+    /// Legal entity → IANA time zone.
+    #[serde(default)]
+    pub legal_entities: BTreeMap<String, String>,
+    /// Work location → IANA time zone.
+    #[serde(default)]
+    pub work_locations: BTreeMap<String, String>,
+}
+
+impl TimezonesSpec {
+    fn is_empty(&self) -> bool {
+        self.legal_entities.is_empty() && self.work_locations.is_empty()
+    }
+}
+
+/// The daemon's schedule.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// How often to re-plan, for example `1h`, `30m` or `1d`.
+    pub interval: String,
+    /// When the first scheduled run happens, as an RFC 3339 time; later runs follow at
+    /// the interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+}
+
+/// Safety limits. A plan that exceeds any of them is blocked until approved by its id.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SafetySpec {
+    /// Disables plus deletes, as a percentage of the entries hrsync manages in a directory.
+    #[serde(default = "default_max_disable_percent")]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_disable_percent: f64,
+    /// Updates, as a percentage of the managed entries.
+    #[serde(default = "default_max_update_percent")]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_update_percent: f64,
+    /// Disables plus deletes, as a count. No count limit when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_disable_count: Option<u64>,
+    /// Updates, as a count. No count limit when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_update_count: Option<u64>,
+    /// A source that returns fewer people than this share of its last good read is
+    /// unhealthy, and nothing is written for it.
+    #[serde(default = "default_min_source_share")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub min_source_share: f64,
+}
+
+fn default_max_disable_percent() -> f64 {
+    20.0
+}
+fn default_max_update_percent() -> f64 {
+    50.0
+}
+fn default_min_source_share() -> f64 {
+    0.8
+}
+
+impl Default for SafetySpec {
+    fn default() -> Self {
+        SafetySpec {
+            max_disable_percent: default_max_disable_percent(),
+            max_update_percent: default_max_update_percent(),
+            max_disable_count: None,
+            max_update_count: None,
+            min_source_share: default_min_source_share(),
+        }
+    }
+}
+
+/// Where reports go and how they show personal data.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSpec {
+    /// The git branch reports are committed to.
+    #[serde(default = "default_reports_branch")]
+    pub branch: String,
+    /// The folder inside that branch.
+    #[serde(default = "default_reports_path")]
+    pub path: String,
+    /// How personal data appears in reports: `full`, `masked` (default) or `hashed`.
+    #[serde(default)]
+    pub pii: PiiSpec,
+    /// The key of the keyed hash used by `pii: hashed`. Required for that mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii_key: Option<SecretRef>,
+}
+
+fn default_reports_branch() -> String {
+    "hrsync/reports".to_owned()
+}
+fn default_reports_path() -> String {
+    "reports".to_owned()
+}
+
+impl Default for ReportsSpec {
+    fn default() -> Self {
+        ReportsSpec {
+            branch: default_reports_branch(),
+            path: default_reports_path(),
+            pii: PiiSpec::default(),
+            pii_key: None,
+        }
+    }
+}
+
+/// How personal data appears in reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PiiSpec {
+    /// Values as they are. Only for reports that never leave a trusted place.
+    Full,
+    /// Personal values shortened to a first letter (and an email's domain); safe to push.
+    #[default]
+    Masked,
+    /// Personal values replaced by a keyed hash, so equal values can be recognised but
+    /// not guessed back.
+    Hashed,
+}
+
+// ---------------------------------------------------------------------------------
+// sources/*.yaml
+
+/// `sources/<id>.yaml`: one HR source.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SourceSpec {
+    /// A CSV export.
+    Csv(CsvSourceSpec),
+    /// A JSON export.
+    Json(JsonSourceSpec),
+}
+
+impl SourceSpec {
+    /// The fields every kind of source has.
+    pub fn common(&self) -> &SourceCommonSpec {
+        match self {
+            SourceSpec::Csv(spec) => &spec.common,
+            SourceSpec::Json(spec) => &spec.common,
+        }
+    }
+
+    /// The `type` value of this kind.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SourceSpec::Csv(_) => "csv",
+            SourceSpec::Json(_) => "json",
+        }
+    }
+}
+
+/// Fields every source has.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct SourceCommonSpec {
+    /// Document format version: `1`.
+    pub version: Version,
+    /// The source id. Defaults to the file name without `.yaml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What this source is, for people reading the repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A disabled source is skipped with the reason `disabled`; it is never an error.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// When two sources describe the same person, each field comes from the source with
+    /// the highest priority that has a value for it.
+    #[serde(default)]
+    pub priority: i32,
+    /// IANA time zone of this source's dates, when it differs from the workspace's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Fields that identify the same person in another source, tried in order.
+    #[serde(default = "default_match_key")]
+    pub match_key: Vec<String>,
+    /// Named filters (`filters/<id>.yaml`) deciding which of this source's people are
+    /// synced. All of them must include a person.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// Ask the source only for what changed since the last successful sync, where it
+    /// supports that. File sources always read everything.
+    #[serde(default)]
+    pub delta: bool,
+    /// Maps values of a field to the values hrsync uses, for example
+    /// `employment_status: { Aktiv: active, Ausgetreten: terminated }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// How dates are written, as a strftime pattern. Default `%Y-%m-%d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_match_key() -> Vec<String> {
+    vec!["employee_number".to_owned()]
+}
+
+/// A CSV source.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CsvSourceSpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub common: SourceCommonSpec,
+    /// The people file, relative to the sync repository (or absolute).
+    pub path: String,
+    /// Column separator. Default `,`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
+    /// Person field → column header, where the header is not the field's own name.
+    /// Custom attributes are `custom.<name>`.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+    /// A CSV file of employments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employments: Option<CsvTableSpec>,
+    /// A CSV file of org units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_units: Option<CsvTableSpec>,
+}
+
+/// A further CSV file of a source (employments or org units).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvTableSpec {
+    /// The file, relative to the sync repository (or absolute).
+    pub path: String,
+    /// Field → column header, where the header is not the field's own name.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+/// A JSON source: a file holding an array of people, or an object whose arrays hold
+/// people, employments and org units.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct JsonSourceSpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub common: SourceCommonSpec,
+    /// The file, relative to the sync repository (or absolute).
+    pub path: String,
+    /// Where the people are: a JSON pointer such as `/employees`. Default: the document
+    /// itself when it is an array, else `/people`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<String>,
+    /// Person field → key in each item, where the key is not the field's own name.
+    /// Nested keys are written with dots: `contact.email`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Where the employments are, and their keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employments: Option<JsonTableSpec>,
+    /// Where the org units are, and their keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_units: Option<JsonTableSpec>,
+}
+
+/// A further array of a JSON source.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonTableSpec {
+    /// JSON pointer to the array, for example `/employments`.
+    pub pointer: String,
+    /// Field → key, where the key is not the field's own name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+// ---------------------------------------------------------------------------------
+// directories/*.yaml
+
+/// `directories/<id>.yaml`: one target directory.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DirectorySpec {
+    /// The embedded directory: entries kept as JSON files under the state directory.
+    File(FileDirectorySpec),
+}
+
+impl DirectorySpec {
+    /// The fields every kind of directory has.
+    pub fn common(&self) -> &DirectoryCommonSpec {
+        match self {
+            DirectorySpec::File(spec) => &spec.common,
+        }
+    }
+
+    /// The `type` value of this kind.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            DirectorySpec::File(_) => "file",
+        }
+    }
+}
+
+/// What hrsync does with a directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Simulation: plans and reports, never writes. The default, so a new directory is
+    /// safe until someone turns it on.
+    #[default]
+    Plan,
+    /// Active: plans, then applies what the safety limits allow.
+    Apply,
+    /// Deactivated: skipped with a reason.
+    Off,
+}
+
+impl Mode {
+    /// The spelling used in config and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Plan => "plan",
+            Mode::Apply => "apply",
+            Mode::Off => "off",
+        }
+    }
+}
+
+/// Fields every directory has.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct DirectoryCommonSpec {
+    /// Document format version: `1`.
+    pub version: Version,
+    /// The directory id. Defaults to the file name without `.yaml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What this directory is, for people reading the repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `plan` (simulation, the default), `apply` (active) or `off` (deactivated).
+    #[serde(default)]
+    pub mode: Mode,
+    /// Named filters that further restrict who gets an entry in this directory.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// How a person's existing entry is found, tried in order; the first rule that
+    /// finds exactly one entry wins.
+    #[serde(rename = "match")]
+    pub match_rules: Vec<MatchRuleSpec>,
+    /// Directory attribute → how its value is made from the person.
+    pub fields: IndexMap<String, FieldSpec>,
+    /// Which entries hrsync owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ScopeSpec>,
+    /// When new people get their entry.
+    #[serde(default)]
+    pub joiners: JoinersSpec,
+    /// What happens to the entries of people who left.
+    #[serde(default)]
+    pub leavers: LeaversSpec,
+    /// Safety limits for this directory, replacing the workspace's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetySpec>,
+}
+
+/// One step of the match key chain.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchRuleSpec {
+    /// The person field, for example `employee_number`.
+    pub person: String,
+    /// The directory attribute holding it, for example `employeeNumber`. It must be
+    /// one of `fields`, so that entries hrsync creates can be found again.
+    pub attribute: String,
+}
+
+/// How one directory attribute is made. Give exactly one of `value`, `candidates` or
+/// `manager`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// A template such as `"{{ first_name }} {{ last_name }}"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Templates tried in order; with `unique: true`, the first whose value is free.
+    /// `{{ n }}` counts 2, 3, … in a candidate until the value is free.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<String>>,
+    /// The value must not be used by another entry of the directory.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unique: bool,
+    /// The attribute references the entry of the person's manager.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manager: bool,
+    /// `continuous` (the default: HR always wins, manual edits are overwritten and
+    /// reported as drift), `import_once` (set when the entry is created, then left
+    /// alone) or `ignore` (declared, never written).
+    #[serde(default)]
+    pub mode: FieldMode,
+    /// How values are compared with what the directory holds: `exact`, `ignore_case`,
+    /// `dn` or `phone`. Defaults depend on the directory and attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Compare>,
+}
+
+/// Field modes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldMode {
+    /// HR always wins.
+    #[default]
+    Continuous,
+    /// Set at create only.
+    ImportOnce,
+    /// Never written.
+    Ignore,
+}
+
+impl FieldMode {
+    /// The spelling used in config and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldMode::Continuous => "continuous",
+            FieldMode::ImportOnce => "import_once",
+            FieldMode::Ignore => "ignore",
+        }
+    }
+}
+
+/// How a value is compared with the directory's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// Byte for byte.
+    Exact,
+    /// Ignoring letter case (mail, user principal names).
+    IgnoreCase,
+    /// As distinguished names: case and spacing around separators ignored.
+    Dn,
+    /// As phone numbers: spaces, dashes, dots and brackets ignored.
+    Phone,
+}
+
+/// Which entries hrsync owns.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSpec {
+    /// Entries carrying this attribute with this value are managed by hrsync; hrsync
+    /// sets it on every entry it creates or takes over, and never disables or deletes
+    /// an entry without it.
+    pub marker: MarkerSpec,
+}
+
+/// An ownership marker.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkerSpec {
+    /// The attribute.
+    pub attribute: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// When joiners get their entry.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JoinersSpec {
+    /// Create a future joiner's entry this many days before their start date; it stays
+    /// disabled until then.
+    #[serde(default)]
+    pub pre_provision_days: u32,
+}
+
+/// What happens to leavers' entries.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LeaversSpec {
+    /// `disable` (the default), `delete`, or `ignore`.
+    #[serde(default)]
+    pub action: LeaverAction,
+    /// Days to wait after someone left before acting.
+    #[serde(default)]
+    pub grace_days: u32,
+    /// With `action: disable`: delete the entry this many days after it was disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_after_days: Option<u32>,
+}
+
+impl Default for LeaversSpec {
+    fn default() -> Self {
+        LeaversSpec { action: LeaverAction::Disable, grace_days: 0, delete_after_days: None }
+    }
+}
+
+/// Leaver actions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaverAction {
+    /// Disable the entry.
+    #[default]
+    Disable,
+    /// Delete the entry.
+    Delete,
+    /// Leave the entry alone.
+    Ignore,
+}
+
+/// The embedded directory.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct FileDirectorySpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub common: DirectoryCommonSpec,
+    /// The folder holding the entries, relative to the state directory. Default
+    /// `directories/<id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The attribute whose value names a new entry (its id). Default: the attribute of
+    /// the first match rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_attribute: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------
+// filters/*.yaml
+
+/// `filters/<id>.yaml`: who is synced. A person is excluded when any `exclude` rule
+/// matches, else included when every `include` rule matches.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    /// Document format version: `1`.
+    pub version: Version,
+    /// What this filter is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Rules that must all match.
+    #[serde(default)]
+    pub include: Vec<RuleSpec>,
+    /// Rules of which none may match.
+    #[serde(default)]
+    pub exclude: Vec<RuleSpec>,
+}
+
+/// One filter rule: a field and exactly one test. Text comparisons ignore case.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// The person field, for example `employment_type` or `custom.cost_center`.
+    pub field: String,
+    /// The value is one of these.
+    #[serde(rename = "in", default, skip_serializing_if = "Option::is_none")]
+    pub in_: Option<Vec<String>>,
+    /// The value is none of these (an absent value is none of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_in: Option<Vec<String>>,
+    /// The value is present (`true`) or absent (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    /// The value starts with this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_with: Option<String>,
+    /// The value ends with this text, for example `@acme.example`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_with: Option<String>,
+    /// Why the rule exists; shown as the reason of every decision it makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

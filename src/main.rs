@@ -1,0 +1,2 @@
+//! The hrsync command line.
+fn main() {}

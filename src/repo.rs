@@ -1,0 +1,84 @@
+//! Where the sync repository's files come from: a working tree on disk, or a git
+//! revision read without checking it out (`src/git`).
+//!
+//! Config loading and file sources read through [`RepoFiles`], so `--ref REV` reads the
+//! YAML and the data files of the same revision. Paths are relative to the sync
+//! repository and use `/`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Read access to the files of a sync repository.
+pub trait RepoFiles: Send + Sync {
+    /// Names of the files directly inside `dir` (not recursive), sorted. An absent
+    /// folder lists nothing.
+    fn list(&self, dir: &str) -> io::Result<Vec<String>>;
+
+    /// The content of a file.
+    fn read(&self, path: &str) -> io::Result<Vec<u8>>;
+
+    /// Where the files come from, for messages: a folder, or a revision in a repository.
+    fn describe(&self) -> String;
+
+    /// The commit the files were read from, when they come from git.
+    fn revision(&self) -> Option<String>;
+
+    /// The folder on disk that relative state paths hang off (the sync repository's
+    /// folder, also when reading a git revision).
+    fn root(&self) -> &Path;
+}
+
+/// A sync repository in a folder on disk.
+#[derive(Clone, Debug)]
+pub struct WorkTree {
+    root: PathBuf,
+}
+
+impl WorkTree {
+    /// The sync repository at `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        WorkTree { root: root.into() }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        let p = Path::new(relative);
+        if p.is_absolute() { p.to_owned() } else { self.root.join(p) }
+    }
+}
+
+impl RepoFiles for WorkTree {
+    fn list(&self, dir: &str) -> io::Result<Vec<String>> {
+        let entries = match std::fs::read_dir(self.path(dir)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_file()
+                && let Some(name) = entry.file_name().to_str()
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.path(path))
+    }
+
+    fn describe(&self) -> String {
+        format!("folder {}", self.root.display())
+    }
+
+    fn revision(&self) -> Option<String> {
+        None
+    }
+
+    fn root(&self) -> &Path {
+        &self.root
+    }
+}

@@ -1,0 +1,531 @@
+//! The small template language of directory fields: `{{ field | filter | filter(arg) }}`.
+//!
+//! A template is literal text with expressions in `{{ }}`. An expression names a person
+//! field (`first_name`, `custom.cost_center`, `org_unit_name`, `n` in candidates) or a
+//! quoted string, followed by filters:
+//!
+//! | filter | effect |
+//! |---|---|
+//! | `lower`, `upper`, `trim` | letter case, surrounding spaces |
+//! | `ascii` | transliterate to ASCII (`Jürgen Ørsted` → `Jurgen Orsted`) |
+//! | `alnum` | keep only ASCII letters and digits |
+//! | `initial` | the first character |
+//! | `truncate(n)` | at most n characters |
+//! | `replace("a", "b")` | replace text |
+//! | `default(x)` | `x` (a field or a string) when the value is empty |
+//!
+//! An absent field renders as empty text; a template whose result is empty after
+//! trimming gives no value at all. Templates are compiled once, when the config is
+//! loaded, so an unknown field or filter is reported with its column, and rendering a
+//! hundred thousand people costs little more than copying their strings. hrsync uses
+//! this instead of a general template engine because fields only ever need these
+//! few operations, and a closed language can be checked completely before a run.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::model::{FieldRef, FieldValue};
+
+/// A compiled template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    source: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Expr(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Expr {
+    operand: Operand,
+    filters: Vec<Filter>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Operand {
+    Field(FieldRef),
+    Counter,
+    Literal(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Filter {
+    Lower,
+    Upper,
+    Trim,
+    Ascii,
+    Alnum,
+    Initial,
+    Truncate(usize),
+    Replace(String, String),
+    Default(Operand),
+}
+
+const FILTERS: &[&str] =
+    &["lower", "upper", "trim", "ascii", "alnum", "initial", "truncate", "replace", "default"];
+
+/// A template that does not compile, and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// Character offset of the problem in the template text.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+/// The values a template reads.
+pub trait Vars {
+    /// The value of a field, if present.
+    fn get(&self, field: &FieldRef) -> Option<FieldValue<'_>>;
+}
+
+/// Whether `{{ n }}` may be used: only in `candidates`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// `n` is allowed.
+    Allowed,
+    /// `n` is an unknown name.
+    Forbidden,
+}
+
+impl Template {
+    /// Compiles a template.
+    pub fn parse(source: &str, counter: Counter) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = source;
+        let mut offset = 0;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_owned()));
+            }
+            let after = &rest[start + 2..];
+            let end = after.find("}}").ok_or_else(|| TemplateError {
+                offset: offset + char_len(&rest[..start]),
+                message: "`{{` is never closed".into(),
+                hint: Some("close the expression with `}}`".into()),
+            })?;
+            let inner_offset = offset + char_len(&rest[..start + 2]);
+            let expr = ExprParser { text: &after[..end], pos: 0, base: inner_offset, counter }.parse()?;
+            parts.push(Part::Expr(expr));
+            offset = inner_offset + char_len(&after[..end + 2]);
+            rest = &after[end + 2..];
+        }
+        if let Some(i) = rest.find("}}") {
+            return Err(TemplateError {
+                offset: offset + char_len(&rest[..i]),
+                message: "`}}` without a matching `{{`".into(),
+                hint: None,
+            });
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Template { source: source.to_owned(), parts })
+    }
+
+    /// The template text as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Every field the template reads, in order of appearance, without repeats.
+    pub fn fields(&self) -> Vec<FieldRef> {
+        let mut out: Vec<FieldRef> = Vec::new();
+        let mut add = |op: &Operand| {
+            if let Operand::Field(f) = op
+                && !out.contains(f)
+            {
+                out.push(f.clone());
+            }
+        };
+        for part in &self.parts {
+            if let Part::Expr(expr) = part {
+                add(&expr.operand);
+                for filter in &expr.filters {
+                    if let Filter::Default(op) = filter {
+                        add(op);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the template uses `{{ n }}`.
+    pub fn uses_counter(&self) -> bool {
+        self.parts.iter().any(|p| {
+            matches!(p, Part::Expr(e) if e.operand == Operand::Counter
+                || e.filters.iter().any(|f| f == &Filter::Default(Operand::Counter)))
+        })
+    }
+
+    /// If the template is exactly one field without filters, that field.
+    pub fn as_single_field(&self) -> Option<&FieldRef> {
+        match self.parts.as_slice() {
+            [Part::Expr(Expr { operand: Operand::Field(f), filters })] if filters.is_empty() => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Renders the template. `n` is the value of `{{ n }}`. Returns `None` when the
+    /// result is empty after trimming.
+    pub fn render(&self, vars: &dyn Vars, n: Option<u32>) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Expr(expr) => expr.render(vars, n, &mut out),
+            }
+        }
+        let trimmed = out.trim();
+        if trimmed.is_empty() {
+            None
+        } else if trimmed.len() == out.len() {
+            Some(out)
+        } else {
+            Some(trimmed.to_owned())
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+impl Operand {
+    fn value<'a>(&'a self, vars: &'a dyn Vars, n: Option<u32>) -> Cow<'a, str> {
+        match self {
+            Operand::Literal(s) => Cow::Borrowed(s),
+            Operand::Counter => Cow::Owned(n.map(|n| n.to_string()).unwrap_or_default()),
+            Operand::Field(field) => match vars.get(field) {
+                Some(FieldValue::Text(s)) => Cow::Borrowed(s),
+                Some(other) => Cow::Owned(other.to_text()),
+                None => Cow::Borrowed(""),
+            },
+        }
+    }
+}
+
+impl Expr {
+    fn render(&self, vars: &dyn Vars, n: Option<u32>, out: &mut String) {
+        let mut value = self.operand.value(vars, n);
+        for filter in &self.filters {
+            value = filter.apply(value, vars, n);
+        }
+        out.push_str(&value);
+    }
+}
+
+impl Filter {
+    fn apply<'a>(&'a self, value: Cow<'a, str>, vars: &'a dyn Vars, n: Option<u32>) -> Cow<'a, str> {
+        match self {
+            Filter::Lower if value.chars().any(char::is_uppercase) => Cow::Owned(value.to_lowercase()),
+            Filter::Upper if value.chars().any(char::is_lowercase) => Cow::Owned(value.to_uppercase()),
+            Filter::Trim => match value {
+                Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+                Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+            },
+            Filter::Ascii if !value.is_ascii() => Cow::Owned(deunicode::deunicode(&value)),
+            Filter::Alnum if !value.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                Cow::Owned(value.chars().filter(char::is_ascii_alphanumeric).collect())
+            }
+            Filter::Initial => Cow::Owned(value.chars().next().map(String::from).unwrap_or_default()),
+            Filter::Truncate(max) => match value.char_indices().nth(*max) {
+                Some((cut, _)) => Cow::Owned(value[..cut].to_owned()),
+                None => value,
+            },
+            Filter::Replace(from, to) if value.contains(from.as_str()) => Cow::Owned(value.replace(from, to)),
+            Filter::Default(fallback) if value.trim().is_empty() => fallback.value(vars, n),
+            _ => value,
+        }
+    }
+}
+
+struct ExprParser<'a> {
+    text: &'a str,
+    pos: usize,
+    base: usize,
+    counter: Counter,
+}
+
+impl ExprParser<'_> {
+    fn offset(&self) -> usize {
+        self.base + char_len(&self.text[..self.pos])
+    }
+
+    fn error(&self, message: impl Into<String>, hint: Option<String>) -> TemplateError {
+        TemplateError { offset: self.offset(), message: message.into(), hint }
+    }
+
+    fn skip_ws(&mut self) {
+        let rest = &self.text[self.pos..];
+        self.pos += rest.len() - rest.trim_start().len();
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.text[self.pos..].chars().next()
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        self.skip_ws();
+        if self.peek() == Some(c) {
+            self.pos += c.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn word(&mut self) -> &str {
+        let rest = &self.text[self.pos..];
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'))
+            .unwrap_or(rest.len());
+        self.pos += len;
+        &rest[..len]
+    }
+
+    fn parse(mut self) -> Result<Expr, TemplateError> {
+        self.skip_ws();
+        if self.pos == self.text.len() {
+            return Err(self.error(
+                "empty expression `{{ }}`",
+                Some("name a field, for example `{{ first_name }}`".into()),
+            ));
+        }
+        let operand = self.operand()?;
+        let mut filters = Vec::new();
+        while self.eat('|') {
+            filters.push(self.filter()?);
+        }
+        self.skip_ws();
+        if self.pos != self.text.len() {
+            return Err(self.error(
+                format!("unexpected `{}`", &self.text[self.pos..]),
+                Some("separate filters with `|`, for example `{{ last_name | lower }}`".into()),
+            ));
+        }
+        Ok(Expr { operand, filters })
+    }
+
+    fn operand(&mut self) -> Result<Operand, TemplateError> {
+        self.skip_ws();
+        if let Some(quote @ ('"' | '\'')) = self.peek() {
+            return self.string(quote).map(Operand::Literal);
+        }
+        let start = self.offset();
+        let name = self.word().to_owned();
+        if name.is_empty() {
+            return Err(self.error("expected a field name or a quoted string", None));
+        }
+        if name == "n" {
+            return match self.counter {
+                Counter::Allowed => Ok(Operand::Counter),
+                Counter::Forbidden => Err(TemplateError {
+                    offset: start,
+                    message: "`n` is only defined in `candidates`".into(),
+                    hint: Some("use `candidates: [...]` with `unique: true` to number values".into()),
+                }),
+            };
+        }
+        name.parse::<FieldRef>().map(Operand::Field).map_err(|()| TemplateError {
+            offset: start,
+            message: format!("unknown field `{name}`"),
+            hint: crate::config::did_you_mean(&name, FieldRef::known_names())
+                .or_else(|| Some("custom attributes are written `custom.<name>`".into())),
+        })
+    }
+
+    fn string(&mut self, quote: char) -> Result<String, TemplateError> {
+        let start = self.pos;
+        self.pos += 1;
+        match self.text[self.pos..].find(quote) {
+            Some(len) => {
+                let s = self.text[self.pos..self.pos + len].to_owned();
+                self.pos += len + 1;
+                Ok(s)
+            }
+            None => {
+                self.pos = start;
+                Err(self.error("string is never closed", None))
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<usize, TemplateError> {
+        self.skip_ws();
+        let at = self.pos;
+        let word = self.word().to_owned();
+        word.parse().map_err(|_| {
+            self.pos = at;
+            self.error(format!("expected a number, found `{word}`"), None)
+        })
+    }
+
+    fn filter(&mut self) -> Result<Filter, TemplateError> {
+        self.skip_ws();
+        let start = self.offset();
+        let name = self.word().to_owned();
+        let filter = match name.as_str() {
+            "lower" => Filter::Lower,
+            "upper" => Filter::Upper,
+            "trim" => Filter::Trim,
+            "ascii" => Filter::Ascii,
+            "alnum" => Filter::Alnum,
+            "initial" => Filter::Initial,
+            "truncate" => {
+                self.expect_open(&name)?;
+                let n = self.number()?;
+                self.expect_close()?;
+                Filter::Truncate(n)
+            }
+            "replace" => {
+                self.expect_open(&name)?;
+                self.skip_ws();
+                let from = self.quoted_arg()?;
+                if !self.eat(',') {
+                    return Err(self.error("`replace` takes two strings: `replace(\"from\", \"to\")`", None));
+                }
+                self.skip_ws();
+                let to = self.quoted_arg()?;
+                self.expect_close()?;
+                Filter::Replace(from, to)
+            }
+            "default" => {
+                self.expect_open(&name)?;
+                let op = self.operand()?;
+                self.expect_close()?;
+                Filter::Default(op)
+            }
+            "" => return Err(self.error("expected a filter name after `|`", None)),
+            other => {
+                return Err(TemplateError {
+                    offset: start,
+                    message: format!("unknown filter `{other}`"),
+                    hint: crate::config::did_you_mean(other, FILTERS.iter().copied())
+                        .or_else(|| Some(format!("filters are {}", FILTERS.join(", ")))),
+                });
+            }
+        };
+        Ok(filter)
+    }
+
+    fn quoted_arg(&mut self) -> Result<String, TemplateError> {
+        match self.peek() {
+            Some(q @ ('"' | '\'')) => self.string(q),
+            _ => Err(self.error("expected a quoted string", None)),
+        }
+    }
+
+    fn expect_open(&mut self, name: &str) -> Result<(), TemplateError> {
+        if self.eat('(') {
+            Ok(())
+        } else {
+            Err(self.error(format!("`{name}` needs an argument in parentheses"), None))
+        }
+    }
+
+    fn expect_close(&mut self) -> Result<(), TemplateError> {
+        if self.eat(')') { Ok(()) } else { Err(self.error("expected `)`", None)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Person, PersonField};
+
+    struct P(Person);
+    impl Vars for P {
+        fn get(&self, field: &FieldRef) -> Option<FieldValue<'_>> {
+            match field {
+                FieldRef::Person(f) => self.0.get(*f),
+                FieldRef::Custom(k) => self.0.custom.get(k).map(|s| FieldValue::Text(s)),
+                _ => None,
+            }
+        }
+    }
+
+    fn render(t: &str, p: &Person) -> Option<String> {
+        Template::parse(t, Counter::Allowed).unwrap().render(&P(p.clone()), Some(2))
+    }
+
+    #[test]
+    fn renders_fields_and_filters() {
+        let p = Person::test("E1").first("Jürgen").last("O'Brien Ørsted").custom("cc", "4711");
+        assert_eq!(render("{{ first_name }} {{ last_name }}", &p).as_deref(), Some("Jürgen O'Brien Ørsted"));
+        assert_eq!(
+            render("{{ first_name | ascii | lower }}.{{ last_name | ascii | alnum | lower }}{{ n }}", &p)
+                .as_deref(),
+            Some("jurgen.obrienorsted2")
+        );
+        assert_eq!(render("{{ first_name | initial | upper }}", &p).as_deref(), Some("J"));
+        assert_eq!(render("{{ last_name | truncate(3) }}", &p).as_deref(), Some("O'B"));
+        assert_eq!(render("{{ custom.cc | replace(\"47\", \"x\") }}", &p).as_deref(), Some("x11"));
+        assert_eq!(render("{{ preferred_name | default(first_name) }}", &p).as_deref(), Some("Jürgen"));
+        assert_eq!(render("{{ preferred_name | default('n/a') }}", &p).as_deref(), Some("n/a"));
+        assert_eq!(
+            render("{{ start_date }}", &p.clone().starts("2026-01-02")).as_deref(),
+            Some("2026-01-02")
+        );
+        assert_eq!(render("{{ employment_status }}", &p).as_deref(), Some("active"));
+    }
+
+    #[test]
+    fn empty_results_are_absent_and_trimmed() {
+        let p = Person::test("E1").last("");
+        let mut p2 = p.clone();
+        p2.last_name = None;
+        assert_eq!(render("{{ preferred_name }}", &p2), None);
+        assert_eq!(render("{{ first_name }} {{ last_name }}", &p2).as_deref(), Some("FirstE1"));
+    }
+
+    #[test]
+    fn reports_errors_with_offsets_and_hints() {
+        let e = Template::parse("x {{ frist_name }}", Counter::Forbidden).unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (5, "unknown field `frist_name`"));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `first_name`?"));
+        let e = Template::parse("{{ first_name | lowr }}", Counter::Forbidden).unwrap_err();
+        assert_eq!(e.offset, 16);
+        assert_eq!(e.hint.as_deref(), Some("did you mean `lower`?"));
+        let e = Template::parse("{{ n }}", Counter::Forbidden).unwrap_err();
+        assert!(e.message.contains("only defined in `candidates`"));
+        assert!(Template::parse("{{ first_name ", Counter::Forbidden).is_err());
+        assert!(Template::parse("a }}", Counter::Forbidden).is_err());
+        assert!(Template::parse("{{ first_name last_name }}", Counter::Forbidden).is_err());
+        assert!(Template::parse("{{ x | truncate(a) }}", Counter::Forbidden).is_err());
+    }
+
+    #[test]
+    fn lists_fields_read() {
+        let t = Template::parse(
+            "{{ preferred_name | default(first_name) }} {{ last_name }} {{ n }}",
+            Counter::Allowed,
+        )
+        .unwrap();
+        assert_eq!(
+            t.fields(),
+            vec![
+                FieldRef::Person(PersonField::PreferredName),
+                FieldRef::Person(PersonField::FirstName),
+                FieldRef::Person(PersonField::LastName)
+            ]
+        );
+        assert!(t.uses_counter());
+        let single = Template::parse("{{ employee_number }}", Counter::Forbidden).unwrap();
+        assert_eq!(single.as_single_field(), Some(&FieldRef::Person(PersonField::EmployeeNumber)));
+    }
+}
