@@ -1,6 +1,290 @@
-//! Plans.
+//! Plans: what hrsync will do to one directory, and why (DESIGN §4).
+//!
+//! [`diff`] computes a [`Plan`] from the merged population, the live entries and the
+//! run's date. It is pure: no I/O, no clock, no randomness; the same inputs give the
+//! same plan, byte for byte once rendered. A plan is data: `hrsync plan` renders it
+//! (Markdown or JSON, see [`render`]), `apply` executes it, the daemon commits it.
+//! Renderers never decide anything; personal data is masked by [`pii`] before
+//! rendering, according to the workspace's policy.
+
+mod diff;
+pub mod pii;
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+pub use diff::{PlanInput, SourceHealth, SourceStatus, diff};
+
+use crate::config::{DirectoryId, FieldMode, Mode, SourceId};
+use crate::directory::Value;
+
+/// Version of the plan's JSON format.
+pub const FORMAT: u32 = 1;
 
 /// Whether `s` looks like a plan id: 32 lowercase hex digits.
 pub fn is_plan_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The plan for one directory.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    /// Version of this format.
+    pub format: u32,
+    /// Content hash of the config (without approvals and modes), the fetched inputs,
+    /// the live entries and the date. Approvals name this id.
+    pub id: String,
+    /// The directory.
+    pub directory: DirectoryId,
+    /// Its kind.
+    pub directory_type: String,
+    /// Its mode.
+    pub mode: Mode,
+    /// The date the plan was computed for, in the workspace time zone.
+    pub as_of: Date,
+    /// The workspace time zone.
+    pub timezone: String,
+    /// Whether it can be applied.
+    pub status: PlanStatus,
+    /// Why it is blocked or failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<String>,
+    /// Whether a blocked plan was approved by its id.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approved: bool,
+    /// Counts per action.
+    pub summary: Summary,
+    /// The mass-change check.
+    pub safety: SafetyCheck,
+    /// What each source contributed.
+    pub sources: Vec<SourceView>,
+    /// One row per person or entry, in apply order.
+    pub rows: Vec<Row>,
+    /// Leaver timers after this plan: entry id → the day its leaving was first seen.
+    /// Saved in the run state when the plan is applied; not part of reports.
+    #[serde(skip)]
+    pub timers: BTreeMap<String, Date>,
+}
+
+impl Plan {
+    /// Whether the plan writes anything.
+    pub fn has_changes(&self) -> bool {
+        self.summary.changes() > 0
+    }
+}
+
+/// Whether a plan can be applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    /// Nothing to write.
+    NoChanges,
+    /// Changes, within the safety limits or approved.
+    Ready,
+    /// Changes beyond a safety limit, not approved.
+    Blocked,
+    /// A source was unhealthy: nothing may be written.
+    Failed,
+}
+
+impl PlanStatus {
+    /// The spelling used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::NoChanges => "no_changes",
+            PlanStatus::Ready => "ready",
+            PlanStatus::Blocked => "blocked",
+            PlanStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Counts per action.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Entries to create.
+    pub create: usize,
+    /// Entries to update (including enabling).
+    pub update: usize,
+    /// Entries to disable.
+    pub disable: usize,
+    /// Entries to delete.
+    pub delete: usize,
+    /// Nothing to do.
+    pub noop: usize,
+    /// Skipped, with a reason (ambiguous, no free value …).
+    pub skip: usize,
+    /// Rows with warnings (a manager left unset …).
+    pub warnings: usize,
+    /// Entries in scope that hrsync does not manage and left alone.
+    pub unmanaged: usize,
+}
+
+impl Summary {
+    /// Creates, updates, disables and deletes.
+    pub fn changes(&self) -> usize {
+        self.create + self.update + self.disable + self.delete
+    }
+}
+
+/// The mass-change check.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SafetyCheck {
+    /// Entries hrsync manages in the directory.
+    pub managed: usize,
+    /// Disables plus deletes.
+    pub disables: usize,
+    /// Updates.
+    pub updates: usize,
+    /// Limit on disables + deletes, percent of managed.
+    pub max_disable_percent: f64,
+    /// Limit on updates, percent of managed.
+    pub max_update_percent: f64,
+    /// Limit on disables + deletes, count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_disable_count: Option<u64>,
+    /// Limit on updates, count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_update_count: Option<u64>,
+}
+
+/// What one source contributed to the plan.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SourceView {
+    /// The source.
+    pub id: SourceId,
+    /// Its health.
+    pub health: SourceHealth,
+    /// People it provided.
+    pub people: usize,
+}
+
+/// One action of a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Create an entry.
+    Create,
+    /// Change attributes or enable an entry.
+    Update,
+    /// Disable an entry.
+    Disable,
+    /// Delete an entry.
+    Delete,
+    /// Left out, with a reason.
+    Skip,
+    /// Nothing to do.
+    Noop,
+}
+
+impl Action {
+    /// The spelling used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Disable => "disable",
+            Action::Delete => "delete",
+            Action::Skip => "skip",
+            Action::Noop => "noop",
+        }
+    }
+
+    /// Whether the action writes.
+    pub fn writes(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Disable | Action::Delete)
+    }
+}
+
+/// One row: a person and/or an entry, what happens, and why.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    /// What happens.
+    pub action: Action,
+    /// The person, unless the row is about an entry no person matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonView>,
+    /// The entry's id, unless it is yet to be created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// Why: scope, match and action, in that order.
+    pub reasons: Vec<Arc<str>>,
+    /// Attribute changes (all attributes of a new entry).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    /// A change of the account's enabled state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<EnabledChange>,
+    /// Things a reviewer should know that did not stop the row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The entry's revision the row was planned against (the write's precondition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Whether the entry id is personal data (reports mask it).
+    #[serde(skip)]
+    pub entry_personal: bool,
+}
+
+/// The person of a row.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PersonView {
+    /// `<source>:<record id>` of the person's first record.
+    pub key: String,
+    /// Employee number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_number: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Sources describing the person, first record first.
+    pub sources: Vec<SourceId>,
+}
+
+/// A change of one attribute.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Change {
+    /// The attribute.
+    pub attribute: String,
+    /// What the directory holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// What it will hold; absent means the attribute is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Planned>,
+    /// The field's mode.
+    pub mode: FieldMode,
+    /// Sources the value comes from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<SourceId>,
+    /// Whether the values are personal data (reports mask them).
+    #[serde(skip)]
+    pub personal: bool,
+}
+
+/// A planned value.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Planned {
+    /// A value.
+    Value(Value),
+    /// The id of an entry created earlier in the same plan (a manager's).
+    EntryOf {
+        /// The key of the person whose new entry is meant.
+        entry_of: String,
+    },
+}
+
+/// A change of the enabled state.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnabledChange {
+    /// Before (absent for a new entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<bool>,
+    /// After.
+    pub after: bool,
 }

@@ -5,4 +5,6 @@
 //! in as a parameter, so the same inputs always give the same output.
 
 pub mod filter;
+pub mod merge;
+pub mod normalize;
 pub mod template;

@@ -1,0 +1,235 @@
+//! Execute a [`Plan`] against a [`Directory`] → per-item outcomes.
+//!
+//! Rows are applied in plan order (managers' creates before their reports'), each on
+//! its own: a failing item is recorded with its reason and the next one goes ahead; the
+//! next run plans it again. A manager reference to an entry created earlier in the plan
+//! is resolved to the id the directory returned; if that create failed, the reference
+//! is left out and the next run sets it. Only a directory that cannot be reached at
+//! all stops the rest, since every further write would fail the same way. A plan that is
+//! blocked or failed is refused as a whole.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::directory::{Directory, DirectoryError, NewEntry, Update, Value};
+use crate::plan::{Action, Plan, PlanStatus, Planned, Row};
+
+/// Why a plan was not applied at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The plan exceeds a safety limit and is not approved.
+    #[error(
+        "plan {id} for `{directory}` is blocked by the safety limits ({reasons}); if the changes are intended, approve this exact plan with `hrsync apply --approve {id}` or add it to `approvals` in hrsync.yaml"
+    )]
+    Blocked {
+        /// Plan id.
+        id: String,
+        /// Directory.
+        directory: String,
+        /// Which limits.
+        reasons: String,
+    },
+    /// A source was unhealthy.
+    #[error("plan {id} for `{directory}` cannot be applied: {reasons}")]
+    Failed {
+        /// Plan id.
+        id: String,
+        /// Directory.
+        directory: String,
+        /// Why.
+        reasons: String,
+    },
+}
+
+/// The outcome of one row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ItemOutcome {
+    /// What was to be done.
+    pub action: Action,
+    /// The person's key, if the row has a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The entry written (for a create: the new entry's id, if created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// Whether it worked.
+    pub status: ItemStatus,
+}
+
+/// Whether an item was applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// Done.
+    Done,
+    /// Failed; retried by the next run.
+    Failed(String),
+    /// Not attempted, because the directory became unavailable.
+    NotAttempted(String),
+}
+
+impl std::fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ItemStatus::Done => f.write_str("done"),
+            ItemStatus::Failed(reason) => write!(f, "failed: {reason}"),
+            ItemStatus::NotAttempted(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// The outcome of applying a plan.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Applied {
+    /// Entries created.
+    pub created: usize,
+    /// Entries updated.
+    pub updated: usize,
+    /// Entries disabled.
+    pub disabled: usize,
+    /// Entries deleted.
+    pub deleted: usize,
+    /// Items that failed or were not attempted.
+    pub failed: usize,
+    /// Every written row's outcome, in order.
+    pub items: Vec<ItemOutcome>,
+    /// Notes on items that worked with a gap (a manager left for the next run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Refuses plans that must not be applied.
+pub fn check(plan: &Plan) -> Result<(), ApplyError> {
+    match plan.status {
+        PlanStatus::Blocked => Err(ApplyError::Blocked {
+            id: plan.id.clone(),
+            directory: plan.directory.to_string(),
+            reasons: plan.blocked_by.join("; "),
+        }),
+        PlanStatus::Failed => Err(ApplyError::Failed {
+            id: plan.id.clone(),
+            directory: plan.directory.to_string(),
+            reasons: plan.blocked_by.join("; "),
+        }),
+        PlanStatus::Ready | PlanStatus::NoChanges => Ok(()),
+    }
+}
+
+/// Applies `plan` to `directory`.
+pub async fn apply(plan: &Plan, directory: &dyn Directory) -> Result<Applied, ApplyError> {
+    check(plan)?;
+    let mut applied = Applied::default();
+    let mut created: HashMap<&str, String> = HashMap::new();
+    let mut unavailable: Option<String> = None;
+    for row in plan.rows.iter().filter(|r| r.action.writes()) {
+        let key = row.person.as_ref().map(|p| p.key.clone());
+        let mut outcome = ItemOutcome {
+            action: row.action,
+            person: key.clone(),
+            entry: row.entry.clone(),
+            status: ItemStatus::Done,
+        };
+        if let Some(reason) = &unavailable {
+            outcome.status = ItemStatus::NotAttempted(reason.clone());
+            applied.failed += 1;
+            applied.items.push(outcome);
+            continue;
+        }
+        let result = apply_row(row, directory, &created, &mut applied.warnings).await;
+        match result {
+            Ok(new_id) => {
+                match row.action {
+                    Action::Create => applied.created += 1,
+                    Action::Update => applied.updated += 1,
+                    Action::Disable => applied.disabled += 1,
+                    Action::Delete => applied.deleted += 1,
+                    Action::Noop | Action::Skip => {}
+                }
+                if let (Some(id), Some(p)) = (new_id, &row.person) {
+                    created.insert(p.key.as_str(), id.clone());
+                    outcome.entry = Some(id);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), error = %e, "item failed");
+                if matches!(e, DirectoryError::Unavailable { .. }) {
+                    unavailable = Some(format!("not attempted: {e}"));
+                }
+                outcome.status = ItemStatus::Failed(error_chain(&e));
+                applied.failed += 1;
+            }
+        }
+        applied.items.push(outcome);
+    }
+    Ok(applied)
+}
+
+/// An error and its causes, on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+async fn apply_row(
+    row: &Row,
+    directory: &dyn Directory,
+    created: &HashMap<&str, String>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>, DirectoryError> {
+    let resolve = |p: &Planned, warnings: &mut Vec<String>| -> Option<Value> {
+        match p {
+            Planned::Value(v) => Some(v.clone()),
+            Planned::EntryOf { entry_of } => match created.get(entry_of.as_str()) {
+                Some(id) => Some(Value::One(id.clone())),
+                None => {
+                    warnings.push(format!(
+                        "a manager reference was left out because the manager's entry was not created; the next run sets it ({})",
+                        row.person.as_ref().map(|p| p.key.as_str()).unwrap_or("?")
+                    ));
+                    None
+                }
+            },
+        }
+    };
+    let entry = row.entry.as_deref().unwrap_or_default();
+    let revision = row.revision.as_deref();
+    match row.action {
+        Action::Create => {
+            let mut attributes = BTreeMap::new();
+            for c in &row.changes {
+                if let Some(v) = c.after.as_ref().and_then(|p| resolve(p, warnings)) {
+                    attributes.insert(c.attribute.clone(), v);
+                }
+            }
+            let enabled = row.enabled.map(|e| e.after).unwrap_or(true);
+            directory.create(&NewEntry { attributes, enabled }).await.map(Some)
+        }
+        Action::Update => {
+            let mut set = BTreeMap::new();
+            for c in &row.changes {
+                match &c.after {
+                    None => {
+                        set.insert(c.attribute.clone(), None);
+                    }
+                    Some(p) => {
+                        if let Some(v) = resolve(p, warnings) {
+                            set.insert(c.attribute.clone(), Some(v));
+                        }
+                    }
+                }
+            }
+            let update = Update { set, enabled: row.enabled.map(|e| e.after) };
+            directory.update(entry, &update, revision).await.map(|()| None)
+        }
+        Action::Disable => directory.disable(entry, revision).await.map(|()| None),
+        Action::Delete => directory.delete(entry, revision).await.map(|()| None),
+        Action::Noop | Action::Skip => Ok(None),
+    }
+}

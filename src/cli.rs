@@ -1,0 +1,608 @@
+//! The command line: argument parsing and one function per command.
+//!
+//! Commands print their result on stdout (plans, job results, schemas) and everything
+//! else (logs, diagnostics, errors) on stderr. Each returns an exit code: 0 success,
+//! 1 error, and for `plan --detailed-exitcode` 2 when there are changes. Errors that
+//! stop a command go back to `main` as `anyhow` errors with context.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+
+use crate::config::schema::DocumentKind;
+use crate::config::{self, ConfigError, Mode, PiiSpec};
+use crate::directory;
+use crate::git::GitTree;
+use crate::plan::pii::Pii;
+use crate::plan::render::{self, Format};
+use crate::plan::{Plan, PlanStatus};
+use crate::repo::{RepoFiles, WorkTree};
+use crate::report::JobStatus;
+use crate::run::{JobOptions, Run};
+use crate::state::StateStore;
+use crate::transform::filter;
+
+/// hrsync keeps directories in step with HR systems, declared in a git repository.
+#[derive(Debug, Parser)]
+#[command(name = "hrsync", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct Global {
+    /// The sync repository: a folder holding hrsync.yaml.
+    #[arg(long, global = true, default_value = ".", env = "HRSYNC_REPO", value_name = "DIR")]
+    repo: String,
+    /// Read the sync repository at this git revision instead of the working tree.
+    #[arg(long = "ref", global = true, value_name = "REV")]
+    git_ref: Option<String>,
+    /// Where run state and the embedded directory are kept [default: <repo>/.hrsync].
+    #[arg(long, global = true, env = "HRSYNC_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Evaluate effective dates as of this time instead of now: an RFC 3339 time, or a
+    /// date (read as noon UTC). For replays and tests.
+    #[arg(long, global = true, env = "HRSYNC_NOW", value_name = "TIME")]
+    now: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    /// More logs: -v for progress, -vv for details.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// Log formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Personal data policy of an output, overriding `reports.pii`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PiiArg {
+    Full,
+    Masked,
+    Hashed,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the sync repository: every problem, with file, line and a hint.
+    Validate {
+        /// Also read every source and the first page of every directory.
+        #[arg(long)]
+        online: bool,
+    },
+    /// Write the JSON Schema of each document kind.
+    Schema {
+        /// The folder to write to.
+        #[arg(long, default_value = "schema", value_name = "DIR")]
+        out: PathBuf,
+        /// Only check that the folder is up to date; exit 1 if not.
+        #[arg(long)]
+        check: bool,
+    },
+    /// List who is included and excluded, and by which rule.
+    Preview {
+        /// Only this source.
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
+        /// Also apply this directory's filters.
+        #[arg(long, value_name = "ID")]
+        directory: Option<String>,
+        /// How personal data is shown [default: reports.pii of hrsync.yaml].
+        #[arg(long, value_enum)]
+        pii: Option<PiiArg>,
+    },
+    /// Show what would change in each directory, and why.
+    Plan {
+        /// Compare with the plan of this revision (plan-only review of a pull request).
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+        /// Only this directory.
+        #[arg(long, value_name = "ID")]
+        directory: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Exit 0 when nothing changes, 2 when something does, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// How personal data is shown [default: reports.pii of hrsync.yaml].
+        #[arg(long, value_enum)]
+        pii: Option<PiiArg>,
+    },
+    /// Apply the plan to directories in mode `apply`.
+    Apply {
+        /// A plan saved with `hrsync plan --format json --out FILE`: refused if the live
+        /// state it was computed against has changed.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// Approve a plan blocked by the safety limits, by its id.
+        #[arg(long, value_name = "ID")]
+        approve: Vec<String>,
+        /// Only this directory.
+        #[arg(long, value_name = "ID")]
+        directory: Option<String>,
+        /// How personal data is shown [default: reports.pii of hrsync.yaml].
+        #[arg(long, value_enum)]
+        pii: Option<PiiArg>,
+    },
+    /// The sync job: read sources, plan and apply every directory, print the job result.
+    Run {
+        /// Only read this source; the others take part with their last good read.
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
+        /// Read and plan, but write nothing anywhere.
+        #[arg(long)]
+        dry_run: bool,
+        /// Approve a plan blocked by the safety limits, by its id.
+        #[arg(long, value_name = "ID")]
+        approve: Vec<String>,
+    },
+    /// Watch the repository and reconcile continuously (not built yet).
+    Daemon {
+        /// The branch to track.
+        #[arg(long)]
+        branch: Option<String>,
+        /// Address of the status endpoints.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+}
+
+impl Cli {
+    /// The log format asked for.
+    pub fn log_format(&self) -> LogFormat {
+        self.global.log_format
+    }
+
+    /// The verbosity asked for.
+    pub fn verbosity(&self) -> u8 {
+        self.global.verbose
+    }
+}
+
+/// Runs the command.
+pub fn execute(cli: Cli) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Schema { out, check } => schema(out, *check),
+        Command::Validate { online } => validate(g, *online).await,
+        Command::Preview { source, directory, pii } => {
+            preview(g, source.as_deref(), directory.as_deref(), *pii).await
+        }
+        Command::Plan { base, directory, format, out, detailed_exitcode, pii } => {
+            if base.is_some() {
+                bail!(
+                    "`--base` (plan-only review against another revision) is not built yet; it arrives with the daemon. Run `hrsync plan --ref <branch>` for the plan of a branch."
+                );
+            }
+            plan(g, directory.as_deref(), *format, out.as_deref(), *detailed_exitcode, *pii).await
+        }
+        Command::Apply { plan, approve, directory, pii } => {
+            apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
+        }
+        Command::Run { source, dry_run, approve } => run(g, source.clone(), *dry_run, approve).await,
+        Command::Daemon { .. } => bail!(
+            "`hrsync daemon` is not built yet. Use `hrsync run` from a scheduler (cron, a systemd timer, a CI job) meanwhile; see the README."
+        ),
+    }
+}
+
+fn parse_now(text: Option<&str>) -> Result<Timestamp> {
+    let Some(text) = text else { return Ok(Timestamp::now()) };
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| {
+        anyhow!("--now `{text}` is neither an RFC 3339 time (2026-11-22T09:00:00Z) nor a date (2026-11-22)")
+    })?;
+    Ok(date.at(12, 0, 0, 0).to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())
+}
+
+fn open_files(g: &Global) -> Result<Arc<dyn RepoFiles>> {
+    if g.repo.contains("://") || g.repo.starts_with("git@") {
+        bail!(
+            "`--repo {}` is a remote repository; reading remotes comes with the daemon. Clone it and pass the folder.",
+            g.repo
+        );
+    }
+    let dir = Path::new(&g.repo);
+    if !dir.is_dir() {
+        bail!("`--repo {}` is not a folder", g.repo);
+    }
+    Ok(match &g.git_ref {
+        Some(rev) => Arc::new(GitTree::open(dir, rev)?),
+        None => Arc::new(WorkTree::new(dir)),
+    })
+}
+
+/// Loads the config; validation problems are printed and end the command with 1.
+fn load(files: &dyn RepoFiles) -> Result<Result<config::Config, ExitCode>> {
+    match config::load(files) {
+        Ok(c) => Ok(Ok(c)),
+        Err(ConfigError::Invalid(diags)) => {
+            eprintln!("{diags}");
+            Ok(Err(ExitCode::FAILURE))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn open_run(g: &Global) -> Result<Result<Run, ExitCode>> {
+    let files = open_files(g)?;
+    let config = match load(files.as_ref())? {
+        Ok(c) => c,
+        Err(code) => return Ok(Err(code)),
+    };
+    let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
+    Ok(Ok(Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())? }))
+}
+
+fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
+    let mode = match arg {
+        Some(PiiArg::Full) => PiiSpec::Full,
+        Some(PiiArg::Masked) => PiiSpec::Masked,
+        Some(PiiArg::Hashed) => PiiSpec::Hashed,
+        None => run.config.workspace.reports.pii,
+    };
+    Ok(match mode {
+        PiiSpec::Full => Pii::Full,
+        PiiSpec::Masked => Pii::Masked,
+        PiiSpec::Hashed => {
+            let key = run
+                .config
+                .workspace
+                .reports
+                .pii_key
+                .as_ref()
+                .ok_or_else(|| anyhow!("`pii: hashed` needs `reports.pii_key` in hrsync.yaml"))?;
+            Pii::Hashed(key.resolve().context("cannot read reports.pii_key")?)
+        }
+    })
+}
+
+fn schema(out: &Path, check: bool) -> Result<ExitCode> {
+    let mut stale = Vec::new();
+    for kind in DocumentKind::ALL {
+        let path = out.join(kind.schema_file());
+        let text = kind.schema_text();
+        if check {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path.display().to_string());
+            }
+        } else {
+            std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {}", path.display());
+        }
+    }
+    if stale.is_empty() {
+        if check {
+            println!("{} is up to date", out.display());
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "stale or missing: {}\nrun `hrsync schema --out {}` and commit the result",
+            stale.join(", "),
+            out.display()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
+    let files = open_files(g)?;
+    let config = match load(files.as_ref())? {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let n = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+    println!(
+        "ok: workspace `{}` in {}: {}, {}, {}",
+        config.workspace.name,
+        files.describe(),
+        n(config.sources.len(), "source"),
+        n(config.directories.len(), "directory").replace("directorys", "directories"),
+        n(config.filters.len(), "filter")
+    );
+    if !online {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
+    let run = Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())? };
+    let state = run.store.load()?;
+    let gathered = run.gather(None, &state).await?;
+    let mut failed = false;
+    for s in &gathered.sources {
+        match &s.outcome {
+            crate::run::SourceOutcome::Failed(reason) => {
+                failed = true;
+                println!("source `{}`: FAILED: {reason}", s.id);
+            }
+            other => println!(
+                "source `{}`: {}",
+                s.id,
+                match other {
+                    crate::run::SourceOutcome::Read =>
+                        format!("ok, {} people", s.records.as_ref().map_or(0, |r| r.people.len())),
+                    crate::run::SourceOutcome::Disabled => "disabled".into(),
+                    crate::run::SourceOutcome::Skipped(r) => format!("skipped: {r}"),
+                    _ => String::new(),
+                }
+            ),
+        }
+    }
+    for d in &run.config.directories {
+        let dir = directory::build(d, run.store.dir());
+        match dir.read_page(None).await {
+            Ok(page) => println!("directory `{}`: ok, first page has {} entries", d.id, page.entries.len()),
+            Err(e) => {
+                failed = true;
+                println!("directory `{}`: FAILED: {}", d.id, crate::apply::error_chain(&e));
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn preview(
+    g: &Global,
+    source: Option<&str>,
+    directory: Option<&str>,
+    pii_arg: Option<PiiArg>,
+) -> Result<ExitCode> {
+    let run = match open_run(g).await? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let pii = pii(&run, pii_arg)?;
+    let state = run.store.load()?;
+    let gathered = run.gather(source, &state).await?;
+    let dir_filters: Vec<&filter::Filter> = match directory {
+        Some(id) => {
+            let d = run.directories(Some(id))?.remove(0);
+            d.filters.iter().filter_map(|f| run.config.filters.get(f)).collect()
+        }
+        None => Vec::new(),
+    };
+    let mut out = String::new();
+    writeln!(out, "| person | name | sources | decision |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    let (mut included, mut excluded) = (0, 0);
+    for p in &gathered.population.people {
+        if source.is_some_and(|s| !p.records.iter().any(|r| r.source.as_str() == s)) {
+            continue;
+        }
+        let decision = if p.decision.is_included() {
+            filter::decide(dir_filters.iter().copied(), p)
+        } else {
+            p.decision.clone()
+        };
+        if decision.is_included() {
+            included += 1
+        } else {
+            excluded += 1
+        }
+        let name = match (&p.person.first_name, &p.person.last_name) {
+            (Some(f), Some(l)) => pii.value(&format!("{f} {l}")),
+            (Some(n), None) | (None, Some(n)) => pii.value(n),
+            (None, None) => String::new(),
+        };
+        let sources: Vec<String> = p.sources().iter().map(|s| s.to_string()).collect();
+        let mut decision = decision.to_string();
+        if let Some(a) = &p.ambiguity {
+            write!(decision, " (ambiguous: {a})")?;
+        }
+        writeln!(
+            out,
+            "| `{}` | {name} | {} | {} |",
+            pii.key(&p.key),
+            sources.join(", "),
+            decision.replace('|', "\\|")
+        )?;
+    }
+    writeln!(out, "\n{included} included, {excluded} excluded.")?;
+    let skipped: Vec<_> =
+        gathered.sources.iter().flat_map(|s| s.skipped.iter().map(move |r| (s.id.clone(), r))).collect();
+    if !skipped.is_empty() {
+        writeln!(out, "\nSkipped rows:\n")?;
+        for (id, r) in skipped {
+            writeln!(out, "- `{id}` {r}")?;
+        }
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn plan(
+    g: &Global,
+    directory: Option<&str>,
+    format: Format,
+    out: Option<&Path>,
+    detailed: bool,
+    pii_arg: Option<PiiArg>,
+) -> Result<ExitCode> {
+    let run = match open_run(g).await? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let pii = pii(&run, pii_arg)?;
+    let state = run.store.load()?;
+    let gathered = run.gather(None, &state).await?;
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut errors = Vec::new();
+    for d in run.directories(directory)? {
+        let planned = run.plan(&gathered, d, &state, &BTreeSet::new()).await;
+        match planned.plan {
+            Ok(p) => plans.push(p),
+            Err(e) => errors.push(format!("directory `{}`: {}", d.id, crate::apply::error_chain(&e))),
+        }
+    }
+    let text = match format {
+        Format::Markdown => {
+            plans.iter().map(|p| render::render(p, Format::Markdown, &pii)).collect::<Vec<_>>().join("\n")
+        }
+        Format::Json => {
+            let redacted: Vec<Plan> = plans.iter().map(|p| crate::plan::pii::redact(p, &pii)).collect();
+            let mut text = serde_json::to_string_pretty(&redacted)?;
+            text.push('\n');
+            text
+        }
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    let failed = !errors.is_empty() || plans.iter().any(|p| p.status == PlanStatus::Failed);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else if detailed && plans.iter().any(Plan::has_changes) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Reads the plans of a file written by `hrsync plan --format json` (an array) or a
+/// report's `plan.json` (one plan).
+fn read_saved_plans(path: &Path) -> Result<Vec<Plan>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON written by `hrsync plan --format json`", path.display()))?;
+    let plans = if value.is_array() {
+        serde_json::from_value(value)
+    } else {
+        serde_json::from_value(value).map(|p| vec![p])
+    };
+    plans.with_context(|| format!("{} is not a plan written by `hrsync plan --format json`", path.display()))
+}
+
+async fn apply(
+    g: &Global,
+    saved: Option<&Path>,
+    approve: &[String],
+    directory: Option<&str>,
+    pii_arg: Option<PiiArg>,
+) -> Result<ExitCode> {
+    let run = match open_run(g).await? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let pii = pii(&run, pii_arg)?;
+    let saved = saved.map(read_saved_plans).transpose()?;
+    let approvals: BTreeSet<String> = approve.iter().cloned().collect();
+    let mut state = run.store.load()?;
+    let previous = state.clone();
+    let gathered = run.gather(None, &state).await?;
+    let mut ok = true;
+    let selected = match (&saved, directory) {
+        (Some(plans), None) => plans
+            .iter()
+            .map(|p| run.directories(Some(p.directory.as_str())).map(|mut d| d.remove(0)))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => run.directories(directory)?,
+    };
+    for d in selected {
+        match d.mode {
+            Mode::Off => {
+                println!("`{}`: mode is off, skipped\n", d.id);
+                continue;
+            }
+            Mode::Plan => {
+                eprintln!(
+                    "error: directory `{}` is in mode `plan` (simulation): set `mode: apply` in {} to write to it",
+                    d.id, d.file
+                );
+                ok = false;
+                continue;
+            }
+            Mode::Apply => {}
+        }
+        let planned = run.plan(&gathered, d, &previous, &approvals).await;
+        let plan = planned.plan.with_context(|| format!("cannot plan directory `{}`", d.id))?;
+        if let Some(saved) = &saved {
+            let Some(wanted) = saved.iter().find(|p| p.directory == d.id) else {
+                bail!("the saved plan has no plan for directory `{}`", d.id);
+            };
+            if wanted.id != plan.id {
+                eprintln!(
+                    "error: `{}`: refused: the saved plan {} was computed against a state that has changed (the plan now is {}). Review the new plan with `hrsync plan` and apply again.",
+                    d.id, wanted.id, plan.id
+                );
+                ok = false;
+                continue;
+            }
+        }
+        print!("{}", render::render(&plan, Format::Markdown, &pii));
+        match run.apply(&plan, planned.directory.as_ref(), &mut state).await {
+            Err(e) => {
+                eprintln!("error: {e}");
+                ok = false;
+            }
+            Ok(applied) => {
+                println!(
+                    "\nApplied to `{}`: {} created, {} updated, {} disabled, {} deleted, {} failed.\n",
+                    d.id, applied.created, applied.updated, applied.disabled, applied.deleted, applied.failed
+                );
+                for item in applied.items.iter().filter(|i| i.status != crate::apply::ItemStatus::Done) {
+                    let who = item
+                        .person
+                        .as_deref()
+                        .map(|k| pii.key(k))
+                        .or(item.entry.as_deref().map(|e| pii.id(e)));
+                    eprintln!("{} {}: {}", item.action.as_str(), who.unwrap_or_default(), item.status);
+                }
+                for w in &applied.warnings {
+                    eprintln!("warning: {w}");
+                }
+                ok &= applied.failed == 0;
+            }
+        }
+    }
+    run.store.save(&state)?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn run(g: &Global, source: Option<String>, dry_run: bool, approve: &[String]) -> Result<ExitCode> {
+    let run = match open_run(g).await? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let options = JobOptions { source, dry_run, approvals: approve.iter().cloned().collect() };
+    let result = run.job(&options).await?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(if result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

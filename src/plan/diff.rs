@@ -1,0 +1,1059 @@
+//! The pure planner: population + live entries + date → [`Plan`].
+//!
+//! In order: decide scope (source and directory filters), match people to entries by
+//! the match key chain (ambiguity both ways is a skip), classify each person (joiner,
+//! active, leaver) in their own time zone, render desired attributes, order creates so
+//! managers come first, compare target-aware, apply the leaver timeline, then the two
+//! guards (source health, mass change) and the plan id. Each step's decision is written
+//! into the row as a reason.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{
+    Action, Change, EnabledChange, PersonView, Plan, PlanStatus, Planned, Row, SafetyCheck, SourceView,
+    Summary,
+};
+use crate::config::{Compare, Config, DirectoryConfig, FieldMode, FieldSource, LeaverAction, SourceId};
+use crate::directory::{Entry, Value, canonical, same};
+use crate::model::{EmploymentStatus, FieldValue, PersonField};
+use crate::transform::filter::{self, Decision, Filter};
+use crate::transform::merge::{ManagerLink, MergedPerson, Population};
+use crate::transform::template::Vars;
+
+/// How a source took part in this run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SourceHealth {
+    /// Read in full in this run.
+    Healthy,
+    /// Changes read in this run, merged into the last good read.
+    Delta,
+    /// Not read in this run; its last good read was used.
+    Snapshot {
+        /// Why it was not read.
+        reason: String,
+    },
+    /// Turned off in its config: not read.
+    Disabled,
+    /// Its read cannot be trusted: nothing is written.
+    Unhealthy {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A source's part in a plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceStatus {
+    /// The source.
+    pub id: SourceId,
+    /// How it took part.
+    pub health: SourceHealth,
+    /// People it provided.
+    pub people: usize,
+}
+
+/// Everything a plan depends on.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    /// The config.
+    pub config: &'a Config,
+    /// The directory to plan.
+    pub directory: &'a DirectoryConfig,
+    /// Everyone the sources describe.
+    pub population: &'a Population,
+    /// A hash of the source records the population was merged from.
+    pub inputs_hash: &'a str,
+    /// How each source took part.
+    pub sources: &'a [SourceStatus],
+    /// The entries in the directory's scope.
+    pub live: &'a [Entry],
+    /// The run's clock.
+    pub now: Timestamp,
+    /// Leaver timers from the last applied plan.
+    pub timers: &'a BTreeMap<String, Date>,
+    /// Approved plan ids (the repository's and the command line's).
+    pub approvals: &'a BTreeSet<String>,
+}
+
+/// What a person's entry will be, decided before attributes are rendered.
+#[derive(Clone, Debug)]
+enum Fate {
+    /// Left out of this plan.
+    Skip(String),
+    /// No entry, and none is needed now.
+    Nothing(String),
+    /// A new entry.
+    Create { enabled: bool, why: String },
+    /// An existing entry.
+    Exists(usize),
+}
+
+/// Why someone is a leaver, and since when.
+struct Leaving {
+    since: Date,
+    why: String,
+    /// The date was observed by hrsync (no end date): it lives in a timer.
+    observed: bool,
+}
+
+/// A manager reference as the plan can express it.
+enum ManagerValue {
+    Absent,
+    Entry(String),
+    Pending(String),
+    Unresolved(String),
+}
+
+/// A desired value and the sources it comes from. `None` as the value means the
+/// attribute should be absent.
+type Sourced = (Option<Planned>, Vec<SourceId>);
+
+/// The value picked for a `unique` field of a create, or why none is free.
+type UniqueValue = Result<(String, Vec<SourceId>), String>;
+
+/// Computes the plan.
+pub fn diff(input: &PlanInput<'_>) -> Plan {
+    Planner::new(input).plan()
+}
+
+struct Planner<'a> {
+    input: &'a PlanInput<'a>,
+    people: &'a [MergedPerson],
+    dir: &'a DirectoryConfig,
+    workspace_today: Date,
+    today: Vec<Date>,
+    decisions: Vec<Decision>,
+    managed: Vec<bool>,
+    fates: Vec<Fate>,
+    match_reason: Vec<Arc<str>>,
+    claimed: Vec<bool>,
+    cycles: HashMap<usize, usize>,
+    absence_blocker: Option<String>,
+    shared: Shared,
+    included: HashMap<SourceId, Arc<str>>,
+}
+
+/// Reason texts most rows share, allocated once.
+struct Shared {
+    up_to_date: Arc<str>,
+    matched: Vec<Arc<str>>,
+    unmatched: Arc<str>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(input: &'a PlanInput<'a>) -> Self {
+        let dir = input.directory;
+        let ws = &input.config.workspace;
+        let workspace_today = input.now.to_zoned(ws.timezone.clone()).date();
+        let source_zones: HashMap<&SourceId, &TimeZone> =
+            input.config.sources.iter().filter_map(|s| Some((&s.id, s.timezone.as_ref()?))).collect();
+        let mut dates: HashMap<Option<&str>, Date> = HashMap::new();
+        let people = &input.population.people[..];
+        let today = people
+            .iter()
+            .map(|p| {
+                let zone = p
+                    .person
+                    .work_location
+                    .as_ref()
+                    .and_then(|l| ws.location_zones.get(l))
+                    .or_else(|| p.person.legal_entity.as_ref().and_then(|l| ws.legal_entity_zones.get(l)))
+                    .or_else(|| source_zones.get(&p.person.source).copied())
+                    .unwrap_or(&ws.timezone);
+                *dates.entry(zone.iana_name()).or_insert_with(|| input.now.to_zoned(zone.clone()).date())
+            })
+            .collect();
+
+        let dir_filters: Vec<&Filter> =
+            dir.filters.iter().filter_map(|id| input.config.filters.get(id)).collect();
+        let decisions = people
+            .iter()
+            .map(|p| {
+                if p.decision.is_included() {
+                    filter::decide(dir_filters.iter().copied(), p)
+                } else {
+                    p.decision.clone()
+                }
+            })
+            .collect();
+        let managed = input
+            .live
+            .iter()
+            .map(|e| match &dir.marker {
+                None => true,
+                Some(m) => {
+                    e.attributes.get(&m.attribute).is_some_and(|v| v.values().contains(&m.value))
+                }
+            })
+            .collect();
+
+        let absence_blocker = input.sources.iter().find_map(|s| match &s.health {
+            SourceHealth::Healthy => None,
+            SourceHealth::Delta => Some(format!("source `{}` was read as changes only", s.id)),
+            SourceHealth::Snapshot { reason } => {
+                Some(format!("source `{}` was not read in this run ({reason})", s.id))
+            }
+            SourceHealth::Disabled => Some(format!("source `{}` is disabled", s.id)),
+            SourceHealth::Unhealthy { .. } => Some(format!("source `{}` is unhealthy", s.id)),
+        });
+
+        // "in scope" reasons name the filters that include a person: those of the source
+        // of their first record, and the directory's.
+        let included = input
+            .config
+            .sources
+            .iter()
+            .map(|s| {
+                let names: Vec<String> =
+                    s.filters.iter().chain(&dir.filters).map(|f| format!("`{f}`")).collect();
+                let text = if names.is_empty() {
+                    "in scope: no filter applies".to_owned()
+                } else {
+                    format!("in scope: included by {}", names.join(", "))
+                };
+                (s.id.clone(), Arc::from(text))
+            })
+            .collect();
+        let chain: Vec<String> = dir.match_rules.iter().map(|r| r.person.to_string()).collect();
+        let shared = Shared {
+            up_to_date: "every continuous field is up to date".into(),
+            matched: dir
+                .match_rules
+                .iter()
+                .map(|r| Arc::from(format!("matched by {} → {}", r.person, r.attribute)))
+                .collect(),
+            unmatched: format!("no entry matched by {}", chain.join(", ")).into(),
+        };
+
+        Planner {
+            input,
+            people,
+            dir,
+            workspace_today,
+            today,
+            decisions,
+            managed,
+            fates: Vec::new(),
+            match_reason: Vec::new(),
+            claimed: vec![false; input.live.len()],
+            cycles: manager_cycles(people),
+            absence_blocker,
+            shared,
+            included,
+        }
+    }
+
+    fn plan(mut self) -> Plan {
+        self.match_people();
+        self.decide_fates();
+
+        let mut rows: Vec<(u32, String, Row)> = Vec::with_capacity(self.people.len());
+        let mut timers = BTreeMap::new();
+        let unique = self.assign_unique_values();
+        for i in 0..self.people.len() {
+            let row = self.person_row(i, &unique, &mut timers);
+            let depth = if row.action == Action::Create { self.depth(i) } else { 0 };
+            rows.push((depth, self.people[i].key.clone(), row));
+        }
+        let mut unmanaged = 0;
+        for (e, entry) in self.input.live.iter().enumerate() {
+            if self.claimed[e] {
+                continue;
+            }
+            if !self.managed[e] {
+                unmanaged += 1;
+                continue;
+            }
+            let row = self.orphan_row(entry, &mut timers);
+            rows.push((0, format!("~{}", entry.id), row));
+        }
+        rows.sort_by(|a, b| (a.2.action, a.0, &a.1).cmp(&(b.2.action, b.0, &b.1)));
+        let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, r)| r).collect();
+        drop_refs_to_skipped_creates(&mut rows);
+        self.finish(rows, timers, unmanaged)
+    }
+
+    // -- matching ----------------------------------------------------------------------
+
+    fn match_people(&mut self) {
+        let live = self.input.live;
+        let rules = &self.dir.match_rules;
+        let compares: Vec<Compare> = rules
+            .iter()
+            .map(|r| self.dir.field(&r.attribute).map_or(Compare::Exact, |f| f.compare))
+            .collect();
+        let indexes: Vec<HashMap<String, Vec<usize>>> = rules
+            .iter()
+            .zip(&compares)
+            .map(|(rule, compare)| {
+                let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+                for (e, entry) in live.iter().enumerate() {
+                    for v in entry.attributes.get(&rule.attribute).map(Value::values).unwrap_or_default() {
+                        index.entry(canonical(*compare, v)).or_default().push(e);
+                    }
+                }
+                index
+            })
+            .collect();
+
+        let mut found: Vec<Result<Option<(usize, usize)>, String>> = Vec::with_capacity(self.people.len());
+        let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, p) in self.people.iter().enumerate() {
+            let mut result = Ok(None);
+            for (r, rule) in rules.iter().enumerate() {
+                let Some(value) = p.get(&rule.person) else { continue };
+                let text = match value {
+                    FieldValue::Text(t) => canonical(compares[r], t),
+                    other => canonical(compares[r], &other.to_text()),
+                };
+                match indexes[r].get(&text).map(Vec::as_slice) {
+                    None | Some([]) => continue,
+                    Some([e]) => {
+                        claims.entry(*e).or_default().push(i);
+                        result = Ok(Some((*e, r)));
+                    }
+                    Some(many) => {
+                        for e in many {
+                            claims.entry(*e).or_default().push(i);
+                        }
+                        result = Err(format!(
+                            "ambiguous: {} entries have the {} of this person in {}",
+                            many.len(),
+                            rule.person,
+                            rule.attribute
+                        ));
+                    }
+                }
+                break;
+            }
+            found.push(result);
+        }
+        for (e, people) in &claims {
+            self.claimed[*e] = true;
+            if people.len() > 1 {
+                for i in people {
+                    found[*i] = Err(format!(
+                        "ambiguous: the entry matched for this person is also matched by {} other {}",
+                        people.len() - 1,
+                        if people.len() == 2 { "person" } else { "people" }
+                    ));
+                }
+            }
+        }
+        self.fates = found
+            .iter()
+            .map(|f| match f {
+                Err(reason) => Fate::Skip(reason.clone()),
+                Ok(Some((e, _))) => Fate::Exists(*e),
+                Ok(None) => Fate::Nothing(String::new()),
+            })
+            .collect();
+        self.match_reason = found
+            .iter()
+            .map(|f| match f {
+                Ok(Some((_, r))) => self.shared.matched[*r].clone(),
+                _ => self.shared.unmatched.clone(),
+            })
+            .collect();
+    }
+
+    // -- lifecycle ---------------------------------------------------------------------
+
+    fn leaving(&self, i: usize, entry_id: Option<&str>) -> Option<Leaving> {
+        let p = &self.people[i].person;
+        let today = self.today[i];
+        let observed = |why: String| Leaving {
+            since: entry_id.and_then(|id| self.input.timers.get(id).copied()).unwrap_or(today).min(today),
+            why,
+            observed: true,
+        };
+        if let Some(end) = p.end_date {
+            if end < today {
+                let since = end.tomorrow().unwrap_or(end);
+                return Some(Leaving {
+                    since,
+                    why: format!("left: end date {end} has passed"),
+                    observed: false,
+                });
+            }
+        } else if p.employment_status == Some(EmploymentStatus::Terminated) {
+            return Some(observed("left: employment status is terminated".into()));
+        }
+        match &self.decisions[i] {
+            Decision::Included => None,
+            excluded => Some(observed(format!("out of scope: {excluded}"))),
+        }
+    }
+
+    fn started(&self, i: usize) -> bool {
+        let p = &self.people[i].person;
+        match p.start_date {
+            Some(start) => start <= self.today[i],
+            None => p.employment_status != Some(EmploymentStatus::Pending),
+        }
+    }
+
+    fn decide_fates(&mut self) {
+        for i in 0..self.people.len() {
+            if let Some(reason) = &self.people[i].ambiguity {
+                self.fates[i] = Fate::Skip(format!("ambiguous: {reason}"));
+                continue;
+            }
+            if !matches!(self.fates[i], Fate::Nothing(_)) {
+                continue;
+            }
+            let p = &self.people[i].person;
+            let today = self.today[i];
+            self.fates[i] = if let Some(leaving) = self.leaving(i, None) {
+                if leaving.why.starts_with("out of scope") {
+                    Fate::Nothing(format!("{}; no entry", leaving.why))
+                } else {
+                    Fate::Nothing(format!("{}; no entry to offboard", leaving.why))
+                }
+            } else if self.started(i) {
+                Fate::Create { enabled: true, why: "joiner: no entry yet".into() }
+            } else {
+                let days = self.dir.joiners.pre_provision_days;
+                match p.start_date {
+                    Some(start) => {
+                        let from = start.checked_sub((days as i64).days()).unwrap_or(start);
+                        if today >= from {
+                            Fate::Create {
+                                enabled: false,
+                                why: format!(
+                                    "future joiner: starts {start}; created disabled {days} days ahead (pre_provision_days), enabled on the start date"
+                                ),
+                            }
+                        } else {
+                            Fate::Nothing(format!(
+                                "future joiner: starts {start}; the entry is created from {from}"
+                            ))
+                        }
+                    }
+                    None => {
+                        Fate::Nothing("pending joiner without a start date: created once HR sets one".into())
+                    }
+                }
+            };
+        }
+    }
+
+    // -- attributes --------------------------------------------------------------------
+
+    /// Picks values for `unique` fields of every create, in key order, so the choice
+    /// does not depend on anything but the inputs.
+    fn assign_unique_values(&mut self) -> HashMap<(usize, usize), UniqueValue> {
+        let mut out = HashMap::new();
+        for (f, field) in self.dir.fields.iter().enumerate() {
+            let FieldSource::Templates { candidates, unique: true } = &field.source else { continue };
+            let mut taken: BTreeSet<String> = self
+                .input
+                .live
+                .iter()
+                .flat_map(|e| e.attributes.get(&field.attribute).map(Value::values).unwrap_or_default())
+                .map(|v| canonical(field.compare, v))
+                .collect();
+            for i in 0..self.people.len() {
+                if !matches!(self.fates[i], Fate::Create { .. }) {
+                    continue;
+                }
+                let p = &self.people[i];
+                let mut chosen = None;
+                let mut rendered_any = false;
+                'candidates: for t in candidates {
+                    let numbers: Box<dyn Iterator<Item = Option<u32>>> = if t.uses_counter() {
+                        Box::new((2..=99).map(Some))
+                    } else {
+                        Box::new(std::iter::once(None))
+                    };
+                    for n in numbers {
+                        let Some(value) = t.render(p, n) else { continue 'candidates };
+                        rendered_any = true;
+                        if taken.insert(canonical(field.compare, &value)) {
+                            chosen = Some((value, p.owners_of(&t.fields())));
+                            break 'candidates;
+                        }
+                    }
+                }
+                // Every candidate empty: the field has no value, like any other field.
+                if !rendered_any {
+                    continue;
+                }
+                let chosen = chosen.ok_or_else(|| {
+                    format!("no free value for `{}`: every candidate is taken", field.attribute)
+                });
+                out.insert((i, f), chosen);
+            }
+        }
+        out
+    }
+
+    fn manager_value(&self, i: usize) -> ManagerValue {
+        match self.people[i].manager {
+            ManagerLink::None => ManagerValue::Absent,
+            ManagerLink::Unknown => {
+                ManagerValue::Unresolved("manager left unset: no record of the manager in the source".into())
+            }
+            ManagerLink::Person(m) => {
+                if let Some(size) = self.cycles.get(&i) {
+                    return ManagerValue::Unresolved(format!(
+                        "manager left unset: manager cycle of {size} people"
+                    ));
+                }
+                if self.leaving(m, None).is_some() {
+                    return ManagerValue::Unresolved(
+                        "manager left unset: the manager is out of scope or has left".into(),
+                    );
+                }
+                match &self.fates[m] {
+                    Fate::Exists(e) => ManagerValue::Entry(self.input.live[*e].id.clone()),
+                    Fate::Create { .. } => ManagerValue::Pending(self.people[m].key.clone()),
+                    Fate::Skip(_) => {
+                        ManagerValue::Unresolved("manager left unset: the manager's row is skipped".into())
+                    }
+                    Fate::Nothing(_) => {
+                        ManagerValue::Unresolved("manager left unset: the manager has no entry yet".into())
+                    }
+                }
+            }
+        }
+    }
+
+    fn depth(&self, i: usize) -> u32 {
+        let mut depth = 0;
+        let mut at = i;
+        // Cycles were cut in `manager_value`; the bound is a second line of defence.
+        while depth < self.people.len() as u32 {
+            match self.manager_value(at) {
+                ManagerValue::Pending(_) => {
+                    let ManagerLink::Person(m) = self.people[at].manager else { break };
+                    at = m;
+                    depth += 1;
+                }
+                _ => break,
+            }
+        }
+        depth
+    }
+
+    /// The desired value of each mapped field for person `i`: `Some(None)` means the
+    /// field should be absent, `None` means the field is not managed in this row.
+    fn desired(
+        &self,
+        i: usize,
+        creating: bool,
+        unique: &HashMap<(usize, usize), UniqueValue>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Option<Sourced>>, String> {
+        let p = &self.people[i];
+        let mut out = Vec::with_capacity(self.dir.fields.len());
+        for (f, field) in self.dir.fields.iter().enumerate() {
+            let manage = match field.mode {
+                FieldMode::Ignore => false,
+                FieldMode::ImportOnce => creating,
+                FieldMode::Continuous => true,
+            };
+            if !manage {
+                out.push(None);
+                continue;
+            }
+            let value = match &field.source {
+                FieldSource::Templates { unique: true, .. } => match unique.get(&(i, f)) {
+                    Some(Ok((v, from))) => Some((Some(Planned::Value(Value::One(v.clone()))), from.clone())),
+                    Some(Err(reason)) => return Err(reason.clone()),
+                    None => Some((None, Vec::new())),
+                },
+                FieldSource::Templates { candidates, unique: false } => {
+                    let rendered = candidates.iter().find_map(|t| t.render(p, None).map(|v| (v, t)));
+                    Some(match rendered {
+                        Some((v, t)) => (Some(Planned::Value(Value::One(v))), p.owners_of(&t.fields())),
+                        None => (None, Vec::new()),
+                    })
+                }
+                FieldSource::Manager => {
+                    let from = vec![p.owner(PersonField::Manager).clone()];
+                    match self.manager_value(i) {
+                        ManagerValue::Absent => Some((None, from)),
+                        ManagerValue::Entry(id) => Some((Some(Planned::Value(Value::One(id))), from)),
+                        ManagerValue::Pending(key) => Some((Some(Planned::EntryOf { entry_of: key }), from)),
+                        ManagerValue::Unresolved(warning) => {
+                            warnings.push(warning);
+                            None
+                        }
+                    }
+                }
+            };
+            out.push(value);
+        }
+        Ok(out)
+    }
+
+    // -- rows --------------------------------------------------------------------------
+
+    fn person_view(&self, i: usize) -> PersonView {
+        let p = &self.people[i];
+        let name = p.person.display_name.clone().or_else(|| {
+            let first = p.person.preferred_name.as_ref().or(p.person.first_name.as_ref());
+            match (first, &p.person.last_name) {
+                (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                (Some(f), None) => Some(f.clone()),
+                (None, Some(l)) => Some(l.clone()),
+                (None, None) => None,
+            }
+        });
+        PersonView {
+            key: p.key.clone(),
+            employee_number: p.person.employee_number.clone(),
+            name,
+            sources: p.sources(),
+        }
+    }
+
+    fn scope_reason(&self, i: usize) -> Arc<str> {
+        match &self.decisions[i] {
+            Decision::Included => match self.included.get(&self.people[i].person.source) {
+                Some(reason) => reason.clone(),
+                None => Arc::from("in scope"),
+            },
+            excluded => Arc::from(excluded.to_string()),
+        }
+    }
+
+    fn row(&self, action: Action, i: Option<usize>, entry: Option<&Entry>, reasons: Vec<Arc<str>>) -> Row {
+        Row {
+            action,
+            person: i.map(|i| self.person_view(i)),
+            entry: entry.map(|e| e.id.clone()),
+            reasons,
+            changes: Vec::new(),
+            enabled: None,
+            warnings: Vec::new(),
+            revision: entry.and_then(|e| e.revision.clone()),
+            entry_personal: true,
+        }
+    }
+
+    fn person_row(
+        &self,
+        i: usize,
+        unique: &HashMap<(usize, usize), UniqueValue>,
+        timers: &mut BTreeMap<String, Date>,
+    ) -> Row {
+        let scope = self.scope_reason(i);
+        let matched = self.match_reason[i].clone();
+        match &self.fates[i] {
+            Fate::Skip(reason) => {
+                self.row(Action::Skip, Some(i), None, vec![scope, matched, reason.as_str().into()])
+            }
+            Fate::Nothing(reason) => {
+                self.row(Action::Noop, Some(i), None, vec![scope, matched, reason.as_str().into()])
+            }
+            Fate::Create { enabled, why } => {
+                let mut row =
+                    self.row(Action::Create, Some(i), None, vec![scope, matched, why.as_str().into()]);
+                let mut warnings = Vec::new();
+                match self.desired(i, true, unique, &mut warnings) {
+                    Err(reason) => {
+                        row.action = Action::Skip;
+                        row.reasons.push(reason.into());
+                    }
+                    Ok(desired) => {
+                        row.changes = self
+                            .dir
+                            .fields
+                            .iter()
+                            .zip(desired)
+                            .filter_map(|(field, d)| {
+                                let (after, from) = d?;
+                                Some(Change {
+                                    attribute: field.attribute.clone(),
+                                    before: None,
+                                    after: Some(after?),
+                                    mode: field.mode,
+                                    from,
+                                    personal: field.personal,
+                                })
+                            })
+                            .collect();
+                        let has_key = self
+                            .dir
+                            .match_rules
+                            .iter()
+                            .any(|r| row.changes.iter().any(|c| c.attribute == r.attribute));
+                        if !has_key {
+                            row.action = Action::Skip;
+                            row.changes.clear();
+                            row.reasons.push(
+                                "no value for any match attribute: an entry created now could not be found again".into(),
+                            );
+                        } else {
+                            if let Some(m) = &self.dir.marker {
+                                row.changes.push(marker_change(m, None));
+                            }
+                            row.enabled = Some(EnabledChange { before: None, after: *enabled });
+                        }
+                        row.warnings = warnings;
+                    }
+                }
+                row
+            }
+            Fate::Exists(e) => {
+                let entry = &self.input.live[*e];
+                let mut reasons = vec![scope, matched];
+                if let Some(leaving) = self.leaving(i, Some(&entry.id)) {
+                    if !self.managed[*e] {
+                        reasons.push(
+                            format!(
+                                "{}; the entry is not managed by hrsync, so it is left alone",
+                                leaving.why
+                            )
+                            .into(),
+                        );
+                        return self.row(Action::Noop, Some(i), Some(entry), reasons);
+                    }
+                    if leaving.observed {
+                        timers.insert(entry.id.clone(), leaving.since);
+                    }
+                    return self.leaver_row(Some(i), entry, leaving, reasons, self.today[i]);
+                }
+                let mut warnings = Vec::new();
+                let desired = match self.desired(i, false, unique, &mut warnings) {
+                    Ok(d) => d,
+                    Err(reason) => {
+                        reasons.push(reason.into());
+                        return self.row(Action::Skip, Some(i), Some(entry), reasons);
+                    }
+                };
+                let mut changes = Vec::new();
+                for (field, d) in self.dir.fields.iter().zip(desired) {
+                    let Some((after, from)) = d else { continue };
+                    let before = entry.attributes.get(&field.attribute);
+                    let unchanged = match &after {
+                        Some(Planned::Value(v)) => same(field.compare, Some(v), before),
+                        Some(Planned::EntryOf { .. }) => false,
+                        None => before.is_none(),
+                    };
+                    if !unchanged {
+                        changes.push(Change {
+                            attribute: field.attribute.clone(),
+                            before: before.cloned(),
+                            after,
+                            mode: field.mode,
+                            from,
+                            personal: field.personal,
+                        });
+                    }
+                }
+                if let Some(m) = &self.dir.marker
+                    && !self.managed[*e]
+                {
+                    changes.push(marker_change(m, entry.attributes.get(&m.attribute).cloned()));
+                    reasons.push("hrsync takes over the entry: it sets the ownership marker".into());
+                }
+                let status = self.people[i].person.employment_status;
+                let enable = !entry.enabled && self.started(i) && status != Some(EmploymentStatus::Leave);
+                let mut row = self.row(Action::Noop, Some(i), Some(entry), reasons);
+                if enable {
+                    row.enabled = Some(EnabledChange { before: Some(false), after: true });
+                    row.reasons.push("active in HR: the disabled entry is enabled".into());
+                }
+                if !changes.is_empty() {
+                    let fields: Vec<&str> = changes.iter().map(|c| c.attribute.as_str()).collect();
+                    row.reasons.push(format!("differs from HR: {}", fields.join(", ")).into());
+                }
+                if changes.is_empty() && !enable {
+                    row.reasons.push(self.shared.up_to_date.clone());
+                } else {
+                    row.action = Action::Update;
+                }
+                row.changes = changes;
+                row.warnings = warnings;
+                row
+            }
+        }
+    }
+
+    fn orphan_row(&self, entry: &Entry, timers: &mut BTreeMap<String, Date>) -> Row {
+        let mut reasons: Vec<Arc<str>> = vec!["no person in any source matches this entry".into()];
+        match &self.absence_blocker {
+            Some(blocker) => {
+                reasons.push(format!("not treated as a leaver, because {blocker}").into());
+                self.row(Action::Noop, None, Some(entry), reasons)
+            }
+            None => {
+                let today = self.workspace_today;
+                let since = self.input.timers.get(&entry.id).copied().unwrap_or(today).min(today);
+                timers.insert(entry.id.clone(), since);
+                let leaving = Leaving { since, why: "left: gone from every source".into(), observed: true };
+                self.leaver_row(None, entry, leaving, reasons, today)
+            }
+        }
+    }
+
+    fn leaver_row(
+        &self,
+        i: Option<usize>,
+        entry: &Entry,
+        leaving: Leaving,
+        mut reasons: Vec<Arc<str>>,
+        today: Date,
+    ) -> Row {
+        let leavers = &self.dir.leavers;
+        let since = if leaving.observed {
+            format!("first seen {}", leaving.since)
+        } else {
+            format!("since {}", leaving.since)
+        };
+        reasons.push(format!("{} ({since})", leaving.why).into());
+        let act_on = leaving.since.checked_add((leavers.grace_days as i64).days()).unwrap_or(leaving.since);
+        let action = if leavers.action == LeaverAction::Ignore {
+            reasons.push("leavers.action is `ignore`".into());
+            Action::Noop
+        } else if today < act_on {
+            reasons.push(format!("grace period of {} days: acting on {act_on}", leavers.grace_days).into());
+            Action::Noop
+        } else if leavers.action == LeaverAction::Delete {
+            Action::Delete
+        } else if entry.enabled {
+            Action::Disable
+        } else {
+            match leavers.delete_after_days {
+                Some(days) => {
+                    let delete_on = act_on.checked_add((days as i64).days()).unwrap_or(act_on);
+                    if today >= delete_on {
+                        reasons.push(format!("disabled, and delete_after_days ({days}) has passed").into());
+                        Action::Delete
+                    } else {
+                        reasons.push(format!("already disabled; deleted on {delete_on}").into());
+                        Action::Noop
+                    }
+                }
+                None => {
+                    reasons.push("already disabled".into());
+                    Action::Noop
+                }
+            }
+        };
+        let mut row = self.row(action, i, Some(entry), reasons);
+        if action == Action::Disable {
+            row.enabled = Some(EnabledChange { before: Some(true), after: false });
+        }
+        row
+    }
+
+    // -- guards and id -----------------------------------------------------------------
+
+    fn finish(self, rows: Vec<Row>, timers: BTreeMap<String, Date>, unmanaged: usize) -> Plan {
+        let mut summary = Summary { unmanaged, ..Summary::default() };
+        for r in &rows {
+            match r.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Disable => summary.disable += 1,
+                Action::Delete => summary.delete += 1,
+                Action::Noop => summary.noop += 1,
+                Action::Skip => summary.skip += 1,
+            }
+            if !r.warnings.is_empty() {
+                summary.warnings += 1;
+            }
+        }
+        let limits = &self.dir.safety;
+        let safety = SafetyCheck {
+            managed: self.managed.iter().filter(|m| **m).count(),
+            disables: summary.disable + summary.delete,
+            updates: summary.update,
+            max_disable_percent: limits.max_disable_percent,
+            max_update_percent: limits.max_update_percent,
+            max_disable_count: limits.max_disable_count,
+            max_update_count: limits.max_update_count,
+        };
+
+        let mut failed: Vec<String> = Vec::new();
+        for s in self.input.sources {
+            if let SourceHealth::Unhealthy { reason } = &s.health {
+                failed.push(format!("source `{}` is unhealthy: {reason}", s.id));
+            }
+        }
+        let exceeded = mass_change(&safety);
+
+        let id = plan_id(self.input, self.workspace_today);
+        let approved = !exceeded.is_empty() && self.input.approvals.contains(&id);
+        let (status, blocked_by) = if !failed.is_empty() {
+            (PlanStatus::Failed, failed)
+        } else if !exceeded.is_empty() && !approved {
+            (PlanStatus::Blocked, exceeded)
+        } else if summary.changes() == 0 {
+            (PlanStatus::NoChanges, Vec::new())
+        } else {
+            (PlanStatus::Ready, if approved { exceeded } else { Vec::new() })
+        };
+
+        Plan {
+            format: super::FORMAT,
+            id,
+            directory: self.dir.id.clone(),
+            directory_type: self.dir.kind.type_name().to_owned(),
+            mode: self.dir.mode,
+            as_of: self.workspace_today,
+            timezone: self.input.config.workspace.timezone.iana_name().unwrap_or("UTC").to_owned(),
+            status,
+            blocked_by,
+            approved,
+            summary,
+            safety,
+            sources: self
+                .input
+                .sources
+                .iter()
+                .map(|s| SourceView { id: s.id.clone(), health: s.health.clone(), people: s.people })
+                .collect(),
+            rows,
+            timers,
+        }
+    }
+}
+
+/// A manager's create can turn into a skip late (no free unique value, no match key).
+/// Rows that referenced that entry leave the manager unset instead, with a warning.
+fn drop_refs_to_skipped_creates(rows: &mut [Row]) {
+    let created: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r.action == Action::Create)
+        .filter_map(|r| r.person.as_ref().map(|p| p.key.clone()))
+        .collect();
+    for row in rows.iter_mut() {
+        let before = row.changes.len();
+        row.changes.retain(
+            |c| !matches!(&c.after, Some(Planned::EntryOf { entry_of }) if !created.contains(entry_of)),
+        );
+        if row.changes.len() != before {
+            row.warnings.push("manager left unset: the manager's entry is not created in this plan".into());
+            if row.action == Action::Update && row.changes.is_empty() && row.enabled.is_none() {
+                row.action = Action::Noop;
+            }
+        }
+    }
+}
+
+fn marker_change(marker: &crate::config::Marker, before: Option<Value>) -> Change {
+    Change {
+        attribute: marker.attribute.clone(),
+        before,
+        after: Some(Planned::Value(Value::One(marker.value.clone()))),
+        mode: FieldMode::Continuous,
+        from: Vec::new(),
+        personal: false,
+    }
+}
+
+/// Why the plan exceeds the mass-change limits, if it does.
+fn mass_change(s: &SafetyCheck) -> Vec<String> {
+    let mut out = Vec::new();
+    let share = |n: usize| if s.managed == 0 { 0.0 } else { n as f64 * 100.0 / s.managed as f64 };
+    if s.managed > 0 && share(s.disables) > s.max_disable_percent {
+        out.push(format!(
+            "{} disables and deletes are {:.1} % of {} managed entries, above max_disable_percent {}",
+            s.disables,
+            share(s.disables),
+            s.managed,
+            s.max_disable_percent
+        ));
+    }
+    if let Some(max) = s.max_disable_count
+        && s.disables as u64 > max
+    {
+        out.push(format!("{} disables and deletes are above max_disable_count {max}", s.disables));
+    }
+    if s.managed > 0 && share(s.updates) > s.max_update_percent {
+        out.push(format!(
+            "{} updates are {:.1} % of {} managed entries, above max_update_percent {}",
+            s.updates,
+            share(s.updates),
+            s.managed,
+            s.max_update_percent
+        ));
+    }
+    if let Some(max) = s.max_update_count
+        && s.updates as u64 > max
+    {
+        out.push(format!("{} updates are above max_update_count {max}", s.updates));
+    }
+    out
+}
+
+/// People whose manager chain loops back to them, with the size of their loop.
+fn manager_cycles(people: &[MergedPerson]) -> HashMap<usize, usize> {
+    let mut state = vec![0u8; people.len()]; // 0 new, 1 on the current path, 2 done
+    let mut out = HashMap::new();
+    for start in 0..people.len() {
+        let mut path = Vec::new();
+        let mut at = start;
+        loop {
+            match state[at] {
+                2 => break,
+                1 => {
+                    if let Some(pos) = path.iter().position(|p| *p == at) {
+                        let size = path.len() - pos;
+                        for p in &path[pos..] {
+                            out.insert(*p, size);
+                        }
+                    }
+                    break;
+                }
+                _ => {}
+            }
+            state[at] = 1;
+            path.push(at);
+            match people[at].manager {
+                ManagerLink::Person(m) => at = m,
+                _ => break,
+            }
+        }
+        for p in path {
+            state[p] = 2;
+        }
+    }
+    out
+}
+
+/// The plan id: a hash of everything the plan depends on.
+fn plan_id(input: &PlanInput<'_>, as_of: Date) -> String {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(Sha256::new());
+    let mut feed = |part: &[u8]| {
+        w.0.update((part.len() as u64).to_le_bytes());
+        w.0.update(part);
+    };
+    feed(b"hrsync-plan-1");
+    feed(input.config.fingerprint.as_bytes());
+    feed(input.directory.id.as_str().as_bytes());
+    feed(as_of.to_string().as_bytes());
+    feed(input.inputs_hash.as_bytes());
+    for s in input.sources {
+        feed(s.id.as_str().as_bytes());
+        feed(serde_json::to_string(&s.health).unwrap_or_default().as_bytes());
+    }
+    // Serializing into a hasher cannot fail.
+    let _ = serde_json::to_writer(&mut w, input.live);
+    let _ = serde_json::to_writer(&mut w, input.timers);
+    let digest = w.0.finalize();
+    hex::encode(&digest[..16])
+}

@@ -1,0 +1,147 @@
+//! Personal data in rendered plans: `full`, `masked` or `hashed` (DESIGN §6).
+//!
+//! [`redact`] returns a copy of a plan in which every personal value (names, employee
+//! numbers, person keys, entry ids, values of attributes made from personal fields) is
+//! masked or replaced by a keyed hash. Renderers only ever see the redacted copy, so
+//! what reaches a report or a commit is decided here, in one place. Reasons and
+//! warnings are written without personal values to begin with.
+
+use hmac::{KeyInit, Mac};
+use sha2::Sha256;
+
+use super::{Plan, Planned};
+use crate::config::Secret;
+use crate::directory::Value;
+
+/// How personal values are shown.
+#[derive(Clone, Debug)]
+pub enum Pii {
+    /// As they are.
+    Full,
+    /// Shortened: a first letter, an email's domain, the ends of an identifier.
+    Masked,
+    /// Replaced by a keyed hash: equal values can be recognised, not guessed back.
+    Hashed(Secret),
+}
+
+impl Pii {
+    /// A personal text value (a name, a title made from personal fields …).
+    pub fn value(&self, s: &str) -> String {
+        match self {
+            Pii::Full => s.to_owned(),
+            Pii::Hashed(key) => hash(key, s),
+            Pii::Masked => match s.split_once('@') {
+                Some((local, domain)) => format!("{}…@{domain}", first(local)),
+                None => s.split_whitespace().map(|w| format!("{}…", first(w))).collect::<Vec<_>>().join(" "),
+            },
+        }
+    }
+
+    /// An identifier (employee number, entry id): its ends stay, so rows can be told
+    /// apart in a review.
+    pub fn id(&self, s: &str) -> String {
+        match self {
+            Pii::Full => s.to_owned(),
+            Pii::Hashed(key) => hash(key, s),
+            Pii::Masked => {
+                let chars: Vec<char> = s.chars().collect();
+                if chars.len() <= 4 {
+                    format!("{}…", first(s))
+                } else {
+                    let head: String = chars[..2].iter().collect();
+                    let tail: String = chars[chars.len() - 2..].iter().collect();
+                    format!("{head}…{tail}")
+                }
+            }
+        }
+    }
+
+    /// A person key `<source>:<record id>`: the source stays.
+    pub fn key(&self, key: &str) -> String {
+        match key.split_once(':') {
+            Some((source, id)) if !matches!(self, Pii::Full) => format!("{source}:{}", self.id(id)),
+            _ => self.id(key),
+        }
+    }
+
+    fn planned(&self, v: &Planned) -> Planned {
+        match v {
+            Planned::Value(v) => Planned::Value(self.directory_value(v)),
+            Planned::EntryOf { entry_of } => Planned::EntryOf { entry_of: self.key(entry_of) },
+        }
+    }
+
+    fn directory_value(&self, v: &Value) -> Value {
+        match v {
+            Value::One(s) => Value::One(self.value(s)),
+            Value::Many(vs) => Value::Many(vs.iter().map(|s| self.value(s)).collect()),
+        }
+    }
+}
+
+fn first(s: &str) -> String {
+    s.chars().next().map(String::from).unwrap_or_default()
+}
+
+fn hash(key: &Secret, s: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let Ok(mut mac) = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key.expose().as_bytes()) else {
+        return "h:?".to_owned();
+    };
+    mac.update(s.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    format!("h:{}", hex::encode(&digest[..6]))
+}
+
+/// A copy of `plan` with personal values shown as `pii` says.
+pub fn redact(plan: &Plan, pii: &Pii) -> Plan {
+    let mut out = plan.clone();
+    if matches!(pii, Pii::Full) {
+        return out;
+    }
+    for row in &mut out.rows {
+        if let Some(p) = &mut row.person {
+            p.key = pii.key(&p.key);
+            p.employee_number = p.employee_number.as_deref().map(|n| pii.id(n));
+            p.name = p.name.as_deref().map(|n| pii.value(n));
+        }
+        if row.entry_personal {
+            row.entry = row.entry.as_deref().map(|e| pii.id(e));
+        }
+        for c in &mut row.changes {
+            if c.personal {
+                c.before = c.before.as_ref().map(|v| pii.directory_value(v));
+                c.after = c.after.as_ref().map(|v| pii.planned(v));
+            } else if let Some(Planned::EntryOf { entry_of }) = &c.after {
+                c.after = Some(Planned::EntryOf { entry_of: pii.key(entry_of) });
+            }
+        }
+    }
+    out.timers = out.timers.iter().map(|(k, v)| (pii.id(k), *v)).collect();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_values_ids_and_keys() {
+        let m = Pii::Masked;
+        assert_eq!(m.value("Ada Lovelace"), "A… L…");
+        assert_eq!(m.value("ada.lovelace@acme.example"), "a…@acme.example");
+        assert_eq!(m.id("E1001"), "E1…01");
+        assert_eq!(m.id("42"), "4…");
+        assert_eq!(m.key("germany:E1001"), "germany:E1…01");
+        assert_eq!(Pii::Full.value("Ada"), "Ada");
+    }
+
+    #[test]
+    fn hashes_are_keyed_and_stable() {
+        let a = Pii::Hashed(Secret::new("k1"));
+        let b = Pii::Hashed(Secret::new("k2"));
+        assert_eq!(a.value("E1001"), a.value("E1001"));
+        assert_ne!(a.value("E1001"), b.value("E1001"));
+        assert!(a.id("E1001").starts_with("h:") && !a.id("E1001").contains("1001"));
+    }
+}

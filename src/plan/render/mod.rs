@@ -1,0 +1,39 @@
+//! Renderers of a plan: one model, several formats (as ripgrep's printers).
+//!
+//! Each renderer formats an already redacted plan (see `plan::pii`) and never decides
+//! anything. The JSON form is the plan itself, pretty-printed with a final newline;
+//! the Markdown form is for people.
+
+pub mod markdown;
+
+use serde::{Deserialize, Serialize};
+
+use super::Plan;
+use super::pii::{Pii, redact};
+
+/// Output formats of `hrsync plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// For people and pull requests.
+    Markdown,
+    /// For machines; also what `hrsync apply --plan` reads.
+    Json,
+}
+
+/// Renders a plan in a format, with personal values shown as `pii` says.
+pub fn render(plan: &Plan, format: Format, pii: &Pii) -> String {
+    let plan = redact(plan, pii);
+    match format {
+        Format::Markdown => markdown::render(&plan),
+        Format::Json => json(&plan),
+    }
+}
+
+/// The JSON form of a plan.
+pub fn json(plan: &Plan) -> String {
+    // Plans serialize infallibly: every map key is a string.
+    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,641 @@
+//! A run: fetch → health → merge → plan → guard → (apply) → state and job result.
+//!
+//! This is where I/O and the pure pipeline meet: sources are fetched concurrently, each
+//! read is checked for health against its last good read, delta reads are merged into
+//! the last good read, the population is merged, and each directory's live entries are
+//! read and planned. `hrsync plan`, `apply`, `run` and (later) the daemon all go
+//! through [`Run`], so they see the same data the same way.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use crate::apply::{self, Applied, error_chain};
+use crate::config::{Config, DirectoryConfig, Mode, SourceConfig, SourceId};
+use crate::directory::{self, Directory, DirectoryError};
+use crate::model::{RecordKind, SkippedRecord};
+use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
+use crate::repo::RepoFiles;
+use crate::report::{Bucket, DirectoryResult, Fetched, JobResult, JobStatus, SourceResult, Sources};
+use crate::source::{self, Completeness, Fetch, FetchRequest};
+use crate::state::{RunState, Snapshot, StateError, StateStore};
+use crate::transform::merge::{self, Population, SourceRecords};
+
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run state could not be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// `--source` names no source.
+    #[error("there is no source `{0}`")]
+    UnknownSource(String),
+    /// `--directory` names no directory.
+    #[error("there is no directory `{0}`")]
+    UnknownDirectory(String),
+}
+
+/// How one source took part in a run.
+#[derive(Clone, Debug)]
+pub struct SourceRun {
+    /// The source.
+    pub id: SourceId,
+    /// What happened.
+    pub outcome: SourceOutcome,
+    /// Its health, as the plan sees it.
+    pub health: SourceHealth,
+    /// The records taking part in the plan (fresh, merged delta, or last good read).
+    pub records: Option<Arc<Snapshot>>,
+    /// Rows skipped in this read.
+    pub skipped: Vec<SkippedRecord>,
+    /// Counts of the records fetched in this run.
+    pub fetched: Option<Fetched>,
+}
+
+/// What happened to a source in a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceOutcome {
+    /// Read, and healthy.
+    Read,
+    /// Read, and unhealthy or failed.
+    Failed(String),
+    /// The source asked to skip this run.
+    Skipped(String),
+    /// Disabled in its config.
+    Disabled,
+    /// Not selected with `--source`.
+    NotSelected,
+}
+
+/// Everything the sources gave, ready to plan.
+#[derive(Clone, Debug)]
+pub struct Gathered {
+    /// Per source, in id order.
+    pub sources: Vec<SourceRun>,
+    /// Everyone, merged.
+    pub population: Population,
+    /// A hash of the records the population was merged from.
+    pub inputs_hash: String,
+}
+
+impl Gathered {
+    /// Each source's part, as plans see it.
+    pub fn statuses(&self) -> Vec<SourceStatus> {
+        self.sources
+            .iter()
+            .map(|s| SourceStatus {
+                id: s.id.clone(),
+                health: s.health.clone(),
+                people: s.records.as_ref().map_or(0, |r| r.people.len()),
+            })
+            .collect()
+    }
+}
+
+/// A directory's plan, with the directory it was made for.
+pub struct DirectoryPlan<'a> {
+    /// The directory's config.
+    pub config: &'a DirectoryConfig,
+    /// The directory.
+    pub directory: Box<dyn Directory>,
+    /// The plan, or why it could not be made.
+    pub plan: Result<Plan, DirectoryError>,
+}
+
+/// What a job is asked to do.
+#[derive(Clone, Debug, Default)]
+pub struct JobOptions {
+    /// Only this source (others take part with their last good read).
+    pub source: Option<String>,
+    /// Read and plan, write nothing anywhere.
+    pub dry_run: bool,
+    /// Plan ids approved on the command line.
+    pub approvals: BTreeSet<String>,
+}
+
+/// A loaded sync repository, its state, and the run's clock.
+pub struct Run {
+    /// The config.
+    pub config: Config,
+    /// Its files (data files of file sources are read through them).
+    pub files: Arc<dyn RepoFiles>,
+    /// The state directory.
+    pub store: StateStore,
+    /// The run's clock: when the run started.
+    pub now: Timestamp,
+}
+
+impl Run {
+    /// Fetches every enabled source (only `only`, if given; the others take part with
+    /// their last good read), checks health and merges.
+    pub async fn gather(&self, only: Option<&str>, state: &RunState) -> Result<Gathered, RunError> {
+        if let Some(id) = only
+            && self.config.source(id).is_none()
+        {
+            return Err(RunError::UnknownSource(id.to_owned()));
+        }
+        let fetches = self.config.sources.iter().map(|cfg| self.fetch_one(cfg, only, state));
+        let sources: Vec<SourceRun> =
+            futures::future::join_all(fetches).await.into_iter().collect::<Result<_, _>>()?;
+
+        let records: Vec<(&SourceConfig, &Snapshot)> = sources
+            .iter()
+            .filter_map(|s| Some((self.config.source(s.id.as_str())?, s.records.as_deref()?)))
+            .collect();
+        let merge_input: Vec<SourceRecords<'_>> = records
+            .iter()
+            .map(|(cfg, snap)| SourceRecords {
+                config: cfg,
+                people: &snap.people,
+                employments: &snap.employments,
+                org_units: &snap.org_units,
+            })
+            .collect();
+        let population = merge::merge(&merge_input, &self.config.filters);
+        let inputs_hash = hash_inputs(&records);
+        Ok(Gathered { sources, population, inputs_hash })
+    }
+
+    async fn fetch_one(
+        &self,
+        cfg: &SourceConfig,
+        only: Option<&str>,
+        state: &RunState,
+    ) -> Result<SourceRun, RunError> {
+        let id = cfg.id.clone();
+        let mut run = SourceRun {
+            id: id.clone(),
+            outcome: SourceOutcome::Read,
+            health: SourceHealth::Healthy,
+            records: None,
+            skipped: Vec::new(),
+            fetched: None,
+        };
+        if !cfg.enabled {
+            run.outcome = SourceOutcome::Disabled;
+            run.health = SourceHealth::Disabled;
+            return Ok(run);
+        }
+        let last_good = self.store.snapshot(&id)?.map(Arc::new);
+        if only.is_some_and(|o| o != id.as_str()) {
+            run.outcome = SourceOutcome::NotSelected;
+            run.health = SourceHealth::Snapshot { reason: "not selected with --source".into() };
+            run.records = last_good;
+            return Ok(run);
+        }
+        let previous = state.sources.get(&id);
+        let since =
+            if cfg.delta && last_good.is_some() { previous.and_then(|p| p.last_sync_at) } else { None };
+        let source = source::build(cfg, self.files.clone());
+        let fetched = source.fetch(&FetchRequest { since }).await;
+        match fetched {
+            Err(e) => {
+                let reason = error_chain(&e);
+                warn!(source = %id, error = %reason, "source failed");
+                run.outcome = SourceOutcome::Failed(reason.clone());
+                run.health = SourceHealth::Unhealthy { reason };
+                run.records = last_good;
+            }
+            Ok(Fetch::Skip { reason }) => {
+                info!(source = %id, "source asked to skip this run");
+                run.outcome = SourceOutcome::Skipped(reason.clone());
+                run.health =
+                    SourceHealth::Snapshot { reason: format!("the source asked to skip this run: {reason}") };
+                run.records = last_good;
+            }
+            Ok(Fetch::Records(batch)) => {
+                run.fetched = Some(Fetched {
+                    employees: batch.people.len(),
+                    employments: batch.employments.len(),
+                    org_units: batch.org_units.len(),
+                });
+                run.skipped = batch.skipped;
+                let delta = batch.completeness == Completeness::Delta;
+                let fresh = Snapshot {
+                    people: batch.people,
+                    employments: batch.employments,
+                    org_units: batch.org_units,
+                };
+                let records = match (delta, &last_good) {
+                    (true, Some(base)) => apply_delta(base, fresh),
+                    _ => fresh,
+                };
+                let people = records.people.len();
+                let last_count = previous.and_then(|p| p.last_good_people);
+                let unhealthy = if let Some(why) = batch.incomplete {
+                    Some(format!("the read may be incomplete: {why}"))
+                } else if people == 0 {
+                    Some(match last_count {
+                        Some(n) => format!("returned no people (the last good read had {n})"),
+                        None => "returned no people".to_owned(),
+                    })
+                } else {
+                    let share = self.config.workspace.safety.min_source_share;
+                    last_count.filter(|n| (people as f64) < share * (*n as f64)).map(|n| {
+                        format!(
+                            "returned {people} people, fewer than {:.0} % of the last good read ({n}); min_source_share is {share}",
+                            share * 100.0
+                        )
+                    })
+                };
+                info!(source = %id, people, skipped = run.skipped.len(), "source read");
+                match unhealthy {
+                    Some(reason) => {
+                        warn!(source = %id, reason = %reason, "source unhealthy");
+                        run.outcome = SourceOutcome::Failed(reason.clone());
+                        run.health = SourceHealth::Unhealthy { reason };
+                        run.records = last_good;
+                    }
+                    None => {
+                        run.health = if delta { SourceHealth::Delta } else { SourceHealth::Healthy };
+                        run.records = Some(Arc::new(records));
+                    }
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    /// Reads a directory's live entries and plans it.
+    pub async fn plan<'a>(
+        &self,
+        gathered: &Gathered,
+        config: &'a DirectoryConfig,
+        state: &RunState,
+        approvals: &BTreeSet<String>,
+    ) -> DirectoryPlan<'a> {
+        let directory = directory::build(config, self.store.dir());
+        let plan = match directory::read_all(directory.as_ref()).await {
+            Err(e) => Err(e),
+            Ok(live) => {
+                let timers = state.directories.get(&config.id).map(|d| d.timers.clone()).unwrap_or_default();
+                let statuses = gathered.statuses();
+                let mut approved = self.config.workspace.approvals.clone();
+                approved.extend(approvals.iter().cloned());
+                let plan = plan::diff(&PlanInput {
+                    config: &self.config,
+                    directory: config,
+                    population: &gathered.population,
+                    inputs_hash: &gathered.inputs_hash,
+                    sources: &statuses,
+                    live: &live,
+                    now: self.now,
+                    timers: &timers,
+                    approvals: &approved,
+                });
+                let s = &plan.summary;
+                info!(
+                    directory = %config.id, plan = %plan.id, status = plan.status.as_str(),
+                    creates = s.create, updates = s.update, disables = s.disable, deletes = s.delete, skips = s.skip,
+                    "plan computed"
+                );
+                Ok(plan)
+            }
+        };
+        DirectoryPlan { config, directory, plan }
+    }
+
+    /// Selects directories by id (all when `None`).
+    pub fn directories(&self, only: Option<&str>) -> Result<Vec<&DirectoryConfig>, RunError> {
+        match only {
+            None => Ok(self.config.directories.iter().collect()),
+            Some(id) => self
+                .config
+                .directory(id)
+                .map(|d| vec![d])
+                .ok_or_else(|| RunError::UnknownDirectory(id.to_owned())),
+        }
+    }
+
+    /// Applies a plan and records the directory's state (timers, last applied plan).
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        directory: &dyn Directory,
+        state: &mut RunState,
+    ) -> Result<Applied, apply::ApplyError> {
+        let applied = apply::apply(plan, directory).await?;
+        let dir_state = state.directories.entry(plan.directory.clone()).or_default();
+        dir_state.timers = plan.timers.clone();
+        dir_state.last_applied_plan = Some(plan.id.clone());
+        dir_state.last_applied_at = Some(self.now);
+        dir_state.last_error = None;
+        info!(
+            directory = %plan.directory, created = applied.created, updated = applied.updated,
+            disabled = applied.disabled, deleted = applied.deleted, failed = applied.failed, "plan applied"
+        );
+        Ok(applied)
+    }
+
+    /// The main job: fetch, plan every directory, apply those in mode `apply`, record
+    /// state, and report.
+    pub async fn job(&self, options: &JobOptions) -> Result<JobResult, RunError> {
+        let mut state = self.store.load()?;
+        let previous = state.clone();
+        let gathered = self.gather(options.source.as_deref(), &state).await?;
+
+        let mut directories = BTreeMap::new();
+        for config in &self.config.directories {
+            if config.mode == Mode::Off {
+                directories.insert(config.id.clone(), DirectoryResult::skipped(Mode::Off, "mode is off"));
+                continue;
+            }
+            let planned = self.plan(&gathered, config, &previous, &options.approvals).await;
+            let result = match planned.plan {
+                Err(e) => {
+                    let reason = error_chain(&e);
+                    if !options.dry_run {
+                        state.directories.entry(config.id.clone()).or_default().last_error =
+                            Some(reason.clone());
+                    }
+                    DirectoryResult::failed(config.mode, reason)
+                }
+                Ok(plan) => {
+                    let write = config.mode == Mode::Apply && !options.dry_run;
+                    let applied = if write {
+                        Some(self.apply(&plan, planned.directory.as_ref(), &mut state).await)
+                    } else {
+                        None
+                    };
+                    directory_result(config.mode, &plan, applied)
+                }
+            };
+            directories.insert(config.id.clone(), result);
+        }
+
+        let mut results = BTreeMap::new();
+        for s in &gathered.sources {
+            let result = self.source_result(s, &previous, &mut state, options.dry_run)?;
+            results.insert(s.id.clone(), result);
+        }
+        if !options.dry_run {
+            self.store.save(&state)?;
+        }
+
+        let worst = results
+            .values()
+            .filter_map(|r| r.status)
+            .chain(directories.values().map(|d| d.status))
+            .max()
+            .unwrap_or(JobStatus::Completed);
+        let sources = match &options.source {
+            Some(id) => {
+                let id = SourceId::new(id).map_err(|_| RunError::UnknownSource(id.clone()))?;
+                let mut result = results.remove(&id).unwrap_or_default();
+                result.status = None;
+                Sources::One { source: id, result: Box::new(result) }
+            }
+            None => Sources::All { sources: results },
+        };
+        Ok(JobResult { status: worst, dry_run: options.dry_run, started_at: self.now, sources, directories })
+    }
+
+    fn source_result(
+        &self,
+        s: &SourceRun,
+        previous: &RunState,
+        state: &mut RunState,
+        dry_run: bool,
+    ) -> Result<SourceResult, RunError> {
+        let mut result = SourceResult::default();
+        let last_sync = previous.sources.get(&s.id).and_then(|p| p.last_sync_at);
+        match &s.outcome {
+            SourceOutcome::Disabled => {
+                return Ok(SourceResult {
+                    status: Some(JobStatus::Completed),
+                    skipped: true,
+                    reason: Some("disabled".into()),
+                    last_sync_at: last_sync,
+                    ..SourceResult::default()
+                });
+            }
+            SourceOutcome::NotSelected => {
+                return Ok(SourceResult {
+                    status: Some(JobStatus::Completed),
+                    skipped: true,
+                    reason: Some("not selected".into()),
+                    last_sync_at: last_sync,
+                    ..SourceResult::default()
+                });
+            }
+            SourceOutcome::Skipped(reason) => {
+                return Ok(SourceResult {
+                    status: Some(JobStatus::Completed),
+                    skipped: true,
+                    reason: Some(reason.clone()),
+                    last_sync_at: last_sync,
+                    ..SourceResult::default()
+                });
+            }
+            SourceOutcome::Failed(reason) => {
+                result.status = Some(JobStatus::Failed);
+                result.errors.push(reason.clone());
+                result.last_sync_at = last_sync;
+                if !dry_run {
+                    let entry = state.sources.entry(s.id.clone()).or_default();
+                    entry.last_error = Some(reason.clone());
+                    entry.last_error_at = Some(self.now);
+                }
+            }
+            SourceOutcome::Read => {
+                let old = self.store.snapshot(&s.id)?;
+                let new = s.records.as_deref().cloned().unwrap_or_default();
+                let count = |kind: RecordKind| s.skipped.iter().filter(|r| r.kind == kind).count();
+                result.employees = Some(changes(
+                    old.as_ref().map(|o| &o.people[..]),
+                    &new.people,
+                    count(RecordKind::Employee),
+                    |p| {
+                        let mut p = p.clone();
+                        p.location = Default::default();
+                        (p.id.clone(), serde_json::to_string(&p).unwrap_or_default())
+                    },
+                ));
+                result.employments = Some(changes(
+                    old.as_ref().map(|o| &o.employments[..]),
+                    &new.employments,
+                    count(RecordKind::Employment),
+                    |e| {
+                        let mut e = e.clone();
+                        e.location = Default::default();
+                        (e.id.clone(), serde_json::to_string(&e).unwrap_or_default())
+                    },
+                ));
+                result.org_units = Some(changes(
+                    old.as_ref().map(|o| &o.org_units[..]),
+                    &new.org_units,
+                    count(RecordKind::OrgUnit),
+                    |u| {
+                        let mut u = u.clone();
+                        u.location = Default::default();
+                        (u.id.clone(), serde_json::to_string(&u).unwrap_or_default())
+                    },
+                ));
+                result.skipped_records = s.skipped.clone();
+                result.status =
+                    Some(if s.skipped.is_empty() { JobStatus::Completed } else { JobStatus::Warning });
+                if dry_run {
+                    result.fetched = s.fetched;
+                    result.last_sync_at = last_sync;
+                } else {
+                    self.store.save_snapshot(&s.id, &new)?;
+                    let entry = state.sources.entry(s.id.clone()).or_default();
+                    entry.last_sync_at = Some(self.now);
+                    entry.last_good_people = Some(new.people.len());
+                    entry.last_error = None;
+                    entry.last_error_at = None;
+                    result.last_sync_at = Some(self.now);
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+fn directory_result(
+    mode: Mode,
+    plan: &Plan,
+    applied: Option<Result<Applied, apply::ApplyError>>,
+) -> DirectoryResult {
+    let s = &plan.summary;
+    let mut result = DirectoryResult {
+        status: JobStatus::Completed,
+        mode,
+        skipped: false,
+        reason: None,
+        plan: Some(plan.id.clone()),
+        plan_status: Some(plan.status),
+        applied: false,
+        created: s.create,
+        updated: s.update,
+        disabled: s.disable,
+        deleted: s.delete,
+        skipped_rows: s.skip,
+        failed: 0,
+        errors: Vec::new(),
+    };
+    match applied {
+        None => {
+            if mode == Mode::Plan {
+                result.reason = Some("mode is plan: nothing is written".into());
+            }
+        }
+        Some(Err(e)) => {
+            result.status = JobStatus::Failed;
+            result.reason = Some(e.to_string());
+        }
+        Some(Ok(a)) => {
+            result.applied = true;
+            result.created = a.created;
+            result.updated = a.updated;
+            result.disabled = a.disabled;
+            result.deleted = a.deleted;
+            result.failed = a.failed;
+            result.errors = a
+                .items
+                .iter()
+                .filter_map(|i| match &i.status {
+                    apply::ItemStatus::Done => None,
+                    apply::ItemStatus::Failed(r) | apply::ItemStatus::NotAttempted(r) => Some(format!(
+                        "{} {}: {r}",
+                        i.action.as_str(),
+                        i.person.as_deref().or(i.entry.as_deref()).unwrap_or("?")
+                    )),
+                })
+                .collect();
+        }
+    }
+    if matches!(plan.status, plan::PlanStatus::Blocked | plan::PlanStatus::Failed) {
+        result.status = JobStatus::Failed;
+        result.reason.get_or_insert_with(|| plan.blocked_by.join("; "));
+    } else if result.status == JobStatus::Completed && (result.failed > 0 || result.skipped_rows > 0) {
+        result.status = JobStatus::Warning;
+    }
+    result
+}
+
+/// Created/updated/skipped counts of one bucket against the last good read.
+fn changes<T>(old: Option<&[T]>, new: &[T], skipped: usize, key: impl Fn(&T) -> (String, String)) -> Bucket {
+    let old: HashMap<String, String> = old.unwrap_or_default().iter().map(&key).collect();
+    let mut bucket = Bucket { skipped, ..Bucket::default() };
+    for r in new {
+        let (id, content) = key(r);
+        match old.get(&id) {
+            None => bucket.created += 1,
+            Some(before) if *before != content => bucket.updated += 1,
+            Some(_) => {}
+        }
+    }
+    bucket
+}
+
+/// A delta read merged into the last good read: records replace those of the same id.
+fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
+    fn merge<T: Clone>(base: &[T], delta: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
+        let changed: BTreeSet<String> = delta.iter().map(|r| id(r).to_owned()).collect();
+        let mut out: Vec<T> = base.iter().filter(|r| !changed.contains(id(r))).cloned().collect();
+        out.extend(delta);
+        out
+    }
+    Snapshot {
+        people: merge(&base.people, delta.people, |p| &p.id),
+        employments: merge(&base.employments, delta.employments, |e| &e.id),
+        org_units: merge(&base.org_units, delta.org_units, |u| &u.id),
+    }
+}
+
+/// A hash of the records taking part, by source.
+fn hash_inputs(records: &[(&SourceConfig, &Snapshot)]) -> String {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut w = HashWriter(Sha256::new());
+    for (cfg, snapshot) in records {
+        w.0.update(cfg.id.as_str().as_bytes());
+        w.0.update([0]);
+        // Serializing into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut w, snapshot);
+    }
+    hex::encode(w.0.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Person;
+
+    #[test]
+    fn deltas_replace_records_by_id() {
+        let base = Snapshot {
+            people: vec![Person::test("E1"), Person::test("E2").title("A")],
+            ..Default::default()
+        };
+        let delta = Snapshot {
+            people: vec![Person::test("E2").title("B"), Person::test("E3")],
+            ..Default::default()
+        };
+        let merged = apply_delta(&base, delta);
+        let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["E1", "E2", "E3"]);
+        assert_eq!(merged.people[1].job_title.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn buckets_count_against_the_last_good_read() {
+        let key = |p: &Person| (p.id.clone(), format!("{:?}", p.job_title));
+        let old = [Person::test("E1"), Person::test("E2")];
+        let new = [Person::test("E1"), Person::test("E2").title("X"), Person::test("E3")];
+        assert_eq!(changes(Some(&old), &new, 1, key), Bucket { created: 1, updated: 1, skipped: 1 });
+        assert_eq!(changes(None, &new, 0, key), Bucket { created: 3, updated: 0, skipped: 0 });
+    }
+}

@@ -1,0 +1,188 @@
+//! The `json` source: a file holding an array of people, or an object whose arrays hold
+//! people, employments and org units (located by JSON pointers).
+//!
+//! Keys are found per item: `fields` renames (dots reach into nested objects), every
+//! other standard field is read from a key of its own name. Numbers and booleans are
+//! read as text; an item that is not an object, or a value that is a list or object
+//! where text is expected, is skipped with a reason.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Batch, Fetch, FetchRequest, Source, SourceError, dedupe, read_file};
+use crate::config::{Columns, JsonSettings, SourceConfig, SourceId};
+use crate::model::{RecordKind, RecordLocation, SkippedRecord};
+use crate::repo::RepoFiles;
+use crate::transform::normalize::{Normalizer, PersonTarget};
+
+/// A JSON source.
+pub struct JsonSource {
+    config: SourceConfig,
+    settings: JsonSettings,
+    files: Arc<dyn RepoFiles>,
+}
+
+impl JsonSource {
+    /// A JSON source reading through `files`.
+    pub fn new(config: SourceConfig, settings: JsonSettings, files: Arc<dyn RepoFiles>) -> Self {
+        JsonSource { config, settings, files }
+    }
+}
+
+#[async_trait]
+impl Source for JsonSource {
+    fn id(&self) -> &SourceId {
+        &self.config.id
+    }
+
+    async fn fetch(&self, _request: &FetchRequest) -> Result<Fetch, SourceError> {
+        let path = &self.settings.path;
+        let bytes = read_file(&self.files, path).await?;
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| SourceError::Format {
+            path: path.clone(),
+            message: format!("not valid JSON (line {}, column {})", e.line(), e.column()),
+        })?;
+        let normalizer = Normalizer::new(&self.config);
+        let mut batch = Batch::default();
+        let file = path.clone();
+
+        let people_pointer = match (&self.settings.people, &doc) {
+            (Some(p), _) => p.clone(),
+            (None, Value::Array(_)) => String::new(),
+            (None, _) => "/people".to_owned(),
+        };
+        let people = array(&doc, &people_pointer, path)?;
+        let targets = targets(&self.settings.fields);
+        each(people, &file, RecordKind::Employee, &mut batch.skipped, &mut batch.people, |location, item| {
+            let values: Vec<(&PersonTarget, String)> = targets
+                .iter()
+                .filter_map(|(t, key)| text_at(item, key).transpose().map(|v| v.map(|v| (t, v))))
+                .collect::<Result<_, String>>()
+                .map_err(|reason| SkippedRecord {
+                    kind: RecordKind::Employee,
+                    location: location.clone(),
+                    reason,
+                })?;
+            normalizer.person(location, values.iter().map(|(t, v)| (*t, v.as_str())))
+        });
+
+        if let Some((pointer, fields)) = &self.settings.employments {
+            let items = array(&doc, pointer, path)?;
+            let keys = table_keys(fields, crate::config::EMPLOYMENT_FIELDS);
+            each(
+                items,
+                &file,
+                RecordKind::Employment,
+                &mut batch.skipped,
+                &mut batch.employments,
+                |location, item| {
+                    let values = table_values(item, &keys, RecordKind::Employment, &location)?;
+                    normalizer.employment(location, values.iter().map(|(f, v)| (*f, v.as_str())))
+                },
+            );
+        }
+        if let Some((pointer, fields)) = &self.settings.org_units {
+            let items = array(&doc, pointer, path)?;
+            let keys = table_keys(fields, crate::config::ORG_UNIT_FIELDS);
+            each(
+                items,
+                &file,
+                RecordKind::OrgUnit,
+                &mut batch.skipped,
+                &mut batch.org_units,
+                |location, item| {
+                    let values = table_values(item, &keys, RecordKind::OrgUnit, &location)?;
+                    normalizer.org_unit(location, values.iter().map(|(f, v)| (*f, v.as_str())))
+                },
+            );
+        }
+        Ok(Fetch::Records(dedupe(batch)))
+    }
+}
+
+fn array<'a>(doc: &'a Value, pointer: &str, path: &str) -> Result<&'a [Value], SourceError> {
+    match doc.pointer(pointer) {
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(SourceError::Format {
+            path: path.to_owned(),
+            message: format!(
+                "`{}` is not an array",
+                if pointer.is_empty() { "the document" } else { pointer }
+            ),
+        }),
+        None => Err(SourceError::Format {
+            path: path.to_owned(),
+            message: format!("there is no `{pointer}`; set the pointer in the source file"),
+        }),
+    }
+}
+
+fn targets(fields: &Columns) -> Vec<(PersonTarget, String)> {
+    let mut out: Vec<(PersonTarget, String)> =
+        fields.iter().filter_map(|(name, key)| Some((PersonTarget::parse(name)?, key.clone()))).collect();
+    for t in PersonTarget::standard() {
+        if !fields.contains_key(t.name().as_ref()) {
+            let key = t.name().into_owned();
+            out.push((t, key));
+        }
+    }
+    out
+}
+
+fn table_keys<'a>(fields: &Columns, known: &[&'a str]) -> Vec<(&'a str, String)> {
+    known.iter().map(|f| (*f, fields.get(*f).cloned().unwrap_or_else(|| (*f).to_owned()))).collect()
+}
+
+fn table_values<'a>(
+    item: &Value,
+    keys: &[(&'a str, String)],
+    kind: RecordKind,
+    location: &RecordLocation,
+) -> Result<Vec<(&'a str, String)>, SkippedRecord> {
+    keys.iter()
+        .filter_map(|(f, key)| text_at(item, key).transpose().map(|v| v.map(|v| (*f, v))))
+        .collect::<Result<_, String>>()
+        .map_err(|reason| SkippedRecord { kind, location: location.clone(), reason })
+}
+
+/// The text at a dotted key of an item; `Ok(None)` when absent or null.
+fn text_at(item: &Value, key: &str) -> Result<Option<String>, String> {
+    let mut node = item;
+    for part in key.split('.') {
+        match node.get(part) {
+            Some(next) => node = next,
+            None => return Ok(None),
+        }
+    }
+    match node {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        Value::Array(_) | Value::Object(_) => Err(format!("`{key}` is a list or object, not a text value")),
+    }
+}
+
+fn each<T>(
+    items: &[Value],
+    file: &str,
+    kind: RecordKind,
+    skipped: &mut Vec<SkippedRecord>,
+    out: &mut Vec<T>,
+    mut build: impl FnMut(RecordLocation, &Value) -> Result<T, SkippedRecord>,
+) {
+    for (i, item) in items.iter().enumerate() {
+        // Items are numbered from 1, like lines.
+        let location = RecordLocation { file: file.to_owned(), line: i as u64 + 1 };
+        if !item.is_object() {
+            skipped.push(SkippedRecord { kind, location, reason: "the item is not an object".into() });
+            continue;
+        }
+        match build(location, item) {
+            Ok(r) => out.push(r),
+            Err(s) => skipped.push(s),
+        }
+    }
+}

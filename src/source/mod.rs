@@ -1,0 +1,186 @@
+//! HR systems, read-only: one [`Source`] trait, one file per kind.
+//!
+//! A source fetches people, employments and org units and hands every row through
+//! `transform::normalize`; rows it cannot use come back as skipped records with a
+//! reason, never as an error. An error means the read as a whole cannot be trusted
+//! (unreachable, unreadable file, missing column), and the run treats the source as
+//! unhealthy. The last successful sync time is passed in so API sources can read only
+//! what changed. Sources never write anything.
+
+mod csv;
+mod json;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::config::{SourceConfig, SourceId, SourceKind};
+use crate::model::{Employment, OrgUnit, Person, SkippedRecord};
+use crate::repo::RepoFiles;
+
+/// What a fetch is asked for.
+#[derive(Clone, Debug, Default)]
+pub struct FetchRequest {
+    /// Start of the last successful sync of this source. Sources with `delta: true` that
+    /// support it return only what changed since; `None` asks for everything.
+    pub since: Option<Timestamp>,
+}
+
+/// The records a source returned.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    /// People.
+    pub people: Vec<Person>,
+    /// Employments.
+    pub employments: Vec<Employment>,
+    /// Org units.
+    pub org_units: Vec<OrgUnit>,
+    /// Rows that could not be used, with reasons.
+    pub skipped: Vec<SkippedRecord>,
+    /// Whether this is everything the source has, or only changes since `since`.
+    pub completeness: Completeness,
+    /// Set when the source noticed its read may be incomplete (a short page, a total
+    /// that does not add up): the run treats the source as unhealthy.
+    pub incomplete: Option<String>,
+}
+
+/// Whether a batch holds everything or only changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Completeness {
+    /// Every record the source has.
+    #[default]
+    Full,
+    /// Only records changed since the request's `since`.
+    Delta,
+}
+
+/// The outcome of a fetch that did not fail.
+#[derive(Clone, Debug)]
+pub enum Fetch {
+    /// Records were read.
+    Records(Batch),
+    /// The source signalled that this run should be skipped for it (for example a sync
+    /// toggled off upstream). Nothing is committed and its last sync time stays.
+    Skip {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why a source could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A file could not be read.
+    #[error("cannot read `{path}`")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not in the expected shape as a whole.
+    #[error("`{path}`: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+    /// The fetch task stopped unexpectedly.
+    #[error("the fetch of source `{0}` stopped unexpectedly")]
+    Aborted(SourceId),
+}
+
+/// An HR system hrsync reads people from.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// The source's id.
+    fn id(&self) -> &SourceId;
+
+    /// Reads the source.
+    async fn fetch(&self, request: &FetchRequest) -> Result<Fetch, SourceError>;
+}
+
+/// Builds the source a config declares. File paths are read through `files`.
+pub fn build(config: &SourceConfig, files: Arc<dyn RepoFiles>) -> Box<dyn Source> {
+    match &config.kind {
+        SourceKind::Csv(settings) => Box::new(csv::CsvSource::new(config.clone(), settings.clone(), files)),
+        SourceKind::Json(settings) => {
+            Box::new(json::JsonSource::new(config.clone(), settings.clone(), files))
+        }
+    }
+}
+
+/// Reads a data file of a file source, in a blocking task.
+async fn read_file(files: &Arc<dyn RepoFiles>, path: &str) -> Result<Vec<u8>, SourceError> {
+    let files = files.clone();
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || files.read(&owned))
+        .await
+        .map_err(|e| SourceError::Read { path: path.to_owned(), source: std::io::Error::other(e) })?
+        .map_err(|source| SourceError::Read { path: path.to_owned(), source })
+}
+
+/// Keeps the first record of each id and skips later ones with a reason.
+fn drop_duplicate_ids<T>(
+    records: Vec<T>,
+    skipped: &mut Vec<SkippedRecord>,
+    id: impl Fn(&T) -> &str,
+    describe: impl Fn(&T, String) -> SkippedRecord,
+    location: impl Fn(&T) -> String,
+) -> Vec<T> {
+    let mut first: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        match first.get(id(&r)) {
+            Some(at) => {
+                let reason = format!("duplicate id: the same id is already at {at}");
+                skipped.push(describe(&r, reason));
+            }
+            None => {
+                first.insert(id(&r).to_owned(), location(&r));
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// Removes duplicate ids from each bucket of a batch.
+fn dedupe(mut batch: Batch) -> Batch {
+    use crate::model::RecordKind;
+    let skip = |kind: RecordKind| {
+        move |loc: &crate::model::RecordLocation, reason: String| SkippedRecord {
+            kind,
+            location: loc.clone(),
+            reason,
+        }
+    };
+    let people = std::mem::take(&mut batch.people);
+    batch.people = drop_duplicate_ids(
+        people,
+        &mut batch.skipped,
+        |p| &p.id,
+        |p, r| skip(RecordKind::Employee)(&p.location, r),
+        |p| p.location.to_string(),
+    );
+    let employments = std::mem::take(&mut batch.employments);
+    batch.employments = drop_duplicate_ids(
+        employments,
+        &mut batch.skipped,
+        |e| &e.id,
+        |e, r| skip(RecordKind::Employment)(&e.location, r),
+        |e| e.location.to_string(),
+    );
+    let units = std::mem::take(&mut batch.org_units);
+    batch.org_units = drop_duplicate_ids(
+        units,
+        &mut batch.skipped,
+        |u| &u.id,
+        |u, r| skip(RecordKind::OrgUnit)(&u.location, r),
+        |u| u.location.to_string(),
+    );
+    batch
+}

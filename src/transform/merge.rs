@@ -1,0 +1,542 @@
+//! Merge people that several sources describe, field by field by priority (DESIGN §4.3).
+//!
+//! Records of different sources describe the same person when the first field of a
+//! source's `match_key` chain that has a value finds exactly one person already known.
+//! Within a person, records are ordered by inclusion (records their source's filters
+//! include come first), then priority, then source id; each field takes the first value
+//! in that order, and the source it came from is kept for reports. Two records of one
+//! source that claim the same person, or a record that fits two people, make the
+//! person `ambiguous`: the plan skips them rather than guess.
+//!
+//! The result, a [`Population`], also resolves each person's manager (a record id in
+//! the source that provided the `manager` field) to another person, fills a person's
+//! employment fields from their latest employment where the person record lacks them,
+//! and looks up the name of their org unit.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::filter::{self, Decision, Filter};
+use super::template::Vars;
+use crate::config::{FilterId, SourceConfig, SourceId};
+use crate::model::{Employment, FieldRef, FieldValue, OrgUnit, Person, PersonField};
+
+/// The records of one source that take part in a merge.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceRecords<'a> {
+    /// The source.
+    pub config: &'a SourceConfig,
+    /// Its people.
+    pub people: &'a [Person],
+    /// Its employments.
+    pub employments: &'a [Employment],
+    /// Its org units.
+    pub org_units: &'a [OrgUnit],
+}
+
+/// Everyone the sources describe, merged.
+#[derive(Clone, Debug, Default)]
+pub struct Population {
+    /// People, sorted by key.
+    pub people: Vec<MergedPerson>,
+}
+
+/// One person as all sources describe them.
+#[derive(Clone, Debug)]
+pub struct MergedPerson {
+    /// Stable key: `<source>:<record id>` of the person's first record.
+    pub key: String,
+    /// The merged record; `source` and `id` are those of the first record.
+    pub person: Person,
+    /// Every record merged in, first record first.
+    pub records: Vec<RecordRef>,
+    /// Fields whose value came from another source than the first record's.
+    pub owners: Vec<(PersonField, SourceId)>,
+    /// Whether the sources' filters include the person.
+    pub decision: Decision,
+    /// The person's manager, as an index into [`Population::people`].
+    pub manager: ManagerLink,
+    /// Name of the person's org unit.
+    pub org_unit_name: Option<String>,
+    /// Why the person cannot be synced safely, when records conflict.
+    pub ambiguity: Option<String>,
+}
+
+/// A record that was merged into a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRef {
+    /// Its source.
+    pub source: SourceId,
+    /// Its id there.
+    pub id: String,
+    /// Its source's priority.
+    pub priority: i32,
+    /// Whether its source's filters include it.
+    pub included: bool,
+}
+
+/// What a person's `manager` field points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManagerLink {
+    /// The field is absent (or names the person themself, as some HR systems do for
+    /// the head of the company).
+    None,
+    /// Another person.
+    Person(usize),
+    /// No record of that id exists in the source.
+    Unknown,
+}
+
+impl MergedPerson {
+    /// The source that provided a field's value.
+    pub fn owner(&self, field: PersonField) -> &SourceId {
+        self.owners.iter().find(|(f, _)| *f == field).map_or(&self.person.source, |(_, s)| s)
+    }
+
+    /// The sources that provided the fields a template reads, without repeats.
+    pub fn owners_of(&self, fields: &[FieldRef]) -> Vec<SourceId> {
+        let mut out: Vec<SourceId> = Vec::new();
+        for f in fields {
+            let owner = match f {
+                FieldRef::Person(pf) => self.owner(*pf),
+                FieldRef::OrgUnitName => self.owner(PersonField::OrgUnit),
+                FieldRef::Custom(_) | FieldRef::Source => &self.person.source,
+            };
+            if !out.contains(owner) {
+                out.push(owner.clone());
+            }
+        }
+        out
+    }
+
+    /// The sources of every record, first record first.
+    pub fn sources(&self) -> Vec<SourceId> {
+        let mut out: Vec<SourceId> = Vec::new();
+        for r in &self.records {
+            if !out.contains(&r.source) {
+                out.push(r.source.clone());
+            }
+        }
+        out
+    }
+}
+
+impl Vars for MergedPerson {
+    fn get(&self, field: &FieldRef) -> Option<FieldValue<'_>> {
+        match field {
+            FieldRef::Person(f) => self.person.get(*f),
+            FieldRef::Custom(name) => self.person.custom.get(name).map(|v| FieldValue::Text(v)),
+            FieldRef::OrgUnitName => self.org_unit_name.as_deref().map(FieldValue::Text),
+            FieldRef::Source => Some(FieldValue::Text(self.person.source.as_str())),
+        }
+    }
+}
+
+/// A person record with its source's filter decision, before merging.
+struct Candidate<'a> {
+    person: &'a Person,
+    source: &'a SourceConfig,
+    decision: Decision,
+}
+
+/// Merges the records of `sources`, applying each source's `filters`.
+pub fn merge(sources: &[SourceRecords<'_>], filters: &BTreeMap<FilterId, Filter>) -> Population {
+    // Highest priority first; ties by id, so the order never depends on the input's.
+    let mut order: Vec<&SourceRecords<'_>> = sources.iter().collect();
+    order.sort_by(|a, b| {
+        b.config.priority.cmp(&a.config.priority).then_with(|| a.config.id.cmp(&b.config.id))
+    });
+
+    let mut groups: Vec<Vec<Candidate<'_>>> = Vec::new();
+    let mut conflicts: HashMap<usize, String> = HashMap::new();
+    let mut index: HashMap<(FieldRef, String), Vec<usize>> = HashMap::new();
+    let key_fields: Vec<FieldRef> = {
+        let mut all: Vec<FieldRef> = Vec::new();
+        for s in &order {
+            for f in &s.config.match_key {
+                if !all.contains(f) {
+                    all.push(f.clone());
+                }
+            }
+        }
+        all
+    };
+
+    for s in &order {
+        let source_filters: Vec<&Filter> = s.config.filters.iter().filter_map(|id| filters.get(id)).collect();
+        let mut people: Vec<&Person> = s.people.iter().collect();
+        people.sort_by(|a, b| a.id.cmp(&b.id));
+        for person in people {
+            let decision = filter::decide(source_filters.iter().copied(), &PersonOnly(person));
+            let candidate = Candidate { person, source: s.config, decision };
+            let group = find_group(&s.config.match_key, person, &index, &groups, &mut conflicts, s.config);
+            let at = match group {
+                Some(g) => {
+                    groups[g].push(candidate);
+                    g
+                }
+                None => {
+                    groups.push(vec![candidate]);
+                    groups.len() - 1
+                }
+            };
+            let vars = PersonOnly(person);
+            for f in &key_fields {
+                if let Some(v) = vars.get(f) {
+                    let slot = index.entry((f.clone(), match_value(&v))).or_default();
+                    if !slot.contains(&at) {
+                        slot.push(at);
+                    }
+                }
+            }
+        }
+    }
+
+    let mut people: Vec<MergedPerson> =
+        groups.into_iter().enumerate().map(|(i, g)| build(g, conflicts.remove(&i))).collect();
+    people.sort_by(|a, b| a.key.cmp(&b.key));
+    link(&mut people, sources);
+    Population { people }
+}
+
+/// Text of a match value: case and surrounding space do not tell people apart.
+pub fn match_value(v: &FieldValue<'_>) -> String {
+    match v {
+        FieldValue::Text(s) if !s.chars().any(char::is_uppercase) => (*s).to_owned(),
+        other => other.to_text().to_lowercase(),
+    }
+}
+
+fn find_group(
+    chain: &[FieldRef],
+    person: &Person,
+    index: &HashMap<(FieldRef, String), Vec<usize>>,
+    groups: &[Vec<Candidate<'_>>],
+    conflicts: &mut HashMap<usize, String>,
+    source: &SourceConfig,
+) -> Option<usize> {
+    let vars = PersonOnly(person);
+    for field in chain {
+        let Some(v) = vars.get(field) else { continue };
+        let Some(found) = index.get(&(field.clone(), match_value(&v))) else { continue };
+        match found.as_slice() {
+            [] => continue,
+            [g] => {
+                if let Some(other) = groups[*g].iter().find(|c| c.source.id == source.id) {
+                    let reason = format!(
+                        "records at {} and {} of source `{}` have the same {field}",
+                        other.person.location, person.location, source.id
+                    );
+                    conflicts.entry(*g).or_insert(reason);
+                }
+                return Some(*g);
+            }
+            many => {
+                let reason = format!(
+                    "the record at {} has the {field} of {} different people",
+                    person.trace_label(),
+                    many.len()
+                );
+                for g in many {
+                    conflicts.entry(*g).or_insert_with(|| reason.clone());
+                }
+                return Some(many[0]);
+            }
+        }
+    }
+    None
+}
+
+fn build(mut group: Vec<Candidate<'_>>, conflict: Option<String>) -> MergedPerson {
+    group.sort_by(|a, b| {
+        b.decision
+            .is_included()
+            .cmp(&a.decision.is_included())
+            .then_with(|| b.source.priority.cmp(&a.source.priority))
+            .then_with(|| a.source.id.cmp(&b.source.id))
+            .then_with(|| a.person.id.cmp(&b.person.id))
+    });
+    let first = &group[0];
+    let mut person = first.person.clone();
+    let mut owners = Vec::new();
+    for other in &group[1..] {
+        for field in PersonField::ALL {
+            if person.fill_from(other.person, *field) {
+                owners.push((*field, other.source.id.clone()));
+            }
+        }
+        for (k, v) in &other.person.custom {
+            person.custom.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    let decision = match group.iter().find(|c| c.decision.is_included()) {
+        Some(_) => Decision::Included,
+        None => first.decision.clone(),
+    };
+    MergedPerson {
+        key: format!("{}:{}", first.source.id, first.person.id),
+        records: group
+            .iter()
+            .map(|c| RecordRef {
+                source: c.source.id.clone(),
+                id: c.person.id.clone(),
+                priority: c.source.priority,
+                included: c.decision.is_included(),
+            })
+            .collect(),
+        person,
+        owners,
+        decision,
+        manager: ManagerLink::None,
+        org_unit_name: None,
+        ambiguity: conflict,
+    }
+}
+
+/// Resolves managers and org units, and fills employment fields.
+fn link(people: &mut [MergedPerson], sources: &[SourceRecords<'_>]) {
+    let mut by_record: HashMap<(&SourceId, &str), usize> = HashMap::new();
+    for (i, p) in people.iter().enumerate() {
+        for r in &p.records {
+            by_record.insert((&r.source, r.id.as_str()), i);
+        }
+    }
+    let units: HashMap<(&SourceId, &str), &OrgUnit> =
+        sources.iter().flat_map(|s| s.org_units.iter().map(|u| ((&u.source, u.id.as_str()), u))).collect();
+    let mut latest: HashMap<(&SourceId, &str), &Employment> = HashMap::new();
+    for e in sources.iter().flat_map(|s| s.employments.iter()) {
+        let slot = latest.entry((&e.source, e.person.as_str())).or_insert(e);
+        if (e.start_date, &e.id) > (slot.start_date, &slot.id) {
+            *slot = e;
+        }
+    }
+
+    let links: Vec<(ManagerLink, Option<String>)> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let manager = match &p.person.manager {
+                None => ManagerLink::None,
+                Some(id) => match by_record.get(&(p.owner(PersonField::Manager), id.as_str())) {
+                    Some(&m) if m == i => ManagerLink::None,
+                    Some(&m) => ManagerLink::Person(m),
+                    None => ManagerLink::Unknown,
+                },
+            };
+            let unit = p
+                .person
+                .org_unit
+                .as_deref()
+                .and_then(|id| units.get(&(p.owner(PersonField::OrgUnit), id)))
+                .map(|u| u.name.clone());
+            (manager, unit)
+        })
+        .collect();
+
+    for (p, (manager, unit)) in people.iter_mut().zip(links) {
+        p.manager = manager;
+        p.org_unit_name = unit;
+        let employment = p.records.iter().find_map(|r| latest.get(&(&r.source, r.id.as_str())).copied());
+        if let Some(e) = employment {
+            let person = &mut p.person;
+            let mut fill = |slot: &mut Option<String>, value: &Option<String>, field: PersonField| {
+                if slot.is_none() && value.is_some() {
+                    slot.clone_from(value);
+                    p.owners.push((field, e.source.clone()));
+                }
+            };
+            fill(&mut person.employment_type, &e.employment_type, PersonField::EmploymentType);
+            fill(&mut person.legal_entity, &e.legal_entity, PersonField::LegalEntity);
+            fill(&mut person.job_title, &e.job_title, PersonField::JobTitle);
+            if person.start_date.is_none() && e.start_date.is_some() {
+                person.start_date = e.start_date;
+                p.owners.push((PersonField::StartDate, e.source.clone()));
+            }
+            if person.end_date.is_none() && e.end_date.is_some() {
+                person.end_date = e.end_date;
+                p.owners.push((PersonField::EndDate, e.source.clone()));
+            }
+        }
+    }
+}
+
+/// A bare person record as template and filter variables (no merged extras).
+pub struct PersonOnly<'a>(pub &'a Person);
+
+impl Vars for PersonOnly<'_> {
+    fn get(&self, field: &FieldRef) -> Option<FieldValue<'_>> {
+        match field {
+            FieldRef::Person(f) => self.0.get(*f),
+            FieldRef::Custom(name) => self.0.custom.get(name).map(|v| FieldValue::Text(v)),
+            FieldRef::OrgUnitName => None,
+            FieldRef::Source => Some(FieldValue::Text(self.0.source.as_str())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CsvSettings, SourceKind};
+    use crate::transform::filter::{Rule, Test};
+
+    fn source(id: &str, priority: i32, filters: &[&str]) -> SourceConfig {
+        SourceConfig {
+            id: SourceId::new_unchecked(id),
+            file: format!("sources/{id}.yaml"),
+            enabled: true,
+            priority,
+            timezone: None,
+            match_key: vec![
+                FieldRef::Person(PersonField::EmployeeNumber),
+                FieldRef::Person(PersonField::WorkEmail),
+            ],
+            filters: filters.iter().map(|f| FilterId::new_unchecked(f)).collect(),
+            delta: false,
+            values: BTreeMap::new(),
+            date_format: "%Y-%m-%d".into(),
+            kind: SourceKind::Csv(CsvSettings {
+                path: String::new(),
+                delimiter: b',',
+                columns: BTreeMap::new(),
+                employments: None,
+                org_units: None,
+            }),
+        }
+    }
+
+    fn records<'a>(config: &'a SourceConfig, people: &'a [Person]) -> SourceRecords<'a> {
+        SourceRecords { config, people, employments: &[], org_units: &[] }
+    }
+
+    #[test]
+    fn higher_priority_wins_per_field_and_gaps_are_filled() {
+        let de = source("de", 20, &[]);
+        let fr = source("fr", 10, &[]);
+        let de_people = [Person::test("E1").source("de").title("Leiterin")];
+        let mut fr_person = Person::test("E1").source("fr").title("Directrice").department("Ventes");
+        fr_person.phone = Some("+33 1".into());
+        let fr_people = [fr_person];
+        // Input order must not matter.
+        let pop = merge(&[records(&fr, &fr_people), records(&de, &de_people)], &BTreeMap::new());
+        assert_eq!(pop.people.len(), 1);
+        let p = &pop.people[0];
+        assert_eq!(p.key, "de:E1");
+        assert_eq!(p.person.job_title.as_deref(), Some("Leiterin"));
+        assert_eq!(p.person.department.as_deref(), Some("Ventes"));
+        assert_eq!(p.owner(PersonField::JobTitle).as_str(), "de");
+        assert_eq!(p.owner(PersonField::Department).as_str(), "fr");
+        assert_eq!(p.sources().len(), 2);
+        assert!(p.ambiguity.is_none());
+    }
+
+    #[test]
+    fn matches_through_the_chain_ignoring_case() {
+        let de = source("de", 20, &[]);
+        let fr = source("fr", 10, &[]);
+        let de_people = [Person::test("E1").source("de").email("Ada@Acme.test")];
+        let fr_people = [Person::test("F9").source("fr").email("ada@acme.test")];
+        let pop = merge(&[records(&de, &de_people), records(&fr, &fr_people)], &BTreeMap::new());
+        assert_eq!(pop.people.len(), 1, "{:?}", pop.people);
+    }
+
+    #[test]
+    fn conflicting_records_make_the_person_ambiguous() {
+        let de = source("de", 20, &[]);
+        let fr = source("fr", 10, &[]);
+        // Two DE records share an email; an FR record fits both by email.
+        let de_people = [
+            Person::test("E1").source("de").email("x@acme.test"),
+            Person::test("E2").source("de").email("x@acme.test"),
+        ];
+        let pop = merge(&[records(&de, &de_people)], &BTreeMap::new());
+        assert_eq!(pop.people.len(), 1);
+        assert!(pop.people[0].ambiguity.as_deref().unwrap().contains("have the same work_email"));
+
+        let de_people =
+            [Person::test("E1").source("de").email("a@acme.test"), Person::test("E2").source("de")];
+        let fr_people = [Person::test("E2").source("fr").email("a@acme.test")];
+        let pop = merge(&[records(&de, &de_people), records(&fr, &fr_people)], &BTreeMap::new());
+        // FR's E2 matches DE's E2 by employee number first: no conflict.
+        assert!(pop.people.iter().all(|p| p.ambiguity.is_none()), "{:?}", pop.people);
+    }
+
+    #[test]
+    fn included_records_come_before_excluded_ones() {
+        let staff = Filter {
+            id: FilterId::new_unchecked("staff"),
+            include: vec![Rule {
+                field: FieldRef::Person(PersonField::EmploymentStatus),
+                test: Test::In(vec!["active".into()]),
+                reason: None,
+            }],
+            exclude: vec![],
+        };
+        let filters = BTreeMap::from([(staff.id.clone(), staff)]);
+        let de = source("de", 20, &["staff"]);
+        let fr = source("fr", 10, &[]);
+        let de_people =
+            [Person::test("E1").source("de").status(crate::model::EmploymentStatus::Terminated).title("Alt")];
+        let fr_people = [Person::test("E1").source("fr").title("Neu")];
+        let pop = merge(&[records(&de, &de_people), records(&fr, &fr_people)], &filters);
+        let p = &pop.people[0];
+        assert!(p.decision.is_included());
+        assert_eq!(p.person.job_title.as_deref(), Some("Neu"));
+        assert_eq!(p.key, "fr:E1");
+    }
+
+    #[test]
+    fn links_managers_org_units_and_employments() {
+        let de = source("de", 0, &[]);
+        let people = [
+            Person::test("E1").source("de").manager("E1"),
+            Person::test("E2").source("de").manager("E1"),
+            Person::test("E3").source("de").manager("E404"),
+        ];
+        let mut p4 = Person::test("E4").source("de");
+        p4.org_unit = Some("U1".into());
+        let people = [people[0].clone(), people[1].clone(), people[2].clone(), p4];
+        let units = [OrgUnit {
+            source: SourceId::new_unchecked("de"),
+            id: "U1".into(),
+            name: "Platform".into(),
+            parent: None,
+            location: Default::default(),
+        }];
+        let employments = [
+            Employment {
+                source: SourceId::new_unchecked("de"),
+                id: "C1".into(),
+                person: "E4".into(),
+                employment_type: Some("intern".into()),
+                legal_entity: None,
+                job_title: None,
+                start_date: "2024-01-01".parse().ok(),
+                end_date: None,
+                location: Default::default(),
+            },
+            Employment {
+                source: SourceId::new_unchecked("de"),
+                id: "C2".into(),
+                person: "E4".into(),
+                employment_type: Some("employee".into()),
+                legal_entity: Some("DE01".into()),
+                job_title: None,
+                start_date: "2025-01-01".parse().ok(),
+                end_date: None,
+                location: Default::default(),
+            },
+        ];
+        let pop = merge(
+            &[SourceRecords { config: &de, people: &people, employments: &employments, org_units: &units }],
+            &BTreeMap::new(),
+        );
+        let by = |k: &str| pop.people.iter().find(|p| p.key == k).unwrap();
+        assert_eq!(by("de:E1").manager, ManagerLink::None);
+        let e1 = pop.people.iter().position(|p| p.key == "de:E1").unwrap();
+        assert_eq!(by("de:E2").manager, ManagerLink::Person(e1));
+        assert_eq!(by("de:E3").manager, ManagerLink::Unknown);
+        assert_eq!(by("de:E4").org_unit_name.as_deref(), Some("Platform"));
+        assert_eq!(by("de:E4").person.employment_type.as_deref(), Some("employee"));
+        assert_eq!(by("de:E4").person.legal_entity.as_deref(), Some("DE01"));
+    }
+}

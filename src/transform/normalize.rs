@@ -1,0 +1,375 @@
+//! Raw source values → normalized records (DESIGN §4.1).
+//!
+//! Every source hands its rows here as (field, raw text) pairs. Values are trimmed,
+//! brought to Unicode NFC, mapped through the source's `values` table, and empty text
+//! is treated as absent. Dates are parsed strictly with the source's `date_format`; an
+//! invalid date, an unknown employment status or a record without an id makes the row
+//! a skipped record with a reason. Reasons name the field, never a personal value.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use crate::config::{SourceConfig, SourceId};
+use crate::model::{
+    Employment, EmploymentStatus, FieldRef, OrgUnit, Person, PersonField, RecordKind, RecordLocation,
+    SkippedRecord,
+};
+
+/// Where a column or key of a person row goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PersonTarget {
+    /// A standard field.
+    Field(PersonField),
+    /// A custom attribute.
+    Custom(String),
+}
+
+impl PersonTarget {
+    /// Parses a field name as written in `columns`/`fields` (no derived fields).
+    pub fn parse(name: &str) -> Option<PersonTarget> {
+        match name.parse::<FieldRef>().ok()? {
+            FieldRef::Person(f) => Some(PersonTarget::Field(f)),
+            FieldRef::Custom(c) => Some(PersonTarget::Custom(c)),
+            FieldRef::OrgUnitName | FieldRef::Source => None,
+        }
+    }
+
+    /// Every standard field, as the default targets of a source.
+    pub fn standard() -> impl Iterator<Item = PersonTarget> {
+        PersonField::ALL.iter().map(|f| PersonTarget::Field(*f))
+    }
+
+    /// The name used in config.
+    pub fn name(&self) -> Cow<'_, str> {
+        match self {
+            PersonTarget::Field(f) => Cow::Borrowed(f.name()),
+            PersonTarget::Custom(c) => Cow::Owned(format!("custom.{c}")),
+        }
+    }
+}
+
+/// Which source column or key holds each field: the renamed ones from `columns`, else
+/// a column named like the field. `header` is the list of available names.
+pub fn resolve_targets<'h>(
+    columns: &BTreeMap<String, String>,
+    header: impl Iterator<Item = (usize, &'h str)> + Clone,
+) -> Result<Vec<(PersonTarget, usize)>, String> {
+    let mut out = Vec::new();
+    for (name, column) in columns {
+        let Some(target) = PersonTarget::parse(name) else { continue };
+        match header.clone().find(|(_, h)| h.trim() == column) {
+            Some((i, _)) => out.push((target, i)),
+            None => return Err(format!("column `{column}` (for {name}) is missing")),
+        }
+    }
+    for target in PersonTarget::standard() {
+        if columns.contains_key(target.name().as_ref()) {
+            continue;
+        }
+        if let Some((i, _)) = header.clone().find(|(_, h)| h.trim() == target.name()) {
+            out.push((target, i));
+        }
+    }
+    Ok(out)
+}
+
+/// Trims, NFC-normalizes and drops empty text.
+pub fn text(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    Some(match is_nfc_quick(t.chars()) {
+        IsNormalized::Yes => t.to_owned(),
+        _ => t.nfc().collect(),
+    })
+}
+
+/// Normalizes the rows of one source.
+#[derive(Clone, Debug)]
+pub struct Normalizer {
+    source: SourceId,
+    values: BTreeMap<FieldRef, BTreeMap<String, String>>,
+    date_format: String,
+}
+
+impl Normalizer {
+    /// A normalizer for `source`.
+    pub fn new(source: &SourceConfig) -> Normalizer {
+        Normalizer {
+            source: source.id.clone(),
+            values: source.values.clone(),
+            date_format: source.date_format.clone(),
+        }
+    }
+
+    /// Text of `field` after trimming, NFC and the `values` map.
+    fn value(&self, field: &FieldRef, raw: &str) -> Option<String> {
+        let t = text(raw)?;
+        let Some(map) = self.values.get(field) else { return Some(t) };
+        let mapped =
+            map.get(&t).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(&t)).map(|(_, v)| v));
+        match mapped {
+            Some(v) => text(v),
+            None => Some(t),
+        }
+    }
+
+    fn date(&self, field: &str, raw: String) -> Result<Date, String> {
+        Date::strptime(&self.date_format, &raw)
+            .map_err(|_| format!("{field} is not a valid date in the form `{}`", self.date_format))
+    }
+
+    /// Builds a person from (target, raw text) pairs.
+    pub fn person<'r>(
+        &self,
+        location: RecordLocation,
+        values: impl IntoIterator<Item = (&'r PersonTarget, &'r str)>,
+    ) -> Result<Person, SkippedRecord> {
+        let skip =
+            |reason: String| SkippedRecord { kind: RecordKind::Employee, location: location.clone(), reason };
+        let mut p = Person { source: self.source.clone(), location: location.clone(), ..Person::default() };
+        let mut id = None;
+        for (target, raw) in values {
+            let field = match target {
+                PersonTarget::Custom(name) => {
+                    if let Some(v) = self.value(&FieldRef::Custom(name.clone()), raw) {
+                        p.custom.insert(name.clone(), v);
+                    }
+                    continue;
+                }
+                PersonTarget::Field(f) => *f,
+            };
+            let Some(v) = self.value(&FieldRef::Person(field), raw) else { continue };
+            use PersonField as F;
+            match field {
+                F::Id => id = Some(v),
+                F::EmployeeNumber => p.employee_number = Some(v),
+                F::FirstName => p.first_name = Some(v),
+                F::LastName => p.last_name = Some(v),
+                F::PreferredName => p.preferred_name = Some(v),
+                F::DisplayName => p.display_name = Some(v),
+                F::WorkEmail => p.work_email = Some(v),
+                F::PersonalEmail => p.personal_email = Some(v),
+                F::Phone => p.phone = Some(v),
+                F::JobTitle => p.job_title = Some(v),
+                F::Department => p.department = Some(v),
+                F::Team => p.team = Some(v),
+                F::OrgUnit => p.org_unit = Some(v),
+                F::LegalEntity => p.legal_entity = Some(v),
+                F::WorkLocation => p.work_location = Some(v),
+                F::Manager => p.manager = Some(v),
+                F::EmploymentType => p.employment_type = Some(v),
+                F::EmploymentStatus => {
+                    p.employment_status = Some(v.parse::<EmploymentStatus>().map_err(|()| {
+                        skip(format!(
+                            "employment_status `{v}` is not one of active, pending, leave, terminated; map it under `values` in the source"
+                        ))
+                    })?)
+                }
+                F::StartDate => p.start_date = Some(self.date("start_date", v).map_err(skip)?),
+                F::EndDate => p.end_date = Some(self.date("end_date", v).map_err(skip)?),
+            }
+        }
+        p.id = match id.or_else(|| p.employee_number.clone()) {
+            Some(id) => id,
+            None => return Err(skip("the record has neither an id nor an employee_number".into())),
+        };
+        if let (Some(start), Some(end)) = (p.start_date, p.end_date)
+            && end < start
+        {
+            return Err(skip("end_date is before start_date".into()));
+        }
+        Ok(p)
+    }
+
+    /// Builds an employment from (field name, raw text) pairs.
+    pub fn employment<'r>(
+        &self,
+        location: RecordLocation,
+        values: impl IntoIterator<Item = (&'r str, &'r str)>,
+    ) -> Result<Employment, SkippedRecord> {
+        let skip = |reason: String| SkippedRecord {
+            kind: RecordKind::Employment,
+            location: location.clone(),
+            reason,
+        };
+        let mut e = Employment {
+            source: self.source.clone(),
+            id: String::new(),
+            person: String::new(),
+            employment_type: None,
+            legal_entity: None,
+            job_title: None,
+            start_date: None,
+            end_date: None,
+            location: location.clone(),
+        };
+        for (field, raw) in values {
+            let Some(v) = text(raw) else { continue };
+            match field {
+                "id" => e.id = v,
+                "person" => e.person = v,
+                "employment_type" => {
+                    e.employment_type = self.value(&FieldRef::Person(PersonField::EmploymentType), &v)
+                }
+                "legal_entity" => e.legal_entity = Some(v),
+                "job_title" => e.job_title = Some(v),
+                "start_date" => e.start_date = Some(self.date("start_date", v).map_err(skip)?),
+                "end_date" => e.end_date = Some(self.date("end_date", v).map_err(skip)?),
+                _ => {}
+            }
+        }
+        if e.id.is_empty() || e.person.is_empty() {
+            return Err(skip("an employment needs an id and a person".into()));
+        }
+        Ok(e)
+    }
+
+    /// Builds an org unit from (field name, raw text) pairs.
+    pub fn org_unit<'r>(
+        &self,
+        location: RecordLocation,
+        values: impl IntoIterator<Item = (&'r str, &'r str)>,
+    ) -> Result<OrgUnit, SkippedRecord> {
+        let mut u = OrgUnit {
+            source: self.source.clone(),
+            id: String::new(),
+            name: String::new(),
+            parent: None,
+            location: location.clone(),
+        };
+        for (field, raw) in values {
+            let Some(v) = text(raw) else { continue };
+            match field {
+                "id" => u.id = v,
+                "name" => u.name = v,
+                "parent" => u.parent = Some(v),
+                _ => {}
+            }
+        }
+        if u.id.is_empty() || u.name.is_empty() {
+            return Err(SkippedRecord {
+                kind: RecordKind::OrgUnit,
+                location,
+                reason: "an org unit needs an id and a name".into(),
+            });
+        }
+        Ok(u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CsvSettings, SourceKind};
+
+    fn normalizer(date_format: &str) -> Normalizer {
+        let mut values = BTreeMap::new();
+        values.insert(
+            FieldRef::Person(PersonField::EmploymentStatus),
+            BTreeMap::from([
+                ("Aktiv".to_owned(), "active".to_owned()),
+                ("Ausgetreten".to_owned(), "terminated".to_owned()),
+            ]),
+        );
+        Normalizer::new(&SourceConfig {
+            id: SourceId::new_unchecked("de"),
+            file: "sources/de.yaml".into(),
+            enabled: true,
+            priority: 0,
+            timezone: None,
+            match_key: vec![],
+            filters: vec![],
+            delta: false,
+            values,
+            date_format: date_format.into(),
+            kind: SourceKind::Csv(CsvSettings {
+                path: String::new(),
+                delimiter: b',',
+                columns: BTreeMap::new(),
+                employments: None,
+                org_units: None,
+            }),
+        })
+    }
+
+    fn loc() -> RecordLocation {
+        RecordLocation { file: "de.csv".into(), line: 7 }
+    }
+
+    fn targets(names: &[&str]) -> Vec<PersonTarget> {
+        names.iter().map(|n| PersonTarget::parse(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn trims_normalizes_and_drops_empty_values() {
+        let t = targets(&[
+            "employee_number",
+            "first_name",
+            "last_name",
+            "phone",
+            "employment_status",
+            "custom.cc",
+        ]);
+        // "Zoe\u{308}" is decomposed; NFC composes it to "Zoë".
+        let raw = [" 1001 ", "Zoe\u{308}", "  ", "", "aktiv", " 4711 "];
+        let p = normalizer("%Y-%m-%d").person(loc(), t.iter().zip(raw)).unwrap();
+        assert_eq!(p.id, "1001");
+        assert_eq!(p.first_name.as_deref(), Some("Zoë"));
+        assert_eq!(p.last_name, None);
+        assert_eq!(p.phone, None);
+        assert_eq!(p.employment_status, Some(EmploymentStatus::Active));
+        assert_eq!(p.custom.get("cc").map(String::as_str), Some("4711"));
+    }
+
+    #[test]
+    fn dates_are_strict_and_reasons_hold_no_values() {
+        let t = targets(&["employee_number", "start_date"]);
+        let n = normalizer("%d.%m.%Y");
+        assert_eq!(
+            n.person(loc(), t.iter().zip(["1", "01.02.2026"])).unwrap().start_date,
+            "2026-02-01".parse().ok()
+        );
+        let err = n.person(loc(), t.iter().zip(["1", "31.02.2026"])).unwrap_err();
+        assert_eq!(err.reason, "start_date is not a valid date in the form `%d.%m.%Y`");
+        assert_eq!(
+            err.to_string(),
+            "de.csv:7: person skipped: start_date is not a valid date in the form `%d.%m.%Y`"
+        );
+        assert!(n.person(loc(), t.iter().zip(["1", "2026-02-01"])).is_err());
+    }
+
+    #[test]
+    fn unknown_status_and_missing_id_are_skipped() {
+        let n = normalizer("%Y-%m-%d");
+        let t = targets(&["employee_number", "employment_status"]);
+        let err = n.person(loc(), t.iter().zip(["1", "freelance"])).unwrap_err();
+        assert!(err.reason.contains("`freelance` is not one of"), "{}", err.reason);
+        let t = targets(&["first_name"]);
+        assert!(n.person(loc(), t.iter().zip(["Ada"])).unwrap_err().reason.contains("neither an id"));
+        let t = targets(&["employee_number", "start_date", "end_date"]);
+        assert!(n.person(loc(), t.iter().zip(["1", "2026-02-01", "2026-01-01"])).is_err());
+    }
+
+    #[test]
+    fn resolves_renamed_and_default_columns() {
+        let columns = BTreeMap::from([("employee_number".to_owned(), "Personalnummer".to_owned())]);
+        let header = ["Personalnummer", "first_name", "Other"];
+        let t = resolve_targets(&columns, header.iter().copied().enumerate()).unwrap();
+        assert_eq!(
+            t,
+            vec![
+                (PersonTarget::Field(PersonField::EmployeeNumber), 0),
+                (PersonTarget::Field(PersonField::FirstName), 1)
+            ]
+        );
+        let missing = BTreeMap::from([("last_name".to_owned(), "Nachname".to_owned())]);
+        assert!(
+            resolve_targets(&missing, header.iter().copied().enumerate()).unwrap_err().contains("`Nachname`")
+        );
+    }
+}
