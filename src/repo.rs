@@ -82,3 +82,49 @@ impl RepoFiles for WorkTree {
         &self.root
     }
 }
+
+/// An in-memory sync repository, for tests.
+#[cfg(test)]
+#[derive(Clone, Debug, Default)]
+pub struct MemFiles {
+    files: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+#[cfg(test)]
+impl MemFiles {
+    /// Adds or replaces a file.
+    pub fn with(mut self, path: &str, content: &str) -> Self {
+        self.files.insert(path.to_owned(), content.as_bytes().to_vec());
+        self
+    }
+}
+
+#[cfg(test)]
+impl RepoFiles for MemFiles {
+    fn list(&self, dir: &str) -> io::Result<Vec<String>> {
+        let prefix = format!("{dir}/");
+        Ok(self
+            .files
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter(|rest| !rest.contains('/'))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        self.files.get(path).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.to_owned()))
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    fn revision(&self) -> Option<String> {
+        None
+    }
+
+    fn root(&self) -> &Path {
+        Path::new("/nonexistent")
+    }
+}

@@ -33,6 +33,7 @@ struct Parsed<T> {
 
 pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
     let mut diags = Diagnostics::default();
+    let mut culprits: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let read_error = |path: &str, source: io::Error| ConfigError::Read {
         path: path.to_owned(),
         origin: files.describe(),
@@ -40,7 +41,9 @@ pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
     };
 
     let workspace = match files.read("hrsync.yaml") {
-        Ok(bytes) => parse::<WorkspaceSpec>(DocumentKind::Workspace, "hrsync.yaml", &bytes, &mut diags),
+        Ok(bytes) => {
+            parse::<WorkspaceSpec>(DocumentKind::Workspace, "hrsync.yaml", &bytes, &mut diags, &mut culprits)
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             diags.push(Diagnostic {
                 file: "hrsync.yaml".into(),
@@ -48,6 +51,7 @@ pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
                 column: 1,
                 message: format!("no hrsync.yaml in {}", files.describe()),
                 hint: Some("point --repo at a sync repository (for example examples/sync-repo)".into()),
+                pointer: None,
             });
             None
         }
@@ -64,7 +68,7 @@ pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
                 };
                 let path = format!("{dir}/{name}");
                 let bytes = files.read(&path).map_err(|e| read_error(&path, e))?;
-                if let Some(doc) = parse_document(kind, &path, &bytes, &mut diags) {
+                if let Some(doc) = parse_document(kind, &path, &bytes, &mut diags, &mut culprits) {
                     out.push(Parsed { spec: serde_json::Value::Null, doc, stem: stem.to_owned() });
                 }
             }
@@ -74,11 +78,11 @@ pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
     let source_docs = read_kind("sources", DocumentKind::Source)?;
     let directory_docs = read_kind("directories", DocumentKind::Directory)?;
 
-    let filters = typed::<FilterSpec>(filter_docs, &mut diags);
-    let sources = typed::<SourceSpec>(source_docs, &mut diags);
-    let directories = typed::<DirectorySpec>(directory_docs, &mut diags);
+    let filters = typed::<FilterSpec>(filter_docs, &mut diags, &culprits);
+    let sources = typed::<SourceSpec>(source_docs, &mut diags, &culprits);
+    let directories = typed::<DirectorySpec>(directory_docs, &mut diags, &culprits);
 
-    let mut cx = Compiler { diags };
+    let mut cx = Compiler { diags, culprits };
     let workspace_cfg = workspace.as_ref().and_then(|w| cx.workspace(w));
     let filter_cfgs = cx.filters(&filters);
     let source_cfgs = cx.sources(&sources, &filter_cfgs);
@@ -99,7 +103,17 @@ pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
     }
 }
 
-fn parse_document(kind: DocumentKind, path: &str, bytes: &[u8], diags: &mut Diagnostics) -> Option<Document> {
+/// Parses and structurally validates a document. A document with structural problems
+/// is salvaged when it can be: the offending nodes are left out so the rest can still
+/// be cross-checked (their problems are already reported), and `culprits` remembers them
+/// so follow-up problems of the same mistake are not reported twice.
+fn parse_document(
+    kind: DocumentKind,
+    path: &str,
+    bytes: &[u8],
+    diags: &mut Diagnostics,
+    culprits: &mut BTreeMap<String, Vec<String>>,
+) -> Option<Document> {
     let Ok(text) = std::str::from_utf8(bytes) else {
         diags.push(Diagnostic {
             file: path.to_owned(),
@@ -107,10 +121,11 @@ fn parse_document(kind: DocumentKind, path: &str, bytes: &[u8], diags: &mut Diag
             column: 1,
             message: "the file is not UTF-8 text".into(),
             hint: Some("save it as UTF-8".into()),
+            pointer: None,
         });
         return None;
     };
-    let doc = match Document::parse(path, text) {
+    let mut doc = match Document::parse(path, text) {
         Ok(doc) => doc,
         Err(d) => {
             diags.push(d);
@@ -119,11 +134,24 @@ fn parse_document(kind: DocumentKind, path: &str, bytes: &[u8], diags: &mut Diag
     };
     let problems = schema::validate(kind, &doc);
     if problems.is_empty() {
-        Some(doc)
-    } else {
-        problems.into_iter().for_each(|d| diags.push(d));
-        None
+        return Some(doc);
     }
+    let salvageable = problems.iter().all(|p| !p.culprits.is_empty());
+    let mut removed = Vec::new();
+    for p in problems {
+        removed.extend(p.culprits);
+        diags.push(p.diagnostic);
+    }
+    if !salvageable {
+        return None;
+    }
+    // Deepest first, so removing one node does not move another.
+    removed.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for pointer in &removed {
+        super::yaml::remove(&mut doc.value, pointer);
+    }
+    culprits.insert(path.to_owned(), removed);
+    Some(doc)
 }
 
 fn parse<T: DeserializeOwned>(
@@ -131,19 +159,23 @@ fn parse<T: DeserializeOwned>(
     path: &str,
     bytes: &[u8],
     diags: &mut Diagnostics,
+    culprits: &mut BTreeMap<String, Vec<String>>,
 ) -> Option<Parsed<T>> {
-    let doc = parse_document(kind, path, bytes, diags)?;
+    let doc = parse_document(kind, path, bytes, diags, culprits)?;
     let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".yaml").to_owned();
-    typed(vec![Parsed { doc, spec: serde_json::Value::Null, stem }], diags).pop()
+    typed(vec![Parsed { doc, spec: serde_json::Value::Null, stem }], diags, culprits).pop()
 }
 
 fn typed<T: DeserializeOwned>(
     docs: Vec<Parsed<serde_json::Value>>,
     diags: &mut Diagnostics,
+    culprits: &BTreeMap<String, Vec<String>>,
 ) -> Vec<Parsed<T>> {
     docs.into_iter()
         .filter_map(|p| match serde_json::from_value::<T>(p.doc.value.clone()) {
             Ok(spec) => Some(Parsed { doc: p.doc, spec, stem: p.stem }),
+            // A salvaged document that still does not fit: its problems are reported.
+            Err(_) if culprits.contains_key(&p.doc.file) => None,
             Err(e) => {
                 diags.push(p.doc.error_at("", e.to_string(), None));
                 None
@@ -154,11 +186,28 @@ fn typed<T: DeserializeOwned>(
 
 struct Compiler {
     diags: Diagnostics,
+    /// Nodes left out of salvaged documents, by file.
+    culprits: BTreeMap<String, Vec<String>>,
 }
 
 impl Compiler {
+    /// Records a problem, unless it follows from a node already reported and left out
+    /// (a field whose only key was misspelled "has no value").
+    fn push(&mut self, d: Diagnostic) {
+        let follow_up = match (self.culprits.get(&d.file), &d.pointer) {
+            (Some(culprits), Some(p)) => culprits.iter().any(|c| {
+                let parent = c.rsplit_once('/').map_or("", |(parent, _)| parent);
+                p == c || p.starts_with(&format!("{c}/")) || (p == parent && !parent.is_empty())
+            }),
+            _ => false,
+        };
+        if !follow_up {
+            self.diags.push(d);
+        }
+    }
+
     fn error(&mut self, doc: &Document, pointer: &str, message: impl Into<String>, hint: Option<String>) {
-        self.diags.push(doc.error_at(pointer, message, hint));
+        self.push(doc.error_at(pointer, message, hint));
     }
 
     fn timezone(&mut self, doc: &Document, pointer: &str, name: &str) -> Option<TimeZone> {
@@ -249,7 +298,7 @@ impl Compiler {
             Ok(t) => Some(t),
             Err(TemplateError { offset, message, hint }) => {
                 let pos = doc.position_in(pointer, offset);
-                self.diags.push(doc.diagnostic(pos, format!("in template: {message}"), hint));
+                self.push(doc.diagnostic(pos, format!("in template: {message}"), hint));
                 None
             }
         }
@@ -471,7 +520,7 @@ impl Compiler {
             if !ok {
                 let hint = did_you_mean(field, crate::model::PersonField::ALL.iter().map(|f| f.name()))
                     .or_else(|| Some("custom attributes are written `custom.<name>`".into()));
-                self.diags.push(doc.error_at_key(
+                self.push(doc.error_at_key(
                     &child(pointer, field),
                     format!("unknown person field `{field}`"),
                     hint,
@@ -492,11 +541,7 @@ impl Compiler {
             if !known.contains(&field.as_str()) {
                 let hint = did_you_mean(field, known.iter().copied())
                     .or_else(|| Some(format!("fields here are {}", known.join(", "))));
-                self.diags.push(doc.error_at_key(
-                    &child(pointer, field),
-                    format!("unknown field `{field}`"),
-                    hint,
-                ));
+                self.push(doc.error_at_key(&child(pointer, field), format!("unknown field `{field}`"), hint));
             }
         }
         columns.clone()
@@ -606,6 +651,7 @@ impl Compiler {
                     .clone()
                     .or_else(|| common.match_rules.first().map(|r| r.attribute.clone()))
                     .unwrap_or_default(),
+                page_size: spec.page_size.unwrap_or(200).max(1),
             }),
         };
         let fields: Vec<Field> = common
@@ -663,14 +709,14 @@ impl Compiler {
         }
         let kind = match (&p.spec, kind_for_defaults) {
             (DirectorySpec::File(spec), DirectoryKind::File(settings)) => {
-                if !declared.contains(settings.id_attribute.as_str()) && !common.match_rules.is_empty() {
-                    let pointer =
-                        if spec.id_attribute.is_some() { "/id_attribute" } else { "/match/0/attribute" };
+                // By default the id attribute is the first match attribute, whose own
+                // check already reports it when it is not mapped.
+                if spec.id_attribute.is_some() && !declared.contains(settings.id_attribute.as_str()) {
                     self.error(
                         doc,
-                        pointer,
+                        "/id_attribute",
                         format!("id attribute `{}` is not mapped in `fields`", settings.id_attribute),
-                        None,
+                        Some("new entries are named by this attribute, so it must be one of `fields`".into()),
                     );
                 }
                 DirectoryKind::File(settings)
@@ -705,7 +751,7 @@ impl Compiler {
             } else {
                 "the field has more than one of `value`, `candidates`, `manager`"
             };
-            self.diags.push(doc.error_at_key(
+            self.push(doc.error_at_key(
                 &at,
                 message,
                 Some("give exactly one of `value`, `candidates` or `manager: true`".into()),
@@ -713,7 +759,7 @@ impl Compiler {
             return None;
         }
         if spec.unique && spec.mode == FieldMode::Continuous {
-            self.diags.push(doc.error_at_key(
+            self.push(doc.error_at_key(
                 &at,
                 format!("unique field `{attr}` must be `mode: import_once`"),
                 Some("hrsync picks a unique value once, when it creates the entry; recomputing it later would rename people".into()),
@@ -756,7 +802,7 @@ impl Compiler {
             }
         }
         if spec.candidates.as_ref().is_some_and(Vec::is_empty) {
-            self.diags.push(doc.error_at_key(&at, "`candidates` is empty", None));
+            self.push(doc.error_at_key(&at, "`candidates` is empty", None));
             ok = false;
         }
         if !ok {

@@ -21,6 +21,10 @@ pub struct Diagnostic {
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The JSON pointer of the node, when known; used to tell follow-up problems of
+    /// one mistake apart. Not shown.
+    #[serde(skip)]
+    pub pointer: Option<String>,
 }
 
 impl fmt::Display for Diagnostic {
@@ -107,6 +111,7 @@ mod tests {
             column: 1,
             message: "x".into(),
             hint: None,
+            pointer: None,
         };
         let all = Diagnostics(vec![d("b.yaml", 2), d("a.yaml", 1), d("a.yaml", 3)]).finish();
         let text = all.to_string();

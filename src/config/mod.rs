@@ -16,6 +16,9 @@ pub mod secret;
 pub mod spec;
 pub mod yaml;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::tz::TimeZone;
@@ -279,6 +282,8 @@ pub struct FileSettings {
     pub path: String,
     /// Attribute naming new entries.
     pub id_attribute: String,
+    /// Entries per page when reading.
+    pub page_size: usize,
 }
 
 /// One step of the match key chain.

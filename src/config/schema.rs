@@ -125,8 +125,19 @@ fn validators() -> &'static Validators {
     })
 }
 
+/// A structural problem, and the node that causes it: without that node the rest of
+/// the document can still be cross-checked.
+#[derive(Debug)]
+pub struct Problem {
+    /// The problem.
+    pub diagnostic: Diagnostic,
+    /// The nodes to leave out so the rest can be checked; empty when the document
+    /// cannot be checked further.
+    pub culprits: Vec<String>,
+}
+
 /// Every structural problem of `doc` as a document of `kind`.
-pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Diagnostic> {
+pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Problem> {
     let v = validators();
     if let Some((_, compiled)) = v.plain.iter().find(|(k, _)| *k == kind) {
         return check(compiled, doc);
@@ -136,47 +147,53 @@ pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Diagnostic> {
     };
     let tags: Vec<&str> = variants.iter().map(|(tag, _)| *tag).collect();
     let noun = if kind == DocumentKind::Source { "source" } else { "directory" };
+    let fatal = |d: Diagnostic| vec![Problem { diagnostic: d, culprits: Vec::new() }];
     let Some(obj) = doc.value.as_object() else {
-        return vec![doc.error_at("", format!("a {noun} file must be a mapping of keys to values"), None)];
+        return fatal(doc.error_at("", format!("a {noun} file must be a mapping of keys to values"), None));
     };
     match obj.get("type") {
-        None => vec![doc.error_at(
+        None => fatal(doc.error_at(
             "",
             "missing key `type`",
             Some(format!("add `type:` with one of: {}", tags.join(", "))),
-        )],
+        )),
         Some(Value::String(tag)) => match variants.iter().find(|(t, _)| t == tag) {
             Some((_, compiled)) => check(compiled, doc),
-            None => vec![doc.error_at(
+            None => fatal(doc.error_at(
                 "/type",
                 format!("unknown {noun} type `{tag}`"),
                 Some(match did_you_mean(tag, tags.iter().copied()) {
                     Some(h) => h,
                     None => format!("this version of hrsync knows: {}", tags.join(", ")),
                 }),
-            )],
+            )),
         },
-        Some(_) => vec![doc.error_at(
+        Some(_) => fatal(doc.error_at(
             "/type",
             "`type` must be a string",
             Some(format!("one of: {}", tags.join(", "))),
-        )],
+        )),
     }
 }
 
-fn check(compiled: &Compiled, doc: &Document) -> Vec<Diagnostic> {
+fn check(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
     compiled
         .validator
         .iter_errors(&doc.value)
         .map(|e| {
-            describe(
-                &compiled.schema,
-                doc,
-                e.instance_path().as_str(),
-                e.schema_path().as_str(),
-                e.kind(),
-                e.instance(),
-            )
+            let pointer = e.instance_path().as_str();
+            let diagnostic =
+                describe(&compiled.schema, doc, pointer, e.schema_path().as_str(), e.kind(), e.instance());
+            let culprits = match e.kind() {
+                ValidationErrorKind::Required { .. } => Vec::new(),
+                ValidationErrorKind::AdditionalProperties { unexpected }
+                | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    unexpected.iter().map(|k| child(pointer, k)).collect()
+                }
+                _ if pointer.is_empty() => Vec::new(),
+                _ => vec![pointer.to_owned()],
+            };
+            Problem { diagnostic, culprits }
         })
         .collect()
 }
@@ -309,6 +326,7 @@ mod tests {
         let doc = Document::parse("x.yaml", text).unwrap();
         validate(kind, &doc)
             .into_iter()
+            .map(|p| p.diagnostic)
             .map(|d| {
                 format!(
                     "{}:{} {}{}",

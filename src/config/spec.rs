@@ -617,6 +617,10 @@ pub struct FileDirectorySpec {
     /// the first match rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_attribute: Option<String>,
+    /// Entries per page when reading. Default 200.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub page_size: Option<usize>,
 }
 
 // ---------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ impl Document {
                     column,
                     message: format!("invalid YAML: {message}"),
                     hint: Some("check the indentation and quoting around this position".into()),
+                    pointer: None,
                 });
             }
         };
@@ -90,7 +91,10 @@ impl Document {
 
     /// A diagnostic at the node at `pointer`.
     pub fn error_at(&self, pointer: &str, message: impl Into<String>, hint: Option<String>) -> Diagnostic {
-        self.diagnostic(self.position(pointer), message, hint)
+        Diagnostic {
+            pointer: Some(pointer.to_owned()),
+            ..self.diagnostic(self.position(pointer), message, hint)
+        }
     }
 
     /// A diagnostic at the key of the member at `pointer`.
@@ -100,7 +104,10 @@ impl Document {
         message: impl Into<String>,
         hint: Option<String>,
     ) -> Diagnostic {
-        self.diagnostic(self.key_position(pointer), message, hint)
+        Diagnostic {
+            pointer: Some(pointer.to_owned()),
+            ..self.diagnostic(self.key_position(pointer), message, hint)
+        }
     }
 
     /// A diagnostic at a position.
@@ -111,7 +118,28 @@ impl Document {
             column: pos.column,
             message: message.into(),
             hint,
+            pointer: None,
         }
+    }
+}
+
+/// Removes the node at `pointer` from `value` (nothing when absent or the root).
+pub fn remove(value: &mut serde_json::Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else { return };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(serde_json::Value::Object(map)) => {
+            map.remove(&last);
+        }
+        Some(serde_json::Value::Array(items)) => {
+            if let Ok(i) = last.parse::<usize>()
+                && i < items.len()
+            {
+                // Replace rather than shift, so sibling pointers stay valid.
+                items[i] = serde_json::Value::Null;
+            }
+        }
+        _ => {}
     }
 }
 

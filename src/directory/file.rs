@@ -18,9 +18,6 @@ use serde::{Deserialize, Serialize};
 use super::{Directory, DirectoryError, Entry, NewEntry, Page, Update, Value};
 use crate::config::DirectoryId;
 
-/// Entries per page.
-const PAGE_SIZE: usize = 200;
-
 /// The embedded directory.
 #[derive(Clone, Debug)]
 pub struct FileDirectory {
@@ -42,10 +39,10 @@ struct Stored {
 impl FileDirectory {
     /// The directory kept in `folder`; new entries are named by `id_attribute`.
     pub fn new(id: DirectoryId, folder: PathBuf, id_attribute: String) -> Self {
-        FileDirectory { id, folder, id_attribute, page_size: PAGE_SIZE }
+        FileDirectory { id, folder, id_attribute, page_size: 200 }
     }
 
-    /// The same directory with another page size (tests read several pages).
+    /// The same directory with another page size.
     pub fn with_page_size(mut self, page_size: usize) -> Self {
         self.page_size = page_size.max(1);
         self

@@ -150,11 +150,14 @@ pub async fn read_all(directory: &dyn Directory) -> Result<Vec<Entry>, Directory
 /// Builds the directory a config declares. `state_dir` holds the embedded directory.
 pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn Directory> {
     match &config.kind {
-        DirectoryKind::File(settings) => Box::new(file::FileDirectory::new(
-            config.id.clone(),
-            state_dir.join(&settings.path),
-            settings.id_attribute.clone(),
-        )),
+        DirectoryKind::File(settings) => Box::new(
+            file::FileDirectory::new(
+                config.id.clone(),
+                state_dir.join(&settings.path),
+                settings.id_attribute.clone(),
+            )
+            .with_page_size(settings.page_size),
+        ),
     }
 }
 

@@ -189,9 +189,7 @@ impl<'a> Planner<'a> {
             .iter()
             .map(|e| match &dir.marker {
                 None => true,
-                Some(m) => {
-                    e.attributes.get(&m.attribute).is_some_and(|v| v.values().contains(&m.value))
-                }
+                Some(m) => e.attributes.get(&m.attribute).is_some_and(|v| v.values().contains(&m.value)),
             })
             .collect();
 

@@ -10,6 +10,8 @@
 mod diff;
 pub mod pii;
 pub mod render;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

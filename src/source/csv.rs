@@ -118,14 +118,15 @@ impl Table {
             return Err(format_error(path, "the file is empty or has no header line"));
         }
         let width = header.len();
+        let lines = Lines::new(bytes);
         let mut rows = Vec::new();
         let mut record = csv::StringRecord::new();
         loop {
-            let line = reader.position().line() + 1;
+            let line = lines.at(reader.position().byte());
             match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let line = record.position().map_or(line, |p| p.line());
+                    let line = record.position().map_or(line, |p| lines.at(p.byte()));
                     if record.iter().all(|c| c.trim().is_empty()) {
                         continue;
                     }
@@ -137,7 +138,7 @@ impl Table {
                     rows.push((line, row));
                 }
                 Err(e) => {
-                    let line = e.position().map_or(line, |p| p.line());
+                    let line = e.position().map_or(line, |p| lines.at(p.byte()));
                     let message = match e.kind() {
                         csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_owned(),
                         _ => "the row is not valid CSV".to_owned(),
@@ -190,6 +191,30 @@ impl Table {
                 Err(reason) => skipped.push(SkippedRecord { kind, location, reason: reason.clone() }),
             }
         }
+    }
+}
+
+/// Line numbers by byte offset. A record "starts" where the reader left off, which may
+/// be before blank lines it skips; its line is that of its first character.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines {
+            bytes,
+            newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect(),
+        }
+    }
+
+    fn at(&self, offset: u64) -> u64 {
+        let mut at = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
+        while at < self.bytes.len() && matches!(self.bytes[at], b'\n' | b'\r') {
+            at += 1;
+        }
+        self.newlines.partition_point(|n| *n < at) as u64 + 1
     }
 }
 

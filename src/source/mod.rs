@@ -184,3 +184,6 @@ fn dedupe(mut batch: Batch) -> Batch {
     );
     batch
 }
+
+#[cfg(test)]
+mod tests;

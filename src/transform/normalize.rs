@@ -58,12 +58,18 @@ pub fn resolve_targets<'h>(
     header: impl Iterator<Item = (usize, &'h str)> + Clone,
 ) -> Result<Vec<(PersonTarget, usize)>, String> {
     let mut out = Vec::new();
+    let mut missing = Vec::new();
     for (name, column) in columns {
         let Some(target) = PersonTarget::parse(name) else { continue };
         match header.clone().find(|(_, h)| h.trim() == column) {
             Some((i, _)) => out.push((target, i)),
-            None => return Err(format!("column `{column}` (for {name}) is missing")),
+            None => missing.push(format!("`{column}` (for {name})")),
         }
+    }
+    match missing.len() {
+        0 => {}
+        1 => return Err(format!("column {} is missing", missing[0])),
+        _ => return Err(format!("columns {} are missing", missing.join(", "))),
     }
     for target in PersonTarget::standard() {
         if columns.contains_key(target.name().as_ref()) {

@@ -1,0 +1,167 @@
+//! Validation reports every problem at once, each with file, line, column and a hint.
+
+use super::*;
+use crate::repo::MemFiles;
+
+const WORKSPACE: &str = "version: 1\nworkspace: t\n";
+const SOURCE: &str = "version: 1\ntype: csv\npath: p.csv\nfilters: [staff]\n";
+const FILTER: &str = "version: 1\ninclude:\n  - { field: employment_status, in: [active] }\n";
+const DIRECTORY: &str = "version: 1\ntype: file\nmatch:\n  - { person: employee_number, attribute: employeeNumber }\nfields:\n  employeeNumber: { value: \"{{ employee_number }}\" }\n  cn: { value: \"{{ first_name }} {{ last_name }}\" }\n";
+
+fn repo() -> MemFiles {
+    MemFiles::default()
+        .with("hrsync.yaml", WORKSPACE)
+        .with("sources/hr.yaml", SOURCE)
+        .with("filters/staff.yaml", FILTER)
+        .with("directories/corp.yaml", DIRECTORY)
+}
+
+fn problems(files: &MemFiles) -> Vec<String> {
+    match load(files) {
+        Ok(_) => Vec::new(),
+        Err(ConfigError::Invalid(d)) => d
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{}:{} {}{}",
+                    d.file,
+                    d.line,
+                    d.column,
+                    d.message,
+                    d.hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+                )
+            })
+            .collect(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_valid_repository_loads() {
+    let config = load(&repo()).unwrap();
+    assert_eq!(config.sources[0].id.as_str(), "hr");
+    assert_eq!(config.directories[0].id.as_str(), "corp");
+    assert_eq!(config.directories[0].mode, Mode::Plan, "directories are simulations until turned on");
+    assert_eq!(config.fingerprint.len(), 64);
+}
+
+#[test]
+fn reports_two_mistakes_in_one_file_and_one_in_another() {
+    let dir = DIRECTORY
+        .replace("cn: { value:", "cn: { valeu: \"x\", value:")
+        .replace("{{ last_name }}", "{{ lastname }}");
+    let files = repo()
+        .with("directories/corp.yaml", &dir)
+        .with("sources/hr.yaml", &SOURCE.replace("[staff]", "[stafff]"));
+    assert_eq!(
+        problems(&files),
+        [
+            "directories/corp.yaml:7:9 unknown key `valeu` (did you mean `value`?)",
+            "directories/corp.yaml:7:49 in template: unknown field `lastname` (did you mean `last_name`?)",
+            "sources/hr.yaml:4:11 unknown filter `stafff` (did you mean `staff`?)",
+        ]
+    );
+}
+
+#[test]
+fn a_misspelled_only_key_is_reported_once() {
+    let dir = DIRECTORY.replace("cn: { value:", "cn: { valeu:");
+    let p = problems(&repo().with("directories/corp.yaml", &dir));
+    assert_eq!(p, ["directories/corp.yaml:7:9 unknown key `valeu` (did you mean `value`?)"]);
+}
+
+#[test]
+fn cross_checks_ids_fields_and_match_keys() {
+    let dir = DIRECTORY
+        .replace("attribute: employeeNumber", "attribute: employeeNum")
+        .replace("person: employee_number", "person: employee_numbr");
+    let files = repo()
+        .with("directories/corp.yaml", &dir)
+        .with("directories/other.yaml", &format!("id: corp\n{DIRECTORY}"))
+        .with("sources/Bad Name.yaml", SOURCE);
+    assert_eq!(
+        problems(&files),
+        [
+            "directories/corp.yaml:4:15 unknown person field `employee_numbr` (did you mean `employee_number`?)",
+            "directories/corp.yaml:4:42 match attribute `employeeNum` is not mapped in `fields` (did you mean `employeeNumber`?)",
+            "directories/other.yaml:1:5 directory id `corp` is already used by directories/corp.yaml (give each directory its own id)",
+            "sources/Bad Name.yaml:1:1 `Bad Name` is not a valid id: use 1 to 63 lowercase letters, digits, `-` or `_`, starting with a letter or digit (rename the file, or set `id:` to a valid source id)",
+        ]
+    );
+}
+
+#[test]
+fn reports_bad_yaml_types_and_unknown_kinds() {
+    let files = repo()
+        .with(
+            "hrsync.yaml",
+            "version: 1\nworkspace: t\ntimezone: Mars/Olympus\nsafety: { max_disable_percent: lots }\n",
+        )
+        .with("filters/staff.yaml", "version: 1\ninclude: [ { field: employment_status, in: [active] }\n")
+        .with("directories/corp.yaml", "version: 1\ntype: ldap\n");
+    assert_eq!(
+        problems(&files),
+        [
+            "directories/corp.yaml:2:7 unknown directory type `ldap` (this version of hrsync knows: file)",
+            "filters/staff.yaml:3:1 invalid YAML: did not find expected ',' or ']' (check the indentation and quoting around this position)",
+            "hrsync.yaml:3:11 unknown time zone `Mars/Olympus` (use an IANA name such as `Europe/Berlin` or `UTC`)",
+            "hrsync.yaml:4:32 expected a number, found a string",
+            "sources/hr.yaml:4:11 unknown filter `staff` (create filters/staff.yaml, or remove it from this list)",
+        ]
+    );
+}
+
+#[test]
+fn checks_field_definitions_and_filter_rules() {
+    let dir = DIRECTORY.replace(
+        "  cn: {",
+        "  uid: { candidates: [\"{{ first_name }}{{ n }}\"], unique: true }\n  x: { value: \"a\", manager: true }\n  y: { candidates: [\"{{ n }}\"] }\n  cn: {",
+    );
+    let filter = "version: 1\ninclude:\n  - { field: team }\n  - { field: team, in: [a], present: true }\n";
+    let files = repo().with("directories/corp.yaml", &dir).with("filters/staff.yaml", filter);
+    let p = problems(&files);
+    assert_eq!(p.len(), 5, "{p:#?}");
+    assert!(p[0].contains("unique field `uid` must be `mode: import_once`"), "{p:#?}");
+    assert!(p[1].contains("more than one of `value`, `candidates`, `manager`"), "{p:#?}");
+    assert!(p[2].contains("`{{ n }}` counts only in a `unique: true` field"), "{p:#?}");
+    assert!(p[3].starts_with("filters/staff.yaml:3:5 the rule has no test"), "{p:#?}");
+    assert!(p[4].starts_with("filters/staff.yaml:4:5 the rule has more than one test"), "{p:#?}");
+}
+
+#[test]
+fn approvals_must_be_plan_ids_and_hashed_reports_need_a_key() {
+    let files =
+        repo().with("hrsync.yaml", "version: 1\nworkspace: t\napprovals: [nope]\nreports: { pii: hashed }\n");
+    assert_eq!(
+        problems(&files),
+        [
+            "hrsync.yaml:3:13 `nope` is not a plan id (copy the id from the blocked plan: 32 lowercase hex digits)",
+            "hrsync.yaml:4:17 `pii: hashed` needs `pii_key` (add `pii_key: ${env:HRSYNC_PII_KEY}` and set that variable)",
+        ]
+    );
+}
+
+#[test]
+fn a_missing_workspace_file_says_what_to_do() {
+    let files = MemFiles::default();
+    let p = problems(&files);
+    assert_eq!(
+        p,
+        [
+            "hrsync.yaml:1:1 no hrsync.yaml in memory (point --repo at a sync repository (for example examples/sync-repo))"
+        ]
+    );
+}
+
+#[test]
+fn approvals_and_modes_do_not_change_the_fingerprint() {
+    let a = load(&repo()).unwrap().fingerprint;
+    let id = "0123456789abcdef0123456789abcdef";
+    let approved = repo().with("hrsync.yaml", &format!("{WORKSPACE}approvals: [{id}]\n"));
+    assert_eq!(load(&approved).unwrap().fingerprint, a);
+    let applied = repo().with("directories/corp.yaml", &format!("{DIRECTORY}mode: apply\n"));
+    assert_eq!(load(&applied).unwrap().fingerprint, a);
+    let changed =
+        repo().with("directories/corp.yaml", &DIRECTORY.replace("{{ first_name }}", "{{ preferred_name }}"));
+    assert_ne!(load(&changed).unwrap().fingerprint, a);
+}

@@ -1,0 +1,683 @@
+//! The plan rules of DESIGN §4, one or more tests each. A config is loaded from YAML
+//! (the real loader), people are built with `Person::test`, live entries by hand; the
+//! clock is passed in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::*;
+use crate::config::{self, Config};
+use crate::directory::{Entry, Value};
+use crate::model::{EmploymentStatus, Person};
+use crate::repo::MemFiles;
+use crate::transform::merge::{self, SourceRecords};
+
+const WORKSPACE: &str = "version: 1\nworkspace: t\ntimezone: UTC\n";
+const SOURCE: &str =
+    "version: 1\ntype: csv\npath: hr.csv\nmatch_key: [employee_number, work_email]\nfilters: [staff]\n";
+const FILTER: &str = "version: 1\ninclude:\n  - { field: employment_status, in: [active, pending, leave] }\nexclude:\n  - { field: employment_type, in: [contractor], reason: contractors use the vendor portal }\n";
+const DIRECTORY: &str = r#"version: 1
+type: file
+mode: apply
+match:
+  - { person: employee_number, attribute: employeeNumber }
+  - { person: work_email, attribute: mail }
+fields:
+  employeeNumber: { value: "{{ employee_number }}" }
+  cn: { value: "{{ first_name }} {{ last_name }}" }
+  mail: { value: "{{ work_email | lower }}" }
+  title: { value: "{{ job_title }}", mode: import_once }
+  department: { value: "{{ department }}" }
+  description: { value: "{{ team }}", mode: ignore }
+  telephoneNumber: { value: "{{ phone }}" }
+  manager: { manager: true }
+joiners: { pre_provision_days: 7 }
+leavers: { action: disable, grace_days: 0, delete_after_days: 30 }
+"#;
+
+struct Fixture {
+    files: MemFiles,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            files: MemFiles::default()
+                .with("hrsync.yaml", WORKSPACE)
+                .with("sources/hr.yaml", SOURCE)
+                .with("filters/staff.yaml", FILTER)
+                .with("directories/d.yaml", DIRECTORY),
+        }
+    }
+
+    fn with(mut self, path: &str, content: &str) -> Self {
+        self.files = self.files.with(path, content);
+        self
+    }
+
+    /// The directory file with `from` replaced by `to`.
+    fn directory(self, from: &str, to: &str) -> Self {
+        assert!(DIRECTORY.contains(from), "{from}");
+        let d = DIRECTORY.replace(from, to);
+        self.with("directories/d.yaml", &d)
+    }
+
+    fn config(&self) -> Config {
+        match config::load(&self.files) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+struct Case {
+    config: Config,
+    people: Vec<Person>,
+    live: Vec<Entry>,
+    now: Timestamp,
+    timers: BTreeMap<String, Date>,
+    approvals: BTreeSet<String>,
+    health: Option<SourceHealth>,
+}
+
+impl Case {
+    fn new(people: Vec<Person>, live: Vec<Entry>) -> Self {
+        Case {
+            config: Fixture::new().config(),
+            people,
+            live,
+            now: "2026-11-22T10:00:00Z".parse().unwrap(),
+            timers: BTreeMap::new(),
+            approvals: BTreeSet::new(),
+            health: None,
+        }
+    }
+
+    fn config(mut self, fixture: Fixture) -> Self {
+        self.config = fixture.config();
+        self
+    }
+
+    fn now(mut self, now: &str) -> Self {
+        self.now = now.parse().unwrap();
+        self
+    }
+
+    fn plan(&self) -> Plan {
+        let source = self.config.source("hr").unwrap();
+        let records =
+            [SourceRecords { config: source, people: &self.people, employments: &[], org_units: &[] }];
+        let population = merge::merge(&records, &self.config.filters);
+        let inputs_hash = serde_json::to_string(&self.people).unwrap();
+        let sources = [SourceStatus {
+            id: source.id.clone(),
+            health: self.health.clone().unwrap_or(SourceHealth::Healthy),
+            people: self.people.len(),
+        }];
+        diff(&PlanInput {
+            config: &self.config,
+            directory: &self.config.directories[0],
+            population: &population,
+            inputs_hash: &inputs_hash,
+            sources: &sources,
+            live: &self.live,
+            now: self.now,
+            timers: &self.timers,
+            approvals: &self.approvals,
+        })
+    }
+}
+
+/// An entry as hrsync would have created it for `Person::test(number)`.
+fn entry(number: &str) -> Entry {
+    let p = Person::test(number);
+    let mut e = Entry {
+        id: number.to_owned(),
+        attributes: BTreeMap::new(),
+        enabled: true,
+        revision: Some("1".into()),
+    };
+    e = set(e, "employeeNumber", number);
+    e = set(e, "cn", &format!("{} {}", p.first_name.unwrap(), p.last_name.unwrap()));
+    set(e, "mail", &p.work_email.unwrap())
+}
+
+fn set(mut e: Entry, attr: &str, value: &str) -> Entry {
+    e.attributes.insert(attr.to_owned(), Value::One(value.to_owned()));
+    e
+}
+
+fn row<'p>(plan: &'p Plan, number: &str) -> &'p Row {
+    plan.rows
+        .iter()
+        .find(|r| {
+            r.person.as_ref().and_then(|p| p.employee_number.as_deref()) == Some(number)
+                || (r.person.is_none() && r.entry.as_deref() == Some(number))
+        })
+        .unwrap_or_else(|| panic!("no row for {number} in {:#?}", plan.rows))
+}
+
+fn reasons(row: &Row) -> String {
+    row.reasons.iter().map(|r| r.as_ref()).collect::<Vec<_>>().join(" | ")
+}
+
+fn change<'r>(row: &'r Row, attr: &str) -> Option<&'r Change> {
+    row.changes.iter().find(|c| c.attribute == attr)
+}
+
+fn after(row: &Row, attr: &str) -> Option<String> {
+    match &change(row, attr)?.after {
+        Some(Planned::Value(Value::One(v))) => Some(v.clone()),
+        Some(Planned::EntryOf { entry_of }) => Some(format!("entry_of:{entry_of}")),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+// §4.2 filters, with the deciding rule -----------------------------------------------
+
+#[test]
+fn excluded_people_get_no_entry_and_say_which_rule() {
+    let plan = Case::new(vec![Person::test("E1").kind("contractor"), Person::test("E2")], vec![]).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Noop);
+    assert!(
+        reasons(r).contains("excluded by filter `staff` exclude[0]: contractors use the vendor portal"),
+        "{}",
+        reasons(r)
+    );
+    assert_eq!(row(&plan, "E2").action, Action::Create);
+    assert!(reasons(row(&plan, "E2")).starts_with("in scope: included by `staff`"));
+}
+
+#[test]
+fn directory_filters_restrict_further() {
+    let fixture = Fixture::new()
+        .with("filters/berlin.yaml", "version: 1\ninclude:\n  - { field: work_location, in: [Berlin] }\n")
+        .directory("mode: apply\n", "mode: apply\nfilters: [berlin]\n");
+    let plan =
+        Case::new(vec![Person::test("E1").location("Berlin"), Person::test("E2").location("Paris")], vec![])
+            .config(fixture)
+            .plan();
+    assert_eq!(row(&plan, "E1").action, Action::Create);
+    assert_eq!(row(&plan, "E2").action, Action::Noop);
+    assert!(
+        reasons(row(&plan, "E2"))
+            .contains("excluded by filter `berlin` include[0]: work_location is `Paris`")
+    );
+}
+
+// §4.4 mapping -------------------------------------------------------------------------
+
+#[test]
+fn creates_carry_every_mapped_value_but_ignored_fields() {
+    let plan =
+        Case::new(vec![Person::test("E1").title("CTO").department("Eng").custom("x", "y")], vec![]).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Create);
+    assert_eq!(after(r, "title").as_deref(), Some("CTO"));
+    assert_eq!(after(r, "department").as_deref(), Some("Eng"));
+    assert_eq!(after(r, "mail").as_deref(), Some("e1@acme.test"));
+    assert!(change(r, "description").is_none(), "ignore fields are never written");
+    assert!(change(r, "telephoneNumber").is_none(), "absent values are not written");
+    assert_eq!(r.enabled, Some(EnabledChange { before: None, after: true }));
+    assert_eq!(change(r, "cn").unwrap().from, vec![SourceId::new_unchecked("hr")]);
+}
+
+// §4.5 matching -----------------------------------------------------------------------
+
+#[test]
+fn match_chain_falls_back_to_the_next_rule() {
+    // The entry has another employee number but the person's mail: matched by mail,
+    // and the employee number is corrected.
+    let live = vec![set(entry("E1"), "employeeNumber", "OLD-1")];
+    let plan = Case::new(vec![Person::test("E1")], live).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Update);
+    assert!(reasons(r).contains("matched by work_email → mail"), "{}", reasons(r));
+    assert_eq!(after(r, "employeeNumber").as_deref(), Some("E1"));
+}
+
+#[test]
+fn two_entries_for_one_person_is_ambiguous() {
+    let live = vec![entry("E1"), Entry { id: "E1-copy".into(), ..entry("E1") }];
+    let plan = Case::new(vec![Person::test("E1")], live).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Skip);
+    assert!(reasons(r).contains("ambiguous: 2 entries have the employee_number"), "{}", reasons(r));
+    // Neither entry is treated as gone from the sources.
+    assert_eq!(plan.summary.disable, 0);
+    assert_eq!(plan.rows.len(), 1);
+}
+
+#[test]
+fn two_people_for_one_entry_is_ambiguous() {
+    // E1's entry carries the mail of E2 (edited by hand): E1 matches it by employee
+    // number, E2 (who has no entry of their own) by mail.
+    let live = vec![set(entry("E1"), "mail", "e2@acme.test")];
+    let plan = Case::new(vec![Person::test("E1"), Person::test("E2")], live).plan();
+    for n in ["E1", "E2"] {
+        let r = row(&plan, n);
+        assert_eq!(r.action, Action::Skip, "{n}");
+        assert!(reasons(r).contains("also matched by 1 other person"), "{}", reasons(r));
+    }
+}
+
+// §4.6 actions ------------------------------------------------------------------------
+
+#[test]
+fn continuous_fields_update_import_once_fields_never_do() {
+    let live = vec![set(set(set(entry("E1"), "title", "Engineer"), "department", "Old"), "roomNumber", "42")];
+    let people = vec![Person::test("E1").title("Senior Engineer").department("New").custom("room", "7")];
+    let plan = Case::new(people, live).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Update);
+    assert_eq!(after(r, "department").as_deref(), Some("New"));
+    assert_eq!(change(r, "department").unwrap().before, Some(Value::One("Old".into())));
+    assert!(change(r, "title").is_none(), "import_once fields are not updated");
+    assert!(change(r, "roomNumber").is_none(), "unmapped attributes are never touched");
+    assert!(reasons(r).contains("differs from HR: department"));
+}
+
+#[test]
+fn manual_edits_of_continuous_fields_are_drift() {
+    // Someone cleared nothing in HR but set a phone by hand: HR (absent) wins.
+    let live = vec![set(entry("E1"), "telephoneNumber", "+49 1")];
+    let plan = Case::new(vec![Person::test("E1")], live).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Update);
+    let c = change(r, "telephoneNumber").unwrap();
+    assert_eq!((c.before.clone(), c.after.clone()), (Some(Value::One("+49 1".into())), None));
+}
+
+#[test]
+fn joiners_are_created_from_start_minus_pre_provision_days() {
+    let people = vec![
+        Person::test("E1").status(EmploymentStatus::Pending).starts("2026-11-27"),
+        Person::test("E2").status(EmploymentStatus::Pending).starts("2026-12-15"),
+        Person::test("E3").starts("2026-11-22"),
+    ];
+    let plan = Case::new(people, vec![]).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Create);
+    assert_eq!(r.enabled, Some(EnabledChange { before: None, after: false }));
+    assert!(reasons(r).contains("created disabled 7 days ahead"), "{}", reasons(r));
+    let r = row(&plan, "E2");
+    assert_eq!(r.action, Action::Noop);
+    assert!(reasons(r).contains("the entry is created from 2026-12-08"), "{}", reasons(r));
+    assert_eq!(row(&plan, "E3").enabled.map(|e| e.after), Some(true));
+}
+
+#[test]
+fn pre_provisioned_entries_are_enabled_on_the_start_date_and_not_before() {
+    let mut live = entry("E1");
+    live.enabled = false;
+    let person = Person::test("E1").status(EmploymentStatus::Pending).starts("2026-11-25");
+    let before = Case::new(vec![person.clone()], vec![live.clone()]).plan();
+    assert_eq!(row(&before, "E1").action, Action::Noop);
+    let on = Case::new(vec![person.status(EmploymentStatus::Active)], vec![live])
+        .now("2026-11-25T06:00:00Z")
+        .plan();
+    let r = row(&on, "E1");
+    assert_eq!(r.action, Action::Update);
+    assert_eq!(r.enabled, Some(EnabledChange { before: Some(false), after: true }));
+}
+
+#[test]
+fn an_active_account_is_never_disabled_for_a_future_start_date() {
+    // A new contract with a later start date must not lock out someone already working.
+    let plan = Case::new(vec![Person::test("E1").starts("2027-01-01")], vec![entry("E1")]).plan();
+    assert_eq!(row(&plan, "E1").action, Action::Noop);
+}
+
+#[test]
+fn leavers_are_disabled_then_deleted_after_the_grace_period() {
+    let people = vec![Person::test("E1").ends("2026-11-21"), Person::test("E2").ends("2026-11-22")];
+    let plan = Case::new(people.clone(), vec![entry("E1"), entry("E2")]).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Disable);
+    assert!(reasons(r).contains("left: end date 2026-11-21 has passed (since 2026-11-22)"), "{}", reasons(r));
+    assert_eq!(row(&plan, "E2").action, Action::Noop, "the end date is their last working day");
+
+    let mut disabled = entry("E1");
+    disabled.enabled = false;
+    let later = Case::new(people.clone(), vec![disabled.clone()]).now("2026-12-10T10:00:00Z").plan();
+    let r = row(&later, "E1");
+    assert_eq!(r.action, Action::Noop);
+    assert!(reasons(r).contains("already disabled; deleted on 2026-12-22"), "{}", reasons(r));
+    let deleted = Case::new(people, vec![disabled]).now("2026-12-22T10:00:00Z").plan();
+    assert_eq!(row(&deleted, "E1").action, Action::Delete);
+}
+
+#[test]
+fn grace_days_delay_the_disable() {
+    let fixture = Fixture::new().directory("grace_days: 0", "grace_days: 3");
+    let people = vec![Person::test("E1").ends("2026-11-20")];
+    let plan = Case::new(people.clone(), vec![entry("E1")]).config(fixture).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Noop);
+    assert!(reasons(r).contains("grace period of 3 days: acting on 2026-11-24"), "{}", reasons(r));
+    let fixture = Fixture::new().directory("grace_days: 0", "grace_days: 3");
+    let plan = Case::new(people, vec![entry("E1")]).config(fixture).now("2026-11-24T00:00:00Z").plan();
+    assert_eq!(row(&plan, "E1").action, Action::Disable);
+}
+
+#[test]
+fn terminated_status_and_leaving_scope_are_leavers_with_timers() {
+    let mut case = Case::new(
+        vec![Person::test("E1").status(EmploymentStatus::Terminated), Person::test("E2").kind("contractor")],
+        vec![entry("E1"), entry("E2")],
+    );
+    let plan = case.plan();
+    assert_eq!(row(&plan, "E1").action, Action::Disable);
+    assert!(reasons(row(&plan, "E2")).contains("out of scope: excluded by filter `staff` exclude[0]"));
+    assert_eq!(plan.timers.get("E1"), Some(&"2026-11-22".parse().unwrap()));
+    // A timer started earlier is kept, and drives the delete.
+    case.timers.insert("E1".into(), "2026-10-01".parse().unwrap());
+    case.live[0].enabled = false;
+    let plan = case.plan();
+    assert_eq!(row(&plan, "E1").action, Action::Delete);
+    assert_eq!(plan.timers.get("E1"), Some(&"2026-10-01".parse().unwrap()));
+}
+
+#[test]
+fn a_future_end_date_is_not_a_leaver_but_the_filter_still_decides() {
+    let person = Person::test("E1").status(EmploymentStatus::Terminated).ends("2026-12-31");
+    let plan = Case::new(vec![person], vec![entry("E1")]).plan();
+    // Terminated in HR but still working until the end date: still in scope? The
+    // `staff` filter excludes terminated people, so they leave scope now.
+    assert_eq!(row(&plan, "E1").action, Action::Disable);
+    let plan = Case::new(vec![Person::test("E1").ends("2026-12-31")], vec![entry("E1")]).plan();
+    assert_eq!(row(&plan, "E1").action, Action::Noop);
+}
+
+#[test]
+fn entries_gone_from_every_source_are_leavers_only_after_a_full_healthy_read() {
+    let live = vec![entry("E1"), entry("E9")];
+    let plan = Case::new(vec![Person::test("E1")], live.clone()).plan();
+    let r = row(&plan, "E9");
+    assert_eq!(r.action, Action::Disable);
+    assert!(reasons(r).contains("gone from every source"), "{}", reasons(r));
+
+    let mut case = Case::new(vec![Person::test("E1")], live);
+    case.health = Some(SourceHealth::Snapshot { reason: "not selected with --source".into() });
+    let plan = case.plan();
+    let r = row(&plan, "E9");
+    assert_eq!(r.action, Action::Noop);
+    assert!(reasons(r).contains("not treated as a leaver, because source `hr` was not read in this run"));
+}
+
+#[test]
+fn rehires_are_enabled_and_people_on_leave_are_left_as_they_are() {
+    let mut e1 = entry("E1");
+    e1.enabled = false;
+    let mut e2 = entry("E2");
+    e2.enabled = false;
+    let plan =
+        Case::new(vec![Person::test("E1"), Person::test("E2").status(EmploymentStatus::Leave)], vec![e1, e2])
+            .plan();
+    assert_eq!(row(&plan, "E1").enabled, Some(EnabledChange { before: Some(false), after: true }));
+    assert_eq!(row(&plan, "E2").action, Action::Noop);
+}
+
+#[test]
+fn unique_values_take_the_first_free_candidate() {
+    let fixture = Fixture::new().directory(
+        "  cn: {",
+        "  uid: { candidates: [\"{{ first_name | lower }}\", \"{{ first_name | lower }}{{ n }}\"], unique: true, mode: import_once }\n  cn: {",
+    );
+    let live = vec![set(entry("E1"), "uid", "ada")];
+    let people = vec![
+        Person::test("E1").first("Ada"),
+        Person::test("E2").first("Ada"),
+        Person::test("E3").first("ADA"),
+    ];
+    let plan = Case::new(people, live).config(fixture).plan();
+    assert_eq!(after(row(&plan, "E2"), "uid").as_deref(), Some("ada2"));
+    assert_eq!(after(row(&plan, "E3"), "uid").as_deref(), Some("ada3"));
+    assert!(change(row(&plan, "E1"), "uid").is_none(), "import_once: never renamed");
+}
+
+// §4.7 managers -----------------------------------------------------------------------
+
+#[test]
+fn managers_are_created_before_their_reports() {
+    let people = vec![
+        Person::test("E3").manager("E2"),
+        Person::test("E2").manager("E1"),
+        Person::test("E1"),
+        Person::test("E4").manager("E0"),
+        Person::test("E0"),
+    ];
+    let live = vec![entry("E0")];
+    let plan = Case::new(people, live).plan();
+    let order: Vec<&str> = plan
+        .rows
+        .iter()
+        .filter(|r| r.action == Action::Create)
+        .map(|r| r.person.as_ref().unwrap().employee_number.as_deref().unwrap())
+        .collect();
+    assert_eq!(order, ["E1", "E4", "E2", "E3"]);
+    assert_eq!(after(row(&plan, "E2"), "manager").as_deref(), Some("entry_of:hr:E1"));
+    assert_eq!(
+        after(row(&plan, "E4"), "manager").as_deref(),
+        Some("E0"),
+        "an existing manager is referenced by id"
+    );
+}
+
+#[test]
+fn out_of_scope_and_unknown_managers_leave_the_field_unset_with_a_warning() {
+    let people = vec![
+        Person::test("E1").kind("contractor"),
+        Person::test("E2").manager("E1"),
+        Person::test("E3").manager("E404"),
+    ];
+    let live = vec![set(entry("E2"), "manager", "E1")];
+    let plan = Case::new(people, live).plan();
+    let r = row(&plan, "E2");
+    assert!(change(r, "manager").is_none(), "the field is not touched");
+    assert_eq!(r.warnings, ["manager left unset: the manager is out of scope or has left"]);
+    assert_eq!(row(&plan, "E3").warnings, ["manager left unset: no record of the manager in the source"]);
+    assert_eq!(plan.summary.warnings, 2);
+}
+
+#[test]
+fn manager_cycles_are_reported_not_looped_on() {
+    let people = vec![
+        Person::test("E1").manager("E2"),
+        Person::test("E2").manager("E1"),
+        Person::test("E3").manager("E3"),
+    ];
+    let plan = Case::new(people, vec![]).plan();
+    for n in ["E1", "E2"] {
+        let r = row(&plan, n);
+        assert_eq!(r.action, Action::Create);
+        assert_eq!(r.warnings, ["manager left unset: manager cycle of 2 people"], "{n}");
+    }
+    // Being one's own manager (common for the head of a company) is no manager.
+    assert!(row(&plan, "E3").warnings.is_empty());
+    assert!(change(row(&plan, "E3"), "manager").is_none());
+}
+
+// §4.8 guards --------------------------------------------------------------------------
+
+#[test]
+fn an_unhealthy_source_fails_the_plan() {
+    let mut case = Case::new(vec![], vec![entry("E1"), entry("E2")]);
+    case.health =
+        Some(SourceHealth::Unhealthy { reason: "returned no people (the last good read had 2)".into() });
+    let plan = case.plan();
+    assert_eq!(plan.status, PlanStatus::Failed);
+    assert_eq!(plan.summary.disable, 0, "nobody is a leaver because a source returned nobody");
+    assert_eq!(plan.blocked_by, ["source `hr` is unhealthy: returned no people (the last good read had 2)"]);
+}
+
+#[test]
+fn mass_disables_are_blocked_until_approved_by_id() {
+    let live: Vec<Entry> = (1..=8).map(|i| entry(&format!("E{i}"))).collect();
+    let people: Vec<Person> = (1..=8).map(|i| Person::test(&format!("E{i}"))).collect();
+    let mut case = Case::new(people[..6].to_vec(), live);
+    let plan = case.plan();
+    assert_eq!(plan.summary.disable, 2);
+    assert_eq!(plan.status, PlanStatus::Blocked);
+    assert_eq!(
+        plan.blocked_by,
+        ["2 disables and deletes are 25.0 % of 8 managed entries, above max_disable_percent 20"]
+    );
+    assert!(crate::apply::check(&plan).is_err());
+
+    case.approvals.insert(plan.id.clone());
+    let approved = case.plan();
+    assert_eq!(approved.id, plan.id, "approving does not change the plan");
+    assert_eq!(approved.status, PlanStatus::Ready);
+    assert!(approved.approved);
+    assert!(crate::apply::check(&approved).is_ok());
+
+    // An approval is for one exact plan: different inputs are blocked again.
+    case.people = people[..5].to_vec();
+    assert_eq!(case.plan().status, PlanStatus::Blocked);
+}
+
+#[test]
+fn update_limits_and_count_limits_block_too() {
+    let live: Vec<Entry> = (1..=4).map(|i| set(entry(&format!("E{i}")), "department", "Old")).collect();
+    let people: Vec<Person> = (1..=4).map(|i| Person::test(&format!("E{i}")).department("New")).collect();
+    let plan = Case::new(people.clone(), live.clone()).plan();
+    assert_eq!(plan.status, PlanStatus::Blocked);
+    assert!(
+        plan.blocked_by[0].contains("4 updates are 100.0 % of 4 managed entries"),
+        "{:?}",
+        plan.blocked_by
+    );
+    let fixture = Fixture::new().with(
+        "hrsync.yaml",
+        &format!("{WORKSPACE}safety: {{ max_update_percent: 100, max_update_count: 3 }}\n"),
+    );
+    let plan = Case::new(people, live).config(fixture).plan();
+    assert_eq!(plan.blocked_by, ["4 updates are above max_update_count 3"]);
+}
+
+#[test]
+fn a_first_sync_is_not_blocked() {
+    let people: Vec<Person> = (1..=50).map(|i| Person::test(&format!("E{i}"))).collect();
+    let plan = Case::new(people, vec![]).plan();
+    assert_eq!(plan.status, PlanStatus::Ready);
+    assert_eq!(plan.summary.create, 50);
+}
+
+// §4.9 determinism ------------------------------------------------------------------------
+
+#[test]
+fn the_same_inputs_give_the_same_plan_in_any_input_order() {
+    let people = vec![
+        Person::test("E3").manager("E1").title("A"),
+        Person::test("E1"),
+        Person::test("E2").manager("E1").kind("contractor"),
+        Person::test("E4").ends("2026-01-01"),
+    ];
+    let live = vec![entry("E4"), entry("E9"), set(entry("E1"), "department", "x")];
+    let a = Case::new(people.clone(), live.clone()).plan();
+    let mut reversed = people;
+    reversed.reverse();
+    let mut live_reversed = live;
+    live_reversed.reverse();
+    let b = Case::new(reversed, live_reversed).plan();
+    let json = |p: &Plan| super::render::json(p);
+    let (a_rows, b_rows) = (serde_json::to_string(&a.rows).unwrap(), serde_json::to_string(&b.rows).unwrap());
+    assert_eq!(a_rows, b_rows);
+    assert_eq!(json(&a), json(&Case::new(a_people(), a_live()).plan()));
+
+    fn a_people() -> Vec<Person> {
+        vec![
+            Person::test("E3").manager("E1").title("A"),
+            Person::test("E1"),
+            Person::test("E2").manager("E1").kind("contractor"),
+            Person::test("E4").ends("2026-01-01"),
+        ]
+    }
+    fn a_live() -> Vec<Entry> {
+        vec![entry("E4"), entry("E9"), set(entry("E1"), "department", "x")]
+    }
+}
+
+#[test]
+fn every_row_says_why() {
+    let people = vec![Person::test("E1"), Person::test("E2").kind("contractor"), Person::test("E3")];
+    let plan = Case::new(people, vec![entry("E3"), entry("E9")]).plan();
+    for r in &plan.rows {
+        assert!(r.reasons.len() >= 2, "{r:?}");
+    }
+}
+
+// §4.10 target-aware comparison ---------------------------------------------------------------
+
+#[test]
+fn comparison_ignores_what_the_directory_ignores() {
+    let fixture = Fixture::new().directory("{{ phone }}\" }", "{{ phone }}\", compare: phone }");
+    let live = vec![set(set(entry("E1"), "mail", "E1@ACME.test"), "telephoneNumber", "+49 30 123-45")];
+    let mut person = Person::test("E1");
+    person.phone = Some("+493012345".into());
+    let plan = Case::new(vec![person], live).config(fixture).plan();
+    assert_eq!(row(&plan, "E1").action, Action::Noop, "{:#?}", row(&plan, "E1"));
+}
+
+#[test]
+fn multi_valued_attributes_compare_as_sets() {
+    let mut live = entry("E1");
+    live.attributes.insert("department".into(), Value::Many(vec!["Eng".into()]));
+    let plan = Case::new(vec![Person::test("E1").department("Eng")], vec![live.clone()]).plan();
+    assert_eq!(row(&plan, "E1").action, Action::Noop);
+    live.attributes.insert("department".into(), Value::Many(vec!["Eng".into(), "Ops".into()]));
+    let plan = Case::new(vec![Person::test("E1").department("Eng")], vec![live]).plan();
+    assert_eq!(row(&plan, "E1").action, Action::Update);
+}
+
+// §4.11 effective dates in a time zone -----------------------------------------------------------
+
+#[test]
+fn end_dates_are_read_in_the_persons_time_zone() {
+    // 23:30 UTC on the 22nd is already the 23rd in Berlin: a Berlin end date of the
+    // 22nd has passed there, not yet in UTC (the workspace zone).
+    let fixture = Fixture::new().with(
+        "hrsync.yaml",
+        &format!("{WORKSPACE}timezones:\n  work_locations: {{ Berlin: Europe/Berlin }}\n"),
+    );
+    let people = vec![
+        Person::test("E1").ends("2026-11-22").location("Berlin"),
+        Person::test("E2").ends("2026-11-22").location("New York"),
+    ];
+    let plan =
+        Case::new(people, vec![entry("E1"), entry("E2")]).config(fixture).now("2026-11-22T23:30:00Z").plan();
+    assert_eq!(row(&plan, "E1").action, Action::Disable);
+    assert_eq!(row(&plan, "E2").action, Action::Noop);
+    assert_eq!(plan.as_of.to_string(), "2026-11-22");
+}
+
+// ownership ------------------------------------------------------------------------------------
+
+#[test]
+fn unmanaged_entries_are_never_disabled_and_matched_ones_are_taken_over() {
+    let fixture = Fixture::new().directory(
+        "mode: apply\n",
+        "mode: apply\nscope: { marker: { attribute: managedBy, value: hrsync } }\n",
+    );
+    let mut live = vec![entry("E1"), entry("E9"), set(entry("E8"), "managedBy", "hrsync")];
+    live.push(set(entry("E7"), "managedBy", "someone-else"));
+    let people = vec![Person::test("E1"), Person::test("E7").status(EmploymentStatus::Terminated)];
+    let plan = Case::new(people, live).config(fixture).plan();
+    let r = row(&plan, "E1");
+    assert_eq!(r.action, Action::Update);
+    assert_eq!(after(r, "managedBy").as_deref(), Some("hrsync"));
+    assert_eq!(row(&plan, "E8").action, Action::Disable, "managed and gone: a leaver");
+    assert!(
+        plan.rows.iter().all(|r| r.entry.as_deref() != Some("E9")),
+        "unmanaged and unmatched: not in the plan"
+    );
+    let r = row(&plan, "E7");
+    assert_eq!(r.action, Action::Noop);
+    assert!(reasons(r).contains("not managed by hrsync"), "{}", reasons(r));
+    assert_eq!(plan.summary.unmanaged, 1);
+    assert_eq!(plan.safety.managed, 1);
+}
