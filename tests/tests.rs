@@ -1,1 +1,10 @@
-//! Integration tests.
+//! Integration tests: the `hrsync` binary against real files, state directories and git
+//! repositories. One test binary with a module per area, so the suite links once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod example;
+mod gitref;
+mod golden;
+mod util;

@@ -648,9 +648,8 @@ impl<'a> Planner<'a> {
         let scope = self.scope_reason(i);
         let matched = self.match_reason[i].clone();
         match &self.fates[i] {
-            Fate::Skip(reason) => {
-                self.row(Action::Skip, Some(i), None, vec![scope, matched, reason.as_str().into()])
-            }
+            // For a skip, the ambiguity is the outcome of matching.
+            Fate::Skip(reason) => self.row(Action::Skip, Some(i), None, vec![scope, reason.as_str().into()]),
             Fate::Nothing(reason) => {
                 self.row(Action::Noop, Some(i), None, vec![scope, matched, reason.as_str().into()])
             }
@@ -763,8 +762,10 @@ impl<'a> Planner<'a> {
                     row.enabled = Some(EnabledChange { before: Some(false), after: true });
                     row.reasons.push("active in HR: the disabled entry is enabled".into());
                 }
-                if !changes.is_empty() {
-                    let fields: Vec<&str> = changes.iter().map(|c| c.attribute.as_str()).collect();
+                let marker = self.dir.marker.as_ref().map(|m| m.attribute.as_str());
+                let fields: Vec<&str> =
+                    changes.iter().map(|c| c.attribute.as_str()).filter(|a| Some(*a) != marker).collect();
+                if !fields.is_empty() {
                     row.reasons.push(format!("differs from HR: {}", fields.join(", ")).into());
                 }
                 if changes.is_empty() && !enable {

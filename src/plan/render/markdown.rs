@@ -72,22 +72,28 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
     writeln!(out)?;
     let safety = &plan.safety;
     let pct = |n: usize| if safety.managed == 0 { 0.0 } else { n as f64 * 100.0 / safety.managed as f64 };
-    writeln!(
+    write!(
         out,
-        "Safety: {} disables and deletes, {} updates, of {} managed entries ({:.1} % and {:.1} %; limits {} % and {} %).{}",
-        safety.disables,
-        safety.updates,
+        "Safety: of {} managed {}, {} disabled or deleted ({:.1} %, limit {} %) and {} updated ({:.1} %, limit {} %).",
         safety.managed,
+        plural(safety.managed, "entry", "entries"),
+        safety.disables,
         pct(safety.disables),
-        pct(safety.updates),
         safety.max_disable_percent,
+        safety.updates,
+        pct(safety.updates),
         safety.max_update_percent,
-        if s.unmanaged > 0 {
-            format!(" {} entries in scope are not managed by hrsync and are left alone.", s.unmanaged)
-        } else {
-            String::new()
-        }
     )?;
+    if s.unmanaged > 0 {
+        let (verb, pronoun) = if s.unmanaged == 1 { ("is", "it is") } else { ("are", "they are") };
+        write!(
+            out,
+            " {} {} in scope {verb} not managed by hrsync; {pronoun} left alone.",
+            s.unmanaged,
+            plural(s.unmanaged, "entry", "entries")
+        )?;
+    }
+    writeln!(out)?;
     writeln!(out)?;
 
     match plan.status {
@@ -164,6 +170,10 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
         writeln!(out, "</details>")?;
     }
     Ok(())
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }
 
 fn subject(row: &Row) -> String {

@@ -1,0 +1,177 @@
+//! The command line: validate messages, exit codes, schema freshness, preview, and the
+//! errors of what is not built yet.
+
+use crate::util::{Example, root, run};
+
+#[test]
+fn validate_reports_three_mistakes_in_two_files_with_positions() {
+    let ex = Example::new();
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir)
+        .unwrap()
+        .replace(
+            "  sn:              { value: \"{{ last_name }}\" }",
+            "  sn:              { valeu: \"{{ last_name }}\" }",
+        )
+        .replace("{{ work_email | lower }}", "{{ work_mail | lower }}");
+    std::fs::write(&dir, text).unwrap();
+    let src = ex.path("sources/germany.yaml");
+    let text = std::fs::read_to_string(&src).unwrap().replace("filters: [staff]", "filters: [staf]");
+    std::fs::write(&src, text).unwrap();
+
+    let out = ex.run(&["validate"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(
+        lines,
+        [
+            "directories/corp.yaml:23:22: error: unknown key `valeu`",
+            "directories/corp.yaml:24:33: error: in template: unknown field `work_mail`",
+            "sources/germany.yaml:35:11: error: unknown filter `staf`",
+        ],
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("hint: did you mean `value`?"), "{out:?}");
+    assert!(out.stderr.contains("hint: did you mean `work_email`?"), "{out:?}");
+    assert!(out.stderr.contains("hint: did you mean `staff`?"), "{out:?}");
+    assert!(out.stderr.trim_end().ends_with("3 problems in 2 files"), "{out:?}");
+    // Every command refuses an invalid repository the same way.
+    assert_eq!(ex.run(&["plan"]).code, 1);
+}
+
+#[test]
+fn validate_accepts_the_example() {
+    let out = run(&["--repo", root().join("examples/sync-repo").to_str().unwrap(), "validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("ok: workspace `acme`"), "{out:?}");
+    assert!(out.stdout.contains("2 sources, 1 directory, 1 filter"), "{out:?}");
+}
+
+#[test]
+fn validate_online_reads_sources_and_directories() {
+    let ex = Example::new();
+    let out = ex.run(&["validate", "--online"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("source `germany`: ok, 102 people"), "{out:?}");
+    assert!(out.stdout.contains("directory `corp`: ok"), "{out:?}");
+    std::fs::remove_file(ex.path("data/france.json")).unwrap();
+    let out = ex.run(&["validate", "--online"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("source `france`: FAILED: cannot read `data/france.json`"), "{out:?}");
+}
+
+#[test]
+fn plan_exit_codes() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 2, "changes");
+    assert_eq!(ex.run(&["plan"]).code, 0, "changes, without --detailed-exitcode");
+    let missing = run(&["--repo", "/nonexistent/hrsync", "plan", "--detailed-exitcode"]);
+    assert_eq!(missing.code, 1, "{missing:?}");
+    assert!(missing.stderr.contains("is not a folder"), "{missing:?}");
+    let unknown = ex.run(&["plan", "--directory", "nope"]);
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.contains("there is no directory `nope`"), "{unknown:?}");
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 0, "no changes");
+}
+
+#[test]
+fn what_is_not_built_yet_says_so() {
+    let ex = Example::new();
+    let daemon = ex.run(&["daemon"]);
+    assert_eq!(daemon.code, 1);
+    assert!(daemon.stderr.contains("`hrsync daemon` is not built yet"), "{daemon:?}");
+    let base = ex.run(&["plan", "--base", "main"]);
+    assert_eq!(base.code, 1);
+    assert!(base.stderr.contains("`--base`"), "{base:?}");
+    let remote = run(&["--repo", "https://example.invalid/sync.git", "validate"]);
+    assert_eq!(remote.code, 1);
+    assert!(remote.stderr.contains("is a remote repository"), "{remote:?}");
+}
+
+#[test]
+fn a_directory_in_plan_mode_is_never_written() {
+    let ex = Example::new();
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir).unwrap().replace("mode: apply ", "mode: plan  ");
+    std::fs::write(&dir, text).unwrap();
+    let out = ex.run(&["apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("is in mode `plan` (simulation)"), "{out:?}");
+    let job = crate::util::json(&ex.run(&["run"]).stdout);
+    assert_eq!(job["directories"]["corp"]["applied"], false);
+    assert_eq!(job["directories"]["corp"]["created"], 143, "the plan is still computed");
+    assert!(ex.entries().is_empty());
+}
+
+#[test]
+fn schema_folder_is_up_to_date() {
+    let out = run(&["schema", "--check", "--out", root().join("schema").to_str().unwrap()]);
+    assert_eq!(out.code, 0, "schema/ is stale: run `cargo run -- schema` and commit it\n{out:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let stale = run(&["schema", "--check", "--out", tmp.path().to_str().unwrap()]);
+    assert_eq!(stale.code, 1, "{stale:?}");
+    assert_eq!(run(&["schema", "--out", tmp.path().to_str().unwrap()]).code, 0);
+    assert_eq!(run(&["schema", "--check", "--out", tmp.path().to_str().unwrap()]).code, 0);
+}
+
+#[test]
+fn example_files_carry_the_schema_comment() {
+    let repo = root().join("examples/sync-repo");
+    let mut files = vec![repo.join("hrsync.yaml")];
+    for dir in ["sources", "directories", "filters"] {
+        for e in std::fs::read_dir(repo.join(dir)).unwrap() {
+            files.push(e.unwrap().path());
+        }
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let first = text.lines().next().unwrap();
+        let schema = first
+            .strip_prefix("# yaml-language-server: $schema=")
+            .unwrap_or_else(|| panic!("{}", f.display()));
+        assert!(f.parent().unwrap().join(schema).is_file(), "{} points at a missing schema", f.display());
+    }
+}
+
+#[test]
+fn preview_lists_who_is_excluded_and_why() {
+    let ex = Example::new();
+    let out = ex.run(&["preview", "--pii", "full"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("| `germany:10097` | Dirk Brandt | germany | excluded by filter `staff` exclude[0]: contractors use the vendor portal |"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("144 included, 4 excluded."), "{out:?}");
+    assert!(
+        out.stdout.contains("data/germany.csv:104: person skipped: start_date is not a valid date"),
+        "{out:?}"
+    );
+    let masked = ex.run(&["preview"]);
+    assert!(!masked.stdout.contains("Dirk Brandt"), "the workspace's pii policy applies by default");
+}
+
+#[test]
+fn secrets_and_hashed_values_never_leak() {
+    let ex = Example::new();
+    let ws = ex.path("hrsync.yaml");
+    let text = std::fs::read_to_string(&ws)
+        .unwrap()
+        .replace("pii: masked }", "pii: hashed, pii_key: \"${env:HRSYNC_TEST_PII_KEY}\" }");
+    std::fs::write(&ws, text).unwrap();
+    let missing = ex.run(&["plan"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("HRSYNC_TEST_PII_KEY"), "{missing:?}");
+    let repo = ex.repo();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", repo.to_str().unwrap(), "--now", "2026-11-22", "plan", "-vv"])
+        .env("HRSYNC_TEST_PII_KEY", "correct-horse-battery-staple")
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains("correct-horse-battery-staple"));
+    assert!(!all.contains("Katharina"));
+    assert!(all.contains("| `cn` | — | h:"), "hashed values are shown as keyed hashes");
+}

@@ -1,0 +1,284 @@
+//! The embedded example, end to end: apply, re-plan, movers, leavers, guards, job results.
+
+use crate::util::{Example, json};
+
+#[test]
+fn apply_then_nothing_left_to_do() {
+    let ex = Example::new();
+    let first = ex.run(&["apply"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first.stdout.contains("Applied to `corp`: 143 created, 0 updated, 0 disabled, 0 deleted, 0 failed."),
+        "{first:?}"
+    );
+    let entries = ex.entries();
+    assert_eq!(entries.len(), 143);
+
+    // Managers exist, and point at real entries.
+    let ids: Vec<&str> = entries.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let with_manager = entries.iter().filter(|e| e["attributes"].get("manager").is_some()).count();
+    assert!(with_manager > 130, "{with_manager}");
+    for e in &entries {
+        if let Some(m) = e["attributes"].get("manager") {
+            assert!(ids.contains(&m.as_str().unwrap()), "dangling manager in {e}");
+        }
+    }
+    // The person both sources describe: one entry, the German (higher priority) title,
+    // the French phone number (Germany has none).
+    let camille: Vec<_> = entries.iter().filter(|e| e["attributes"]["cn"] == "Camille Laurent").collect();
+    assert_eq!(camille.len(), 1);
+    assert_eq!(camille[0]["attributes"]["title"], "Head of Sales France");
+    assert_eq!(camille[0]["attributes"]["telephoneNumber"], "+33 6 12 34 56 78");
+
+    let second = ex.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert!(second.stdout.contains("**No changes**"), "{second:?}");
+    let again = ex.run(&["apply"]);
+    assert!(again.stdout.contains("0 created, 0 updated, 0 disabled, 0 deleted, 0 failed"), "{again:?}");
+}
+
+#[test]
+fn two_plan_runs_give_byte_identical_json() {
+    let ex = Example::new();
+    let a = ex.run(&["plan", "--format", "json"]);
+    let b = ex.run(&["plan", "--format", "json"]);
+    assert_eq!(a.code, 0, "{a:?}");
+    assert_eq!(a.stdout, b.stdout);
+    let full_a = ex.run(&["plan", "--format", "json", "--pii", "full"]);
+    let full_b = ex.run(&["plan", "--format", "json", "--pii", "full"]);
+    assert_eq!(full_a.stdout, full_b.stdout);
+    assert_ne!(a.stdout, full_a.stdout, "masking changes the output");
+}
+
+#[test]
+fn masked_reports_hold_no_names_or_addresses() {
+    let ex = Example::new();
+    let plan = ex.run(&["plan", "--format", "json"]);
+    for needle in ["Katharina", "von der Heide", "katharina.vonderheide", "+49 30 1234 5000", "10001"] {
+        assert!(!plan.stdout.contains(needle), "{needle} leaked into a masked plan");
+    }
+    // Non-personal values stay readable for review.
+    assert!(plan.stdout.contains("Geschäftsführerin"));
+    let full = ex.run(&["plan", "--format", "json", "--pii", "full"]);
+    assert!(full.stdout.contains("katharina.vonderheide@acme.example"));
+}
+
+#[test]
+fn a_mover_shows_up_as_exactly_that_change() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    // 10002 (CTO) moves to Finance with a new title; title is import_once.
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10002;") {
+            line.replace(";DE-ENG;CTO;", ";DE-FIN;Chief Financial Strategist;")
+        } else {
+            line.to_owned()
+        })
+    });
+    let plan = ex.run(&["plan", "--format", "json", "--pii", "full"]);
+    let plans = json(&plan.stdout);
+    let rows = plans[0]["rows"].as_array().unwrap();
+    let changed: Vec<_> = rows.iter().filter(|r| r["action"] != "noop").collect();
+    assert_eq!(changed.len(), 1, "{changed:#?}");
+    let attrs: Vec<&str> =
+        changed[0]["changes"].as_array().unwrap().iter().map(|c| c["attribute"].as_str().unwrap()).collect();
+    assert_eq!(attrs, ["departmentNumber", "ou"], "title is import_once and stays");
+    assert_eq!(changed[0]["changes"][1]["after"], "Finanzen");
+    assert_eq!(changed[0]["changes"][1]["before"], "Engineering");
+}
+
+#[test]
+fn a_source_that_returns_nobody_disables_nobody() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["run"]).code, 0);
+    ex.edit_germany(|_, _| None);
+    let result = ex.run(&["run"]);
+    assert_eq!(result.code, 1, "{result:?}");
+    let job = json(&result.stdout);
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["sources"]["germany"]["status"], "failed");
+    assert_eq!(job["sources"]["germany"]["errors"][0], "returned no people (the last good read had 102)");
+    assert_eq!(job["directories"]["corp"]["plan_status"], "failed");
+    assert_eq!(job["directories"]["corp"]["applied"], false);
+    assert_eq!(job["sources"]["france"]["status"], "completed");
+    assert!(ex.entries().iter().all(|e| e["enabled"] == true), "nobody was disabled");
+    // The watermark of the failed source stays where it was.
+    assert_eq!(job["sources"]["germany"]["last_sync_at"], "2026-11-22T09:00:00Z");
+}
+
+#[test]
+fn a_source_below_its_share_of_the_last_good_read_is_unhealthy() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["run"]).code, 0);
+    ex.edit_germany(|i, line| (i <= 60).then(|| line.to_owned()));
+    let job = json(&ex.run(&["run"]).stdout);
+    let error = job["sources"]["germany"]["errors"][0].as_str().unwrap();
+    assert!(error.starts_with("returned 60 people, fewer than 80 % of the last good read (102)"), "{error}");
+}
+
+#[test]
+fn a_mass_disable_is_blocked_until_approved_by_its_id() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    // 40 people leave at once: 28 % of 143 managed entries.
+    ex.edit_germany(|i, line| (!(50..90).contains(&i)).then(|| line.to_owned()));
+    let plan = ex.run(&["plan", "--format", "json"]);
+    let plans = json(&plan.stdout);
+    assert_eq!(plans[0]["status"], "blocked");
+    assert_eq!(plans[0]["summary"]["disable"], 40);
+    let id = plans[0]["id"].as_str().unwrap().to_owned();
+    let markdown = ex.run(&["plan"]);
+    assert!(markdown.stdout.contains(&format!("hrsync apply --approve {id}")), "{markdown:?}");
+
+    let refused = ex.run(&["apply"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("is blocked by the safety limits"), "{refused:?}");
+    assert!(ex.entries().iter().all(|e| e["enabled"] == true));
+
+    let wrong = ex.run(&["apply", "--approve", "0123456789abcdef0123456789abcdef"]);
+    assert_eq!(wrong.code, 1, "an approval is for one exact plan");
+
+    // Approved in the repository, through a reviewed commit.
+    let ws = ex.path("hrsync.yaml");
+    let text = std::fs::read_to_string(&ws).unwrap().replace("approvals: []", &format!("approvals: [{id}]"));
+    std::fs::write(&ws, text).unwrap();
+    let approved = ex.run(&["apply"]);
+    assert_eq!(approved.code, 0, "{approved:?}");
+    assert!(approved.stdout.contains("0 created, 0 updated, 40 disabled"), "{approved:?}");
+    assert_eq!(ex.entries().iter().filter(|e| e["enabled"] == false).count(), 40);
+}
+
+#[test]
+fn approving_on_the_command_line_works_too() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    ex.edit_germany(|i, line| (!(50..90).contains(&i)).then(|| line.to_owned()));
+    let id = json(&ex.run(&["plan", "--format", "json"]).stdout)[0]["id"].as_str().unwrap().to_owned();
+    let approved = ex.run(&["apply", "--approve", &id]);
+    assert_eq!(approved.code, 0, "{approved:?}");
+    assert!(approved.stdout.contains("40 disabled"), "{approved:?}");
+}
+
+#[test]
+fn a_saved_plan_is_refused_once_the_live_state_changed() {
+    let ex = Example::new();
+    let saved = ex.tmp.path().join("plan.json");
+    assert_eq!(ex.run(&["plan", "--format", "json", "--out", saved.to_str().unwrap()]).code, 0);
+    // Someone edits HR data after the plan was reviewed.
+    ex.edit_germany(|_, line| Some(line.replace(";Controller;", ";Senior Controller;")));
+    let refused = ex.run(&["apply", "--plan", saved.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("refused: the saved plan"), "{refused:?}");
+    assert!(ex.entries().is_empty());
+
+    assert_eq!(ex.run(&["plan", "--format", "json", "--out", saved.to_str().unwrap()]).code, 0);
+    let applied = ex.run(&["apply", "--plan", saved.to_str().unwrap()]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(ex.entries().len(), 143);
+}
+
+#[test]
+fn job_results_are_nested_for_all_sources_and_flat_for_one() {
+    let ex = Example::new();
+    let dry = ex.run(&["run", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{dry:?}");
+    let job = json(&dry.stdout);
+    assert_eq!(job["dry_run"], true);
+    assert_eq!(job["status"], "warning", "one malformed row");
+    assert_eq!(job["sources"]["germany"]["fetched"]["employees"], 102);
+    assert_eq!(job["sources"]["germany"]["fetched"]["org_units"], 8);
+    assert_eq!(job["sources"]["france"]["fetched"]["employees"], 47);
+    assert_eq!(job["sources"]["germany"]["employees"]["skipped"], 1);
+    assert_eq!(job["directories"]["corp"]["created"], 143);
+    assert_eq!(job["directories"]["corp"]["applied"], false);
+    assert!(!ex.path(".hrsync").exists(), "a dry run writes nothing anywhere");
+
+    let flat = json(&ex.run(&["run", "--source", "france"]).stdout);
+    assert_eq!(flat["source"], "france");
+    assert_eq!(flat["employees"]["created"], 47);
+    assert_eq!(flat["org_units"]["created"], 4);
+    assert_eq!(flat["last_sync_at"], "2026-11-22T09:00:00Z");
+    assert!(flat.get("sources").is_none());
+    // Germany was not read and had no last good read: nobody is offboarded.
+    assert_eq!(flat["directories"]["corp"]["disabled"], 0);
+
+    let full = json(&ex.run(&["run"]).stdout);
+    assert_eq!(full["status"], "warning");
+    assert_eq!(
+        full["sources"]["france"]["employees"],
+        serde_json::json!({"created": 0, "updated": 0, "skipped": 0})
+    );
+    assert_eq!(full["sources"]["germany"]["employees"]["created"], 102);
+    let skipped = &full["sources"]["germany"]["skipped_records"][0];
+    assert_eq!(skipped["location"]["line"], 104);
+    assert_eq!(skipped["reason"], "start_date is not a valid date in the form `%d.%m.%Y`");
+}
+
+#[test]
+fn a_disabled_source_is_skipped_with_a_reason_and_suspends_offboarding() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["run"]).code, 0);
+    let src = ex.path("sources/france.yaml");
+    let text = std::fs::read_to_string(&src).unwrap().replace("priority: 10", "priority: 10\nenabled: false");
+    std::fs::write(&src, text).unwrap();
+    let job = json(&ex.run(&["run"]).stdout);
+    assert_eq!(
+        job["sources"]["france"],
+        serde_json::json!({"status": "completed", "skipped": true, "reason": "disabled", "errors": [], "last_sync_at": "2026-11-22T09:00:00Z"})
+    );
+    assert_eq!(job["directories"]["corp"]["disabled"], 0, "french entries are not offboarded");
+}
+
+#[test]
+fn leavers_are_disabled_and_deleted_after_the_grace_period() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    // 10050 leaves at the end of November.
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10050;") {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            cells[10] = "30.11.2026";
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    let still = ex.run(&["apply"]);
+    assert!(still.stdout.contains("0 disabled"), "still working until the 30th: {still:?}");
+    let repo = ex.repo();
+    let at = |now: &str| crate::util::run(&["--repo", repo.to_str().unwrap(), "--now", now, "apply"]);
+    let disabled = at("2026-12-01T08:00:00Z");
+    assert!(disabled.stdout.contains("1 disabled"), "{disabled:?}");
+    let e = ex.entries().into_iter().find(|e| e["id"] == "10050").unwrap();
+    assert_eq!(e["enabled"], false);
+    let waiting = at("2026-12-30T08:00:00Z");
+    assert!(waiting.stdout.contains("0 deleted"), "{waiting:?}");
+    let deleted = at("2026-12-31T08:00:00Z");
+    assert!(deleted.stdout.contains("1 deleted"), "{deleted:?}");
+    assert!(ex.entries().iter().all(|e| e["id"] != "10050"));
+}
+
+#[test]
+fn manual_drift_is_overwritten_and_unmanaged_entries_are_left_alone() {
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    let dir = ex.path(".hrsync/directories/corp");
+    // Someone edits an entry by hand, and someone adds an entry hrsync does not own.
+    let path = dir.join("10003.json");
+    let mut entry = json(&std::fs::read_to_string(&path).unwrap());
+    entry["attributes"]["ou"] = "Hand-edited".into();
+    entry["attributes"]["roomNumber"] = "4.12".into();
+    entry["revision"] = 2.into();
+    std::fs::write(&path, serde_json::to_string_pretty(&entry).unwrap()).unwrap();
+    let foreign = serde_json::json!({"id": "svc-backup", "enabled": true, "revision": 1, "attributes": {"employeeNumber": "svc-backup", "cn": "Backup service"}});
+    std::fs::write(dir.join("svc-backup.json"), foreign.to_string()).unwrap();
+
+    let applied = ex.run(&["apply"]);
+    assert!(applied.stdout.contains("0 created, 1 updated, 0 disabled, 0 deleted"), "{applied:?}");
+    let entries = ex.entries();
+    let fixed = entries.iter().find(|e| e["id"] == "10003").unwrap();
+    assert_eq!(fixed["attributes"]["ou"], "Finanzen");
+    assert_eq!(fixed["attributes"]["roomNumber"], "4.12", "unmapped attributes are never touched");
+    let svc = entries.iter().find(|e| e["id"] == "svc-backup").unwrap();
+    assert_eq!(svc["enabled"], true, "an entry outside hrsync's scope survives");
+}

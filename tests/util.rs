@@ -1,0 +1,119 @@
+//! Helpers: run the binary, copy fixtures into temporary folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `hrsync` with `args` and no inherited HRSYNC_* settings.
+pub fn hrsync(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrsync"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HRSYNC_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args).output().expect("hrsync runs")
+}
+
+/// The exit code, stdout and stderr of a run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(args: &[&str]) -> Run {
+    let out = hrsync(args);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Copies a folder recursively (skipping `.hrsync` state).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".hrsync" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of `examples/sync-repo` in a temporary folder.
+pub struct Example {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Example {
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&root().join("examples/sync-repo"), &tmp.path().join("repo"));
+        Example { tmp }
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.tmp.path().join("repo")
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.repo().join(relative)
+    }
+
+    /// Runs hrsync on this repository as of 2026-11-22.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let repo = self.repo();
+        let mut all = vec!["--repo", repo.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z"];
+        all.extend_from_slice(args);
+        run(&all)
+    }
+
+    /// The entries of the embedded directory, as JSON.
+    pub fn entries(&self) -> Vec<serde_json::Value> {
+        let dir = self.path(".hrsync/directories/corp");
+        let mut names: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+            Err(_) => return Vec::new(),
+        };
+        names.sort();
+        names.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
+    }
+
+    /// Rewrites the German CSV, keeping rows for which `keep` is true (the header always).
+    pub fn edit_germany(&self, mut edit: impl FnMut(usize, &str) -> Option<String>) {
+        let path = self.path("data/germany.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = if i == 0 { Some(line.to_owned()) } else { edit(i, line) };
+            if let Some(l) = line {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
+        std::fs::write(path, out).unwrap();
+    }
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
