@@ -1,2 +1,412 @@
-//! Plan benchmark.
-fn main() {}
+//! Plan benchmark: N synthetic people with a realistic hierarchy, planned against N
+//! existing entries. Prints parse time, plan time, their ratio and peak memory; it
+//! checks nothing, so noisy machines cannot make it fail (see BENCHMARKS.md).
+//!
+//! `cargo bench --bench plan` (100,000 people), or `cargo bench --bench plan -- 20000`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hrsync::config;
+use mimalloc::MiMalloc;
+
+// The allocator of the hrsync binary, so the figures are the product's.
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
+use hrsync::directory::{Attributes, Entry, Names, Value};
+use hrsync::plan::{self, PlanInput, SourceHealth, SourceStatus};
+use hrsync::repo::{RepoFiles, WorkTree};
+use hrsync::run::hash_inputs;
+use hrsync::source::{self, Fetch, FetchRequest};
+use hrsync::state::Snapshot;
+use hrsync::transform::merge::{self, SourceRecords};
+
+const WORKSPACE: &str =
+    "version: 1\nworkspace: bench\ntimezone: Europe/Berlin\nsafety: { max_update_percent: 100 }\n";
+const FILTER: &str = "version: 1\ninclude:\n  - { field: employment_status, in: [active, pending, leave] }\nexclude:\n  - { field: employment_type, in: [contractor] }\n";
+const SOURCE: &str = "version: 1\ntype: csv\npath: people.csv\nmatch_key: [employee_number, work_email]\nfilters: [staff]\norg_units: { path: units.csv }\n";
+const DIRECTORY: &str = r#"version: 1
+type: file
+mode: apply
+scope: { marker: { attribute: managedBy, value: hrsync } }
+match:
+  - { person: employee_number, attribute: employeeNumber }
+  - { person: work_email, attribute: mail }
+fields:
+  uid:
+    candidates: ["{{ first_name | ascii | alnum | lower }}.{{ last_name | ascii | alnum | lower }}", "{{ first_name | ascii | alnum | lower }}.{{ last_name | ascii | alnum | lower }}{{ n }}"]
+    unique: true
+    mode: import_once
+  cn: { value: "{{ preferred_name | default(first_name) }} {{ last_name }}" }
+  givenName: { value: "{{ preferred_name | default(first_name) }}" }
+  sn: { value: "{{ last_name }}" }
+  mail: { value: "{{ work_email | lower }}" }
+  employeeNumber: { value: "{{ employee_number }}" }
+  title: { value: "{{ job_title }}", mode: import_once }
+  departmentNumber: { value: "{{ org_unit }}" }
+  ou: { value: "{{ org_unit_name }}" }
+  telephoneNumber: { value: "{{ phone }}" }
+  l: { value: "{{ work_location }}" }
+  manager: { manager: true }
+joiners: { pre_provision_days: 14 }
+leavers: { action: disable, delete_after_days: 30 }
+"#;
+
+const FIRST: &[&str] = &[
+    "Anna", "Jürgen", "Léa", "Mohammed", "Sofia", "Lukas", "Chloé", "Ömer", "Emma", "Noah", "Ayşe", "Björn",
+    "Zoë", "Mateo", "Hana", "Liam", "Olga", "Pierre", "Ingrid", "Kofi", "Yuki", "Marta", "Søren", "Élodie",
+    "Raj", "Fatima", "Tobias", "Clara", "Henrik", "Amélie", "Dmitri", "Lucía", "Kwame", "Aiko", "Giulia",
+    "Mehmet", "Freya", "Tomás", "Nadia", "Oskar", "Priya", "Rafael", "Sakura", "Theo", "Ulrike", "Victor",
+    "Wiebke", "Xavier", "Yasmin", "Zeynep",
+];
+const LAST: &[&str] = &[
+    "Müller",
+    "Schmidt",
+    "Dubois",
+    "García",
+    "Rossi",
+    "Nowak",
+    "Yılmaz",
+    "Jensen",
+    "O'Brien",
+    "van der Berg",
+    "Kowalski",
+    "Nakamura",
+    "Okafor",
+    "Silva",
+    "Lefèvre",
+    "Weiß",
+    "Popescu",
+    "Andersson",
+    "Costa",
+    "Fischer",
+    "Moreau",
+    "Novák",
+    "Becker",
+    "Bianchi",
+    "Castro",
+    "Dimitrov",
+    "Eriksen",
+    "Ferreira",
+    "Gómez",
+    "Hoffmann",
+    "Ivanova",
+    "Janssen",
+    "Kaya",
+    "Lindqvist",
+    "Martínez",
+    "Nielsen",
+    "Ortega",
+    "Petersen",
+    "Quinn",
+    "Richter",
+    "Sørensen",
+    "Tanaka",
+    "Uysal",
+    "Vogel",
+];
+const LOCATIONS: &[&str] = &["Berlin", "Paris", "München", "Lyon", "Hamburg", "Remote"];
+const TITLES: &[&str] =
+    &["Engineer", "Senior Engineer", "Analyst", "Designer", "Account Executive", "Accountant", "Recruiter"];
+
+/// A tiny deterministic generator (xorshift), so every run plans the same data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.next() % 1000 < per_mille
+    }
+}
+
+/// Generates the people CSV, the org units CSV, and the entries a directory would hold
+/// after the last sync (with some drift, leavers and joiners, like a normal day).
+fn generate(n: usize) -> (String, String, Vec<Entry>) {
+    let mut rng = Rng(0x5eed_2026_1122);
+    let mut csv = String::from(
+        "employee_number,first_name,last_name,preferred_name,work_email,phone,job_title,org_unit,work_location,manager,employment_status,employment_type,start_date,end_date\n",
+    );
+    let mut entries = Vec::with_capacity(n);
+    let mut units = String::from("id,name,parent\n");
+    let unit_count = (n / 40).max(1);
+    for u in 0..unit_count {
+        let parent = if u == 0 { String::new() } else { format!("U{}", (u - 1) / 8) };
+        writeln!(units, "U{u},Unit {u},{parent}").unwrap();
+    }
+    // A tree with a span of control of 7: person i reports to (i - 1) / 7.
+    let mut uids: BTreeSet<String> = BTreeSet::new();
+    let mut names = Names::default();
+    for i in 0..n {
+        let number = format!("E{:07}", i + 1);
+        let first = rng.pick(FIRST);
+        let last = rng.pick(LAST);
+        let preferred = if rng.chance(50) { "Sam" } else { "" };
+        let email = format!("{}.{}.{}@acme.example", ascii(first), ascii(last), i + 1);
+        let phone =
+            if rng.chance(600) { format!("+49 30 {:07}", rng.next() % 10_000_000) } else { String::new() };
+        let title = rng.pick(TITLES);
+        let unit = format!("U{}", (i / 40).min(unit_count - 1));
+        let location = rng.pick(LOCATIONS);
+        let manager = if i == 0 { String::new() } else { format!("E{:07}", (i - 1) / 7 + 1) };
+        let contractor = rng.chance(20);
+        let kind = if contractor { "contractor" } else { "employee" };
+        let leaver = rng.chance(3);
+        let (status, end) = if leaver { ("terminated", "2026-10-31") } else { ("active", "") };
+        let joiner = !leaver && rng.chance(5);
+        writeln!(
+            csv,
+            "{number},{first},{last},{preferred},{email},{phone},{title},{unit},{location},{manager},{status},{kind},2020-01-01,{end}"
+        )
+        .unwrap();
+
+        // The directory as the last sync left it: everyone in scope but today's
+        // joiners, with 2 % drifted by hand, and leavers not yet disabled.
+        if contractor || joiner {
+            continue;
+        }
+        let given = if preferred.is_empty() { first } else { preferred };
+        let mut uid = format!("{}.{}", ascii(first), ascii(last));
+        let mut k = 2;
+        while uids.contains(&uid) {
+            uid = format!("{}.{}{k}", ascii(first), ascii(last));
+            k += 1;
+        }
+        uids.insert(uid.clone());
+        let mut attrs: BTreeMap<String, Value> = BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            if !v.is_empty() {
+                attrs.insert(k.to_owned(), Value::One(v));
+            }
+        };
+        put("uid", uid);
+        put("cn", format!("{given} {last}"));
+        put("givenName", given.to_owned());
+        put("sn", last.to_owned());
+        put("mail", email.clone());
+        put("employeeNumber", number.clone());
+        put("title", title.to_owned());
+        put("departmentNumber", unit.clone());
+        put("ou", if rng.chance(20) { "Renamed by hand".to_owned() } else { format!("Unit {}", &unit[1..]) });
+        put("telephoneNumber", phone);
+        put("l", location.to_owned());
+        put("manager", manager);
+        put("managedBy", "hrsync".to_owned());
+        let attributes = Attributes::from_map(attrs, &mut names);
+        entries.push(Entry { id: number, attributes, enabled: true, revision: Some("1".into()) });
+    }
+    (csv, units, entries)
+}
+
+/// What `ascii | alnum | lower` makes of a name in the templates.
+fn ascii(s: &str) -> String {
+    deunicode::deunicode(s).chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase()
+}
+
+/// Parses entries the way the embedded directory reads them: attribute maps whose
+/// names are shared between entries.
+fn parse_entries(json: &[u8]) -> Vec<Entry> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        id: String,
+        attributes: BTreeMap<String, Value>,
+        enabled: bool,
+        revision: Option<String>,
+    }
+    let mut names = Names::default();
+    serde_json::Deserializer::from_slice(json)
+        .into_iter::<Raw>()
+        .map(|r| {
+            let r = r.unwrap();
+            Entry {
+                id: r.id,
+                attributes: Attributes::from_map(r.attributes, &mut names),
+                enabled: r.enabled,
+                revision: r.revision,
+            }
+        })
+        .collect()
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    // `--rounds N` repeats the measured steps (default 3), for profiling.
+    let rounds: usize = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for dir in ["sources", "filters", "directories"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::write(root.join("hrsync.yaml"), WORKSPACE).unwrap();
+    std::fs::write(root.join("filters/staff.yaml"), FILTER).unwrap();
+    std::fs::write(root.join("sources/hr.yaml"), SOURCE).unwrap();
+    std::fs::write(root.join("directories/corp.yaml"), DIRECTORY).unwrap();
+    let t = Instant::now();
+    let (csv, units, generated_entries) = generate(n);
+    std::fs::write(root.join("people.csv"), &csv).unwrap();
+    std::fs::write(root.join("units.csv"), &units).unwrap();
+    // The directory's entries as a directory hands them over: a JSON document (the
+    // embedded directory's format, and the shape of SCIM and Graph responses).
+    // One entry per line, read and converted one at a time, as the embedded directory
+    // reads one file per entry.
+    let mut entries_json = Vec::new();
+    for e in &generated_entries {
+        serde_json::to_writer(&mut entries_json, e).unwrap();
+        entries_json.push(b'\n');
+    }
+    let entry_count = generated_entries.len();
+    drop(generated_entries);
+    let generated = t.elapsed();
+    let csv_mb = csv.len() as f64 / 1e6;
+    let json_mb = entries_json.len() as f64 / 1e6;
+    drop(csv);
+
+    let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(root));
+    let config = config::load(files.as_ref()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut parses = Vec::new();
+    let mut plans = Vec::new();
+    let mut parse_people = Duration::MAX;
+    let mut steps = [Duration::MAX; 3];
+    let mut last = None;
+    for _ in 0..rounds {
+        // One plan alive at a time, as in a run.
+        drop(last.take());
+        // Parse: read the file, CSV, normalize every value.
+        let t = Instant::now();
+        let source = source::build(&config.sources[0], files.clone());
+        let Fetch::Records(batch) = runtime.block_on(source.fetch(&FetchRequest::default())).unwrap() else {
+            panic!("skipped")
+        };
+        parse_people = parse_people.min(t.elapsed());
+        let snapshot = Snapshot {
+            people: batch.people.into_iter().map(Arc::new).collect(),
+            employments: batch.employments,
+            org_units: batch.org_units,
+        };
+        let live = parse_entries(&entries_json);
+        parses.push(t.elapsed());
+
+        // Plan: filter, merge, hash the inputs, match, map, diff, guard.
+        let t = Instant::now();
+        let records = [SourceRecords {
+            config: &config.sources[0],
+            people: &snapshot.people,
+            employments: &snapshot.employments,
+            org_units: &snapshot.org_units,
+        }];
+        let population = merge::merge(&records, &config.filters);
+        let merged = t.elapsed();
+        let inputs_hash = hash_inputs(&[(&config.sources[0], &snapshot)]);
+        let hashed = t.elapsed();
+        let sources = [SourceStatus {
+            id: config.sources[0].id.clone(),
+            health: SourceHealth::Healthy,
+            people: snapshot.people.len(),
+        }];
+        let plan = plan::diff(&PlanInput {
+            config: &config,
+            directory: &config.directories[0],
+            population: &population,
+            inputs_hash: &inputs_hash,
+            sources: &sources,
+            live: &live,
+            now: "2026-11-22T09:00:00Z".parse().unwrap(),
+            timers: &BTreeMap::new(),
+            approvals: &BTreeSet::new(),
+            list_unchanged: false,
+        });
+        plans.push(t.elapsed());
+        for (slot, d) in steps.iter_mut().zip([merged, hashed - merged, t.elapsed() - hashed]) {
+            *slot = (*slot).min(d);
+        }
+        last = Some(plan);
+    }
+    let plan = last.unwrap();
+    let t = Instant::now();
+    let json = plan::render::json(&plan);
+    let render = t.elapsed();
+
+    let best = |v: &[Duration]| v.iter().min().copied().unwrap_or_default();
+    let (parse, planned) = (best(&parses), best(&plans));
+    let total = parse + planned;
+    let peak = peak_rss_mb();
+    let s = &plan.summary;
+    println!(
+        "hrsync plan benchmark: {n} people ({csv_mb:.1} MB of CSV), {entry_count} existing entries ({json_mb:.1} MB of JSON)"
+    );
+    println!(
+        "plan: {} create, {} update, {} disable, {} delete, {} skip, {} unchanged; status {}",
+        s.create,
+        s.update,
+        s.disable,
+        s.delete,
+        s.skip,
+        s.noop,
+        plan.status.as_str()
+    );
+    println!("generate data       {:>9.1} ms (not measured below)", ms(generated));
+    println!(
+        "parse (best of {rounds})   {:>9.1} ms (people {:.1} ms, entries the rest)",
+        ms(parse),
+        ms(parse_people)
+    );
+    println!("plan  (best of {rounds})   {:>9.1} ms", ms(planned));
+    println!(
+        "  of which merge    {:>9.1} ms, hash inputs {:.1} ms, diff {:.1} ms",
+        ms(steps[0]),
+        ms(steps[1]),
+        ms(steps[2])
+    );
+    println!(
+        "parse + plan        {:>9.1} ms   target <= 1000 ms: {}",
+        ms(total),
+        verdict(total <= Duration::from_secs(1))
+    );
+    println!(
+        "plan / parse        {:>9.2} x    target <= 2.0 x:   {} (against the people alone: {:.2} x)",
+        ms(planned) / ms(parse),
+        verdict(planned <= parse * 2),
+        ms(planned) / ms(parse_people)
+    );
+    println!("peak memory         {:>9.1} MB   target <= 400 MB:  {}", peak, verdict(peak <= 400.0));
+    println!(
+        "render JSON         {:>9.1} ms ({:.1} MB, not part of the target)",
+        ms(render),
+        json.len() as f64 / 1e6
+    );
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}

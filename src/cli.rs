@@ -24,7 +24,7 @@ use crate::plan::render::{self, Format};
 use crate::plan::{Plan, PlanStatus};
 use crate::repo::{RepoFiles, WorkTree};
 use crate::report::JobStatus;
-use crate::run::{JobOptions, Run};
+use crate::run::{JobOptions, PlanOptions, Run};
 use crate::state::StateStore;
 use crate::transform::filter;
 
@@ -128,6 +128,9 @@ enum Command {
         /// How personal data is shown [default: reports.pii of hrsync.yaml].
         #[arg(long, value_enum)]
         pii: Option<PiiArg>,
+        /// Also list the people whose entries are up to date (counted either way).
+        #[arg(long)]
+        unchanged: bool,
     },
     /// Apply the plan to directories in mode `apply`.
     Apply {
@@ -197,13 +200,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Preview { source, directory, pii } => {
             preview(g, source.as_deref(), directory.as_deref(), *pii).await
         }
-        Command::Plan { base, directory, format, out, detailed_exitcode, pii } => {
+        Command::Plan { base, directory, format, out, detailed_exitcode, pii, unchanged } => {
             if base.is_some() {
                 bail!(
                     "`--base` (plan-only review against another revision) is not built yet; it arrives with the daemon. Run `hrsync plan --ref <branch>` for the plan of a branch."
                 );
             }
-            plan(g, directory.as_deref(), *format, out.as_deref(), *detailed_exitcode, *pii).await
+            let output = PlanOutput {
+                format: *format,
+                out: out.as_deref(),
+                detailed: *detailed_exitcode,
+                pii: *pii,
+                unchanged: *unchanged,
+            };
+            plan(g, directory.as_deref(), output).await
         }
         Command::Apply { plan, approve, directory, pii } => {
             apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
@@ -442,14 +452,17 @@ async fn preview(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn plan(
-    g: &Global,
-    directory: Option<&str>,
+/// How `hrsync plan` writes its result.
+struct PlanOutput<'a> {
     format: Format,
-    out: Option<&Path>,
+    out: Option<&'a Path>,
     detailed: bool,
-    pii_arg: Option<PiiArg>,
-) -> Result<ExitCode> {
+    pii: Option<PiiArg>,
+    unchanged: bool,
+}
+
+async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput<'_>) -> Result<ExitCode> {
+    let PlanOutput { format, out, detailed, pii: pii_arg, unchanged } = output;
     let run = match open_run(g).await? {
         Ok(r) => r,
         Err(code) => return Ok(code),
@@ -460,7 +473,9 @@ async fn plan(
     let mut plans: Vec<Plan> = Vec::new();
     let mut errors = Vec::new();
     for d in run.directories(directory)? {
-        let planned = run.plan(&gathered, d, &state, &BTreeSet::new()).await;
+        let planned = run
+            .plan(&gathered, d, &state, &PlanOptions { list_unchanged: unchanged, ..Default::default() })
+            .await;
         match planned.plan {
             Ok(p) => plans.push(p),
             Err(e) => errors.push(format!("directory `{}`: {}", d.id, crate::apply::error_chain(&e))),
@@ -551,7 +566,14 @@ async fn apply(
             }
             Mode::Apply => {}
         }
-        let planned = run.plan(&gathered, d, &previous, &approvals).await;
+        let planned = run
+            .plan(
+                &gathered,
+                d,
+                &previous,
+                &PlanOptions { approvals: approvals.clone(), list_unchanged: false },
+            )
+            .await;
         let plan = planned.plan.with_context(|| format!("cannot plan directory `{}`", d.id))?;
         if let Some(saved) = &saved {
             let Some(wanted) = saved.iter().find(|p| p.directory == d.id) else {

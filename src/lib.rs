@@ -18,6 +18,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod directory;
 pub mod git;
 pub mod model;

@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use crate::apply::{self, Applied, error_chain};
 use crate::config::{Config, DirectoryConfig, Mode, SourceConfig, SourceId};
+use crate::digest::ContentHash;
 use crate::directory::{self, Directory, DirectoryError};
 use crate::model::{RecordKind, SkippedRecord};
 use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
@@ -103,6 +103,15 @@ pub struct DirectoryPlan<'a> {
     pub directory: Box<dyn Directory>,
     /// The plan, or why it could not be made.
     pub plan: Result<Plan, DirectoryError>,
+}
+
+/// How plans are made.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Plan ids approved on the command line (added to the repository's).
+    pub approvals: BTreeSet<String>,
+    /// List the rows of entries that are up to date too.
+    pub list_unchanged: bool,
 }
 
 /// What a job is asked to do.
@@ -215,7 +224,7 @@ impl Run {
                 run.skipped = batch.skipped;
                 let delta = batch.completeness == Completeness::Delta;
                 let fresh = Snapshot {
-                    people: batch.people,
+                    people: batch.people.into_iter().map(Arc::new).collect(),
                     employments: batch.employments,
                     org_units: batch.org_units,
                 };
@@ -265,7 +274,7 @@ impl Run {
         gathered: &Gathered,
         config: &'a DirectoryConfig,
         state: &RunState,
-        approvals: &BTreeSet<String>,
+        options: &PlanOptions,
     ) -> DirectoryPlan<'a> {
         let directory = directory::build(config, self.store.dir());
         let plan = match directory::read_all(directory.as_ref()).await {
@@ -274,7 +283,7 @@ impl Run {
                 let timers = state.directories.get(&config.id).map(|d| d.timers.clone()).unwrap_or_default();
                 let statuses = gathered.statuses();
                 let mut approved = self.config.workspace.approvals.clone();
-                approved.extend(approvals.iter().cloned());
+                approved.extend(options.approvals.iter().cloned());
                 let plan = plan::diff(&PlanInput {
                     config: &self.config,
                     directory: config,
@@ -285,6 +294,7 @@ impl Run {
                     now: self.now,
                     timers: &timers,
                     approvals: &approved,
+                    list_unchanged: options.list_unchanged,
                 });
                 let s = &plan.summary;
                 info!(
@@ -343,7 +353,8 @@ impl Run {
                 directories.insert(config.id.clone(), DirectoryResult::skipped(Mode::Off, "mode is off"));
                 continue;
             }
-            let planned = self.plan(&gathered, config, &previous, &options.approvals).await;
+            let plan_options = PlanOptions { approvals: options.approvals.clone(), list_unchanged: false };
+            let planned = self.plan(&gathered, config, &previous, &plan_options).await;
             let result = match planned.plan {
                 Err(e) => {
                     let reason = error_chain(&e);
@@ -449,9 +460,9 @@ impl Run {
                     &new.people,
                     count(RecordKind::Employee),
                     |p| {
-                        let mut p = p.clone();
-                        p.location = Default::default();
-                        (p.id.clone(), serde_json::to_string(&p).unwrap_or_default())
+                        let mut h = ContentHash::new();
+                        h.person_fields(p);
+                        (p.id.clone(), h.finish_hex())
                     },
                 ));
                 result.employments = Some(changes(
@@ -459,9 +470,9 @@ impl Run {
                     &new.employments,
                     count(RecordKind::Employment),
                     |e| {
-                        let mut e = e.clone();
-                        e.location = Default::default();
-                        (e.id.clone(), serde_json::to_string(&e).unwrap_or_default())
+                        let mut h = ContentHash::new();
+                        h.employment(e);
+                        (e.id.clone(), h.finish_hex())
                     },
                 ));
                 result.org_units = Some(changes(
@@ -469,9 +480,9 @@ impl Run {
                     &new.org_units,
                     count(RecordKind::OrgUnit),
                     |u| {
-                        let mut u = u.clone();
-                        u.location = Default::default();
-                        (u.id.clone(), serde_json::to_string(&u).unwrap_or_default())
+                        let mut h = ContentHash::new();
+                        h.org_unit(u);
+                        (u.id.clone(), h.finish_hex())
                     },
                 ));
                 result.skipped_records = s.skipped.clone();
@@ -587,26 +598,18 @@ fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
     }
 }
 
-/// A hash of the records taking part, by source.
-fn hash_inputs(records: &[(&SourceConfig, &Snapshot)]) -> String {
-    struct HashWriter(Sha256);
-    impl std::io::Write for HashWriter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut w = HashWriter(Sha256::new());
+/// A hash of the records taking part, by source: part of every plan's id.
+pub fn hash_inputs(records: &[(&SourceConfig, &Snapshot)]) -> String {
+    let mut h = ContentHash::new();
     for (cfg, snapshot) in records {
-        w.0.update(cfg.id.as_str().as_bytes());
-        w.0.update([0]);
-        // Serializing into a hasher cannot fail.
-        let _ = serde_json::to_writer(&mut w, snapshot);
+        h.text(cfg.id.as_str());
+        h.items(&snapshot.people, |h, p| h.person(p));
+        h.bytes(&(snapshot.employments.len() as u64).to_le_bytes());
+        snapshot.employments.iter().for_each(|e| h.employment(e));
+        h.bytes(&(snapshot.org_units.len() as u64).to_le_bytes());
+        snapshot.org_units.iter().for_each(|u| h.org_unit(u));
     }
-    hex::encode(w.0.finalize())
+    h.finish_hex()
 }
 
 #[cfg(test)]
@@ -617,11 +620,11 @@ mod tests {
     #[test]
     fn deltas_replace_records_by_id() {
         let base = Snapshot {
-            people: vec![Person::test("E1"), Person::test("E2").title("A")],
+            people: vec![Arc::new(Person::test("E1")), Arc::new(Person::test("E2").title("A"))],
             ..Default::default()
         };
         let delta = Snapshot {
-            people: vec![Person::test("E2").title("B"), Person::test("E3")],
+            people: vec![Arc::new(Person::test("E2").title("B")), Arc::new(Person::test("E3"))],
             ..Default::default()
         };
         let merged = apply_delta(&base, delta);

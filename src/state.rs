@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -101,8 +102,8 @@ pub struct DirectoryState {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
-    /// People.
-    pub people: Vec<Person>,
+    /// People, shared with the merged population that reads them.
+    pub people: Vec<Arc<Person>>,
     /// Employments.
     #[serde(default)]
     pub employments: Vec<Employment>,
@@ -212,7 +213,7 @@ mod tests {
         let back = store.load().unwrap();
         assert_eq!(back.sources, state.sources);
         assert_eq!(back.version, VERSION);
-        let snap = Snapshot { people: vec![Person::test("E1")], ..Default::default() };
+        let snap = Snapshot { people: vec![Arc::new(Person::test("E1"))], ..Default::default() };
         store.save_snapshot(&SourceId::new_unchecked("de"), &snap).unwrap();
         assert_eq!(store.snapshot(&SourceId::new_unchecked("de")).unwrap(), Some(snap));
         assert_eq!(store.snapshot(&SourceId::new_unchecked("fr")).unwrap(), None);

@@ -15,16 +15,17 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Directory, DirectoryError, Entry, NewEntry, Page, Update, Value};
+use super::{Attributes, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
 use crate::config::DirectoryId;
 
 /// The embedded directory.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct FileDirectory {
     id: DirectoryId,
     folder: PathBuf,
     id_attribute: String,
     page_size: usize,
+    names: std::sync::Mutex<Names>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,7 +40,7 @@ struct Stored {
 impl FileDirectory {
     /// The directory kept in `folder`; new entries are named by `id_attribute`.
     pub fn new(id: DirectoryId, folder: PathBuf, id_attribute: String) -> Self {
-        FileDirectory { id, folder, id_attribute, page_size: 200 }
+        FileDirectory { id, folder, id_attribute, page_size: 200, names: Default::default() }
     }
 
     /// The same directory with another page size.
@@ -124,11 +125,13 @@ impl Directory for FileDirectory {
         let more = names.len() > self.page_size;
         names.truncate(self.page_size);
         let mut entries = Vec::with_capacity(names.len());
+        let mut shared =
+            self.names.lock().map_err(|_| self.unavailable(io::Error::other("name table poisoned")))?;
         for name in &names {
             if let Some(s) = self.load(&self.folder.join(name))? {
                 entries.push(Entry {
                     id: s.id,
-                    attributes: s.attributes,
+                    attributes: Attributes::from_map(s.attributes, &mut shared),
                     enabled: s.enabled,
                     revision: Some(s.revision.to_string()),
                 });
@@ -224,7 +227,7 @@ mod tests {
         dir.disable("a", Some("2")).await.unwrap();
         let a = read_all(&dir).await.unwrap().into_iter().find(|e| e.id == "a").unwrap();
         assert!(!a.enabled);
-        assert_eq!(a.attributes["cn"], Value::One("Y".into()));
+        assert_eq!(a.attributes.get("cn"), Some(&Value::One("Y".into())));
         assert!(matches!(dir.delete("a", Some("2")).await, Err(DirectoryError::Conflict(_))));
         dir.delete("a", Some("3")).await.unwrap();
         assert!(matches!(dir.delete("a", None).await, Err(DirectoryError::NotFound(_))));

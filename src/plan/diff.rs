@@ -8,20 +8,23 @@
 //! into the row as a reason.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{
     Action, Change, EnabledChange, PersonView, Plan, PlanStatus, Planned, Row, SafetyCheck, SourceView,
     Summary,
 };
 use crate::config::{Compare, Config, DirectoryConfig, FieldMode, FieldSource, LeaverAction, SourceId};
-use crate::directory::{Entry, Value, canonical, same};
+use crate::digest::ContentHash;
+use crate::directory::{Entry, Key, Slot, Value, same_text};
 use crate::model::{EmploymentStatus, FieldValue, PersonField};
 use crate::transform::filter::{self, Decision, Filter};
 use crate::transform::merge::{ManagerLink, MergedPerson, Population};
@@ -81,6 +84,8 @@ pub struct PlanInput<'a> {
     pub timers: &'a BTreeMap<String, Date>,
     /// Approved plan ids (the repository's and the command line's).
     pub approvals: &'a BTreeSet<String>,
+    /// List the rows of entries that are up to date too (they are counted either way).
+    pub list_unchanged: bool,
 }
 
 /// What a person's entry will be, decided before attributes are rendered.
@@ -105,10 +110,10 @@ struct Leaving {
 }
 
 /// A manager reference as the plan can express it.
-enum ManagerValue {
+enum ManagerValue<'a> {
     Absent,
-    Entry(String),
-    Pending(String),
+    Entry(&'a str),
+    Pending(&'a str),
     Unresolved(String),
 }
 
@@ -118,6 +123,22 @@ type Sourced = (Option<Planned>, Vec<SourceId>);
 
 /// The value picked for a `unique` field of a create, or why none is free.
 type UniqueValue = Result<(String, Vec<SourceId>), String>;
+
+/// A row with its sort key: action, manager depth, order of the person (or entry).
+type Ordered = (Action, u32, usize, Row);
+
+/// What matching found for a person: an entry and the index of the rule that found
+/// it, nothing, or why the match is ambiguous.
+type Found = Result<Option<(usize, usize)>, String>;
+
+/// Per-thread working memory of row computation.
+#[derive(Default)]
+struct Scratch {
+    /// Rendered values, compared in place.
+    buf: String,
+    /// Per mapped field, where its attribute was in the last entry looked at.
+    hints: Vec<usize>,
+}
 
 /// Computes the plan.
 pub fn diff(input: &PlanInput<'_>) -> Plan {
@@ -155,27 +176,33 @@ impl<'a> Planner<'a> {
         let workspace_today = input.now.to_zoned(ws.timezone.clone()).date();
         let source_zones: HashMap<&SourceId, &TimeZone> =
             input.config.sources.iter().filter_map(|s| Some((&s.id, s.timezone.as_ref()?))).collect();
-        let mut dates: HashMap<Option<&str>, Date> = HashMap::new();
+        // Today's date in each zone a person can be in, computed once per zone.
+        let date_in = |zone: &TimeZone| input.now.to_zoned(zone.clone()).date();
+        let location_dates: BTreeMap<&str, Date> =
+            ws.location_zones.iter().map(|(k, z)| (k.as_str(), date_in(z))).collect();
+        let entity_dates: BTreeMap<&str, Date> =
+            ws.legal_entity_zones.iter().map(|(k, z)| (k.as_str(), date_in(z))).collect();
+        let source_dates: BTreeMap<&SourceId, Date> =
+            source_zones.iter().map(|(k, z)| (*k, date_in(z))).collect();
         let people = &input.population.people[..];
         let today = people
-            .iter()
+            .par_iter()
             .map(|p| {
-                let zone = p
-                    .person
-                    .work_location
-                    .as_ref()
-                    .and_then(|l| ws.location_zones.get(l))
-                    .or_else(|| p.person.legal_entity.as_ref().and_then(|l| ws.legal_entity_zones.get(l)))
-                    .or_else(|| source_zones.get(&p.person.source).copied())
-                    .unwrap_or(&ws.timezone);
-                *dates.entry(zone.iana_name()).or_insert_with(|| input.now.to_zoned(zone.clone()).date())
+                let p = &p.person;
+                p.work_location
+                    .as_deref()
+                    .and_then(|l| location_dates.get(l))
+                    .or_else(|| p.legal_entity.as_deref().and_then(|l| entity_dates.get(l)))
+                    .or_else(|| source_dates.get(&p.source))
+                    .copied()
+                    .unwrap_or(workspace_today)
             })
             .collect();
 
         let dir_filters: Vec<&Filter> =
             dir.filters.iter().filter_map(|id| input.config.filters.get(id)).collect();
         let decisions = people
-            .iter()
+            .par_iter()
             .map(|p| {
                 if p.decision.is_included() {
                     filter::decide(dir_filters.iter().copied(), p)
@@ -186,11 +213,17 @@ impl<'a> Planner<'a> {
             .collect();
         let managed = input
             .live
-            .iter()
-            .map(|e| match &dir.marker {
-                None => true,
-                Some(m) => e.attributes.get(&m.attribute).is_some_and(|v| v.values().contains(&m.value)),
-            })
+            .par_iter()
+            .map_init(
+                || 0,
+                |hint, e| match &dir.marker {
+                    None => true,
+                    Some(m) => e
+                        .attributes
+                        .get_hinted(&m.attribute, hint)
+                        .is_some_and(|v| v.values().contains(&m.value)),
+                },
+            )
             .collect();
 
         let absence_blocker = input.sources.iter().find_map(|s| match &s.health {
@@ -253,15 +286,27 @@ impl<'a> Planner<'a> {
         self.match_people();
         self.decide_fates();
 
-        let mut rows: Vec<(u32, String, Row)> = Vec::with_capacity(self.people.len());
-        let mut timers = BTreeMap::new();
+        // Rows sort by action, then managers before reports (creates), then person key:
+        // the population is sorted by key already, so its index is the key's order.
+        // Entries no person matches come after everyone, by entry id.
         let unique = self.assign_unique_values();
-        for i in 0..self.people.len() {
-            let row = self.person_row(i, &unique, &mut timers);
-            let depth = if row.action == Action::Create { self.depth(i) } else { 0 };
-            rows.push((depth, self.people[i].key.clone(), row));
-        }
+        // Rows of people are independent of each other: computed on every core.
+        let (rows, row_timers): (Vec<Option<Ordered>>, Vec<BTreeMap<String, Date>>) = (0..self.people.len())
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, i| {
+                let mut row_timers = BTreeMap::new();
+                let row = self.person_row(i, &unique, &mut row_timers, scratch).map(|row| {
+                    let depth = if row.action == Action::Create { self.depth(i) } else { 0 };
+                    (row.action, depth, i, row)
+                });
+                (row, row_timers)
+            })
+            .unzip();
+        let unlisted = rows.iter().filter(|r| r.is_none()).count();
+        let mut rows: Vec<Ordered> = rows.into_iter().flatten().collect();
+        let mut timers: BTreeMap<String, Date> = row_timers.into_iter().flatten().collect();
         let mut unmanaged = 0;
+        let mut orphans: Vec<&Entry> = Vec::new();
         for (e, entry) in self.input.live.iter().enumerate() {
             if self.claimed[e] {
                 continue;
@@ -270,13 +315,17 @@ impl<'a> Planner<'a> {
                 unmanaged += 1;
                 continue;
             }
-            let row = self.orphan_row(entry, &mut timers);
-            rows.push((0, format!("~{}", entry.id), row));
+            orphans.push(entry);
         }
-        rows.sort_by(|a, b| (a.2.action, a.0, &a.1).cmp(&(b.2.action, b.0, &b.1)));
-        let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, r)| r).collect();
+        orphans.sort_by(|a, b| a.id.cmp(&b.id));
+        for (k, entry) in orphans.into_iter().enumerate() {
+            let row = self.orphan_row(entry, &mut timers);
+            rows.push((row.action, 0, self.people.len() + k, row));
+        }
+        rows.sort_unstable_by_key(|(action, depth, order, _)| (*action, *depth, *order));
+        let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, _, r)| r).collect();
         drop_refs_to_skipped_creates(&mut rows);
-        self.finish(rows, timers, unmanaged)
+        self.finish(rows, timers, unmanaged, unlisted)
     }
 
     // -- matching ----------------------------------------------------------------------
@@ -288,57 +337,84 @@ impl<'a> Planner<'a> {
             .iter()
             .map(|r| self.dir.field(&r.attribute).map_or(Compare::Exact, |f| f.compare))
             .collect();
-        let indexes: Vec<HashMap<String, Vec<usize>>> = rules
-            .iter()
+        let indexes: Vec<FxHashMap<Key<'_>, Slot>> = rules
+            .par_iter()
             .zip(&compares)
             .map(|(rule, compare)| {
-                let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+                let mut index: FxHashMap<Key<'_>, Slot> = FxHashMap::default();
+                index.reserve(live.len());
+                let mut hint = 0;
                 for (e, entry) in live.iter().enumerate() {
-                    for v in entry.attributes.get(&rule.attribute).map(Value::values).unwrap_or_default() {
-                        index.entry(canonical(*compare, v)).or_default().push(e);
+                    for v in entry
+                        .attributes
+                        .get_hinted(&rule.attribute, &mut hint)
+                        .map(Value::values)
+                        .unwrap_or_default()
+                    {
+                        match index.entry(Key::new(*compare, v)) {
+                            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().add(e as u32),
+                            std::collections::hash_map::Entry::Vacant(vacant) => {
+                                vacant.insert(Slot::One(e as u32));
+                            }
+                        }
                     }
                 }
                 index
             })
             .collect();
 
-        let mut found: Vec<Result<Option<(usize, usize)>, String>> = Vec::with_capacity(self.people.len());
-        let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
-        for (i, p) in self.people.iter().enumerate() {
-            let mut result = Ok(None);
-            for (r, rule) in rules.iter().enumerate() {
-                let Some(value) = p.get(&rule.person) else { continue };
-                let text = match value {
-                    FieldValue::Text(t) => canonical(compares[r], t),
-                    other => canonical(compares[r], &other.to_text()),
-                };
-                match indexes[r].get(&text).map(Vec::as_slice) {
-                    None | Some([]) => continue,
-                    Some([e]) => {
-                        claims.entry(*e).or_default().push(i);
-                        result = Ok(Some((*e, r)));
-                    }
-                    Some(many) => {
-                        for e in many {
-                            claims.entry(*e).or_default().push(i);
+        // Each person looks up their entry on their own; who claims which entry is then
+        // gathered in order.
+        let lookups: Vec<(Found, Slot)> = self
+            .people
+            .par_iter()
+            .map(|p| {
+                for (r, rule) in rules.iter().enumerate() {
+                    let Some(value) = p.get(&rule.person) else { continue };
+                    let owned;
+                    let text = match value {
+                        FieldValue::Text(t) => t,
+                        other => {
+                            owned = other.to_text();
+                            &owned
                         }
-                        result = Err(format!(
-                            "ambiguous: {} entries have the {} of this person in {}",
-                            many.len(),
-                            rule.person,
-                            rule.attribute
-                        ));
-                    }
+                    };
+                    return match indexes[r].get(&Key::new(compares[r], text)) {
+                        None => continue,
+                        Some(Slot::One(e)) => (Ok(Some((*e as usize, r))), Slot::One(*e)),
+                        Some(many) => (
+                            Err(format!(
+                                "ambiguous: {} entries have the {} of this person in {}",
+                                many.items().len(),
+                                rule.person,
+                                rule.attribute
+                            )),
+                            many.clone(),
+                        ),
+                    };
                 }
-                break;
+                (Ok(None), Slot::Many(Vec::new()))
+            })
+            .collect();
+        let mut found: Vec<Found> = Vec::with_capacity(self.people.len());
+        // Who claims each entry: the people whose match found it.
+        let mut claims: Vec<Option<Slot>> = vec![None; live.len()];
+        for (i, (result, entries)) in lookups.into_iter().enumerate() {
+            for e in entries.items() {
+                match &mut claims[*e as usize] {
+                    Some(slot) => slot.add(i as u32),
+                    none => *none = Some(Slot::One(i as u32)),
+                }
             }
             found.push(result);
         }
-        for (e, people) in &claims {
-            self.claimed[*e] = true;
+        for (e, claimants) in claims.iter().enumerate() {
+            let Some(claimants) = claimants else { continue };
+            self.claimed[e] = true;
+            let people = claimants.items();
             if people.len() > 1 {
                 for i in people {
-                    found[*i] = Err(format!(
+                    found[*i as usize] = Err(format!(
                         "ambiguous: the entry matched for this person is also matched by {} other {}",
                         people.len() - 1,
                         if people.len() == 2 { "person" } else { "people" }
@@ -448,17 +524,26 @@ impl<'a> Planner<'a> {
 
     /// Picks values for `unique` fields of every create, in key order, so the choice
     /// does not depend on anything but the inputs.
-    fn assign_unique_values(&mut self) -> HashMap<(usize, usize), UniqueValue> {
-        let mut out = HashMap::new();
+    fn assign_unique_values(&mut self) -> FxHashMap<(usize, usize), UniqueValue> {
+        let mut out = FxHashMap::default();
         for (f, field) in self.dir.fields.iter().enumerate() {
             let FieldSource::Templates { candidates, unique: true } = &field.source else { continue };
-            let mut taken: BTreeSet<String> = self
-                .input
-                .live
-                .iter()
-                .flat_map(|e| e.attributes.get(&field.attribute).map(Value::values).unwrap_or_default())
-                .map(|v| canonical(field.compare, v))
-                .collect();
+            if !self.fates.iter().any(|f| matches!(f, Fate::Create { .. })) {
+                break;
+            }
+            let mut taken: FxHashSet<Key<'_>> = FxHashSet::default();
+            taken.reserve(self.input.live.len());
+            let mut hint = 0;
+            for e in self.input.live {
+                for v in e
+                    .attributes
+                    .get_hinted(&field.attribute, &mut hint)
+                    .map(Value::values)
+                    .unwrap_or_default()
+                {
+                    taken.insert(Key::new(field.compare, v));
+                }
+            }
             for i in 0..self.people.len() {
                 if !matches!(self.fates[i], Fate::Create { .. }) {
                     continue;
@@ -475,7 +560,7 @@ impl<'a> Planner<'a> {
                     for n in numbers {
                         let Some(value) = t.render(p, n) else { continue 'candidates };
                         rendered_any = true;
-                        if taken.insert(canonical(field.compare, &value)) {
+                        if taken.insert(Key::new(field.compare, &value).into_owned()) {
                             chosen = Some((value, p.owners_of(&t.fields())));
                             break 'candidates;
                         }
@@ -494,7 +579,7 @@ impl<'a> Planner<'a> {
         out
     }
 
-    fn manager_value(&self, i: usize) -> ManagerValue {
+    fn manager_value(&self, i: usize) -> ManagerValue<'a> {
         match self.people[i].manager {
             ManagerLink::None => ManagerValue::Absent,
             ManagerLink::Unknown => {
@@ -512,8 +597,8 @@ impl<'a> Planner<'a> {
                     );
                 }
                 match &self.fates[m] {
-                    Fate::Exists(e) => ManagerValue::Entry(self.input.live[*e].id.clone()),
-                    Fate::Create { .. } => ManagerValue::Pending(self.people[m].key.clone()),
+                    Fate::Exists(e) => ManagerValue::Entry(&self.input.live[*e].id),
+                    Fate::Create { .. } => ManagerValue::Pending(&self.people[m].key),
                     Fate::Skip(_) => {
                         ManagerValue::Unresolved("manager left unset: the manager's row is skipped".into())
                     }
@@ -548,7 +633,7 @@ impl<'a> Planner<'a> {
         &self,
         i: usize,
         creating: bool,
-        unique: &HashMap<(usize, usize), UniqueValue>,
+        unique: &FxHashMap<(usize, usize), UniqueValue>,
         warnings: &mut Vec<String>,
     ) -> Result<Vec<Option<Sourced>>, String> {
         let p = &self.people[i];
@@ -580,8 +665,12 @@ impl<'a> Planner<'a> {
                     let from = vec![p.owner(PersonField::Manager).clone()];
                     match self.manager_value(i) {
                         ManagerValue::Absent => Some((None, from)),
-                        ManagerValue::Entry(id) => Some((Some(Planned::Value(Value::One(id))), from)),
-                        ManagerValue::Pending(key) => Some((Some(Planned::EntryOf { entry_of: key }), from)),
+                        ManagerValue::Entry(id) => {
+                            Some((Some(Planned::Value(Value::One(id.to_owned()))), from))
+                        }
+                        ManagerValue::Pending(key) => {
+                            Some((Some(Planned::EntryOf { entry_of: key.to_owned() }), from))
+                        }
                         ManagerValue::Unresolved(warning) => {
                             warnings.push(warning);
                             None
@@ -592,6 +681,70 @@ impl<'a> Planner<'a> {
             out.push(value);
         }
         Ok(out)
+    }
+
+    /// The changes that bring an existing entry in line with the continuous fields.
+    /// Values are rendered into one buffer and compared in place: only a value that
+    /// differs is copied into the plan.
+    fn drift(
+        &self,
+        i: usize,
+        entry: &Entry,
+        warnings: &mut Vec<String>,
+        scratch: &mut Scratch,
+    ) -> Vec<Change> {
+        let p = &self.people[i];
+        let mut changes = Vec::new();
+        let Scratch { buf, hints } = scratch;
+        hints.resize(self.dir.fields.len(), 0);
+        for (field, hint) in self.dir.fields.iter().zip(hints.iter_mut()) {
+            if field.mode != FieldMode::Continuous {
+                continue;
+            }
+            let before = entry.attributes.get_hinted(&field.attribute, hint);
+            let (after, from) = match &field.source {
+                // A unique field is import_once by construction; never here.
+                FieldSource::Templates { unique: true, .. } => continue,
+                FieldSource::Templates { candidates, unique: false } => {
+                    let used = candidates.iter().find(|t| {
+                        buf.clear();
+                        t.render_into(p, None, buf)
+                    });
+                    let text = used.map(|_| buf.trim());
+                    if same_text(field.compare, text, before) {
+                        continue;
+                    }
+                    let from = used.map(|t| p.owners_of(&t.fields())).unwrap_or_default();
+                    (text.map(|t| Planned::Value(Value::One(t.to_owned()))), from)
+                }
+                FieldSource::Manager => {
+                    let value = self.manager_value(i);
+                    let from = || vec![p.owner(PersonField::Manager).clone()];
+                    match value {
+                        ManagerValue::Absent if before.is_none() => continue,
+                        ManagerValue::Absent => (None, from()),
+                        ManagerValue::Entry(id) if same_text(field.compare, Some(id), before) => continue,
+                        ManagerValue::Entry(id) => (Some(Planned::Value(Value::One(id.to_owned()))), from()),
+                        ManagerValue::Pending(key) => {
+                            (Some(Planned::EntryOf { entry_of: key.to_owned() }), from())
+                        }
+                        ManagerValue::Unresolved(warning) => {
+                            warnings.push(warning);
+                            continue;
+                        }
+                    }
+                }
+            };
+            changes.push(Change {
+                attribute: field.attribute.clone(),
+                before: before.cloned(),
+                after,
+                mode: field.mode,
+                from,
+                personal: field.personal,
+            });
+        }
+        changes
     }
 
     // -- rows --------------------------------------------------------------------------
@@ -639,145 +792,143 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The row of person `i`, or `None` when their entry is up to date and unchanged
+    /// rows are not listed.
     fn person_row(
         &self,
         i: usize,
-        unique: &HashMap<(usize, usize), UniqueValue>,
+        unique: &FxHashMap<(usize, usize), UniqueValue>,
         timers: &mut BTreeMap<String, Date>,
-    ) -> Row {
-        let scope = self.scope_reason(i);
-        let matched = self.match_reason[i].clone();
-        match &self.fates[i] {
+        scratch: &mut Scratch,
+    ) -> Option<Row> {
+        let scope = || self.scope_reason(i);
+        let matched = || self.match_reason[i].clone();
+        let e = match &self.fates[i] {
             // For a skip, the ambiguity is the outcome of matching.
-            Fate::Skip(reason) => self.row(Action::Skip, Some(i), None, vec![scope, reason.as_str().into()]),
+            Fate::Skip(reason) => {
+                return Some(self.row(Action::Skip, Some(i), None, vec![scope(), reason.as_str().into()]));
+            }
             Fate::Nothing(reason) => {
-                self.row(Action::Noop, Some(i), None, vec![scope, matched, reason.as_str().into()])
+                return Some(self.row(
+                    Action::Noop,
+                    Some(i),
+                    None,
+                    vec![scope(), matched(), reason.as_str().into()],
+                ));
             }
             Fate::Create { enabled, why } => {
-                let mut row =
-                    self.row(Action::Create, Some(i), None, vec![scope, matched, why.as_str().into()]);
-                let mut warnings = Vec::new();
-                match self.desired(i, true, unique, &mut warnings) {
-                    Err(reason) => {
-                        row.action = Action::Skip;
-                        row.reasons.push(reason.into());
-                    }
-                    Ok(desired) => {
-                        row.changes = self
-                            .dir
-                            .fields
-                            .iter()
-                            .zip(desired)
-                            .filter_map(|(field, d)| {
-                                let (after, from) = d?;
-                                Some(Change {
-                                    attribute: field.attribute.clone(),
-                                    before: None,
-                                    after: Some(after?),
-                                    mode: field.mode,
-                                    from,
-                                    personal: field.personal,
-                                })
-                            })
-                            .collect();
-                        let has_key = self
-                            .dir
-                            .match_rules
-                            .iter()
-                            .any(|r| row.changes.iter().any(|c| c.attribute == r.attribute));
-                        if !has_key {
-                            row.action = Action::Skip;
-                            row.changes.clear();
-                            row.reasons.push(
-                                "no value for any match attribute: an entry created now could not be found again".into(),
-                            );
-                        } else {
-                            if let Some(m) = &self.dir.marker {
-                                row.changes.push(marker_change(m, None));
-                            }
-                            row.enabled = Some(EnabledChange { before: None, after: *enabled });
-                        }
-                        row.warnings = warnings;
-                    }
-                }
-                row
+                return Some(self.create_row(
+                    i,
+                    *enabled,
+                    vec![scope(), matched(), why.as_str().into()],
+                    unique,
+                ));
             }
-            Fate::Exists(e) => {
-                let entry = &self.input.live[*e];
-                let mut reasons = vec![scope, matched];
-                if let Some(leaving) = self.leaving(i, Some(&entry.id)) {
-                    if !self.managed[*e] {
-                        reasons.push(
-                            format!(
-                                "{}; the entry is not managed by hrsync, so it is left alone",
-                                leaving.why
-                            )
-                            .into(),
-                        );
-                        return self.row(Action::Noop, Some(i), Some(entry), reasons);
-                    }
-                    if leaving.observed {
-                        timers.insert(entry.id.clone(), leaving.since);
-                    }
-                    return self.leaver_row(Some(i), entry, leaving, reasons, self.today[i]);
-                }
-                let mut warnings = Vec::new();
-                let desired = match self.desired(i, false, unique, &mut warnings) {
-                    Ok(d) => d,
-                    Err(reason) => {
-                        reasons.push(reason.into());
-                        return self.row(Action::Skip, Some(i), Some(entry), reasons);
-                    }
-                };
-                let mut changes = Vec::new();
-                for (field, d) in self.dir.fields.iter().zip(desired) {
-                    let Some((after, from)) = d else { continue };
-                    let before = entry.attributes.get(&field.attribute);
-                    let unchanged = match &after {
-                        Some(Planned::Value(v)) => same(field.compare, Some(v), before),
-                        Some(Planned::EntryOf { .. }) => false,
-                        None => before.is_none(),
-                    };
-                    if !unchanged {
-                        changes.push(Change {
-                            attribute: field.attribute.clone(),
-                            before: before.cloned(),
-                            after,
-                            mode: field.mode,
-                            from,
-                            personal: field.personal,
-                        });
-                    }
-                }
-                if let Some(m) = &self.dir.marker
-                    && !self.managed[*e]
-                {
-                    changes.push(marker_change(m, entry.attributes.get(&m.attribute).cloned()));
-                    reasons.push("hrsync takes over the entry: it sets the ownership marker".into());
-                }
-                let status = self.people[i].person.employment_status;
-                let enable = !entry.enabled && self.started(i) && status != Some(EmploymentStatus::Leave);
-                let mut row = self.row(Action::Noop, Some(i), Some(entry), reasons);
-                if enable {
-                    row.enabled = Some(EnabledChange { before: Some(false), after: true });
-                    row.reasons.push("active in HR: the disabled entry is enabled".into());
-                }
-                let marker = self.dir.marker.as_ref().map(|m| m.attribute.as_str());
-                let fields: Vec<&str> =
-                    changes.iter().map(|c| c.attribute.as_str()).filter(|a| Some(*a) != marker).collect();
-                if !fields.is_empty() {
-                    row.reasons.push(format!("differs from HR: {}", fields.join(", ")).into());
-                }
-                if changes.is_empty() && !enable {
-                    row.reasons.push(self.shared.up_to_date.clone());
-                } else {
-                    row.action = Action::Update;
-                }
-                row.changes = changes;
-                row.warnings = warnings;
-                row
+            Fate::Exists(e) => *e,
+        };
+        let entry = &self.input.live[e];
+        if let Some(leaving) = self.leaving(i, Some(&entry.id)) {
+            let mut reasons = vec![scope(), matched()];
+            if !self.managed[e] {
+                reasons.push(
+                    format!("{}; the entry is not managed by hrsync, so it is left alone", leaving.why)
+                        .into(),
+                );
+                return Some(self.row(Action::Noop, Some(i), Some(entry), reasons));
             }
+            if leaving.observed {
+                timers.insert(entry.id.clone(), leaving.since);
+            }
+            return Some(self.leaver_row(Some(i), entry, leaving, reasons, self.today[i]));
         }
+        let mut warnings = Vec::new();
+        let mut changes = self.drift(i, entry, &mut warnings, scratch);
+        let take_over = self.dir.marker.as_ref().filter(|_| !self.managed[e]);
+        if let Some(m) = take_over {
+            changes.push(marker_change(m, entry.attributes.get(&m.attribute).cloned()));
+        }
+        let status = self.people[i].person.employment_status;
+        let enable = !entry.enabled && self.started(i) && status != Some(EmploymentStatus::Leave);
+        let up_to_date = changes.is_empty() && !enable;
+        if up_to_date && warnings.is_empty() && !self.input.list_unchanged {
+            return None;
+        }
+        let mut row = self.row(Action::Noop, Some(i), Some(entry), Vec::with_capacity(4));
+        row.reasons.extend([scope(), matched()]);
+        if take_over.is_some() {
+            row.reasons.push("hrsync takes over the entry: it sets the ownership marker".into());
+        }
+        if enable {
+            row.enabled = Some(EnabledChange { before: Some(false), after: true });
+            row.reasons.push("active in HR: the disabled entry is enabled".into());
+        }
+        let marker = self.dir.marker.as_ref().map(|m| m.attribute.as_str());
+        let fields: Vec<&str> =
+            changes.iter().map(|c| c.attribute.as_str()).filter(|a| Some(*a) != marker).collect();
+        if !fields.is_empty() {
+            row.reasons.push(format!("differs from HR: {}", fields.join(", ")).into());
+        }
+        if up_to_date {
+            row.reasons.push(self.shared.up_to_date.clone());
+        } else {
+            row.action = Action::Update;
+        }
+        row.changes = changes;
+        row.warnings = warnings;
+        Some(row)
+    }
+
+    /// The row creating person `i`'s entry.
+    fn create_row(
+        &self,
+        i: usize,
+        enabled: bool,
+        reasons: Vec<Arc<str>>,
+        unique: &FxHashMap<(usize, usize), UniqueValue>,
+    ) -> Row {
+        let mut row = self.row(Action::Create, Some(i), None, reasons);
+        let mut warnings = Vec::new();
+        let desired = match self.desired(i, true, unique, &mut warnings) {
+            Ok(d) => d,
+            Err(reason) => {
+                row.action = Action::Skip;
+                row.reasons.push(reason.into());
+                return row;
+            }
+        };
+        row.changes = self
+            .dir
+            .fields
+            .iter()
+            .zip(desired)
+            .filter_map(|(field, d)| {
+                let (after, from) = d?;
+                Some(Change {
+                    attribute: field.attribute.clone(),
+                    before: None,
+                    after: Some(after?),
+                    mode: field.mode,
+                    from,
+                    personal: field.personal,
+                })
+            })
+            .collect();
+        let has_key =
+            self.dir.match_rules.iter().any(|r| row.changes.iter().any(|c| c.attribute == r.attribute));
+        if !has_key {
+            row.action = Action::Skip;
+            row.changes.clear();
+            row.reasons.push(
+                "no value for any match attribute: an entry created now could not be found again".into(),
+            );
+            return row;
+        }
+        if let Some(m) = &self.dir.marker {
+            row.changes.push(marker_change(m, None));
+        }
+        row.enabled = Some(EnabledChange { before: None, after: enabled });
+        row.warnings = warnings;
+        row
     }
 
     fn orphan_row(&self, entry: &Entry, timers: &mut BTreeMap<String, Date>) -> Row {
@@ -850,8 +1001,14 @@ impl<'a> Planner<'a> {
 
     // -- guards and id -----------------------------------------------------------------
 
-    fn finish(self, rows: Vec<Row>, timers: BTreeMap<String, Date>, unmanaged: usize) -> Plan {
-        let mut summary = Summary { unmanaged, ..Summary::default() };
+    fn finish(
+        self,
+        rows: Vec<Row>,
+        timers: BTreeMap<String, Date>,
+        unmanaged: usize,
+        unlisted: usize,
+    ) -> Plan {
+        let mut summary = Summary { unmanaged, unlisted, noop: unlisted, ..Summary::default() };
         for r in &rows {
             match r.action {
                 Action::Create => summary.create += 1,
@@ -1026,33 +1183,25 @@ fn manager_cycles(people: &[MergedPerson]) -> HashMap<usize, usize> {
 
 /// The plan id: a hash of everything the plan depends on.
 fn plan_id(input: &PlanInput<'_>, as_of: Date) -> String {
-    struct HashWriter(Sha256);
-    impl std::io::Write for HashWriter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.update(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut w = HashWriter(Sha256::new());
-    let mut feed = |part: &[u8]| {
-        w.0.update((part.len() as u64).to_le_bytes());
-        w.0.update(part);
-    };
-    feed(b"hrsync-plan-1");
-    feed(input.config.fingerprint.as_bytes());
-    feed(input.directory.id.as_str().as_bytes());
-    feed(as_of.to_string().as_bytes());
-    feed(input.inputs_hash.as_bytes());
+    let mut h = ContentHash::new();
+    h.text("hrsync-plan-1");
+    h.text(&input.config.fingerprint);
+    h.text(input.directory.id.as_str());
+    h.text(&as_of.to_string());
+    h.text(input.inputs_hash);
     for s in input.sources {
-        feed(s.id.as_str().as_bytes());
-        feed(serde_json::to_string(&s.health).unwrap_or_default().as_bytes());
+        h.text(s.id.as_str());
+        h.text(&serde_json::to_string(&s.health).unwrap_or_default());
     }
-    // Serializing into a hasher cannot fail.
-    let _ = serde_json::to_writer(&mut w, input.live);
-    let _ = serde_json::to_writer(&mut w, input.timers);
-    let digest = w.0.finalize();
-    hex::encode(&digest[..16])
+    // The directory's order is not part of its content.
+    let mut live: Vec<&Entry> = input.live.iter().collect();
+    live.sort_by(|a, b| a.id.cmp(&b.id));
+    h.items(&live, |h, e| h.entry(e));
+    for (id, date) in input.timers {
+        h.text(id);
+        h.text(&date.to_string());
+    }
+    let mut id = h.finish_hex();
+    id.truncate(32);
+    id
 }

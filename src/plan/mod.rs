@@ -118,6 +118,10 @@ pub struct Summary {
     pub delete: usize,
     /// Nothing to do.
     pub noop: usize,
+    /// Of those, entries up to date whose rows are not listed (see
+    /// `hrsync plan --unchanged`).
+    #[serde(default)]
+    pub unlisted: usize,
     /// Skipped, with a reason (ambiguous, no free value …).
     pub skip: usize,
     /// Rows with warnings (a manager left unset …).

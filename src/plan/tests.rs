@@ -80,6 +80,7 @@ struct Case {
     timers: BTreeMap<String, Date>,
     approvals: BTreeSet<String>,
     health: Option<SourceHealth>,
+    list_unchanged: bool,
 }
 
 impl Case {
@@ -92,6 +93,7 @@ impl Case {
             timers: BTreeMap::new(),
             approvals: BTreeSet::new(),
             health: None,
+            list_unchanged: true,
         }
     }
 
@@ -107,8 +109,9 @@ impl Case {
 
     fn plan(&self) -> Plan {
         let source = self.config.source("hr").unwrap();
-        let records =
-            [SourceRecords { config: source, people: &self.people, employments: &[], org_units: &[] }];
+        let people: Vec<std::sync::Arc<Person>> =
+            self.people.iter().cloned().map(std::sync::Arc::new).collect();
+        let records = [SourceRecords { config: source, people: &people, employments: &[], org_units: &[] }];
         let population = merge::merge(&records, &self.config.filters);
         let inputs_hash = serde_json::to_string(&self.people).unwrap();
         let sources = [SourceStatus {
@@ -126,6 +129,7 @@ impl Case {
             now: self.now,
             timers: &self.timers,
             approvals: &self.approvals,
+            list_unchanged: self.list_unchanged,
         })
     }
 }
@@ -135,7 +139,7 @@ fn entry(number: &str) -> Entry {
     let p = Person::test(number);
     let mut e = Entry {
         id: number.to_owned(),
-        attributes: BTreeMap::new(),
+        attributes: Default::default(),
         enabled: true,
         revision: Some("1".into()),
     };
@@ -626,10 +630,10 @@ fn comparison_ignores_what_the_directory_ignores() {
 #[test]
 fn multi_valued_attributes_compare_as_sets() {
     let mut live = entry("E1");
-    live.attributes.insert("department".into(), Value::Many(vec!["Eng".into()]));
+    live.attributes.insert("department", Value::Many(vec!["Eng".into()]));
     let plan = Case::new(vec![Person::test("E1").department("Eng")], vec![live.clone()]).plan();
     assert_eq!(row(&plan, "E1").action, Action::Noop);
-    live.attributes.insert("department".into(), Value::Many(vec!["Eng".into(), "Ops".into()]));
+    live.attributes.insert("department", Value::Many(vec!["Eng".into(), "Ops".into()]));
     let plan = Case::new(vec![Person::test("E1").department("Eng")], vec![live]).plan();
     assert_eq!(row(&plan, "E1").action, Action::Update);
 }

@@ -131,21 +131,26 @@ fn drop_duplicate_ids<T>(
     describe: impl Fn(&T, String) -> SkippedRecord,
     location: impl Fn(&T) -> String,
 ) -> Vec<T> {
-    let mut first: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(records.len());
-    for r in records {
-        match first.get(id(&r)) {
-            Some(at) => {
-                let reason = format!("duplicate id: the same id is already at {at}");
-                skipped.push(describe(&r, reason));
-            }
-            None => {
-                first.insert(id(&r).to_owned(), location(&r));
-                out.push(r);
-            }
+    let mut first: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    let mut duplicates: Vec<(usize, usize)> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(f) = first.insert(id(r), i) {
+            // Keep the first occurrence.
+            first.insert(id(&records[f]), f);
+            duplicates.push((i, f));
         }
     }
-    out
+    drop(first);
+    if duplicates.is_empty() {
+        return records;
+    }
+    let mut dropped = vec![false; records.len()];
+    for (i, f) in &duplicates {
+        dropped[*i] = true;
+        let reason = format!("duplicate id: the same id is already at {}", location(&records[*f]));
+        skipped.push(describe(&records[*i], reason));
+    }
+    records.into_iter().zip(dropped).filter(|(_, d)| !d).map(|(r, _)| r).collect()
 }
 
 /// Removes duplicate ids from each bucket of a batch.

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::template::Vars;
 use crate::config::FilterId;
+use crate::directory::eq_ignore_case;
 use crate::model::{FieldRef, FieldValue};
 
 /// A compiled filter.
@@ -166,25 +167,29 @@ impl Rule {
 impl Test {
     /// Whether a value passes the test.
     pub fn matches(&self, value: Option<FieldValue<'_>>) -> bool {
-        let text = value.map(|v| match v {
-            FieldValue::Text(s) => lower(s),
-            other => other.to_text().to_lowercase(),
-        });
-        match (self, text.as_deref()) {
+        let owned;
+        let text = match value {
+            None => None,
+            Some(FieldValue::Text(s)) => Some(s),
+            Some(other) => {
+                owned = other.to_text();
+                Some(owned.as_str())
+            }
+        };
+        // Rule values are stored lowercase; the person's value is compared without
+        // regard to case, in place.
+        let same = eq_ignore_case;
+        match (self, text) {
             (Test::Present(want), v) => v.is_some() == *want,
-            (Test::In(values), Some(v)) => values.iter().any(|x| x == v),
+            (Test::In(values), Some(v)) => values.iter().any(|x| same(x, v)),
             (Test::In(_), None) => false,
-            (Test::NotIn(values), Some(v)) => !values.iter().any(|x| x == v),
+            (Test::NotIn(values), Some(v)) => !values.iter().any(|x| same(x, v)),
             (Test::NotIn(_), None) => true,
-            (Test::StartsWith(s), Some(v)) => v.starts_with(s.as_str()),
-            (Test::EndsWith(s), Some(v)) => v.ends_with(s.as_str()),
+            (Test::StartsWith(s), Some(v)) => v.to_lowercase().starts_with(s.as_str()),
+            (Test::EndsWith(s), Some(v)) => v.to_lowercase().ends_with(s.as_str()),
             (Test::StartsWith(_) | Test::EndsWith(_), None) => false,
         }
     }
-}
-
-fn lower(s: &str) -> String {
-    s.to_lowercase()
 }
 
 #[cfg(test)]

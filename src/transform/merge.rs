@@ -13,11 +13,16 @@
 //! employment fields from their latest employment where the person record lacks them,
 //! and looks up the name of their org unit.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::filter::{self, Decision, Filter};
 use super::template::Vars;
-use crate::config::{FilterId, SourceConfig, SourceId};
+use crate::config::{Compare, FilterId, SourceConfig, SourceId};
+use crate::directory::{Key, Slot};
 use crate::model::{Employment, FieldRef, FieldValue, OrgUnit, Person, PersonField};
 
 /// The records of one source that take part in a merge.
@@ -26,7 +31,7 @@ pub struct SourceRecords<'a> {
     /// The source.
     pub config: &'a SourceConfig,
     /// Its people.
-    pub people: &'a [Person],
+    pub people: &'a [Arc<Person>],
     /// Its employments.
     pub employments: &'a [Employment],
     /// Its org units.
@@ -45,8 +50,9 @@ pub struct Population {
 pub struct MergedPerson {
     /// Stable key: `<source>:<record id>` of the person's first record.
     pub key: String,
-    /// The merged record; `source` and `id` are those of the first record.
-    pub person: Person,
+    /// The merged record; `source` and `id` are those of the first record. Shared with
+    /// the source's records when only one record describes the person.
+    pub person: Arc<Person>,
     /// Every record merged in, first record first.
     pub records: Vec<RecordRef>,
     /// Fields whose value came from another source than the first record's.
@@ -133,7 +139,7 @@ impl Vars for MergedPerson {
 
 /// A person record with its source's filter decision, before merging.
 struct Candidate<'a> {
-    person: &'a Person,
+    person: &'a Arc<Person>,
     source: &'a SourceConfig,
     decision: Decision,
 }
@@ -145,57 +151,121 @@ pub fn merge(sources: &[SourceRecords<'_>], filters: &BTreeMap<FilterId, Filter>
     order.sort_by(|a, b| {
         b.config.priority.cmp(&a.config.priority).then_with(|| a.config.id.cmp(&b.config.id))
     });
-
-    let mut groups: Vec<Vec<Candidate<'_>>> = Vec::new();
-    let mut conflicts: HashMap<usize, String> = HashMap::new();
-    let mut index: HashMap<(FieldRef, String), Vec<usize>> = HashMap::new();
-    let key_fields: Vec<FieldRef> = {
-        let mut all: Vec<FieldRef> = Vec::new();
-        for s in &order {
-            for f in &s.config.match_key {
-                if !all.contains(f) {
-                    all.push(f.clone());
-                }
-            }
-        }
-        all
-    };
-
-    for s in &order {
-        let source_filters: Vec<&Filter> = s.config.filters.iter().filter_map(|id| filters.get(id)).collect();
-        let mut people: Vec<&Person> = s.people.iter().collect();
-        people.sort_by(|a, b| a.id.cmp(&b.id));
-        for person in people {
-            let decision = filter::decide(source_filters.iter().copied(), &PersonOnly(person));
-            let candidate = Candidate { person, source: s.config, decision };
-            let group = find_group(&s.config.match_key, person, &index, &groups, &mut conflicts, s.config);
-            let at = match group {
-                Some(g) => {
-                    groups[g].push(candidate);
-                    g
-                }
-                None => {
-                    groups.push(vec![candidate]);
-                    groups.len() - 1
-                }
-            };
-            let vars = PersonOnly(person);
-            for f in &key_fields {
-                if let Some(v) = vars.get(f) {
-                    let slot = index.entry((f.clone(), match_value(&v))).or_default();
-                    if !slot.contains(&at) {
-                        slot.push(at);
-                    }
-                }
-            }
+    let mut key_fields: Vec<&FieldRef> = Vec::new();
+    for f in order.iter().flat_map(|s| &s.config.match_key) {
+        if !key_fields.contains(&f) {
+            key_fields.push(f);
         }
     }
 
-    let mut people: Vec<MergedPerson> =
-        groups.into_iter().enumerate().map(|(i, g)| build(g, conflicts.remove(&i))).collect();
+    let total = sources.iter().map(|s| s.people.len()).sum();
+    let mut candidates: Vec<Candidate<'_>> = Vec::with_capacity(total);
+    let mut group_of: Vec<u32> = Vec::with_capacity(total);
+    // Each group's records as a list through the candidates: the last one added, and
+    // for each candidate the one added to its group before it.
+    let mut last_in_group: Vec<u32> = Vec::new();
+    let mut previous: Vec<u32> = Vec::with_capacity(total);
+    let mut groups: u32 = 0;
+    let mut conflicts: FxHashMap<u32, String> = FxHashMap::default();
+    // Match values are compared without regard to case or surrounding space.
+    let mut index: Vec<FxHashMap<Key<'_>, Slot>> = key_fields
+        .iter()
+        .map(|_| {
+            let mut map = FxHashMap::default();
+            map.reserve(total);
+            map
+        })
+        .collect();
+
+    for s in &order {
+        let source_filters: Vec<&Filter> = s.config.filters.iter().filter_map(|id| filters.get(id)).collect();
+        let chain: Vec<usize> =
+            s.config.match_key.iter().filter_map(|f| key_fields.iter().position(|k| *k == f)).collect();
+        let mut people: Vec<&Arc<Person>> = s.people.iter().collect();
+        if !people.is_sorted_by(|a, b| a.id <= b.id) {
+            people.par_sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        // Filtering is per record: on every core. Grouping below is sequential.
+        let decisions: Vec<Decision> = people
+            .par_iter()
+            .map(|person| filter::decide(source_filters.iter().copied(), &PersonOnly(person)))
+            .collect();
+        for (person, decision) in people.into_iter().zip(decisions) {
+            // Each match value's key is made (and hashed) once, for the lookup and the insert.
+            let keys: Vec<Option<Key<'_>>> = key_fields
+                .iter()
+                .map(|f| text_of(person, f).map(|v| Key::new(Compare::IgnoreCase, v)))
+                .collect();
+            let group = find_group(&chain, &key_fields, &keys, person, &index, &mut conflicts, |g| {
+                // A group that already holds a record of this source: two records of one
+                // source claim the same person.
+                let mut c = last_in_group[g as usize];
+                while c != u32::MAX {
+                    let candidate: &Candidate<'_> = &candidates[c as usize];
+                    if candidate.source.id == s.config.id {
+                        return Some(candidate.person.location.clone());
+                    }
+                    c = previous[c as usize];
+                }
+                None
+            });
+            let group = group.unwrap_or_else(|| {
+                groups += 1;
+                last_in_group.push(u32::MAX);
+                groups - 1
+            });
+            previous.push(last_in_group[group as usize]);
+            last_in_group[group as usize] = candidates.len() as u32;
+            for (pos, key) in keys.into_iter().enumerate() {
+                if let Some(key) = key {
+                    match index[pos].entry(key) {
+                        std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().add(group),
+                        std::collections::hash_map::Entry::Vacant(vacant) => {
+                            vacant.insert(Slot::One(group));
+                        }
+                    }
+                }
+            }
+            candidates.push(Candidate { person, source: s.config, decision });
+            group_of.push(group);
+        }
+    }
+
+    // Records of one group are contiguous after a stable sort by group.
+    let mut by_group: Vec<usize> = (0..candidates.len()).collect();
+    by_group.sort_by_key(|c| group_of[*c]);
+    let mut ranges: Vec<(u32, std::ops::Range<usize>)> = Vec::with_capacity(groups as usize);
+    let mut at = 0;
+    while at < by_group.len() {
+        let g = group_of[by_group[at]];
+        let end = at + by_group[at..].iter().take_while(|c| group_of[**c] == g).count();
+        ranges.push((g, at..end));
+        at = end;
+    }
+    let mut people: Vec<MergedPerson> = ranges
+        .into_par_iter()
+        .map(|(g, range)| {
+            let members: Vec<&Candidate<'_>> = by_group[range].iter().map(|c| &candidates[*c]).collect();
+            build(members, conflicts.get(&g).cloned())
+        })
+        .collect();
     people.sort_by(|a, b| a.key.cmp(&b.key));
     link(&mut people, sources);
     Population { people }
+}
+
+/// The text of a match field, if the person has one. Typed values (dates) are not
+/// match keys in practice and are left out.
+fn text_of<'p>(person: &'p Person, field: &FieldRef) -> Option<&'p str> {
+    match field {
+        FieldRef::Person(f) => match person.get(*f)? {
+            FieldValue::Text(t) => Some(t),
+            _ => None,
+        },
+        FieldRef::Custom(name) => person.custom.get(name).map(String::as_str),
+        FieldRef::Source => Some(person.source.as_str()),
+        FieldRef::OrgUnitName => None,
+    }
 }
 
 /// Text of a match value: case and surrounding space do not tell people apart.
@@ -207,24 +277,25 @@ pub fn match_value(v: &FieldValue<'_>) -> String {
 }
 
 fn find_group(
-    chain: &[FieldRef],
+    chain: &[usize],
+    key_fields: &[&FieldRef],
+    keys: &[Option<Key<'_>>],
     person: &Person,
-    index: &HashMap<(FieldRef, String), Vec<usize>>,
-    groups: &[Vec<Candidate<'_>>],
-    conflicts: &mut HashMap<usize, String>,
-    source: &SourceConfig,
-) -> Option<usize> {
-    let vars = PersonOnly(person);
-    for field in chain {
-        let Some(v) = vars.get(field) else { continue };
-        let Some(found) = index.get(&(field.clone(), match_value(&v))) else { continue };
-        match found.as_slice() {
+    index: &[FxHashMap<Key<'_>, Slot>],
+    conflicts: &mut FxHashMap<u32, String>,
+    same_source: impl Fn(u32) -> Option<crate::model::RecordLocation>,
+) -> Option<u32> {
+    for pos in chain {
+        let field = key_fields[*pos];
+        let Some(key) = &keys[*pos] else { continue };
+        let Some(slot) = index[*pos].get(key) else { continue };
+        match slot.items() {
             [] => continue,
             [g] => {
-                if let Some(other) = groups[*g].iter().find(|c| c.source.id == source.id) {
+                if let Some(other) = same_source(*g) {
                     let reason = format!(
-                        "records at {} and {} of source `{}` have the same {field}",
-                        other.person.location, person.location, source.id
+                        "records at {other} and {} of source `{}` have the same {field}",
+                        person.location, person.source
                     );
                     conflicts.entry(*g).or_insert(reason);
                 }
@@ -246,7 +317,7 @@ fn find_group(
     None
 }
 
-fn build(mut group: Vec<Candidate<'_>>, conflict: Option<String>) -> MergedPerson {
+fn build(mut group: Vec<&Candidate<'_>>, conflict: Option<String>) -> MergedPerson {
     group.sort_by(|a, b| {
         b.decision
             .is_included()
@@ -255,19 +326,24 @@ fn build(mut group: Vec<Candidate<'_>>, conflict: Option<String>) -> MergedPerso
             .then_with(|| a.source.id.cmp(&b.source.id))
             .then_with(|| a.person.id.cmp(&b.person.id))
     });
-    let first = &group[0];
-    let mut person = first.person.clone();
+    let first = group[0];
     let mut owners = Vec::new();
-    for other in &group[1..] {
-        for field in PersonField::ALL {
-            if person.fill_from(other.person, *field) {
-                owners.push((*field, other.source.id.clone()));
+    let person = if group.len() == 1 {
+        first.person.clone()
+    } else {
+        let mut person = Person::clone(first.person);
+        for other in &group[1..] {
+            for field in PersonField::ALL {
+                if person.fill_from(other.person, *field) {
+                    owners.push((*field, other.source.id.clone()));
+                }
+            }
+            for (k, v) in &other.person.custom {
+                person.custom.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
-        for (k, v) in &other.person.custom {
-            person.custom.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
+        Arc::new(person)
+    };
     let decision = match group.iter().find(|c| c.decision.is_included()) {
         Some(_) => Decision::Included,
         None => first.decision.clone(),
@@ -294,15 +370,16 @@ fn build(mut group: Vec<Candidate<'_>>, conflict: Option<String>) -> MergedPerso
 
 /// Resolves managers and org units, and fills employment fields.
 fn link(people: &mut [MergedPerson], sources: &[SourceRecords<'_>]) {
-    let mut by_record: HashMap<(&SourceId, &str), usize> = HashMap::new();
+    let mut by_record: FxHashMap<(&SourceId, &str), usize> = FxHashMap::default();
+    by_record.reserve(people.iter().map(|p| p.records.len()).sum());
     for (i, p) in people.iter().enumerate() {
         for r in &p.records {
             by_record.insert((&r.source, r.id.as_str()), i);
         }
     }
-    let units: HashMap<(&SourceId, &str), &OrgUnit> =
+    let units: FxHashMap<(&SourceId, &str), &OrgUnit> =
         sources.iter().flat_map(|s| s.org_units.iter().map(|u| ((&u.source, u.id.as_str()), u))).collect();
-    let mut latest: HashMap<(&SourceId, &str), &Employment> = HashMap::new();
+    let mut latest: FxHashMap<(&SourceId, &str), &Employment> = FxHashMap::default();
     for e in sources.iter().flat_map(|s| s.employments.iter()) {
         let slot = latest.entry((&e.source, e.person.as_str())).or_insert(e);
         if (e.start_date, &e.id) > (slot.start_date, &slot.id) {
@@ -336,8 +413,17 @@ fn link(people: &mut [MergedPerson], sources: &[SourceRecords<'_>]) {
         p.manager = manager;
         p.org_unit_name = unit;
         let employment = p.records.iter().find_map(|r| latest.get(&(&r.source, r.id.as_str())).copied());
-        if let Some(e) = employment {
-            let person = &mut p.person;
+        let Some(e) = employment else { continue };
+        let gap = |mine: bool, theirs: bool| !mine && theirs;
+        let current = &p.person;
+        let fills = gap(current.employment_type.is_some(), e.employment_type.is_some())
+            || gap(current.legal_entity.is_some(), e.legal_entity.is_some())
+            || gap(current.job_title.is_some(), e.job_title.is_some())
+            || gap(current.start_date.is_some(), e.start_date.is_some())
+            || gap(current.end_date.is_some(), e.end_date.is_some());
+        // Only a person who gains a field gets a record of their own.
+        if fills {
+            let person = Arc::make_mut(&mut p.person);
             let mut fill = |slot: &mut Option<String>, value: &Option<String>, field: PersonField| {
                 if slot.is_none() && value.is_some() {
                     slot.clone_from(value);
@@ -404,8 +490,13 @@ mod tests {
         }
     }
 
-    fn records<'a>(config: &'a SourceConfig, people: &'a [Person]) -> SourceRecords<'a> {
-        SourceRecords { config, people, employments: &[], org_units: &[] }
+    /// Test records; leaked, so they live as long as the test needs.
+    fn shared(people: &[Person]) -> &'static [Arc<Person>] {
+        Box::leak(people.iter().cloned().map(Arc::new).collect::<Vec<_>>().into_boxed_slice())
+    }
+
+    fn records<'a>(config: &'a SourceConfig, people: &[Person]) -> SourceRecords<'a> {
+        SourceRecords { config, people: shared(people), employments: &[], org_units: &[] }
     }
 
     #[test]
@@ -527,7 +618,12 @@ mod tests {
             },
         ];
         let pop = merge(
-            &[SourceRecords { config: &de, people: &people, employments: &employments, org_units: &units }],
+            &[SourceRecords {
+                config: &de,
+                people: shared(&people),
+                employments: &employments,
+                org_units: &units,
+            }],
             &BTreeMap::new(),
         );
         let by = |k: &str| pop.people.iter().find(|p| p.key == k).unwrap();

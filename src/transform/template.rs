@@ -178,20 +178,25 @@ impl Template {
     /// result is empty after trimming.
     pub fn render(&self, vars: &dyn Vars, n: Option<u32>) -> Option<String> {
         let mut out = String::new();
+        if !self.render_into(vars, n, &mut out) {
+            return None;
+        }
+        let trimmed = out.trim();
+        if trimmed.len() == out.len() { Some(out) } else { Some(trimmed.to_owned()) }
+    }
+
+    /// Renders the template onto the end of `out`, without trimming; returns whether
+    /// what it wrote has anything but white space. Lets a caller compare a value with
+    /// what a directory holds without allocating.
+    pub fn render_into(&self, vars: &dyn Vars, n: Option<u32>, out: &mut String) -> bool {
+        let start = out.len();
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.push_str(text),
-                Part::Expr(expr) => expr.render(vars, n, &mut out),
+                Part::Expr(expr) => expr.render(vars, n, out),
             }
         }
-        let trimmed = out.trim();
-        if trimmed.is_empty() {
-            None
-        } else if trimmed.len() == out.len() {
-            Some(out)
-        } else {
-            Some(trimmed.to_owned())
-        }
+        !out[start..].trim().is_empty()
     }
 }
 

@@ -150,7 +150,7 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
 
     let noops: Vec<&Row> = plan.rows.iter().filter(|r| r.action == Action::Noop).collect();
     if !noops.is_empty() {
-        writeln!(out, "<details><summary>Unchanged ({})</summary>", noops.len())?;
+        writeln!(out, "<details><summary>Unchanged, with a reason ({})</summary>", noops.len())?;
         writeln!(out)?;
         writeln!(out, "| person | entry | why |")?;
         writeln!(out, "|---|---|---|")?;
@@ -168,6 +168,16 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
         }
         writeln!(out)?;
         writeln!(out, "</details>")?;
+        writeln!(out)?;
+    }
+    if s.unlisted > 0 {
+        writeln!(
+            out,
+            "{} {} up to date and not listed; `hrsync plan --unchanged` lists {}.",
+            s.unlisted,
+            if s.unlisted == 1 { "entry is" } else { "entries are" },
+            if s.unlisted == 1 { "it" } else { "them" }
+        )?;
     }
     Ok(())
 }
