@@ -627,24 +627,19 @@ impl<'a> Planner<'a> {
         depth
     }
 
-    /// The desired value of each mapped field for person `i`: `Some(None)` means the
-    /// field should be absent, `None` means the field is not managed in this row.
+    /// The values of a new entry for person `i`, field by field: `Some((None, _))` is a
+    /// field without a value, `None` a field that is never written (`ignore`, or a
+    /// manager that cannot be referenced, with a warning).
     fn desired(
         &self,
         i: usize,
-        creating: bool,
         unique: &FxHashMap<(usize, usize), UniqueValue>,
         warnings: &mut Vec<String>,
     ) -> Result<Vec<Option<Sourced>>, String> {
         let p = &self.people[i];
         let mut out = Vec::with_capacity(self.dir.fields.len());
         for (f, field) in self.dir.fields.iter().enumerate() {
-            let manage = match field.mode {
-                FieldMode::Ignore => false,
-                FieldMode::ImportOnce => creating,
-                FieldMode::Continuous => true,
-            };
-            if !manage {
+            if field.mode == FieldMode::Ignore {
                 out.push(None);
                 continue;
             }
@@ -888,7 +883,7 @@ impl<'a> Planner<'a> {
     ) -> Row {
         let mut row = self.row(Action::Create, Some(i), None, reasons);
         let mut warnings = Vec::new();
-        let desired = match self.desired(i, true, unique, &mut warnings) {
+        let desired = match self.desired(i, unique, &mut warnings) {
             Ok(d) => d,
             Err(reason) => {
                 row.action = Action::Skip;

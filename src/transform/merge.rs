@@ -268,14 +268,6 @@ fn text_of<'p>(person: &'p Person, field: &FieldRef) -> Option<&'p str> {
     }
 }
 
-/// Text of a match value: case and surrounding space do not tell people apart.
-pub fn match_value(v: &FieldValue<'_>) -> String {
-    match v {
-        FieldValue::Text(s) if !s.chars().any(char::is_uppercase) => (*s).to_owned(),
-        other => other.to_text().to_lowercase(),
-    }
-}
-
 fn find_group(
     chain: &[usize],
     key_fields: &[&FieldRef],

@@ -166,14 +166,6 @@ impl Template {
         })
     }
 
-    /// If the template is exactly one field without filters, that field.
-    pub fn as_single_field(&self) -> Option<&FieldRef> {
-        match self.parts.as_slice() {
-            [Part::Expr(Expr { operand: Operand::Field(f), filters })] if filters.is_empty() => Some(f),
-            _ => None,
-        }
-    }
-
     /// Renders the template. `n` is the value of `{{ n }}`. Returns `None` when the
     /// result is empty after trimming.
     pub fn render(&self, vars: &dyn Vars, n: Option<u32>) -> Option<String> {
@@ -530,7 +522,5 @@ mod tests {
             ]
         );
         assert!(t.uses_counter());
-        let single = Template::parse("{{ employee_number }}", Counter::Forbidden).unwrap();
-        assert_eq!(single.as_single_field(), Some(&FieldRef::Person(PersonField::EmployeeNumber)));
     }
 }
