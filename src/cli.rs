@@ -599,16 +599,14 @@ async fn apply(
                     "\nApplied to `{}`: {} created, {} updated, {} disabled, {} deleted, {} failed.\n",
                     d.id, applied.created, applied.updated, applied.disabled, applied.deleted, applied.failed
                 );
-                for item in applied.items.iter().filter(|i| i.status != crate::apply::ItemStatus::Done) {
-                    let who = item
-                        .person
-                        .as_deref()
-                        .map(|k| pii.key(k))
-                        .or(item.entry.as_deref().map(|e| pii.id(e)));
-                    eprintln!("{} {}: {}", item.action.as_str(), who.unwrap_or_default(), item.status);
+                for failure in applied.items.iter().filter_map(|i| crate::run::describe_failure(i, &pii)) {
+                    eprintln!("error: {failure}");
                 }
-                for w in &applied.warnings {
-                    eprintln!("warning: {w}");
+                for item in &applied.items {
+                    for w in &item.warnings {
+                        let who = item.person.as_deref().map(|k| pii.key(k)).unwrap_or_default();
+                        eprintln!("warning: {} {who}: {w}", item.action.as_str());
+                    }
                 }
                 ok &= applied.failed == 0;
             }
@@ -623,7 +621,8 @@ async fn run(g: &Global, source: Option<String>, dry_run: bool, approve: &[Strin
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    let options = JobOptions { source, dry_run, approvals: approve.iter().cloned().collect() };
+    let pii = pii(&run, None)?;
+    let options = JobOptions { source, dry_run, approvals: approve.iter().cloned().collect(), pii };
     let result = run.job(&options).await?;
     println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(if result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

@@ -17,6 +17,7 @@ use crate::config::{Config, DirectoryConfig, Mode, SourceConfig, SourceId};
 use crate::digest::ContentHash;
 use crate::directory::{self, Directory, DirectoryError};
 use crate::model::{RecordKind, SkippedRecord};
+use crate::plan::pii::Pii;
 use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
 use crate::repo::RepoFiles;
 use crate::report::{Bucket, DirectoryResult, Fetched, JobResult, JobStatus, SourceResult, Sources};
@@ -115,7 +116,7 @@ pub struct PlanOptions {
 }
 
 /// What a job is asked to do.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct JobOptions {
     /// Only this source (others take part with their last good read).
     pub source: Option<String>,
@@ -123,6 +124,8 @@ pub struct JobOptions {
     pub dry_run: bool,
     /// Plan ids approved on the command line.
     pub approvals: BTreeSet<String>,
+    /// How people are named in the result's errors.
+    pub pii: Pii,
 }
 
 /// A loaded sync repository, its state, and the run's clock.
@@ -371,7 +374,7 @@ impl Run {
                     } else {
                         None
                     };
-                    directory_result(config.mode, &plan, applied)
+                    directory_result(config.mode, &plan, applied, &options.pii)
                 }
             };
             directories.insert(config.id.clone(), result);
@@ -510,6 +513,7 @@ fn directory_result(
     mode: Mode,
     plan: &Plan,
     applied: Option<Result<Applied, apply::ApplyError>>,
+    pii: &Pii,
 ) -> DirectoryResult {
     let s = &plan.summary;
     let mut result = DirectoryResult {
@@ -545,18 +549,7 @@ fn directory_result(
             result.disabled = a.disabled;
             result.deleted = a.deleted;
             result.failed = a.failed;
-            result.errors = a
-                .items
-                .iter()
-                .filter_map(|i| match &i.status {
-                    apply::ItemStatus::Done => None,
-                    apply::ItemStatus::Failed(r) | apply::ItemStatus::NotAttempted(r) => Some(format!(
-                        "{} {}: {r}",
-                        i.action.as_str(),
-                        i.person.as_deref().or(i.entry.as_deref()).unwrap_or("?")
-                    )),
-                })
-                .collect();
+            result.errors = a.items.iter().filter_map(|i| describe_failure(i, pii)).collect();
         }
     }
     if matches!(plan.status, plan::PlanStatus::Blocked | plan::PlanStatus::Failed) {
@@ -566,6 +559,26 @@ fn directory_result(
         result.status = JobStatus::Warning;
     }
     result
+}
+
+/// A failed item in words, with person and entry shown as `pii` says; `None` for an
+/// item that worked.
+pub fn describe_failure(item: &apply::ItemOutcome, pii: &Pii) -> Option<String> {
+    let reason = match &item.status {
+        apply::ItemStatus::Done => return None,
+        apply::ItemStatus::Failed(r) | apply::ItemStatus::NotAttempted(r) => r,
+    };
+    let who = match (&item.person, &item.entry) {
+        (Some(key), _) => pii.key(key),
+        (None, Some(entry)) => pii.id(entry),
+        (None, None) => "?".to_owned(),
+    };
+    // Directory errors name the entry, and an entry id is personal data.
+    let reason = match &item.entry {
+        Some(entry) if !matches!(pii, Pii::Full) => reason.replace(entry.as_str(), &pii.id(entry)),
+        _ => reason.clone(),
+    };
+    Some(format!("{} {who}: {reason}", item.action.as_str()))
 }
 
 /// Created/updated/skipped counts of one bucket against the last good read.

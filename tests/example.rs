@@ -282,3 +282,23 @@ fn manual_drift_is_overwritten_and_unmanaged_entries_are_left_alone() {
     let svc = entries.iter().find(|e| e["id"] == "svc-backup").unwrap();
     assert_eq!(svc["enabled"], true, "an entry outside hrsync's scope survives");
 }
+
+#[test]
+fn one_failing_item_does_not_stop_the_others_and_its_error_is_masked() {
+    let ex = Example::new();
+    // An entry hrsync does not own already uses the name 10003's new entry would get.
+    let dir = ex.path(".hrsync/directories/corp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let squatter = serde_json::json!({"id": "10003", "enabled": true, "revision": 1, "attributes": {"employeeNumber": "X-1", "cn": "Someone else"}});
+    std::fs::write(dir.join("10003.json"), squatter.to_string()).unwrap();
+
+    let out = ex.run(&["run"]);
+    assert_eq!(out.code, 0, "a warning is not a failure: {out:?}");
+    let job = json(&out.stdout);
+    assert_eq!(job["status"], "warning");
+    let corp = &job["directories"]["corp"];
+    assert_eq!((corp["created"].as_u64(), corp["failed"].as_u64()), (Some(142), Some(1)));
+    assert_eq!(corp["errors"][0], "create germany:10…03: an entry `10…03` already exists");
+    assert!(!out.stdout.contains("10003"), "the employee number is masked: {out:?}");
+    assert_eq!(ex.entries().len(), 143, "142 new entries next to the one that was there");
+}

@@ -55,6 +55,9 @@ pub struct ItemOutcome {
     pub entry: Option<String>,
     /// Whether it worked.
     pub status: ItemStatus,
+    /// Gaps in an item that worked (a manager left for the next run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Whether an item was applied.
@@ -67,16 +70,6 @@ pub enum ItemStatus {
     Failed(String),
     /// Not attempted, because the directory became unavailable.
     NotAttempted(String),
-}
-
-impl std::fmt::Display for ItemStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ItemStatus::Done => f.write_str("done"),
-            ItemStatus::Failed(reason) => write!(f, "failed: {reason}"),
-            ItemStatus::NotAttempted(reason) => f.write_str(reason),
-        }
-    }
 }
 
 /// The outcome of applying a plan.
@@ -94,9 +87,6 @@ pub struct Applied {
     pub failed: usize,
     /// Every written row's outcome, in order.
     pub items: Vec<ItemOutcome>,
-    /// Notes on items that worked with a gap (a manager left for the next run).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
 }
 
 /// Refuses plans that must not be applied.
@@ -129,6 +119,7 @@ pub async fn apply(plan: &Plan, directory: &dyn Directory) -> Result<Applied, Ap
             person: key.clone(),
             entry: row.entry.clone(),
             status: ItemStatus::Done,
+            warnings: Vec::new(),
         };
         if let Some(reason) = &unavailable {
             outcome.status = ItemStatus::NotAttempted(reason.clone());
@@ -136,7 +127,7 @@ pub async fn apply(plan: &Plan, directory: &dyn Directory) -> Result<Applied, Ap
             applied.items.push(outcome);
             continue;
         }
-        let result = apply_row(row, directory, &created, &mut applied.warnings).await;
+        let result = apply_row(row, directory, &created, &mut outcome.warnings).await;
         match result {
             Ok(new_id) => {
                 match row.action {
@@ -155,6 +146,9 @@ pub async fn apply(plan: &Plan, directory: &dyn Directory) -> Result<Applied, Ap
                 tracing::warn!(directory = %plan.directory, action = row.action.as_str(), error = %e, "item failed");
                 if matches!(e, DirectoryError::Unavailable { .. }) {
                     unavailable = Some(format!("not attempted: {e}"));
+                }
+                if outcome.entry.is_none() {
+                    outcome.entry = e.entry().map(str::to_owned);
                 }
                 outcome.status = ItemStatus::Failed(error_chain(&e));
                 applied.failed += 1;
@@ -189,10 +183,10 @@ async fn apply_row(
             Planned::EntryOf { entry_of } => match created.get(entry_of.as_str()) {
                 Some(id) => Some(Value::One(id.clone())),
                 None => {
-                    warnings.push(format!(
-                        "a manager reference was left out because the manager's entry was not created; the next run sets it ({})",
-                        row.person.as_ref().map(|p| p.key.as_str()).unwrap_or("?")
-                    ));
+                    warnings.push(
+                        "the manager was left unset because the manager's entry was not created; the next run sets it"
+                            .to_owned(),
+                    );
                     None
                 }
             },

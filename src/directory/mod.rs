@@ -224,6 +224,18 @@ pub enum DirectoryError {
     Rejected(String),
 }
 
+impl DirectoryError {
+    /// The entry the error is about, when it names one.
+    pub fn entry(&self) -> Option<&str> {
+        match self {
+            DirectoryError::Conflict(id)
+            | DirectoryError::NotFound(id)
+            | DirectoryError::AlreadyExists(id) => Some(id),
+            DirectoryError::Unavailable { .. } | DirectoryError::Rejected(_) => None,
+        }
+    }
+}
+
 /// A target directory.
 #[async_trait]
 pub trait Directory: Send + Sync {
