@@ -253,26 +253,29 @@ fn open_files(g: &Global) -> Result<Arc<dyn RepoFiles>> {
     })
 }
 
-/// Loads the config; validation problems are printed and end the command with 1.
-fn load(files: &dyn RepoFiles) -> Result<Result<config::Config, ExitCode>> {
+/// An error already shown to the user (the diagnostics of an invalid repository):
+/// `main` exits 1 without printing it again.
+#[derive(Debug, thiserror::Error)]
+#[error("the sync repository is not valid")]
+pub struct AlreadyReported;
+
+/// Loads the config; validation problems are printed, and the command ends with 1.
+fn load(files: &dyn RepoFiles) -> Result<config::Config> {
     match config::load(files) {
-        Ok(c) => Ok(Ok(c)),
+        Ok(c) => Ok(c),
         Err(ConfigError::Invalid(diags)) => {
             eprintln!("{diags}");
-            Ok(Err(ExitCode::FAILURE))
+            Err(AlreadyReported.into())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn open_run(g: &Global) -> Result<Result<Run, ExitCode>> {
+async fn open_run(g: &Global) -> Result<Run> {
     let files = open_files(g)?;
-    let config = match load(files.as_ref())? {
-        Ok(c) => c,
-        Err(code) => return Ok(Err(code)),
-    };
+    let config = load(files.as_ref())?;
     let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
-    Ok(Ok(Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())? }))
+    Ok(Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())? })
 }
 
 fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
@@ -330,10 +333,7 @@ fn schema(out: &Path, check: bool) -> Result<ExitCode> {
 
 async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
     let files = open_files(g)?;
-    let config = match load(files.as_ref())? {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
+    let config = load(files.as_ref())?;
     let n = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
     println!(
         "ok: workspace `{}` in {}: {}, {}, {}",
@@ -389,10 +389,7 @@ async fn preview(
     directory: Option<&str>,
     pii_arg: Option<PiiArg>,
 ) -> Result<ExitCode> {
-    let run = match open_run(g).await? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
+    let run = open_run(g).await?;
     let pii = pii(&run, pii_arg)?;
     let state = run.store.load()?;
     let gathered = run.gather(source, &state).await?;
@@ -463,10 +460,7 @@ struct PlanOutput<'a> {
 
 async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput<'_>) -> Result<ExitCode> {
     let PlanOutput { format, out, detailed, pii: pii_arg, unchanged } = output;
-    let run = match open_run(g).await? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
+    let run = open_run(g).await?;
     let pii = pii(&run, pii_arg)?;
     let state = run.store.load()?;
     let gathered = run.gather(None, &state).await?;
@@ -532,10 +526,7 @@ async fn apply(
     directory: Option<&str>,
     pii_arg: Option<PiiArg>,
 ) -> Result<ExitCode> {
-    let run = match open_run(g).await? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
+    let run = open_run(g).await?;
     let pii = pii(&run, pii_arg)?;
     let saved = saved.map(read_saved_plans).transpose()?;
     let approvals: BTreeSet<String> = approve.iter().cloned().collect();
@@ -617,10 +608,7 @@ async fn apply(
 }
 
 async fn run(g: &Global, source: Option<String>, dry_run: bool, approve: &[String]) -> Result<ExitCode> {
-    let run = match open_run(g).await? {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
+    let run = open_run(g).await?;
     let pii = pii(&run, None)?;
     let options = JobOptions { source, dry_run, approvals: approve.iter().cloned().collect(), pii };
     let result = run.job(&options).await?;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     }
     match hrsync::cli::execute(cli) {
         Ok(code) => code,
+        Err(e) if e.is::<hrsync::cli::AlreadyReported>() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {

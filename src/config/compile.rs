@@ -418,31 +418,46 @@ impl Compiler {
         out
     }
 
+    /// The documents of one kind with their ids, leaving out (and reporting) documents
+    /// whose id is invalid or already taken.
+    fn with_unique_ids<'d, T, Id: Ord + Clone + std::fmt::Display>(
+        &mut self,
+        docs: &'d [Parsed<T>],
+        noun: &str,
+        given: impl Fn(&T) -> Option<&str>,
+        make: fn(&str) -> Result<Id, InvalidId>,
+    ) -> Vec<(&'d Parsed<T>, Id)> {
+        let mut out = Vec::new();
+        let mut seen: BTreeMap<Id, String> = BTreeMap::new();
+        for p in docs {
+            let given = given(&p.spec);
+            let Some(id) = self.id(p, given, noun, make) else { continue };
+            if let Some(first) = seen.get(&id) {
+                let pointer = if given.is_some() { "/id" } else { "" };
+                self.error(
+                    &p.doc,
+                    pointer,
+                    format!("{noun} id `{id}` is already used by {first}"),
+                    Some(format!("give each {noun} its own id")),
+                );
+                continue;
+            }
+            seen.insert(id.clone(), p.doc.file.clone());
+            out.push((p, id));
+        }
+        out
+    }
+
     fn sources(
         &mut self,
         docs: &[Parsed<SourceSpec>],
         filters: &BTreeMap<FilterId, Filter>,
     ) -> Vec<SourceConfig> {
-        let mut out: Vec<SourceConfig> = Vec::new();
-        let mut seen: BTreeMap<SourceId, String> = BTreeMap::new();
-        for p in docs {
-            let common = p.spec.common();
-            let Some(id) = self.id(p, common.id.as_deref(), "source", SourceId::new) else { continue };
-            if let Some(first) = seen.get(&id) {
-                let pointer = if common.id.is_some() { "/id" } else { "" };
-                self.error(
-                    &p.doc,
-                    pointer,
-                    format!("source id `{id}` is already used by {first}"),
-                    Some("give each source its own id".into()),
-                );
-                continue;
-            }
-            seen.insert(id.clone(), p.doc.file.clone());
-            if let Some(cfg) = self.source(p, id, common, filters) {
-                out.push(cfg);
-            }
-        }
+        let mut out: Vec<SourceConfig> = self
+            .with_unique_ids(docs, "source", |s| s.common().id.as_deref(), SourceId::new)
+            .into_iter()
+            .filter_map(|(p, id)| self.source(p, id, p.spec.common(), filters))
+            .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }
@@ -608,26 +623,11 @@ impl Compiler {
         filters: &BTreeMap<FilterId, Filter>,
         safety: &SafetySpec,
     ) -> Vec<DirectoryConfig> {
-        let mut out: Vec<DirectoryConfig> = Vec::new();
-        let mut seen: BTreeMap<DirectoryId, String> = BTreeMap::new();
-        for p in docs {
-            let common = p.spec.common();
-            let Some(id) = self.id(p, common.id.as_deref(), "directory", DirectoryId::new) else { continue };
-            if let Some(first) = seen.get(&id) {
-                let pointer = if common.id.is_some() { "/id" } else { "" };
-                self.error(
-                    &p.doc,
-                    pointer,
-                    format!("directory id `{id}` is already used by {first}"),
-                    Some("give each directory its own id".into()),
-                );
-                continue;
-            }
-            seen.insert(id.clone(), p.doc.file.clone());
-            if let Some(cfg) = self.directory(p, id, common, filters, safety) {
-                out.push(cfg);
-            }
-        }
+        let mut out: Vec<DirectoryConfig> = self
+            .with_unique_ids(docs, "directory", |d| d.common().id.as_deref(), DirectoryId::new)
+            .into_iter()
+            .filter_map(|(p, id)| self.directory(p, id, p.spec.common(), filters, safety))
+            .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out
     }

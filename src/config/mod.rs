@@ -154,6 +154,35 @@ pub struct SourceConfig {
     pub kind: SourceKind,
 }
 
+#[cfg(test)]
+impl SourceConfig {
+    /// A CSV source for tests: matched by employee number then work email, no filters.
+    pub(crate) fn test(id: &str) -> SourceConfig {
+        SourceConfig {
+            id: SourceId::new_unchecked(id),
+            file: format!("sources/{id}.yaml"),
+            enabled: true,
+            priority: 0,
+            timezone: None,
+            match_key: vec![
+                FieldRef::Person(crate::model::PersonField::EmployeeNumber),
+                FieldRef::Person(crate::model::PersonField::WorkEmail),
+            ],
+            filters: Vec::new(),
+            delta: false,
+            values: BTreeMap::new(),
+            date_format: "%Y-%m-%d".into(),
+            kind: SourceKind::Csv(CsvSettings {
+                path: String::new(),
+                delimiter: b',',
+                columns: BTreeMap::new(),
+                employments: None,
+                org_units: None,
+            }),
+        }
+    }
+}
+
 /// Kinds of source.
 #[derive(Clone, Debug)]
 pub enum SourceKind {

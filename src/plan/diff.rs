@@ -1109,35 +1109,37 @@ fn marker_change(marker: &crate::config::Marker, before: Option<Value>) -> Chang
 /// Why the plan exceeds the mass-change limits, if it does.
 fn mass_change(s: &SafetyCheck) -> Vec<String> {
     let mut out = Vec::new();
-    let share = |n: usize| if s.managed == 0 { 0.0 } else { n as f64 * 100.0 / s.managed as f64 };
-    if s.managed > 0 && share(s.disables) > s.max_disable_percent {
-        out.push(format!(
-            "{} disables and deletes are {:.1} % of {} managed entries, above max_disable_percent {}",
-            s.disables,
-            share(s.disables),
-            s.managed,
-            s.max_disable_percent
-        ));
-    }
-    if let Some(max) = s.max_disable_count
-        && s.disables as u64 > max
-    {
-        out.push(format!("{} disables and deletes are above max_disable_count {max}", s.disables));
-    }
-    if s.managed > 0 && share(s.updates) > s.max_update_percent {
-        out.push(format!(
-            "{} updates are {:.1} % of {} managed entries, above max_update_percent {}",
-            s.updates,
-            share(s.updates),
-            s.managed,
-            s.max_update_percent
-        ));
-    }
-    if let Some(max) = s.max_update_count
-        && s.updates as u64 > max
-    {
-        out.push(format!("{} updates are above max_update_count {max}", s.updates));
-    }
+    let mut check = |what: &str,
+                     n: usize,
+                     (percent_name, max_percent): (&str, f64),
+                     (count_name, max_count): (&str, Option<u64>)| {
+        if s.managed > 0 {
+            let share = n as f64 * 100.0 / s.managed as f64;
+            if share > max_percent {
+                out.push(format!(
+                    "{n} {what} are {share:.1} % of {} managed entries, above {percent_name} {max_percent}",
+                    s.managed
+                ));
+            }
+        }
+        if let Some(max) = max_count
+            && n as u64 > max
+        {
+            out.push(format!("{n} {what} are above {count_name} {max}"));
+        }
+    };
+    check(
+        "disables and deletes",
+        s.disables,
+        ("max_disable_percent", s.max_disable_percent),
+        ("max_disable_count", s.max_disable_count),
+    );
+    check(
+        "updates",
+        s.updates,
+        ("max_update_percent", s.max_update_percent),
+        ("max_update_count", s.max_update_count),
+    );
     out
 }
 

@@ -454,31 +454,13 @@ impl Vars for PersonOnly<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CsvSettings, SourceKind};
     use crate::transform::filter::{Rule, Test};
 
     fn source(id: &str, priority: i32, filters: &[&str]) -> SourceConfig {
         SourceConfig {
-            id: SourceId::new_unchecked(id),
-            file: format!("sources/{id}.yaml"),
-            enabled: true,
             priority,
-            timezone: None,
-            match_key: vec![
-                FieldRef::Person(PersonField::EmployeeNumber),
-                FieldRef::Person(PersonField::WorkEmail),
-            ],
             filters: filters.iter().map(|f| FilterId::new_unchecked(f)).collect(),
-            delta: false,
-            values: BTreeMap::new(),
-            date_format: "%Y-%m-%d".into(),
-            kind: SourceKind::Csv(CsvSettings {
-                path: String::new(),
-                delimiter: b',',
-                columns: BTreeMap::new(),
-                employments: None,
-                org_units: None,
-            }),
+            ..SourceConfig::test(id)
         }
     }
 

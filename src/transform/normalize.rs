@@ -271,7 +271,6 @@ impl Normalizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CsvSettings, SourceKind};
 
     fn normalizer(date_format: &str) -> Normalizer {
         let mut values = BTreeMap::new();
@@ -282,25 +281,7 @@ mod tests {
                 ("Ausgetreten".to_owned(), "terminated".to_owned()),
             ]),
         );
-        Normalizer::new(&SourceConfig {
-            id: SourceId::new_unchecked("de"),
-            file: "sources/de.yaml".into(),
-            enabled: true,
-            priority: 0,
-            timezone: None,
-            match_key: vec![],
-            filters: vec![],
-            delta: false,
-            values,
-            date_format: date_format.into(),
-            kind: SourceKind::Csv(CsvSettings {
-                path: String::new(),
-                delimiter: b',',
-                columns: BTreeMap::new(),
-                employments: None,
-                org_units: None,
-            }),
-        })
+        Normalizer::new(&SourceConfig { values, date_format: date_format.into(), ..SourceConfig::test("de") })
     }
 
     fn loc() -> RecordLocation {

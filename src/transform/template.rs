@@ -445,19 +445,10 @@ mod tests {
     use super::*;
     use crate::model::{Person, PersonField};
 
-    struct P(Person);
-    impl Vars for P {
-        fn get(&self, field: &FieldRef) -> Option<FieldValue<'_>> {
-            match field {
-                FieldRef::Person(f) => self.0.get(*f),
-                FieldRef::Custom(k) => self.0.custom.get(k).map(|s| FieldValue::Text(s)),
-                _ => None,
-            }
-        }
-    }
+    use crate::transform::merge::PersonOnly as P;
 
     fn render(t: &str, p: &Person) -> Option<String> {
-        Template::parse(t, Counter::Allowed).unwrap().render(&P(p.clone()), Some(2))
+        Template::parse(t, Counter::Allowed).unwrap().render(&P(p), Some(2))
     }
 
     #[test]
