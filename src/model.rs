@@ -421,6 +421,56 @@ pub struct OrgUnit {
     pub location: RecordLocation,
 }
 
+/// What every HR record has: an id in its source, the place it was read, its bucket.
+pub trait Record {
+    /// Its bucket in job results.
+    const KIND: RecordKind;
+    /// Its id in its source.
+    fn record_id(&self) -> &str;
+    /// Where it was read.
+    fn location(&self) -> &RecordLocation;
+}
+
+impl Record for Person {
+    const KIND: RecordKind = RecordKind::Employee;
+    fn record_id(&self) -> &str {
+        &self.id
+    }
+    fn location(&self) -> &RecordLocation {
+        &self.location
+    }
+}
+
+impl Record for Employment {
+    const KIND: RecordKind = RecordKind::Employment;
+    fn record_id(&self) -> &str {
+        &self.id
+    }
+    fn location(&self) -> &RecordLocation {
+        &self.location
+    }
+}
+
+impl Record for OrgUnit {
+    const KIND: RecordKind = RecordKind::OrgUnit;
+    fn record_id(&self) -> &str {
+        &self.id
+    }
+    fn location(&self) -> &RecordLocation {
+        &self.location
+    }
+}
+
+impl<T: Record> Record for std::sync::Arc<T> {
+    const KIND: RecordKind = T::KIND;
+    fn record_id(&self) -> &str {
+        T::record_id(self)
+    }
+    fn location(&self) -> &RecordLocation {
+        T::location(self)
+    }
+}
+
 /// A row a source could not turn into a record, and why. Never holds the row's values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedRecord {

@@ -6,17 +6,18 @@
 //! read and planned. `hrsync plan`, `apply`, `run` and (later) the daemon all go
 //! through [`Run`], so they see the same data the same way.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use rustc_hash::FxHashMap;
 use tracing::{info, warn};
 
 use crate::apply::{self, Applied, error_chain};
 use crate::config::{Config, DirectoryConfig, Mode, SourceConfig, SourceId};
 use crate::digest::ContentHash;
 use crate::directory::{self, Directory, DirectoryError};
-use crate::model::{RecordKind, SkippedRecord};
+use crate::model::{Record, SkippedRecord};
 use crate::plan::pii::Pii;
 use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
 use crate::repo::RepoFiles;
@@ -457,36 +458,22 @@ impl Run {
             SourceOutcome::Read => {
                 let old = self.store.snapshot(&s.id)?;
                 let new = s.records.as_deref().cloned().unwrap_or_default();
-                let count = |kind: RecordKind| s.skipped.iter().filter(|r| r.kind == kind).count();
-                result.employees = Some(changes(
-                    old.as_ref().map(|o| &o.people[..]),
-                    &new.people,
-                    count(RecordKind::Employee),
-                    |p| {
-                        let mut h = ContentHash::new();
-                        h.person_fields(p);
-                        (p.id.clone(), h.finish_hex())
-                    },
-                ));
+                let old = old.as_ref();
+                result.employees =
+                    Some(changes(old.map(|o| &o.people[..]), &new.people, &s.skipped, |h, p| {
+                        h.person_fields(p)
+                    }));
                 result.employments = Some(changes(
-                    old.as_ref().map(|o| &o.employments[..]),
+                    old.map(|o| &o.employments[..]),
                     &new.employments,
-                    count(RecordKind::Employment),
-                    |e| {
-                        let mut h = ContentHash::new();
-                        h.employment(e);
-                        (e.id.clone(), h.finish_hex())
-                    },
+                    &s.skipped,
+                    ContentHash::employment,
                 ));
                 result.org_units = Some(changes(
-                    old.as_ref().map(|o| &o.org_units[..]),
+                    old.map(|o| &o.org_units[..]),
                     &new.org_units,
-                    count(RecordKind::OrgUnit),
-                    |u| {
-                        let mut h = ContentHash::new();
-                        h.org_unit(u);
-                        (u.id.clone(), h.finish_hex())
-                    },
+                    &s.skipped,
+                    ContentHash::org_unit,
                 ));
                 result.skipped_records = s.skipped.clone();
                 result.status =
@@ -581,15 +568,27 @@ pub fn describe_failure(item: &apply::ItemOutcome, pii: &Pii) -> Option<String> 
     Some(format!("{} {who}: {reason}", item.action.as_str()))
 }
 
-/// Created/updated/skipped counts of one bucket against the last good read.
-fn changes<T>(old: Option<&[T]>, new: &[T], skipped: usize, key: impl Fn(&T) -> (String, String)) -> Bucket {
-    let old: HashMap<String, String> = old.unwrap_or_default().iter().map(&key).collect();
-    let mut bucket = Bucket { skipped, ..Bucket::default() };
+/// Created/updated/skipped counts of one bucket against the last good read. Records
+/// are compared by content, not by where they were read.
+fn changes<T: Record>(
+    old: Option<&[T]>,
+    new: &[T],
+    skipped: &[SkippedRecord],
+    content: impl Fn(&mut ContentHash, &T),
+) -> Bucket {
+    let hash = |r: &T| {
+        let mut h = ContentHash::new();
+        content(&mut h, r);
+        h.finish_hex()
+    };
+    let old: FxHashMap<&str, String> =
+        old.unwrap_or_default().iter().map(|r| (r.record_id(), hash(r))).collect();
+    let mut bucket =
+        Bucket { skipped: skipped.iter().filter(|s| s.kind == T::KIND).count(), ..Bucket::default() };
     for r in new {
-        let (id, content) = key(r);
-        match old.get(&id) {
+        match old.get(r.record_id()) {
             None => bucket.created += 1,
-            Some(before) if *before != content => bucket.updated += 1,
+            Some(before) if *before != hash(r) => bucket.updated += 1,
             Some(_) => {}
         }
     }
@@ -628,7 +627,7 @@ pub fn hash_inputs(records: &[(&SourceConfig, &Snapshot)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Person;
+    use crate::model::{Person, RecordKind};
 
     #[test]
     fn deltas_replace_records_by_id() {
@@ -648,10 +647,20 @@ mod tests {
 
     #[test]
     fn buckets_count_against_the_last_good_read() {
-        let key = |p: &Person| (p.id.clone(), format!("{:?}", p.job_title));
+        let content = |h: &mut ContentHash, p: &Person| h.person_fields(p);
         let old = [Person::test("E1"), Person::test("E2")];
-        let new = [Person::test("E1"), Person::test("E2").title("X"), Person::test("E3")];
-        assert_eq!(changes(Some(&old), &new, 1, key), Bucket { created: 1, updated: 1, skipped: 1 });
-        assert_eq!(changes(None, &new, 0, key), Bucket { created: 3, updated: 0, skipped: 0 });
+        // E1 moved to another line only: not a change.
+        let mut moved = Person::test("E1");
+        moved.location.line = 40;
+        let new = [moved, Person::test("E2").title("X"), Person::test("E3")];
+        let skipped = [
+            SkippedRecord { kind: RecordKind::Employee, location: Default::default(), reason: "x".into() },
+            SkippedRecord { kind: RecordKind::OrgUnit, location: Default::default(), reason: "y".into() },
+        ];
+        assert_eq!(
+            changes(Some(&old), &new, &skipped, content),
+            Bucket { created: 1, updated: 1, skipped: 1 }
+        );
+        assert_eq!(changes(None, &new, &[], content), Bucket { created: 3, updated: 0, skipped: 0 });
     }
 }

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::config::{SourceConfig, SourceId, SourceKind};
-use crate::model::{Employment, OrgUnit, Person, SkippedRecord};
+use crate::model::{Employment, OrgUnit, Person, Record, SkippedRecord};
 use crate::repo::RepoFiles;
 
 /// What a fetch is asked for.
@@ -124,19 +124,13 @@ async fn read_file(files: &Arc<dyn RepoFiles>, path: &str) -> Result<Vec<u8>, So
 }
 
 /// Keeps the first record of each id and skips later ones with a reason.
-fn drop_duplicate_ids<T>(
-    records: Vec<T>,
-    skipped: &mut Vec<SkippedRecord>,
-    id: impl Fn(&T) -> &str,
-    describe: impl Fn(&T, String) -> SkippedRecord,
-    location: impl Fn(&T) -> String,
-) -> Vec<T> {
+fn drop_duplicate_ids<T: Record>(records: Vec<T>, skipped: &mut Vec<SkippedRecord>) -> Vec<T> {
     let mut first: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
     let mut duplicates: Vec<(usize, usize)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        if let Some(f) = first.insert(id(r), i) {
+        if let Some(f) = first.insert(r.record_id(), i) {
             // Keep the first occurrence.
-            first.insert(id(&records[f]), f);
+            first.insert(records[f].record_id(), f);
             duplicates.push((i, f));
         }
     }
@@ -147,46 +141,20 @@ fn drop_duplicate_ids<T>(
     let mut dropped = vec![false; records.len()];
     for (i, f) in &duplicates {
         dropped[*i] = true;
-        let reason = format!("duplicate id: the same id is already at {}", location(&records[*f]));
-        skipped.push(describe(&records[*i], reason));
+        skipped.push(SkippedRecord {
+            kind: T::KIND,
+            location: records[*i].location().clone(),
+            reason: format!("duplicate id: the same id is already at {}", records[*f].location()),
+        });
     }
     records.into_iter().zip(dropped).filter(|(_, d)| !d).map(|(r, _)| r).collect()
 }
 
 /// Removes duplicate ids from each bucket of a batch.
 fn dedupe(mut batch: Batch) -> Batch {
-    use crate::model::RecordKind;
-    let skip = |kind: RecordKind| {
-        move |loc: &crate::model::RecordLocation, reason: String| SkippedRecord {
-            kind,
-            location: loc.clone(),
-            reason,
-        }
-    };
-    let people = std::mem::take(&mut batch.people);
-    batch.people = drop_duplicate_ids(
-        people,
-        &mut batch.skipped,
-        |p| &p.id,
-        |p, r| skip(RecordKind::Employee)(&p.location, r),
-        |p| p.location.to_string(),
-    );
-    let employments = std::mem::take(&mut batch.employments);
-    batch.employments = drop_duplicate_ids(
-        employments,
-        &mut batch.skipped,
-        |e| &e.id,
-        |e, r| skip(RecordKind::Employment)(&e.location, r),
-        |e| e.location.to_string(),
-    );
-    let units = std::mem::take(&mut batch.org_units);
-    batch.org_units = drop_duplicate_ids(
-        units,
-        &mut batch.skipped,
-        |u| &u.id,
-        |u, r| skip(RecordKind::OrgUnit)(&u.location, r),
-        |u| u.location.to_string(),
-    );
+    batch.people = drop_duplicate_ids(std::mem::take(&mut batch.people), &mut batch.skipped);
+    batch.employments = drop_duplicate_ids(std::mem::take(&mut batch.employments), &mut batch.skipped);
+    batch.org_units = drop_duplicate_ids(std::mem::take(&mut batch.org_units), &mut batch.skipped);
     batch
 }
 
