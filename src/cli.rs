@@ -275,7 +275,13 @@ async fn open_run(g: &Global) -> Result<Run> {
     let files = open_files(g)?;
     let config = load(files.as_ref())?;
     let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
-    Ok(Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())? })
+    Ok(Run {
+        config,
+        files,
+        store: StateStore::new(state_dir),
+        now: parse_now(g.now.as_deref())?,
+        progress: true,
+    })
 }
 
 fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
@@ -347,7 +353,13 @@ async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
-    let run = Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())? };
+    let run = Run {
+        config,
+        files,
+        store: StateStore::new(state_dir),
+        now: parse_now(g.now.as_deref())?,
+        progress: true,
+    };
     let state = run.store.load()?;
     let gathered = run.gather(None, &state).await?;
     let mut failed = false;

@@ -7,8 +7,10 @@
 //! through [`Run`], so they see the same data the same way.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 use tracing::{info, warn};
@@ -139,6 +141,8 @@ pub struct Run {
     pub store: StateStore,
     /// The run's clock: when the run started.
     pub now: Timestamp,
+    /// Show progress bars on a terminal.
+    pub progress: bool,
 }
 
 impl Run {
@@ -331,7 +335,23 @@ impl Run {
         directory: &dyn Directory,
         state: &mut RunState,
     ) -> Result<Applied, apply::ApplyError> {
-        let applied = apply::apply(plan, directory).await?;
+        // A progress bar on a terminal for plans that write more than a handful of items.
+        let writes = plan.rows.iter().filter(|r| r.action.writes()).count() as u64;
+        let bar = (self.progress && writes > 20 && std::io::stderr().is_terminal()).then(|| {
+            let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            ProgressBar::new(writes).with_style(style).with_message(format!("applying to {}", plan.directory))
+        });
+        let applied = apply::apply(plan, directory, &|done| {
+            if let Some(bar) = &bar {
+                bar.set_position(done as u64);
+            }
+        })
+        .await;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let applied = applied?;
         let dir_state = state.directories.entry(plan.directory.clone()).or_default();
         dir_state.timers = plan.timers.clone();
         dir_state.last_applied_plan = Some(plan.id.clone());

@@ -106,8 +106,12 @@ pub fn check(plan: &Plan) -> Result<(), ApplyError> {
     }
 }
 
-/// Applies `plan` to `directory`.
-pub async fn apply(plan: &Plan, directory: &dyn Directory) -> Result<Applied, ApplyError> {
+/// Applies `plan` to `directory`; `progress` hears the number of items done after each.
+pub async fn apply(
+    plan: &Plan,
+    directory: &dyn Directory,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Applied, ApplyError> {
     check(plan)?;
     let mut applied = Applied::default();
     let mut created: HashMap<&str, String> = HashMap::new();
@@ -125,6 +129,7 @@ pub async fn apply(plan: &Plan, directory: &dyn Directory) -> Result<Applied, Ap
             outcome.status = ItemStatus::NotAttempted(reason.clone());
             applied.failed += 1;
             applied.items.push(outcome);
+            progress(applied.items.len());
             continue;
         }
         let result = apply_row(row, directory, &created, &mut outcome.warnings).await;
@@ -155,6 +160,7 @@ pub async fn apply(plan: &Plan, directory: &dyn Directory) -> Result<Applied, Ap
             }
         }
         applied.items.push(outcome);
+        progress(applied.items.len());
     }
     Ok(applied)
 }
