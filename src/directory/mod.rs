@@ -405,6 +405,15 @@ impl PartialEq for Key<'_> {
     }
 }
 
+/// Whether two values are equal under a comparison.
+fn equal(compare: Compare, a: &str, b: &str) -> bool {
+    match compare {
+        Compare::Exact => a == b,
+        Compare::IgnoreCase => eq_ignore_case(a, b),
+        Compare::Dn | Compare::Phone => canonical(compare, a) == canonical(compare, b),
+    }
+}
+
 /// Whether two texts are equal without regard to letter case (Unicode lowercase).
 pub fn eq_ignore_case(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
@@ -452,8 +461,7 @@ pub fn same_text(compare: Compare, desired: Option<&str>, live: Option<&Value>) 
         (None, None) => true,
         (Some(d), Some(l)) => {
             let values = l.values();
-            !values.is_empty()
-                && values.iter().all(|v| v == d || Key::new(compare, v) == Key::new(compare, d))
+            !values.is_empty() && values.iter().all(|v| v == d || equal(compare, v, d))
         }
         _ => false,
     }
