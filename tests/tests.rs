@@ -7,4 +7,6 @@ mod cli;
 mod example;
 mod gitref;
 mod golden;
+mod ldap;
+mod slapd;
 mod util;

@@ -213,7 +213,9 @@ async fn apply_row(
         }
         Action::Update => {
             let mut set = BTreeMap::new();
+            let mut expect = BTreeMap::new();
             for c in &row.changes {
+                expect.insert(c.attribute.clone(), c.before.clone());
                 match &c.after {
                     None => {
                         set.insert(c.attribute.clone(), None);
@@ -225,7 +227,7 @@ async fn apply_row(
                     }
                 }
             }
-            let update = Update { set, enabled: row.enabled.map(|e| e.after) };
+            let update = Update { set, enabled: row.enabled.map(|e| e.after), expect };
             directory.update(entry, &update, revision).await.map(|()| None)
         }
         Action::Disable => directory.disable(entry, revision).await.map(|()| None),

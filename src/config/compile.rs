@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use super::schema::{self, DocumentKind};
 use super::spec::{
     CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, FieldMode, FieldSpec, FilterSpec, JsonSourceSpec,
-    RuleSpec, SourceCommonSpec, SourceSpec, WorkspaceSpec,
+    LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor, RuleSpec, SourceCommonSpec, SourceSpec,
+    WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 use super::*;
@@ -653,6 +654,7 @@ impl Compiler {
                     .unwrap_or_default(),
                 page_size: spec.page_size.unwrap_or(200).max(1),
             }),
+            DirectorySpec::Ldap(spec) => DirectoryKind::Ldap(Box::new(self.ldap(doc, spec, common))),
         };
         let fields: Vec<Field> = common
             .fields
@@ -696,7 +698,8 @@ impl Compiler {
         let marker = common
             .scope
             .as_ref()
-            .map(|s| Marker { attribute: s.marker.attribute.clone(), value: s.marker.value.clone() });
+            .and_then(|s| s.marker.as_ref())
+            .map(|m| Marker { attribute: m.attribute.clone(), value: m.value.clone() });
         if let Some(m) = &marker
             && declared.contains(m.attribute.as_str())
         {
@@ -719,8 +722,45 @@ impl Compiler {
                         Some("new entries are named by this attribute, so it must be one of `fields`".into()),
                     );
                 }
+                if common.scope.as_ref().is_some_and(|s| s.base.is_some() || s.filter.is_some()) {
+                    self.error(
+                        doc,
+                        "/scope",
+                        "`scope.base` and `scope.filter` are for LDAP directories",
+                        Some(
+                            "a file directory's scope is its folder; use `scope.marker` to limit ownership"
+                                .into(),
+                        ),
+                    );
+                }
                 DirectoryKind::File(settings)
             }
+            (DirectorySpec::Ldap(_), DirectoryKind::Ldap(settings)) => {
+                match common.fields.get(&settings.rdn) {
+                    Some(f) if f.mode != FieldMode::Ignore && !f.manager => {}
+                    _ => self.error(
+                        doc,
+                        "/entry/rdn",
+                        format!("RDN attribute `{}` is not mapped in `fields`", settings.rdn),
+                        Some(format!(
+                            "map `{}` with a value: it names every entry hrsync creates",
+                            settings.rdn
+                        )),
+                    ),
+                }
+                if settings.disable == LdapDisable::Unconfigured
+                    && common.leavers.action == LeaverAction::Disable
+                {
+                    self.error(
+                        doc,
+                        "/leavers/action",
+                        "leavers are disabled, but this LDAP directory has no way to disable an account",
+                        Some("add `disable: { attribute: pwdAccountLockedTime, value: \"000001010000Z\" }` or `disable: { move_to: <OU> }`, or use `leavers: { action: delete }`".into()),
+                    );
+                }
+                DirectoryKind::Ldap(settings)
+            }
+            _ => return None,
         };
         if self.diags.len() != errors_before {
             return None;
@@ -816,6 +856,107 @@ impl Compiler {
             compare,
             personal,
         })
+    }
+}
+
+impl Compiler {
+    fn ldap(
+        &mut self,
+        doc: &Document,
+        spec: &LdapDirectorySpec,
+        common: &DirectoryCommonSpec,
+    ) -> LdapSettings {
+        let c = &spec.connection;
+        if !(c.url.starts_with("ldap://") || c.url.starts_with("ldaps://")) {
+            self.error(
+                doc,
+                "/connection/url",
+                format!("`{}` is not an LDAP URL", c.url),
+                Some("write `ldap://host:389` or `ldaps://host:636`".into()),
+            );
+        }
+        if c.starttls && c.url.starts_with("ldaps://") {
+            self.error(
+                doc,
+                "/connection/starttls",
+                "StartTLS is for `ldap://` URLs; `ldaps://` is encrypted already",
+                None,
+            );
+        }
+        if c.bind_dn.is_some() != c.password.is_some() {
+            self.error(
+                doc,
+                "/connection",
+                "give both `bind_dn` and `password`, or neither (anonymous)",
+                None,
+            );
+        }
+        let scope = common.scope.as_ref();
+        let base = scope.and_then(|s| s.base.clone()).unwrap_or_default();
+        if base.is_empty() {
+            self.error(
+                doc,
+                "/scope",
+                "an LDAP directory needs `scope.base`",
+                Some("the subtree hrsync owns, for example `ou=people,dc=acme,dc=example`".into()),
+            );
+        }
+        let ad = spec.flavor == LdapFlavor::ActiveDirectory;
+        let entry = spec.entry.clone().unwrap_or(LdapEntrySpec {
+            rdn: "cn".into(),
+            object_classes: Vec::new(),
+            parent: None,
+        });
+        let object_classes = if !entry.object_classes.is_empty() {
+            entry.object_classes.clone()
+        } else if ad {
+            ["top", "person", "organizationalPerson", "user"].map(str::to_owned).to_vec()
+        } else {
+            vec!["inetOrgPerson".to_owned()]
+        };
+        let filter = match scope.and_then(|s| s.filter.clone()) {
+            Some(f) if !(f.starts_with('(') && f.ends_with(')')) => {
+                self.error(
+                    doc,
+                    "/scope/filter",
+                    format!("`{f}` is not an LDAP filter"),
+                    Some("enclose it in parentheses, for example `(objectClass=inetOrgPerson)`".into()),
+                );
+                f
+            }
+            Some(f) => f,
+            None => format!("(objectClass={})", object_classes.last().map(String::as_str).unwrap_or("*")),
+        };
+        let disable = match &spec.disable {
+            None if ad => LdapDisable::UserAccountControl,
+            None => LdapDisable::Unconfigured,
+            Some(LdapDisableSpec { attribute: Some(a), value: Some(v), move_to: None }) => {
+                LdapDisable::Attribute { attribute: a.clone(), value: v.clone() }
+            }
+            Some(LdapDisableSpec { attribute: None, value: None, move_to: Some(ou) }) => {
+                LdapDisable::MoveTo(ou.clone())
+            }
+            Some(_) => {
+                self.error(doc, "/disable", "give `attribute` with `value`, or `move_to`", None);
+                LdapDisable::Unconfigured
+            }
+        };
+        LdapSettings {
+            url: c.url.clone(),
+            starttls: c.starttls,
+            ca_file: c.ca_file.clone(),
+            bind_dn: c.bind_dn.clone(),
+            password: c.password.clone(),
+            timeout: std::time::Duration::from_secs(c.timeout_seconds.unwrap_or(30)),
+            page_size: c.page_size.unwrap_or(500).max(1),
+            flavor: spec.flavor,
+            parent: entry.parent.clone().unwrap_or_else(|| base.clone()),
+            base,
+            filter,
+            rdn: entry.rdn,
+            object_classes,
+            disable,
+        }
     }
 }
 

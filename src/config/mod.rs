@@ -27,7 +27,9 @@ use jiff::{SignedDuration, Timestamp};
 pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 pub use ids::{DirectoryId, FilterId, InvalidId, SourceId, is_valid_id};
 pub use secret::{Secret, SecretError, SecretRef};
-pub use spec::{Compare, FieldMode, JoinersSpec, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec};
+pub use spec::{
+    Compare, FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec,
+};
 
 use crate::model::FieldRef;
 use crate::repo::RepoFiles;
@@ -280,6 +282,8 @@ impl DirectoryConfig {
 pub enum DirectoryKind {
     /// The embedded directory.
     File(FileSettings),
+    /// An LDAP server.
+    Ldap(Box<LdapSettings>),
 }
 
 impl DirectoryKind {
@@ -287,21 +291,80 @@ impl DirectoryKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             DirectoryKind::File(_) => "file",
+            DirectoryKind::Ldap(_) => "ldap",
         }
     }
 
     /// How this kind of directory compares an attribute when the config does not say.
     pub fn default_compare(&self, attribute: &str, manager: bool) -> Compare {
         let lower = attribute.to_ascii_lowercase();
+        let phone =
+            matches!(lower.as_str(), "telephonenumber" | "mobile" | "phone" | "facsimiletelephonenumber");
         match self {
             DirectoryKind::File(_) if manager => Compare::Exact,
+            DirectoryKind::File(_) if phone => Compare::Phone,
             DirectoryKind::File(_) => match lower.as_str() {
                 "mail" | "email" | "userprincipalname" | "username" => Compare::IgnoreCase,
-                "telephonenumber" | "mobile" | "phone" => Compare::Phone,
                 _ => Compare::Exact,
             },
+            // Directory strings in LDAP compare without case (caseIgnoreMatch): a
+            // server that keeps `ADA@acme` for `ada@acme` is not drift.
+            DirectoryKind::Ldap(_) if manager => Compare::Dn,
+            DirectoryKind::Ldap(_) if phone => Compare::Phone,
+            DirectoryKind::Ldap(_) => Compare::IgnoreCase,
         }
     }
+}
+
+/// An LDAP directory's settings.
+#[derive(Clone, Debug)]
+pub struct LdapSettings {
+    /// `ldap://` or `ldaps://` URL.
+    pub url: String,
+    /// Upgrade with StartTLS.
+    pub starttls: bool,
+    /// PEM file of trusted certificate authorities.
+    pub ca_file: Option<String>,
+    /// Bind DN (anonymous when absent).
+    pub bind_dn: Option<String>,
+    /// Bind password.
+    pub password: Option<SecretRef>,
+    /// Per-operation timeout.
+    pub timeout: std::time::Duration,
+    /// Entries per page of the paged search.
+    pub page_size: u32,
+    /// OpenLDAP or Active Directory.
+    pub flavor: spec::LdapFlavor,
+    /// The subtree in scope.
+    pub base: String,
+    /// The search filter of the scope.
+    pub filter: String,
+    /// Where new entries are created.
+    pub parent: String,
+    /// The RDN attribute.
+    pub rdn: String,
+    /// Object classes of new entries.
+    pub object_classes: Vec<String>,
+    /// How accounts are disabled.
+    pub disable: LdapDisable,
+}
+
+/// How an LDAP account is disabled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LdapDisable {
+    /// No way configured (only valid when leavers are not disabled).
+    Unconfigured,
+    /// An attribute holds a value while the account is disabled.
+    Attribute {
+        /// The attribute.
+        attribute: String,
+        /// Its value.
+        value: String,
+    },
+    /// Disabled entries live in this OU.
+    MoveTo(String),
+    /// Active Directory's `userAccountControl` flag 2 (ACCOUNTDISABLE).
+    UserAccountControl,
 }
 
 /// The embedded directory's settings.

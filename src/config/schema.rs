@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::spec::{
-    CsvSourceSpec, DirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec, SourceSpec, WorkspaceSpec,
+    CsvSourceSpec, DirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec, LdapDirectorySpec,
+    SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 
@@ -69,7 +70,9 @@ impl DocumentKind {
     fn variants(self) -> Option<Vec<(&'static str, Schema)>> {
         match self {
             Self::Source => Some(vec![variant::<CsvSourceSpec>("csv"), variant::<JsonSourceSpec>("json")]),
-            Self::Directory => Some(vec![variant::<FileDirectorySpec>("file")]),
+            Self::Directory => {
+                Some(vec![variant::<FileDirectorySpec>("file"), variant::<LdapDirectorySpec>("ldap")])
+            }
             Self::Workspace | Self::Filter => None,
         }
     }
@@ -371,10 +374,10 @@ mod tests {
         assert_eq!(p, vec!["5:1 unknown key `paht` (did you mean `path`?)".to_owned()]);
         let p = problems(DocumentKind::Source, "version: 1\ntype: cvs\n");
         assert_eq!(p, vec!["2:7 unknown source type `cvs` (did you mean `csv`?)".to_owned()]);
-        let p = problems(DocumentKind::Directory, "version: 1\ntype: ldap\n");
+        let p = problems(DocumentKind::Directory, "version: 1\ntype: okta\n");
         assert_eq!(
             p,
-            vec!["2:7 unknown directory type `ldap` (this version of hrsync knows: file)".to_owned()]
+            vec!["2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap)".to_owned()]
         );
         let p = problems(DocumentKind::Source, "version: 1\ntype: json\n");
         assert_eq!(p, vec!["1:1 missing key `path`".to_owned()]);

@@ -379,7 +379,9 @@ pub struct JsonTableSpec {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DirectorySpec {
     /// The embedded directory: entries kept as JSON files under the state directory.
-    File(FileDirectorySpec),
+    File(Box<FileDirectorySpec>),
+    /// An LDAP directory: OpenLDAP (inetOrgPerson) or Active Directory.
+    Ldap(Box<LdapDirectorySpec>),
 }
 
 impl DirectorySpec {
@@ -387,6 +389,7 @@ impl DirectorySpec {
     pub fn common(&self) -> &DirectoryCommonSpec {
         match self {
             DirectorySpec::File(spec) => &spec.common,
+            DirectorySpec::Ldap(spec) => &spec.common,
         }
     }
 
@@ -394,6 +397,7 @@ impl DirectorySpec {
     pub fn type_name(&self) -> &'static str {
         match self {
             DirectorySpec::File(_) => "file",
+            DirectorySpec::Ldap(_) => "ldap",
         }
     }
 }
@@ -544,8 +548,17 @@ pub enum Compare {
 pub struct ScopeSpec {
     /// Entries carrying this attribute with this value are managed by hrsync; hrsync
     /// sets it on every entry it creates or takes over, and never disables or deletes
-    /// an entry without it.
-    pub marker: MarkerSpec,
+    /// an entry without it. Without a marker, every entry in scope is managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<MarkerSpec>,
+    /// LDAP: the subtree hrsync reads and writes, for example
+    /// `ou=people,dc=acme,dc=example`. Nothing outside it is ever touched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// LDAP: a search filter narrowing the scope further, for example
+    /// `(objectClass=inetOrgPerson)` (the default is the entry's first object class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 /// An ownership marker.
@@ -621,6 +634,106 @@ pub struct FileDirectorySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub page_size: Option<usize>,
+}
+
+/// An LDAP directory.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct LdapDirectorySpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub common: DirectoryCommonSpec,
+    /// How to reach the server and bind.
+    pub connection: LdapConnectionSpec,
+    /// `openldap` (the default) or `active_directory`, which changes the defaults of
+    /// object classes and how accounts are disabled (`userAccountControl`).
+    #[serde(default)]
+    pub flavor: LdapFlavor,
+    /// How new entries are named and made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<LdapEntrySpec>,
+    /// How an account is disabled: give `attribute` and `value` (set to disable,
+    /// removed to enable), or `move_to` (an OU disabled entries are moved into). Active
+    /// Directory disables through `userAccountControl` when this is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable: Option<LdapDisableSpec>,
+}
+
+/// LDAP connection settings.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LdapConnectionSpec {
+    /// `ldap://host:389` or `ldaps://host:636`.
+    pub url: String,
+    /// Upgrade an `ldap://` connection with StartTLS.
+    #[serde(default)]
+    pub starttls: bool,
+    /// A PEM file of the certificate authorities to trust (the system's are trusted
+    /// when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// The DN to bind as. Anonymous when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_dn: Option<String>,
+    /// The bind password, as a secret reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// Seconds to wait for the server before an operation fails. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout_seconds: Option<u64>,
+    /// Entries per page of the paged search. Default 500.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub page_size: Option<u32>,
+}
+
+/// LDAP server families.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LdapFlavor {
+    /// OpenLDAP and other RFC 4519 servers: inetOrgPerson.
+    #[default]
+    Openldap,
+    /// Microsoft Active Directory: user objects, sAMAccountName, userAccountControl.
+    ActiveDirectory,
+}
+
+/// How new LDAP entries are named and made.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LdapEntrySpec {
+    /// The attribute naming an entry in its DN (the RDN), for example `cn` or `uid`.
+    /// It must be one of `fields`; when its value changes, the entry is renamed.
+    #[serde(default = "default_rdn")]
+    pub rdn: String,
+    /// Object classes of new entries. Default `[inetOrgPerson]`, or
+    /// `[top, person, organizationalPerson, user]` for Active Directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_classes: Vec<String>,
+    /// Where new entries are created. Default: `scope.base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+fn default_rdn() -> String {
+    "cn".to_owned()
+}
+
+/// How an LDAP account is disabled.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LdapDisableSpec {
+    /// An attribute set to `value` while the account is disabled, for example
+    /// `pwdAccountLockedTime` with `000001010000Z` (OpenLDAP password policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// The value of `attribute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// An OU disabled entries are moved into, and moved out of when enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_to: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------

@@ -98,11 +98,11 @@ fn reports_bad_yaml_types_and_unknown_kinds() {
             "version: 1\nworkspace: t\ntimezone: Mars/Olympus\nsafety: { max_disable_percent: lots }\n",
         )
         .with("filters/staff.yaml", "version: 1\ninclude: [ { field: employment_status, in: [active] }\n")
-        .with("directories/corp.yaml", "version: 1\ntype: ldap\n");
+        .with("directories/corp.yaml", "version: 1\ntype: okta\n");
     assert_eq!(
         problems(&files),
         [
-            "directories/corp.yaml:2:7 unknown directory type `ldap` (this version of hrsync knows: file)",
+            "directories/corp.yaml:2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap)",
             "filters/staff.yaml:3:1 invalid YAML: did not find expected ',' or ']' (check the indentation and quoting around this position)",
             "hrsync.yaml:3:11 unknown time zone `Mars/Olympus` (use an IANA name such as `Europe/Berlin` or `UTC`)",
             "hrsync.yaml:4:32 expected a number, found a string",

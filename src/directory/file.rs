@@ -180,7 +180,7 @@ impl Directory for FileDirectory {
     }
 
     async fn disable(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {
-        self.update(id, &Update { set: BTreeMap::new(), enabled: Some(false) }, revision).await
+        self.update(id, &Update { enabled: Some(false), ..Update::default() }, revision).await
     }
 
     async fn delete(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {
@@ -219,8 +219,10 @@ mod tests {
         let a = all.iter().find(|e| e.id == "a").unwrap();
         assert_eq!(a.revision.as_deref(), Some("1"));
 
-        let set =
-            Update { set: BTreeMap::from([("cn".into(), Some(Value::One("Y".into())))]), enabled: None };
+        let set = Update {
+            set: BTreeMap::from([("cn".into(), Some(Value::One("Y".into())))]),
+            ..Update::default()
+        };
         dir.update("a", &set, Some("1")).await.unwrap();
         // A write against the old revision is refused.
         assert!(matches!(dir.update("a", &set, Some("1")).await, Err(DirectoryError::Conflict(_))));

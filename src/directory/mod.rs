@@ -11,6 +11,7 @@
 //! because comparing is directory-aware (case-insensitive mail, DNs, phone numbers).
 
 pub mod file;
+pub mod ldap;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -196,6 +197,9 @@ pub struct Update {
     pub set: BTreeMap<String, Option<Value>>,
     /// Enable (`Some(true)`) or disable (`Some(false)`) the account.
     pub enabled: Option<bool>,
+    /// What the changed attributes held when the plan was made (`None`: absent).
+    /// Directories without revisions (LDAP) make these the write's precondition.
+    pub expect: BTreeMap<String, Option<Value>>,
 }
 
 /// Why a directory operation failed.
@@ -283,6 +287,11 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
             )
             .with_page_size(settings.page_size),
         ),
+        DirectoryKind::Ldap(settings) => {
+            let mut attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();
+            attributes.extend(config.marker.as_ref().map(|m| m.attribute.clone()));
+            Box::new(ldap::LdapDirectory::new(config.id.clone(), (**settings).clone(), attributes))
+        }
     }
 }
 

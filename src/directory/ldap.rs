@@ -1,0 +1,414 @@
+//! The `ldap` directory: OpenLDAP and other RFC 4519 servers (inetOrgPerson), and
+//! Active Directory.
+//!
+//! Reads are one paged search (RFC 2696) of the scope's subtree and filter, asking only
+//! for the mapped attributes. An entry's id is its DN. Writes carry LDAP's own
+//! precondition: a changed attribute is written as "delete exactly the old values, add
+//! the new ones" in one atomic modify, so an attribute someone changed since the read
+//! makes that item fail (and the next run plans it again) instead of being overwritten.
+//! Values placed in a DN are escaped (RFC 4514); hrsync builds no search filter from
+//! data. A change of the RDN attribute renames the entry. Accounts are disabled by an
+//! attribute value, a move to another OU, or `userAccountControl` (Active Directory).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ldap3::adapters::{EntriesOnly, PagedResults};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_escape};
+use tokio::sync::Mutex;
+
+use super::{Attributes, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value, canonical};
+use crate::config::{Compare, DirectoryId, LdapDisable, LdapSettings};
+
+/// Active Directory's "account disabled" flag in `userAccountControl`.
+const ACCOUNTDISABLE: u32 = 0x2;
+/// A normal account, enabled.
+const NORMAL_ACCOUNT: u32 = 0x200;
+const UAC: &str = "userAccountControl";
+
+/// An LDAP directory.
+pub struct LdapDirectory {
+    id: DirectoryId,
+    settings: LdapSettings,
+    /// Attributes read for each entry, as the config spells them.
+    attributes: Vec<String>,
+    /// The mapped ones among them (lowercase): others are read for bookkeeping only.
+    mapped: HashSet<String>,
+    conn: Mutex<Option<Ldap>>,
+    names: std::sync::Mutex<Names>,
+}
+
+impl std::fmt::Debug for LdapDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapDirectory").field("id", &self.id).field("url", &self.settings.url).finish()
+    }
+}
+
+impl LdapDirectory {
+    /// A directory reading `attributes` (the mapped ones and the ownership marker).
+    pub fn new(id: DirectoryId, settings: LdapSettings, attributes: Vec<String>) -> Self {
+        let mapped = attributes.iter().map(|a| a.to_ascii_lowercase()).collect();
+        let mut attributes = attributes;
+        match &settings.disable {
+            LdapDisable::Attribute { attribute, .. } => attributes.push(attribute.clone()),
+            LdapDisable::UserAccountControl => attributes.push(UAC.to_owned()),
+            LdapDisable::MoveTo(_) | LdapDisable::Unconfigured => {}
+        }
+        attributes.sort();
+        attributes.dedup();
+        LdapDirectory { id, settings, attributes, mapped, conn: Mutex::new(None), names: Default::default() }
+    }
+
+    fn unavailable(&self, e: impl std::error::Error + Send + Sync + 'static) -> DirectoryError {
+        DirectoryError::Unavailable { directory: self.id.clone(), source: Box::new(e) }
+    }
+
+    /// A bound connection, opened on first use and reopened when it closed.
+    async fn ldap(&self) -> Result<Ldap, DirectoryError> {
+        install_crypto_provider();
+        let mut guard = self.conn.lock().await;
+        if let Some(ldap) = guard.as_mut()
+            && !ldap.is_closed()
+        {
+            return Ok(ldap.clone());
+        }
+        let s = &self.settings;
+        let mut conn_settings = LdapConnSettings::new().set_conn_timeout(s.timeout).set_starttls(s.starttls);
+        if let Some(ca) = &s.ca_file {
+            conn_settings =
+                conn_settings.set_config(Arc::new(tls_config(ca).map_err(|e| self.unavailable(e))?));
+        }
+        let (conn, mut ldap) =
+            LdapConnAsync::with_settings(conn_settings, &s.url).await.map_err(|e| self.unavailable(e))?;
+        ldap3::drive!(conn);
+        ldap.with_timeout(s.timeout);
+        if let (Some(dn), Some(password)) = (&s.bind_dn, &s.password) {
+            let password = password.resolve().map_err(|e| self.unavailable(e))?;
+            ldap.simple_bind(dn, password.expose())
+                .await
+                .and_then(|r| r.success())
+                .map_err(|e| self.unavailable(BindError(dn.clone(), e)))?;
+        }
+        *guard = Some(ldap.clone());
+        Ok(ldap)
+    }
+
+    /// Maps an LDAP failure of an operation on `dn` to a directory error.
+    fn error(&self, dn: &str, e: LdapError) -> DirectoryError {
+        match &e {
+            LdapError::LdapResult { result } => match result.rc {
+                // noSuchAttribute, attributeOrValueExists: the entry changed since it was read.
+                16 | 20 => DirectoryError::Conflict(dn.to_owned()),
+                32 => DirectoryError::NotFound(dn.to_owned()),
+                68 => DirectoryError::AlreadyExists(dn.to_owned()),
+                // busy, unavailable, unwillingToPerform for load, other: try again later.
+                51 | 52 | 80 => self.unavailable(e),
+                _ => DirectoryError::Rejected(format!("{} (LDAP result {})", result.text.trim(), result.rc)),
+            },
+            _ => self.unavailable(e),
+        }
+    }
+
+    fn to_entry(&self, e: SearchEntry, names: &mut Names) -> Entry {
+        // Attribute names are case-insensitive in LDAP; keep the config's spelling.
+        let by_lower: HashMap<String, &String> =
+            self.attributes.iter().map(|a| (a.to_ascii_lowercase(), a)).collect();
+        let mut map = BTreeMap::new();
+        for (name, values) in e.attrs {
+            let Some(configured) = by_lower.get(&name.to_ascii_lowercase()) else { continue };
+            let value = match values.len() {
+                0 => continue,
+                1 => Value::One(values.into_iter().next().unwrap_or_default()),
+                _ => Value::Many(values),
+            };
+            map.insert((*configured).clone(), value);
+        }
+        let enabled = match &self.settings.disable {
+            LdapDisable::Attribute { attribute, value } => !map
+                .get(attribute)
+                .is_some_and(|v: &Value| v.values().iter().any(|x| x.eq_ignore_ascii_case(value))),
+            LdapDisable::MoveTo(ou) => canonical(Compare::Dn, parent_of(&e.dn)) != canonical(Compare::Dn, ou),
+            LdapDisable::UserAccountControl => map
+                .get(UAC)
+                .and_then(Value::first)
+                .and_then(|v| v.parse::<u32>().ok())
+                .is_none_or(|uac| uac & ACCOUNTDISABLE == 0),
+            LdapDisable::Unconfigured => true,
+        };
+        // Bookkeeping attributes (how an account is disabled) are not values to compare.
+        map.retain(|name, _| self.mapped.contains(&name.to_ascii_lowercase()));
+        Entry { id: e.dn, attributes: Attributes::from_map(map, names), enabled, revision: None }
+    }
+
+    async fn search(&self, ldap: &mut Ldap, base: &str, out: &mut Vec<Entry>) -> Result<(), DirectoryError> {
+        let s = &self.settings;
+        let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(s.page_size as i32))];
+        let mut stream = ldap
+            .streaming_search_with(adapters, base, Scope::Subtree, &s.filter, self.attributes.clone())
+            .await
+            .map_err(|e| self.error(base, e))?;
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        while let Some(entry) = stream.next().await.map_err(|e| self.error(base, e))? {
+            out.push(self.to_entry(SearchEntry::construct(entry), &mut names));
+        }
+        *self.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
+        let result = stream.finish().await;
+        // An OU that does not exist yet holds no entries.
+        if result.rc == 32 {
+            return Ok(());
+        }
+        result.success().map(|_| ()).map_err(|e| self.error(base, e))
+    }
+
+    async fn modify(&self, dn: &str, mods: Vec<Mod<String>>) -> Result<(), DirectoryError> {
+        if mods.is_empty() {
+            return Ok(());
+        }
+        let mut ldap = self.ldap().await?;
+        ldap.modify(dn, mods).await.and_then(|r| r.success()).map(|_| ()).map_err(|e| self.error(dn, e))
+    }
+
+    async fn move_to(&self, dn: &str, superior: &str) -> Result<String, DirectoryError> {
+        let rdn = first_rdn(dn);
+        let mut ldap = self.ldap().await?;
+        ldap.modifydn(dn, rdn, true, Some(superior))
+            .await
+            .and_then(|r| r.success())
+            .map_err(|e| self.error(dn, e))?;
+        Ok(format!("{rdn},{superior}"))
+    }
+
+    /// The modifications setting the enabled state, for an entry that exists.
+    async fn set_enabled(&self, dn: &str, enabled: bool) -> Result<String, DirectoryError> {
+        match &self.settings.disable {
+            LdapDisable::Attribute { attribute, value } => {
+                let values = HashSet::from([value.clone()]);
+                let m = if enabled {
+                    Mod::Delete(attribute.clone(), values)
+                } else {
+                    Mod::Add(attribute.clone(), values)
+                };
+                match self.modify(dn, vec![m]).await {
+                    // Already in the wanted state: enabling a value that is not there, or
+                    // disabling with the value present.
+                    Err(DirectoryError::Conflict(_)) => Ok(dn.to_owned()),
+                    other => other.map(|()| dn.to_owned()),
+                }
+            }
+            LdapDisable::MoveTo(ou) => {
+                let target = if enabled { &self.settings.parent } else { ou };
+                if canonical(Compare::Dn, parent_of(dn)) == canonical(Compare::Dn, target) {
+                    return Ok(dn.to_owned());
+                }
+                self.move_to(dn, target).await
+            }
+            LdapDisable::UserAccountControl => {
+                let mut ldap = self.ldap().await?;
+                let (entries, _) = ldap
+                    .search(dn, Scope::Base, "(objectClass=*)", vec![UAC])
+                    .await
+                    .and_then(|r| r.success())
+                    .map_err(|e| self.error(dn, e))?;
+                let current = entries
+                    .into_iter()
+                    .next()
+                    .map(SearchEntry::construct)
+                    .and_then(|e| {
+                        e.attrs.get(UAC).and_then(|v| v.first()).and_then(|v| v.parse::<u32>().ok())
+                    })
+                    .unwrap_or(NORMAL_ACCOUNT);
+                let next = if enabled { current & !ACCOUNTDISABLE } else { current | ACCOUNTDISABLE };
+                // Replacing the exact value read keeps the other flags; the delete of the
+                // old value makes a concurrent change fail this item.
+                self.modify(
+                    dn,
+                    vec![
+                        Mod::Delete(UAC.to_owned(), HashSet::from([current.to_string()])),
+                        Mod::Add(UAC.to_owned(), HashSet::from([next.to_string()])),
+                    ],
+                )
+                .await?;
+                Ok(dn.to_owned())
+            }
+            LdapDisable::Unconfigured => Err(DirectoryError::Rejected(
+                "this directory has no way to disable an account: configure `disable`".into(),
+            )),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind as `{0}`")]
+struct BindError(String, #[source] LdapError);
+
+/// Makes ring the process's TLS crypto provider (once), for connections that use the
+/// system's trusted roots: rustls refuses to guess between providers.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only when a provider is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A TLS configuration trusting the certificate authorities of a PEM file.
+fn tls_config(ca_file: &str) -> Result<rustls::ClientConfig, std::io::Error> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca_file)
+        .map_err(|e| std::io::Error::other(format!("cannot read CA file `{ca_file}`: {e}")))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| std::io::Error::other(format!("CA file `{ca_file}`: {e}")))?;
+        roots.add(cert).map_err(|e| std::io::Error::other(format!("CA file `{ca_file}`: {e}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// The first RDN of a DN (up to the first unescaped comma).
+fn first_rdn(dn: &str) -> &str {
+    let mut escaped = false;
+    for (i, c) in dn.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            ',' if !escaped => return &dn[..i],
+            _ => escaped = false,
+        }
+    }
+    dn
+}
+
+/// The parent of a DN.
+fn parent_of(dn: &str) -> &str {
+    let rdn = first_rdn(dn);
+    dn[rdn.len()..].trim_start_matches(',').trim_start()
+}
+
+fn values(v: &Value) -> HashSet<String> {
+    v.values().iter().cloned().collect()
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    fn id(&self) -> &DirectoryId {
+        &self.id
+    }
+
+    async fn read_page(&self, _cursor: Option<String>) -> Result<Page, DirectoryError> {
+        let mut ldap = self.ldap().await?;
+        let mut entries = Vec::new();
+        self.search(&mut ldap, &self.settings.base, &mut entries).await?;
+        // Disabled entries moved out of the scope's subtree are still hrsync's.
+        if let LdapDisable::MoveTo(ou) = &self.settings.disable {
+            let base = canonical(Compare::Dn, &self.settings.base);
+            if !canonical(Compare::Dn, ou).ends_with(&base) {
+                self.search(&mut ldap, ou, &mut entries).await?;
+            }
+        }
+        Ok(Page { entries, next: None })
+    }
+
+    async fn create(&self, entry: &NewEntry) -> Result<String, DirectoryError> {
+        let s = &self.settings;
+        let rdn_value = entry.attributes.get(&s.rdn).and_then(Value::first).ok_or_else(|| {
+            DirectoryError::Rejected(format!("the entry has no `{}`, which names entries here", s.rdn))
+        })?;
+        let parent = match (&s.disable, entry.enabled) {
+            (LdapDisable::MoveTo(ou), false) => ou,
+            _ => &s.parent,
+        };
+        let dn = format!("{}={},{}", s.rdn, dn_escape(rdn_value), parent);
+        let mut attrs: Vec<(String, HashSet<String>)> =
+            vec![("objectClass".to_owned(), s.object_classes.iter().cloned().collect())];
+        for (name, value) in &entry.attributes {
+            attrs.push((name.clone(), values(value)));
+        }
+        match &s.disable {
+            LdapDisable::Attribute { attribute, value } if !entry.enabled => {
+                attrs.push((attribute.clone(), HashSet::from([value.clone()])));
+            }
+            LdapDisable::UserAccountControl => {
+                let uac = if entry.enabled { NORMAL_ACCOUNT } else { NORMAL_ACCOUNT | ACCOUNTDISABLE };
+                attrs.push((UAC.to_owned(), HashSet::from([uac.to_string()])));
+            }
+            _ => {}
+        }
+        let mut ldap = self.ldap().await?;
+        ldap.add(&dn, attrs).await.and_then(|r| r.success()).map_err(|e| self.error(&dn, e))?;
+        Ok(dn)
+    }
+
+    async fn update(&self, id: &str, update: &Update, _revision: Option<&str>) -> Result<(), DirectoryError> {
+        let s = &self.settings;
+        let mut dn = id.to_owned();
+        // A new RDN value renames the entry; the old RDN value is removed with it.
+        if let Some(Some(new_rdn)) = update.set.get(&s.rdn) {
+            let value = new_rdn.first().unwrap_or_default();
+            let rdn = format!("{}={}", s.rdn, dn_escape(value));
+            if !first_rdn(&dn).eq_ignore_ascii_case(&rdn) {
+                let mut ldap = self.ldap().await?;
+                ldap.modifydn(&dn, &rdn, true, None)
+                    .await
+                    .and_then(|r| r.success())
+                    .map_err(|e| self.error(&dn, e))?;
+                dn = format!("{rdn},{}", parent_of(&dn));
+            }
+        }
+        let mut mods = Vec::new();
+        for (name, new) in &update.set {
+            if name == &s.rdn {
+                continue;
+            }
+            match (update.expect.get(name), new) {
+                // The old values must still be there: delete exactly them.
+                (Some(Some(old)), new) => {
+                    mods.push(Mod::Delete(name.clone(), values(old)));
+                    if let Some(new) = new {
+                        mods.push(Mod::Add(name.clone(), values(new)));
+                    }
+                }
+                // The attribute was absent: adding fails if someone set it meanwhile.
+                (Some(None), Some(new)) => mods.push(Mod::Add(name.clone(), values(new))),
+                (Some(None), None) => {}
+                (None, new) => {
+                    mods.push(Mod::Replace(name.clone(), new.as_ref().map(values).unwrap_or_default()))
+                }
+            }
+        }
+        self.modify(&dn, mods).await?;
+        if let Some(enabled) = update.enabled {
+            self.set_enabled(&dn, enabled).await?;
+        }
+        Ok(())
+    }
+
+    async fn disable(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
+        self.set_enabled(id, false).await.map(|_| ())
+    }
+
+    async fn delete(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
+        let mut ldap = self.ldap().await?;
+        ldap.delete(id).await.and_then(|r| r.success()).map(|_| ()).map_err(|e| self.error(id, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_dns_at_unescaped_commas() {
+        assert_eq!(first_rdn("cn=Doe\\, Jane,ou=people,dc=x"), "cn=Doe\\, Jane");
+        assert_eq!(parent_of("cn=Doe\\, Jane,ou=people,dc=x"), "ou=people,dc=x");
+        assert_eq!(parent_of("dc=x"), "");
+        assert_eq!(first_rdn("cn=a\\\\,ou=p"), "cn=a\\\\");
+        assert_eq!(dn_escape("O'Brien, \"Jo\" <x>;+=#"), "O'Brien\\2c \\22Jo\\22 \\3cx\\3e\\3b\\2b\\3d#");
+    }
+}

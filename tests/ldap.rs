@@ -1,0 +1,349 @@
+//! The `ldap` directory against a real OpenLDAP `slapd` started for each test: the
+//! example's 148 people synced into `ou=people`, then movers, leavers, names full of
+//! DN metacharacters, TLS, preconditions, ownership and the Active Directory flavour.
+
+use std::process::Command;
+
+use crate::slapd::{ADMIN, PASSWORD, SUFFIX, Slapd};
+use crate::util::{Example, Run, json};
+
+const ENV: &str = "HRSYNC_TEST_LDAP_PASSWORD";
+
+/// The example repository with its directory replaced by an LDAP one on `slapd`.
+fn example(slapd: &Slapd, extra: &str) -> Example {
+    let ex = Example::new();
+    let directory = format!(
+        r#"version: 1
+type: ldap
+mode: apply
+connection:
+  url: {url}
+  bind_dn: "{ADMIN}"
+  password: ${{env:{ENV}}}
+scope:
+  base: "ou=people,{SUFFIX}"
+  marker: {{ attribute: businessCategory, value: hrsync }}
+entry: {{ rdn: uid }}
+disable: {{ move_to: "ou=disabled,{SUFFIX}" }}
+match:
+  - {{ person: employee_number, attribute: employeeNumber }}
+  - {{ person: work_email, attribute: mail }}
+fields:
+  uid:
+    candidates:
+      - "{{{{ first_name | ascii | alnum | lower }}}}.{{{{ last_name | ascii | alnum | lower }}}}"
+      - "{{{{ first_name | ascii | alnum | lower }}}}.{{{{ last_name | ascii | alnum | lower }}}}{{{{ n }}}}"
+    unique: true
+    mode: import_once
+  cn: {{ value: "{{{{ first_name }}}} {{{{ last_name }}}}" }}
+  sn: {{ value: "{{{{ last_name }}}}" }}
+  givenName: {{ value: "{{{{ first_name }}}}" }}
+  mail: {{ value: "{{{{ work_email | lower }}}}" }}
+  employeeNumber: {{ value: "{{{{ employee_number }}}}" }}
+  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
+  departmentNumber: {{ value: "{{{{ org_unit }}}}" }}
+  ou: {{ value: "{{{{ org_unit_name }}}}" }}
+  telephoneNumber: {{ value: "{{{{ phone }}}}" }}
+  l: {{ value: "{{{{ work_location }}}}" }}
+  manager: {{ manager: true }}
+leavers: {{ action: disable, delete_after_days: 30 }}
+{extra}"#,
+        url = slapd.url()
+    );
+    std::fs::write(ex.path("directories/corp.yaml"), directory).unwrap();
+    ex
+}
+
+/// Runs hrsync with the bind password in the environment.
+fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
+    let repo = ex.repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", repo.to_str().unwrap(), "--now", now])
+        .args(args)
+        .env(ENV, PASSWORD)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const NOW: &str = "2026-11-22T09:00:00Z";
+
+fn people(slapd: &Slapd) -> Vec<Vec<(String, String)>> {
+    slapd.search(&format!("ou=people,{SUFFIX}"), "(objectClass=inetOrgPerson)", &["*"])
+}
+
+fn attr<'a>(entry: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    entry.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn by_number<'a>(entries: &'a [Vec<(String, String)>], number: &str) -> &'a [(String, String)] {
+    entries
+        .iter()
+        .find(|e| attr(e, "employeeNumber") == Some(number))
+        .unwrap_or_else(|| panic!("no entry for {number}"))
+}
+
+#[test]
+fn a_full_sync_then_nothing_to_do() {
+    let slapd = Slapd::start();
+    let ex = example(&slapd, "");
+    let first = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("Applied to `corp`: 143 created, 0 updated"), "{first:?}");
+
+    let entries = people(&slapd);
+    assert_eq!(entries.len(), 143);
+    let dns: Vec<&str> = entries.iter().map(|e| attr(e, "dn").unwrap()).collect();
+    // Managers are DNs of entries created in the same run.
+    let ceo = by_number(&entries, "10001");
+    let cto = by_number(&entries, "10002");
+    assert_eq!(attr(cto, "manager"), attr(ceo, "dn"));
+    let with_manager = entries.iter().filter(|e| attr(e, "manager").is_some()).count();
+    assert!(with_manager > 130, "{with_manager}");
+    for e in &entries {
+        if let Some(m) = attr(e, "manager") {
+            assert!(dns.iter().any(|d| d.eq_ignore_ascii_case(m)), "dangling manager {m}");
+        }
+        assert_eq!(attr(e, "businessCategory"), Some("hrsync"));
+    }
+    assert_eq!(attr(ceo, "dn"), Some("uid=katharina.vonderheide,ou=people,dc=acme,dc=example"));
+    // Namesakes got numbered uids.
+    assert!(entries.iter().any(|e| attr(e, "uid").is_some_and(|u| u.ends_with('2'))));
+
+    let second = hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]);
+    assert_eq!(second.code, 0, "the second run writes nothing: {second:?}");
+}
+
+#[test]
+fn a_mover_changes_exactly_what_hr_changed() {
+    let slapd = Slapd::start();
+    let ex = example(&slapd, "");
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    // 10050 moves to Finance under the CFO (10003), with a new title (import_once).
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10050;") {
+            let mut cells: Vec<String> = line.split(';').map(str::to_owned).collect();
+            cells[4] = "DE-FIN".into();
+            cells[5] = "Treasurer".into();
+            cells[6] = "10003".into();
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    let plan = json(&hrsync(&ex, NOW, &["plan", "--format", "json", "--pii", "full"]).stdout);
+    let rows: Vec<_> = plan[0]["rows"].as_array().unwrap().iter().filter(|r| r["action"] != "noop").collect();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let attrs: Vec<&str> =
+        rows[0]["changes"].as_array().unwrap().iter().map(|c| c["attribute"].as_str().unwrap()).collect();
+    assert_eq!(attrs, ["departmentNumber", "ou", "manager"]);
+    let applied = hrsync(&ex, NOW, &["apply"]);
+    assert!(applied.stdout.contains("0 created, 1 updated"), "{applied:?}");
+    let entries = people(&slapd);
+    let mover = by_number(&entries, "10050");
+    assert_eq!(attr(mover, "ou"), Some("Finanzen"));
+    assert_eq!(attr(mover, "departmentNumber"), Some("DE-FIN"));
+    assert_eq!(attr(mover, "manager"), attr(by_number(&entries, "10003"), "dn"));
+    assert_ne!(attr(mover, "title"), Some("Treasurer"), "title is import_once");
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn a_leaver_is_moved_to_the_disabled_ou_then_deleted() {
+    let slapd = Slapd::start();
+    let ex = example(&slapd, "");
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10060;") {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            cells[10] = "30.11.2026";
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    let disabled = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
+    assert!(disabled.stdout.contains("1 disabled"), "{disabled:?}");
+    let moved = slapd.search(&format!("ou=disabled,{SUFFIX}"), "(employeeNumber=10060)", &["dn"]);
+    assert_eq!(moved.len(), 1, "moved into ou=disabled");
+    assert!(slapd.search(&format!("ou=people,{SUFFIX}"), "(employeeNumber=10060)", &["dn"]).is_empty());
+    // Still known (and not re-enabled) while disabled.
+    assert_eq!(hrsync(&ex, "2026-12-15T08:00:00Z", &["plan", "--detailed-exitcode"]).code, 0);
+    let deleted = hrsync(&ex, "2026-12-31T08:00:00Z", &["apply"]);
+    assert!(deleted.stdout.contains("1 deleted"), "{deleted:?}");
+    assert!(slapd.search(SUFFIX, "(employeeNumber=10060)", &["dn"]).is_empty());
+}
+
+#[test]
+fn names_with_dn_metacharacters_and_accents() {
+    let slapd = Slapd::start();
+    let ex = example(&slapd, "");
+    // Named by cn this time, so the name goes into the DN.
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir).unwrap().replace("entry: { rdn: uid }", "entry: { rdn: cn }");
+    std::fs::write(&dir, text).unwrap();
+    let csv = ex.path("data/germany.csv");
+    let header = std::fs::read_to_string(&csv).unwrap().lines().next().unwrap().to_owned();
+    // Every character RFC 4514 escapes, in CSV quoting.
+    let weird = "19001;\"Zoë \"\"Zo\"\" <Ž>\";\"O'Brien, Jr. + Söhne; (Ltd=1\\2*)\";weird@acme.example;DE-EXE;Chief;;Aktiv;Festangestellt;01.01.2020;;Berlin;ACME GmbH;";
+    std::fs::write(&csv, format!("{header}\n{weird}\n")).unwrap();
+    std::fs::write(ex.path("data/france.json"), r#"{"employees": [], "services": []}"#).unwrap();
+    let src = ex.path("sources/france.yaml");
+    let text = std::fs::read_to_string(&src).unwrap().replace("priority: 10", "priority: 10\nenabled: false");
+    std::fs::write(&src, text).unwrap();
+
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert!(out.stdout.contains("1 created"), "{out:?}");
+    let entries = people(&slapd);
+    assert_eq!(entries.len(), 1);
+    let cn = "Zoë \"Zo\" <Ž> O'Brien, Jr. + Söhne; (Ltd=1\\2*)";
+    assert_eq!(attr(&entries[0], "cn"), Some(cn));
+    let dn = attr(&entries[0], "dn").unwrap();
+    assert!(dn.ends_with(",ou=people,dc=acme,dc=example"), "{dn}");
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0, "and found again");
+}
+
+#[test]
+fn entries_outside_the_scope_or_not_owned_are_untouched() {
+    let slapd = Slapd::start();
+    // Someone else's account inside ou=people (no marker), and one outside the scope
+    // whose employee number is the CEO's.
+    slapd.ldapadd(&format!(
+        "dn: uid=svc-backup,ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: svc-backup\ncn: Backup\nsn: Backup\nemployeeNumber: 99999\n\n\
+dn: uid=printer,ou=services,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: printer\ncn: Printer\nsn: Printer\nemployeeNumber: 10001\n"
+    ));
+    let ex = example(&slapd, "");
+    let first = hrsync(&ex, NOW, &["apply"]);
+    assert!(first.stdout.contains("143 created"), "the CEO is not matched outside the scope: {first:?}");
+    // Everyone in Germany but the CEO leaves; the mass disable is approved.
+    ex.edit_germany(|i, line| (i == 1).then(|| line.to_owned()));
+    let id =
+        json(&hrsync(&ex, NOW, &["plan", "--format", "json"]).stdout)[0]["id"].as_str().unwrap().to_owned();
+    let out = hrsync(&ex, NOW, &["apply", "--approve", &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // 97 German entries leave; Camille, still employed in France, is updated from her
+    // French record now that the German one (of higher priority) is gone.
+    assert!(out.stdout.contains("0 created, 1 updated, 97 disabled"), "{out:?}");
+    let svc = slapd.search(&format!("ou=people,{SUFFIX}"), "(uid=svc-backup)", &["*"]);
+    assert_eq!(svc.len(), 1, "not owned: never disabled or moved");
+    assert_eq!(attr(&svc[0], "businessCategory"), None, "not taken over either");
+    let printer = slapd.search(&format!("ou=services,{SUFFIX}"), "(uid=printer)", &["*"]);
+    assert_eq!(attr(&printer[0], "cn"), Some("Printer"));
+    assert_eq!(printer[0].len(), 6, "untouched: {printer:?}");
+}
+
+#[test]
+fn tls_and_starttls_with_a_ca_file() {
+    let slapd = Slapd::start();
+    let ca = slapd.ca();
+    for (url, starttls) in [(slapd.tls_url(), "false"), (slapd.url(), "true")] {
+        let extra = "";
+        let ex = example(&slapd, extra);
+        let dir = ex.path("directories/corp.yaml");
+        let text = std::fs::read_to_string(&dir).unwrap().replace(
+            &format!("  url: {}\n", slapd.url()),
+            &format!("  url: {url}\n  starttls: {starttls}\n  ca_file: {}\n", ca.display()),
+        );
+        std::fs::write(&dir, text).unwrap();
+        let out = hrsync(&ex, NOW, &["validate", "--online"]);
+        assert_eq!(out.code, 0, "{url} starttls={starttls}: {out:?}");
+        assert!(out.stdout.contains("directory `corp`: ok"), "{out:?}");
+    }
+    // Without the CA the server is not trusted.
+    let ex = example(&slapd, "");
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir).unwrap().replace(&slapd.url(), &slapd.tls_url());
+    std::fs::write(&dir, text).unwrap();
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("directory `corp`: FAILED"), "{out:?}");
+}
+
+#[test]
+fn a_wrong_password_fails_clearly_and_never_prints_the_secret() {
+    let slapd = Slapd::start();
+    let ex = example(&slapd, "");
+    let repo = ex.repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", repo.to_str().unwrap(), "--now", NOW, "plan", "-vv"])
+        .env(ENV, "not-the-password-xyz")
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("cannot bind as `cn=admin,dc=acme,dc=example`"), "{all}");
+    assert!(!all.contains("not-the-password-xyz"), "{all}");
+}
+
+#[test]
+fn a_write_against_a_changed_entry_fails_for_that_entry_only() {
+    use std::sync::Arc;
+
+    use hrsync::repo::{RepoFiles, WorkTree};
+    use hrsync::run::{PlanOptions, Run as HrRun};
+    use hrsync::state::StateStore;
+
+    let slapd = Slapd::start();
+    let ex = example(&slapd, "");
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10050;") || line.starts_with("10051;") {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            cells[4] = "DE-FIN";
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    // The library, with the password in a file, so the test can act between plan and apply.
+    let secret = ex.tmp.path().join("ldap-password");
+    std::fs::write(&secret, PASSWORD).unwrap();
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir)
+        .unwrap()
+        .replace(&format!("${{env:{ENV}}}"), &format!("${{file:{}}}", secret.display()));
+    std::fs::write(&dir, text).unwrap();
+    let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(ex.repo()));
+    let config = hrsync::config::load(files.as_ref()).unwrap();
+    let run = HrRun {
+        config,
+        files,
+        store: StateStore::new(ex.path(".hrsync")),
+        now: NOW.parse().unwrap(),
+        progress: false,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let applied = runtime.block_on(async {
+        let state = run.store.load().unwrap();
+        let gathered = run.gather(None, &state).await.unwrap();
+        let planned = run.plan(&gathered, &run.config.directories[0], &state, &PlanOptions::default()).await;
+        let plan = planned.plan.unwrap();
+        assert_eq!(plan.summary.update, 2);
+        // Someone edits one of the two entries after the plan was made.
+        let target = attr(by_number(&people(&slapd), "10050"), "dn").unwrap().to_owned();
+        let ldif =
+            format!("dn: {target}\nchangetype: modify\nreplace: departmentNumber\ndepartmentNumber: HAND\n");
+        let path = slapd.dir.path().join("modify.ldif");
+        std::fs::write(&path, ldif).unwrap();
+        let status = Command::new("ldapmodify")
+            .args(["-x", "-H", &slapd.url(), "-D", ADMIN, "-w", PASSWORD, "-f"])
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        hrsync::apply::apply(&plan, planned.directory.as_ref(), &|_| {}).await.unwrap()
+    });
+    assert_eq!((applied.updated, applied.failed), (1, 1), "{:#?}", applied.items);
+    let failed = applied.items.iter().find(|i| i.status != hrsync::apply::ItemStatus::Done).unwrap();
+    assert!(format!("{:?}", failed.status).contains("changed since the plan was made"), "{failed:?}");
+    // The hand edit was not overwritten blindly; the next run plans it again and converges.
+    assert_eq!(attr(by_number(&people(&slapd), "10050"), "departmentNumber"), Some("HAND"));
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert!(out.stdout.contains("1 updated"), "{out:?}");
+    assert_eq!(attr(by_number(&people(&slapd), "10050"), "departmentNumber"), Some("DE-FIN"));
+}
