@@ -347,3 +347,101 @@ fn a_write_against_a_changed_entry_fails_for_that_entry_only() {
     assert!(out.stdout.contains("1 updated"), "{out:?}");
     assert_eq!(attr(by_number(&people(&slapd), "10050"), "departmentNumber"), Some("DE-FIN"));
 }
+
+#[test]
+fn the_active_directory_flavour_disables_through_user_account_control() {
+    let slapd = Slapd::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    for d in ["sources", "directories", "data"] {
+        std::fs::create_dir_all(repo.join(d)).unwrap();
+    }
+    std::fs::write(repo.join("hrsync.yaml"), "version: 1\nworkspace: ad\ntimezone: Europe/Berlin\nsafety: { max_disable_percent: 100, max_update_percent: 100 }\n").unwrap();
+    std::fs::write(repo.join("sources/hr.yaml"), "version: 1\ntype: csv\npath: data/hr.csv\n").unwrap();
+    let write_csv = |rows: &str| {
+        std::fs::write(
+            repo.join("data/hr.csv"),
+            format!(
+                "employee_number,first_name,last_name,work_email,job_title,org_unit,manager,end_date\n{rows}"
+            ),
+        )
+        .unwrap()
+    };
+    write_csv(
+        "1,Ada,Lovelace,ada@acme.example,CEO,Board,,\n2,Grace,Hopper,grace@acme.example,CTO,Engineering,1,2026-12-31\n3,Alan,Turing,alan@acme.example,Engineer,Engineering,2,\n",
+    );
+    std::fs::write(
+        repo.join("directories/ad.yaml"),
+        format!(
+            r#"version: 1
+type: ldap
+mode: apply
+flavor: active_directory
+connection: {{ url: "{url}", bind_dn: "{ADMIN}", password: "${{env:{ENV}}}" }}
+scope:
+  base: "ou=people,{SUFFIX}"
+  marker: {{ attribute: company, value: hrsync }}
+match:
+  - {{ person: employee_number, attribute: employeeID }}
+fields:
+  cn: {{ value: "{{{{ first_name }}}} {{{{ last_name }}}}" }}
+  sn: {{ value: "{{{{ last_name }}}}" }}
+  givenName: {{ value: "{{{{ first_name }}}}" }}
+  sAMAccountName:
+    candidates: ["{{{{ first_name | initial | lower }}}}{{{{ last_name | ascii | alnum | lower | truncate(19) }}}}"]
+    unique: true
+    mode: import_once
+  userPrincipalName: {{ value: "{{{{ work_email | lower }}}}" }}
+  employeeID: {{ value: "{{{{ employee_number }}}}" }}
+  department: {{ value: "{{{{ org_unit }}}}" }}
+  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
+  accountExpires: {{ value: "{{{{ end_date | account_expires | default(\"0\") }}}}" }}
+  manager: {{ manager: true }}
+leavers: {{ action: disable }}
+"#,
+            url = slapd.url()
+        ),
+    )
+    .unwrap();
+    let run = |now: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
+            .args(["--repo", repo.to_str().unwrap(), "--now", now, "apply"])
+            .env(ENV, PASSWORD)
+            .output()
+            .unwrap();
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        text
+    };
+    let users = || slapd.search(&format!("ou=people,{SUFFIX}"), "(objectClass=user)", &["*"]);
+    let by = |entries: &[Vec<(String, String)>], id: &str| -> Vec<(String, String)> {
+        entries.iter().find(|e| attr(e, "employeeID") == Some(id)).cloned().unwrap()
+    };
+
+    assert!(run(NOW).contains("3 created"));
+    let entries = users();
+    assert_eq!(entries.len(), 3);
+    let grace = by(&entries, "2");
+    assert_eq!(attr(&grace, "userAccountControl"), Some("512"));
+    assert_eq!(attr(&grace, "sAMAccountName"), Some("ghopper"));
+    assert_eq!(attr(&grace, "userPrincipalName"), Some("grace@acme.example"));
+    assert_eq!(attr(&grace, "accountExpires"), Some("134432352000000000"), "the end of 2026-12-31, UTC");
+    assert_eq!(attr(&by(&entries, "1"), "accountExpires"), Some("0"), "never");
+    assert_eq!(attr(&by(&entries, "3"), "manager"), attr(&grace, "dn"));
+
+    // Grace leaves: the account is disabled in place, the other flags kept.
+    let disabled = run("2027-01-02T08:00:00Z");
+    assert!(disabled.contains("1 disabled"), "{disabled}");
+    let grace = by(&users(), "2");
+    assert_eq!(attr(&grace, "userAccountControl"), Some("514"));
+    // Rehired: enabled again.
+    write_csv(
+        "1,Ada,Lovelace,ada@acme.example,CEO,Board,,\n2,Grace,Hopper,grace@acme.example,CTO,Engineering,1,\n3,Alan,Turing,alan@acme.example,Engineer,Engineering,2,\n",
+    );
+    let enabled = run("2027-01-03T08:00:00Z");
+    assert!(enabled.contains("1 updated"), "{enabled}");
+    let grace = by(&users(), "2");
+    assert_eq!(attr(&grace, "userAccountControl"), Some("512"));
+    assert_eq!(attr(&grace, "accountExpires"), Some("0"));
+}

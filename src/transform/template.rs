@@ -13,6 +13,7 @@
 //! | `truncate(n)` | at most n characters |
 //! | `replace("a", "b")` | replace text |
 //! | `default(x)` | `x` (a field or a string) when the value is empty |
+//! | `account_expires` | a date as Active Directory's `accountExpires`: the end of that day (UTC) in 100 ns intervals since 1601 |
 //!
 //! An absent field renders as empty text; a template whose result is empty after
 //! trimming gives no value at all. Templates are compiled once, when the config is
@@ -63,10 +64,21 @@ enum Filter {
     Truncate(usize),
     Replace(String, String),
     Default(Operand),
+    AccountExpires,
 }
 
-const FILTERS: &[&str] =
-    &["lower", "upper", "trim", "ascii", "alnum", "initial", "truncate", "replace", "default"];
+const FILTERS: &[&str] = &[
+    "lower",
+    "upper",
+    "trim",
+    "ascii",
+    "alnum",
+    "initial",
+    "truncate",
+    "replace",
+    "default",
+    "account_expires",
+];
 
 /// A template that does not compile, and where.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -198,6 +210,15 @@ impl fmt::Display for Template {
     }
 }
 
+/// Active Directory's `accountExpires` for someone whose last day is `date`: the start
+/// of the next day, UTC, in 100-nanosecond intervals since 1601-01-01.
+fn account_expires(date: jiff::civil::Date) -> Option<i128> {
+    let next = date.tomorrow().ok()?;
+    let seconds = next.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_second();
+    // 11,644,473,600 seconds lie between 1601-01-01 and 1970-01-01.
+    Some((i128::from(seconds) + 11_644_473_600) * 10_000_000)
+}
+
 fn char_len(s: &str) -> usize {
     s.chars().count()
 }
@@ -246,6 +267,10 @@ impl Filter {
             },
             Filter::Replace(from, to) if value.contains(from.as_str()) => Cow::Owned(value.replace(from, to)),
             Filter::Default(fallback) if value.trim().is_empty() => fallback.value(vars, n),
+            Filter::AccountExpires => match value.trim().parse::<jiff::civil::Date>() {
+                Ok(date) => Cow::Owned(account_expires(date).map(|t| t.to_string()).unwrap_or_default()),
+                Err(_) => Cow::Borrowed(""),
+            },
             _ => value,
         }
     }
@@ -383,6 +408,7 @@ impl ExprParser<'_> {
             "ascii" => Filter::Ascii,
             "alnum" => Filter::Alnum,
             "initial" => Filter::Initial,
+            "account_expires" => Filter::AccountExpires,
             "truncate" => {
                 self.expect_open(&name)?;
                 let n = self.number()?;
@@ -470,6 +496,12 @@ mod tests {
             Some("2026-01-02")
         );
         assert_eq!(render("{{ employment_status }}", &p).as_deref(), Some("active"));
+        // 2027-01-01T00:00:00Z as a Windows FILETIME (computed independently).
+        assert_eq!(
+            render("{{ end_date | account_expires }}", &p.clone().ends("2026-12-31")).as_deref(),
+            Some("134432352000000000")
+        );
+        assert_eq!(render("{{ end_date | account_expires | default(\"0\") }}", &p).as_deref(), Some("0"));
     }
 
     #[test]
