@@ -700,15 +700,20 @@ impl Compiler {
             .as_ref()
             .and_then(|s| s.marker.as_ref())
             .map(|m| Marker { attribute: m.attribute.clone(), value: m.value.clone() });
-        if let Some(m) = &marker
-            && declared.contains(m.attribute.as_str())
-        {
-            self.error(
+        match &marker {
+            Some(m) if m.value.is_some() && declared.contains(m.attribute.as_str()) => self.error(
                 doc,
                 "/scope/marker/attribute",
                 format!("`{}` is both the ownership marker and a mapped field", m.attribute),
-                Some("use an attribute of its own for the marker".into()),
-            );
+                Some("use an attribute of its own for the marker, or drop `value` to own entries by the field's presence".into()),
+            ),
+            Some(m) if m.value.is_none() && !common.fields.get(&m.attribute).is_some_and(|f| f.mode != FieldMode::Ignore && !f.manager) => self.error(
+                doc,
+                "/scope/marker/attribute",
+                format!("marker `{}` has no value, so it must be a mapped field", m.attribute),
+                Some("map it (hrsync sets it on the entries it owns), or give the marker a `value`".into()),
+            ),
+            _ => {}
         }
         let kind = match (&p.spec, kind_for_defaults) {
             (DirectorySpec::File(spec), DirectoryKind::File(settings)) => {

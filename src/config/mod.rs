@@ -422,8 +422,19 @@ pub enum FieldSource {
 pub struct Marker {
     /// The attribute.
     pub attribute: String,
-    /// Its value.
-    pub value: String,
+    /// Its value; `None`: the attribute's presence marks the entry (it is a mapped field).
+    pub value: Option<String>,
+}
+
+impl Marker {
+    /// Whether an entry with this value of the attribute is marked.
+    pub fn marks(&self, value: Option<&crate::directory::Value>) -> bool {
+        match (&self.value, value) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(want), Some(v)) => v.values().iter().any(|x| x == want),
+        }
+    }
 }
 
 /// Loads and validates the sync repository behind `files`.

@@ -567,8 +567,12 @@ pub struct ScopeSpec {
 pub struct MarkerSpec {
     /// The attribute.
     pub attribute: String,
-    /// Its value.
-    pub value: String,
+    /// The value that marks an entry as hrsync's; hrsync sets it, so the attribute must
+    /// not be one of `fields`. Without a value, an entry is hrsync's when the attribute
+    /// is present at all (a SCIM `externalId`), and the attribute must be one of
+    /// `fields`, which is how hrsync sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// When joiners get their entry.

@@ -218,10 +218,7 @@ impl<'a> Planner<'a> {
                 || 0,
                 |hint, e| match &dir.marker {
                     None => true,
-                    Some(m) => e
-                        .attributes
-                        .get_hinted(&m.attribute, hint)
-                        .is_some_and(|v| v.values().contains(&m.value)),
+                    Some(m) => m.marks(e.attributes.get_hinted(&m.attribute, hint)),
                 },
             )
             .collect();
@@ -838,7 +835,9 @@ impl<'a> Planner<'a> {
         }
         let mut warnings = Vec::new();
         let mut changes = self.drift(i, entry, &mut warnings, scratch);
-        let take_over = self.dir.marker.as_ref().filter(|_| !self.managed[e]);
+        // A marker with a value is hrsync's to set; a presence marker is a mapped field,
+        // set by the drift above.
+        let take_over = self.dir.marker.as_ref().filter(|m| m.value.is_some() && !self.managed[e]);
         if let Some(m) = take_over {
             changes.push(marker_change(m, entry.attributes.get(&m.attribute).cloned()));
         }
@@ -857,7 +856,7 @@ impl<'a> Planner<'a> {
             row.enabled = Some(EnabledChange { before: Some(false), after: true });
             row.reasons.push("active in HR: the disabled entry is enabled".into());
         }
-        let marker = self.dir.marker.as_ref().map(|m| m.attribute.as_str());
+        let marker = self.dir.marker.as_ref().filter(|m| m.value.is_some()).map(|m| m.attribute.as_str());
         let fields: Vec<&str> =
             changes.iter().map(|c| c.attribute.as_str()).filter(|a| Some(*a) != marker).collect();
         if !fields.is_empty() {
@@ -918,7 +917,7 @@ impl<'a> Planner<'a> {
             );
             return row;
         }
-        if let Some(m) = &self.dir.marker {
+        if let Some(m) = self.dir.marker.as_ref().filter(|m| m.value.is_some()) {
             row.changes.push(marker_change(m, None));
         }
         row.enabled = Some(EnabledChange { before: None, after: enabled });
@@ -1099,7 +1098,7 @@ fn marker_change(marker: &crate::config::Marker, before: Option<Value>) -> Chang
     Change {
         attribute: marker.attribute.clone(),
         before,
-        after: Some(Planned::Value(Value::One(marker.value.clone()))),
+        after: marker.value.clone().map(|v| Planned::Value(Value::One(v))),
         mode: FieldMode::Continuous,
         from: Vec::new(),
         personal: false,

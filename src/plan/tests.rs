@@ -685,3 +685,21 @@ fn unmanaged_entries_are_never_disabled_and_matched_ones_are_taken_over() {
     assert_eq!(plan.summary.unmanaged, 1);
     assert_eq!(plan.safety.managed, 1);
 }
+
+#[test]
+fn presence_markers_own_entries_that_carry_the_mapped_attribute() {
+    let fixture = Fixture::new()
+        .directory("mode: apply\n", "mode: apply\nscope: { marker: { attribute: employeeNumber } }\n");
+    let mut foreign = entry("X9");
+    foreign.attributes.remove("employeeNumber");
+    let live = vec![entry("E9"), foreign];
+    let plan = Case::new(vec![Person::test("E1")], live).config(fixture).plan();
+    assert_eq!(row(&plan, "E9").action, Action::Disable, "carries the attribute: hrsync's");
+    assert!(plan.rows.iter().all(|r| r.entry.as_deref() != Some("X9")), "without it: not hrsync's");
+    let create = row(&plan, "E1");
+    assert_eq!(after(create, "employeeNumber").as_deref(), Some("E1"), "set as a field");
+    assert_eq!(create.changes.iter().filter(|c| c.attribute == "employeeNumber").count(), 1);
+    let bad = Fixture::new()
+        .directory("mode: apply\n", "mode: apply\nscope: { marker: { attribute: externalId } }\n");
+    assert!(config::load(&bad.files).is_err(), "a presence marker must be mapped");
+}
