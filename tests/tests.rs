@@ -8,5 +8,7 @@ mod example;
 mod gitref;
 mod golden;
 mod ldap;
+mod scim;
+mod scim_server;
 mod slapd;
 mod util;

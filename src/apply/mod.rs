@@ -107,62 +107,132 @@ pub fn check(plan: &Plan) -> Result<(), ApplyError> {
 }
 
 /// Applies `plan` to `directory`; `progress` hears the number of items done after each.
+///
+/// Up to [`Directory::concurrency`] items are in flight at once. Creates go in waves: a
+/// create waits for the creates whose entries it references (its manager's), so
+/// managers still come first; the other writes follow the creates.
 pub async fn apply(
     plan: &Plan,
     directory: &dyn Directory,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Applied, ApplyError> {
+    use futures::StreamExt;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     check(plan)?;
-    let mut applied = Applied::default();
-    let mut created: HashMap<&str, String> = HashMap::new();
-    let mut unavailable: Option<String> = None;
-    for row in plan.rows.iter().filter(|r| r.action.writes()) {
-        let key = row.person.as_ref().map(|p| p.key.clone());
-        let mut outcome = ItemOutcome {
-            action: row.action,
-            person: key.clone(),
-            entry: row.entry.clone(),
-            status: ItemStatus::Done,
-            warnings: Vec::new(),
-        };
-        if let Some(reason) = &unavailable {
-            outcome.status = ItemStatus::NotAttempted(reason.clone());
-            applied.failed += 1;
-            applied.items.push(outcome);
-            progress(applied.items.len());
-            continue;
+    let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.action.writes()).collect();
+    let created: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
+    let unavailable: Mutex<Option<String>> = Mutex::new(None);
+    let done = AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; rows.len()];
+    for wave in waves(&rows) {
+        let results: Vec<(usize, ItemOutcome)> = futures::stream::iter(wave)
+            .map(|i| {
+                let row = rows[i];
+                let (created, unavailable, done) = (&created, &unavailable, &done);
+                async move {
+                    let mut outcome = ItemOutcome {
+                        action: row.action,
+                        person: row.person.as_ref().map(|p| p.key.clone()),
+                        entry: row.entry.clone(),
+                        status: ItemStatus::Done,
+                        warnings: Vec::new(),
+                    };
+                    let stopped = unavailable.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    if let Some(reason) = stopped {
+                        outcome.status = ItemStatus::NotAttempted(reason);
+                    } else {
+                        // Only the ids this row's references need, taken under the lock.
+                        let refs: HashMap<String, String> = {
+                            let created = created.lock().unwrap_or_else(|p| p.into_inner());
+                            row.changes
+                                .iter()
+                                .filter_map(|c| match &c.after {
+                                    Some(Planned::EntryOf { entry_of }) => {
+                                        created.get(entry_of).map(|id| (entry_of.clone(), id.clone()))
+                                    }
+                                    _ => None,
+                                })
+                                .collect()
+                        };
+                        match apply_row(row, directory, &refs, &mut outcome.warnings).await {
+                            Ok(new_id) => {
+                                if let (Some(id), Some(p)) = (new_id, &row.person) {
+                                    created.lock().unwrap_or_else(|p| p.into_inner()).insert(p.key.clone(), id.clone());
+                                    outcome.entry = Some(id);
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), error = %e, "item failed");
+                                if matches!(e, DirectoryError::Unavailable { .. }) {
+                                    *unavailable.lock().unwrap_or_else(|p| p.into_inner()) =
+                                        Some(format!("not attempted: {e}"));
+                                }
+                                if outcome.entry.is_none() {
+                                    outcome.entry = e.entry().map(str::to_owned);
+                                }
+                                outcome.status = ItemStatus::Failed(error_chain(&e));
+                            }
+                        }
+                    }
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                    (i, outcome)
+                }
+            })
+            .buffer_unordered(directory.concurrency().max(1))
+            .collect()
+            .await;
+        for (i, outcome) in results {
+            outcomes[i] = Some(outcome);
         }
-        let result = apply_row(row, directory, &created, &mut outcome.warnings).await;
-        match result {
-            Ok(new_id) => {
-                match row.action {
-                    Action::Create => applied.created += 1,
-                    Action::Update => applied.updated += 1,
-                    Action::Disable => applied.disabled += 1,
-                    Action::Delete => applied.deleted += 1,
-                    Action::Noop | Action::Skip => {}
-                }
-                if let (Some(id), Some(p)) = (new_id, &row.person) {
-                    created.insert(p.key.as_str(), id.clone());
-                    outcome.entry = Some(id);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), error = %e, "item failed");
-                if matches!(e, DirectoryError::Unavailable { .. }) {
-                    unavailable = Some(format!("not attempted: {e}"));
-                }
-                if outcome.entry.is_none() {
-                    outcome.entry = e.entry().map(str::to_owned);
-                }
-                outcome.status = ItemStatus::Failed(error_chain(&e));
-                applied.failed += 1;
-            }
+    }
+    let mut applied = Applied::default();
+    for outcome in outcomes.into_iter().flatten() {
+        match (&outcome.status, outcome.action) {
+            (ItemStatus::Done, Action::Create) => applied.created += 1,
+            (ItemStatus::Done, Action::Update) => applied.updated += 1,
+            (ItemStatus::Done, Action::Disable) => applied.disabled += 1,
+            (ItemStatus::Done, Action::Delete) => applied.deleted += 1,
+            (ItemStatus::Done, _) => {}
+            _ => applied.failed += 1,
         }
         applied.items.push(outcome);
-        progress(applied.items.len());
     }
     Ok(applied)
+}
+
+/// The rows in waves that can run at once: creates by how many creates of this plan
+/// their references wait for, then every other write.
+fn waves(rows: &[&Row]) -> Vec<Vec<usize>> {
+    let mut wave_of: HashMap<&str, usize> = HashMap::new();
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    let mut rest = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if row.action != Action::Create {
+            rest.push(i);
+            continue;
+        }
+        // Rows are ordered managers first, so a reference's wave is known already.
+        let wave = row
+            .changes
+            .iter()
+            .filter_map(|c| match &c.after {
+                Some(Planned::EntryOf { entry_of }) => wave_of.get(entry_of.as_str()).map(|w| w + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        if let Some(p) = &row.person {
+            wave_of.insert(p.key.as_str(), wave);
+        }
+        if waves.len() <= wave {
+            waves.resize(wave + 1, Vec::new());
+        }
+        waves[wave].push(i);
+    }
+    waves.push(rest);
+    waves
 }
 
 /// An error and its causes, on one line.
@@ -180,7 +250,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 async fn apply_row(
     row: &Row,
     directory: &dyn Directory,
-    created: &HashMap<&str, String>,
+    created: &HashMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<String>, DirectoryError> {
     let resolve = |p: &Planned, warnings: &mut Vec<String>| -> Option<Value> {

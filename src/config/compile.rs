@@ -16,9 +16,9 @@ use sha2::{Digest, Sha256};
 
 use super::schema::{self, DocumentKind};
 use super::spec::{
-    CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, FieldMode, FieldSpec, FilterSpec, JsonSourceSpec,
-    LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor, RuleSpec, SourceCommonSpec, SourceSpec,
-    WorkspaceSpec,
+    CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, FieldMode, FieldSpec, FilterSpec, HttpConnectionSpec,
+    JsonSourceSpec, LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor, RuleSpec,
+    SourceCommonSpec, SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 use super::*;
@@ -655,6 +655,7 @@ impl Compiler {
                 page_size: spec.page_size.unwrap_or(200).max(1),
             }),
             DirectorySpec::Ldap(spec) => DirectoryKind::Ldap(Box::new(self.ldap(doc, spec, common))),
+            DirectorySpec::Scim(spec) => DirectoryKind::Scim(Box::new(self.http(doc, &spec.connection))),
         };
         let fields: Vec<Field> = common
             .fields
@@ -699,7 +700,12 @@ impl Compiler {
             .scope
             .as_ref()
             .and_then(|s| s.marker.as_ref())
-            .map(|m| Marker { attribute: m.attribute.clone(), value: m.value.clone() });
+            .map(|m| Marker { attribute: m.attribute.clone(), value: m.value.clone() })
+            // A SCIM service's entries are hrsync's when they have an externalId.
+            .or_else(|| {
+                matches!(p.spec, DirectorySpec::Scim(_))
+                    .then(|| Marker { attribute: "externalId".into(), value: None })
+            });
         match &marker {
             Some(m) if m.value.is_some() && declared.contains(m.attribute.as_str()) => self.error(
                 doc,
@@ -739,6 +745,17 @@ impl Compiler {
                     );
                 }
                 DirectoryKind::File(settings)
+            }
+            (DirectorySpec::Scim(_), DirectoryKind::Scim(settings)) => {
+                if common.scope.as_ref().is_some_and(|s| s.base.is_some() || s.filter.is_some()) {
+                    self.error(
+                        doc,
+                        "/scope",
+                        "`scope.base` and `scope.filter` are for LDAP directories",
+                        None,
+                    );
+                }
+                DirectoryKind::Scim(settings)
             }
             (DirectorySpec::Ldap(_), DirectoryKind::Ldap(settings)) => {
                 match common.fields.get(&settings.rdn) {
@@ -865,6 +882,37 @@ impl Compiler {
 }
 
 impl Compiler {
+    fn http(&mut self, doc: &Document, c: &HttpConnectionSpec) -> HttpSettings {
+        use crate::directory::http::Auth;
+        if !(c.url.starts_with("https://") || c.url.starts_with("http://")) {
+            self.error(doc, "/connection/url", format!("`{}` is not an HTTP URL", c.url), None);
+        }
+        let auth = match (&c.token, &c.oauth) {
+            (Some(_), Some(_)) => {
+                self.error(doc, "/connection", "give `token` or `oauth`, not both", None);
+                Auth::None
+            }
+            (Some(token), None) => Auth::Bearer(token.clone()),
+            (None, Some(o)) => Auth::ClientCredentials {
+                token_url: o.token_url.clone(),
+                client_id: o.client_id.clone(),
+                client_secret: o.client_secret.clone(),
+                scope: o.scope.clone(),
+            },
+            (None, None) => Auth::None,
+        };
+        HttpSettings {
+            url: c.url.clone(),
+            auth,
+            ca_file: c.ca_file.clone(),
+            timeout: std::time::Duration::from_secs(c.timeout_seconds.unwrap_or(30)),
+            concurrency: c.concurrency.unwrap_or(8),
+            retries: c.retries.unwrap_or(5),
+            backoff: std::time::Duration::from_millis(200),
+            page_size: c.page_size.unwrap_or(100),
+        }
+    }
+
     fn ldap(
         &mut self,
         doc: &Document,

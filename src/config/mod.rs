@@ -284,6 +284,8 @@ pub enum DirectoryKind {
     File(FileSettings),
     /// An LDAP server.
     Ldap(Box<LdapSettings>),
+    /// A SCIM 2.0 service.
+    Scim(Box<HttpSettings>),
 }
 
 impl DirectoryKind {
@@ -292,6 +294,7 @@ impl DirectoryKind {
         match self {
             DirectoryKind::File(_) => "file",
             DirectoryKind::Ldap(_) => "ldap",
+            DirectoryKind::Scim(_) => "scim",
         }
     }
 
@@ -312,8 +315,36 @@ impl DirectoryKind {
             DirectoryKind::Ldap(_) if manager => Compare::Dn,
             DirectoryKind::Ldap(_) if phone => Compare::Phone,
             DirectoryKind::Ldap(_) => Compare::IgnoreCase,
+            DirectoryKind::Scim(_) if manager => Compare::Exact,
+            DirectoryKind::Scim(_) if phone || lower.starts_with("phonenumbers") => Compare::Phone,
+            // RFC 7643: userName and email values are not case-exact.
+            DirectoryKind::Scim(_) if lower == "username" || lower.starts_with("emails") => {
+                Compare::IgnoreCase
+            }
+            DirectoryKind::Scim(_) => Compare::Exact,
         }
     }
+}
+
+/// How to reach an HTTP directory.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Base URL.
+    pub url: String,
+    /// Authentication.
+    pub auth: crate::directory::http::Auth,
+    /// PEM file of extra certificate authorities.
+    pub ca_file: Option<String>,
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Retries of passing failures.
+    pub retries: u32,
+    /// Base of the exponential back-off.
+    pub backoff: std::time::Duration,
+    /// Entries per page.
+    pub page_size: u32,
 }
 
 /// An LDAP directory's settings.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::spec::{
     CsvSourceSpec, DirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec, LdapDirectorySpec,
-    SourceSpec, WorkspaceSpec,
+    ScimDirectorySpec, SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 
@@ -70,9 +70,11 @@ impl DocumentKind {
     fn variants(self) -> Option<Vec<(&'static str, Schema)>> {
         match self {
             Self::Source => Some(vec![variant::<CsvSourceSpec>("csv"), variant::<JsonSourceSpec>("json")]),
-            Self::Directory => {
-                Some(vec![variant::<FileDirectorySpec>("file"), variant::<LdapDirectorySpec>("ldap")])
-            }
+            Self::Directory => Some(vec![
+                variant::<FileDirectorySpec>("file"),
+                variant::<LdapDirectorySpec>("ldap"),
+                variant::<ScimDirectorySpec>("scim"),
+            ]),
             Self::Workspace | Self::Filter => None,
         }
     }
@@ -377,7 +379,10 @@ mod tests {
         let p = problems(DocumentKind::Directory, "version: 1\ntype: okta\n");
         assert_eq!(
             p,
-            vec!["2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap)".to_owned()]
+            vec![
+                "2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap, scim)"
+                    .to_owned()
+            ]
         );
         let p = problems(DocumentKind::Source, "version: 1\ntype: json\n");
         assert_eq!(p, vec!["1:1 missing key `path`".to_owned()]);

@@ -11,7 +11,9 @@
 //! because comparing is directory-aware (case-insensitive mail, DNs, phone numbers).
 
 pub mod file;
+pub mod http;
 pub mod ldap;
+pub mod scim;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -246,6 +248,11 @@ pub trait Directory: Send + Sync {
     /// The directory's id.
     fn id(&self) -> &DirectoryId;
 
+    /// How many writes may be in flight at once.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
     /// One page of the entries in scope. `cursor` is `None` for the first page.
     async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError>;
 
@@ -291,6 +298,15 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
             let mut attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();
             attributes.extend(config.marker.as_ref().map(|m| m.attribute.clone()));
             Box::new(ldap::LdapDirectory::new(config.id.clone(), (**settings).clone(), attributes))
+        }
+        DirectoryKind::Scim(settings) => {
+            let attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();
+            let manager = config
+                .fields
+                .iter()
+                .find(|f| matches!(f.source, crate::config::FieldSource::Manager))
+                .map(|f| f.attribute.clone());
+            Box::new(scim::ScimDirectory::new(config.id.clone(), settings, attributes, manager))
         }
     }
 }

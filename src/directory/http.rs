@@ -1,0 +1,357 @@
+//! HTTP for directories with a REST API (SCIM, Microsoft Graph): authentication,
+//! per-request timeouts, retries and a limit on requests in flight.
+//!
+//! A request that gets 429 or 503 (the server did not do it) or cannot connect is
+//! retried with exponential back-off and full jitter, waiting at least what a
+//! `Retry-After` header asks (at most a minute). 500, 502 and 504, and connections that
+//! break after the request was sent, are retried only for methods that are safe to
+//! repeat: a POST whose answer was lost is handed back to the caller, which checks
+//! whether it happened before trying again (a create must never be doubled). Bearer
+//! tokens come from a secret reference; OAuth2 client-credentials tokens are fetched,
+//! cached until shortly before they expire, and fetched again after a 401. Nothing here
+//! logs a token or a body.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value as Json;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::config::{HttpSettings, Secret, SecretRef};
+
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A response.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: StatusCode,
+    /// The `ETag` header.
+    pub etag: Option<String>,
+    /// The body, parsed as JSON when it is JSON.
+    pub body: Option<Json>,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The server answered with an error status (after retries).
+    #[error("{method} {path} answered {status}{}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Status {
+        /// Method.
+        method: Method,
+        /// Path, without query.
+        path: String,
+        /// Status.
+        status: StatusCode,
+        /// The server's explanation (SCIM `detail`, Graph `error.message`).
+        detail: Option<String>,
+    },
+    /// The request may have reached the server, but no answer came back.
+    #[error("{method} {path}: no answer")]
+    Lost {
+        /// Method.
+        method: Method,
+        /// Path.
+        path: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server could not be reached.
+    #[error("{method} {path}: cannot connect")]
+    Connect {
+        /// Method.
+        method: Method,
+        /// Path.
+        path: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// Credentials could not be obtained.
+    #[error("cannot authenticate")]
+    Auth(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The client could not be set up (a CA file that cannot be read).
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+impl HttpError {
+    /// The status, when the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// How a directory authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// None.
+    None,
+    /// A static bearer token.
+    Bearer(SecretRef),
+    /// OAuth2 client credentials.
+    ClientCredentials {
+        /// Token endpoint.
+        token_url: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: SecretRef,
+        /// Scope asked for.
+        scope: Option<String>,
+    },
+}
+
+/// An HTTP client for one directory.
+pub struct Http {
+    client: reqwest::Client,
+    base: String,
+    auth: Auth,
+    token: Mutex<Option<(Secret, Instant)>>,
+    retries: u32,
+    in_flight: Semaphore,
+    backoff: Duration,
+    content_type: &'static str,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http").field("base", &self.base).finish()
+    }
+}
+
+impl Http {
+    /// A client for the API at `settings.url`, sending bodies as `content_type`.
+    pub fn new(settings: &HttpSettings, content_type: &'static str) -> Result<Http, HttpError> {
+        crate::directory::ldap::install_crypto_provider();
+        let mut builder = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("hrsync/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &settings.ca_file {
+            let pem = std::fs::read(ca)
+                .map_err(|e| HttpError::Setup(format!("cannot read CA file `{ca}`: {e}")))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| HttpError::Setup(format!("CA file `{ca}`: {e}")))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build().map_err(|e| HttpError::Setup(e.to_string()))?;
+        Ok(Http {
+            client,
+            base: settings.url.trim_end_matches('/').to_owned(),
+            auth: settings.auth.clone(),
+            token: Mutex::new(None),
+            retries: settings.retries,
+            in_flight: Semaphore::new(settings.concurrency.max(1)),
+            backoff: settings.backoff,
+            content_type,
+        })
+    }
+
+    /// The absolute URL of `path` (a path below the base, or an absolute URL).
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("https://") || path.starts_with("http://") {
+            path.to_owned()
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/'))
+        }
+    }
+
+    async fn bearer(&self, renew: bool) -> Result<Option<Secret>, HttpError> {
+        match &self.auth {
+            Auth::None => Ok(None),
+            Auth::Bearer(secret) => secret.resolve().map(Some).map_err(|e| HttpError::Auth(Box::new(e))),
+            Auth::ClientCredentials { token_url, client_id, client_secret, scope } => {
+                let mut cached = self.token.lock().await;
+                if !renew
+                    && let Some((token, until)) = cached.as_ref()
+                    && Instant::now() < *until
+                {
+                    return Ok(Some(token.clone()));
+                }
+                let secret = client_secret.resolve().map_err(|e| HttpError::Auth(Box::new(e)))?;
+                let mut form = vec![
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id.as_str()),
+                    ("client_secret", secret.expose()),
+                ];
+                if let Some(scope) = scope {
+                    form.push(("scope", scope));
+                }
+                let response = self
+                    .client
+                    .post(token_url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .map_err(|e| HttpError::Auth(Box::new(e)))?;
+                let status = response.status();
+                let body: Json = response.json().await.unwrap_or(Json::Null);
+                let token = body.get("access_token").and_then(Json::as_str).ok_or_else(|| {
+                    let why =
+                        body.get("error_description").or_else(|| body.get("error")).and_then(Json::as_str);
+                    HttpError::Auth(
+                        format!(
+                            "the token endpoint answered {status}{}",
+                            why.map(|w| format!(": {w}")).unwrap_or_default()
+                        )
+                        .into(),
+                    )
+                })?;
+                let lifetime = body.get("expires_in").and_then(Json::as_u64).unwrap_or(300);
+                let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1));
+                let token = Secret::new(token);
+                *cached = Some((token.clone(), until));
+                Ok(Some(token))
+            }
+        }
+    }
+
+    /// Sends a request; retries as the module says. `headers` are added as given.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Json>,
+        headers: &[(&str, String)],
+    ) -> Result<Response, HttpError> {
+        let _permit = self.in_flight.acquire().await.map_err(|e| HttpError::Setup(e.to_string()))?;
+        let display_path = path.split('?').next().unwrap_or(path).to_owned();
+        let repeatable = method != Method::POST;
+        let mut attempt = 0;
+        let mut renewed = false;
+        loop {
+            attempt += 1;
+            let mut request = self.client.request(method.clone(), self.url(path)).query(query);
+            if let Some(token) = self.bearer(false).await? {
+                request = request.bearer_auth(token.expose());
+            }
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            if let Some(body) = body {
+                request = request.header("Content-Type", self.content_type).body(body.to_string());
+            }
+            let wait = match request.send().await {
+                Err(e) => {
+                    // Only a failed connect proves the request never left.
+                    let lost = !e.is_connect();
+                    if attempt > self.retries || (lost && !repeatable) {
+                        return Err(if lost {
+                            HttpError::Lost { method, path: display_path, source: e }
+                        } else {
+                            HttpError::Connect { method, path: display_path, source: e }
+                        });
+                    }
+                    None
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let etag =
+                        response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    let bytes = response.bytes().await.unwrap_or_default();
+                    let body = serde_json::from_slice::<Json>(&bytes).ok();
+                    if status == StatusCode::UNAUTHORIZED
+                        && !renewed
+                        && matches!(self.auth, Auth::ClientCredentials { .. })
+                    {
+                        // The token may have expired early: fetch a new one, once.
+                        renewed = true;
+                        self.bearer(true).await?;
+                        continue;
+                    }
+                    let transient = status == StatusCode::TOO_MANY_REQUESTS
+                        || status == StatusCode::SERVICE_UNAVAILABLE
+                        || (repeatable
+                            && matches!(
+                                status,
+                                StatusCode::INTERNAL_SERVER_ERROR
+                                    | StatusCode::BAD_GATEWAY
+                                    | StatusCode::GATEWAY_TIMEOUT
+                            ));
+                    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+                        return Ok(Response { status, etag, body });
+                    }
+                    if !transient || attempt > self.retries {
+                        return Err(HttpError::Status {
+                            method,
+                            path: display_path,
+                            status,
+                            detail: detail(body.as_ref()),
+                        });
+                    }
+                    retry_after
+                }
+            };
+            let delay = wait.unwrap_or_else(|| self.backoff(attempt));
+            tracing::debug!(path = %display_path, attempt, delay_ms = delay.as_millis() as u64, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Exponential back-off with full jitter: a random wait up to base × 2^(attempt−1),
+    /// capped at 30 s.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let cap =
+            self.backoff.saturating_mul(1 << attempt.min(16).saturating_sub(1)).min(Duration::from_secs(30));
+        cap.mul_f64(fastrand::f64())
+    }
+}
+
+/// `Retry-After`: seconds, or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let wait = match v.trim().parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            httpdate::parse_http_date(v.trim()).ok()?.duration_since(std::time::SystemTime::now()).ok()?
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// The explanation in an error body: SCIM `detail`, Graph `error.message`. Bodies are
+/// the server's words about the request, never values hrsync sent.
+fn detail(body: Option<&Json>) -> Option<String> {
+    let body = body?;
+    body.get("detail")
+        .or_else(|| body.get("error").and_then(|e| e.get("message")))
+        .and_then(Json::as_str)
+        .map(|s| s.chars().take(300).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates_capped_at_a_minute() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("3600"), Some(MAX_RETRY_AFTER));
+        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(20));
+        let d = parse_retry_after(&later).unwrap();
+        assert!(d <= Duration::from_secs(20) && d >= Duration::from_secs(18), "{d:?}");
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn details_come_from_scim_and_graph_errors() {
+        let scim = serde_json::json!({"detail": "userName is taken", "status": "409"});
+        assert_eq!(detail(Some(&scim)).as_deref(), Some("userName is taken"));
+        let graph = serde_json::json!({"error": {"code": "Request_BadRequest", "message": "Invalid value"}});
+        assert_eq!(detail(Some(&graph)).as_deref(), Some("Invalid value"));
+    }
+}

@@ -1,0 +1,266 @@
+//! The `scim` directory against a real SCIM server (`scim2-server`), directly and
+//! through a proxy that answers 429 or drops connections after the server acted.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+use crate::scim_server::{Fault, Proxy, ScimServer, TOKEN};
+use crate::util::{Example, Run, json};
+
+const ENV: &str = "HRSYNC_TEST_SCIM_TOKEN";
+const NOW: &str = "2026-11-22T09:00:00Z";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The example repository with its directory replaced by a SCIM one at `url`.
+fn example(url: &str, connection_extra: &str) -> Example {
+    let ex = Example::new();
+    let directory = format!(
+        r#"version: 1
+type: scim
+mode: apply
+connection:
+  url: {url}
+  token: ${{env:{ENV}}}
+{connection_extra}match:
+  - {{ person: employee_number, attribute: externalId }}
+  - {{ person: work_email, attribute: userName }}
+fields:
+  externalId: {{ value: "{{{{ employee_number }}}}" }}
+  userName: {{ value: "{{{{ work_email | lower }}}}" }}
+  name.givenName: {{ value: "{{{{ first_name }}}}" }}
+  name.familyName: {{ value: "{{{{ last_name }}}}" }}
+  displayName: {{ value: "{{{{ first_name }}}} {{{{ last_name }}}}" }}
+  'emails[type eq "work"].value': {{ value: "{{{{ work_email | lower }}}}" }}
+  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
+  {ENTERPRISE}:employeeNumber: {{ value: "{{{{ employee_number }}}}" }}
+  {ENTERPRISE}:department: {{ value: "{{{{ org_unit_name }}}}" }}
+  {ENTERPRISE}:manager: {{ manager: true }}
+leavers: {{ action: disable, delete_after_days: 30 }}
+"#
+    );
+    std::fs::write(ex.path("directories/corp.yaml"), directory).unwrap();
+    ex
+}
+
+fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
+    let repo = ex.repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", repo.to_str().unwrap(), "--now", now])
+        .args(args)
+        .env(ENV, TOKEN)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn by_external_id(users: &[Json]) -> BTreeMap<String, Vec<Json>> {
+    let mut out: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+    for u in users {
+        if let Some(id) = u["externalId"].as_str() {
+            out.entry(id.to_owned()).or_default().push(u.clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_full_sync_then_nothing_to_do() {
+    let server = ScimServer::start();
+    let ex = example(&server.url(), "");
+    let first = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("Applied to `corp`: 143 created"), "{first:?}");
+    let users = server.users();
+    assert_eq!(users.len(), 143);
+    let by = by_external_id(&users);
+    let ceo = &by["10001"][0];
+    let cto = &by["10002"][0];
+    assert_eq!(cto[ENTERPRISE]["manager"]["value"], ceo["id"], "the manager, created in the same run");
+    assert_eq!(cto["emails"][0]["value"], "gunther.bohm@acme.example");
+    assert_eq!(cto["name"]["familyName"], "Böhm");
+    assert_eq!(cto[ENTERPRISE]["department"], "Engineering");
+    assert_eq!(cto["active"], true);
+    let second = hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]);
+    assert_eq!(second.code, 0, "nothing to write the second time: {second:?}");
+}
+
+#[test]
+fn movers_leavers_and_accounts_hrsync_does_not_own() {
+    let server = ScimServer::start();
+    // An account someone created by hand, without externalId: never hrsync's.
+    server.create(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "printer@acme.example", "active": true}));
+    let ex = example(&server.url(), "");
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10050;") {
+            // Moves to Finance under the CFO, with a new title (import_once).
+            let mut cells: Vec<String> = line.split(';').map(str::to_owned).collect();
+            cells[4] = "DE-FIN".into();
+            cells[5] = "Treasurer".into();
+            cells[6] = "10003".into();
+            cells.join(";")
+        } else if line.starts_with("10060;") {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            cells[10] = "30.11.2026";
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    let out = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
+    assert!(out.stdout.contains("0 created, 1 updated, 1 disabled"), "{out:?}");
+    let users = server.users();
+    let by = by_external_id(&users);
+    let mover = &by["10050"][0];
+    assert_eq!(mover[ENTERPRISE]["department"], "Finanzen");
+    assert_eq!(mover[ENTERPRISE]["manager"]["value"], by["10003"][0]["id"]);
+    assert_ne!(mover["title"], "Treasurer", "import_once");
+    assert_eq!(by["10060"][0]["active"], false);
+    assert_eq!(hrsync(&ex, "2026-12-02T08:00:00Z", &["plan", "--detailed-exitcode"]).code, 0);
+    let deleted = hrsync(&ex, "2026-12-31T08:00:00Z", &["apply"]);
+    assert!(deleted.stdout.contains("1 deleted"), "{deleted:?}");
+    let users = server.users();
+    assert!(!by_external_id(&users).contains_key("10060"));
+    let printer: Vec<_> = users.iter().filter(|u| u["userName"] == "printer@acme.example").collect();
+    assert_eq!(printer.len(), 1, "untouched");
+    assert_eq!(printer[0]["active"], true);
+}
+
+#[test]
+fn names_with_quotes_and_accents_survive_the_round_trip() {
+    let server = ScimServer::start();
+    let ex = example(&server.url(), "");
+    let csv = ex.path("data/germany.csv");
+    let header = std::fs::read_to_string(&csv).unwrap().lines().next().unwrap().to_owned();
+    let weird = "\"X\"\"1\\2\";\"Zoë \"\"Zo\"\" <Ž>\";\"O'Brien, Jr. + Söhne; (Ltd=1\\2*)\";weird@acme.example;DE-EXE;Chief;;Aktiv;Festangestellt;01.01.2020;;Berlin;ACME GmbH;";
+    std::fs::write(&csv, format!("{header}\n{weird}\n")).unwrap();
+    let out = hrsync(&ex, NOW, &["apply"]);
+    // The one German and the 45 French people in scope.
+    assert!(out.stdout.contains("46 created"), "{out:?}");
+    let by = by_external_id(&server.users());
+    let user = &by["X\"1\\2"][0];
+    assert_eq!(user["name"]["familyName"], "O'Brien, Jr. + Söhne; (Ltd=1\\2*)");
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn answers_of_429_are_waited_out_and_lost_creates_are_not_doubled() {
+    let server = ScimServer::start();
+    // Every fifth request gets 429 (Retry-After: 1) once; the answers of three creates
+    // are dropped after the server made the user.
+    let proxy = Proxy::start(server.port, |n, method, _| match n {
+        _ if method == "POST" && [10, 40, 90].contains(&n) => Fault::DropAnswer,
+        _ if n % 25 == 0 => Fault::TooManyRequests,
+        _ => Fault::None,
+    });
+    let ex = example(&proxy.url(), "  concurrency: 4\n");
+    let out = hrsync(&ex, NOW, &["run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = json(&out.stdout);
+    assert_eq!(job["directories"]["corp"]["created"], 143, "{out:?}");
+    assert!(proxy.injected(Fault::TooManyRequests) >= 5, "{:?}", proxy.faults);
+    assert!(proxy.injected(Fault::DropAnswer) >= 1, "{:?}", proxy.faults);
+    let users = server.users();
+    assert_eq!(users.len(), 143, "no duplicate accounts");
+    assert!(by_external_id(&users).values().all(|v| v.len() == 1));
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn a_server_that_keeps_refusing_ends_in_warning_and_the_next_run_converges() {
+    let server = ScimServer::start();
+    // From the 30th request on, the server answers 429 for a while.
+    let proxy =
+        Proxy::start(
+            server.port,
+            |n, _, _| if (30..80).contains(&n) { Fault::TooManyRequests } else { Fault::None },
+        );
+    let ex = example(&proxy.url(), "  retries: 1\n  concurrency: 2\n");
+    let out = hrsync(&ex, NOW, &["run"]);
+    let job = json(&out.stdout);
+    let corp = &job["directories"]["corp"];
+    assert_eq!(corp["status"], "warning", "{out:?}");
+    assert!(corp["failed"].as_u64().unwrap() > 0, "{corp}");
+    let created = corp["created"].as_u64().unwrap();
+    assert!(created < 143, "{corp}");
+    assert_eq!(server.users().len() as u64, created, "what synced stays synced");
+    let again = hrsync(&ex, NOW, &["run"]);
+    let job = json(&again.stdout);
+    let corp = &job["directories"]["corp"];
+    assert_eq!((corp["status"].as_str(), corp["failed"].as_u64()), (Some("completed"), Some(0)), "{again:?}");
+    assert_eq!(corp["created"].as_u64().unwrap(), 143 - created);
+    let users = server.users();
+    assert_eq!(users.len(), 143);
+    assert!(by_external_id(&users).values().all(|v| v.len() == 1));
+}
+
+#[test]
+fn a_stale_etag_fails_the_item_not_the_run() {
+    use std::sync::Arc;
+
+    use hrsync::repo::{RepoFiles, WorkTree};
+    use hrsync::run::{PlanOptions, Run as HrRun};
+    use hrsync::state::StateStore;
+
+    let server = ScimServer::start();
+    let ex = example(&server.url(), "");
+    let secret = ex.tmp.path().join("token");
+    std::fs::write(&secret, TOKEN).unwrap();
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir)
+        .unwrap()
+        .replace(&format!("${{env:{ENV}}}"), &format!("${{file:{}}}", secret.display()));
+    std::fs::write(&dir, text).unwrap();
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10050;") || line.starts_with("10051;") {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            cells[4] = "DE-FIN";
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(ex.repo()));
+    let config = hrsync::config::load(files.as_ref()).unwrap();
+    let run = HrRun {
+        config,
+        files,
+        store: StateStore::new(ex.path(".hrsync")),
+        now: NOW.parse().unwrap(),
+        progress: false,
+    };
+    let target = server.users().into_iter().find(|u| u["externalId"] == "10050").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let applied = runtime.block_on(async {
+        let state = run.store.load().unwrap();
+        let gathered = run.gather(None, &state).await.unwrap();
+        let planned = run.plan(&gathered, &run.config.directories[0], &state, &PlanOptions::default()).await;
+        let plan = planned.plan.unwrap();
+        // Someone changes one of the two users after the plan was made.
+        let client = reqwest::Client::new();
+        let status = client
+            .patch(format!("{}/Users/{}", server.url(), target["id"].as_str().unwrap()))
+            .bearer_auth(TOKEN)
+            .header("Content-Type", "application/scim+json")
+            .body(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Edited"}]}"#)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+        hrsync::apply::apply(&plan, planned.directory.as_ref(), &|_| {}).await.unwrap()
+    });
+    assert_eq!((applied.updated, applied.failed), (1, 1), "{:#?}", applied.items);
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert!(out.stdout.contains("1 updated"), "{out:?}");
+    let by = by_external_id(&server.users());
+    assert_eq!(by["10050"][0][ENTERPRISE]["department"], "Finanzen");
+    assert_eq!(by["10050"][0]["title"], "Edited", "the manual edit of an import_once field stays");
+}

@@ -1,0 +1,223 @@
+//! A real SCIM server for tests (`scim2-server` from PyPI, in the venv scripts/test
+//! makes), on a free loopback port, killed by its process id when dropped; and a proxy
+//! in front of it that can answer 429 or drop a connection after the server answered.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+pub const TOKEN: &str = "scim-test-token";
+
+pub struct ScimServer {
+    child: Child,
+    pub port: u16,
+}
+
+fn executable() -> PathBuf {
+    if let Ok(path) = std::env::var("HRSYNC_TEST_SCIM_SERVER") {
+        return PathBuf::from(path);
+    }
+    let default = crate::util::root().join("target/scim-venv/bin/scim2-server");
+    assert!(
+        default.is_file(),
+        "scim2-server is not installed: run scripts/test, which makes target/scim-venv"
+    );
+    default
+}
+
+impl ScimServer {
+    pub fn start() -> ScimServer {
+        let exe = executable();
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let mut child = Command::new(&exe)
+                .args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", TOKEN])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return ScimServer { child, port };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("scim2-server did not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every user, through the API.
+    pub fn users(&self) -> Vec<Json> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let mut out = Vec::new();
+            let mut start = 1;
+            loop {
+                let page: Json = client
+                    .get(format!("{}/Users?startIndex={start}&count=200", self.url()))
+                    .bearer_auth(TOKEN)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let resources = page["Resources"].as_array().cloned().unwrap_or_default();
+                if resources.is_empty() {
+                    return out;
+                }
+                start += resources.len();
+                out.extend(resources);
+            }
+        })
+    }
+
+    /// Creates a user directly.
+    pub fn create(&self, user: Json) -> Json {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}/Users", self.url()))
+                .bearer_auth(TOKEN)
+                .header("Content-Type", "application/scim+json")
+                .body(user.to_string())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    }
+}
+
+impl Drop for ScimServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the proxy does with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Pass it on.
+    None,
+    /// Answer 429 with `Retry-After: 1`, without passing it on.
+    TooManyRequests,
+    /// Pass it on, then close the connection without answering.
+    DropAnswer,
+}
+
+/// A proxy deciding per request (numbered from 1, with method and path) what to do.
+pub struct Proxy {
+    pub port: u16,
+    pub faults: Arc<Mutex<Vec<(usize, String, Fault)>>>,
+}
+
+type Rule = Arc<dyn Fn(usize, &str, &str) -> Fault + Send + Sync>;
+
+impl Proxy {
+    pub fn start(upstream: u16, rule: impl Fn(usize, &str, &str) -> Fault + Send + Sync + 'static) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let faults = Arc::new(Mutex::new(Vec::new()));
+        let rule: Rule = Arc::new(rule);
+        let (counter, log) = (requests.clone(), faults.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (counter, log, rule) = (counter.clone(), log.clone(), rule.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(client, upstream, &counter, &log, &rule);
+                });
+            }
+        });
+        Proxy { port, faults }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn injected(&self, fault: Fault) -> usize {
+        self.faults.lock().unwrap().iter().filter(|(_, _, f)| *f == fault).count()
+    }
+}
+
+/// One request per client connection; the answer closes it.
+fn serve(
+    mut client: TcpStream,
+    upstream: u16,
+    counter: &AtomicUsize,
+    log: &Mutex<Vec<(usize, String, Fault)>>,
+    rule: &Rule,
+) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 8192];
+    let header_end = loop {
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        request.extend_from_slice(&buf[..n]);
+        if let Some(i) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..header_end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    while request.len() < header_end + length {
+        let n = client.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let mut words = head.split_whitespace();
+    let (method, path) = (words.next().unwrap_or("").to_owned(), words.next().unwrap_or("").to_owned());
+    let number = counter.fetch_add(1, Ordering::SeqCst) + 1;
+    let fault = rule(number, &method, &path);
+    if fault != Fault::None {
+        log.lock().unwrap().push((number, format!("{method} {path}"), fault));
+    }
+    if fault == Fault::TooManyRequests {
+        client.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    }
+    // Ask the server to close after answering, so its answer ends at EOF.
+    let head = head.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+    let mut upstream = TcpStream::connect(("127.0.0.1", upstream))?;
+    upstream.write_all(head.as_bytes())?;
+    upstream.write_all(&request[header_end..])?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    if fault == Fault::DropAnswer {
+        // The server did it; the client never hears.
+        return Ok(());
+    }
+    client.write_all(&answer)
+}
