@@ -484,7 +484,12 @@ async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput<'_>) -> Re
             .await;
         match planned.plan {
             Ok(p) => plans.push(p),
-            Err(e) => errors.push(format!("directory `{}`: {}", d.id, crate::apply::error_chain(&e))),
+            Err(e) => {
+                let chain = crate::apply::error_chain(&e);
+                // Most errors name their directory already.
+                let named = chain.contains(&format!("directory `{}`", d.id));
+                errors.push(if named { chain } else { format!("directory `{}`: {chain}", d.id) });
+            }
         }
     }
     let text = match format {

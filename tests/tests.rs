@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod entraid;
 mod example;
 mod gitref;
 mod golden;
+mod graph;
 mod ldap;
 mod scim;
 mod scim_server;

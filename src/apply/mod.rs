@@ -279,7 +279,9 @@ async fn apply_row(
                 }
             }
             let enabled = row.enabled.map(|e| e.after).unwrap_or(true);
-            directory.create(&NewEntry { attributes, enabled }).await.map(Some)
+            let created = directory.create(&NewEntry { attributes, enabled }).await?;
+            warnings.extend(created.warnings);
+            Ok(Some(created.id))
         }
         Action::Update => {
             let mut set = BTreeMap::new();

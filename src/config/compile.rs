@@ -16,9 +16,9 @@ use sha2::{Digest, Sha256};
 
 use super::schema::{self, DocumentKind};
 use super::spec::{
-    CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, FieldMode, FieldSpec, FilterSpec, HttpConnectionSpec,
-    JsonSourceSpec, LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor, RuleSpec,
-    SourceCommonSpec, SourceSpec, WorkspaceSpec,
+    CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, EntraDirectorySpec, FieldMode, FieldSpec, FilterSpec,
+    HttpConnectionSpec, JsonSourceSpec, LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor,
+    RuleSpec, SourceCommonSpec, SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 use super::*;
@@ -656,6 +656,7 @@ impl Compiler {
             }),
             DirectorySpec::Ldap(spec) => DirectoryKind::Ldap(Box::new(self.ldap(doc, spec, common))),
             DirectorySpec::Scim(spec) => DirectoryKind::Scim(Box::new(self.http(doc, &spec.connection))),
+            DirectorySpec::Entraid(spec) => DirectoryKind::Entraid(Box::new(self.entra(doc, spec))),
         };
         let fields: Vec<Field> = common
             .fields
@@ -701,10 +702,14 @@ impl Compiler {
             .as_ref()
             .and_then(|s| s.marker.as_ref())
             .map(|m| Marker { attribute: m.attribute.clone(), value: m.value.clone() })
-            // A SCIM service's entries are hrsync's when they have an externalId.
-            .or_else(|| {
-                matches!(p.spec, DirectorySpec::Scim(_))
-                    .then(|| Marker { attribute: "externalId".into(), value: None })
+            // A SCIM service's entries are hrsync's when they have an externalId, an
+            // Entra tenant's when they have the first match attribute (employeeId).
+            .or_else(|| match &p.spec {
+                DirectorySpec::Scim(_) => Some(Marker { attribute: "externalId".into(), value: None }),
+                DirectorySpec::Entraid(_) => {
+                    common.match_rules.first().map(|r| Marker { attribute: r.attribute.clone(), value: None })
+                }
+                _ => None,
             });
         match &marker {
             Some(m) if m.value.is_some() && declared.contains(m.attribute.as_str()) => self.error(
@@ -745,6 +750,27 @@ impl Compiler {
                     );
                 }
                 DirectoryKind::File(settings)
+            }
+            (DirectorySpec::Entraid(_), DirectoryKind::Entraid(settings)) => {
+                if common.scope.as_ref().is_some_and(|s| s.base.is_some() || s.filter.is_some()) {
+                    self.error(
+                        doc,
+                        "/scope",
+                        "`scope.base` and `scope.filter` are for LDAP directories",
+                        Some("Entra ID users are hrsync's by `scope.marker`".into()),
+                    );
+                }
+                for required in ["displayName", "userPrincipalName"] {
+                    if !declared.contains(required) {
+                        self.error(
+                            doc,
+                            "/fields",
+                            format!("Entra ID needs `{required}` to create a user; map it in `fields`"),
+                            None,
+                        );
+                    }
+                }
+                DirectoryKind::Entraid(settings)
             }
             (DirectorySpec::Scim(_), DirectoryKind::Scim(settings)) => {
                 if common.scope.as_ref().is_some_and(|s| s.base.is_some() || s.filter.is_some()) {
@@ -910,6 +936,44 @@ impl Compiler {
             retries: c.retries.unwrap_or(5),
             backoff: std::time::Duration::from_millis(200),
             page_size: c.page_size.unwrap_or(100),
+        }
+    }
+
+    fn entra(&mut self, doc: &Document, spec: &EntraDirectorySpec) -> EntraSettings {
+        use crate::directory::http::Auth;
+        let c = &spec.connection;
+        let url = c.url.clone().unwrap_or_else(|| "https://graph.microsoft.com/v1.0".to_owned());
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            self.error(doc, "/connection/url", format!("`{url}` is not an HTTP URL"), None);
+        }
+        if c.tenant.trim().is_empty() || c.tenant.contains('/') {
+            self.error(
+                doc,
+                "/connection/tenant",
+                format!("`{}` is not a tenant id", c.tenant),
+                Some("give the directory (tenant) id from the app registration's overview".into()),
+            );
+        }
+        let token_url = c.token_url.clone().unwrap_or_else(|| {
+            format!("https://login.microsoftonline.com/{}/oauth2/v2.0/token", c.tenant.trim())
+        });
+        EntraSettings {
+            http: HttpSettings {
+                url,
+                auth: Auth::ClientCredentials {
+                    token_url,
+                    client_id: c.client_id.clone(),
+                    client_secret: c.client_secret.clone(),
+                    scope: Some("https://graph.microsoft.com/.default".to_owned()),
+                },
+                ca_file: None,
+                timeout: std::time::Duration::from_secs(c.timeout_seconds.unwrap_or(30)),
+                concurrency: c.concurrency.unwrap_or(4),
+                retries: c.retries.unwrap_or(5),
+                backoff: std::time::Duration::from_millis(200),
+                page_size: c.page_size.unwrap_or(999),
+            },
+            passwords: spec.passwords.clone(),
         }
     }
 

@@ -286,6 +286,17 @@ pub enum DirectoryKind {
     Ldap(Box<LdapSettings>),
     /// A SCIM 2.0 service.
     Scim(Box<HttpSettings>),
+    /// Microsoft Entra ID through Graph.
+    Entraid(Box<EntraSettings>),
+}
+
+/// An Entra ID directory's settings.
+#[derive(Clone, Debug)]
+pub struct EntraSettings {
+    /// How to reach Graph.
+    pub http: HttpSettings,
+    /// Initial passwords.
+    pub passwords: spec::PasswordSpec,
 }
 
 impl DirectoryKind {
@@ -295,6 +306,7 @@ impl DirectoryKind {
             DirectoryKind::File(_) => "file",
             DirectoryKind::Ldap(_) => "ldap",
             DirectoryKind::Scim(_) => "scim",
+            DirectoryKind::Entraid(_) => "entraid",
         }
     }
 
@@ -322,6 +334,15 @@ impl DirectoryKind {
                 Compare::IgnoreCase
             }
             DirectoryKind::Scim(_) => Compare::Exact,
+            DirectoryKind::Entraid(_) if manager => Compare::Exact,
+            DirectoryKind::Entraid(_) if phone || lower == "businessphones" => Compare::Phone,
+            // Entra ID compares these without case.
+            DirectoryKind::Entraid(_)
+                if matches!(lower.as_str(), "userprincipalname" | "mail" | "mailnickname" | "othermails") =>
+            {
+                Compare::IgnoreCase
+            }
+            DirectoryKind::Entraid(_) => Compare::Exact,
         }
     }
 }

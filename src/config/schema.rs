@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::spec::{
-    CsvSourceSpec, DirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec, LdapDirectorySpec,
-    ScimDirectorySpec, SourceSpec, WorkspaceSpec,
+    CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec,
+    LdapDirectorySpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 
@@ -74,6 +74,7 @@ impl DocumentKind {
                 variant::<FileDirectorySpec>("file"),
                 variant::<LdapDirectorySpec>("ldap"),
                 variant::<ScimDirectorySpec>("scim"),
+                variant::<EntraDirectorySpec>("entraid"),
             ]),
             Self::Workspace | Self::Filter => None,
         }
@@ -380,7 +381,7 @@ mod tests {
         assert_eq!(
             p,
             vec![
-                "2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap, scim)"
+                "2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap, scim, entraid)"
                     .to_owned()
             ]
         );

@@ -385,6 +385,8 @@ pub enum DirectorySpec {
     /// An application speaking SCIM 2.0 (RFC 7643/7644): Users and the enterprise
     /// extension.
     Scim(Box<ScimDirectorySpec>),
+    /// Microsoft Entra ID, through Microsoft Graph v1.0 users.
+    Entraid(Box<EntraDirectorySpec>),
 }
 
 impl DirectorySpec {
@@ -394,6 +396,7 @@ impl DirectorySpec {
             DirectorySpec::File(spec) => &spec.common,
             DirectorySpec::Ldap(spec) => &spec.common,
             DirectorySpec::Scim(spec) => &spec.common,
+            DirectorySpec::Entraid(spec) => &spec.common,
         }
     }
 
@@ -403,6 +406,7 @@ impl DirectorySpec {
             DirectorySpec::File(_) => "file",
             DirectorySpec::Ldap(_) => "ldap",
             DirectorySpec::Scim(_) => "scim",
+            DirectorySpec::Entraid(_) => "entraid",
         }
     }
 }
@@ -793,6 +797,85 @@ pub struct HttpConnectionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
     pub page_size: Option<u32>,
+}
+
+/// Microsoft Entra ID. Field names are Graph user properties (`displayName`,
+/// `givenName`, `surname`, `userPrincipalName`, `mail`, `mailNickname`, `employeeId`,
+/// `jobTitle`, `department`, `officeLocation`, `companyName`, `mobilePhone`,
+/// `businessPhones` …, and dotted paths such as
+/// `onPremisesExtensionAttributes.extensionAttribute1`); the manager takes
+/// `manager: true`; `accountEnabled` is the enabled state. Entries carrying the first
+/// match attribute (usually `employeeId`) are hrsync's unless `scope.marker` says
+/// otherwise.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct EntraDirectorySpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub common: DirectoryCommonSpec,
+    /// The tenant and the app registration hrsync signs in as.
+    pub connection: EntraConnectionSpec,
+    /// Initial passwords of new users: generated, never shown or stored.
+    #[serde(default)]
+    pub passwords: PasswordSpec,
+}
+
+/// How hrsync signs in to Microsoft Graph.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntraConnectionSpec {
+    /// The tenant id (or a verified domain).
+    pub tenant: String,
+    /// The app registration's client id.
+    pub client_id: String,
+    /// Its client secret, as a secret reference.
+    pub client_secret: SecretRef,
+    /// The Graph endpoint. Default `https://graph.microsoft.com/v1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The token endpoint. Default
+    /// `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// Seconds before a request is given up. Default 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout_seconds: Option<u64>,
+    /// Requests in flight at once. Default 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 64))]
+    pub concurrency: Option<usize>,
+    /// Retries of a request that failed for a passing reason. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 20))]
+    pub retries: Option<u32>,
+    /// Users per page. Default 999 (Graph's maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 999))]
+    pub page_size: Option<u32>,
+}
+
+/// The initial password policy.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSpec {
+    /// Length of generated passwords (letters, digits and symbols). Default 24.
+    #[serde(default = "default_password_length")]
+    #[schemars(range(min = 12, max = 256))]
+    pub length: usize,
+    /// Make the user choose a new password at first sign-in. Default true.
+    #[serde(default = "yes")]
+    pub change_at_first_sign_in: bool,
+}
+
+fn default_password_length() -> usize {
+    24
+}
+
+impl Default for PasswordSpec {
+    fn default() -> Self {
+        PasswordSpec { length: default_password_length(), change_at_first_sign_in: true }
+    }
 }
 
 /// OAuth2 client credentials (RFC 6749 §4.4).

@@ -102,7 +102,7 @@ fn reports_bad_yaml_types_and_unknown_kinds() {
     assert_eq!(
         problems(&files),
         [
-            "directories/corp.yaml:2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap, scim)",
+            "directories/corp.yaml:2:7 unknown directory type `okta` (this version of hrsync knows: file, ldap, scim, entraid)",
             "filters/staff.yaml:3:1 invalid YAML: did not find expected ',' or ']' (check the indentation and quoting around this position)",
             "hrsync.yaml:3:11 unknown time zone `Mars/Olympus` (use an IANA name such as `Europe/Berlin` or `UTC`)",
             "hrsync.yaml:4:32 expected a number, found a string",

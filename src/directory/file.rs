@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Attributes, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
+use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
 use crate::config::DirectoryId;
 
 /// The embedded directory.
@@ -140,7 +140,7 @@ impl Directory for FileDirectory {
         Ok(Page { entries, next: if more { names.last().cloned() } else { None } })
     }
 
-    async fn create(&self, entry: &NewEntry) -> Result<String, DirectoryError> {
+    async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {
         let id = entry
             .attributes
             .get(&self.id_attribute)
@@ -161,7 +161,7 @@ impl Directory for FileDirectory {
             revision: 1,
             attributes: entry.attributes.clone(),
         })?;
-        Ok(id)
+        Ok(id.into())
     }
 
     async fn update(&self, id: &str, update: &Update, revision: Option<&str>) -> Result<(), DirectoryError> {

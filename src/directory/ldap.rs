@@ -18,7 +18,9 @@ use ldap3::adapters::{EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_escape};
 use tokio::sync::Mutex;
 
-use super::{Attributes, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value, canonical};
+use super::{
+    Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value, canonical,
+};
 use crate::config::{Compare, DirectoryId, LdapDisable, LdapSettings};
 
 /// Active Directory's "account disabled" flag in `userAccountControl`.
@@ -315,7 +317,7 @@ impl Directory for LdapDirectory {
         Ok(Page { entries, next: None })
     }
 
-    async fn create(&self, entry: &NewEntry) -> Result<String, DirectoryError> {
+    async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {
         let s = &self.settings;
         let rdn_value = entry.attributes.get(&s.rdn).and_then(Value::first).ok_or_else(|| {
             DirectoryError::Rejected(format!("the entry has no `{}`, which names entries here", s.rdn))
@@ -342,7 +344,7 @@ impl Directory for LdapDirectory {
         }
         let mut ldap = self.ldap().await?;
         ldap.add(&dn, attrs).await.and_then(|r| r.success()).map_err(|e| self.error(&dn, e))?;
-        Ok(dn)
+        Ok(dn.into())
     }
 
     async fn update(&self, id: &str, update: &Update, _revision: Option<&str>) -> Result<(), DirectoryError> {

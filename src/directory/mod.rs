@@ -10,6 +10,7 @@
 //! This module also holds attribute [`Value`]s and how they are compared ([`Compare`]),
 //! because comparing is directory-aware (case-insensitive mail, DNs, phone numbers).
 
+pub mod entraid;
 pub mod file;
 pub mod http;
 pub mod ldap;
@@ -192,6 +193,21 @@ pub struct NewEntry {
     pub enabled: bool,
 }
 
+/// What a create made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    /// The new entry's id.
+    pub id: String,
+    /// What did not go as asked though the entry exists (a relationship left unset).
+    pub warnings: Vec<String>,
+}
+
+impl From<String> for Created {
+    fn from(id: String) -> Self {
+        Created { id, warnings: Vec::new() }
+    }
+}
+
 /// Changes to an existing entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Update {
@@ -257,7 +273,7 @@ pub trait Directory: Send + Sync {
     async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError>;
 
     /// Creates an entry and returns its id.
-    async fn create(&self, entry: &NewEntry) -> Result<String, DirectoryError>;
+    async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError>;
 
     /// Updates an entry, if it is still at `revision`.
     async fn update(&self, id: &str, update: &Update, revision: Option<&str>) -> Result<(), DirectoryError>;
@@ -307,6 +323,20 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
                 .find(|f| matches!(f.source, crate::config::FieldSource::Manager))
                 .map(|f| f.attribute.clone());
             Box::new(scim::ScimDirectory::new(config.id.clone(), settings, attributes, manager))
+        }
+        DirectoryKind::Entraid(settings) => {
+            let mut attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();
+            if let Some(m) = &config.marker
+                && !attributes.contains(&m.attribute)
+            {
+                attributes.push(m.attribute.clone());
+            }
+            let manager = config
+                .fields
+                .iter()
+                .find(|f| matches!(f.source, crate::config::FieldSource::Manager))
+                .map(|f| f.attribute.clone());
+            Box::new(entraid::EntraDirectory::new(config.id.clone(), settings, attributes, manager))
         }
     }
 }

@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
 use super::http::{Http, HttpError};
-use super::{Attributes, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
+use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
 use crate::config::{DirectoryId, HttpSettings};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -288,7 +288,7 @@ impl Directory for ScimDirectory {
         Ok(Page { entries, next: more.then(|| next.to_string()) })
     }
 
-    async fn create(&self, entry: &NewEntry) -> Result<String, DirectoryError> {
+    async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {
         let mut body = json!({ "schemas": [USER], "active": entry.enabled });
         for (name, path) in &self.paths {
             if let Some(value) = entry.attributes.get(name) {
@@ -307,7 +307,7 @@ impl Directory for ScimDirectory {
                         .as_ref()
                         .and_then(|b| b.get("id"))
                         .and_then(Json::as_str)
-                        .map(str::to_owned)
+                        .map(|id| Created::from(id.to_owned()))
                         .ok_or_else(|| {
                             DirectoryError::Rejected("the service created a user but returned no id".into())
                         });
@@ -317,7 +317,7 @@ impl Directory for ScimDirectory {
                     if let Some((attribute, value)) = &key
                         && let Some(id) = self.find(attribute, value).await?
                     {
-                        return Ok(id);
+                        return Ok(id.into());
                     }
                 }
                 Err(e) => return Err(self.error(&label, e)),

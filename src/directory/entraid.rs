@@ -1,0 +1,575 @@
+//! The `entraid` directory: users of a Microsoft Entra ID tenant, through Microsoft
+//! Graph v1.0.
+//!
+//! Fields are user properties (`displayName`, `userPrincipalName`, `employeeId`,
+//! `businessPhones` …) or dotted paths into a complex property
+//! (`onPremisesExtensionAttributes.extensionAttribute1`, `employeeOrgData.costCenter`);
+//! the manager field holds the manager's object id. Reads page through `/users` with
+//! `$select`, following `@odata.nextLink`; with a manager mapped they add
+//! `$expand=manager($select=id)`, which Graph limits to 100 users a page.
+//!
+//! Creates POST the user with the properties Graph requires: `accountEnabled`,
+//! `mailNickname` (from the user principal name when not mapped) and a generated
+//! initial password, which is sent once and never logged or stored. A create whose
+//! answer was lost is looked up by `userPrincipalName` before it is sent again. The
+//! manager is a relationship, set with `PUT /users/{id}/manager/$ref` and removed with
+//! `DELETE`. Graph has no conditional writes for users, so an update first reads the
+//! properties it changes and gives up on the entry if they no longer hold what the plan
+//! saw. `accountEnabled` carries the enabled state; a delete moves the user to Entra's
+//! deleted items, where it stays restorable for 30 days.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value as Json, json};
+
+use super::http::{Http, HttpError};
+use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
+use crate::config::{DirectoryId, EntraSettings, Secret, spec::PasswordSpec};
+
+/// Graph's largest page when `$expand` is used.
+const EXPAND_PAGE_LIMIT: u32 = 100;
+
+/// User properties that are string collections in Graph.
+const COLLECTIONS: &[&str] = &[
+    "businessPhones",
+    "otherMails",
+    "imAddresses",
+    "interests",
+    "pastProjects",
+    "responsibilities",
+    "schools",
+    "skills",
+];
+
+/// A user property hrsync reads and writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Prop {
+    /// `displayName`.
+    Top(String),
+    /// `onPremisesExtensionAttributes.extensionAttribute1`.
+    Nested(String, String),
+}
+
+impl Prop {
+    fn parse(name: &str) -> Prop {
+        match name.split_once('.') {
+            Some((a, b)) => Prop::Nested(a.to_owned(), b.to_owned()),
+            None => Prop::Top(name.to_owned()),
+        }
+    }
+
+    /// The top-level property, for `$select`.
+    fn top(&self) -> &str {
+        match self {
+            Prop::Top(a) | Prop::Nested(a, _) => a,
+        }
+    }
+
+    fn is_collection(&self) -> bool {
+        matches!(self, Prop::Top(a) if COLLECTIONS.contains(&a.as_str()))
+    }
+
+    fn get(&self, user: &Json) -> Option<Value> {
+        let node = match self {
+            Prop::Top(a) => user.get(a)?,
+            Prop::Nested(a, b) => user.get(a)?.get(b)?,
+        };
+        to_value(node)
+    }
+
+    /// The JSON to send for `value` (`None`: clear it).
+    fn json(&self, value: Option<&Value>) -> Json {
+        match (value, self.is_collection()) {
+            (Some(v), true) => json!(v.values()),
+            (None, true) => json!([]),
+            (Some(Value::Many(v)), false) => json!(v),
+            (Some(Value::One(v)), false) => json!(v),
+            (None, false) => Json::Null,
+        }
+    }
+
+    /// Writes `value` at this property of a request body.
+    fn set(&self, body: &mut Map<String, Json>, value: Option<&Value>) {
+        let json = self.json(value);
+        match self {
+            Prop::Top(a) => {
+                body.insert(a.clone(), json);
+            }
+            Prop::Nested(a, b) => {
+                let parent = body.entry(a.clone()).or_insert_with(|| json!({}));
+                if !parent.is_object() {
+                    *parent = json!({});
+                }
+                if let Some(parent) = parent.as_object_mut() {
+                    parent.insert(b.clone(), json);
+                }
+            }
+        }
+    }
+}
+
+/// A Graph value as hrsync compares it. `null` and empty collections are absent.
+fn to_value(node: &Json) -> Option<Value> {
+    let text = |n: &Json| match n {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match node {
+        Json::Array(items) => {
+            let values: Vec<String> = items.iter().filter_map(text).collect();
+            match values.len() {
+                0 => None,
+                1 => values.into_iter().next().map(Value::One),
+                _ => Some(Value::Many(values)),
+            }
+        }
+        other => text(other).map(Value::One),
+    }
+}
+
+/// An OData string literal: single quotes, doubled inside.
+fn odata_string(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// A mail nickname from a user principal name: its local part, without the characters
+/// Exchange refuses.
+fn mail_nickname(upn: &str) -> String {
+    let local = upn.split('@').next().unwrap_or(upn);
+    let nickname: String = local
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(64)
+        .collect();
+    let nickname = nickname.trim_matches('.').to_owned();
+    if nickname.is_empty() { "user".to_owned() } else { nickname }
+}
+
+/// A random password of `length` characters with lower and upper case letters, digits
+/// and symbols (Entra wants three of the four), from the operating system's generator.
+fn generate_password(length: usize) -> Result<Secret, getrandom::Error> {
+    const CLASSES: [&[u8]; 4] =
+        [b"abcdefghijkmnopqrstuvwxyz", b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"23456789", b"!#%+-.:=?@_~"];
+    let length = length.max(CLASSES.len());
+    // One unbiased random index below `n`, by rejection.
+    let mut pool = Vec::new();
+    let mut below = |n: usize| -> Result<usize, getrandom::Error> {
+        let limit = 256 - 256 % n;
+        loop {
+            if pool.is_empty() {
+                pool = vec![0u8; 64];
+                getrandom::fill(&mut pool)?;
+            }
+            if let Some(byte) = pool.pop()
+                && (byte as usize) < limit
+            {
+                return Ok(byte as usize % n);
+            }
+        }
+    };
+    let all: Vec<u8> = CLASSES.concat();
+    let mut chars = Vec::with_capacity(length);
+    for class in CLASSES {
+        chars.push(class[below(class.len())?]);
+    }
+    while chars.len() < length {
+        chars.push(all[below(all.len())?]);
+    }
+    for i in (1..chars.len()).rev() {
+        chars.swap(i, below(i + 1)?);
+    }
+    Ok(Secret::new(String::from_utf8_lossy(&chars).into_owned()))
+}
+
+/// An Entra ID tenant.
+pub struct EntraDirectory {
+    id: DirectoryId,
+    http: Result<Http, String>,
+    /// Mapped properties by attribute name, the manager excluded.
+    props: Vec<(String, Prop)>,
+    /// The attribute holding the manager's object id.
+    manager: Option<String>,
+    passwords: PasswordSpec,
+    page_size: u32,
+    concurrency: usize,
+    names: std::sync::Mutex<Names>,
+}
+
+impl std::fmt::Debug for EntraDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntraDirectory").field("id", &self.id).finish()
+    }
+}
+
+impl EntraDirectory {
+    /// A directory reading and writing `attributes` (Graph user properties); `manager`
+    /// is the one holding the manager.
+    pub fn new(
+        id: DirectoryId,
+        settings: &EntraSettings,
+        attributes: Vec<String>,
+        manager: Option<String>,
+    ) -> Self {
+        let props = attributes
+            .into_iter()
+            .filter(|a| Some(a) != manager.as_ref())
+            .map(|a| (a.clone(), Prop::parse(&a)))
+            .collect();
+        let page_size = if manager.is_some() {
+            settings.http.page_size.min(EXPAND_PAGE_LIMIT)
+        } else {
+            settings.http.page_size
+        };
+        EntraDirectory {
+            id,
+            http: Http::new(&settings.http, "application/json").map_err(|e| e.to_string()),
+            props,
+            manager,
+            passwords: settings.passwords.clone(),
+            page_size: page_size.max(1),
+            concurrency: settings.http.concurrency,
+            names: Default::default(),
+        }
+    }
+
+    fn http(&self) -> Result<&Http, DirectoryError> {
+        self.http
+            .as_ref()
+            .map_err(|e| DirectoryError::Unavailable { directory: self.id.clone(), source: e.clone().into() })
+    }
+
+    fn unavailable(&self, e: impl std::error::Error + Send + Sync + 'static) -> DirectoryError {
+        DirectoryError::Unavailable { directory: self.id.clone(), source: Box::new(e) }
+    }
+
+    /// Maps a failed request about entry `id` to a directory error.
+    fn error(&self, id: &str, e: HttpError) -> DirectoryError {
+        let exists = matches!(&e, HttpError::Status { detail: Some(d), .. } if d.contains("already exists"));
+        match e.status() {
+            Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned()),
+            Some(StatusCode::BAD_REQUEST) if exists => DirectoryError::AlreadyExists(id.to_owned()),
+            Some(s) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN => {
+                DirectoryError::Rejected(e.to_string())
+            }
+            _ => self.unavailable(e),
+        }
+    }
+
+    /// `$select` (and `$expand`) for reading `props` and the manager.
+    fn query(&self, props: &[&Prop], manager: bool) -> Vec<(&'static str, String)> {
+        let mut select = vec!["id", "accountEnabled"];
+        for p in props {
+            if !select.contains(&p.top()) {
+                select.push(p.top());
+            }
+        }
+        let mut query = vec![("$select", select.join(","))];
+        if manager {
+            query.push(("$expand", "manager($select=id)".to_owned()));
+        }
+        query
+    }
+
+    /// The mapped values of a user, the manager's id included.
+    fn values(&self, user: &Json) -> BTreeMap<String, Value> {
+        let mut map = BTreeMap::new();
+        for (name, prop) in &self.props {
+            if let Some(v) = prop.get(user) {
+                map.insert(name.clone(), v);
+            }
+        }
+        if let Some(manager) = &self.manager
+            && let Some(id) = user.get("manager").and_then(|m| m.get("id")).and_then(Json::as_str)
+        {
+            map.insert(manager.clone(), Value::One(id.to_owned()));
+        }
+        map
+    }
+
+    /// The one user whose user principal name is `upn`, if any.
+    async fn find(&self, upn: &str) -> Result<Option<String>, DirectoryError> {
+        let query = [
+            ("$filter", format!("userPrincipalName eq {}", odata_string(upn))),
+            ("$select", "id".to_owned()),
+        ];
+        let response = self
+            .http()?
+            .send(Method::GET, "users", &query, None, &[])
+            .await
+            .map_err(|e| self.error(upn, e))?;
+        let users = response.body.as_ref().and_then(|b| b.get("value")).and_then(Json::as_array);
+        Ok(match users.map(Vec::as_slice) {
+            Some([one]) => one.get("id").and_then(Json::as_str).map(str::to_owned),
+            _ => None,
+        })
+    }
+
+    /// Points the user's manager at `manager`, or removes it.
+    async fn set_manager(&self, id: &str, manager: Option<&str>) -> Result<(), DirectoryError> {
+        let http = self.http()?;
+        let path = format!("users/{id}/manager/$ref");
+        let result = match manager {
+            Some(m) => {
+                let body = json!({ "@odata.id": http.url(&format!("users/{m}")) });
+                http.send(Method::PUT, &path, &[], Some(&body), &[]).await
+            }
+            None => match http.send(Method::DELETE, &path, &[], None, &[]).await {
+                // No manager to remove: what was asked for holds.
+                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => return Ok(()),
+                other => other,
+            },
+        };
+        result.map(|_| ()).map_err(|e| self.error(id, e))
+    }
+
+    /// Fails with [`DirectoryError::Conflict`] unless the user still holds what the
+    /// plan saw in the attributes it changes.
+    async fn check(&self, id: &str, expect: &BTreeMap<String, Option<Value>>) -> Result<(), DirectoryError> {
+        let props: Vec<&Prop> =
+            self.props.iter().filter(|(n, _)| expect.contains_key(n)).map(|(_, p)| p).collect();
+        let manager = self.manager.as_ref().is_some_and(|m| expect.contains_key(m));
+        if props.is_empty() && !manager {
+            return Ok(());
+        }
+        let response = self
+            .http()?
+            .send(Method::GET, &format!("users/{id}"), &self.query(&props, manager), None, &[])
+            .await
+            .map_err(|e| self.error(id, e))?;
+        let now = self.values(&response.body.unwrap_or(Json::Null));
+        for (name, before) in expect {
+            if now.get(name) != before.as_ref() {
+                return Err(DirectoryError::Conflict(id.to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn patch(&self, id: &str, body: Map<String, Json>) -> Result<(), DirectoryError> {
+        if body.is_empty() {
+            return Ok(());
+        }
+        self.http()?
+            .send(Method::PATCH, &format!("users/{id}"), &[], Some(&Json::Object(body)), &[])
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(id, e))
+    }
+}
+
+#[async_trait]
+impl Directory for EntraDirectory {
+    fn id(&self) -> &DirectoryId {
+        &self.id
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError> {
+        let http = self.http()?;
+        let response = match &cursor {
+            // The next link carries the whole query.
+            Some(next) => http.send(Method::GET, next, &[], None, &[]).await,
+            None => {
+                let props: Vec<&Prop> = self.props.iter().map(|(_, p)| p).collect();
+                let mut query = self.query(&props, self.manager.is_some());
+                query.push(("$top", self.page_size.to_string()));
+                http.send(Method::GET, "users", &query, None, &[]).await
+            }
+        }
+        .map_err(|e| self.unavailable(e))?;
+        let body = response.body.unwrap_or(Json::Null);
+        let Some(users) = body.get("value").and_then(Json::as_array) else {
+            return Err(self.unavailable(std::io::Error::other("Graph answered a page without `value`")));
+        };
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let entries = users
+            .iter()
+            .filter_map(|user| {
+                let id = user.get("id")?.as_str()?.to_owned();
+                Some(Entry {
+                    id,
+                    attributes: Attributes::from_map(self.values(user), &mut names),
+                    enabled: user.get("accountEnabled").and_then(Json::as_bool).unwrap_or(true),
+                    revision: None,
+                })
+            })
+            .collect();
+        *self.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
+        let next = body.get("@odata.nextLink").and_then(Json::as_str).map(str::to_owned);
+        Ok(Page { entries, next })
+    }
+
+    async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {
+        let upn =
+            entry.attributes.get("userPrincipalName").and_then(Value::first).unwrap_or_default().to_owned();
+        let password = generate_password(self.passwords.length).map_err(|e| {
+            self.unavailable(std::io::Error::other(format!("cannot generate a password: {e}")))
+        })?;
+        let mut body = Map::new();
+        body.insert("accountEnabled".into(), json!(entry.enabled));
+        body.insert(
+            "passwordProfile".into(),
+            json!({
+                "password": password.expose(),
+                "forceChangePasswordNextSignIn": self.passwords.change_at_first_sign_in,
+            }),
+        );
+        for (name, prop) in &self.props {
+            if let Some(value) = entry.attributes.get(name) {
+                prop.set(&mut body, Some(value));
+            }
+        }
+        if !body.contains_key("mailNickname") {
+            body.insert("mailNickname".into(), json!(mail_nickname(&upn)));
+        }
+        let body = Json::Object(body);
+        let mut id = None;
+        for attempt in 0..2 {
+            match self.http()?.send(Method::POST, "users", &[], Some(&body), &[]).await {
+                Ok(response) => {
+                    id = response
+                        .body
+                        .as_ref()
+                        .and_then(|b| b.get("id"))
+                        .and_then(Json::as_str)
+                        .map(str::to_owned);
+                    if id.is_none() {
+                        return Err(DirectoryError::Rejected(
+                            "Graph created a user but returned no id".into(),
+                        ));
+                    }
+                    break;
+                }
+                // The answer was lost: the user may exist now. Look before posting again.
+                Err(HttpError::Lost { .. }) if attempt == 0 && !upn.is_empty() => {
+                    if let Some(found) = self.find(&upn).await? {
+                        id = Some(found);
+                        break;
+                    }
+                }
+                Err(e) => return Err(self.error(&upn, e)),
+            }
+        }
+        let Some(id) = id else {
+            return Err(DirectoryError::Rejected(
+                "the create could not be confirmed; the next run checks again".into(),
+            ));
+        };
+        let mut created = Created::from(id);
+        let manager = self.manager.as_ref().and_then(|m| entry.attributes.get(m)).and_then(Value::first);
+        if let Some(manager) = manager
+            && let Err(e) = self.set_manager(&created.id, Some(manager)).await
+        {
+            // The user exists; the next run sees it without a manager and sets it.
+            created.warnings.push(format!("the user was created but its manager was not set: {e}"));
+        }
+        Ok(created)
+    }
+
+    async fn update(&self, id: &str, update: &Update, _revision: Option<&str>) -> Result<(), DirectoryError> {
+        self.check(id, &update.expect).await?;
+        let mut body = Map::new();
+        for (name, prop) in &self.props {
+            if let Some(value) = update.set.get(name) {
+                prop.set(&mut body, value.as_ref());
+            }
+        }
+        if let Some(enabled) = update.enabled {
+            body.insert("accountEnabled".into(), json!(enabled));
+        }
+        self.patch(id, body).await?;
+        if let Some(manager) = self.manager.as_ref().and_then(|m| update.set.get(m)) {
+            self.set_manager(id, manager.as_ref().and_then(Value::first)).await?;
+        }
+        Ok(())
+    }
+
+    async fn disable(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
+        let mut body = Map::new();
+        body.insert("accountEnabled".into(), json!(false));
+        self.patch(id, body).await
+    }
+
+    async fn delete(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
+        self.http()?
+            .send(Method::DELETE, &format!("users/{id}"), &[], None, &[])
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(id, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_read_and_write_graph_users() {
+        let user = json!({
+            "displayName": "Ada Lovelace",
+            "businessPhones": ["+44 20 1234"],
+            "otherMails": [],
+            "jobTitle": null,
+            "onPremisesExtensionAttributes": {"extensionAttribute1": "R&D", "extensionAttribute2": null},
+        });
+        let get = |p: &str| Prop::parse(p).get(&user);
+        assert_eq!(get("displayName"), Some(Value::One("Ada Lovelace".into())));
+        assert_eq!(get("businessPhones"), Some(Value::One("+44 20 1234".into())));
+        assert_eq!(get("otherMails"), None);
+        assert_eq!(get("jobTitle"), None);
+        assert_eq!(get("onPremisesExtensionAttributes.extensionAttribute1"), Some(Value::One("R&D".into())));
+        assert_eq!(get("onPremisesExtensionAttributes.extensionAttribute2"), None);
+
+        let mut body = Map::new();
+        let one = |s: &str| Value::One(s.into());
+        Prop::parse("businessPhones").set(&mut body, Some(&one("+1 555")));
+        Prop::parse("onPremisesExtensionAttributes.extensionAttribute1").set(&mut body, Some(&one("x")));
+        Prop::parse("onPremisesExtensionAttributes.extensionAttribute2").set(&mut body, None);
+        Prop::parse("jobTitle").set(&mut body, None);
+        Prop::parse("otherMails").set(&mut body, None);
+        assert_eq!(
+            Json::Object(body),
+            json!({
+                "businessPhones": ["+1 555"],
+                "onPremisesExtensionAttributes": {"extensionAttribute1": "x", "extensionAttribute2": null},
+                "jobTitle": null,
+                "otherMails": [],
+            })
+        );
+    }
+
+    #[test]
+    fn odata_strings_double_their_quotes() {
+        assert_eq!(odata_string("o'brien@x"), "'o''brien@x'");
+        assert_eq!(odata_string("plain"), "'plain'");
+    }
+
+    #[test]
+    fn nicknames_keep_what_exchange_accepts() {
+        assert_eq!(mail_nickname("jean-luc.o'neil@acme.example"), "jean-luc.oneil");
+        assert_eq!(mail_nickname("ümit@acme.example"), "mit");
+        assert_eq!(mail_nickname("@acme.example"), "user");
+    }
+
+    #[test]
+    fn passwords_have_every_class_and_differ() {
+        let a = generate_password(16).unwrap();
+        let b = generate_password(16).unwrap();
+        assert_ne!(a.expose(), b.expose());
+        for p in [a.expose(), b.expose()] {
+            assert_eq!(p.len(), 16);
+            assert!(p.bytes().any(|c| c.is_ascii_lowercase()), "{}", p.len());
+            assert!(p.bytes().any(|c| c.is_ascii_uppercase()));
+            assert!(p.bytes().any(|c| c.is_ascii_digit()));
+            assert!(p.bytes().any(|c| !c.is_ascii_alphanumeric()));
+        }
+        assert_eq!(generate_password(2).unwrap().expose().len(), 4);
+    }
+}

@@ -1,0 +1,332 @@
+//! The `entraid` directory against the Graph fake of `graph.rs`: full sync with
+//! managers and initial passwords, movers and leavers, accounts hrsync does not own,
+//! throttling and lost answers, a write racing the plan, and credential errors.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+use crate::graph::{CLIENT_ID, CLIENT_SECRET, Fault, Graph, TENANT};
+use crate::util::{Example, Run, json};
+
+const ENV: &str = "HRSYNC_TEST_GRAPH_SECRET";
+const NOW: &str = "2026-11-22T09:00:00Z";
+
+/// The example repository with its directory replaced by an Entra ID one.
+fn example(graph: &Graph, connection_extra: &str) -> Example {
+    let ex = Example::new();
+    let directory = format!(
+        r#"version: 1
+type: entraid
+mode: apply
+connection:
+  tenant: {TENANT}
+  client_id: {CLIENT_ID}
+  client_secret: ${{env:{ENV}}}
+  url: {url}
+  token_url: {token_url}
+{connection_extra}match:
+  - {{ person: employee_number, attribute: employeeId }}
+  - {{ person: work_email, attribute: userPrincipalName }}
+fields:
+  userPrincipalName: {{ value: "{{{{ work_email | lower }}}}" }}
+  displayName: {{ value: "{{{{ preferred_name | default(first_name) }}}} {{{{ last_name }}}}" }}
+  givenName: {{ value: "{{{{ preferred_name | default(first_name) }}}}" }}
+  surname: {{ value: "{{{{ last_name }}}}" }}
+  mail: {{ value: "{{{{ work_email | lower }}}}" }}
+  employeeId: {{ value: "{{{{ employee_number }}}}" }}
+  jobTitle: {{ value: "{{{{ job_title }}}}", mode: import_once }}
+  department: {{ value: "{{{{ org_unit_name }}}}" }}
+  employeeOrgData.division: {{ value: "{{{{ org_unit }}}}" }}
+  businessPhones: {{ value: "{{{{ phone }}}}" }}
+  companyName: {{ value: "{{{{ legal_entity }}}}" }}
+  manager: {{ manager: true }}
+leavers: {{ action: disable, delete_after_days: 30 }}
+"#,
+        url = graph.url(),
+        token_url = graph.token_url(),
+    );
+    std::fs::write(ex.path("directories/corp.yaml"), directory).unwrap();
+    ex
+}
+
+fn hrsync_with(ex: &Example, secret: &str, now: &str, args: &[&str]) -> Run {
+    let repo = ex.repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", repo.to_str().unwrap(), "--now", now])
+        .args(args)
+        .env(ENV, secret)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
+    hrsync_with(ex, CLIENT_SECRET, now, args)
+}
+
+fn by_employee_id(users: &[Json]) -> BTreeMap<String, Vec<Json>> {
+    let mut out: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+    for u in users {
+        if let Some(id) = u["employeeId"].as_str() {
+            out.entry(id.to_owned()).or_default().push(u.clone());
+        }
+    }
+    out
+}
+
+/// Every file under `dir`, read as lossy text.
+fn all_text(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return text };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            text.push_str(&all_text(&path));
+        } else {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
+    }
+    text
+}
+
+#[test]
+fn a_full_sync_sets_managers_and_initial_passwords_then_writes_nothing() {
+    let graph = Graph::start();
+    let ex = example(&graph, "");
+    let first = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("Applied to `corp`: 143 created"), "{first:?}");
+    let users = graph.users();
+    assert_eq!(users.len(), 143);
+    let by = by_employee_id(&users);
+    let (ceo, cto) = (&by["10001"][0], &by["10002"][0]);
+    assert_eq!(cto["managerId"], ceo["id"], "the manager, created in the same run");
+    assert_eq!(cto["surname"], "Böhm");
+    assert_eq!(cto["userPrincipalName"], "gunther.bohm@acme.example");
+    assert_eq!(cto["mailNickname"], "gunther.bohm", "derived from the user principal name");
+    assert_eq!(cto["businessPhones"], serde_json::json!(["+49 30 1234 5001"]));
+    assert_eq!(cto["employeeOrgData"]["division"], "DE-ENG");
+    assert_eq!(cto["accountEnabled"], true);
+
+    let passwords = graph.passwords();
+    assert_eq!(passwords.len(), 143);
+    assert!(passwords.iter().all(|p| p.force_change && p.password.chars().count() == 24));
+    let distinct: std::collections::BTreeSet<&str> = passwords.iter().map(|p| p.password.as_str()).collect();
+    assert_eq!(distinct.len(), 143);
+    let state = all_text(&ex.path(".hrsync"));
+    for p in &passwords {
+        for text in [&first.stdout, &first.stderr, &state] {
+            assert!(!text.contains(&p.password), "the initial password of {} leaked", p.user_principal_name);
+        }
+    }
+
+    let writes = graph.writes().len();
+    let second = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(graph.writes().len(), writes, "the second run writes nothing: {second:?}");
+    // Reads use $expand, so Graph pages them by 100 and hrsync follows the link.
+    let log = graph.log();
+    assert!(log.iter().any(|l| l.starts_with("GET /v1.0/users?") && l.contains("%24skiptoken")), "{log:#?}");
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn movers_leavers_and_users_hrsync_does_not_own() {
+    let graph = Graph::start();
+    // Accounts made by hand, without an employee id: never hrsync's.
+    let room = graph.insert(serde_json::json!({
+        "displayName": "Meeting room Spree",
+        "userPrincipalName": "room.spree@acme.example",
+        "accountEnabled": true,
+        "department": "Facilities",
+    }));
+    let ex = example(&graph, "");
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10050;") {
+            // Moves to Finance under the CFO, with a new title (import_once).
+            let mut cells: Vec<String> = line.split(';').map(str::to_owned).collect();
+            cells[4] = "DE-FIN".into();
+            cells[5] = "Treasurer".into();
+            cells[6] = "10003".into();
+            cells.join(";")
+        } else if line.starts_with("10060;") {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            cells[10] = "30.11.2026";
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    let before = graph.writes().len();
+    let out = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
+    assert!(out.stdout.contains("0 created, 1 updated, 1 disabled"), "{out:?}");
+    let writes = graph.writes()[before..].to_vec();
+    assert_eq!(
+        writes.len(),
+        3,
+        "one PATCH and one manager for the mover, one PATCH for the leaver: {writes:#?}"
+    );
+    let by = by_employee_id(&graph.users());
+    let mover = &by["10050"][0];
+    assert_eq!(mover["department"], "Finanzen");
+    assert_eq!(mover["employeeOrgData"]["division"], "DE-FIN");
+    assert_eq!(mover["managerId"], by["10003"][0]["id"]);
+    assert_ne!(mover["jobTitle"], "Treasurer", "import_once");
+    assert_eq!(by["10060"][0]["accountEnabled"], false);
+    assert_eq!(hrsync(&ex, "2026-12-02T08:00:00Z", &["plan", "--detailed-exitcode"]).code, 0);
+
+    let deleted = hrsync(&ex, "2026-12-31T08:00:00Z", &["apply"]);
+    assert!(deleted.stdout.contains("1 deleted"), "{deleted:?}");
+    let users = graph.users();
+    assert!(!by_employee_id(&users).contains_key("10060"));
+    let room: Vec<_> = users.iter().filter(|u| u["id"] == room.as_str()).collect();
+    assert_eq!(room.len(), 1, "untouched");
+    assert_eq!(
+        (&room[0]["accountEnabled"], &room[0]["department"]),
+        (&Json::Bool(true), &Json::from("Facilities"))
+    );
+}
+
+#[test]
+fn throttling_and_lost_answers_converge_without_duplicates() {
+    // Every 20th request gets 429 (Retry-After: 1); the answers to three creates come
+    // after the client gave up on them, the user already made.
+    let graph = Graph::with_faults(|n, method, _, _| match n {
+        _ if method == "POST" && [12, 50, 97].contains(&n) => Fault::SlowAnswer,
+        _ if n % 20 == 0 => Fault::TooManyRequests,
+        _ => Fault::None,
+    });
+    let ex = example(&graph, "  timeout_seconds: 1\n  concurrency: 4\n");
+    let out = hrsync(&ex, NOW, &["run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = json(&out.stdout);
+    assert_eq!(job["directories"]["corp"]["created"], 143, "{out:?}");
+    assert!(graph.injected(Fault::TooManyRequests) >= 10);
+    assert!(graph.injected(Fault::SlowAnswer) >= 1, "{:#?}", graph.log());
+    let users = graph.users();
+    assert_eq!(users.len(), 143, "no duplicate accounts");
+    assert!(by_employee_id(&users).values().all(|v| v.len() == 1));
+    assert_eq!(job["directories"]["corp"]["status"], "completed", "managers set too: {out:?}");
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn quotes_and_accents_survive_filters_and_nicknames() {
+    // The create of the one with a quote in the user principal name is answered too
+    // late, so hrsync looks for the user with a $filter before posting again.
+    let graph = Graph::with_faults(|_, method, _, body| {
+        if method == "POST" && body.contains("zoe.o'brien") { Fault::SlowAnswer } else { Fault::None }
+    });
+    let ex = example(&graph, "  timeout_seconds: 1\n");
+    let csv = ex.path("data/germany.csv");
+    let header = std::fs::read_to_string(&csv).unwrap().lines().next().unwrap().to_owned();
+    let weird = "\"X\"\"1\\2\";\"Zoë \"\"Zo\"\" <Ž>\";\"O'Brien, Jr. + Söhne; (Ltd=1\\2*)\";zoe.o'brien@acme.example;DE-EXE;Chief;;Aktiv;Festangestellt;01.01.2020;;Berlin;ACME GmbH;";
+    std::fs::write(&csv, format!("{header}\n{weird}\n")).unwrap();
+    let out = hrsync(&ex, NOW, &["apply"]);
+    // The one German and the 45 French people in scope.
+    assert!(out.stdout.contains("46 created"), "{out:?}");
+    assert_eq!(graph.injected(Fault::SlowAnswer), 1);
+    let log = graph.log();
+    assert!(
+        log.iter().any(|l| l.contains("userPrincipalName+eq+%27zoe.o%27%27brien%40acme.example%27")),
+        "{log:#?}"
+    );
+    let users = graph.users();
+    assert_eq!(users.len(), 46, "no duplicate");
+    let zoe = &by_employee_id(&users)["X\"1\\2"][0];
+    assert_eq!(zoe["surname"], "O'Brien, Jr. + Söhne; (Ltd=1\\2*)");
+    assert_eq!(zoe["givenName"], "Zoë \"Zo\" <Ž>");
+    assert_eq!(zoe["mailNickname"], "zoe.obrien", "only letters, digits, dots, dashes");
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn a_write_racing_the_plan_fails_that_user_only() {
+    use std::sync::Arc;
+
+    use hrsync::repo::{RepoFiles, WorkTree};
+    use hrsync::run::{PlanOptions, Run as HrRun};
+    use hrsync::state::StateStore;
+
+    let graph = Graph::start();
+    let ex = example(&graph, "");
+    let secret = ex.tmp.path().join("secret");
+    std::fs::write(&secret, CLIENT_SECRET).unwrap();
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir)
+        .unwrap()
+        .replace(&format!("${{env:{ENV}}}"), &format!("${{file:{}}}", secret.display()));
+    std::fs::write(&dir, text).unwrap();
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| {
+        Some(if line.starts_with("10050;") || line.starts_with("10051;") {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            cells[4] = "DE-FIN";
+            cells.join(";")
+        } else {
+            line.to_owned()
+        })
+    });
+    let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(ex.repo()));
+    let config = hrsync::config::load(files.as_ref()).unwrap();
+    let run = HrRun {
+        config,
+        files,
+        store: StateStore::new(ex.path(".hrsync")),
+        now: NOW.parse().unwrap(),
+        progress: false,
+    };
+    let target = graph.users().into_iter().find(|u| u["employeeId"] == "10050").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let applied = runtime.block_on(async {
+        let state = run.store.load().unwrap();
+        let gathered = run.gather(None, &state).await.unwrap();
+        let planned = run.plan(&gathered, &run.config.directories[0], &state, &PlanOptions::default()).await;
+        let plan = planned.plan.unwrap();
+        // An administrator moves one of the two users after the plan was made.
+        graph.edit(target["id"].as_str().unwrap(), serde_json::json!({ "department": "Audit" }));
+        hrsync::apply::apply(&plan, planned.directory.as_ref(), &|_| {}).await.unwrap()
+    });
+    assert_eq!((applied.updated, applied.failed), (1, 1), "{:#?}", applied.items);
+    let by = by_employee_id(&graph.users());
+    assert_eq!(by["10050"][0]["department"], "Audit", "not overwritten blindly");
+    assert_eq!(by["10051"][0]["department"], "Finanzen");
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert!(out.stdout.contains("1 updated"), "the next run plans against what is there: {out:?}");
+    assert_eq!(by_employee_id(&graph.users())["10050"][0]["department"], "Finanzen");
+}
+
+#[test]
+fn a_wrong_client_secret_is_a_clear_error_that_does_not_show_it() {
+    let graph = Graph::start();
+    let ex = example(&graph, "");
+    let wrong = "tQ8~not-the-secret.Yx99";
+    let out = hrsync_with(&ex, wrong, NOW, &["plan"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("AADSTS7000215"), "{out:?}");
+    assert!(out.stderr.contains("corp"), "names the directory: {out:?}");
+    assert!(!out.stderr.contains(wrong) && !out.stdout.contains(wrong));
+    assert!(graph.users().is_empty());
+}
+
+#[test]
+fn a_mapping_without_a_display_name_is_refused() {
+    let graph = Graph::start();
+    let ex = example(&graph, "");
+    let path = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: String =
+        text.lines().filter(|l| !l.contains("displayName")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).unwrap();
+    let out = hrsync(&ex, NOW, &["validate"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("directories/corp.yaml:") && out.stderr.contains("displayName"), "{out:?}");
+    assert!(graph.log().is_empty(), "validate without --online stays offline");
+}

@@ -1,0 +1,611 @@
+//! A stateful fake of the parts of Microsoft Graph v1.0 and the Microsoft identity
+//! platform's token endpoint that the `entraid` directory uses, shaped after their
+//! public references: client-credentials tokens, `/users` with `$select`, `$top`
+//! (1–999), `$expand=manager` (at most 100 users a page), `$filter` on one property,
+//! `$skiptoken` paging through an absolute `@odata.nextLink`, POST with the properties
+//! Graph requires, PATCH answering 204, the manager `$ref`, DELETE, Graph's error bodies
+//! (`Request_ResourceNotFound`, `Request_BadRequest`, `TooManyRequests` with
+//! `Retry-After`), and AADSTS errors from the token endpoint.
+//!
+//! Graph cannot run here, so this is the one HTTP mock of the directory tests; the LDAP
+//! and SCIM directories are tested against real servers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Url;
+use serde_json::{Map, Value as Json, json};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
+
+/// The tenant the fake answers for.
+pub const TENANT: &str = "5f0c3a9e-7d1b-4c62-9a0e-2b8f4d6e1a37";
+/// The application (client) id it knows.
+pub const CLIENT_ID: &str = "0b6e2c44-91d3-4f0a-8c57-3e1a9d2f6b80";
+/// That application's client secret.
+pub const CLIENT_SECRET: &str = "tQ8~graph-test-secret.Zk41";
+
+/// What the fake does to one request, decided by the test before the request is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Serve it.
+    None,
+    /// Answer 429 with `Retry-After: 1`, without acting.
+    TooManyRequests,
+    /// Act, then hold the answer for five seconds (past the client's timeout).
+    SlowAnswer,
+}
+
+/// Decides the fault for the n-th Graph request (from 1) from its method, path and body.
+type FaultFn = Box<dyn Fn(usize, &str, &str, &str) -> Fault + Send + Sync>;
+
+/// A password profile as Graph received it.
+#[derive(Clone, Debug)]
+pub struct PasswordProfile {
+    pub user_principal_name: String,
+    pub password: String,
+    pub force_change: bool,
+}
+
+struct State {
+    base: String,
+    users: BTreeMap<String, Map<String, Json>>,
+    managers: BTreeMap<String, String>,
+    next_id: u64,
+    tokens: BTreeSet<String>,
+    passwords: Vec<PasswordProfile>,
+    requests: usize,
+    log: Vec<String>,
+    faults: Vec<(usize, Fault)>,
+    fault: FaultFn,
+}
+
+/// The fake, serving on a loopback port until dropped.
+pub struct Graph {
+    // Declared first so it is dropped before the runtime that started it.
+    server: MockServer,
+    _runtime: tokio::runtime::Runtime,
+    state: Arc<Mutex<State>>,
+}
+
+impl Graph {
+    /// A fake with an empty tenant and no faults.
+    pub fn start() -> Graph {
+        Graph::with_faults(|_, _, _, _| Fault::None)
+    }
+
+    /// A fake that consults `fault` before serving each Graph request.
+    pub fn with_faults(fault: impl Fn(usize, &str, &str, &str) -> Fault + Send + Sync + 'static) -> Graph {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let server = runtime.block_on(MockServer::start());
+        let state = Arc::new(Mutex::new(State {
+            base: server.uri(),
+            users: BTreeMap::new(),
+            managers: BTreeMap::new(),
+            next_id: 1,
+            tokens: BTreeSet::new(),
+            passwords: Vec::new(),
+            requests: 0,
+            log: Vec::new(),
+            faults: Vec::new(),
+            fault: Box::new(fault),
+        }));
+        runtime.block_on(Mock::given(any()).respond_with(Responder(state.clone())).mount(&server));
+        Graph { server, _runtime: runtime, state }
+    }
+
+    /// Graph's base URL, as `connection.url` takes it.
+    pub fn url(&self) -> String {
+        format!("{}/v1.0", self.server.uri())
+    }
+
+    /// The token endpoint, as `connection.token_url` takes it.
+    pub fn token_url(&self) -> String {
+        format!("{}/{TENANT}/oauth2/v2.0/token", self.server.uri())
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every user, in creation order, with `managerId` added when one is set.
+    pub fn users(&self) -> Vec<Json> {
+        let state = self.state();
+        state
+            .users
+            .iter()
+            .map(|(id, user)| {
+                let mut user = user.clone();
+                if let Some(m) = state.managers.get(id) {
+                    user.insert("managerId".into(), json!(m));
+                }
+                Json::Object(user)
+            })
+            .collect()
+    }
+
+    /// Adds a user the way an administrator would, returning its id.
+    pub fn insert(&self, user: Json) -> String {
+        let mut state = self.state();
+        let id = state.new_id();
+        let mut user = user.as_object().cloned().unwrap();
+        user.insert("id".into(), json!(id));
+        state.users.insert(id.clone(), user);
+        id
+    }
+
+    /// Changes properties of a user behind hrsync's back.
+    pub fn edit(&self, id: &str, changes: Json) {
+        let mut state = self.state();
+        let user = state.users.get_mut(id).unwrap();
+        for (k, v) in changes.as_object().unwrap() {
+            user.insert(k.clone(), v.clone());
+        }
+    }
+
+    /// The password profiles sent with creates.
+    pub fn passwords(&self) -> Vec<PasswordProfile> {
+        self.state().passwords.clone()
+    }
+
+    /// `METHOD path?query` of every Graph request served, faults included.
+    pub fn log(&self) -> Vec<String> {
+        self.state().log.clone()
+    }
+
+    /// How many requests got `fault`.
+    pub fn injected(&self, fault: Fault) -> usize {
+        self.state().faults.iter().filter(|(_, f)| *f == fault).count()
+    }
+
+    /// The requests that wrote something: POST, PATCH, PUT and DELETE.
+    pub fn writes(&self) -> Vec<String> {
+        self.log().into_iter().filter(|l| !l.starts_with("GET ")).collect()
+    }
+}
+
+struct Responder(Arc<Mutex<State>>);
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.respond(request)
+    }
+}
+
+/// A Graph error body.
+fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": "2026-11-22T09:00:00",
+                "request-id": "8c1f0a52-1111-4e6e-9f57-b1d0c2a4e001",
+                "client-request-id": "8c1f0a52-1111-4e6e-9f57-b1d0c2a4e001"
+            }
+        }
+    }))
+}
+
+fn not_found(id: &str) -> ResponseTemplate {
+    graph_error(
+        404,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+fn bad_request(message: &str) -> ResponseTemplate {
+    graph_error(400, "Request_BadRequest", message)
+}
+
+/// User properties the fake accepts in writes (a subset of Graph's user resource).
+const PROPERTIES: &[&str] = &[
+    "accountEnabled",
+    "ageGroup",
+    "businessPhones",
+    "city",
+    "companyName",
+    "country",
+    "department",
+    "displayName",
+    "employeeHireDate",
+    "employeeId",
+    "employeeLeaveDateTime",
+    "employeeOrgData",
+    "employeeType",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mailNickname",
+    "mobilePhone",
+    "officeLocation",
+    "onPremisesExtensionAttributes",
+    "onPremisesImmutableId",
+    "otherMails",
+    "passwordPolicies",
+    "passwordProfile",
+    "postalCode",
+    "preferredLanguage",
+    "state",
+    "streetAddress",
+    "surname",
+    "usageLocation",
+    "userPrincipalName",
+    "userType",
+];
+
+/// Collections Graph answers as `[]` when empty.
+const COLLECTIONS: &[&str] = &["businessPhones", "otherMails"];
+
+/// Exchange's alias rule: ASCII letters, digits and a few marks, no leading or trailing dot.
+fn valid_nickname(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && !n.starts_with('.')
+        && !n.ends_with('.')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+}
+
+/// Azure AD's default password rule: 8–256 characters, three of four classes.
+fn complex_enough(p: &str) -> bool {
+    let classes = [
+        p.chars().any(|c| c.is_ascii_lowercase()),
+        p.chars().any(|c| c.is_ascii_uppercase()),
+        p.chars().any(|c| c.is_ascii_digit()),
+        p.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    (8..=256).contains(&p.chars().count()) && classes.iter().filter(|c| **c).count() >= 3
+}
+
+impl State {
+    fn new_id(&mut self) -> String {
+        let n = self.next_id;
+        self.next_id += 1;
+        format!("a1b2c3d4-0000-4000-8000-{n:012x}")
+    }
+
+    fn respond(&mut self, request: &Request) -> ResponseTemplate {
+        let path = request.url.path().to_owned();
+        if path == format!("/{TENANT}/oauth2/v2.0/token") && request.method.as_str() == "POST" {
+            return self.token(request);
+        }
+        if path.ends_with("/oauth2/v2.0/token") {
+            return ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_request",
+                "error_description": "AADSTS90002: Tenant not found. Check to make sure you have the correct tenant ID.",
+                "error_codes": [90002]
+            }));
+        }
+        let method = request.method.as_str().to_owned();
+        self.requests += 1;
+        let n = self.requests;
+        let query = request.url.query().map(|q| format!("?{q}")).unwrap_or_default();
+        self.log.push(format!("{method} {path}{query}"));
+        let fault = (self.fault)(n, &method, &path, &String::from_utf8_lossy(&request.body));
+        if fault != Fault::None {
+            self.faults.push((n, fault));
+        }
+        if fault == Fault::TooManyRequests {
+            return graph_error(
+                429,
+                "TooManyRequests",
+                "Too many requests have been sent. Retry after the time in the Retry-After header.",
+            )
+            .insert_header("Retry-After", "1");
+        }
+        let bearer = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !bearer.is_some_and(|t| self.tokens.contains(t)) {
+            return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure.");
+        }
+        let answer = self.graph(&method, &path, request);
+        if fault == Fault::SlowAnswer { answer.set_delay(Duration::from_secs(5)) } else { answer }
+    }
+
+    fn token(&mut self, request: &Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&request.body);
+        let form: BTreeMap<String, String> =
+            Url::parse(&format!("http://form/?{body}")).unwrap().query_pairs().into_owned().collect();
+        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+        if field("grant_type") != "client_credentials" {
+            return ResponseTemplate::new(400).set_body_json(json!({
+                "error": "unsupported_grant_type",
+                "error_description": "AADSTS70003: The app requested an unsupported grant type.",
+            }));
+        }
+        if field("client_id") != CLIENT_ID {
+            return ResponseTemplate::new(400).set_body_json(json!({
+                "error": "unauthorized_client",
+                "error_description": "AADSTS700016: Application was not found in the directory.",
+            }));
+        }
+        if field("client_secret") != CLIENT_SECRET {
+            return ResponseTemplate::new(401).set_body_json(json!({
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+                "error_codes": [7000215]
+            }));
+        }
+        if field("scope") != "https://graph.microsoft.com/.default" {
+            return ResponseTemplate::new(400).set_body_json(json!({
+                "error": "invalid_scope",
+                "error_description": "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
+            }));
+        }
+        let token = format!("eyJ0eXAiOiJKV1QifQ.fake-{}", self.tokens.len() + 1);
+        self.tokens.insert(token.clone());
+        ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "ext_expires_in": 3599,
+            "access_token": token,
+        }))
+    }
+
+    fn graph(&mut self, method: &str, path: &str, request: &Request) -> ResponseTemplate {
+        let Some(rest) = path.strip_prefix("/v1.0/users") else {
+            return graph_error(400, "BadRequest", &format!("Resource not found for the segment '{path}'."));
+        };
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let body = || request.body_json::<Json>().ok().and_then(|b| b.as_object().cloned());
+        match (method, segments.as_slice()) {
+            ("GET", []) => self.list(&query),
+            ("POST", []) => match body() {
+                Some(b) => self.create(b),
+                None => bad_request("Unable to read JSON request payload."),
+            },
+            ("GET", [id]) => match self.users.get(*id) {
+                Some(_) => ResponseTemplate::new(200).set_body_json(self.render(id, &query)),
+                None => not_found(id),
+            },
+            ("PATCH", [id]) => match body() {
+                Some(b) => self.patch(id, b),
+                None => bad_request("Unable to read JSON request payload."),
+            },
+            ("DELETE", [id]) => {
+                if self.users.remove(*id).is_none() {
+                    return not_found(id);
+                }
+                self.managers.remove(*id);
+                self.managers.retain(|_, m| m != id);
+                ResponseTemplate::new(204)
+            }
+            ("PUT", [id, "manager", "$ref"]) => {
+                let target = body()
+                    .and_then(|b| b.get("@odata.id").and_then(Json::as_str).map(str::to_owned))
+                    .and_then(|u| u.rsplit('/').next().map(str::to_owned));
+                let Some(manager) = target else {
+                    return bad_request(
+                        "Write requests (excluding DELETE) must contain the Content-Type header declaration.",
+                    );
+                };
+                if !self.users.contains_key(*id) {
+                    return not_found(id);
+                }
+                if !self.users.contains_key(&manager) {
+                    return not_found(&manager);
+                }
+                self.managers.insert((*id).to_owned(), manager);
+                ResponseTemplate::new(204)
+            }
+            ("DELETE", [id, "manager", "$ref"]) => match self.managers.remove(*id) {
+                Some(_) => ResponseTemplate::new(204),
+                None => not_found(id),
+            },
+            _ => graph_error(
+                405,
+                "Request_BadRequest",
+                "Specified HTTP method is not allowed for the request target.",
+            ),
+        }
+    }
+
+    /// A user as Graph renders it for `$select` and `$expand`.
+    fn render(&self, id: &str, query: &BTreeMap<String, String>) -> Json {
+        let user = &self.users[id];
+        let mut out = Map::new();
+        match query.get("$select") {
+            Some(select) => {
+                for p in select.split(',') {
+                    let empty = if COLLECTIONS.contains(&p) { json!([]) } else { Json::Null };
+                    out.insert(p.to_owned(), user.get(p).cloned().unwrap_or(empty));
+                }
+            }
+            None => out = user.clone(),
+        }
+        if query.get("$expand").is_some_and(|e| e.starts_with("manager"))
+            && let Some(m) = self.managers.get(id)
+        {
+            out.insert("manager".into(), json!({ "@odata.type": "#microsoft.graph.user", "id": m }));
+        }
+        Json::Object(out)
+    }
+
+    fn list(&self, query: &BTreeMap<String, String>) -> ResponseTemplate {
+        let top = match query.get("$top") {
+            None => 100,
+            Some(t) => match t.parse::<usize>() {
+                Ok(n) if (1..=999).contains(&n) => n,
+                _ => {
+                    return graph_error(
+                        400,
+                        "Request_UnsupportedQuery",
+                        &format!("Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."),
+                    );
+                }
+            },
+        };
+        let expand = query.contains_key("$expand");
+        let size = if expand { top.min(100) } else { top };
+        let matching: Vec<&String> = match query.get("$filter") {
+            None => self.users.keys().collect(),
+            Some(filter) => {
+                let Some((prop, literal)) = filter.split_once(" eq ") else {
+                    return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");
+                };
+                let Some(value) = literal.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else {
+                    return graph_error(400, "BadRequest", &format!("Invalid filter clause: {filter}"));
+                };
+                if value.replace("''", "").contains('\'') {
+                    return graph_error(
+                        400,
+                        "BadRequest",
+                        "Invalid filter clause: unterminated string literal.",
+                    );
+                }
+                let value = value.replace("''", "'");
+                self.users
+                    .iter()
+                    .filter(|(_, u)| {
+                        u.get(prop).and_then(Json::as_str).is_some_and(|v| v.eq_ignore_ascii_case(&value))
+                    })
+                    .map(|(id, _)| id)
+                    .collect()
+            }
+        };
+        let skip = match query.get("$skiptoken") {
+            None => 0,
+            Some(t) => match t.strip_prefix("X'").and_then(|t| usize::from_str_radix(t, 16).ok()) {
+                Some(n) => n,
+                None => {
+                    return graph_error(
+                        400,
+                        "Directory_ExpiredPageToken",
+                        "The specified page token value has expired and can no longer be included in your request.",
+                    );
+                }
+            },
+        };
+        let page: Vec<Json> =
+            matching.iter().skip(skip).take(size).map(|id| self.render(id, query)).collect();
+        let mut body = Map::new();
+        body.insert("@odata.context".into(), json!(format!("{}/v1.0/$metadata#users", self.base)));
+        if skip + size < matching.len() {
+            let mut next = Url::parse(&format!("{}/v1.0/users", self.base)).unwrap();
+            {
+                let mut pairs = next.query_pairs_mut();
+                for (k, v) in query {
+                    if k != "$skiptoken" {
+                        pairs.append_pair(k, v);
+                    }
+                }
+                pairs.append_pair("$skiptoken", &format!("X'{:x}", skip + size));
+            }
+            body.insert("@odata.nextLink".into(), json!(next.as_str()));
+        }
+        body.insert("value".into(), Json::Array(page));
+        ResponseTemplate::new(200).set_body_json(Json::Object(body))
+    }
+
+    /// The first property of `body` the fake does not know, if any.
+    fn unknown_property(body: &Map<String, Json>) -> Option<ResponseTemplate> {
+        let unknown = body.keys().find(|k| !PROPERTIES.contains(&k.as_str()))?;
+        Some(bad_request(&format!(
+            "Property '{unknown}' does not exist as a declared property or extension property."
+        )))
+    }
+
+    fn upn_taken(&self, upn: &str, except: Option<&str>) -> bool {
+        self.users.iter().any(|(id, u)| {
+            Some(id.as_str()) != except
+                && u.get("userPrincipalName")
+                    .and_then(Json::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(upn))
+        })
+    }
+
+    fn create(&mut self, mut body: Map<String, Json>) -> ResponseTemplate {
+        if let Some(bad) = Self::unknown_property(&body) {
+            return bad;
+        }
+        for required in ["accountEnabled", "displayName", "mailNickname", "userPrincipalName"] {
+            if body.get(required).is_none_or(Json::is_null) {
+                return bad_request(&format!(
+                    "Invalid value specified for property '{required}' of resource 'User'."
+                ));
+            }
+        }
+        let Some(profile) = body.remove("passwordProfile") else {
+            return bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.");
+        };
+        let password = profile.get("password").and_then(Json::as_str).unwrap_or_default().to_owned();
+        if !complex_enough(&password) {
+            return bad_request(
+                "The specified password does not comply with password complexity requirements. Please provide a different password.",
+            );
+        }
+        if !body["mailNickname"].as_str().is_some_and(valid_nickname) {
+            return bad_request("Invalid value specified for property 'mailNickname' of resource 'User'.");
+        }
+        let upn = body["userPrincipalName"].as_str().unwrap_or_default().to_owned();
+        if !upn.contains('@') {
+            return bad_request(
+                "Invalid value specified for property 'userPrincipalName' of resource 'User'.",
+            );
+        }
+        if self.upn_taken(&upn, None) {
+            return bad_request(
+                "Another object with the same value for property userPrincipalName already exists.",
+            );
+        }
+        self.passwords.push(PasswordProfile {
+            user_principal_name: upn,
+            password,
+            force_change: profile
+                .get("forceChangePasswordNextSignIn")
+                .and_then(Json::as_bool)
+                .unwrap_or(true),
+        });
+        let id = self.new_id();
+        body.insert("id".into(), json!(id));
+        self.users.insert(id.clone(), body.clone());
+        body.insert("@odata.context".into(), json!(format!("{}/v1.0/$metadata#users/$entity", self.base)));
+        ResponseTemplate::new(201).set_body_json(Json::Object(body))
+    }
+
+    fn patch(&mut self, id: &str, body: Map<String, Json>) -> ResponseTemplate {
+        if !self.users.contains_key(id) {
+            return not_found(id);
+        }
+        if let Some(bad) = Self::unknown_property(&body) {
+            return bad;
+        }
+        if let Some(upn) = body.get("userPrincipalName").and_then(Json::as_str)
+            && self.upn_taken(upn, Some(id))
+        {
+            return bad_request(
+                "Another object with the same value for property userPrincipalName already exists.",
+            );
+        }
+        let user = self.users.get_mut(id).unwrap();
+        for (k, v) in body {
+            match (v, user.get_mut(&k)) {
+                (Json::Null, _) => {
+                    user.remove(&k);
+                }
+                // Complex properties merge, as Graph's PATCH does.
+                (Json::Object(new), Some(Json::Object(old))) => {
+                    for (nk, nv) in new {
+                        if nv.is_null() {
+                            old.remove(&nk);
+                        } else {
+                            old.insert(nk, nv);
+                        }
+                    }
+                }
+                (v, _) => {
+                    user.insert(k, v);
+                }
+            }
+        }
+        ResponseTemplate::new(204)
+    }
+}
