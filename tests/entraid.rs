@@ -3,7 +3,6 @@
 //! throttling and lost answers, a write racing the plan, and credential errors.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use serde_json::Value as Json;
 
@@ -51,23 +50,8 @@ leavers: {{ action: disable, delete_after_days: 30 }}
     ex
 }
 
-fn hrsync_with(ex: &Example, secret: &str, now: &str, args: &[&str]) -> Run {
-    let repo = ex.repo();
-    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .args(["--repo", repo.to_str().unwrap(), "--now", now])
-        .args(args)
-        .env(ENV, secret)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
-    hrsync_with(ex, CLIENT_SECRET, now, args)
+    ex.run_with((ENV, CLIENT_SECRET), now, args)
 }
 
 fn by_employee_id(users: &[Json]) -> BTreeMap<String, Vec<Json>> {
@@ -148,22 +132,11 @@ fn movers_leavers_and_users_hrsync_does_not_own() {
     }));
     let ex = example(&graph, "");
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
-    ex.edit_germany(|_, line| {
-        Some(if line.starts_with("10050;") {
-            // Moves to Finance under the CFO, with a new title (import_once).
-            let mut cells: Vec<String> = line.split(';').map(str::to_owned).collect();
-            cells[4] = "DE-FIN".into();
-            cells[5] = "Treasurer".into();
-            cells[6] = "10003".into();
-            cells.join(";")
-        } else if line.starts_with("10060;") {
-            let mut cells: Vec<&str> = line.split(';').collect();
-            cells[10] = "30.11.2026";
-            cells.join(";")
-        } else {
-            line.to_owned()
-        })
-    });
+    // 10050 moves to Finance under the CFO, with a new title (import_once); 10060 leaves.
+    ex.set_german(&["10050"], 4, "DE-FIN");
+    ex.set_german(&["10050"], 5, "Treasurer");
+    ex.set_german(&["10050"], 6, "10003");
+    ex.set_german(&["10060"], 10, "30.11.2026");
     let before = graph.writes().len();
     let out = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
     assert!(out.stdout.contains("0 created, 1 updated, 1 disabled"), "{out:?}");
@@ -249,50 +222,15 @@ fn quotes_and_accents_survive_filters_and_nicknames() {
 
 #[test]
 fn a_write_racing_the_plan_fails_that_user_only() {
-    use std::sync::Arc;
-
-    use hrsync::repo::{RepoFiles, WorkTree};
-    use hrsync::run::{PlanOptions, Run as HrRun};
-    use hrsync::state::StateStore;
-
     let graph = Graph::start();
     let ex = example(&graph, "");
-    let secret = ex.tmp.path().join("secret");
-    std::fs::write(&secret, CLIENT_SECRET).unwrap();
-    let dir = ex.path("directories/corp.yaml");
-    let text = std::fs::read_to_string(&dir)
-        .unwrap()
-        .replace(&format!("${{env:{ENV}}}"), &format!("${{file:{}}}", secret.display()));
-    std::fs::write(&dir, text).unwrap();
+    ex.secret_in_file(ENV, CLIENT_SECRET);
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
-    ex.edit_germany(|_, line| {
-        Some(if line.starts_with("10050;") || line.starts_with("10051;") {
-            let mut cells: Vec<&str> = line.split(';').collect();
-            cells[4] = "DE-FIN";
-            cells.join(";")
-        } else {
-            line.to_owned()
-        })
-    });
-    let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(ex.repo()));
-    let config = hrsync::config::load(files.as_ref()).unwrap();
-    let run = HrRun {
-        config,
-        files,
-        store: StateStore::new(ex.path(".hrsync")),
-        now: NOW.parse().unwrap(),
-        progress: false,
-    };
+    ex.set_german(&["10050", "10051"], 4, "DE-FIN");
     let target = graph.users().into_iter().find(|u| u["employeeId"] == "10050").unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let applied = runtime.block_on(async {
-        let state = run.store.load().unwrap();
-        let gathered = run.gather(None, &state).await.unwrap();
-        let planned = run.plan(&gathered, &run.config.directories[0], &state, &PlanOptions::default()).await;
-        let plan = planned.plan.unwrap();
+    let applied = ex.race_the_plan(NOW, || {
         // An administrator moves one of the two users after the plan was made.
         graph.edit(target["id"].as_str().unwrap(), serde_json::json!({ "department": "Audit" }));
-        hrsync::apply::apply(&plan, planned.directory.as_ref(), &|_| {}).await.unwrap()
     });
     assert_eq!((applied.updated, applied.failed), (1, 1), "{:#?}", applied.items);
     let by = by_employee_id(&graph.users());
@@ -308,7 +246,7 @@ fn a_wrong_client_secret_is_a_clear_error_that_does_not_show_it() {
     let graph = Graph::start();
     let ex = example(&graph, "");
     let wrong = "tQ8~not-the-secret.Yx99";
-    let out = hrsync_with(&ex, wrong, NOW, &["plan"]);
+    let out = ex.run_with((ENV, wrong), NOW, &["plan"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("AADSTS7000215"), "{out:?}");
     assert!(out.stderr.contains("corp"), "names the directory: {out:?}");

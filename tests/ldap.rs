@@ -56,18 +56,7 @@ leavers: {{ action: disable, delete_after_days: 30 }}
 
 /// Runs hrsync with the bind password in the environment.
 fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
-    let repo = ex.repo();
-    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .args(["--repo", repo.to_str().unwrap(), "--now", now])
-        .args(args)
-        .env(ENV, PASSWORD)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    ex.run_with((ENV, PASSWORD), now, args)
 }
 
 const NOW: &str = "2026-11-22T09:00:00Z";
@@ -124,17 +113,9 @@ fn a_mover_changes_exactly_what_hr_changed() {
     let ex = example(&slapd, "");
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
     // 10050 moves to Finance under the CFO (10003), with a new title (import_once).
-    ex.edit_germany(|_, line| {
-        Some(if line.starts_with("10050;") {
-            let mut cells: Vec<String> = line.split(';').map(str::to_owned).collect();
-            cells[4] = "DE-FIN".into();
-            cells[5] = "Treasurer".into();
-            cells[6] = "10003".into();
-            cells.join(";")
-        } else {
-            line.to_owned()
-        })
-    });
+    ex.set_german(&["10050"], 4, "DE-FIN");
+    ex.set_german(&["10050"], 5, "Treasurer");
+    ex.set_german(&["10050"], 6, "10003");
     let plan = json(&hrsync(&ex, NOW, &["plan", "--format", "json", "--pii", "full"]).stdout);
     let rows: Vec<_> = plan[0]["rows"].as_array().unwrap().iter().filter(|r| r["action"] != "noop").collect();
     assert_eq!(rows.len(), 1, "{rows:#?}");
@@ -157,15 +138,7 @@ fn a_leaver_is_moved_to_the_disabled_ou_then_deleted() {
     let slapd = Slapd::start();
     let ex = example(&slapd, "");
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
-    ex.edit_germany(|_, line| {
-        Some(if line.starts_with("10060;") {
-            let mut cells: Vec<&str> = line.split(';').collect();
-            cells[10] = "30.11.2026";
-            cells.join(";")
-        } else {
-            line.to_owned()
-        })
-    });
+    ex.set_german(&["10060"], 10, "30.11.2026");
     let disabled = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
     assert!(disabled.stdout.contains("1 disabled"), "{disabled:?}");
     let moved = slapd.search(&format!("ou=disabled,{SUFFIX}"), "(employeeNumber=10060)", &["dn"]);
@@ -281,48 +254,13 @@ fn a_wrong_password_fails_clearly_and_never_prints_the_secret() {
 
 #[test]
 fn a_write_against_a_changed_entry_fails_for_that_entry_only() {
-    use std::sync::Arc;
-
-    use hrsync::repo::{RepoFiles, WorkTree};
-    use hrsync::run::{PlanOptions, Run as HrRun};
-    use hrsync::state::StateStore;
-
     let slapd = Slapd::start();
     let ex = example(&slapd, "");
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
-    ex.edit_germany(|_, line| {
-        Some(if line.starts_with("10050;") || line.starts_with("10051;") {
-            let mut cells: Vec<&str> = line.split(';').collect();
-            cells[4] = "DE-FIN";
-            cells.join(";")
-        } else {
-            line.to_owned()
-        })
-    });
+    ex.set_german(&["10050", "10051"], 4, "DE-FIN");
     // The library, with the password in a file, so the test can act between plan and apply.
-    let secret = ex.tmp.path().join("ldap-password");
-    std::fs::write(&secret, PASSWORD).unwrap();
-    let dir = ex.path("directories/corp.yaml");
-    let text = std::fs::read_to_string(&dir)
-        .unwrap()
-        .replace(&format!("${{env:{ENV}}}"), &format!("${{file:{}}}", secret.display()));
-    std::fs::write(&dir, text).unwrap();
-    let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(ex.repo()));
-    let config = hrsync::config::load(files.as_ref()).unwrap();
-    let run = HrRun {
-        config,
-        files,
-        store: StateStore::new(ex.path(".hrsync")),
-        now: NOW.parse().unwrap(),
-        progress: false,
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let applied = runtime.block_on(async {
-        let state = run.store.load().unwrap();
-        let gathered = run.gather(None, &state).await.unwrap();
-        let planned = run.plan(&gathered, &run.config.directories[0], &state, &PlanOptions::default()).await;
-        let plan = planned.plan.unwrap();
-        assert_eq!(plan.summary.update, 2);
+    ex.secret_in_file(ENV, PASSWORD);
+    let applied = ex.race_the_plan(NOW, || {
         // Someone edits one of the two entries after the plan was made.
         let target = attr(by_number(&people(&slapd), "10050"), "dn").unwrap().to_owned();
         let ldif =
@@ -336,7 +274,6 @@ fn a_write_against_a_changed_entry_fails_for_that_entry_only() {
             .status()
             .unwrap();
         assert!(status.success());
-        hrsync::apply::apply(&plan, planned.directory.as_ref(), &|_| {}).await.unwrap()
     });
     assert_eq!((applied.updated, applied.failed), (1, 1), "{:#?}", applied.items);
     let failed = applied.items.iter().find(|i| i.status != hrsync::apply::ItemStatus::Done).unwrap();

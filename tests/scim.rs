@@ -2,7 +2,6 @@
 //! through a proxy that answers 429 or drops connections after the server acted.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use serde_json::Value as Json;
 
@@ -45,18 +44,7 @@ leavers: {{ action: disable, delete_after_days: 30 }}
 }
 
 fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
-    let repo = ex.repo();
-    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .args(["--repo", repo.to_str().unwrap(), "--now", now])
-        .args(args)
-        .env(ENV, TOKEN)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    ex.run_with((ENV, TOKEN), now, args)
 }
 
 fn by_external_id(users: &[Json]) -> BTreeMap<String, Vec<Json>> {
@@ -97,22 +85,11 @@ fn movers_leavers_and_accounts_hrsync_does_not_own() {
     server.create(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "printer@acme.example", "active": true}));
     let ex = example(&server.url(), "");
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
-    ex.edit_germany(|_, line| {
-        Some(if line.starts_with("10050;") {
-            // Moves to Finance under the CFO, with a new title (import_once).
-            let mut cells: Vec<String> = line.split(';').map(str::to_owned).collect();
-            cells[4] = "DE-FIN".into();
-            cells[5] = "Treasurer".into();
-            cells[6] = "10003".into();
-            cells.join(";")
-        } else if line.starts_with("10060;") {
-            let mut cells: Vec<&str> = line.split(';').collect();
-            cells[10] = "30.11.2026";
-            cells.join(";")
-        } else {
-            line.to_owned()
-        })
-    });
+    // 10050 moves to Finance under the CFO, with a new title (import_once); 10060 leaves.
+    ex.set_german(&["10050"], 4, "DE-FIN");
+    ex.set_german(&["10050"], 5, "Treasurer");
+    ex.set_german(&["10050"], 6, "10003");
+    ex.set_german(&["10060"], 10, "30.11.2026");
     let out = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
     assert!(out.stdout.contains("0 created, 1 updated, 1 disabled"), "{out:?}");
     let users = server.users();
@@ -202,60 +179,16 @@ fn a_server_that_keeps_refusing_ends_in_warning_and_the_next_run_converges() {
 
 #[test]
 fn a_stale_etag_fails_the_item_not_the_run() {
-    use std::sync::Arc;
-
-    use hrsync::repo::{RepoFiles, WorkTree};
-    use hrsync::run::{PlanOptions, Run as HrRun};
-    use hrsync::state::StateStore;
-
     let server = ScimServer::start();
     let ex = example(&server.url(), "");
-    let secret = ex.tmp.path().join("token");
-    std::fs::write(&secret, TOKEN).unwrap();
-    let dir = ex.path("directories/corp.yaml");
-    let text = std::fs::read_to_string(&dir)
-        .unwrap()
-        .replace(&format!("${{env:{ENV}}}"), &format!("${{file:{}}}", secret.display()));
-    std::fs::write(&dir, text).unwrap();
+    ex.secret_in_file(ENV, TOKEN);
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
-    ex.edit_germany(|_, line| {
-        Some(if line.starts_with("10050;") || line.starts_with("10051;") {
-            let mut cells: Vec<&str> = line.split(';').collect();
-            cells[4] = "DE-FIN";
-            cells.join(";")
-        } else {
-            line.to_owned()
-        })
-    });
-    let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(ex.repo()));
-    let config = hrsync::config::load(files.as_ref()).unwrap();
-    let run = HrRun {
-        config,
-        files,
-        store: StateStore::new(ex.path(".hrsync")),
-        now: NOW.parse().unwrap(),
-        progress: false,
-    };
+    ex.set_german(&["10050", "10051"], 4, "DE-FIN");
     let target = server.users().into_iter().find(|u| u["externalId"] == "10050").unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let applied = runtime.block_on(async {
-        let state = run.store.load().unwrap();
-        let gathered = run.gather(None, &state).await.unwrap();
-        let planned = run.plan(&gathered, &run.config.directories[0], &state, &PlanOptions::default()).await;
-        let plan = planned.plan.unwrap();
+    let applied = ex.race_the_plan(NOW, || {
         // Someone changes one of the two users after the plan was made.
-        let client = reqwest::Client::new();
-        let status = client
-            .patch(format!("{}/Users/{}", server.url(), target["id"].as_str().unwrap()))
-            .bearer_auth(TOKEN)
-            .header("Content-Type", "application/scim+json")
-            .body(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Edited"}]}"#)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert!(status.is_success());
-        hrsync::apply::apply(&plan, planned.directory.as_ref(), &|_| {}).await.unwrap()
+        let edit = serde_json::json!([{"op": "replace", "path": "title", "value": "Edited"}]);
+        assert!(server.patch(target["id"].as_str().unwrap(), edit).is_success());
     });
     assert_eq!((applied.updated, applied.failed), (1, 1), "{:#?}", applied.items);
     let out = hrsync(&ex, NOW, &["apply"]);

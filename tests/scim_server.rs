@@ -91,19 +91,30 @@ impl ScimServer {
 
     /// Creates a user directly.
     pub fn create(&self, user: Json) -> Json {
+        self.send(reqwest::Method::POST, "Users", &user).1.unwrap()
+    }
+
+    /// Sends a PATCH of `operations` to user `id`, as an administrator would.
+    pub fn patch(&self, id: &str, operations: Json) -> reqwest::StatusCode {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": operations,
+        });
+        self.send(reqwest::Method::PATCH, &format!("Users/{id}"), &body).0
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: &Json) -> (reqwest::StatusCode, Option<Json>) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            reqwest::Client::new()
-                .post(format!("{}/Users", self.url()))
+            let response = reqwest::Client::new()
+                .request(method, format!("{}/{path}", self.url()))
                 .bearer_auth(TOKEN)
                 .header("Content-Type", "application/scim+json")
-                .body(user.to_string())
+                .body(body.to_string())
                 .send()
                 .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
+                .unwrap();
+            (response.status(), response.json().await.ok())
         })
     }
 }

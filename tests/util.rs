@@ -114,6 +114,77 @@ impl Example {
     }
 }
 
+impl Example {
+    /// Runs hrsync on this repository as of `now`, with `env` set (a secret, usually).
+    pub fn run_with(&self, env: (&str, &str), now: &str, args: &[&str]) -> Run {
+        let repo = self.repo();
+        let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
+            .args(["--repo", repo.to_str().unwrap(), "--now", now])
+            .args(args)
+            .env(env.0, env.1)
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Points `${env:NAME}` in `directories/corp.yaml` at a file holding `value`
+    /// instead, for runs through the library in this process.
+    pub fn secret_in_file(&self, name: &str, value: &str) {
+        let secret = self.tmp.path().join("secret");
+        std::fs::write(&secret, value).unwrap();
+        let dir = self.path("directories/corp.yaml");
+        let text = std::fs::read_to_string(&dir)
+            .unwrap()
+            .replace(&format!("${{env:{name}}}"), &format!("${{file:{}}}", secret.display()));
+        std::fs::write(&dir, text).unwrap();
+    }
+
+    /// Sets the cell `column` of the German rows of `numbers` to `value`.
+    pub fn set_german(&self, numbers: &[&str], column: usize, value: &str) {
+        self.edit_germany(|_, line| {
+            let mut cells: Vec<&str> = line.split(';').collect();
+            if numbers.contains(&cells[0]) {
+                cells[column] = value;
+            }
+            Some(cells.join(";"))
+        });
+    }
+
+    /// Plans `corp` through the library as of `now`, calls `meanwhile` once the plan is
+    /// made (someone writing to the directory), then applies the plan.
+    pub fn race_the_plan(&self, now: &str, meanwhile: impl FnOnce()) -> hrsync::apply::Applied {
+        use std::sync::Arc;
+
+        use hrsync::repo::{RepoFiles, WorkTree};
+        use hrsync::run::{PlanOptions, Run as HrRun};
+        use hrsync::state::StateStore;
+
+        let files: Arc<dyn RepoFiles> = Arc::new(WorkTree::new(self.repo()));
+        let config = hrsync::config::load(files.as_ref()).unwrap();
+        let run = HrRun {
+            config,
+            files,
+            store: StateStore::new(self.path(".hrsync")),
+            now: now.parse().unwrap(),
+            progress: false,
+        };
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let planned = runtime.block_on(async {
+            let state = run.store.load().unwrap();
+            let gathered = run.gather(None, &state).await.unwrap();
+            run.plan(&gathered, &run.config.directories[0], &state, &PlanOptions::default()).await
+        });
+        let plan = planned.plan.unwrap();
+        // Outside the runtime, so that `meanwhile` may block on one of its own.
+        meanwhile();
+        runtime.block_on(hrsync::apply::apply(&plan, planned.directory.as_ref(), &|_| {})).unwrap()
+    }
+}
+
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
