@@ -302,3 +302,18 @@ fn one_failing_item_does_not_stop_the_others_and_its_error_is_masked() {
     assert!(!out.stdout.contains("10003"), "the employee number is masked: {out:?}");
     assert_eq!(ex.entries().len(), 143, "142 new entries next to the one that was there");
 }
+
+#[test]
+fn every_directory_example_validates_in_the_example_repository() {
+    let mut names: Vec<String> = std::fs::read_dir(crate::util::root().join("examples/directories"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["active-directory.yaml", "entraid.yaml", "openldap.yaml", "scim.yaml"]);
+    for name in &names {
+        let ex = Example::with_directory(name, &[]);
+        let out = ex.run(&["validate"]);
+        assert_eq!(out.code, 0, "{name}: {out:?}");
+    }
+}

@@ -5,53 +5,20 @@
 use std::process::Command;
 
 use crate::slapd::{ADMIN, PASSWORD, SUFFIX, Slapd};
-use crate::util::{Example, Run, json};
+use crate::util::{Example, Run, example_directory, json};
 
-const ENV: &str = "HRSYNC_TEST_LDAP_PASSWORD";
+/// The variable `examples/directories/openldap.yaml` reads the bind password from.
+const ENV: &str = "LDAP_PASSWORD";
 
-/// The example repository with its directory replaced by an LDAP one on `slapd`.
-fn example(slapd: &Slapd, extra: &str) -> Example {
-    let ex = Example::new();
-    let directory = format!(
-        r#"version: 1
-type: ldap
-mode: apply
-connection:
-  url: {url}
-  bind_dn: "{ADMIN}"
-  password: ${{env:{ENV}}}
-scope:
-  base: "ou=people,{SUFFIX}"
-  marker: {{ attribute: businessCategory, value: hrsync }}
-entry: {{ rdn: uid }}
-disable: {{ move_to: "ou=disabled,{SUFFIX}" }}
-match:
-  - {{ person: employee_number, attribute: employeeNumber }}
-  - {{ person: work_email, attribute: mail }}
-fields:
-  uid:
-    candidates:
-      - "{{{{ first_name | ascii | alnum | lower }}}}.{{{{ last_name | ascii | alnum | lower }}}}"
-      - "{{{{ first_name | ascii | alnum | lower }}}}.{{{{ last_name | ascii | alnum | lower }}}}{{{{ n }}}}"
-    unique: true
-    mode: import_once
-  cn: {{ value: "{{{{ first_name }}}} {{{{ last_name }}}}" }}
-  sn: {{ value: "{{{{ last_name }}}}" }}
-  givenName: {{ value: "{{{{ first_name }}}}" }}
-  mail: {{ value: "{{{{ work_email | lower }}}}" }}
-  employeeNumber: {{ value: "{{{{ employee_number }}}}" }}
-  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
-  departmentNumber: {{ value: "{{{{ org_unit }}}}" }}
-  ou: {{ value: "{{{{ org_unit_name }}}}" }}
-  telephoneNumber: {{ value: "{{{{ phone }}}}" }}
-  l: {{ value: "{{{{ work_location }}}}" }}
-  manager: {{ manager: true }}
-leavers: {{ action: disable, delete_after_days: 30 }}
-{extra}"#,
-        url = slapd.url()
-    );
-    std::fs::write(ex.path("directories/corp.yaml"), directory).unwrap();
-    ex
+/// The example repository with `examples/directories/openldap.yaml` pointed at `slapd`.
+fn example(slapd: &Slapd) -> Example {
+    Example::with_directory(
+        "openldap.yaml",
+        &[
+            ("ldaps://ldap.acme.example:636", &slapd.url()),
+            ("cn=hrsync,ou=services,dc=acme,dc=example", ADMIN),
+        ],
+    )
 }
 
 /// Runs hrsync with the bind password in the environment.
@@ -79,7 +46,7 @@ fn by_number<'a>(entries: &'a [Vec<(String, String)>], number: &str) -> &'a [(St
 #[test]
 fn a_full_sync_then_nothing_to_do() {
     let slapd = Slapd::start();
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     let first = hrsync(&ex, NOW, &["apply"]);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stdout.contains("Applied to `corp`: 143 created, 0 updated"), "{first:?}");
@@ -110,7 +77,7 @@ fn a_full_sync_then_nothing_to_do() {
 #[test]
 fn a_mover_changes_exactly_what_hr_changed() {
     let slapd = Slapd::start();
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
     // 10050 moves to Finance under the CFO (10003), with a new title (import_once).
     ex.set_german(&["10050"], 4, "DE-FIN");
@@ -136,7 +103,7 @@ fn a_mover_changes_exactly_what_hr_changed() {
 #[test]
 fn a_leaver_is_moved_to_the_disabled_ou_then_deleted() {
     let slapd = Slapd::start();
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
     ex.set_german(&["10060"], 10, "30.11.2026");
     let disabled = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
@@ -154,7 +121,7 @@ fn a_leaver_is_moved_to_the_disabled_ou_then_deleted() {
 #[test]
 fn names_with_dn_metacharacters_and_accents() {
     let slapd = Slapd::start();
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     // Named by cn this time, so the name goes into the DN.
     let dir = ex.path("directories/corp.yaml");
     let text = std::fs::read_to_string(&dir).unwrap().replace("entry: { rdn: uid }", "entry: { rdn: cn }");
@@ -189,7 +156,7 @@ fn entries_outside_the_scope_or_not_owned_are_untouched() {
         "dn: uid=svc-backup,ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: svc-backup\ncn: Backup\nsn: Backup\nemployeeNumber: 99999\n\n\
 dn: uid=printer,ou=services,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: printer\ncn: Printer\nsn: Printer\nemployeeNumber: 10001\n"
     ));
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     let first = hrsync(&ex, NOW, &["apply"]);
     assert!(first.stdout.contains("143 created"), "the CEO is not matched outside the scope: {first:?}");
     // Everyone in Germany but the CEO leaves; the mass disable is approved.
@@ -214,8 +181,7 @@ fn tls_and_starttls_with_a_ca_file() {
     let slapd = Slapd::start();
     let ca = slapd.ca();
     for (url, starttls) in [(slapd.tls_url(), "false"), (slapd.url(), "true")] {
-        let extra = "";
-        let ex = example(&slapd, extra);
+        let ex = example(&slapd);
         let dir = ex.path("directories/corp.yaml");
         let text = std::fs::read_to_string(&dir).unwrap().replace(
             &format!("  url: {}\n", slapd.url()),
@@ -227,7 +193,7 @@ fn tls_and_starttls_with_a_ca_file() {
         assert!(out.stdout.contains("directory `corp`: ok"), "{out:?}");
     }
     // Without the CA the server is not trusted.
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     let dir = ex.path("directories/corp.yaml");
     let text = std::fs::read_to_string(&dir).unwrap().replace(&slapd.url(), &slapd.tls_url());
     std::fs::write(&dir, text).unwrap();
@@ -239,7 +205,7 @@ fn tls_and_starttls_with_a_ca_file() {
 #[test]
 fn a_wrong_password_fails_clearly_and_never_prints_the_secret() {
     let slapd = Slapd::start();
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     let repo = ex.repo();
     let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
         .args(["--repo", repo.to_str().unwrap(), "--now", NOW, "plan", "-vv"])
@@ -255,7 +221,7 @@ fn a_wrong_password_fails_clearly_and_never_prints_the_secret() {
 #[test]
 fn a_write_against_a_changed_entry_fails_for_that_entry_only() {
     let slapd = Slapd::start();
-    let ex = example(&slapd, "");
+    let ex = example(&slapd);
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
     ex.set_german(&["10050", "10051"], 4, "DE-FIN");
     // The library, with the password in a file, so the test can act between plan and apply.
@@ -309,34 +275,15 @@ fn the_active_directory_flavour_disables_through_user_account_control() {
     );
     std::fs::write(
         repo.join("directories/ad.yaml"),
-        format!(
-            r#"version: 1
-type: ldap
-mode: apply
-flavor: active_directory
-connection: {{ url: "{url}", bind_dn: "{ADMIN}", password: "${{env:{ENV}}}" }}
-scope:
-  base: "ou=people,{SUFFIX}"
-  marker: {{ attribute: company, value: hrsync }}
-match:
-  - {{ person: employee_number, attribute: employeeID }}
-fields:
-  cn: {{ value: "{{{{ first_name }}}} {{{{ last_name }}}}" }}
-  sn: {{ value: "{{{{ last_name }}}}" }}
-  givenName: {{ value: "{{{{ first_name }}}}" }}
-  sAMAccountName:
-    candidates: ["{{{{ first_name | initial | lower }}}}{{{{ last_name | ascii | alnum | lower | truncate(19) }}}}"]
-    unique: true
-    mode: import_once
-  userPrincipalName: {{ value: "{{{{ work_email | lower }}}}" }}
-  employeeID: {{ value: "{{{{ employee_number }}}}" }}
-  department: {{ value: "{{{{ org_unit }}}}" }}
-  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
-  accountExpires: {{ value: "{{{{ end_date | account_expires | default(\"0\") }}}}" }}
-  manager: {{ manager: true }}
-leavers: {{ action: disable }}
-"#,
-            url = slapd.url()
+        example_directory(
+            "active-directory.yaml",
+            &[
+                ("ldaps://dc01.acme.example:636", &slapd.tls_url()),
+                ("/etc/ssl/certs/acme-root-ca.pem", slapd.ca().to_str().unwrap()),
+                ("CN=svc-hrsync,OU=Service Accounts,DC=acme,DC=example", ADMIN),
+                ("OU=Staff,DC=acme,DC=example", &format!("ou=people,{SUFFIX}")),
+                ("AD_PASSWORD", ENV),
+            ],
         ),
     )
     .unwrap();
@@ -356,11 +303,30 @@ leavers: {{ action: disable }}
         entries.iter().find(|e| attr(e, "employeeID") == Some(id)).cloned().unwrap()
     };
 
-    assert!(run(NOW).contains("3 created"));
+    let created = run(NOW);
+    assert!(created.contains("3 created"), "{created}");
     let entries = users();
     assert_eq!(entries.len(), 3);
     let grace = by(&entries, "2");
     assert_eq!(attr(&grace, "userAccountControl"), Some("512"));
+    // A random initial password in unicodePwd (quoted UTF-16LE), to change at first sign-in.
+    let mut passwords = std::collections::BTreeSet::new();
+    for e in &entries {
+        use base64::Engine as _;
+        assert_eq!(attr(e, "pwdLastSet"), Some("0"));
+        let value = attr(e, "unicodePwd").unwrap_or_else(|| panic!("{e:?}"));
+        let bytes = match value.strip_prefix("base64:") {
+            Some(encoded) => base64::engine::general_purpose::STANDARD.decode(encoded).unwrap(),
+            None => value.as_bytes().to_vec(),
+        };
+        let units: Vec<u16> = bytes.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let quoted = String::from_utf16(&units).unwrap();
+        let password = quoted.strip_prefix('"').and_then(|p| p.strip_suffix('"')).unwrap().to_owned();
+        assert_eq!(password.chars().count(), 24);
+        assert!(!created.contains(&password), "never printed");
+        passwords.insert(password);
+    }
+    assert_eq!(passwords.len(), 3);
     assert_eq!(attr(&grace, "sAMAccountName"), Some("ghopper"));
     assert_eq!(attr(&grace, "userPrincipalName"), Some("grace@acme.example"));
     assert_eq!(attr(&grace, "accountExpires"), Some("134432352000000000"), "the end of 2026-12-31, UTC");

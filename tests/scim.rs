@@ -8,39 +8,17 @@ use serde_json::Value as Json;
 use crate::scim_server::{Fault, Proxy, ScimServer, TOKEN};
 use crate::util::{Example, Run, json};
 
-const ENV: &str = "HRSYNC_TEST_SCIM_TOKEN";
+/// The variable `examples/directories/scim.yaml` reads the bearer token from.
+const ENV: &str = "SCIM_TOKEN";
 const NOW: &str = "2026-11-22T09:00:00Z";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/// The example repository with its directory replaced by a SCIM one at `url`.
-fn example(url: &str, connection_extra: &str) -> Example {
-    let ex = Example::new();
-    let directory = format!(
-        r#"version: 1
-type: scim
-mode: apply
-connection:
-  url: {url}
-  token: ${{env:{ENV}}}
-{connection_extra}match:
-  - {{ person: employee_number, attribute: externalId }}
-  - {{ person: work_email, attribute: userName }}
-fields:
-  externalId: {{ value: "{{{{ employee_number }}}}" }}
-  userName: {{ value: "{{{{ work_email | lower }}}}" }}
-  name.givenName: {{ value: "{{{{ first_name }}}}" }}
-  name.familyName: {{ value: "{{{{ last_name }}}}" }}
-  displayName: {{ value: "{{{{ first_name }}}} {{{{ last_name }}}}" }}
-  'emails[type eq "work"].value': {{ value: "{{{{ work_email | lower }}}}" }}
-  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
-  {ENTERPRISE}:employeeNumber: {{ value: "{{{{ employee_number }}}}" }}
-  {ENTERPRISE}:department: {{ value: "{{{{ org_unit_name }}}}" }}
-  {ENTERPRISE}:manager: {{ manager: true }}
-leavers: {{ action: disable, delete_after_days: 30 }}
-"#
-    );
-    std::fs::write(ex.path("directories/corp.yaml"), directory).unwrap();
-    ex
+/// The example repository with `examples/directories/scim.yaml` pointed at `url`, with
+/// the `changes` a test makes to it.
+fn example(url: &str, changes: &[(&str, &str)]) -> Example {
+    let mut replacements = vec![("https://app.acme.example/scim/v2", url)];
+    replacements.extend_from_slice(changes);
+    Example::with_directory("scim.yaml", &replacements)
 }
 
 fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
@@ -60,7 +38,7 @@ fn by_external_id(users: &[Json]) -> BTreeMap<String, Vec<Json>> {
 #[test]
 fn a_full_sync_then_nothing_to_do() {
     let server = ScimServer::start();
-    let ex = example(&server.url(), "");
+    let ex = example(&server.url(), &[]);
     let first = hrsync(&ex, NOW, &["apply"]);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stdout.contains("Applied to `corp`: 143 created"), "{first:?}");
@@ -83,7 +61,7 @@ fn movers_leavers_and_accounts_hrsync_does_not_own() {
     let server = ScimServer::start();
     // An account someone created by hand, without externalId: never hrsync's.
     server.create(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "printer@acme.example", "active": true}));
-    let ex = example(&server.url(), "");
+    let ex = example(&server.url(), &[]);
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
     // 10050 moves to Finance under the CFO, with a new title (import_once); 10060 leaves.
     ex.set_german(&["10050"], 4, "DE-FIN");
@@ -112,7 +90,7 @@ fn movers_leavers_and_accounts_hrsync_does_not_own() {
 #[test]
 fn names_with_quotes_and_accents_survive_the_round_trip() {
     let server = ScimServer::start();
-    let ex = example(&server.url(), "");
+    let ex = example(&server.url(), &[]);
     let csv = ex.path("data/germany.csv");
     let header = std::fs::read_to_string(&csv).unwrap().lines().next().unwrap().to_owned();
     let weird = "\"X\"\"1\\2\";\"Zoë \"\"Zo\"\" <Ž>\";\"O'Brien, Jr. + Söhne; (Ltd=1\\2*)\";weird@acme.example;DE-EXE;Chief;;Aktiv;Festangestellt;01.01.2020;;Berlin;ACME GmbH;";
@@ -136,7 +114,7 @@ fn answers_of_429_are_waited_out_and_lost_creates_are_not_doubled() {
         _ if n % 25 == 0 => Fault::TooManyRequests,
         _ => Fault::None,
     });
-    let ex = example(&proxy.url(), "  concurrency: 4\n");
+    let ex = example(&proxy.url(), &[]);
     let out = hrsync(&ex, NOW, &["run"]);
     assert_eq!(out.code, 0, "{out:?}");
     let job = json(&out.stdout);
@@ -158,7 +136,7 @@ fn a_server_that_keeps_refusing_ends_in_warning_and_the_next_run_converges() {
             server.port,
             |n, _, _| if (30..80).contains(&n) { Fault::TooManyRequests } else { Fault::None },
         );
-    let ex = example(&proxy.url(), "  retries: 1\n  concurrency: 2\n");
+    let ex = example(&proxy.url(), &[("concurrency: 4", "retries: 1\n  concurrency: 2")]);
     let out = hrsync(&ex, NOW, &["run"]);
     let job = json(&out.stdout);
     let corp = &job["directories"]["corp"];
@@ -180,7 +158,7 @@ fn a_server_that_keeps_refusing_ends_in_warning_and_the_next_run_converges() {
 #[test]
 fn a_stale_etag_fails_the_item_not_the_run() {
     let server = ScimServer::start();
-    let ex = example(&server.url(), "");
+    let ex = example(&server.url(), &[]);
     ex.secret_in_file(ENV, TOKEN);
     assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
     ex.set_german(&["10050", "10051"], 4, "DE-FIN");

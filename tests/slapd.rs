@@ -178,7 +178,9 @@ pub fn parse_ldif(text: &str) -> Vec<Vec<(String, String)>> {
         for line in record.lines() {
             if let Some((k, v)) = line.split_once(":: ") {
                 let bytes = base64::engine::general_purpose::STANDARD.decode(v.trim()).unwrap();
-                attrs.push((k.to_owned(), String::from_utf8(bytes).unwrap()));
+                // Binary values (unicodePwd) stay base64, marked.
+                let value = String::from_utf8(bytes).unwrap_or_else(|_| format!("base64:{}", v.trim()));
+                attrs.push((k.to_owned(), value));
             } else if let Some((k, v)) = line.split_once(": ") {
                 attrs.push((k.to_owned(), v.to_owned()));
             }
@@ -214,4 +216,6 @@ olcAttributeTypes: ( 1.2.840.113556.1.4.159 NAME 'accountExpires' EQUALITY integ
 olcAttributeTypes: ( 1.2.840.113556.1.4.35 NAME 'employeeID' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )\n\
 olcAttributeTypes: ( 1.2.840.113556.1.2.141 NAME 'department' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )\n\
 olcAttributeTypes: ( 1.2.840.113556.1.2.146 NAME 'company' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )\n\
-olcObjectClasses: ( 1.2.840.113556.1.5.9 NAME 'user' SUP organizationalPerson STRUCTURAL MAY ( sAMAccountName $ userPrincipalName $ userAccountControl $ accountExpires $ mail $ displayName $ givenName $ employeeNumber $ employeeID $ manager $ department $ title $ telephoneNumber $ company ) )\n";
+olcAttributeTypes: ( 1.2.840.113556.1.4.90 NAME 'unicodePwd' SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )\n\
+olcAttributeTypes: ( 1.2.840.113556.1.4.96 NAME 'pwdLastSet' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )\n\
+olcObjectClasses: ( 1.2.840.113556.1.5.9 NAME 'user' SUP organizationalPerson STRUCTURAL MAY ( sAMAccountName $ userPrincipalName $ userAccountControl $ accountExpires $ mail $ displayName $ givenName $ employeeNumber $ employeeID $ manager $ department $ title $ telephoneNumber $ company $ unicodePwd $ pwdLastSet ) )\n";

@@ -114,7 +114,26 @@ impl Example {
     }
 }
 
+/// `examples/directories/<name>` with each `(from, to)` replaced; every `from` must occur,
+/// so the example and the tests that run it stay in step.
+pub fn example_directory(name: &str, replacements: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(root().join("examples/directories").join(name)).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "examples/directories/{name} no longer holds `{from}`");
+        text = text.replace(from, to);
+    }
+    text
+}
+
 impl Example {
+    /// The example repository with `examples/directories/<name>` (see
+    /// [`example_directory`]) in place of its embedded directory, as `corp`.
+    pub fn with_directory(name: &str, replacements: &[(&str, &str)]) -> Example {
+        let ex = Example::new();
+        std::fs::write(ex.path("directories/corp.yaml"), example_directory(name, replacements)).unwrap();
+        ex
+    }
+
     /// Runs hrsync on this repository as of `now`, with `env` set (a secret, usually).
     pub fn run_with(&self, env: (&str, &str), now: &str, args: &[&str]) -> Run {
         let repo = self.repo();

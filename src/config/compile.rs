@@ -1058,6 +1058,28 @@ impl Compiler {
                 LdapDisable::Unconfigured
             }
         };
+        let passwords = if ad {
+            let encrypted = c.url.starts_with("ldaps://") || c.starttls;
+            if !encrypted && c.url.starts_with("ldap://") {
+                self.error(
+                    doc,
+                    "/connection/url",
+                    "Active Directory sets passwords only over an encrypted connection",
+                    Some("use an `ldaps://` URL, or `starttls: true`".into()),
+                );
+            }
+            Some(spec.passwords.clone().unwrap_or_default())
+        } else {
+            if spec.passwords.is_some() {
+                self.error(
+                    doc,
+                    "/passwords",
+                    "initial passwords are set in Active Directory only",
+                    Some("remove `passwords`, or set `flavor: active_directory`".into()),
+                );
+            }
+            None
+        };
         LdapSettings {
             url: c.url.clone(),
             starttls: c.starttls,
@@ -1073,6 +1095,7 @@ impl Compiler {
             rdn: entry.rdn,
             object_classes,
             disable,
+            passwords,
         }
     }
 }

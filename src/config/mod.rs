@@ -399,6 +399,8 @@ pub struct LdapSettings {
     pub object_classes: Vec<String>,
     /// How accounts are disabled.
     pub disable: LdapDisable,
+    /// Active Directory: the initial password of new accounts.
+    pub passwords: Option<spec::PasswordSpec>,
 }
 
 /// How an LDAP account is disabled.

@@ -670,6 +670,12 @@ pub struct LdapDirectorySpec {
     /// Directory disables through `userAccountControl` when this is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable: Option<LdapDisableSpec>,
+    /// Active Directory only: the random initial password set in `unicodePwd` when an
+    /// account is created (AD refuses enabled accounts without one under most password
+    /// policies). Default: 24 characters, changed at first sign-in (`pwdLastSet: 0`).
+    /// Needs `ldaps://` or StartTLS; never stored or printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passwords: Option<PasswordSpec>,
 }
 
 /// LDAP connection settings.

@@ -25,8 +25,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value as Json, json};
 
 use super::http::{Http, HttpError};
+use super::password::generate_password;
 use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
-use crate::config::{DirectoryId, EntraSettings, Secret, spec::PasswordSpec};
+use crate::config::{DirectoryId, EntraSettings, spec::PasswordSpec};
 
 /// Graph's largest page when `$expand` is used.
 const EXPAND_PAGE_LIMIT: u32 = 100;
@@ -147,42 +148,6 @@ fn mail_nickname(upn: &str) -> String {
         .collect();
     let nickname = nickname.trim_matches('.').to_owned();
     if nickname.is_empty() { "user".to_owned() } else { nickname }
-}
-
-/// A random password of `length` characters with lower and upper case letters, digits
-/// and symbols (Entra wants three of the four), from the operating system's generator.
-fn generate_password(length: usize) -> Result<Secret, getrandom::Error> {
-    const CLASSES: [&[u8]; 4] =
-        [b"abcdefghijkmnopqrstuvwxyz", b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"23456789", b"!#%+-.:=?@_~"];
-    let length = length.max(CLASSES.len());
-    // One unbiased random index below `n`, by rejection.
-    let mut pool = Vec::new();
-    let mut below = |n: usize| -> Result<usize, getrandom::Error> {
-        let limit = 256 - 256 % n;
-        loop {
-            if pool.is_empty() {
-                pool = vec![0u8; 64];
-                getrandom::fill(&mut pool)?;
-            }
-            if let Some(byte) = pool.pop()
-                && (byte as usize) < limit
-            {
-                return Ok(byte as usize % n);
-            }
-        }
-    };
-    let all: Vec<u8> = CLASSES.concat();
-    let mut chars = Vec::with_capacity(length);
-    for class in CLASSES {
-        chars.push(class[below(class.len())?]);
-    }
-    while chars.len() < length {
-        chars.push(all[below(all.len())?]);
-    }
-    for i in (1..chars.len()).rev() {
-        chars.swap(i, below(i + 1)?);
-    }
-    Ok(Secret::new(String::from_utf8_lossy(&chars).into_owned()))
 }
 
 /// An Entra ID tenant.
@@ -556,20 +521,5 @@ mod tests {
         assert_eq!(mail_nickname("jean-luc.o'neil@acme.example"), "jean-luc.oneil");
         assert_eq!(mail_nickname("ümit@acme.example"), "mit");
         assert_eq!(mail_nickname("@acme.example"), "user");
-    }
-
-    #[test]
-    fn passwords_have_every_class_and_differ() {
-        let a = generate_password(16).unwrap();
-        let b = generate_password(16).unwrap();
-        assert_ne!(a.expose(), b.expose());
-        for p in [a.expose(), b.expose()] {
-            assert_eq!(p.len(), 16);
-            assert!(p.bytes().any(|c| c.is_ascii_lowercase()), "{}", p.len());
-            assert!(p.bytes().any(|c| c.is_ascii_uppercase()));
-            assert!(p.bytes().any(|c| c.is_ascii_digit()));
-            assert!(p.bytes().any(|c| !c.is_ascii_alphanumeric()));
-        }
-        assert_eq!(generate_password(2).unwrap().expose().len(), 4);
     }
 }

@@ -18,6 +18,7 @@ use ldap3::adapters::{EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_escape};
 use tokio::sync::Mutex;
 
+use super::password::{generate_password, unicode_pwd};
 use super::{
     Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value, canonical,
 };
@@ -341,6 +342,20 @@ impl Directory for LdapDirectory {
                 attrs.push((UAC.to_owned(), HashSet::from([uac.to_string()])));
             }
             _ => {}
+        }
+        let mut attrs: Vec<(Vec<u8>, HashSet<Vec<u8>>)> = attrs
+            .into_iter()
+            .map(|(name, values)| (name.into_bytes(), values.into_iter().map(String::into_bytes).collect()))
+            .collect();
+        if let Some(passwords) = &s.passwords {
+            let password = generate_password(passwords.length).map_err(|e| DirectoryError::Unavailable {
+                directory: self.id.clone(),
+                source: format!("cannot generate a password: {e}").into(),
+            })?;
+            attrs.push((b"unicodePwd".to_vec(), HashSet::from([unicode_pwd(&password)])));
+            if passwords.change_at_first_sign_in {
+                attrs.push((b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])));
+            }
         }
         let mut ldap = self.ldap().await?;
         ldap.add(&dn, attrs).await.and_then(|r| r.success()).map_err(|e| self.error(&dn, e))?;

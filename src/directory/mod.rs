@@ -14,6 +14,7 @@ pub mod entraid;
 pub mod file;
 pub mod http;
 pub mod ldap;
+pub mod password;
 pub mod scim;
 
 use std::borrow::Cow;
