@@ -384,8 +384,27 @@ async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
     }
     for d in &run.config.directories {
         let dir = directory::build(d, run.store.dir());
-        match dir.read_page(None).await {
-            Ok(page) => println!("directory `{}`: ok, first page has {} entries", d.id, page.entries.len()),
+        // The schema first: a read that selects an unknown attribute may fail on it.
+        let checked = match dir.schema_problems().await {
+            Ok(Some(problems)) if !problems.is_empty() => Ok((0, Some(problems))),
+            Ok(problems) => dir.read_page(None).await.map(|page| (page.entries.len(), problems)),
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok((n, None)) => {
+                println!("directory `{}`: ok, first page has {n} entries (no schema to check against)", d.id)
+            }
+            Ok((n, Some(problems))) if problems.is_empty() => println!(
+                "directory `{}`: ok, first page has {n} entries, every mapped attribute is in its schema",
+                d.id
+            ),
+            Ok((_, Some(problems))) => {
+                failed = true;
+                println!("directory `{}`: FAILED: its schema lacks what hrsync would write", d.id);
+                for p in problems {
+                    println!("  - {p}");
+                }
+            }
             Err(e) => {
                 failed = true;
                 println!("directory `{}`: FAILED: {}", d.id, crate::apply::error_chain(&e));

@@ -248,3 +248,23 @@ fn a_mapping_without_a_display_name_is_refused() {
     assert!(out.stderr.contains("directories/corp.yaml:") && out.stderr.contains("displayName"), "{out:?}");
     assert!(graph.log().is_empty(), "validate without --online stays offline");
 }
+
+#[test]
+fn validate_online_checks_mapped_properties_with_graph() {
+    let graph = Graph::start();
+    let ex = example(&graph, "");
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("every mapped attribute is in its schema"), "{out:?}");
+    ex.edit_directory(
+        "fields:\n",
+        "fields:\n  favouriteColour: { value: \"{{ first_name }}\" }\n  employeeOrgData.team: { value: \"{{ org_unit }}\" }\n",
+    );
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("`employeeOrgData.team`: `employeeOrgData` has no property `team`"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("Could not find a property named 'favouriteColour'"), "{out:?}");
+}

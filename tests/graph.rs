@@ -356,6 +356,16 @@ impl State {
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
         let body = || request.body_json::<Json>().ok().and_then(|b| b.as_object().cloned());
+        if method == "GET"
+            && let Some(select) = query.get("$select")
+            && let Some(unknown) = select
+                .split(',')
+                .find(|p| *p != "id" && !p.starts_with("extension_") && !PROPERTIES.contains(p))
+        {
+            return bad_request(&format!(
+                "Could not find a property named '{unknown}' on type 'microsoft.graph.user'."
+            ));
+        }
         match (method, segments.as_slice()) {
             ("GET", []) => self.list(&query),
             ("POST", []) => match body() {

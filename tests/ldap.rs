@@ -348,3 +348,22 @@ fn the_active_directory_flavour_disables_through_user_account_control() {
     assert_eq!(attr(&grace, "userAccountControl"), Some("512"));
     assert_eq!(attr(&grace, "accountExpires"), Some("0"));
 }
+
+#[test]
+fn validate_online_checks_mapped_attributes_against_the_subschema() {
+    let slapd = Slapd::start();
+    let ex = example(&slapd);
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("every mapped attribute is in its schema"), "{out:?}");
+    ex.edit_directory("fields:\n", "fields:\n  favouriteColour: { value: \"{{ first_name }}\" }\n");
+    ex.edit_directory(
+        "entry: { rdn: uid }",
+        "entry: { rdn: uid, object_classes: [inetOrgPerson, acmePerson] }",
+    );
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("attribute `favouriteColour` is not in the server's schema"), "{out:?}");
+    assert!(out.stdout.contains("object class `acmePerson` is not in the server's schema"), "{out:?}");
+    assert!(!out.stdout.contains("`givenName`"), "only what is missing: {out:?}");
+}

@@ -175,3 +175,25 @@ fn a_stale_etag_fails_the_item_not_the_run() {
     assert_eq!(by["10050"][0][ENTERPRISE]["department"], "Finanzen");
     assert_eq!(by["10050"][0]["title"], "Edited", "the manual edit of an import_once field stays");
 }
+
+#[test]
+fn validate_online_checks_mapped_paths_against_the_servers_schemas() {
+    let server = ScimServer::start();
+    let ex = example(&server.url(), &[]);
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("every mapped attribute is in its schema"), "{out:?}");
+    ex.edit_directory(
+        "fields:\n",
+        "fields:\n  shoeSize: { value: \"{{ first_name }}\" }\n  name.nickname: { value: \"{{ first_name }}\" }\n  urn:acme:params:scim:schemas:Extension:costCenter: { value: \"{{ org_unit }}\" }\n",
+    );
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    for expected in [
+        "`shoeSize`: schema `urn:ietf:params:scim:schemas:core:2.0:User` has no attribute `shoeSize`",
+        "`name.nickname`: `name` has no sub-attribute `nickname`",
+        "the server offers no schema `urn:acme:params:scim:schemas:Extension`",
+    ] {
+        assert!(out.stdout.contains(expected), "{expected}: {out:?}");
+    }
+}

@@ -134,6 +134,14 @@ impl Example {
         ex
     }
 
+    /// Replaces `from` (which must occur) with `to` in `directories/corp.yaml`.
+    pub fn edit_directory(&self, from: &str, to: &str) {
+        let path = self.path("directories/corp.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "corp.yaml holds no `{from}`");
+        std::fs::write(path, text.replace(from, to)).unwrap();
+    }
+
     /// Runs hrsync on this repository as of `now`, with `env` set (a secret, usually).
     pub fn run_with(&self, env: (&str, &str), now: &str, args: &[&str]) -> Run {
         let repo = self.repo();

@@ -44,6 +44,32 @@ const COLLECTIONS: &[&str] = &[
     "skills",
 ];
 
+/// Complex user properties hrsync can write into, with their properties.
+const COMPLEX: &[(&str, &[&str])] = &[
+    ("employeeOrgData", &["costCenter", "division"]),
+    (
+        "onPremisesExtensionAttributes",
+        &[
+            "extensionAttribute1",
+            "extensionAttribute2",
+            "extensionAttribute3",
+            "extensionAttribute4",
+            "extensionAttribute5",
+            "extensionAttribute6",
+            "extensionAttribute7",
+            "extensionAttribute8",
+            "extensionAttribute9",
+            "extensionAttribute10",
+            "extensionAttribute11",
+            "extensionAttribute12",
+            "extensionAttribute13",
+            "extensionAttribute14",
+            "extensionAttribute15",
+        ],
+    ),
+    ("passwordProfile", &["forceChangePasswordNextSignIn", "forceChangePasswordNextSignInWithMfa"]),
+];
+
 /// A user property hrsync reads and writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Prop {
@@ -334,6 +360,32 @@ impl Directory for EntraDirectory {
 
     fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
+        let mut problems = Vec::new();
+        for (name, prop) in &self.props {
+            if let Prop::Nested(parent, child) = prop {
+                match COMPLEX.iter().find(|(p, _)| p == parent) {
+                    Some((_, children)) if !children.contains(&child.as_str()) => {
+                        problems.push(format!("`{name}`: `{parent}` has no property `{child}`"));
+                    }
+                    None => problems.push(format!("`{name}`: `{parent}` is not a complex user property")),
+                    Some(_) => {}
+                }
+            }
+        }
+        // Graph refuses to select a property users do not have, directory extensions
+        // (`extension_<app>_<name>`) included: one read tells for all.
+        let props: Vec<&Prop> = self.props.iter().map(|(_, p)| p).collect();
+        let mut query = self.query(&props, false);
+        query.push(("$top", "1".to_owned()));
+        match self.http()?.send(Method::GET, "users", &query, None, &[]).await {
+            Ok(_) => {}
+            Err(e) if e.status() == Some(StatusCode::BAD_REQUEST) => problems.push(e.to_string()),
+            Err(e) => return Err(self.unavailable(e)),
+        }
+        Ok(Some(problems))
     }
 
     async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError> {

@@ -304,6 +304,44 @@ impl Directory for LdapDirectory {
         &self.id
     }
 
+    async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
+        let mut ldap = self.ldap().await?;
+        let first = |r: Result<ldap3::SearchResult, LdapError>| -> Result<Option<SearchEntry>, LdapError> {
+            let (entries, _) = r?.success()?;
+            Ok(entries.into_iter().next().map(SearchEntry::construct))
+        };
+        let root = first(ldap.search("", Scope::Base, "(objectClass=*)", vec!["subschemaSubentry"]).await)
+            .map_err(|e| self.unavailable(e))?;
+        let subschema = root
+            .and_then(|e| e.attrs.get("subschemaSubentry").and_then(|v| v.first().cloned()))
+            .unwrap_or_else(|| "cn=Subschema".to_owned());
+        let filter = "(objectClass=subschema)";
+        let schema = first(
+            ldap.search(&subschema, Scope::Base, filter, vec!["attributeTypes", "objectClasses"]).await,
+        )
+        .map_err(|e| self.unavailable(e))?;
+        let Some(schema) = schema else {
+            return Ok(None);
+        };
+        let names = |attr: &str| -> HashSet<String> {
+            schema.attrs.get(attr).into_iter().flatten().flat_map(|d| schema_names(d)).collect()
+        };
+        let (types, classes) = (names("attributeTypes"), names("objectClasses"));
+        let mut problems = Vec::new();
+        for a in &self.attributes {
+            let bare = a.split(';').next().unwrap_or(a).to_ascii_lowercase();
+            if !types.contains(&bare) {
+                problems.push(format!("attribute `{a}` is not in the server's schema"));
+            }
+        }
+        for c in &self.settings.object_classes {
+            if !classes.contains(&c.to_ascii_lowercase()) {
+                problems.push(format!("object class `{c}` is not in the server's schema"));
+            }
+        }
+        Ok(Some(problems))
+    }
+
     async fn read_page(&self, _cursor: Option<String>) -> Result<Page, DirectoryError> {
         let mut ldap = self.ldap().await?;
         let mut entries = Vec::new();
@@ -416,9 +454,38 @@ impl Directory for LdapDirectory {
     }
 }
 
+/// The names (lowercase) of a schema definition such as
+/// `( 2.5.4.3 NAME ( 'cn' 'commonName' ) SUP name )` (RFC 4512 §4.1).
+fn schema_names(definition: &str) -> Vec<String> {
+    let Some((_, rest)) = definition.split_once(" NAME ") else {
+        return Vec::new();
+    };
+    let rest = rest.trim_start();
+    let names = match rest.strip_prefix('(') {
+        Some(list) => list.split(')').next().unwrap_or_default(),
+        None => rest.split_whitespace().next().unwrap_or_default(),
+    };
+    names
+        .split_whitespace()
+        .map(|n| n.trim_matches('\'').to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_names_from_schema_definitions() {
+        let cn = "( 2.5.4.3 NAME ( 'cn' 'commonName' ) DESC 'RFC4519: common name(s)' SUP name )";
+        assert_eq!(schema_names(cn), ["cn", "commonname"]);
+        assert_eq!(
+            schema_names("( 0.9.2342.19200300.100.1.1 NAME 'uid' EQUALITY caseIgnoreMatch )"),
+            ["uid"]
+        );
+        assert!(schema_names("( 1.2.3 DESC 'no name' )").is_empty());
+    }
 
     #[test]
     fn splits_dns_at_unescaped_commas() {

@@ -284,6 +284,12 @@ pub trait Directory: Send + Sync {
 
     /// Deletes an entry, if it is still at `revision`.
     async fn delete(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError>;
+
+    /// What the directory's schema lacks of what hrsync reads and writes (attributes,
+    /// object classes), one line each. `Ok(None)`: there is no schema to check against.
+    async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
+        Ok(None)
+    }
 }
 
 /// Reads every page of the entries in scope.

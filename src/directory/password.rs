@@ -67,6 +67,9 @@ mod tests {
 
     #[test]
     fn unicode_pwd_is_quoted_utf16le() {
-        assert_eq!(unicode_pwd(&Secret::new("aB1".to_owned())), vec![b'"', 0, b'a', 0, b'B', 0, b'1', 0, b'"', 0]);
+        assert_eq!(
+            unicode_pwd(&Secret::new("aB1".to_owned())),
+            vec![b'"', 0, b'a', 0, b'B', 0, b'1', 0, b'"', 0]
+        );
     }
 }

@@ -22,6 +22,8 @@ use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEnt
 use crate::config::{DirectoryId, HttpSettings};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The core User schema (RFC 7643 §4.1).
+const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A SCIM attribute path hrsync reads and writes.
@@ -266,6 +268,55 @@ impl Directory for ScimDirectory {
 
     fn concurrency(&self) -> usize {
         self.concurrency
+    }
+
+    async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
+        let response = match self.http()?.send(Method::GET, "Schemas", &[], None, &[]).await {
+            Ok(r) => r,
+            // The server does not publish its schemas (RFC 7644 §4 makes it optional).
+            Err(e) if matches!(e.status(), Some(StatusCode::NOT_FOUND | StatusCode::NOT_IMPLEMENTED)) => {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(DirectoryError::Unavailable { directory: self.id.clone(), source: e.into() });
+            }
+        };
+        let body = response.body.unwrap_or(Json::Null);
+        let schemas = body.get("Resources").unwrap_or(&body).as_array().cloned().unwrap_or_default();
+        // Schema id → attribute name (lowercase) → its sub-attributes (lowercase).
+        let mut known: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        for schema in &schemas {
+            let Some(id) = schema.get("id").and_then(Json::as_str) else { continue };
+            let attrs = known.entry(id.to_owned()).or_default();
+            for attr in schema.get("attributes").and_then(Json::as_array).into_iter().flatten() {
+                let Some(name) = attr.get("name").and_then(Json::as_str) else { continue };
+                let subs = attr.get("subAttributes").and_then(Json::as_array).into_iter().flatten();
+                let subs = subs.filter_map(|s| s.get("name").and_then(Json::as_str)).map(str::to_lowercase);
+                attrs.insert(name.to_lowercase(), subs.collect());
+            }
+        }
+        let mut problems = Vec::new();
+        for (name, path) in &self.paths {
+            let (urn, attr, sub) = match path {
+                // Common attributes (RFC 7643 §3.1) belong to no schema.
+                Path::Top(a) if ["id", "externalId", "meta"].contains(&a.as_str()) => continue,
+                Path::Top(a) => (CORE_USER, a, None),
+                Path::Sub(a, s) | Path::Typed { attr: a, sub: s, .. } => (CORE_USER, a, Some(s)),
+                Path::Extension { urn, attr } => (urn.as_str(), attr, None),
+            };
+            let Some(attrs) = known.get(urn) else {
+                problems.push(format!("`{name}`: the server offers no schema `{urn}`"));
+                continue;
+            };
+            match (attrs.get(&attr.to_lowercase()), sub) {
+                (None, _) => problems.push(format!("`{name}`: schema `{urn}` has no attribute `{attr}`")),
+                (Some(subs), Some(s)) if !subs.is_empty() && !subs.contains(&s.to_lowercase()) => {
+                    problems.push(format!("`{name}`: `{attr}` has no sub-attribute `{s}`"))
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(problems))
     }
 
     async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError> {
