@@ -6,11 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::ascii;
 use hrsync::config;
 use mimalloc::MiMalloc;
 
@@ -56,131 +58,25 @@ joiners: { pre_provision_days: 14 }
 leavers: { action: disable, delete_after_days: 30 }
 "#;
 
-const FIRST: &[&str] = &[
-    "Anna", "Jürgen", "Léa", "Mohammed", "Sofia", "Lukas", "Chloé", "Ömer", "Emma", "Noah", "Ayşe", "Björn",
-    "Zoë", "Mateo", "Hana", "Liam", "Olga", "Pierre", "Ingrid", "Kofi", "Yuki", "Marta", "Søren", "Élodie",
-    "Raj", "Fatima", "Tobias", "Clara", "Henrik", "Amélie", "Dmitri", "Lucía", "Kwame", "Aiko", "Giulia",
-    "Mehmet", "Freya", "Tomás", "Nadia", "Oskar", "Priya", "Rafael", "Sakura", "Theo", "Ulrike", "Victor",
-    "Wiebke", "Xavier", "Yasmin", "Zeynep",
-];
-const LAST: &[&str] = &[
-    "Müller",
-    "Schmidt",
-    "Dubois",
-    "García",
-    "Rossi",
-    "Nowak",
-    "Yılmaz",
-    "Jensen",
-    "O'Brien",
-    "van der Berg",
-    "Kowalski",
-    "Nakamura",
-    "Okafor",
-    "Silva",
-    "Lefèvre",
-    "Weiß",
-    "Popescu",
-    "Andersson",
-    "Costa",
-    "Fischer",
-    "Moreau",
-    "Novák",
-    "Becker",
-    "Bianchi",
-    "Castro",
-    "Dimitrov",
-    "Eriksen",
-    "Ferreira",
-    "Gómez",
-    "Hoffmann",
-    "Ivanova",
-    "Janssen",
-    "Kaya",
-    "Lindqvist",
-    "Martínez",
-    "Nielsen",
-    "Ortega",
-    "Petersen",
-    "Quinn",
-    "Richter",
-    "Sørensen",
-    "Tanaka",
-    "Uysal",
-    "Vogel",
-];
-const LOCATIONS: &[&str] = &["Berlin", "Paris", "München", "Lyon", "Hamburg", "Remote"];
-const TITLES: &[&str] =
-    &["Engineer", "Senior Engineer", "Analyst", "Designer", "Account Executive", "Accountant", "Recruiter"];
-
-/// A tiny deterministic generator (xorshift), so every run plans the same data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.next() % 1000 < per_mille
-    }
-}
-
 /// Generates the people CSV, the org units CSV, and the entries a directory would hold
 /// after the last sync (with some drift, leavers and joiners, like a normal day).
 fn generate(n: usize) -> (String, String, Vec<Entry>) {
-    let mut rng = Rng(0x5eed_2026_1122);
-    let mut csv = String::from(
-        "employee_number,first_name,last_name,preferred_name,work_email,phone,job_title,org_unit,work_location,manager,employment_status,employment_type,start_date,end_date\n",
-    );
+    let hr = common::generate(n);
     let mut entries = Vec::with_capacity(n);
-    let mut units = String::from("id,name,parent\n");
-    let unit_count = (n / 40).max(1);
-    for u in 0..unit_count {
-        let parent = if u == 0 { String::new() } else { format!("U{}", (u - 1) / 8) };
-        writeln!(units, "U{u},Unit {u},{parent}").unwrap();
-    }
-    // A tree with a span of control of 7: person i reports to (i - 1) / 7.
     let mut uids: BTreeSet<String> = BTreeSet::new();
     let mut names = Names::default();
-    for i in 0..n {
-        let number = format!("E{:07}", i + 1);
-        let first = rng.pick(FIRST);
-        let last = rng.pick(LAST);
-        let preferred = if rng.chance(50) { "Sam" } else { "" };
-        let email = format!("{}.{}.{}@acme.example", ascii(first), ascii(last), i + 1);
-        let phone =
-            if rng.chance(600) { format!("+49 30 {:07}", rng.next() % 10_000_000) } else { String::new() };
-        let title = rng.pick(TITLES);
-        let unit = format!("U{}", (i / 40).min(unit_count - 1));
-        let location = rng.pick(LOCATIONS);
-        let manager = if i == 0 { String::new() } else { format!("E{:07}", (i - 1) / 7 + 1) };
-        let contractor = rng.chance(20);
-        let kind = if contractor { "contractor" } else { "employee" };
-        let leaver = rng.chance(3);
-        let (status, end) = if leaver { ("terminated", "2026-10-31") } else { ("active", "") };
-        let joiner = !leaver && rng.chance(5);
-        writeln!(
-            csv,
-            "{number},{first},{last},{preferred},{email},{phone},{title},{unit},{location},{manager},{status},{kind},2020-01-01,{end}"
-        )
-        .unwrap();
-
+    for p in &hr.people {
         // The directory as the last sync left it: everyone in scope but today's
         // joiners, with 2 % drifted by hand, and leavers not yet disabled.
-        if contractor || joiner {
+        if p.contractor || p.joiner {
             continue;
         }
-        let given = if preferred.is_empty() { first } else { preferred };
-        let mut uid = format!("{}.{}", ascii(first), ascii(last));
+        let given = if p.preferred.is_empty() { p.first } else { p.preferred };
+        let (first, last) = (ascii(p.first), ascii(p.last));
+        let mut uid = format!("{first}.{last}");
         let mut k = 2;
         while uids.contains(&uid) {
-            uid = format!("{}.{}{k}", ascii(first), ascii(last));
+            uid = format!("{first}.{last}{k}");
             k += 1;
         }
         uids.insert(uid.clone());
@@ -191,27 +87,22 @@ fn generate(n: usize) -> (String, String, Vec<Entry>) {
             }
         };
         put("uid", uid);
-        put("cn", format!("{given} {last}"));
+        put("cn", format!("{given} {}", p.last));
         put("givenName", given.to_owned());
-        put("sn", last.to_owned());
-        put("mail", email.clone());
-        put("employeeNumber", number.clone());
-        put("title", title.to_owned());
-        put("departmentNumber", unit.clone());
-        put("ou", if rng.chance(20) { "Renamed by hand".to_owned() } else { format!("Unit {}", &unit[1..]) });
-        put("telephoneNumber", phone);
-        put("l", location.to_owned());
-        put("manager", manager);
+        put("sn", p.last.to_owned());
+        put("mail", p.email.clone());
+        put("employeeNumber", p.number.clone());
+        put("title", p.title.to_owned());
+        put("departmentNumber", p.unit.clone());
+        put("ou", if p.drifted { "Renamed by hand".to_owned() } else { format!("Unit {}", &p.unit[1..]) });
+        put("telephoneNumber", p.phone.clone());
+        put("l", p.location.to_owned());
+        put("manager", p.manager.clone());
         put("managedBy", "hrsync".to_owned());
         let attributes = Attributes::from_map(attrs, &mut names);
-        entries.push(Entry { id: number, attributes, enabled: true, revision: Some("1".into()) });
+        entries.push(Entry { id: p.number.clone(), attributes, enabled: true, revision: Some("1".into()) });
     }
-    (csv, units, entries)
-}
-
-/// What `ascii | alnum | lower` makes of a name in the templates.
-fn ascii(s: &str) -> String {
-    deunicode::deunicode(s).chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase()
+    (hr.csv, hr.units, entries)
 }
 
 /// Parses entries the way the embedded directory reads them: attribute maps whose

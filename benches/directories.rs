@@ -1,0 +1,292 @@
+//! Directory benchmarks: N new people (5,000 by default) applied by `hrsync` to a real
+//! OpenLDAP `slapd`, against `ldapadd -c` of the very same entries (the server's own
+//! bulk path); a no-op run over them; and the same people applied to `scim2-server`,
+//! against a plain HTTP load of the same requests at the same concurrency. It prints
+//! figures and checks nothing, so a noisy machine cannot make it fail (BENCHMARKS.md).
+//!
+//! `cargo bench --bench directories` (needs `slapd`, `ldap-utils` and the SCIM server
+//! that `scripts/test` installs), or `cargo bench --bench directories -- 2000`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
+
+mod common;
+#[path = "../tests/scim_server.rs"]
+mod scim_server;
+#[path = "../tests/slapd.rs"]
+mod slapd;
+
+/// What the shared test harnesses expect of the crate they live in.
+mod util {
+    pub fn root() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value as Json;
+
+use scim_server::{ScimServer, TOKEN};
+use slapd::{ADMIN, PASSWORD, SUFFIX, Slapd};
+
+const NOW: &str = "2026-11-22T09:00:00Z";
+const SECRET_ENV: &str = "HRSYNC_BENCH_SECRET";
+
+/// A sync repository for the generated people and `directory` (its YAML).
+fn repository(root: &Path, hr: &common::Hr, directory: &str) {
+    for dir in ["sources", "filters", "directories"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::write(
+        root.join("hrsync.yaml"),
+        "version: 1\nworkspace: bench\ntimezone: Europe/Berlin\nsafety: { max_update_percent: 100 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("filters/staff.yaml"),
+        "version: 1\ninclude:\n  - { field: employment_status, in: [active, pending, leave] }\nexclude:\n  - { field: employment_type, in: [contractor] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("sources/hr.yaml"),
+        "version: 1\ntype: csv\npath: people.csv\nmatch_key: [employee_number, work_email]\nfilters: [staff]\norg_units: { path: units.csv }\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("people.csv"), &hr.csv).unwrap();
+    std::fs::write(root.join("units.csv"), &hr.units).unwrap();
+    std::fs::write(root.join("directories/corp.yaml"), directory).unwrap();
+}
+
+/// Runs `hrsync apply` on `root`, end to end, and returns its wall time and stdout.
+fn apply(root: &Path, secret: &str) -> (Duration, String) {
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", root.to_str().unwrap(), "--now", NOW, "apply"])
+        .env(SECRET_ENV, secret)
+        .output()
+        .unwrap();
+    let elapsed = t.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    (elapsed, stdout)
+}
+
+/// The line of a run's output that says what it did.
+fn summary(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("Applied to") || l.contains("No changes"))
+        .unwrap_or("(no summary)")
+        .trim()
+        .to_owned()
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn ldap(n: usize, hr: &common::Hr) {
+    let directory = format!(
+        r#"version: 1
+type: ldap
+mode: apply
+connection: {{ url: "URL", bind_dn: "{ADMIN}", password: "${{env:{SECRET_ENV}}}" }}
+scope:
+  base: "ou=people,{SUFFIX}"
+  marker: {{ attribute: businessCategory, value: hrsync }}
+entry: {{ rdn: uid }}
+disable: {{ move_to: "ou=disabled,{SUFFIX}" }}
+match:
+  - {{ person: employee_number, attribute: employeeNumber }}
+fields:
+  uid:
+    candidates:
+      - "{{{{ first_name | ascii | alnum | lower }}}}.{{{{ last_name | ascii | alnum | lower }}}}"
+      - "{{{{ first_name | ascii | alnum | lower }}}}.{{{{ last_name | ascii | alnum | lower }}}}{{{{ n }}}}"
+    unique: true
+    mode: import_once
+  cn: {{ value: "{{{{ preferred_name | default(first_name) }}}} {{{{ last_name }}}}" }}
+  sn: {{ value: "{{{{ last_name }}}}" }}
+  givenName: {{ value: "{{{{ preferred_name | default(first_name) }}}}" }}
+  mail: {{ value: "{{{{ work_email | lower }}}}" }}
+  employeeNumber: {{ value: "{{{{ employee_number }}}}" }}
+  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
+  departmentNumber: {{ value: "{{{{ org_unit }}}}" }}
+  ou: {{ value: "{{{{ org_unit_name }}}}" }}
+  telephoneNumber: {{ value: "{{{{ phone }}}}" }}
+  l: {{ value: "{{{{ work_location }}}}" }}
+  manager: {{ manager: true }}
+leavers: {{ action: disable }}
+"#
+    );
+    let server = Slapd::start();
+    let tmp = tempfile::tempdir().unwrap();
+    repository(tmp.path(), hr, &directory.replace("URL", &server.url()));
+    let (created, out) = apply(tmp.path(), PASSWORD);
+    let created_summary = summary(&out);
+    let (noop, out) = apply(tmp.path(), PASSWORD);
+    let noop_summary = summary(&out);
+    let (noop2, _) = apply(tmp.path(), PASSWORD);
+
+    // The same entries, as the server holds them now, added by the server's own tool
+    // to a fresh server.
+    let export = Command::new("ldapsearch")
+        .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &server.url(), "-D", ADMIN, "-w", PASSWORD])
+        .args(["-b", &format!("ou=people,{SUFFIX}"), "(objectClass=inetOrgPerson)"])
+        .output()
+        .unwrap();
+    let ldif = String::from_utf8(export.stdout).unwrap();
+    let entries = ldif.matches("\ndn: ").count() + usize::from(ldif.starts_with("dn: "));
+    drop(server);
+    let fresh = Slapd::start();
+    let bulk = fresh.ldapadd(&ldif);
+
+    println!("## LDAP: {n} people → slapd\n");
+    println!("| | wall time | |");
+    println!("|---|---:|---|");
+    println!("| `hrsync apply`, first run | {} | {created_summary} |", secs(created));
+    println!("| `ldapadd -c` of the same {entries} entries | {} | |", secs(bulk));
+    println!(
+        "| **hrsync ÷ ldapadd** | **{:.2}** | target ≤ 1.5: {} |",
+        created.as_secs_f64() / bulk.as_secs_f64(),
+        verdict(created.as_secs_f64() <= 1.5 * bulk.as_secs_f64())
+    );
+    println!("| `hrsync apply`, no-op run | {} | {noop_summary} |", secs(noop));
+    println!(
+        "| `hrsync apply`, no-op run again | {} | target < 0.3 s: {} |",
+        secs(noop2),
+        verdict(noop.min(noop2) < Duration::from_millis(300))
+    );
+    println!();
+}
+
+fn scim(n: usize, hr: &common::Hr) {
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let directory = format!(
+        r#"version: 1
+type: scim
+mode: apply
+connection: {{ url: "URL", token: "${{env:{SECRET_ENV}}}", concurrency: 4, page_size: PAGE }}
+match:
+  - {{ person: employee_number, attribute: externalId }}
+fields:
+  externalId: {{ value: "{{{{ employee_number }}}}" }}
+  userName: {{ value: "{{{{ work_email | lower }}}}" }}
+  name.givenName: {{ value: "{{{{ first_name }}}}" }}
+  name.familyName: {{ value: "{{{{ last_name }}}}" }}
+  displayName: {{ value: "{{{{ first_name }}}} {{{{ last_name }}}}" }}
+  'emails[type eq "work"].value': {{ value: "{{{{ work_email | lower }}}}" }}
+  title: {{ value: "{{{{ job_title }}}}", mode: import_once }}
+  {ent}:employeeNumber: {{ value: "{{{{ employee_number }}}}" }}
+  {ent}:department: {{ value: "{{{{ org_unit_name }}}}" }}
+  {ent}:manager: {{ manager: true }}
+leavers: {{ action: disable }}
+"#
+    );
+    let server = ScimServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    repository(tmp.path(), hr, &directory.replace("URL", &server.url()).replace("PAGE", "100"));
+    let (created, out) = apply(tmp.path(), TOKEN);
+    let created_summary = summary(&out);
+    let (noop, out) = apply(tmp.path(), TOKEN);
+    let noop_summary = summary(&out);
+    // The same no-op run with pages of 1,000 users instead of the default 100.
+    repository(tmp.path(), hr, &directory.replace("URL", &server.url()).replace("PAGE", "1000"));
+    let (noop_large, _) = apply(tmp.path(), TOKEN);
+
+    // The same users, posted to a fresh server by a plain client at the same
+    // concurrency: the rate the server itself reaches.
+    let bodies: Vec<String> = server
+        .users()
+        .into_iter()
+        .map(|mut u| {
+            let obj = u.as_object_mut().unwrap();
+            obj.remove("id");
+            obj.remove("meta");
+            Json::Object(obj.clone()).to_string()
+        })
+        .collect();
+    drop(server);
+    let fresh = ScimServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("{}/Users", fresh.url());
+    let t = Instant::now();
+    let failures = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        futures::stream::iter(bodies.iter())
+            .map(|body| {
+                let request = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.clone());
+                async move { request.send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+            })
+            .buffer_unordered(4)
+            .filter(|ok| std::future::ready(!ok))
+            .count()
+            .await
+    });
+    let plain = t.elapsed();
+    let rate = |d: Duration| bodies.len() as f64 / d.as_secs_f64();
+    // Reading them all back, pages of 100, as a plain client: what a no-op run waits for.
+    let t = Instant::now();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut start = 1;
+        loop {
+            let page: Json = client
+                .get(format!("{url}?startIndex={start}&count=100"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let n = page["Resources"].as_array().map_or(0, Vec::len);
+            if n == 0 {
+                break;
+            }
+            start += n;
+        }
+    });
+    let plain_read = t.elapsed();
+
+    println!("## SCIM: {n} people → scim2-server (concurrency 4)\n");
+    println!("| | wall time | users/s | |");
+    println!("|---|---:|---:|---|");
+    println!("| `hrsync apply`, first run | {} | {:.0} | {created_summary} |", secs(created), rate(created));
+    println!(
+        "| plain HTTP client, the same {} POSTs | {} | {:.0} | {failures} failed |",
+        bodies.len(),
+        secs(plain),
+        rate(plain)
+    );
+    println!("| **hrsync ÷ plain** | **{:.2}** | | |", created.as_secs_f64() / plain.as_secs_f64());
+    println!("| `hrsync apply`, no-op run (pages of 100) | {} | | {noop_summary} |", secs(noop));
+    println!("| `hrsync apply`, no-op run (pages of 1,000) | {} | | |", secs(noop_large));
+    println!("| plain HTTP client reading them all, pages of 100 | {} | | |", secs(plain_read));
+    println!();
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(5_000);
+    let only =
+        |name: &str| !args.iter().any(|a| a == "--ldap" || a == "--scim") || args.iter().any(|a| a == name);
+    let hr = common::generate(n);
+    if only("--ldap") {
+        ldap(n, &hr);
+    }
+    if only("--scim") {
+        scim(n, &hr);
+    }
+}
