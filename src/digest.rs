@@ -1,10 +1,11 @@
 //! Content hashes of records and entries, for plan ids.
 //!
 //! A plan's id must change whenever anything it was computed from changes, and must
-//! be cheap for a hundred thousand people. Values are fed straight into SHA-256, each
+//! be cheap for a hundred thousand people. Values are fed straight into BLAKE3, each
 //! prefixed with its length so that no two different inputs feed the same bytes.
-
-use sha2::{Digest as _, Sha256};
+//! BLAKE3 rather than SHA-256: it is a cryptographic hash just the same, and several
+//! times faster on CPUs without SHA instructions, where SHA-256 alone took a fifth of a
+//! 100,000-person plan.
 
 use crate::directory::{Entry, Value};
 use crate::model::{Employment, FieldValue, OrgUnit, Person, PersonField};
@@ -16,7 +17,7 @@ pub struct ContentHash(Buffered);
 
 #[derive(Clone, Debug)]
 struct Buffered {
-    hash: Sha256,
+    hash: blake3::Hasher,
     buf: Vec<u8>,
 }
 
@@ -36,9 +37,9 @@ impl Buffered {
         }
     }
 
-    fn finalize(mut self) -> impl AsRef<[u8]> {
+    fn finalize(mut self) -> [u8; 32] {
         self.hash.update(&self.buf);
-        self.hash.finalize()
+        *self.hash.finalize().as_bytes()
     }
 }
 
@@ -51,7 +52,7 @@ impl Default for ContentHash {
 impl ContentHash {
     /// An empty hash.
     pub fn new() -> Self {
-        ContentHash(Buffered { hash: Sha256::new(), buf: Vec::with_capacity(BLOCK) })
+        ContentHash(Buffered { hash: blake3::Hasher::new(), buf: Vec::with_capacity(BLOCK) })
     }
 
     /// Adds bytes.
@@ -152,12 +153,12 @@ impl ContentHash {
         use rayon::prelude::*;
         const CHUNK: usize = 2048;
         self.0.update((items.len() as u64).to_le_bytes());
-        let chunks: Vec<Vec<u8>> = items
+        let chunks: Vec<[u8; 32]> = items
             .par_chunks(CHUNK)
             .map(|chunk| {
                 let mut h = ContentHash::new();
                 chunk.iter().for_each(|item| feed(&mut h, item));
-                h.0.finalize().as_ref().to_vec()
+                h.0.finalize()
             })
             .collect();
         for c in &chunks {
@@ -167,7 +168,7 @@ impl ContentHash {
 
     /// The hash, as lowercase hex.
     pub fn finish_hex(self) -> String {
-        hex::encode(self.0.finalize().as_ref())
+        hex::encode(self.0.finalize())
     }
 }
 
