@@ -160,9 +160,13 @@ enum Command {
         #[arg(long, value_name = "ID")]
         approve: Vec<String>,
     },
-    /// Watch the repository and reconcile continuously (not built yet).
+    /// The GitOps loop: plan, commit the plan to the reports branch, apply, commit the
+    /// result. Only `--once` is built yet; watching is not.
     Daemon {
-        /// The branch to track.
+        /// Run one cycle and exit.
+        #[arg(long)]
+        once: bool,
+        /// The branch (or revision) whose config is used [default: HEAD].
         #[arg(long)]
         branch: Option<String>,
         /// Address of the status endpoints.
@@ -219,10 +223,36 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
         }
         Command::Run { source, dry_run, approve } => run(g, source.clone(), *dry_run, approve).await,
+        Command::Daemon { once: true, branch, listen: None } => daemon_once(g, branch.as_deref()).await,
         Command::Daemon { .. } => bail!(
-            "`hrsync daemon` is not built yet. Use `hrsync run` from a scheduler (cron, a systemd timer, a CI job) meanwhile; see the README."
+            "`hrsync daemon` runs one cycle with `--once`; watching the repository, the schedule and `--listen` are not built yet. Run `hrsync daemon --once` from a scheduler (cron, a systemd timer) meanwhile; see the README."
         ),
     }
+}
+
+async fn daemon_once(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
+    if g.git_ref.is_some() {
+        bail!("the daemon reads the config of `--branch`, not `--ref`");
+    }
+    let dir = Path::new(&g.repo);
+    let rev = branch.unwrap_or("HEAD");
+    let files: Arc<dyn RepoFiles> = Arc::new(GitTree::open(dir, rev).with_context(|| {
+        format!("the daemon reads the sync repository from git; is `{}` inside a git repository?", g.repo)
+    })?);
+    let revision = files.revision().unwrap_or_default();
+    let config = load(files.as_ref())?;
+    let run = new_run(g, files, config, false)?;
+    let pii = pii(&run, None)?;
+    let cycle = crate::daemon::cycle(&run, dir, &revision, pii).await?;
+    let branch = &run.config.workspace.reports.branch;
+    if cycle.commits.is_empty() {
+        eprintln!("nothing changed: no commit to `{branch}`");
+    }
+    for (oid, subject) in &cycle.commits {
+        eprintln!("committed {} to `{branch}`: {subject}", &oid.to_string()[..12]);
+    }
+    println!("{}", serde_json::to_string_pretty(&cycle.result)?);
+    Ok(if cycle.result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn parse_now(text: Option<&str>) -> Result<Timestamp> {
@@ -274,14 +304,13 @@ fn load(files: &dyn RepoFiles) -> Result<config::Config> {
 async fn open_run(g: &Global) -> Result<Run> {
     let files = open_files(g)?;
     let config = load(files.as_ref())?;
+    new_run(g, files, config, true)
+}
+
+/// A run over `config` read from `files`, with the state directory and clock of `g`.
+fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config, progress: bool) -> Result<Run> {
     let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
-    Ok(Run {
-        config,
-        files,
-        store: StateStore::new(state_dir),
-        now: parse_now(g.now.as_deref())?,
-        progress: true,
-    })
+    Ok(Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())?, progress })
 }
 
 fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
@@ -352,14 +381,7 @@ async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
     if !online {
         return Ok(ExitCode::SUCCESS);
     }
-    let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
-    let run = Run {
-        config,
-        files,
-        store: StateStore::new(state_dir),
-        now: parse_now(g.now.as_deref())?,
-        progress: true,
-    };
+    let run = new_run(g, files, config, true)?;
     let state = run.store.load()?;
     let gathered = run.gather(None, &state).await?;
     let mut failed = false;

@@ -18,6 +18,7 @@
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod digest;
 pub mod directory;
 pub mod git;

@@ -367,6 +367,17 @@ impl Run {
     /// The main job: fetch, plan every directory, apply those in mode `apply`, record
     /// state, and report.
     pub async fn job(&self, options: &JobOptions) -> Result<JobResult, RunError> {
+        self.job_with(options, &mut |_, _| Ok(())).await
+    }
+
+    /// [`Run::job`], calling `on_plan` with each directory's plan before it is applied
+    /// (the daemon commits it there). When `on_plan` fails, that directory is not
+    /// applied and fails with its reason.
+    pub async fn job_with(
+        &self,
+        options: &JobOptions,
+        on_plan: &mut (dyn FnMut(&DirectoryConfig, &Plan) -> Result<(), String> + Send),
+    ) -> Result<JobResult, RunError> {
         let mut state = self.store.load()?;
         let previous = state.clone();
         let gathered = self.gather(options.source.as_deref(), &state).await?;
@@ -387,6 +398,9 @@ impl Run {
                             Some(reason.clone());
                     }
                     DirectoryResult::failed(config.mode, reason)
+                }
+                Ok(plan) if let Err(reason) = on_plan(config, &plan) => {
+                    DirectoryResult::failed(config.mode, format!("the plan could not be recorded: {reason}"))
                 }
                 Ok(plan) => {
                     let write = config.mode == Mode::Apply && !options.dry_run;

@@ -80,7 +80,10 @@ fn what_is_not_built_yet_says_so() {
     let ex = Example::new();
     let daemon = ex.run(&["daemon"]);
     assert_eq!(daemon.code, 1);
-    assert!(daemon.stderr.contains("`hrsync daemon` is not built yet"), "{daemon:?}");
+    assert!(
+        daemon.stderr.contains("watching the repository, the schedule and `--listen` are not built yet"),
+        "{daemon:?}"
+    );
     let base = ex.run(&["plan", "--base", "main"]);
     assert_eq!(base.code, 1);
     assert!(base.stderr.contains("`--base`"), "{base:?}");

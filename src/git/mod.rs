@@ -3,8 +3,10 @@
 //! [`GitTree`] implements [`RepoFiles`] over the tree of a commit, so `--ref REV` reads
 //! the YAML and the data files of that revision while the working tree and HEAD stay
 //! untouched. The sync repository may be a sub-folder of a larger git repository; its
-//! path inside the repository is worked out from the folder given. Committing reports
-//! belongs here too, once the daemon exists.
+//! path inside the repository is worked out from the folder given. [`reports`] commits
+//! plans and results to a reports branch, equally without touching the working tree.
+
+pub mod reports;
 
 use std::io;
 use std::path::{Path, PathBuf};

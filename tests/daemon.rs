@@ -1,0 +1,143 @@
+//! `hrsync daemon --once` against real git repositories made with git2: plans and
+//! results committed to the reports branch with their trailers, no empty commits,
+//! HEAD and the working tree untouched, a config commit leading to exactly its plan.
+
+use std::path::Path;
+
+use git2::{Repository, Signature};
+
+use crate::util::{Run, copy_dir, json, root, run};
+
+/// A git repository holding the example in `sync/`, committed once.
+fn repository() -> (tempfile::TempDir, Repository) {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples/sync-repo"), &tmp.path().join("sync"));
+    std::fs::write(tmp.path().join(".gitignore"), ".hrsync/\n").unwrap();
+    let repo = Repository::init(tmp.path()).unwrap();
+    commit_all(&repo, "the example");
+    (tmp, repo)
+}
+
+fn commit_all(repo: &Repository, message: &str) -> git2::Oid {
+    let mut index = repo.index().unwrap();
+    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = Signature::now("Config Author", "author@acme.example").unwrap();
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap()
+}
+
+fn daemon_once(dir: &Path, now: &str) -> Run {
+    let sync = dir.join("sync");
+    run(&["--repo", sync.to_str().unwrap(), "--now", now, "daemon", "--once"])
+}
+
+fn daemon_once_on(dir: &Path, branch: &str, now: &str) -> Run {
+    let sync = dir.join("sync");
+    run(&["--repo", sync.to_str().unwrap(), "--now", now, "daemon", "--once", "--branch", branch])
+}
+
+/// The reports branch's commits, newest first: (message, files changed).
+fn reports(repo: &Repository) -> Vec<(String, Vec<String>)> {
+    let Ok(tip) = repo.find_reference("refs/heads/hrsync/reports") else { return Vec::new() };
+    let mut walk = repo.revwalk().unwrap();
+    walk.push(tip.target().unwrap()).unwrap();
+    walk.map(|oid| {
+        let c = repo.find_commit(oid.unwrap()).unwrap();
+        let parent_tree = c.parent(0).ok().map(|p| p.tree().unwrap());
+        let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&c.tree().unwrap()), None).unwrap();
+        let files =
+            diff.deltas().map(|d| d.new_file().path().unwrap().to_string_lossy().into_owned()).collect();
+        (c.message().unwrap().to_owned(), files)
+    })
+    .collect()
+}
+
+fn file_on_branch(repo: &Repository, path: &str) -> serde_json::Value {
+    let tip = repo.find_reference("refs/heads/hrsync/reports").unwrap().peel_to_commit().unwrap();
+    let entry = tip.tree().unwrap().get_path(Path::new(path)).unwrap();
+    serde_json::from_slice(entry.to_object(repo).unwrap().peel_to_blob().unwrap().content()).unwrap()
+}
+
+#[test]
+fn one_cycle_commits_the_plan_then_the_result_and_nothing_when_nothing_changed() {
+    let (tmp, repo) = repository();
+    let head = repo.head().unwrap().target().unwrap();
+    let out = daemon_once(tmp.path(), "2026-11-22T09:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(json(&out.stdout)["directories"]["corp"]["created"], 143);
+
+    let commits = reports(&repo);
+    assert_eq!(commits.len(), 2, "{commits:#?}");
+    let (plan_message, plan_files) = &commits[1];
+    let plan_id = file_on_branch(&repo, "reports/corp/plan.json")["id"].as_str().unwrap().to_owned();
+    assert!(plan_message.starts_with("Plan for `corp`: 143 to create"), "{plan_message}");
+    assert!(plan_message.contains(&format!("\nConfig-Revision: {head}\n")), "{plan_message}");
+    assert!(plan_message.contains(&format!("\nPlan-Id: {plan_id}\n")), "{plan_message}");
+    assert_eq!(plan_files, &["reports/corp/plan.json", "reports/corp/plan.md"]);
+    let (result_message, result_files) = &commits[0];
+    assert!(result_message.contains(&format!("Plan-Id: {plan_id}")), "{result_message}");
+    assert_eq!(result_files, &["reports/result.json", "reports/status.json"]);
+    assert_eq!(file_on_branch(&repo, "reports/result.json")["directories"]["corp"]["created"], 143);
+    // Personal data in committed reports follows reports.pii (masked in the example).
+    let plan = file_on_branch(&repo, "reports/corp/plan.json").to_string();
+    assert!(!plan.contains("gunther.bohm@acme.example"), "masked");
+
+    assert_eq!(repo.head().unwrap().target().unwrap(), head, "HEAD untouched");
+    let statuses = repo.statuses(None).unwrap();
+    let changed: Vec<String> =
+        statuses.iter().filter(|s| !s.status().is_ignored()).map(|s| s.path().unwrap().to_owned()).collect();
+    assert!(changed.is_empty(), "working tree untouched: {changed:?}");
+
+    // The next run records the plan settling (no changes left, counts back to zero)…
+    let settled = daemon_once(tmp.path(), "2026-11-22T10:00:00Z");
+    assert_eq!(settled.code, 0, "{settled:?}");
+    let commits = reports(&repo);
+    assert_eq!(commits.len(), 4, "{commits:#?}");
+    assert!(commits[1].0.starts_with("Plan for `corp`: 0 to create, 0 to update"), "{commits:#?}");
+    // …and later runs the same day, with nothing changed, commit nothing at all.
+    for now in ["2026-11-22T11:00:00Z", "2026-11-22T12:00:00Z"] {
+        let again = daemon_once(tmp.path(), now);
+        assert_eq!(again.code, 0, "{again:?}");
+        assert!(again.stderr.contains("nothing changed"), "{again:?}");
+    }
+    assert_eq!(reports(&repo).len(), 4);
+}
+
+#[test]
+fn a_config_commit_gives_its_plan_and_result() {
+    let (tmp, repo) = repository();
+    assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:00:00Z").code, 0);
+    assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:30:00Z").code, 0);
+    let before = reports(&repo).len();
+    // A new colleague, committed to the config branch.
+    let csv = tmp.path().join("sync/data/germany.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str("10999;Neue;Kollegin;neue.kollegin@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n");
+    std::fs::write(&csv, text).unwrap();
+    let config = commit_all(&repo, "hire");
+    let out = daemon_once(tmp.path(), "2026-11-22T10:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    let commits = reports(&repo);
+    assert_eq!(commits.len(), before + 2, "{commits:#?}");
+    assert!(commits[1].0.starts_with("Plan for `corp`: 1 to create, 0 to update"), "{:?}", commits[1]);
+    assert!(commits[1].0.contains(&format!("Config-Revision: {config}")));
+    assert_eq!(file_on_branch(&repo, "reports/result.json")["directories"]["corp"]["created"], 1);
+}
+
+#[test]
+fn uncommitted_config_is_not_used_and_a_checked_out_reports_branch_is_refused() {
+    let (tmp, repo) = repository();
+    // An edit in the working tree that was never committed: the daemon reads HEAD.
+    std::fs::write(tmp.path().join("sync/directories/corp.yaml"), "not: [valid").unwrap();
+    let out = daemon_once(tmp.path(), "2026-11-22T09:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    // Check out the reports branch: hrsync must not write to it.
+    let config_branch = repo.head().unwrap().shorthand().unwrap().to_owned();
+    repo.set_head("refs/heads/hrsync/reports").unwrap();
+    let out = daemon_once_on(tmp.path(), &config_branch, "2026-11-22T10:00:00Z");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("checked out"), "{out:?}");
+}
