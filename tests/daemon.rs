@@ -141,3 +141,60 @@ fn uncommitted_config_is_not_used_and_a_checked_out_reports_branch_is_refused() 
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("checked out"), "{out:?}");
 }
+
+#[test]
+fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_picked_up() {
+    let (tmp, repo) = repository();
+    assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:00:00Z").code, 0);
+    // 30 people leave at once (an end date in the past): 21 % of the managed entries,
+    // over the safety limit of 20 %.
+    let csv = tmp.path().join("sync/data/germany.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let edited: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cells: Vec<&str> = l.split(';').collect();
+            if (50..80).contains(&i) {
+                cells[10] = "31.10.2026";
+            }
+            format!("{}\n", cells.join(";"))
+        })
+        .collect();
+    std::fs::write(&csv, edited).unwrap();
+    commit_all(&repo, "thirty leave");
+    let blocked = daemon_once(tmp.path(), "2026-11-22T10:00:00Z");
+    assert_eq!(blocked.code, 1, "a blocked plan fails the run: {blocked:?}");
+    let plan = file_on_branch(&repo, "reports/corp/plan.json");
+    assert_eq!(plan["status"], "blocked", "{plan:#}");
+    let id = plan["id"].as_str().unwrap().to_owned();
+    let commits = reports(&repo);
+    let plan_commit = commits
+        .iter()
+        .find(|(m, _)| m.starts_with("Plan for `corp`: 0 to create, 0 to update, 30 to disable"));
+    assert!(
+        plan_commit.is_some_and(|(m, _)| m.contains("(blocked)") && m.contains(&format!("Plan-Id: {id}"))),
+        "{commits:#?}"
+    );
+    let tip = repo.find_reference("refs/heads/hrsync/reports").unwrap().peel_to_commit().unwrap();
+    let md = tip.tree().unwrap().get_path(Path::new("reports/corp/plan.md")).unwrap();
+    let md =
+        String::from_utf8(md.to_object(&repo).unwrap().peel_to_blob().unwrap().content().to_vec()).unwrap();
+    assert!(md.contains(&format!("add `{id}` to `approvals` in `hrsync.yaml`")), "{md}");
+    let result = file_on_branch(&repo, "reports/result.json");
+    assert_eq!(result["directories"]["corp"]["applied"], false, "{result:#}");
+
+    // The approval, committed to the config branch, is picked up by the next cycle.
+    let ws = tmp.path().join("sync/hrsync.yaml");
+    let text = std::fs::read_to_string(&ws).unwrap().replace("approvals: []", &format!("approvals: [{id}]"));
+    std::fs::write(&ws, text).unwrap();
+    commit_all(&repo, "approve the leavers");
+    let approved = daemon_once(tmp.path(), "2026-11-22T11:00:00Z");
+    assert_eq!(approved.code, 0, "{approved:?}");
+    let result = file_on_branch(&repo, "reports/result.json");
+    assert_eq!(
+        (&result["directories"]["corp"]["applied"], &result["directories"]["corp"]["disabled"]),
+        (&serde_json::json!(true), &serde_json::json!(30)),
+        "{result:#}"
+    );
+}
