@@ -205,10 +205,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             preview(g, source.as_deref(), directory.as_deref(), *pii).await
         }
         Command::Plan { base, directory, format, out, detailed_exitcode, pii, unchanged } => {
-            if base.is_some() {
-                bail!(
-                    "`--base` (plan-only review against another revision) is not built yet; it arrives with the daemon. Run `hrsync plan --ref <branch>` for the plan of a branch."
-                );
+            if let Some(base) = base {
+                if *format != Format::Markdown {
+                    bail!("`--base` writes a review for people: leave out `--format`");
+                }
+                return review(g, base, directory.as_deref(), out.as_deref(), *detailed_exitcode, *pii).await;
             }
             let output = PlanOutput {
                 format: *format,
@@ -511,10 +512,63 @@ struct PlanOutput<'a> {
     unchanged: bool,
 }
 
-async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput<'_>) -> Result<ExitCode> {
-    let PlanOutput { format, out, detailed, pii: pii_arg, unchanged } = output;
-    let run = open_run(g).await?;
-    let pii = pii(&run, pii_arg)?;
+/// `plan --base`: what the config of `--ref` (or the working tree) does compared with
+/// the config of `base`, against the same live directories at the same time.
+async fn review(
+    g: &Global,
+    base: &str,
+    directory: Option<&str>,
+    out: Option<&Path>,
+    detailed: bool,
+    pii_arg: Option<PiiArg>,
+) -> Result<ExitCode> {
+    let head = open_run(g).await?;
+    let base_files: Arc<dyn RepoFiles> = Arc::new(
+        GitTree::open(Path::new(&g.repo), base)
+            .with_context(|| format!("cannot read `--base {base}` from git"))?,
+    );
+    let base_config =
+        load(base_files.as_ref()).with_context(|| format!("the config at `{base}` is not valid"))?;
+    let base_run = Run {
+        config: base_config,
+        files: base_files,
+        store: StateStore::new(head.store.dir().to_owned()),
+        now: head.now,
+        progress: false,
+    };
+    let pii = pii(&head, pii_arg)?;
+    let (head_plans, head_errors) = plans_of(&head, directory, false).await?;
+    let only = directory.filter(|d| base_run.config.directories.iter().any(|c| c.id.as_str() == *d));
+    let (base_plans, base_errors) = if directory.is_some() && only.is_none() {
+        (Vec::new(), Vec::new())
+    } else {
+        plans_of(&base_run, only, false).await?
+    };
+    let (text, differs) = crate::plan::render::review::review(&base_plans, &head_plans, &pii);
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    for e in &head_errors {
+        eprintln!("error: {e}");
+    }
+    for e in &base_errors {
+        eprintln!("error (on `{base}`): {e}");
+    }
+    Ok(if !head_errors.is_empty() {
+        ExitCode::FAILURE
+    } else if detailed && differs {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The plans of `run`'s directories (or of `directory`), and the errors of those that
+/// could not be planned.
+async fn plans_of(run: &Run, directory: Option<&str>, unchanged: bool) -> Result<(Vec<Plan>, Vec<String>)> {
     let state = run.store.load()?;
     let gathered = run.gather(None, &state).await?;
     let mut plans: Vec<Plan> = Vec::new();
@@ -533,6 +587,14 @@ async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput<'_>) -> Re
             }
         }
     }
+    Ok((plans, errors))
+}
+
+async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput<'_>) -> Result<ExitCode> {
+    let PlanOutput { format, out, detailed, pii: pii_arg, unchanged } = output;
+    let run = open_run(g).await?;
+    let pii = pii(&run, pii_arg)?;
+    let (plans, errors) = plans_of(&run, directory, unchanged).await?;
     let text = match format {
         Format::Markdown => {
             plans.iter().map(|p| render::render(p, Format::Markdown, &pii)).collect::<Vec<_>>().join("\n")

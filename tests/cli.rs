@@ -86,7 +86,7 @@ fn what_is_not_built_yet_says_so() {
     );
     let base = ex.run(&["plan", "--base", "main"]);
     assert_eq!(base.code, 1);
-    assert!(base.stderr.contains("`--base`"), "{base:?}");
+    assert!(base.stderr.contains("cannot read `--base main` from git"), "outside git: {base:?}");
     let remote = run(&["--repo", "https://example.invalid/sync.git", "validate"]);
     assert_eq!(remote.code, 1);
     assert!(remote.stderr.contains("is a remote repository"), "{remote:?}");

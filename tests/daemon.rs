@@ -198,3 +198,46 @@ fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_pic
         "{result:#}"
     );
 }
+
+#[test]
+fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
+    let (tmp, repo) = repository();
+    let main = repo.head().unwrap().shorthand().unwrap().to_owned();
+    let sync = tmp.path().join("sync");
+    let sync = sync.to_str().unwrap();
+    let now = "2026-11-22T09:00:00Z";
+    assert_eq!(run(&["--repo", sync, "--now", now, "apply"]).code, 0);
+    let entries = || std::fs::read_dir(tmp.path().join("sync/.hrsync/directories/corp")).unwrap().count();
+    let before = entries();
+
+    // A pull request: one new colleague, and `l` written in capitals.
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    repo.branch("pr", &head, false).unwrap();
+    repo.set_head("refs/heads/pr").unwrap();
+    let dir = tmp.path().join("sync/directories/corp.yaml");
+    let text =
+        std::fs::read_to_string(&dir).unwrap().replace("{{ work_location }}", "{{ work_location | upper }}");
+    std::fs::write(&dir, text).unwrap();
+    let csv = tmp.path().join("sync/data/germany.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str("10999;Neue;Kollegin;neue.kollegin@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n");
+    std::fs::write(&csv, text).unwrap();
+    commit_all(&repo, "pr");
+    repo.set_head(&format!("refs/heads/{main}")).unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+
+    let out =
+        run(&["--repo", sync, "--ref", "pr", "--now", now, "plan", "--base", &main, "--detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("gives 1 person an account"), "{out:?}");
+    assert!(out.stdout.contains("gives 1 person an account and changes `l` for 143 people."), "{out:?}");
+    assert!(out.stdout.contains("| `germany:10…99` N… K… | nothing to do | create"), "masked: {out:?}");
+    assert!(!out.stdout.contains("neue.kollegin"), "{out:?}");
+    assert_eq!(entries(), before, "plan-only: nothing written");
+
+    // The base against itself: no effect.
+    let same =
+        run(&["--repo", sync, "--ref", &main, "--now", now, "plan", "--base", &main, "--detailed-exitcode"]);
+    assert_eq!(same.code, 0, "{same:?}");
+    assert!(same.stdout.contains("`corp`: no effect"), "{same:?}");
+}

@@ -186,7 +186,7 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
-fn subject(row: &Row) -> String {
+pub(super) fn subject(row: &Row) -> String {
     match &row.person {
         Some(p) => {
             let mut s = code(&p.key);
@@ -244,14 +244,14 @@ fn value(v: &Value) -> String {
     }
 }
 
-fn planned(p: &Planned) -> String {
+pub(super) fn planned(p: &Planned) -> String {
     match p {
         Planned::Value(v) => value(v),
         Planned::EntryOf { entry_of } => format!("entry of {}, created above", code(entry_of)),
     }
 }
 
-fn code(s: &str) -> String {
+pub(super) fn code(s: &str) -> String {
     let clean = s.replace(['\n', '\r'], " ").replace('|', "\\|");
     if clean.contains('`') { format!("`` {clean} ``") } else { format!("`{clean}`") }
 }

@@ -5,6 +5,7 @@
 //! the Markdown form is for people.
 
 pub mod markdown;
+pub mod review;
 
 use serde::{Deserialize, Serialize};
 
