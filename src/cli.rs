@@ -243,6 +243,7 @@ async fn daemon_once(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
     let revision = files.revision().unwrap_or_default();
     let config = load(files.as_ref())?;
     let run = new_run(g, files, config, false)?;
+    let _lock = run.store.lock()?;
     let pii = pii(&run, None)?;
     let cycle = crate::daemon::cycle(&run, dir, &revision, pii).await?;
     let branch = &run.config.workspace.reports.branch;
@@ -647,6 +648,7 @@ async fn apply(
     pii_arg: Option<PiiArg>,
 ) -> Result<ExitCode> {
     let run = open_run(g).await?;
+    let _lock = run.store.lock()?;
     let pii = pii(&run, pii_arg)?;
     let saved = saved.map(read_saved_plans).transpose()?;
     let approvals: BTreeSet<String> = approve.iter().cloned().collect();
@@ -729,6 +731,7 @@ async fn apply(
 
 async fn run(g: &Global, source: Option<String>, dry_run: bool, approve: &[String]) -> Result<ExitCode> {
     let run = open_run(g).await?;
+    let _lock = if dry_run { None } else { Some(run.store.lock()?) };
     let pii = pii(&run, None)?;
     let options = JobOptions { source, dry_run, approvals: approve.iter().cloned().collect(), pii };
     let result = run.job(&options).await?;

@@ -399,18 +399,21 @@ impl Run {
                     }
                     DirectoryResult::failed(config.mode, reason)
                 }
-                Ok(plan) if let Err(reason) = on_plan(config, &plan) => {
-                    DirectoryResult::failed(config.mode, format!("the plan could not be recorded: {reason}"))
-                }
-                Ok(plan) => {
-                    let write = config.mode == Mode::Apply && !options.dry_run;
-                    let applied = if write {
-                        Some(self.apply(&plan, planned.directory.as_ref(), &mut state).await)
-                    } else {
-                        None
-                    };
-                    directory_result(config.mode, &plan, applied, &options.pii)
-                }
+                Ok(plan) => match on_plan(config, &plan) {
+                    Err(reason) => DirectoryResult::failed(
+                        config.mode,
+                        format!("the plan could not be recorded: {reason}"),
+                    ),
+                    Ok(()) => {
+                        let write = config.mode == Mode::Apply && !options.dry_run;
+                        let applied = if write {
+                            Some(self.apply(&plan, planned.directory.as_ref(), &mut state).await)
+                        } else {
+                            None
+                        };
+                        directory_result(config.mode, &plan, applied, &options.pii)
+                    }
+                },
             };
             directories.insert(config.id.clone(), result);
         }

@@ -37,6 +37,11 @@ pub enum StateError {
         #[source]
         source: io::Error,
     },
+    /// Another process holds the lock of the state directory.
+    #[error(
+        "another hrsync run is using `{0}`; wait for it to finish (its lock goes away when that process ends, even if it crashed)"
+    )]
+    Busy(PathBuf),
     /// A file is not valid.
     #[error("the state file `{path}` is damaged: {message}; move it away to start afresh")]
     Damaged {
@@ -45,6 +50,12 @@ pub enum StateError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// The lock of a state directory (see [`StateStore::lock`]).
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
 }
 
 /// Everything remembered between runs.
@@ -156,6 +167,26 @@ impl StateStore {
     /// Saves a source's last good read.
     pub fn save_snapshot(&self, source: &SourceId, snapshot: &Snapshot) -> Result<(), StateError> {
         self.write_json(&self.snapshot_path(source), snapshot)
+    }
+
+    /// Takes the lock of the state directory, held while a run may write: one run at a
+    /// time per state directory, and so per directory. It is an OS file lock, released
+    /// when the returned value is dropped or the process ends, however it ends.
+    pub fn lock(&self) -> Result<StateLock, StateError> {
+        let path = self.dir.join("lock");
+        let io_err = |source| StateError::Io { path: path.clone(), source };
+        create_private_dir(&self.dir).map_err(io_err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err)?;
+        match file.try_lock() {
+            Ok(()) => Ok(StateLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StateError::Busy(self.dir.clone())),
+            Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
+        }
     }
 
     fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), StateError> {

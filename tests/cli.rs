@@ -178,3 +178,33 @@ fn secrets_and_hashed_values_never_leak() {
     assert!(!all.contains("Katharina"));
     assert!(all.contains("| `cn` | — | h:"), "hashed values are shown as keyed hashes");
 }
+
+#[test]
+fn one_run_at_a_time_per_state_directory_and_a_killed_holder_frees_it() {
+    use std::io::BufRead;
+    let ex = Example::new();
+    std::fs::create_dir_all(ex.path(".hrsync")).unwrap();
+    // Another process holds the lock (flock(2), as hrsync takes it) until it is killed.
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(120)",
+        ])
+        .arg(ex.path(".hrsync/lock"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+    let busy = ex.run(&["apply"]);
+    assert_eq!(busy.code, 1, "{busy:?}");
+    assert!(busy.stderr.contains("another hrsync run is using"), "{busy:?}");
+    assert!(ex.entries().is_empty(), "nothing written");
+    assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 2, "planning does not need the lock");
+    assert_eq!(ex.run(&["run", "--dry-run"]).code, 0, "nor does a dry run");
+    // The holder is killed (SIGKILL: no chance to clean up); the lock goes with it.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+}
