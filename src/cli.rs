@@ -181,9 +181,12 @@ impl Cli {
         self.global.log_format
     }
 
-    /// The verbosity asked for.
+    /// The verbosity asked for. The watching daemon tells what it does by default.
     pub fn verbosity(&self) -> u8 {
-        self.global.verbose
+        match self.command {
+            Command::Daemon { once: false, .. } => self.global.verbose.max(1),
+            _ => self.global.verbose,
+        }
     }
 }
 
@@ -225,18 +228,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { source, dry_run, approve } => run(g, source.clone(), *dry_run, approve).await,
         Command::Daemon { once: true, branch, listen: None } => daemon_once(g, branch.as_deref()).await,
-        Command::Daemon { .. } => bail!(
-            "`hrsync daemon` runs one cycle with `--once`; watching the repository, the schedule and `--listen` are not built yet. Run `hrsync daemon --once` from a scheduler (cron, a systemd timer) meanwhile; see the README."
+        Command::Daemon { once: false, branch, listen: None } => daemon_watch(g, branch.as_deref()).await,
+        Command::Daemon { listen: Some(_), .. } => bail!(
+            "`--listen` (health, metrics and status endpoints) is not built yet; `hrsync daemon` logs what it does"
         ),
     }
 }
 
-async fn daemon_once(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
+/// One daemon cycle on the config at `rev`: the cycle, and when the next scheduled
+/// run is due.
+async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::time::Duration)> {
     if g.git_ref.is_some() {
         bail!("the daemon reads the config of `--branch`, not `--ref`");
     }
     let dir = Path::new(&g.repo);
-    let rev = branch.unwrap_or("HEAD");
     let files: Arc<dyn RepoFiles> = Arc::new(GitTree::open(dir, rev).with_context(|| {
         format!("the daemon reads the sync repository from git; is `{}` inside a git repository?", g.repo)
     })?);
@@ -253,8 +258,56 @@ async fn daemon_once(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
     for (oid, subject) in &cycle.commits {
         eprintln!("committed {} to `{branch}`: {subject}", &oid.to_string()[..12]);
     }
+    let wait = next_run(run.config.workspace.schedule.as_ref(), Timestamp::now());
+    Ok((cycle, wait))
+}
+
+/// How long until the next scheduled run: at `start` plus a whole number of intervals
+/// (or one interval from now without a start); an hour without a schedule.
+fn next_run(schedule: Option<&config::Schedule>, now: Timestamp) -> std::time::Duration {
+    let Some(s) = schedule else { return std::time::Duration::from_secs(3600) };
+    let interval = s.interval.as_secs().max(1);
+    let wait = match s.start {
+        Some(start) if start > now => start.as_second() - now.as_second(),
+        Some(start) => interval - (now.as_second() - start.as_second()) % interval,
+        None => interval,
+    };
+    std::time::Duration::from_secs(wait.max(1).unsigned_abs())
+}
+
+async fn daemon_once(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
+    let (cycle, _) = one_cycle(g, branch.unwrap_or("HEAD")).await?;
     println!("{}", serde_json::to_string_pretty(&cycle.result)?);
     Ok(if cycle.result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn daemon_watch(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
+    // Track the branch checked out now, not whatever HEAD later points to.
+    let branch = match branch {
+        Some(b) => b.to_owned(),
+        None => {
+            let repo = git2::Repository::discover(&g.repo)
+                .with_context(|| format!("`{}` is not inside a git repository", g.repo))?;
+            let head = repo.find_reference("HEAD")?;
+            head.symbolic_target().ok().flatten().map(str::to_owned).unwrap_or_else(|| "HEAD".to_owned())
+        }
+    };
+    tracing::info!(branch = %branch, repo = %g.repo, "watching");
+    crate::daemon::watch(Path::new(&g.repo), &branch, || async {
+        match one_cycle(g, &branch).await {
+            Ok((cycle, wait)) => {
+                tracing::info!(status = ?cycle.result.status, commits = cycle.commits.len(), "run finished");
+                wait
+            }
+            Err(e) => {
+                tracing::error!(error = %crate::apply::error_chain(e.as_ref()), "run failed");
+                std::time::Duration::from_secs(60)
+            }
+        }
+    })
+    .await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_now(text: Option<&str>) -> Result<Timestamp> {

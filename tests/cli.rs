@@ -78,12 +78,15 @@ fn plan_exit_codes() {
 #[test]
 fn what_is_not_built_yet_says_so() {
     let ex = Example::new();
-    let daemon = ex.run(&["daemon"]);
-    assert_eq!(daemon.code, 1);
+    let listen = ex.run(&["daemon", "--listen", "127.0.0.1:9090"]);
+    assert_eq!(listen.code, 1);
     assert!(
-        daemon.stderr.contains("watching the repository, the schedule and `--listen` are not built yet"),
-        "{daemon:?}"
+        listen.stderr.contains("`--listen` (health, metrics and status endpoints) is not built yet"),
+        "{listen:?}"
     );
+    let outside_git = ex.run(&["daemon"]);
+    assert_eq!(outside_git.code, 1);
+    assert!(outside_git.stderr.contains("is not inside a git repository"), "{outside_git:?}");
     let base = ex.run(&["plan", "--base", "main"]);
     assert_eq!(base.code, 1);
     assert!(base.stderr.contains("cannot read `--base main` from git"), "outside git: {base:?}");

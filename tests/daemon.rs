@@ -241,3 +241,54 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
     assert_eq!(same.code, 0, "{same:?}");
     assert!(same.stdout.contains("`corp`: no effect"), "{same:?}");
 }
+
+/// Waits (up to a minute: a liveness bound, not a speed check) until `done` holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_daemon_runs_on_start_and_on_each_new_commit_and_stops_on_sigterm() {
+    let (tmp, repo) = repository();
+    let sync = tmp.path().join("sync");
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // At start: the plan, then the result.
+    eventually("the first run's commits", || reports(&repo).len() == 2);
+    // A commit to the tracked branch: its plan and result follow.
+    let csv = tmp.path().join("sync/data/germany.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str("10999;Neue;Kollegin;neue.kollegin@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n");
+    std::fs::write(&csv, text).unwrap();
+    let config = commit_all(&repo, "hire");
+    eventually("the new commit's plan and result", || {
+        let commits = reports(&repo);
+        commits.len() == 4 && commits[0].0.contains(&format!("Config-Revision: {config}"))
+    });
+    let commits = reports(&repo);
+    assert!(commits[1].0.starts_with("Plan for `corp`: 1 to create"), "{commits:#?}");
+    // Its own commits to the reports branch never start a run: nothing more comes.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(reports(&repo).len(), 4);
+
+    let status =
+        std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut stopped = None;
+    eventually("the daemon to stop", || {
+        stopped = daemon.try_wait().unwrap();
+        stopped.is_some()
+    });
+    assert_eq!(stopped.unwrap().code(), Some(0));
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("a new commit") && log.contains("stopped"), "{log}");
+}
