@@ -228,16 +228,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run { source, dry_run, approve } => run(g, source.clone(), *dry_run, approve).await,
         Command::Daemon { once: true, branch, listen: None } => daemon_once(g, branch.as_deref()).await,
-        Command::Daemon { once: false, branch, listen: None } => daemon_watch(g, branch.as_deref()).await,
-        Command::Daemon { listen: Some(_), .. } => bail!(
-            "`--listen` (health, metrics and status endpoints) is not built yet; `hrsync daemon` logs what it does"
-        ),
+        Command::Daemon { once: false, branch, listen } => {
+            daemon_watch(g, branch.as_deref(), listen.as_deref()).await
+        }
+        Command::Daemon { once: true, listen: Some(_), .. } => {
+            bail!("`--listen` serves a watching daemon; leave it out with `--once`")
+        }
     }
 }
 
 /// One daemon cycle on the config at `rev`: the cycle, and when the next scheduled
 /// run is due.
-async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::time::Duration)> {
+async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::time::Duration, String)> {
     if g.git_ref.is_some() {
         bail!("the daemon reads the config of `--branch`, not `--ref`");
     }
@@ -259,7 +261,7 @@ async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::
         eprintln!("committed {} to `{branch}`: {subject}", &oid.to_string()[..12]);
     }
     let wait = next_run(run.config.workspace.schedule.as_ref(), Timestamp::now());
-    Ok((cycle, wait))
+    Ok((cycle, wait, revision))
 }
 
 /// How long until the next scheduled run: at `start` plus a whole number of intervals
@@ -276,12 +278,12 @@ fn next_run(schedule: Option<&config::Schedule>, now: Timestamp) -> std::time::D
 }
 
 async fn daemon_once(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
-    let (cycle, _) = one_cycle(g, branch.unwrap_or("HEAD")).await?;
+    let (cycle, _, _) = one_cycle(g, branch.unwrap_or("HEAD")).await?;
     println!("{}", serde_json::to_string_pretty(&cycle.result)?);
     Ok(if cycle.result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-async fn daemon_watch(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
+async fn daemon_watch(g: &Global, branch: Option<&str>, listen: Option<&str>) -> Result<ExitCode> {
     // Track the branch checked out now, not whatever HEAD later points to.
     let branch = match branch {
         Some(b) => b.to_owned(),
@@ -293,15 +295,44 @@ async fn daemon_watch(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
         }
     };
     tracing::info!(branch = %branch, repo = %g.repo, "watching");
-    crate::daemon::watch(Path::new(&g.repo), &branch, || async {
-        match one_cycle(g, &branch).await {
-            Ok((cycle, wait)) => {
+    let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
+    let secret =
+        |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(crate::config::Secret::new);
+    let shared = crate::endpoints::Shared::new(
+        &branch,
+        trigger,
+        secret("HRSYNC_RUNS_TOKEN"),
+        secret("HRSYNC_WEBHOOK_SECRET"),
+    );
+    if let Some(addr) = listen {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "serving /healthz, /readyz, /metrics, /status, /runs, /hooks/git");
+        let app = crate::endpoints::router(shared.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the HTTP endpoints stopped");
+            }
+        });
+    }
+    crate::daemon::watch(Path::new(&g.repo), &branch, triggers, || async {
+        let started = std::time::Instant::now();
+        let outcome = one_cycle(g, &branch).await;
+        let seconds = started.elapsed().as_secs_f64();
+        match outcome {
+            Ok((cycle, wait, revision)) => {
                 tracing::info!(status = ?cycle.result.status, commits = cycle.commits.len(), "run finished");
+                let next = Timestamp::now() + jiff::SignedDuration::try_from(wait).unwrap_or_default();
+                shared.finished(Some(revision), Ok(&cycle.result), seconds, next);
                 wait
             }
             Err(e) => {
-                tracing::error!(error = %crate::apply::error_chain(e.as_ref()), "run failed");
-                std::time::Duration::from_secs(60)
+                let error = crate::apply::error_chain(e.as_ref());
+                tracing::error!(error = %error, "run failed");
+                let wait = std::time::Duration::from_secs(60);
+                let next = Timestamp::now() + jiff::SignedDuration::from_secs(60);
+                shared.finished(None, Err(error), seconds, next);
+                wait
             }
         }
     })

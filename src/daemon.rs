@@ -169,10 +169,16 @@ fn commit_result(
 }
 
 /// Runs `cycle` at start, on each new commit of `branch` (a revision of the repository
-/// holding `sync_dir`), when the duration it returned has passed, and on SIGHUP; stops
+/// holding `sync_dir`), when the duration it returned has passed, on SIGHUP and on each
+/// of `triggers` (the HTTP endpoints); stops
 /// on SIGTERM or Ctrl-C. Reports-branch commits never start a run: only a new tip of
 /// `branch` does.
-pub async fn watch<F, Fut>(sync_dir: &Path, branch: &str, mut cycle: F) -> Result<(), WatchError>
+pub async fn watch<F, Fut>(
+    sync_dir: &Path,
+    branch: &str,
+    mut triggers: tokio::sync::mpsc::UnboundedReceiver<&'static str>,
+    mut cycle: F,
+) -> Result<(), WatchError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::time::Duration>,
@@ -213,6 +219,7 @@ where
                 "a new commit"
             }
             _ = hup.recv() => "SIGHUP",
+            Some(reason) = triggers.recv() => reason,
             _ = term.recv() => return Ok(()),
             _ = tokio::signal::ctrl_c() => return Ok(()),
         };

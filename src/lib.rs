@@ -21,6 +21,7 @@ pub mod config;
 pub mod daemon;
 pub mod digest;
 pub mod directory;
+pub mod endpoints;
 pub mod git;
 pub mod model;
 pub mod plan;

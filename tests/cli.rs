@@ -78,12 +78,9 @@ fn plan_exit_codes() {
 #[test]
 fn what_is_not_built_yet_says_so() {
     let ex = Example::new();
-    let listen = ex.run(&["daemon", "--listen", "127.0.0.1:9090"]);
+    let listen = ex.run(&["daemon", "--once", "--listen", "127.0.0.1:9090"]);
     assert_eq!(listen.code, 1);
-    assert!(
-        listen.stderr.contains("`--listen` (health, metrics and status endpoints) is not built yet"),
-        "{listen:?}"
-    );
+    assert!(listen.stderr.contains("`--listen` serves a watching daemon"), "{listen:?}");
     let outside_git = ex.run(&["daemon"]);
     assert_eq!(outside_git.code, 1);
     assert!(outside_git.stderr.contains("is not inside a git repository"), "{outside_git:?}");

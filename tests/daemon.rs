@@ -292,3 +292,78 @@ fn the_daemon_runs_on_start_and_on_each_new_commit_and_stops_on_sigterm() {
     std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut log).unwrap();
     assert!(log.contains("a new commit") && log.contains("stopped"), "{log}");
 }
+
+/// A request to the daemon's endpoints: status code and body.
+fn http(method: reqwest::Method, url: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().request(method, url).body(body.to_owned());
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        match request.send().await {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    })
+}
+
+#[test]
+fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials() {
+    use hmac::{KeyInit, Mac};
+    use reqwest::Method;
+
+    let (tmp, repo) = repository();
+    let sync = tmp.path().join("sync");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (token, secret) = ("runs-token-Xy3", "webhook-secret-Q9");
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
+        .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("HRSYNC_RUNS_TOKEN", token)
+        .env("HRSYNC_WEBHOOK_SECRET", secret)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("/healthz", || http(Method::GET, &format!("{base}/healthz"), &[], "").0 == 200);
+    eventually("/readyz", || http(Method::GET, &format!("{base}/readyz"), &[], "").0 == 200);
+    let (_, status) = http(Method::GET, &format!("{base}/status"), &[], "");
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["directories"]["corp"]["created"], 143, "{status:#}");
+    assert_eq!(status["revision"], repo.head().unwrap().target().unwrap().to_string());
+    assert!(status["sources"]["germany"]["last_sync_at"].is_string(), "{status:#}");
+    let metrics = || http(Method::GET, &format!("{base}/metrics"), &[], "").1;
+    let m = metrics();
+    assert!(m.contains("hrsync_runs_total{status=\"warning\"} 1"), "{m}");
+    assert!(m.contains("hrsync_actions_total{directory=\"corp\",kind=\"created\"} 143"), "{m}");
+    assert!(m.contains("hrsync_last_success_timestamp_seconds{source=\"germany\"} "), "{m}");
+
+    // POST /runs needs the token.
+    let runs = format!("{base}/runs");
+    assert_eq!(http(Method::POST, &runs, &[], "").0, 401);
+    assert_eq!(http(Method::POST, &runs, &[("Authorization", "Bearer wrong".into())], "").0, 401);
+    assert_eq!(http(Method::POST, &runs, &[("Authorization", format!("Bearer {token}"))], "").0, 202);
+    eventually("the triggered run", || metrics().contains("hrsync_runs_total{status=\"warning\"} 2"));
+
+    // POST /hooks/git needs a GitHub HMAC of the body or the GitLab token.
+    let hook = format!("{base}/hooks/git");
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let forged = format!("sha256={}", "0".repeat(64));
+    assert_eq!(http(Method::POST, &hook, &[("X-Hub-Signature-256", forged)], body).0, 401);
+    assert_eq!(http(Method::POST, &hook, &[("X-Gitlab-Token", "nope".into())], body).0, 401);
+    assert_eq!(http(Method::POST, &hook, &[("X-Hub-Signature-256", signature)], body).0, 202);
+    eventually("the hook's run", || metrics().contains("hrsync_runs_total{status=\"warning\"} 3"));
+    assert_eq!(http(Method::POST, &hook, &[("X-Gitlab-Token", secret.into())], body).0, 202);
+    eventually("the GitLab hook's run", || metrics().contains("hrsync_runs_total{status=\"warning\"} 4"));
+
+    std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
+    eventually("the daemon to stop", || daemon.try_wait().unwrap().is_some());
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(!log.contains(token) && !log.contains(secret), "secrets stay out of logs: {log}");
+}
