@@ -243,8 +243,19 @@ async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::
     if g.git_ref.is_some() {
         bail!("the daemon reads the config of `--branch`, not `--ref`");
     }
-    let dir = Path::new(&g.repo);
-    let files: Arc<dyn RepoFiles> = Arc::new(GitTree::open(dir, rev).with_context(|| {
+    let mirror = remote_mirror(g)?;
+    if let Some(m) = &mirror {
+        m.fetch().with_context(|| format!("cannot fetch {}", g.repo))?;
+    }
+    let (dir, tree) = match &mirror {
+        Some(m) => {
+            let folder = g.repo.split_once('#').map(|(_, f)| f).unwrap_or_default();
+            let tree = GitTree::open_bare(m.path(), folder, &crate::git::remote::Mirror::tracked(rev));
+            (m.path().to_owned(), tree)
+        }
+        None => (PathBuf::from(&g.repo), GitTree::open(Path::new(&g.repo), rev)),
+    };
+    let files: Arc<dyn RepoFiles> = Arc::new(tree.with_context(|| {
         format!("the daemon reads the sync repository from git; is `{}` inside a git repository?", g.repo)
     })?);
     let revision = files.revision().unwrap_or_default();
@@ -252,8 +263,14 @@ async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::
     let run = new_run(g, files, config, false)?;
     let _lock = run.store.lock()?;
     let pii = pii(&run, None)?;
-    let cycle = crate::daemon::cycle(&run, dir, &revision, pii).await?;
     let branch = &run.config.workspace.reports.branch;
+    if let Some(m) = &mirror {
+        m.adopt_reports(branch)?;
+    }
+    let cycle = crate::daemon::cycle(&run, &dir, &revision, pii).await?;
+    if let Some(m) = &mirror {
+        m.push_reports(branch).with_context(|| format!("cannot push `{branch}` to {}", g.repo))?;
+    }
     if cycle.commits.is_empty() {
         eprintln!("nothing changed: no commit to `{branch}`");
     }
@@ -262,6 +279,25 @@ async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::
     }
     let wait = next_run(run.config.workspace.schedule.as_ref(), Timestamp::now());
     Ok((cycle, wait, revision))
+}
+
+/// The mirror of `--repo` when it is a remote URL (kept in the state directory).
+fn remote_mirror(g: &Global) -> Result<Option<crate::git::remote::Mirror>> {
+    if !is_remote(&g.repo) {
+        return Ok(None);
+    }
+    let Some(state) = &g.state_dir else {
+        bail!(
+            "with a remote `--repo`, give `--state-dir` too: it keeps the mirror of the repository and the run state"
+        );
+    };
+    // `URL#folder`: the sync repository is that folder of the remote repository.
+    let url = g.repo.split_once('#').map_or(g.repo.as_str(), |(url, _)| url);
+    Ok(Some(crate::git::remote::Mirror::open(url, &state.join("repository.git"))?))
+}
+
+fn is_remote(repo: &str) -> bool {
+    repo.contains("://") || repo.starts_with("git@")
 }
 
 /// How long until the next scheduled run: at `start` plus a whole number of intervals
@@ -277,21 +313,56 @@ fn next_run(schedule: Option<&config::Schedule>, now: Timestamp) -> std::time::D
     std::time::Duration::from_secs(wait.max(1).unsigned_abs())
 }
 
+/// How often a watching daemon fetches a remote repository (a webhook fetches at once).
+const FETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn daemon_once(g: &Global, branch: Option<&str>) -> Result<ExitCode> {
-    let (cycle, _, _) = one_cycle(g, branch.unwrap_or("HEAD")).await?;
+    let default = if is_remote(&g.repo) { "main" } else { "HEAD" };
+    let (cycle, _, _) = one_cycle(g, branch.unwrap_or(default)).await?;
     println!("{}", serde_json::to_string_pretty(&cycle.result)?);
     Ok(if cycle.result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 async fn daemon_watch(g: &Global, branch: Option<&str>, listen: Option<&str>) -> Result<ExitCode> {
-    // Track the branch checked out now, not whatever HEAD later points to.
-    let branch = match branch {
-        Some(b) => b.to_owned(),
+    // Track the branch checked out now, not whatever HEAD later points to; for a remote,
+    // `main` unless told otherwise.
+    let (watch_dir, watched, branch) = match remote_mirror(g)? {
+        Some(mirror) => {
+            let branch = branch.unwrap_or("main").to_owned();
+            mirror.fetch().with_context(|| format!("cannot fetch {}", g.repo))?;
+            // Fetch on an interval: the fetched refs move, and the watcher sees them.
+            let url = g.repo.split_once('#').map_or(g.repo.as_str(), |(url, _)| url).to_owned();
+            let path = mirror.path().to_owned();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(FETCH_INTERVAL).await;
+                    let (url, path) = (url.clone(), path.clone());
+                    let fetched = tokio::task::spawn_blocking(move || {
+                        crate::git::remote::Mirror::open(&url, &path).and_then(|m| m.fetch())
+                    })
+                    .await;
+                    if let Ok(Err(e)) = fetched {
+                        tracing::warn!(error = %crate::apply::error_chain(&e), "fetch failed");
+                    }
+                }
+            });
+            (mirror.path().to_owned(), crate::git::remote::Mirror::tracked(&branch), branch)
+        }
         None => {
-            let repo = git2::Repository::discover(&g.repo)
-                .with_context(|| format!("`{}` is not inside a git repository", g.repo))?;
-            let head = repo.find_reference("HEAD")?;
-            head.symbolic_target().ok().flatten().map(str::to_owned).unwrap_or_else(|| "HEAD".to_owned())
+            let branch = match branch {
+                Some(b) => b.to_owned(),
+                None => {
+                    let repo = git2::Repository::discover(&g.repo)
+                        .with_context(|| format!("`{}` is not inside a git repository", g.repo))?;
+                    let head = repo.find_reference("HEAD")?;
+                    head.symbolic_target()
+                        .ok()
+                        .flatten()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| "HEAD".to_owned())
+                }
+            };
+            (PathBuf::from(&g.repo), branch.clone(), branch)
         }
     };
     tracing::info!(branch = %branch, repo = %g.repo, "watching");
@@ -315,7 +386,7 @@ async fn daemon_watch(g: &Global, branch: Option<&str>, listen: Option<&str>) ->
             }
         });
     }
-    crate::daemon::watch(Path::new(&g.repo), &branch, triggers, || async {
+    crate::daemon::watch(&watch_dir, &watched, triggers, || async {
         let started = std::time::Instant::now();
         let outcome = one_cycle(g, &branch).await;
         let seconds = started.elapsed().as_secs_f64();
@@ -353,9 +424,9 @@ fn parse_now(text: Option<&str>) -> Result<Timestamp> {
 }
 
 fn open_files(g: &Global) -> Result<Arc<dyn RepoFiles>> {
-    if g.repo.contains("://") || g.repo.starts_with("git@") {
+    if is_remote(&g.repo) {
         bail!(
-            "`--repo {}` is a remote repository; reading remotes comes with the daemon. Clone it and pass the folder.",
+            "`--repo {}` is a remote repository, which only `hrsync daemon` follows. Clone it and pass the folder.",
             g.repo
         );
     }

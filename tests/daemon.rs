@@ -367,3 +367,100 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
     std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut log).unwrap();
     assert!(!log.contains(token) && !log.contains(secret), "secrets stay out of logs: {log}");
 }
+
+/// `git daemon` serving `base` over git:// on a free loopback port, stopped on drop.
+struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    fn start(base: &Path) -> GitDaemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // git-daemon itself, not the `git` wrapper, so that killing it stops the server.
+        let exec_path = std::process::Command::new("git").arg("--exec-path").output().unwrap();
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let child = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"))
+            .args(["--reuseaddr", "--export-all", "--enable=receive-pack", "--listen=127.0.0.1"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", base.display()))
+            .arg(base)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        eventually("git daemon", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        GitDaemon { child, port }
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_remote_repository_is_fetched_and_the_reports_branch_pushed_back() {
+    let (tmp, repo) = repository();
+    let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
+    let served = tempfile::tempdir().unwrap();
+    let bare = served.path().join("sync.git");
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--bare"])
+        .arg(tmp.path())
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let git = GitDaemon::start(served.path());
+    let url = format!("git://127.0.0.1:{}/sync.git", git.port);
+    let repo_arg = format!("{url}#sync");
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let once = |now: &str| {
+        run(&[
+            "--repo",
+            &repo_arg,
+            "--state-dir",
+            &state_dir,
+            "--now",
+            now,
+            "daemon",
+            "--once",
+            "--branch",
+            &branch,
+        ])
+    };
+    let out = once("2026-11-22T09:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    let remote = Repository::open_bare(&bare).unwrap();
+    let count = |r: &Repository| {
+        let mut walk = r.revwalk().unwrap();
+        walk.push_ref("refs/heads/hrsync/reports").unwrap();
+        walk.count()
+    };
+    assert_eq!(count(&remote), 2, "plan and result pushed");
+
+    // A config change pushed to the remote: the next cycle fetches it.
+    let csv = tmp.path().join("sync/data/germany.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str("10999;Neue;Kollegin;neue.kollegin@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n");
+    std::fs::write(&csv, text).unwrap();
+    let config = commit_all(&repo, "hire");
+    let pushed = std::process::Command::new("git")
+        .arg("-C")
+        .arg(tmp.path())
+        .args(["push", "--quiet", &url, &format!("{branch}:{branch}")])
+        .status()
+        .unwrap();
+    assert!(pushed.success());
+    let out = once("2026-11-22T10:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(count(&remote), 4);
+    let tip = remote.find_reference("refs/heads/hrsync/reports").unwrap().peel_to_commit().unwrap();
+    let plan = tip.parent(0).unwrap();
+    assert!(plan.message().unwrap().starts_with("Plan for `corp`: 1 to create"), "{:?}", plan.message());
+    assert!(plan.message().unwrap().contains(&format!("Config-Revision: {config}")));
+    drop(git);
+}

@@ -6,6 +6,7 @@
 //! path inside the repository is worked out from the folder given. [`reports`] commits
 //! plans and results to a reports branch, equally without touching the working tree.
 
+pub mod remote;
 pub mod reports;
 
 use std::io;
@@ -75,14 +76,35 @@ impl GitTree {
         let io_err = |source| GitError::Io { path: sync_dir.to_owned(), source };
         let abs = sync_dir.canonicalize().map_err(io_err)?;
         let repo = Repository::discover(&abs).map_err(|_| GitError::NotARepository(sync_dir.to_owned()))?;
-        let workdir = repo.workdir().ok_or_else(|| GitError::NotARepository(sync_dir.to_owned()))?;
+        // A bare repository (the daemon's mirror of a remote) is the sync repository itself.
+        let workdir = repo.workdir().unwrap_or_else(|| repo.path());
         let workdir = workdir.canonicalize().map_err(io_err)?;
         let prefix =
             abs.strip_prefix(&workdir).map(|p| p.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+        GitTree::at(repo, abs, prefix, rev, &workdir.display().to_string())
+    }
+
+    /// The sync repository in folder `prefix` (empty: the root) of the bare repository
+    /// `git_dir` (the daemon's mirror of a remote), as of revision `rev`.
+    pub fn open_bare(git_dir: &Path, prefix: &str, rev: &str) -> Result<GitTree, GitError> {
+        let repo =
+            Repository::open_bare(git_dir).map_err(|_| GitError::NotARepository(git_dir.to_owned()))?;
+        let name = git_dir.display().to_string();
+        GitTree::at(repo, git_dir.to_owned(), prefix.trim_matches('/').to_owned(), rev, &name)
+    }
+
+    fn at(
+        repo: Repository,
+        root: PathBuf,
+        prefix: String,
+        rev: &str,
+        name: &str,
+    ) -> Result<GitTree, GitError> {
         let (tree, commit) = {
-            let commit = repo.revparse_single(rev).and_then(|o| o.peel_to_commit()).map_err(|_| {
-                GitError::UnknownRevision { rev: rev.to_owned(), repo: workdir.display().to_string() }
-            })?;
+            let commit = repo
+                .revparse_single(rev)
+                .and_then(|o| o.peel_to_commit())
+                .map_err(|_| GitError::UnknownRevision { rev: rev.to_owned(), repo: name.to_owned() })?;
             let mut tree = commit.tree()?;
             if !prefix.is_empty() {
                 let entry = tree
@@ -92,7 +114,7 @@ impl GitTree {
             }
             (tree.id(), commit.id())
         };
-        Ok(GitTree { repo: Mutex::new(repo), root: abs, prefix, tree, commit, rev: rev.to_owned() })
+        Ok(GitTree { repo: Mutex::new(repo), root, prefix, tree, commit, rev: rev.to_owned() })
     }
 
     fn with_tree<T>(&self, f: impl FnOnce(&Repository, &git2::Tree<'_>) -> io::Result<T>) -> io::Result<T> {

@@ -1,0 +1,139 @@
+//! A remote sync repository, as the daemon follows it: a bare mirror in the state
+//! directory, fetched before each run (and on an interval while watching), whose
+//! reports branch is pushed back after each run.
+//!
+//! Branches of the remote are fetched to `refs/remotes/origin/*`; the config is read
+//! from `refs/remotes/origin/<branch>`. The reports branch is local
+//! (`refs/heads/<reports>`), taken over from the remote's when this mirror is new or
+//! behind (a daemon on a fresh machine carries on from the last one's history), and
+//! pushed without force: a push the remote refuses is an error, never an overwrite.
+//!
+//! Credentials come from the environment, never from the repository: `HRSYNC_GIT_USERNAME`
+//! and `HRSYNC_GIT_PASSWORD` (a token) for HTTPS, `HRSYNC_GIT_SSH_KEY` (a private key
+//! file) or the SSH agent for SSH.
+
+use std::path::{Path, PathBuf};
+
+use git2::{BranchType, Cred, FetchOptions, PushOptions, RemoteCallbacks, Repository};
+
+use super::GitError;
+
+/// The mirror of a remote repository.
+pub struct Mirror {
+    repo: Repository,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mirror").field("path", &self.path).finish()
+    }
+}
+
+fn callbacks<'a>() -> RemoteCallbacks<'a> {
+    let mut callbacks = RemoteCallbacks::new();
+    callbacks.credentials(|_url, username, allowed| {
+        if allowed.is_user_pass_plaintext()
+            && let (Ok(user), Ok(password)) =
+                (std::env::var("HRSYNC_GIT_USERNAME"), std::env::var("HRSYNC_GIT_PASSWORD"))
+        {
+            return Cred::userpass_plaintext(&user, &password);
+        }
+        if allowed.is_ssh_key() {
+            let user = username.unwrap_or("git");
+            if let Ok(key) = std::env::var("HRSYNC_GIT_SSH_KEY") {
+                return Cred::ssh_key(user, None, Path::new(&key), None);
+            }
+            return Cred::ssh_key_from_agent(user);
+        }
+        Cred::default()
+    });
+    callbacks
+}
+
+impl Mirror {
+    /// The mirror of `url` in `dir`, made on first use.
+    pub fn open(url: &str, dir: &Path) -> Result<Mirror, GitError> {
+        let repo = match Repository::open_bare(dir) {
+            Ok(repo) => repo,
+            Err(_) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| GitError::Io { path: dir.to_owned(), source })?;
+                Repository::init_bare(dir)?
+            }
+        };
+        match repo.find_remote("origin") {
+            Ok(remote) if remote.url().ok() == Some(url) => {}
+            Ok(_) => repo.remote_set_url("origin", url)?,
+            Err(_) => {
+                repo.remote("origin", url)?;
+            }
+        }
+        Ok(Mirror { repo, path: dir.to_owned() })
+    }
+
+    /// The mirror's folder: a bare repository.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The revision the config of `branch` is read from.
+    pub fn tracked(branch: &str) -> String {
+        format!("refs/remotes/origin/{branch}")
+    }
+
+    /// Fetches every branch of the remote.
+    pub fn fetch(&self) -> Result<(), GitError> {
+        let mut remote = self.repo.find_remote("origin")?;
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(callbacks());
+        remote.fetch(&["+refs/heads/*:refs/remotes/origin/*"], Some(&mut options), Some("hrsync: fetch"))?;
+        Ok(())
+    }
+
+    /// Takes over the remote's reports branch when the local one is missing or behind.
+    pub fn adopt_reports(&self, reports: &str) -> Result<(), GitError> {
+        let Ok(theirs) = self.repo.find_branch(&format!("origin/{reports}"), BranchType::Remote) else {
+            return Ok(());
+        };
+        let Some(theirs) = theirs.get().target() else { return Ok(()) };
+        let local = format!("refs/heads/{reports}");
+        match self.repo.find_reference(&local).ok().and_then(|r| r.target()) {
+            None => {
+                self.repo.reference(&local, theirs, false, "hrsync: take over the remote's reports")?;
+            }
+            Some(ours) if ours != theirs && self.repo.graph_descendant_of(theirs, ours)? => {
+                self.repo.reference_matching(&local, theirs, true, ours, "hrsync: fast-forward reports")?;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Pushes the local reports branch to the remote (never forced).
+    pub fn push_reports(&self, reports: &str) -> Result<(), GitError> {
+        let local = format!("refs/heads/{reports}");
+        if self.repo.find_reference(&local).is_err() {
+            return Ok(());
+        }
+        let mut remote = self.repo.find_remote("origin")?;
+        let mut refused: Option<String> = None;
+        let mut callbacks = callbacks();
+        callbacks.push_update_reference(|name, status| {
+            if let Some(why) = status {
+                refused = Some(format!("{name}: {why}"));
+            }
+            Ok(())
+        });
+        let mut options = PushOptions::new();
+        options.remote_callbacks(callbacks);
+        remote.push(&[format!("{local}:{local}")], Some(&mut options))?;
+        drop(options);
+        match refused {
+            Some(why) => {
+                Err(GitError::Git(git2::Error::from_str(&format!("the remote refused the push of {why}"))))
+            }
+            None => Ok(()),
+        }
+    }
+}
