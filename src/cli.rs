@@ -893,3 +893,28 @@ async fn run(g: &Global, source: Option<String>, dry_run: bool, approve: &[Strin
     println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(if result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn scheduled_runs_fall_on_the_start_plus_whole_intervals() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let hourly = |start: Option<&str>| config::Schedule {
+            interval: jiff::SignedDuration::from_hours(1),
+            start: start.map(&t),
+        };
+        let now = t("2026-11-22T09:20:00Z");
+        let secs = |d: std::time::Duration| d.as_secs();
+        // Aligned on the start: 02:00, 03:00 … → the next is 10:00.
+        assert_eq!(secs(next_run(Some(&hourly(Some("2026-01-05T01:00:00Z"))), now)), 40 * 60);
+        // A start still ahead is the next run.
+        assert_eq!(secs(next_run(Some(&hourly(Some("2026-11-22T12:00:00Z"))), now)), 160 * 60);
+        // No start: one interval from now; no schedule: an hour.
+        assert_eq!(secs(next_run(Some(&hourly(None)), now)), 3600);
+        assert_eq!(secs(next_run(None, now)), 3600);
+    }
+}
