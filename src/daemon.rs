@@ -91,10 +91,15 @@ fn commit_plan(
 ) -> Result<Option<(git2::Oid, String)>, GitError> {
     let dir = directory.id.as_str();
     let json_path = format!("{dir}/plan.json");
+    // Only the summary of the committed plan matters; a plan may be megabytes.
+    #[derive(serde::Deserialize)]
+    struct Committed {
+        summary: crate::plan::Summary,
+    }
     let previous_quiet = reports
         .read(&json_path)
-        .and_then(|b| serde_json::from_slice::<Plan>(&b).ok())
-        .is_some_and(|p| !p.has_changes());
+        .and_then(|b| serde_json::from_slice::<Committed>(&b).ok())
+        .is_some_and(|p| p.summary.changes() == 0);
     if !plan.has_changes() && previous_quiet {
         return Ok(None);
     }

@@ -64,6 +64,11 @@ impl ScimServer {
 
     /// Every user, through the API.
     pub fn users(&self) -> Vec<Json> {
+        self.users_in_pages(200)
+    }
+
+    /// Every user, read `count` at a time.
+    pub fn users_in_pages(&self, count: usize) -> Vec<Json> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let client = reqwest::Client::new();
@@ -71,7 +76,7 @@ impl ScimServer {
             let mut start = 1;
             loop {
                 let page: Json = client
-                    .get(format!("{}/Users?startIndex={start}&count=200", self.url()))
+                    .get(format!("{}/Users?startIndex={start}&count={count}", self.url()))
                     .bearer_auth(TOKEN)
                     .send()
                     .await

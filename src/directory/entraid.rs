@@ -228,9 +228,7 @@ impl EntraDirectory {
     }
 
     fn http(&self) -> Result<&Http, DirectoryError> {
-        self.http
-            .as_ref()
-            .map_err(|e| DirectoryError::Unavailable { directory: self.id.clone(), source: e.clone().into() })
+        super::http::client(&self.http, &self.id)
     }
 
     fn unavailable(&self, e: impl std::error::Error + Send + Sync + 'static) -> DirectoryError {
@@ -239,15 +237,12 @@ impl EntraDirectory {
 
     /// Maps a failed request about entry `id` to a directory error.
     fn error(&self, id: &str, e: HttpError) -> DirectoryError {
+        // Graph says "Another object with the same value for property … already exists."
         let exists = matches!(&e, HttpError::Status { detail: Some(d), .. } if d.contains("already exists"));
-        match e.status() {
-            Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned()),
-            Some(StatusCode::BAD_REQUEST) if exists => DirectoryError::AlreadyExists(id.to_owned()),
-            Some(s) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN => {
-                DirectoryError::Rejected(e.to_string())
-            }
-            _ => self.unavailable(e),
+        if exists && e.status() == Some(StatusCode::BAD_REQUEST) {
+            return DirectoryError::AlreadyExists(id.to_owned());
         }
+        super::http::directory_error(&self.id, id, e)
     }
 
     /// `$select` (and `$expand`) for reading `props` and the manager.

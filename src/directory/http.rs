@@ -17,7 +17,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::config::{HttpSettings, Secret, SecretRef};
+use super::DirectoryError;
+use crate::config::{DirectoryId, HttpSettings, Secret, SecretRef};
 
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -309,6 +310,28 @@ impl Http {
         let cap =
             self.backoff.saturating_mul(1 << attempt.min(16).saturating_sub(1)).min(Duration::from_secs(30));
         cap.mul_f64(fastrand::f64())
+    }
+}
+
+/// The client of an HTTP directory, or why it could not be built.
+pub fn client<'a>(
+    http: &'a Result<Http, String>,
+    directory: &DirectoryId,
+) -> Result<&'a Http, DirectoryError> {
+    http.as_ref()
+        .map_err(|e| DirectoryError::Unavailable { directory: directory.clone(), source: e.clone().into() })
+}
+
+/// The directory error of a failed request about entry `id`, for what a directory does
+/// not map itself: 404 is not found, another 4xx but 401 and 403 is refused for that
+/// entry, anything else makes the directory unavailable.
+pub fn directory_error(directory: &DirectoryId, id: &str, e: HttpError) -> DirectoryError {
+    match e.status() {
+        Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned()),
+        Some(s) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN => {
+            DirectoryError::Rejected(e.to_string())
+        }
+        _ => DirectoryError::Unavailable { directory: directory.clone(), source: Box::new(e) },
     }
 }
 

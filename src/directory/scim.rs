@@ -188,21 +188,15 @@ impl ScimDirectory {
     }
 
     fn http(&self) -> Result<&Http, DirectoryError> {
-        self.http
-            .as_ref()
-            .map_err(|e| DirectoryError::Unavailable { directory: self.id.clone(), source: e.clone().into() })
+        super::http::client(&self.http, &self.id)
     }
 
     /// Maps a failed request on entry `id` to a directory error.
     fn error(&self, id: &str, e: HttpError) -> DirectoryError {
         match e.status() {
-            Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned()),
             Some(StatusCode::CONFLICT) => DirectoryError::AlreadyExists(id.to_owned()),
             Some(StatusCode::PRECONDITION_FAILED) => DirectoryError::Conflict(id.to_owned()),
-            Some(s) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN => {
-                DirectoryError::Rejected(e.to_string())
-            }
-            _ => DirectoryError::Unavailable { directory: self.id.clone(), source: Box::new(e) },
+            _ => super::http::directory_error(&self.id, id, e),
         }
     }
 
