@@ -204,6 +204,7 @@ fn main() {
             people: batch.people.into_iter().map(Arc::new).collect(),
             employments: batch.employments,
             org_units: batch.org_units,
+            as_of: None,
         };
         let live = parse_entries(&entries_json);
         parses.push(t.elapsed());

@@ -267,7 +267,15 @@ async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::
     if let Some(m) = &mirror {
         m.adopt_reports(branch)?;
     }
-    let cycle = crate::daemon::cycle(&run, &dir, &revision, pii).await?;
+    // A remote's reports branch is pushed after each commit, so a plan is published
+    // before it is applied, and once more at the end for what an earlier run could not.
+    let remote =
+        mirror.as_ref().map(|m| (g.repo.split_once('#').map_or(g.repo.as_str(), |(url, _)| url), m.path()));
+    let publish = || match remote {
+        Some((url, path)) => crate::git::remote::Mirror::open(url, path)?.push_reports(branch),
+        None => Ok(()),
+    };
+    let cycle = crate::daemon::cycle(&run, &dir, &revision, pii, &publish).await?;
     if let Some(m) = &mirror {
         m.push_reports(branch).with_context(|| format!("cannot push `{branch}` to {}", g.repo))?;
     }
@@ -467,7 +475,21 @@ async fn open_run(g: &Global) -> Result<Run> {
 /// A run over `config` read from `files`, with the state directory and clock of `g`.
 fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config, progress: bool) -> Result<Run> {
     let state_dir = g.state_dir.clone().unwrap_or_else(|| files.root().join(".hrsync"));
-    Ok(Run { config, files, store: StateStore::new(state_dir), now: parse_now(g.now.as_deref())?, progress })
+    // The pii_key, when there is one, keys the leaver timers as well as the reports.
+    let timer_secret = match &config.workspace.reports.pii_key {
+        Some(key) => {
+            Some(key.resolve().context("cannot read reports.pii_key (it keys the leaver timers too)")?)
+        }
+        None => None,
+    };
+    Ok(Run {
+        config,
+        files,
+        store: StateStore::new(state_dir),
+        now: parse_now(g.now.as_deref())?,
+        progress,
+        timer_secret,
+    })
 }
 
 fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
@@ -691,6 +713,7 @@ async fn review(
         store: StateStore::new(head.store.dir().to_owned()),
         now: head.now,
         progress: false,
+        timer_secret: head.timer_secret.clone(),
     };
     let pii = pii(&head, pii_arg)?;
     let (head_plans, head_errors) = plans_of(&head, directory, false).await?;
@@ -843,6 +866,7 @@ async fn apply(
             )
             .await;
         let plan = planned.plan.with_context(|| format!("cannot plan directory `{}`", d.id))?;
+        state.record_timers(&d.id, &plan.timers, run.timer_secret.as_ref())?;
         if let Some(saved) = &saved {
             let Some(wanted) = saved.iter().find(|p| p.directory == d.id) else {
                 bail!("the saved plan has no plan for directory `{}`", d.id);

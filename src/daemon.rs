@@ -6,8 +6,12 @@
 //! start, when the tracked branch gets a new commit (file events on the repository's
 //! refs), at the schedule, and on SIGHUP, until SIGTERM or Ctrl-C. A stop signal during
 //! a run lets it finish; a second one abandons it (what was applied stays applied, the
-//! next run plans again from the live state). Remote repositories, webhooks and the
-//! HTTP endpoints are not built yet.
+//! next run plans again from the live state). The CLI adds a remote repository's mirror
+//! and the HTTP endpoints around them.
+//!
+//! The run state goes to the reports branch with the result (`state.json`, which names
+//! no one), and a cycle starts by taking the branch's state over when it is newer than
+//! this machine's (a higher serial), so a daemon on a fresh machine carries on.
 //!
 //! Commits are skipped when they would change nothing: a plan without changes is not
 //! committed again over a plan without changes, and `result.json` is committed with
@@ -19,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
 
-use crate::config::{Config, DirectoryConfig};
+use crate::config::DirectoryConfig;
 use crate::git::GitError;
 use crate::git::reports::{ReportCommit, ReportsBranch};
 use crate::plan::Plan;
@@ -27,6 +31,7 @@ use crate::plan::pii::{self, Pii};
 use crate::plan::render::{self, Format};
 use crate::report::JobResult;
 use crate::run::{JobOptions, Run, RunError};
+use crate::state::{RunState, StateStore};
 
 /// What one cycle did.
 #[derive(Debug)]
@@ -49,11 +54,20 @@ pub enum CycleError {
 }
 
 /// Runs one cycle of `run` (whose config was read at `revision`), committing to the
-/// reports branch of the git repository that holds `sync_dir`.
-pub async fn cycle(run: &Run, sync_dir: &Path, revision: &str, pii: Pii) -> Result<Cycle, CycleError> {
+/// reports branch of the git repository that holds `sync_dir`. `publish` is called
+/// after each commit (a remote repository's daemon pushes the branch there), so a plan
+/// is published before it is applied.
+pub async fn cycle(
+    run: &Run,
+    sync_dir: &Path,
+    revision: &str,
+    pii: Pii,
+    publish: &(dyn Fn() -> Result<(), GitError> + Send + Sync),
+) -> Result<Cycle, CycleError> {
     let reports_config = &run.config.workspace.reports;
     let reports = ReportsBranch::open(sync_dir, &reports_config.branch, &reports_config.path)
         .map_err(CycleError::Reports)?;
+    take_over_state(&reports, &run.store)?;
     let reports = Arc::new(Mutex::new(reports));
     let commits: Arc<Mutex<Vec<(git2::Oid, String)>>> = Arc::default();
     let time = run.now.as_second();
@@ -65,15 +79,23 @@ pub async fn cycle(run: &Run, sync_dir: &Path, revision: &str, pii: Pii) -> Resu
         let pii = pii.clone();
         let mut on_plan = move |directory: &DirectoryConfig, plan: &Plan| -> Result<(), String> {
             let reports = reports.lock().map_err(|_| "reports lock poisoned".to_owned())?;
-            commit_plan(&reports, directory, plan, &pii, revision, time)
-                .map(|made| commits.lock().map(|mut c| c.extend(made)).unwrap_or(()))
-                .map_err(|e| crate::apply::error_chain(&e))
+            let made = commit_plan(&reports, directory, plan, &pii, revision, time)
+                .map_err(|e| crate::apply::error_chain(&e))?;
+            if made.is_some() {
+                publish()
+                    .map_err(|e| format!("cannot publish the plan: {}", crate::apply::error_chain(&e)))?;
+            }
+            commits.lock().map(|mut c| c.extend(made)).unwrap_or(());
+            Ok(())
         };
         run.job_with(&options, &mut on_plan).await?
     };
     let reports =
         reports.lock().map_err(|_| CycleError::Reports(GitError::Git(git2::Error::from_str("lock"))))?;
-    let made = commit_result(&reports, &run.config, &result, revision, time).map_err(CycleError::Reports)?;
+    let made = commit_result(&reports, run, &result, revision, time)?;
+    if made.is_some() {
+        publish().map_err(CycleError::Reports)?;
+    }
     let mut commits = commits.lock().map(|c| c.clone()).unwrap_or_default();
     commits.extend(made);
     Ok(Cycle { result, commits })
@@ -128,15 +150,44 @@ fn commit_plan(
     Ok(reports.commit(&commit)?.map(|oid| (oid, subject)))
 }
 
-/// Commits `status.json` (no times: it changes only when something does) and
-/// `result.json`, when the run wrote something or the status changed.
+/// The run state committed to the reports branch.
+const STATE: &str = "state.json";
+
+/// Takes the run state committed to the reports branch over when this machine has none
+/// or an older one (a lower serial: another machine ran since). A committed state that
+/// cannot be read is left aside with a warning: the local one goes on.
+fn take_over_state(reports: &ReportsBranch, store: &StateStore) -> Result<(), CycleError> {
+    let Some(bytes) = reports.read(STATE) else { return Ok(()) };
+    let committed: RunState = match serde_json::from_slice(&bytes) {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::warn!(error = %e, "the run state on the reports branch cannot be read; going on with this machine's");
+            return Ok(());
+        }
+    };
+    let local = store.load().map_err(RunError::from)?;
+    if committed.serial > local.serial {
+        tracing::info!(
+            serial = committed.serial,
+            local_serial = local.serial,
+            "taking over the run state committed to the reports branch"
+        );
+        store.save(&committed).map_err(RunError::from)?;
+    }
+    Ok(())
+}
+
+/// Commits `status.json` (no times: it changes only when something does),
+/// `result.json` and the run state (`state.json`, with the next serial), when the run
+/// wrote something, the status changed, or the state changed in more than its times.
 fn commit_result(
     reports: &ReportsBranch,
-    config: &Config,
+    run: &Run,
     result: &JobResult,
     revision: &str,
     time: i64,
-) -> Result<Option<(git2::Oid, String)>, GitError> {
+) -> Result<Option<(git2::Oid, String)>, CycleError> {
+    let config = &run.config;
     let full = serde_json::to_value(result).unwrap_or(Json::Null);
     let mut status = full.clone();
     if let Some(obj) = status.as_object_mut() {
@@ -156,11 +207,20 @@ fn commit_result(
     let wrote =
         result.directories.values().any(|d| d.created + d.updated + d.disabled + d.deleted + d.failed > 0);
     let status = pretty(&status);
-    if !wrote && reports.read("status.json").as_deref() == Some(status.as_slice()) {
+    let mut state = run.store.load().map_err(RunError::from)?;
+    let committed: Option<RunState> = reports.read(STATE).and_then(|b| serde_json::from_slice(&b).ok());
+    let state_changed = committed.as_ref().is_none_or(|c| c.without_times() != state.without_times());
+    if !wrote && !state_changed && reports.read("status.json").as_deref() == Some(status.as_slice()) {
         // Nothing was written and nothing about the state changed: no commit.
         return Ok(None);
     }
-    let files = vec![("status.json".to_owned(), status), ("result.json".to_owned(), pretty(&full))];
+    state.serial = state.serial.max(committed.map_or(0, |c| c.serial)) + 1;
+    let state_json = serde_json::to_value(&state).unwrap_or(Json::Null);
+    let files = vec![
+        ("status.json".to_owned(), status),
+        ("result.json".to_owned(), pretty(&full)),
+        (STATE.to_owned(), pretty(&state_json)),
+    ];
     let status_word = serde_json::to_value(result.status).ok().and_then(|v| v.as_str().map(str::to_owned));
     let subject = format!("Run {}: {}", result.started_at, status_word.unwrap_or_default());
     let mut trailers = vec![("Config-Revision", revision.to_owned())];
@@ -170,7 +230,10 @@ fn commit_result(
         }
     }
     let commit = ReportCommit { files, subject: subject.clone(), trailers, time };
-    Ok(reports.commit(&commit)?.map(|oid| (oid, subject)))
+    let made = reports.commit(&commit).map_err(CycleError::Reports)?;
+    // The state as committed, serial included, so the next run does not take it over.
+    run.store.save(&state).map_err(RunError::from)?;
+    Ok(made.map(|oid| (oid, subject)))
 }
 
 /// Runs `cycle` at start, on each new commit of `branch` (a revision of the repository

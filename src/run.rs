@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use tracing::{info, warn};
 
 use crate::apply::{self, Applied, error_chain};
-use crate::config::{Config, DirectoryConfig, Mode, SourceConfig, SourceId};
+use crate::config::{Config, DirectoryConfig, Mode, Secret, SourceConfig, SourceId};
 use crate::digest::ContentHash;
 use crate::directory::{self, Directory, DirectoryError};
 use crate::model::{Record, SkippedRecord};
@@ -143,6 +143,9 @@ pub struct Run {
     pub now: Timestamp,
     /// Show progress bars on a terminal.
     pub progress: bool,
+    /// The reports' `pii_key` with `pii: hashed`: it keys the leaver timers too
+    /// ([`crate::state::TimerKeys`]).
+    pub timer_secret: Option<Secret>,
 }
 
 impl Run {
@@ -204,8 +207,14 @@ impl Run {
             return Ok(run);
         }
         let previous = state.sources.get(&id);
-        let since =
-            if cfg.delta && last_good.is_some() { previous.and_then(|p| p.last_sync_at) } else { None };
+        // A delta is read only onto a last good read as of the watermark: a snapshot
+        // left by another run (a state taken over from the reports branch, a restored
+        // backup) means a full read.
+        let watermark = previous.and_then(|p| p.last_sync_at);
+        let since = match &last_good {
+            Some(snapshot) if cfg.delta && watermark.is_some() && snapshot.as_of == watermark => watermark,
+            _ => None,
+        };
         let source = source::build(cfg, self.files.clone());
         let fetched = source.fetch(&FetchRequest { since }).await;
         match fetched {
@@ -235,10 +244,22 @@ impl Run {
                     people: batch.people.into_iter().map(Arc::new).collect(),
                     employments: batch.employments,
                     org_units: batch.org_units,
+                    as_of: None,
                 };
                 let records = match (delta, &last_good) {
-                    (true, Some(base)) => apply_delta(base, fresh),
-                    _ => fresh,
+                    (true, Some(base)) if since.is_some() => apply_delta(base, fresh),
+                    (true, _) => {
+                        // A delta with no base to merge it into would look like everyone
+                        // else left: treat the source as unhealthy for this run.
+                        let reason = "answered a full read with a delta; hrsync has no base to merge it into"
+                            .to_owned();
+                        warn!(source = %id, reason = %reason, "source unhealthy");
+                        run.outcome = SourceOutcome::Failed(reason.clone());
+                        run.health = SourceHealth::Unhealthy { reason };
+                        run.records = last_good;
+                        return Ok(run);
+                    }
+                    (false, _) => fresh,
                 };
                 let people = records.people.len();
                 let last_count = previous.and_then(|p| p.last_good_people);
@@ -288,7 +309,7 @@ impl Run {
         let plan = match directory::read_all(directory.as_ref()).await {
             Err(e) => Err(e),
             Ok(live) => {
-                let timers = state.directories.get(&config.id).map(|d| d.timers.clone()).unwrap_or_default();
+                let timers = state.timers(&config.id, &live, self.timer_secret.as_ref());
                 let statuses = gathered.statuses();
                 let mut approved = self.config.workspace.approvals.clone();
                 approved.extend(options.approvals.iter().cloned());
@@ -328,7 +349,9 @@ impl Run {
         }
     }
 
-    /// Applies a plan and records the directory's state (timers, last applied plan).
+    /// Applies a plan and records it as the directory's last applied plan. The plan's
+    /// leaver timers are recorded apart ([`RunState::record_timers`]), for any plan
+    /// made, applied or not.
     pub async fn apply(
         &self,
         plan: &Plan,
@@ -353,7 +376,6 @@ impl Run {
         }
         let applied = applied?;
         let dir_state = state.directories.entry(plan.directory.clone()).or_default();
-        dir_state.timers = plan.timers.clone();
         dir_state.last_applied_plan = Some(plan.id.clone());
         dir_state.last_applied_at = Some(self.now);
         dir_state.last_error = None;
@@ -399,21 +421,33 @@ impl Run {
                     }
                     DirectoryResult::failed(config.mode, reason)
                 }
-                Ok(plan) => match on_plan(config, &plan) {
-                    Err(reason) => DirectoryResult::failed(
-                        config.mode,
-                        format!("the plan could not be recorded: {reason}"),
-                    ),
-                    Ok(()) => {
-                        let write = config.mode == Mode::Apply && !options.dry_run;
-                        let applied = if write {
-                            Some(self.apply(&plan, planned.directory.as_ref(), &mut state).await)
-                        } else {
-                            None
-                        };
-                        directory_result(config.mode, &plan, applied, &options.pii)
+                Ok(plan) => {
+                    if !options.dry_run {
+                        // A leaver is seen from the first plan that sees them, applied,
+                        // blocked or simulated: the grace period counts from there.
+                        state.record_timers(&config.id, &plan.timers, self.timer_secret.as_ref())?;
+                        state.directories.entry(config.id.clone()).or_default().last_error = None;
                     }
-                },
+                    match on_plan(config, &plan) {
+                        Err(reason) => DirectoryResult::failed(
+                            config.mode,
+                            format!("the plan could not be recorded: {reason}"),
+                        ),
+                        Ok(()) => {
+                            let write = config.mode == Mode::Apply && !options.dry_run;
+                            let applied = if write {
+                                Some(self.apply(&plan, planned.directory.as_ref(), &mut state).await)
+                            } else {
+                                None
+                            };
+                            if let Some(Err(e)) = &applied {
+                                state.directories.entry(config.id.clone()).or_default().last_error =
+                                    Some(error_chain(e));
+                            }
+                            directory_result(config.mode, &plan, applied, &options.pii)
+                        }
+                    }
+                }
             };
             directories.insert(config.id.clone(), result);
         }
@@ -519,10 +553,11 @@ impl Run {
                     result.fetched = s.fetched;
                     result.last_sync_at = last_sync;
                 } else {
-                    self.store.save_snapshot(&s.id, &new)?;
+                    let people = new.people.len();
+                    self.store.save_snapshot(&s.id, &Snapshot { as_of: Some(self.now), ..new })?;
                     let entry = state.sources.entry(s.id.clone()).or_default();
                     entry.last_sync_at = Some(self.now);
-                    entry.last_good_people = Some(new.people.len());
+                    entry.last_good_people = Some(people);
                     entry.last_error = None;
                     entry.last_error_at = None;
                     result.last_sync_at = Some(self.now);
@@ -644,6 +679,7 @@ fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
         people: merge(&base.people, delta.people, |p| &p.id),
         employments: merge(&base.employments, delta.employments, |e| &e.id),
         org_units: merge(&base.org_units, delta.org_units, |u| &u.id),
+        as_of: None,
     }
 }
 

@@ -2,12 +2,15 @@
 //!
 //! `state.json` holds, per source, the last successful sync time (`last_sync_at`, the
 //! START of that run), the size of its last good read and its last error; per
-//! directory, the leaver grace timers and the last applied plan. `snapshots/<source>.json`
-//! holds each source's last good read: it lets a delta read be merged into the full
-//! population, lets `run --source X` plan with the other sources' people, and gives the
-//! created/updated counts of a job result. Snapshots hold personal data and stay on
-//! this machine; the state directory is created readable by its owner only.
-//! Every file is replaced atomically (temporary file, then rename).
+//! directory, the leaver grace timers and the last applied plan. It names no one: a
+//! timer is keyed by a keyed hash of the entry id ([`TimerKeys`]), so the daemon can
+//! commit the file to the reports branch and a daemon on a fresh machine carries on
+//! from it. `snapshots/<source>.json` holds each source's last good read: it lets a
+//! delta read be merged into the full population, lets `run --source X` plan with the
+//! other sources' people, and gives the created/updated counts of a job result.
+//! Snapshots hold personal data and stay on this machine; the state directory is
+//! created readable by its owner only. Every file is replaced atomically (temporary
+//! file, then rename).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -19,11 +22,13 @@ use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DirectoryId, SourceId};
+use crate::config::{DirectoryId, Secret, SourceId};
+use crate::directory::Entry;
 use crate::model::{Employment, OrgUnit, Person};
 
-/// Version of the state format.
-const VERSION: u32 = 1;
+/// Version of the state format. Version 1 keyed leaver timers by the plain entry id;
+/// version 2 by [`TimerKeys::id`].
+const VERSION: u32 = 2;
 
 /// Why state could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +47,9 @@ pub enum StateError {
         "another hrsync run is using `{0}`; wait for it to finish (its lock goes away when that process ends, even if it crashed)"
     )]
     Busy(PathBuf),
+    /// The salt of the timer keys could not be drawn.
+    #[error("cannot draw random bytes for the state's salt")]
+    Random(#[source] getrandom::Error),
     /// A file is not valid.
     #[error("the state file `{path}` is damaged: {message}; move it away to start afresh")]
     Damaged {
@@ -65,6 +73,14 @@ pub struct RunState {
     /// Format version.
     #[serde(default)]
     pub version: u32,
+    /// How many times this state was committed to the reports branch. A daemon takes
+    /// the branch's state over when the branch's serial is higher than its own: another
+    /// machine ran since.
+    #[serde(default)]
+    pub serial: u64,
+    /// A random salt (hex) of the keys that name leaver timers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_salt: Option<String>,
     /// Per source.
     #[serde(default)]
     pub sources: BTreeMap<SourceId, SourceState>,
@@ -95,7 +111,8 @@ pub struct SourceState {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryState {
-    /// Leaver timers: entry id → the day its leaving was first seen.
+    /// Leaver timers: [`TimerKeys::id`] of the entry id → the day its leaving was first
+    /// seen.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub timers: BTreeMap<String, Date>,
     /// The id of the last plan applied.
@@ -121,6 +138,115 @@ pub struct Snapshot {
     /// Org units.
     #[serde(default)]
     pub org_units: Vec<OrgUnit>,
+    /// The start of the run that read it. A delta read is merged into this snapshot only
+    /// when it is as of the source's `last_sync_at`; otherwise the source is read in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Timestamp>,
+}
+
+/// The keys that name leaver timers: a keyed hash of the entry id, so `state.json`
+/// names no one. The key comes from the state's random salt and, with `pii: hashed`,
+/// the reports' `pii_key`, so that someone who reads the reports branch cannot even
+/// test a guessed entry id. A timer whose key cannot be found again (the salt or the
+/// `pii_key` changed) starts afresh: that only ever delays a disable or delete.
+#[derive(Clone)]
+pub struct TimerKeys([u8; 32]);
+
+impl std::fmt::Debug for TimerKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TimerKeys(…)")
+    }
+}
+
+impl TimerKeys {
+    /// The keys made from `salt` and the reports' `pii_key`, if any.
+    pub fn new(salt: &str, secret: Option<&Secret>) -> Self {
+        let mut hasher = blake3::Hasher::new_derive_key("hrsync 2026-11 leaver timer ids");
+        hasher.update(salt.as_bytes());
+        hasher.update(&[0]);
+        if let Some(secret) = secret {
+            hasher.update(secret.expose().as_bytes());
+        }
+        TimerKeys(*hasher.finalize().as_bytes())
+    }
+
+    /// The name of the timer of entry `entry_id`: 128 bits, in hex.
+    pub fn id(&self, entry_id: &str) -> String {
+        let hash = blake3::keyed_hash(&self.0, entry_id.as_bytes());
+        hash.to_hex()[..32].to_owned()
+    }
+}
+
+impl RunState {
+    /// The leaver timers of `directory` for the entries in `live`, by entry id.
+    pub fn timers(
+        &self,
+        directory: &DirectoryId,
+        live: &[Entry],
+        secret: Option<&Secret>,
+    ) -> BTreeMap<String, Date> {
+        let Some(stored) = self.directories.get(directory).map(|d| &d.timers).filter(|t| !t.is_empty())
+        else {
+            return BTreeMap::new();
+        };
+        let keys = match (&self.timer_salt, self.version) {
+            (_, 0 | 1) => None,
+            (Some(salt), _) => Some(TimerKeys::new(salt, secret)),
+            (None, _) => return BTreeMap::new(),
+        };
+        live.iter()
+            .filter_map(|entry| {
+                let name = keys.as_ref().map_or_else(|| entry.id.clone(), |k| k.id(&entry.id));
+                Some((entry.id.clone(), *stored.get(&name)?))
+            })
+            .collect()
+    }
+
+    /// Records the leaver timers of `directory` (by entry id, as a plan gives them),
+    /// keyed with [`TimerKeys`]. A state of version 1 has its other timers re-keyed too.
+    pub fn record_timers(
+        &mut self,
+        directory: &DirectoryId,
+        timers: &BTreeMap<String, Date>,
+        secret: Option<&Secret>,
+    ) -> Result<(), StateError> {
+        let salt = match &self.timer_salt {
+            Some(salt) => salt.clone(),
+            None => {
+                let mut bytes = [0u8; 16];
+                getrandom::fill(&mut bytes).map_err(StateError::Random)?;
+                let salt: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                self.timer_salt = Some(salt.clone());
+                salt
+            }
+        };
+        let keys = TimerKeys::new(&salt, secret);
+        if self.version < 2 {
+            for state in self.directories.values_mut() {
+                state.timers = state.timers.iter().map(|(id, day)| (keys.id(id), *day)).collect();
+            }
+        }
+        self.version = VERSION;
+        let state = self.directories.entry(directory.clone()).or_default();
+        state.timers = timers.iter().map(|(id, day)| (keys.id(id), *day)).collect();
+        Ok(())
+    }
+
+    /// This state without the times that move on every run (`last_sync_at`,
+    /// `last_error_at`, `last_applied_at`) and without the serial: what tells whether
+    /// anything worth committing changed.
+    pub fn without_times(&self) -> RunState {
+        let mut state = self.clone();
+        state.serial = 0;
+        for source in state.sources.values_mut() {
+            source.last_sync_at = None;
+            source.last_error_at = None;
+        }
+        for directory in state.directories.values_mut() {
+            directory.last_applied_at = None;
+        }
+        state
+    }
 }
 
 /// The state directory.
@@ -153,9 +279,11 @@ impl StateStore {
         Ok(read_json(&self.state_path())?.unwrap_or_default())
     }
 
-    /// Saves the run state.
+    /// Saves the run state. A state of version 1 stays so until
+    /// [`RunState::record_timers`] re-keys its timers.
     pub fn save(&self, state: &RunState) -> Result<(), StateError> {
-        let state = RunState { version: VERSION, ..state.clone() };
+        let version = if state.version == 0 { VERSION } else { state.version };
+        let state = RunState { version, ..state.clone() };
         self.write_json(&self.state_path(), &state)
     }
 
@@ -254,6 +382,80 @@ mod tests {
             let mode = std::fs::metadata(store.dir()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o700);
         }
+    }
+
+    fn entry(id: &str) -> Entry {
+        Entry { id: id.to_owned(), attributes: Default::default(), enabled: true, revision: None }
+    }
+
+    #[test]
+    fn timers_name_no_one_and_are_found_again_by_entry_id() {
+        let corp = DirectoryId::new_unchecked("corp");
+        let dn = "uid=zoe.obrien,ou=people,dc=acme,dc=example";
+        let day: Date = "2026-11-10".parse().unwrap();
+        let timers = BTreeMap::from([(dn.to_owned(), day)]);
+        let key = Secret::new("pii key");
+        let mut state = RunState::default();
+        state.record_timers(&corp, &timers, Some(&key)).unwrap();
+
+        let text = serde_json::to_string(&state).unwrap();
+        assert!(!text.contains("zoe") && !text.contains("acme"), "{text}");
+        let live = [entry(dn), entry("uid=someone.else,ou=people,dc=acme,dc=example")];
+        // Read back from the file, as another machine would.
+        let back: RunState = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.timers(&corp, &live, Some(&key)), timers);
+        // Without the pii_key, or with another salt, the timer is not found: it starts
+        // afresh, which only delays the leaver's disable or delete.
+        assert!(back.timers(&corp, &live, None).is_empty());
+        let other_salt = RunState { timer_salt: Some("00".into()), ..back.clone() };
+        assert!(other_salt.timers(&corp, &live, Some(&key)).is_empty());
+        // The salt stays from one recording to the next.
+        let mut again = back.clone();
+        again.record_timers(&corp, &timers, Some(&key)).unwrap();
+        assert_eq!(again, back);
+    }
+
+    #[test]
+    fn version_1_timers_are_read_by_plain_id_and_re_keyed_when_recorded() {
+        let (corp, hr) = (DirectoryId::new_unchecked("corp"), DirectoryId::new_unchecked("hr"));
+        let day: Date = "2026-11-10".parse().unwrap();
+        let mut v1: RunState = serde_json::from_str(
+            r#"{"version": 1, "directories": {"corp": {"timers": {"E8": "2026-11-10"}}, "hr": {"timers": {"H1": "2026-11-10"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v1.timers(&corp, &[entry("E8"), entry("E9")], None),
+            BTreeMap::from([("E8".to_owned(), day)])
+        );
+        v1.record_timers(&corp, &BTreeMap::new(), None).unwrap();
+        assert_eq!(v1.version, VERSION);
+        assert!(v1.timers(&corp, &[entry("E8")], None).is_empty());
+        assert_eq!(
+            v1.timers(&hr, &[entry("H1")], None),
+            BTreeMap::from([("H1".to_owned(), day)]),
+            "re-keyed"
+        );
+        assert!(!serde_json::to_string(&v1).unwrap().contains("H1"));
+    }
+
+    #[test]
+    fn times_alone_are_no_change() {
+        let de = SourceId::new_unchecked("de");
+        let mut state = RunState { serial: 3, ..Default::default() };
+        state.sources.insert(
+            de.clone(),
+            SourceState {
+                last_sync_at: Some("2026-11-22T08:00:00Z".parse().unwrap()),
+                last_good_people: Some(5),
+                ..Default::default()
+            },
+        );
+        let mut later = state.clone();
+        later.serial = 4;
+        later.sources.get_mut(&de).unwrap().last_sync_at = Some("2026-11-22T09:00:00Z".parse().unwrap());
+        assert_eq!(later.without_times(), state.without_times());
+        later.sources.get_mut(&de).unwrap().last_error = Some("timed out".into());
+        assert_ne!(later.without_times(), state.without_times());
     }
 
     #[test]

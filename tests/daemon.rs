@@ -18,7 +18,7 @@ fn repository() -> (tempfile::TempDir, Repository) {
     (tmp, repo)
 }
 
-fn commit_all(repo: &Repository, message: &str) -> git2::Oid {
+pub fn commit_all(repo: &Repository, message: &str) -> git2::Oid {
     let mut index = repo.index().unwrap();
     index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
     index.write().unwrap();
@@ -40,7 +40,7 @@ fn daemon_once_on(dir: &Path, branch: &str, now: &str) -> Run {
 }
 
 /// The reports branch's commits, newest first: (message, files changed).
-fn reports(repo: &Repository) -> Vec<(String, Vec<String>)> {
+pub fn reports(repo: &Repository) -> Vec<(String, Vec<String>)> {
     let Ok(tip) = repo.find_reference("refs/heads/hrsync/reports") else { return Vec::new() };
     let mut walk = repo.revwalk().unwrap();
     walk.push(tip.target().unwrap()).unwrap();
@@ -55,7 +55,7 @@ fn reports(repo: &Repository) -> Vec<(String, Vec<String>)> {
     .collect()
 }
 
-fn file_on_branch(repo: &Repository, path: &str) -> serde_json::Value {
+pub fn file_on_branch(repo: &Repository, path: &str) -> serde_json::Value {
     let tip = repo.find_reference("refs/heads/hrsync/reports").unwrap().peel_to_commit().unwrap();
     let entry = tip.tree().unwrap().get_path(Path::new(path)).unwrap();
     serde_json::from_slice(entry.to_object(repo).unwrap().peel_to_blob().unwrap().content()).unwrap()
@@ -79,7 +79,10 @@ fn one_cycle_commits_the_plan_then_the_result_and_nothing_when_nothing_changed()
     assert_eq!(plan_files, &["reports/corp/plan.json", "reports/corp/plan.md"]);
     let (result_message, result_files) = &commits[0];
     assert!(result_message.contains(&format!("Plan-Id: {plan_id}")), "{result_message}");
-    assert_eq!(result_files, &["reports/result.json", "reports/status.json"]);
+    assert_eq!(result_files, &["reports/result.json", "reports/state.json", "reports/status.json"]);
+    let state = file_on_branch(&repo, "reports/state.json");
+    assert_eq!(state["serial"], 1);
+    assert!(state["sources"]["germany"]["last_sync_at"].is_string(), "{state}");
     assert_eq!(file_on_branch(&repo, "reports/result.json")["directories"]["corp"]["created"], 143);
     // Personal data in committed reports follows reports.pii (masked in the example).
     let plan = file_on_branch(&repo, "reports/corp/plan.json").to_string();
@@ -243,7 +246,7 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
 }
 
 /// Waits (up to a minute: a liveness bound, not a speed check) until `done` holds.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !done() {
         assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
@@ -369,13 +372,13 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
 }
 
 /// `git daemon` serving `base` over git:// on a free loopback port, stopped on drop.
-struct GitDaemon {
+pub struct GitDaemon {
     child: std::process::Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl GitDaemon {
-    fn start(base: &Path) -> GitDaemon {
+    pub fn start(base: &Path) -> GitDaemon {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // git-daemon itself, not the `git` wrapper, so that killing it stops the server.
         let exec_path = std::process::Command::new("git").arg("--exec-path").output().unwrap();

@@ -140,6 +140,8 @@ pub enum Fault {
     TooManyRequests,
     /// Pass it on, then close the connection without answering.
     DropAnswer,
+    /// Wait this many milliseconds, then pass it on (even if the client went away).
+    Delay(u64),
 }
 
 /// A proxy deciding per request (numbered from 1, with method and path) what to do.
@@ -223,6 +225,9 @@ fn serve(
     if fault == Fault::TooManyRequests {
         client.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return Ok(());
+    }
+    if let Fault::Delay(ms) = fault {
+        std::thread::sleep(Duration::from_millis(ms));
     }
     // Ask the server to close after answering, so its answer ends at EOF.
     let head = head.replacen("\r\n", "\r\nConnection: close\r\n", 1);

@@ -10,6 +10,7 @@ mod example;
 mod gitref;
 mod golden;
 mod graph;
+mod handover;
 mod ldap;
 mod scim;
 mod scim_server;

@@ -198,6 +198,7 @@ impl Example {
             store: StateStore::new(self.path(".hrsync")),
             now: now.parse().unwrap(),
             progress: false,
+            timer_secret: None,
         };
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let planned = runtime.block_on(async {

@@ -1035,7 +1035,7 @@ impl<'a> Planner<'a> {
         }
         let exceeded = mass_change(&safety);
 
-        let id = plan_id(self.input, self.workspace_today);
+        let id = plan_id(self.input, self.workspace_today, &timers);
         let approved = !exceeded.is_empty() && self.input.approvals.contains(&id);
         let (status, blocked_by) = if !failed.is_empty() {
             (PlanStatus::Failed, failed)
@@ -1177,8 +1177,10 @@ fn manager_cycles(people: &[MergedPerson]) -> HashMap<usize, usize> {
     out
 }
 
-/// The plan id: a hash of everything the plan depends on.
-fn plan_id(input: &PlanInput<'_>, as_of: Date) -> String {
+/// The plan id: a hash of everything the plan depends on. Of the leaver timers, only
+/// those the plan uses count, as it uses them: a plan made before a leaver's timer was
+/// recorded and one made after, the same day, are the same plan.
+fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<String, Date>) -> String {
     let mut h = ContentHash::new();
     h.text("hrsync-plan-1");
     h.text(&input.config.fingerprint);
@@ -1193,7 +1195,7 @@ fn plan_id(input: &PlanInput<'_>, as_of: Date) -> String {
     let mut live: Vec<&Entry> = input.live.iter().collect();
     live.sort_by(|a, b| a.id.cmp(&b.id));
     h.items(&live, |h, e| h.entry(e));
-    for (id, date) in input.timers {
+    for (id, date) in timers {
         h.text(id);
         h.text(&date.to_string());
     }
