@@ -186,10 +186,11 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
     assert!(users.values().all(|v| v.len() == 1), "no one twice");
     assert_eq!(reports(&remote).len(), 3, "plan, plan of the rest, result");
 
-    // 10060 leaves on 30 November: B disables the account on 1 December and starts the
-    // 30-day timer to its deletion.
-    ex.set_german(&["10060"], 10, "30.11.2026");
-    commit_all(&repo, "10060 leaves");
+    // 10060 is gone from the HR export: B disables the account on 1 December, starting
+    // the 30-day timer to its deletion (a leaver with no end date counts from when
+    // hrsync first saw them gone).
+    ex.edit_germany(|_, line| (!line.starts_with("10060;")).then(|| line.to_owned()));
+    commit_all(&repo, "10060 is gone");
     let pushed = Command::new("git")
         .arg("-C")
         .arg(ex.repo())
