@@ -131,6 +131,42 @@ fn a_config_commit_gives_its_plan_and_result() {
 }
 
 #[test]
+fn mode_plan_commits_the_plan_and_writes_nothing_and_mode_off_skips_the_directory() {
+    let (tmp, repo) = repository();
+    let corp = tmp.path().join("sync/directories/corp.yaml");
+    let entries = tmp.path().join("sync/.hrsync/directories/corp");
+    let set_mode = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&corp).unwrap();
+        assert!(text.contains(&format!("mode: {from} ")));
+        std::fs::write(&corp, text.replace(&format!("mode: {from} "), &format!("mode: {to} "))).unwrap();
+        commit_all(&repo, &format!("mode {to}"))
+    };
+
+    set_mode("apply", "plan");
+    let out = daemon_once(tmp.path(), "2026-11-22T09:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    let commits = reports(&repo);
+    assert_eq!(commits.len(), 2, "{commits:#?}");
+    assert!(commits[1].0.starts_with("Plan for `corp`: 143 to create"), "{commits:#?}");
+    let result = file_on_branch(&repo, "reports/result.json");
+    let corp_result = &result["directories"]["corp"];
+    assert_eq!((corp_result["mode"].as_str(), corp_result["applied"].as_bool()), (Some("plan"), Some(false)));
+    assert_eq!(std::fs::read_dir(&entries).map(|d| d.count()).unwrap_or(0), 0, "a simulation writes nothing");
+
+    // Off: no plan, no write, and the result says why.
+    set_mode("plan", "off");
+    let out = daemon_once(tmp.path(), "2026-11-22T10:00:00Z");
+    assert_eq!(out.code, 0, "{out:?}");
+    let commits = reports(&repo);
+    assert!(commits[0].0.starts_with("Run "), "no new plan commit: {commits:#?}");
+    assert_eq!(commits.len(), 3, "{commits:#?}");
+    let corp_result = &file_on_branch(&repo, "reports/result.json")["directories"]["corp"];
+    assert_eq!(corp_result["skipped"], true, "{corp_result}");
+    assert_eq!(corp_result["reason"], "mode is off", "{corp_result}");
+    assert_eq!(std::fs::read_dir(&entries).map(|d| d.count()).unwrap_or(0), 0);
+}
+
+#[test]
 fn uncommitted_config_is_not_used_and_a_checked_out_reports_branch_is_refused() {
     let (tmp, repo) = repository();
     // An edit in the working tree that was never committed: the daemon reads HEAD.
@@ -243,6 +279,54 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
         run(&["--repo", sync, "--ref", &main, "--now", now, "plan", "--base", &main, "--detailed-exitcode"]);
     assert_eq!(same.code, 0, "{same:?}");
     assert!(same.stdout.contains("`corp`: no effect"), "{same:?}");
+}
+
+#[test]
+fn the_review_of_a_large_change_fits_a_pull_request_comment() {
+    let (tmp, repo) = repository();
+    let main = repo.head().unwrap().shorthand().unwrap().to_owned();
+    let sync = tmp.path().join("sync");
+    let sync = sync.to_str().unwrap();
+    let now = "2026-11-22T09:00:00Z";
+    assert_eq!(run(&["--repo", sync, "--now", now, "apply"]).code, 0);
+
+    // A pull request hiring 3,000 people and writing `l` in capitals for everyone.
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    repo.branch("pr", &head, false).unwrap();
+    repo.set_head("refs/heads/pr").unwrap();
+    let dir = tmp.path().join("sync/directories/corp.yaml");
+    let text =
+        std::fs::read_to_string(&dir).unwrap().replace("{{ work_location }}", "{{ work_location | upper }}");
+    std::fs::write(&dir, text).unwrap();
+    let csv = tmp.path().join("sync/data/germany.csv");
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    for n in 0..3_000 {
+        text.push_str(&format!("2{n:05};Neue{n};Kollegin{n};neue.kollegin{n}@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    commit_all(&repo, "pr");
+    repo.set_head(&format!("refs/heads/{main}")).unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+
+    let out = run(&["--repo", sync, "--ref", "pr", "--now", now, "plan", "--base", &main]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let chars = out.stdout.chars().count();
+    assert!(chars <= 60_000, "{chars} characters");
+    assert!(chars > 50_000, "the room is used: {chars} characters");
+    assert!(
+        out.stdout.contains("gives 3000 people an account and changes `l` for 143 people."),
+        "{}",
+        &out.stdout[..500]
+    );
+    let tail = out.stdout.trim_end().lines().last().unwrap();
+    let left_out: usize = tail
+        .strip_prefix("… and ")
+        .and_then(|t| t.strip_suffix(" more people, not listed to keep this comment short."))
+        .unwrap_or_else(|| panic!("{tail}"))
+        .parse()
+        .unwrap();
+    let listed = out.stdout.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(listed + left_out, 3_143, "every person is listed or counted");
 }
 
 /// Waits (up to a minute: a liveness bound, not a speed check) until `done` holds.

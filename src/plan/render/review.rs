@@ -60,17 +60,25 @@ pub fn review(base: &[Plan], head: &[Plan], pii: &Pii) -> (String, bool) {
             (None, None) => {}
         }
     }
+    // Room kept for the line that says how many people were left out.
+    let budget = MAX_CHARS - 200;
     for (id, b, h, delta) in details {
-        let (rb, rh) = (redact(b, pii), redact(h, pii));
-        writeln!(out, "\n### {}\n\n| Person | On the base | With this change |\n|---|---|---|", code(id))
-            .ok();
         let total = delta.people.len();
+        let header =
+            format!("\n### {}\n\n| Person | On the base | With this change |\n|---|---|---|\n", code(id));
+        if out.len() + header.len() > budget {
+            writeln!(
+                out,
+                "\n{}: the {} are not listed, to keep this comment short.",
+                code(id),
+                people(total)
+            )
+            .ok();
+            continue;
+        }
+        out.push_str(&header);
+        let (rb, rh) = (redact(b, pii), redact(h, pii));
         for (n, person) in delta.people.iter().enumerate() {
-            if out.len() > MAX_CHARS - 2_000 {
-                writeln!(out, "\n… and {} more people, not listed to keep this comment short.", total - n)
-                    .ok();
-                break;
-            }
             let row = person.head.map(|i| &rh.rows[i]).or(person.base.map(|i| &rb.rows[i]));
             let Some(row) = row else { continue };
             let side = |plan: &Plan, i: Option<usize>| -> String {
@@ -87,11 +95,25 @@ pub fn review(base: &[Plan], head: &[Plan], pii: &Pii) -> (String, bool) {
                 }
                 text
             };
-            writeln!(out, "| {} | {} | {} |", subject(row), side(&rb, person.base), side(&rh, person.head))
-                .ok();
+            let line =
+                format!("| {} | {} | {} |\n", subject(row), side(&rb, person.base), side(&rh, person.head));
+            if out.len() + line.len() > budget {
+                let more = if total - n == 1 {
+                    "1 more person".to_owned()
+                } else {
+                    format!("{} more people", total - n)
+                };
+                writeln!(out, "\n… and {more}, not listed to keep this comment short.").ok();
+                break;
+            }
+            out.push_str(&line);
         }
     }
     (out, differs)
+}
+
+fn people(n: usize) -> String {
+    if n == 1 { "1 person".to_owned() } else { format!("{n} people") }
 }
 
 /// What a change does to one directory's plan.
@@ -118,7 +140,6 @@ impl Delta {
 
     fn sentence(&self) -> String {
         let mut parts = Vec::new();
-        let people = |n: usize| if n == 1 { "1 person".to_owned() } else { format!("{n} people") };
         for (action, (more, fewer)) in &self.actions {
             let (verb, noun) = match *action {
                 "create" => ("gives", "an account"),
