@@ -238,18 +238,18 @@ fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_pic
     );
 }
 
-#[test]
-fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
+/// [`repository`], applied once as of 2026-11-22, with the name of its branch.
+fn applied_repository() -> (tempfile::TempDir, Repository, String) {
     let (tmp, repo) = repository();
     let main = repo.head().unwrap().shorthand().unwrap().to_owned();
     let sync = tmp.path().join("sync");
-    let sync = sync.to_str().unwrap();
-    let now = "2026-11-22T09:00:00Z";
-    assert_eq!(run(&["--repo", sync, "--now", now, "apply"]).code, 0);
-    let entries = || std::fs::read_dir(tmp.path().join("sync/.hrsync/directories/corp")).unwrap().count();
-    let before = entries();
+    assert_eq!(run(&["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "apply"]).code, 0);
+    (tmp, repo, main)
+}
 
-    // A pull request: one new colleague, and `l` written in capitals.
+/// Commits to a new branch `pr` the German rows `hires` and `l` written in capitals, then
+/// checks `main` out again.
+fn pull_request(tmp: &tempfile::TempDir, repo: &Repository, main: &str, hires: &[String]) {
     let head = repo.head().unwrap().peel_to_commit().unwrap();
     repo.branch("pr", &head, false).unwrap();
     repo.set_head("refs/heads/pr").unwrap();
@@ -259,11 +259,27 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
     std::fs::write(&dir, text).unwrap();
     let csv = tmp.path().join("sync/data/germany.csv");
     let mut text = std::fs::read_to_string(&csv).unwrap();
-    text.push_str("10999;Neue;Kollegin;neue.kollegin@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n");
+    for row in hires {
+        text.push_str(row);
+        text.push('\n');
+    }
     std::fs::write(&csv, text).unwrap();
-    commit_all(&repo, "pr");
+    commit_all(repo, "pr");
     repo.set_head(&format!("refs/heads/{main}")).unwrap();
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+}
+
+#[test]
+fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
+    let (tmp, repo, main) = applied_repository();
+    let sync = tmp.path().join("sync");
+    let sync = sync.to_str().unwrap();
+    let now = "2026-11-22T09:00:00Z";
+    let entries = || std::fs::read_dir(tmp.path().join("sync/.hrsync/directories/corp")).unwrap().count();
+    let before = entries();
+
+    // A pull request: one new colleague, and `l` written in capitals.
+    pull_request(&tmp, &repo, &main, &["10999;Neue;Kollegin;neue.kollegin@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;".to_owned()]);
 
     let out =
         run(&["--repo", sync, "--ref", "pr", "--now", now, "plan", "--base", &main, "--detailed-exitcode"]);
@@ -283,30 +299,16 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
 
 #[test]
 fn the_review_of_a_large_change_fits_a_pull_request_comment() {
-    let (tmp, repo) = repository();
-    let main = repo.head().unwrap().shorthand().unwrap().to_owned();
+    let (tmp, repo, main) = applied_repository();
     let sync = tmp.path().join("sync");
     let sync = sync.to_str().unwrap();
     let now = "2026-11-22T09:00:00Z";
-    assert_eq!(run(&["--repo", sync, "--now", now, "apply"]).code, 0);
 
     // A pull request hiring 3,000 people and writing `l` in capitals for everyone.
-    let head = repo.head().unwrap().peel_to_commit().unwrap();
-    repo.branch("pr", &head, false).unwrap();
-    repo.set_head("refs/heads/pr").unwrap();
-    let dir = tmp.path().join("sync/directories/corp.yaml");
-    let text =
-        std::fs::read_to_string(&dir).unwrap().replace("{{ work_location }}", "{{ work_location | upper }}");
-    std::fs::write(&dir, text).unwrap();
-    let csv = tmp.path().join("sync/data/germany.csv");
-    let mut text = std::fs::read_to_string(&csv).unwrap();
-    for n in 0..3_000 {
-        text.push_str(&format!("2{n:05};Neue{n};Kollegin{n};neue.kollegin{n}@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n"));
-    }
-    std::fs::write(&csv, text).unwrap();
-    commit_all(&repo, "pr");
-    repo.set_head(&format!("refs/heads/{main}")).unwrap();
-    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+    let hires: Vec<String> = (0..3_000)
+        .map(|n| format!("2{n:05};Neue{n};Kollegin{n};neue.kollegin{n}@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;"))
+        .collect();
+    pull_request(&tmp, &repo, &main, &hires);
 
     let out = run(&["--repo", sync, "--ref", "pr", "--now", now, "plan", "--base", &main]);
     assert_eq!(out.code, 0, "{}", out.stderr);
