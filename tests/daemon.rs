@@ -6,7 +6,7 @@ use std::path::Path;
 
 use git2::{Repository, Signature};
 
-use crate::util::{Run, copy_dir, json, root, run};
+use crate::util::{Run, command, copy_dir, json, root, run};
 
 /// A git repository holding the example in `sync/`, committed once.
 fn repository() -> (tempfile::TempDir, Repository) {
@@ -457,6 +457,19 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
     assert!(!log.contains(token) && !log.contains(secret), "secrets stay out of logs: {log}");
 }
 
+/// A bare clone of the repository at `from`, as `sync.git` in `dir`.
+pub fn bare_clone(from: &Path, dir: &Path) -> std::path::PathBuf {
+    let bare = dir.join("sync.git");
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--bare"])
+        .arg(from)
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    bare
+}
+
 /// `git daemon` serving `base` over git:// on a free loopback port, stopped on drop.
 pub struct GitDaemon {
     child: std::process::Child,
@@ -494,14 +507,7 @@ fn a_remote_repository_is_fetched_and_the_reports_branch_pushed_back() {
     let (tmp, repo) = repository();
     let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
     let served = tempfile::tempdir().unwrap();
-    let bare = served.path().join("sync.git");
-    let status = std::process::Command::new("git")
-        .args(["clone", "--quiet", "--bare"])
-        .arg(tmp.path())
-        .arg(&bare)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let bare = bare_clone(tmp.path(), served.path());
     let git = GitDaemon::start(served.path());
     let url = format!("git://127.0.0.1:{}/sync.git", git.port);
     let repo_arg = format!("{url}#sync");
@@ -552,4 +558,41 @@ fn a_remote_repository_is_fetched_and_the_reports_branch_pushed_back() {
     assert!(plan.message().unwrap().starts_with("Plan for `corp`: 1 to create"), "{:?}", plan.message());
     assert!(plan.message().unwrap().contains(&format!("Config-Revision: {config}")));
     drop(git);
+}
+
+#[test]
+fn a_remote_over_http_needs_the_credentials_from_the_environment() {
+    let (tmp, repo) = repository();
+    let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
+    let served = tempfile::tempdir().unwrap();
+    let bare = bare_clone(tmp.path(), served.path());
+    let (user, password) = ("hrsync-bot", "glpat-Secret-7Fq2");
+    let http = crate::git_http::GitHttp::start(served.path(), user, password);
+    let repo_arg = format!("http://127.0.0.1:{}/sync.git#sync", http.port);
+    let state = tempfile::tempdir().unwrap();
+    let once = |credentials: &[(&str, &str)]| {
+        let out = command(&["--repo", &repo_arg, "--state-dir", state.path().to_str().unwrap()])
+            .args(["--now", "2026-11-22T09:00:00Z", "daemon", "--once", "--branch", &branch])
+            .envs(credentials.iter().copied())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    let (code, err) = once(&[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("set HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD"), "{err}");
+    let wrong = "glpat-Wrong-0000";
+    let (code, err) = once(&[("HRSYNC_GIT_USERNAME", user), ("HRSYNC_GIT_PASSWORD", wrong)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the remote refused the credentials of HRSYNC_GIT_USERNAME"), "{err}");
+    assert!(!err.contains(wrong), "the password stays out of messages: {err}");
+
+    let (code, err) = once(&[("HRSYNC_GIT_USERNAME", user), ("HRSYNC_GIT_PASSWORD", password)]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains(password), "{err}");
+    let remote = Repository::open_bare(&bare).unwrap();
+    let mut walk = remote.revwalk().unwrap();
+    walk.push_ref("refs/heads/hrsync/reports").unwrap();
+    assert_eq!(walk.count(), 2, "plan and result pushed over HTTP");
 }

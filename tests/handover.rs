@@ -13,9 +13,9 @@ use std::time::Duration;
 use git2::Repository;
 use serde_json::Value as Json;
 
-use crate::daemon::{GitDaemon, commit_all, eventually, file_on_branch, reports};
+use crate::daemon::{GitDaemon, bare_clone, commit_all, eventually, file_on_branch, reports};
 use crate::scim_server::{Fault, Proxy, ScimServer, TOKEN};
-use crate::util::{Example, json};
+use crate::util::{Example, command, json};
 
 const NOW: &str = "2026-11-22T09:00:00Z";
 
@@ -39,13 +39,8 @@ fn slow_creates(server: &ScimServer, ms: u64) -> Proxy {
 
 /// `hrsync` with the SCIM token set and no inherited HRSYNC_* settings.
 fn hrsync(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrsync"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HRSYNC_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("SCIM_TOKEN", TOKEN).args(args);
+    let mut cmd = command(args);
+    cmd.env("SCIM_TOKEN", TOKEN);
     cmd
 }
 
@@ -139,10 +134,7 @@ struct Served {
 
 fn serve(ex: &Example) -> Served {
     let dir = tempfile::tempdir().unwrap();
-    let bare = dir.path().join("sync.git");
-    let status =
-        Command::new("git").args(["clone", "--quiet", "--bare"]).arg(ex.repo()).arg(&bare).status().unwrap();
-    assert!(status.success());
+    let bare = bare_clone(&ex.repo(), dir.path());
     let git = GitDaemon::start(dir.path());
     Served { _dir: dir, bare, git }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod daemon;
 mod entraid;
 mod example;
+mod git_http;
 mod gitref;
 mod golden;
 mod graph;

@@ -8,15 +8,21 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs `hrsync` with `args` and no inherited HRSYNC_* settings.
-pub fn hrsync(args: &[&str]) -> Output {
+/// `hrsync` with `args` and no inherited HRSYNC_* settings, ready to run.
+pub fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrsync"));
     for (k, _) in std::env::vars() {
         if k.starts_with("HRSYNC_") {
             cmd.env_remove(k);
         }
     }
-    cmd.args(args).output().expect("hrsync runs")
+    cmd.args(args);
+    cmd
+}
+
+/// Runs `hrsync` with `args` and no inherited HRSYNC_* settings.
+pub fn hrsync(args: &[&str]) -> Output {
+    command(args).output().expect("hrsync runs")
 }
 
 /// The exit code, stdout and stderr of a run.

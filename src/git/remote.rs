@@ -32,19 +32,41 @@ impl std::fmt::Debug for Mirror {
 
 fn callbacks<'a>() -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(|_url, username, allowed| {
-        if allowed.is_user_pass_plaintext()
-            && let (Ok(user), Ok(password)) =
-                (std::env::var("HRSYNC_GIT_USERNAME"), std::env::var("HRSYNC_GIT_PASSWORD"))
-        {
-            return Cred::userpass_plaintext(&user, &password);
+    // libgit2 asks again after each refusal: the second time, the answer is an error
+    // that says which settings were refused (never their values).
+    let mut asked = 0;
+    callbacks.credentials(move |_url, username, allowed| {
+        if allowed.is_username() {
+            // SSH first asks for the user name alone.
+            return Cred::username(username.unwrap_or("git"));
+        }
+        asked += 1;
+        let user_pass = (std::env::var("HRSYNC_GIT_USERNAME"), std::env::var("HRSYNC_GIT_PASSWORD"));
+        if allowed.is_user_pass_plaintext() {
+            return match user_pass {
+                _ if asked > 1 => Err(git2::Error::from_str(
+                    "the remote refused the credentials of HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD; check them and the token's rights",
+                )),
+                (Ok(user), Ok(password)) => Cred::userpass_plaintext(&user, &password),
+                _ => Err(git2::Error::from_str(
+                    "the remote asks for credentials: set HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD (a token)",
+                )),
+            };
         }
         if allowed.is_ssh_key() {
+            if asked > 1 {
+                return Err(git2::Error::from_str(
+                    "the remote refused the SSH key (HRSYNC_GIT_SSH_KEY, or the SSH agent's keys)",
+                ));
+            }
             let user = username.unwrap_or("git");
             if let Ok(key) = std::env::var("HRSYNC_GIT_SSH_KEY") {
                 return Cred::ssh_key(user, None, Path::new(&key), None);
             }
             return Cred::ssh_key_from_agent(user);
+        }
+        if asked > 1 {
+            return Err(git2::Error::from_str("the remote refused the credentials offered"));
         }
         Cred::default()
     });
