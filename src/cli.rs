@@ -279,11 +279,21 @@ async fn one_cycle(g: &Global, rev: &str) -> Result<(crate::daemon::Cycle, std::
     if let Some(m) = &mirror {
         m.push_reports(branch).with_context(|| format!("cannot push `{branch}` to {}", g.repo))?;
     }
+    // Plain lines for people; with JSON logs, log lines like the rest.
+    let json = g.log_format == LogFormat::Json;
     if cycle.commits.is_empty() {
-        eprintln!("nothing changed: no commit to `{branch}`");
+        if json {
+            tracing::info!(branch = %branch, "nothing changed: no commit");
+        } else {
+            eprintln!("nothing changed: no commit to `{branch}`");
+        }
     }
     for (oid, subject) in &cycle.commits {
-        eprintln!("committed {} to `{branch}`: {subject}", &oid.to_string()[..12]);
+        if json {
+            tracing::info!(branch = %branch, commit = %oid, subject = %subject, "committed");
+        } else {
+            eprintln!("committed {} to `{branch}`: {subject}", &oid.to_string()[..12]);
+        }
     }
     let wait = next_run(run.config.workspace.schedule.as_ref(), Timestamp::now());
     Ok((cycle, wait, revision))

@@ -24,13 +24,21 @@ fn main() -> ExitCode {
     };
     let filter = EnvFilter::try_from_env("HRSYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match cli.log_format() {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    let json = matches!(cli.log_format(), LogFormat::Json);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
     match hrsync::cli::execute(cli) {
         Ok(code) => code,
         Err(e) if e.is::<hrsync::cli::AlreadyReported>() => ExitCode::FAILURE,
+        Err(e) if json => {
+            // One JSON line, like every other line of the log.
+            let causes: Vec<String> = e.chain().skip(1).map(ToString::to_string).collect();
+            tracing::error!(error = %e, causes = ?causes, "failed");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {

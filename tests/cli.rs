@@ -1,7 +1,7 @@
 //! The command line: validate messages, exit codes, schema freshness, preview, and the
 //! errors of what is not built yet.
 
-use crate::util::{Example, root, run};
+use crate::util::{Example, json, root, run};
 
 #[test]
 fn validate_reports_three_mistakes_in_two_files_with_positions() {
@@ -58,6 +58,28 @@ fn validate_online_reads_sources_and_directories() {
     let out = ex.run(&["validate", "--online"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("source `france`: FAILED: cannot read `data/france.json`"), "{out:?}");
+}
+
+#[test]
+fn logs_are_json_lines_with_log_format_json() {
+    let ex = Example::new();
+    let out = ex.run(&["--log-format", "json", "-v", "plan"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<serde_json::Value> = out.stderr.lines().map(json).collect();
+    let read = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "source read" && l["fields"]["source"] == "germany")
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert_eq!(read["level"], "INFO");
+    assert_eq!(read["fields"]["people"], 102);
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "plan computed"), "{out:?}");
+
+    // A failure is a JSON line too, at any verbosity.
+    let out = ex.run(&["--log-format", "json", "plan", "--directory", "nope"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let last = json(out.stderr.lines().last().unwrap_or_default());
+    assert_eq!(last["level"], "ERROR", "{out:?}");
+    assert!(last["fields"]["error"].as_str().unwrap().contains("there is no directory `nope`"), "{out:?}");
 }
 
 #[test]

@@ -409,7 +409,7 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
     let (token, secret) = ("runs-token-Xy3", "webhook-secret-Q9");
     let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
         .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
         .env("HRSYNC_RUNS_TOKEN", token)
         .env("HRSYNC_WEBHOOK_SECRET", secret)
         .stdout(std::process::Stdio::null())
@@ -455,6 +455,9 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
     let mut log = String::new();
     std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut log).unwrap();
     assert!(!log.contains(token) && !log.contains(secret), "secrets stay out of logs: {log}");
+    // --log-format json: every line is one JSON object, the commits included.
+    let lines: Vec<serde_json::Value> = log.lines().map(json).collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "committed"), "{log}");
 }
 
 /// A bare clone of the repository at `from`, as `sync.git` in `dir`.
