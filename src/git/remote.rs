@@ -1,6 +1,7 @@
 //! A remote sync repository, as the daemon follows it: a bare mirror in the state
 //! directory, fetched before each run (and on an interval while watching), whose
-//! reports branch is pushed back after each run.
+//! reports branch is pushed back after each commit to it (a plan is on the remote
+//! before it is applied) and once more at the end of each run.
 //!
 //! Branches of the remote are fetched to `refs/remotes/origin/*`; the config is read
 //! from `refs/remotes/origin/<branch>`. The reports branch is local
