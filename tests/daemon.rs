@@ -591,7 +591,12 @@ fn a_remote_over_http_needs_the_credentials_from_the_environment() {
     assert!(err.contains("the remote refused the credentials of HRSYNC_GIT_USERNAME"), "{err}");
     assert!(!err.contains(wrong), "the password stays out of messages: {err}");
 
-    let (code, err) = once(&[("HRSYNC_GIT_USERNAME", user), ("HRSYNC_GIT_PASSWORD", password)]);
+    // The token from a file, as a mounted secret gives it.
+    let secrets = tempfile::tempdir().unwrap();
+    let token_file = secrets.path().join("token");
+    std::fs::write(&token_file, format!("{password}\n")).unwrap();
+    let (code, err) =
+        once(&[("HRSYNC_GIT_USERNAME", user), ("HRSYNC_GIT_PASSWORD_FILE", token_file.to_str().unwrap())]);
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains(password), "{err}");
     let remote = Repository::open_bare(&bare).unwrap();

@@ -10,7 +10,7 @@
 //! pushed without force: a push the remote refuses is an error, never an overwrite.
 //!
 //! Credentials come from the environment, never from the repository: `HRSYNC_GIT_USERNAME`
-//! and `HRSYNC_GIT_PASSWORD` (a token) for HTTPS, `HRSYNC_GIT_SSH_KEY` (a private key
+//! and `HRSYNC_GIT_PASSWORD` (a token) or `HRSYNC_GIT_PASSWORD_FILE` for HTTPS, `HRSYNC_GIT_SSH_KEY` (a private key
 //! file) or the SSH agent for SSH.
 
 use std::path::{Path, PathBuf};
@@ -31,6 +31,19 @@ impl std::fmt::Debug for Mirror {
     }
 }
 
+/// The password or token: `HRSYNC_GIT_PASSWORD`, or the content of the file
+/// `HRSYNC_GIT_PASSWORD_FILE` names (a mounted secret), without its final line break.
+fn password() -> Result<Option<String>, String> {
+    if let Ok(password) = std::env::var("HRSYNC_GIT_PASSWORD") {
+        return Ok(Some(password));
+    }
+    let Ok(path) = std::env::var("HRSYNC_GIT_PASSWORD_FILE") else { return Ok(None) };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned())),
+        Err(e) => Err(format!("cannot read HRSYNC_GIT_PASSWORD_FILE `{path}`: {e}")),
+    }
+}
+
 fn callbacks<'a>() -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
     // libgit2 asks again after each refusal: the second time, the answer is an error
@@ -42,15 +55,16 @@ fn callbacks<'a>() -> RemoteCallbacks<'a> {
             return Cred::username(username.unwrap_or("git"));
         }
         asked += 1;
-        let user_pass = (std::env::var("HRSYNC_GIT_USERNAME"), std::env::var("HRSYNC_GIT_PASSWORD"));
+        let user_pass = (std::env::var("HRSYNC_GIT_USERNAME"), password());
         if allowed.is_user_pass_plaintext() {
             return match user_pass {
                 _ if asked > 1 => Err(git2::Error::from_str(
                     "the remote refused the credentials of HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD; check them and the token's rights",
                 )),
-                (Ok(user), Ok(password)) => Cred::userpass_plaintext(&user, &password),
+                (Ok(user), Ok(Some(password))) => Cred::userpass_plaintext(&user, &password),
+                (_, Err(e)) => Err(git2::Error::from_str(&e)),
                 _ => Err(git2::Error::from_str(
-                    "the remote asks for credentials: set HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD (a token)",
+                    "the remote asks for credentials: set HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD (a token) or HRSYNC_GIT_PASSWORD_FILE (a file holding it)",
                 )),
             };
         }
