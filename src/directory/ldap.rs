@@ -67,6 +67,14 @@ impl LdapDirectory {
         DirectoryError::Unavailable { directory: self.id.clone(), source: Box::new(e) }
     }
 
+    /// The read of `base` stops at an entry the server encoded wrongly: the plan fails
+    /// rather than miss an entry.
+    fn malformed(&self, base: &str) -> DirectoryError {
+        self.unavailable(std::io::Error::other(format!(
+            "the server sent an entry under `{base}` that is not valid LDAP (bad BER or a name that is not UTF-8)"
+        )))
+    }
+
     /// A bound connection, opened on first use and reopened when it closed.
     async fn ldap(&self) -> Result<Ldap, DirectoryError> {
         install_crypto_provider();
@@ -154,7 +162,8 @@ impl LdapDirectory {
             .map_err(|e| self.error(base, e))?;
         let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
         while let Some(entry) = stream.next().await.map_err(|e| self.error(base, e))? {
-            out.push(self.to_entry(SearchEntry::construct(entry), &mut names));
+            let entry = search_entry(entry).ok_or_else(|| self.malformed(base))?;
+            out.push(self.to_entry(entry, &mut names));
         }
         *self.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
         let result = stream.finish().await;
@@ -217,7 +226,7 @@ impl LdapDirectory {
                 let current = entries
                     .into_iter()
                     .next()
-                    .map(SearchEntry::construct)
+                    .and_then(search_entry)
                     .and_then(|e| {
                         e.attrs.get(UAC).and_then(|v| v.first()).and_then(|v| v.parse::<u32>().ok())
                     })
@@ -298,6 +307,35 @@ fn values(v: &Value) -> HashSet<String> {
     v.values().iter().cloned().collect()
 }
 
+/// `SearchEntry::construct` without its panics: an entry the server encoded wrongly (bad
+/// BER, a DN or attribute name that is not UTF-8) is `None`, never a crash. Values that
+/// are not all UTF-8 go to `bin_attrs`, as ldap3 does.
+fn search_entry(entry: ldap3::ResultEntry) -> Option<SearchEntry> {
+    parse_entry(entry.0)
+}
+
+fn parse_entry(entry: ldap3::asn1::StructureTag) -> Option<SearchEntry> {
+    let mut tags = entry.match_id(4)?.expect_constructed()?.into_iter();
+    let dn = String::from_utf8(tags.next()?.expect_primitive()?).ok()?;
+    let mut attrs = HashMap::new();
+    let mut bin_attrs = HashMap::new();
+    for attribute in tags.next()?.expect_constructed()? {
+        let mut parts = attribute.expect_constructed()?.into_iter();
+        let name = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
+        let raw: Vec<Vec<u8>> = parts
+            .next()?
+            .expect_constructed()?
+            .into_iter()
+            .map(|v| v.expect_primitive())
+            .collect::<Option<_>>()?;
+        match raw.iter().map(|v| String::from_utf8(v.clone())).collect::<Result<Vec<String>, _>>() {
+            Ok(text) => attrs.insert(name, text).map(drop),
+            Err(_) => bin_attrs.insert(name, raw).map(drop),
+        };
+    }
+    Some(SearchEntry { dn, attrs, bin_attrs })
+}
+
 #[async_trait]
 impl Directory for LdapDirectory {
     fn id(&self) -> &DirectoryId {
@@ -308,7 +346,7 @@ impl Directory for LdapDirectory {
         let mut ldap = self.ldap().await?;
         let first = |r: Result<ldap3::SearchResult, LdapError>| -> Result<Option<SearchEntry>, LdapError> {
             let (entries, _) = r?.success()?;
-            Ok(entries.into_iter().next().map(SearchEntry::construct))
+            Ok(entries.into_iter().next().and_then(search_entry))
         };
         let root = first(ldap.search("", Scope::Base, "(objectClass=*)", vec!["subschemaSubentry"]).await)
             .map_err(|e| self.unavailable(e))?;
@@ -475,6 +513,42 @@ fn schema_names(definition: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_entries_are_refused_not_panicked_on() {
+        use ldap3::asn1::{PL, StructureTag, TagClass};
+        let octets =
+            |b: &[u8]| StructureTag { class: TagClass::Universal, id: 4, payload: PL::P(b.to_vec()) };
+        let constructed = |id, items| StructureTag { class: TagClass::Universal, id, payload: PL::C(items) };
+        let attribute = |name: &[u8], values: &[&[u8]]| {
+            constructed(16, vec![octets(name), constructed(17, values.iter().map(|v| octets(v)).collect())])
+        };
+        let entry = |dn: &[u8], attributes| StructureTag {
+            class: TagClass::Application,
+            id: 4,
+            payload: PL::C(vec![octets(dn), constructed(16, attributes)]),
+        };
+        let good = parse_entry(entry(
+            b"uid=zoe,ou=people",
+            vec![attribute(b"cn", &[b"Zo\xc3\xab"]), attribute(b"jpegPhoto", &[b"\xff\xd8"])],
+        ))
+        .unwrap();
+        assert_eq!(good.dn, "uid=zoe,ou=people");
+        assert_eq!(good.attrs["cn"], ["Zoë"]);
+        assert_eq!(good.bin_attrs["jpegPhoto"], [vec![0xff, 0xd8]]);
+        // Each of these makes ldap3's SearchEntry::construct panic.
+        assert!(parse_entry(entry(b"uid=\xff", Vec::new())).is_none(), "a DN that is not UTF-8");
+        assert!(parse_entry(entry(b"uid=a", vec![octets(b"not a sequence")])).is_none());
+        assert!(
+            parse_entry(entry(b"uid=a", vec![constructed(16, vec![octets(b"cn")])])).is_none(),
+            "no values"
+        );
+        let short =
+            StructureTag { class: TagClass::Application, id: 4, payload: PL::C(vec![octets(b"uid=a")]) };
+        assert!(parse_entry(short).is_none(), "no attribute list");
+        let wrong = StructureTag { class: TagClass::Application, id: 5, payload: PL::C(Vec::new()) };
+        assert!(parse_entry(wrong).is_none(), "not an entry");
+    }
 
     #[test]
     fn reads_names_from_schema_definitions() {
