@@ -13,6 +13,7 @@ mod golden;
 mod graph;
 mod handover;
 mod ldap;
+mod rest_source;
 mod scim;
 mod scim_server;
 mod slapd;

@@ -18,7 +18,7 @@ use super::schema::{self, DocumentKind};
 use super::spec::{
     CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, EntraDirectorySpec, FieldMode, FieldSpec, FilterSpec,
     HttpConnectionSpec, JsonSourceSpec, LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor,
-    RuleSpec, SourceCommonSpec, SourceSpec, WorkspaceSpec,
+    PageStyle, PaginationSpec, RestSourceSpec, RuleSpec, SourceCommonSpec, SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 use super::*;
@@ -506,6 +506,9 @@ impl Compiler {
         let kind = match &p.spec {
             SourceSpec::Csv(spec) => self.csv(doc, spec).map(SourceKind::Csv),
             SourceSpec::Json(spec) => self.json(doc, spec).map(SourceKind::Json),
+            SourceSpec::Rest(spec) => {
+                self.rest(doc, spec, common.delta).map(|s| SourceKind::Rest(Box::new(s)))
+            }
         };
         if self.diags.len() != errors_before {
             return None;
@@ -582,17 +585,20 @@ impl Compiler {
         Some(CsvSettings { path: spec.path.clone(), delimiter, columns, employments, org_units })
     }
 
+    /// Reports `pointer` (at `at`) unless it is a JSON pointer.
+    fn json_pointer(&mut self, doc: &Document, pointer: &str, at: &str) {
+        if !(pointer.is_empty() || pointer.starts_with('/')) {
+            self.error(
+                doc,
+                at,
+                format!("`{pointer}` is not a JSON pointer"),
+                Some("start it with `/`, for example `/employees`".into()),
+            );
+        }
+    }
+
     fn json(&mut self, doc: &Document, spec: &JsonSourceSpec) -> Option<JsonSettings> {
-        let mut pointer_ok = |pointer: &str, at: &str| {
-            if !(pointer.is_empty() || pointer.starts_with('/')) {
-                self.error(
-                    doc,
-                    at,
-                    format!("`{pointer}` is not a JSON pointer"),
-                    Some("start it with `/`, for example `/employees`".into()),
-                );
-            }
-        };
+        let mut pointer_ok = |pointer: &str, at: &str| self.json_pointer(doc, pointer, at);
         if let Some(p) = &spec.people {
             pointer_ok(p, "/people");
         }
@@ -616,6 +622,107 @@ impl Compiler {
             employments,
             org_units,
         })
+    }
+
+    fn rest(&mut self, doc: &Document, spec: &RestSourceSpec, delta: bool) -> Option<RestSettings> {
+        let mut pointers: Vec<(&str, &str)> = Vec::new();
+        if let Some(p) = &spec.records {
+            pointers.push((p, "/records"));
+        }
+        if let Some(p) = &spec.total {
+            pointers.push((p, "/total"));
+        }
+        if let Some(next) = &spec.pagination.next {
+            pointers.push((next, "/pagination/next"));
+        }
+        for (pointer, at) in pointers {
+            self.json_pointer(doc, pointer, at);
+        }
+        if delta && spec.since_param.is_none() {
+            self.error(
+                doc,
+                "/delta",
+                "`delta: true` needs `since_param`, the query parameter that asks for changes",
+                Some("add `since_param: updated_since` (your API's name for it), or remove `delta`".into()),
+            );
+        }
+        if spec.connection.concurrency.is_some() {
+            self.error(
+                doc,
+                "/connection/concurrency",
+                "a REST source reads its pages one after the other",
+                None,
+            );
+        }
+        let pagination = self.pagination(doc, &spec.pagination);
+        let http = self.http(doc, &spec.connection);
+        let fields = self.person_columns(doc, "/fields", &spec.fields);
+        Some(RestSettings {
+            http,
+            query: spec.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            records: spec.records.clone(),
+            pagination,
+            total: spec.total.clone(),
+            since_param: spec.since_param.clone(),
+            fields,
+        })
+    }
+
+    fn pagination(&mut self, doc: &Document, spec: &PaginationSpec) -> Pagination {
+        let param = |default: &str| spec.param.clone().unwrap_or_else(|| default.to_owned());
+        let unused = |this: &mut Self, key: &str, present: bool| {
+            if present {
+                this.error(
+                    doc,
+                    &format!("/pagination/{key}"),
+                    format!("`{key}` means nothing with `style: {}`", spec.style.name()),
+                    Some(format!("remove `{key}`")),
+                );
+            }
+        };
+        match spec.style {
+            PageStyle::None => {
+                unused(self, "param", spec.param.is_some());
+                unused(self, "size_param", spec.size_param.is_some());
+                unused(self, "first", spec.first.is_some());
+                unused(self, "next", spec.next.is_some());
+                Pagination::None
+            }
+            PageStyle::Page => {
+                unused(self, "next", spec.next.is_some());
+                Pagination::Page {
+                    param: param("page"),
+                    size_param: spec.size_param.clone().unwrap_or_else(|| "per_page".into()),
+                    first: spec.first.unwrap_or(1),
+                }
+            }
+            PageStyle::Offset => {
+                unused(self, "next", spec.next.is_some());
+                unused(self, "first", spec.first.is_some());
+                Pagination::Offset {
+                    param: param("offset"),
+                    size_param: spec.size_param.clone().unwrap_or_else(|| "limit".into()),
+                }
+            }
+            PageStyle::Cursor => {
+                unused(self, "first", spec.first.is_some());
+                let next = spec.next.clone().unwrap_or_else(|| {
+                    self.error(
+                        doc,
+                        "/pagination",
+                        "`style: cursor` needs `next`, the JSON pointer to the next cursor in a page",
+                        Some("for example `next: /meta/next_cursor`".into()),
+                    );
+                    String::new()
+                });
+                Pagination::Cursor { param: param("cursor"), next, size_param: spec.size_param.clone() }
+            }
+            PageStyle::Link => {
+                unused(self, "param", spec.param.is_some());
+                unused(self, "first", spec.first.is_some());
+                Pagination::Link { next: spec.next.clone(), size_param: spec.size_param.clone() }
+            }
+        }
     }
 
     fn directories(

@@ -192,6 +192,8 @@ pub enum SourceKind {
     Csv(CsvSettings),
     /// A JSON export.
     Json(JsonSettings),
+    /// A JSON API over HTTP.
+    Rest(Box<RestSettings>),
 }
 
 impl SourceKind {
@@ -200,8 +202,67 @@ impl SourceKind {
         match self {
             SourceKind::Csv(_) => "csv",
             SourceKind::Json(_) => "json",
+            SourceKind::Rest(_) => "rest",
         }
     }
+}
+
+/// How a REST source pages, with every default filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pagination {
+    /// One answer holds everyone.
+    None,
+    /// Numbered pages.
+    Page {
+        /// Page number parameter.
+        param: String,
+        /// Page size parameter.
+        size_param: String,
+        /// The first page's number.
+        first: u64,
+    },
+    /// Offsets.
+    Offset {
+        /// Offset parameter.
+        param: String,
+        /// Page size parameter.
+        size_param: String,
+    },
+    /// A cursor in each page.
+    Cursor {
+        /// Cursor parameter.
+        param: String,
+        /// Pointer to the next cursor.
+        next: String,
+        /// Page size parameter, if any.
+        size_param: Option<String>,
+    },
+    /// A link to the next page.
+    Link {
+        /// Pointer to the next URL; the `Link` header when `None`.
+        next: Option<String>,
+        /// Page size parameter of the first request, if any.
+        size_param: Option<String>,
+    },
+}
+
+/// A REST source's settings.
+#[derive(Clone, Debug)]
+pub struct RestSettings {
+    /// The people endpoint (`url`), authentication, timeouts, retries, page size.
+    pub http: HttpSettings,
+    /// Query parameters of every page.
+    pub query: Vec<(String, String)>,
+    /// Pointer to the records in a page, if not the default.
+    pub records: Option<String>,
+    /// How the API pages.
+    pub pagination: Pagination,
+    /// Pointer to the total count in the first page.
+    pub total: Option<String>,
+    /// The parameter that asks for changes since the last sync.
+    pub since_param: Option<String>,
+    /// Renamed keys of people.
+    pub fields: Columns,
 }
 
 /// Field → column (or key) names of one table of a file source.

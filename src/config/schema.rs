@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::diagnostic::{Diagnostic, did_you_mean};
 use super::spec::{
     CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec,
-    LdapDirectorySpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
+    LdapDirectorySpec, RestSourceSpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 
@@ -69,7 +69,11 @@ impl DocumentKind {
     /// The `type` values of a tagged kind, with the schema of each.
     fn variants(self) -> Option<Vec<(&'static str, Schema)>> {
         match self {
-            Self::Source => Some(vec![variant::<CsvSourceSpec>("csv"), variant::<JsonSourceSpec>("json")]),
+            Self::Source => Some(vec![
+                variant::<CsvSourceSpec>("csv"),
+                variant::<JsonSourceSpec>("json"),
+                variant::<RestSourceSpec>("rest"),
+            ]),
             Self::Directory => Some(vec![
                 variant::<FileDirectorySpec>("file"),
                 variant::<LdapDirectorySpec>("ldap"),
@@ -194,7 +198,7 @@ pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Problem> {
 
 /// Source types of DESIGN §9 that this version does not have yet: they get "not built
 /// yet", not "unknown".
-const PLANNED_SOURCES: &[&str] = &["kombo", "merge", "personio", "bamboohr", "afas", "entraid", "rest"];
+const PLANNED_SOURCES: &[&str] = &["kombo", "merge", "personio", "bamboohr", "afas", "entraid"];
 
 fn check(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
     compiled

@@ -230,6 +230,8 @@ pub enum SourceSpec {
     Csv(CsvSourceSpec),
     /// A JSON export.
     Json(JsonSourceSpec),
+    /// A JSON API over HTTP, declared: URL, authentication, pagination, field keys.
+    Rest(Box<RestSourceSpec>),
 }
 
 impl SourceSpec {
@@ -238,6 +240,7 @@ impl SourceSpec {
         match self {
             SourceSpec::Csv(spec) => &spec.common,
             SourceSpec::Json(spec) => &spec.common,
+            SourceSpec::Rest(spec) => &spec.common,
         }
     }
 
@@ -246,6 +249,7 @@ impl SourceSpec {
         match self {
             SourceSpec::Csv(_) => "csv",
             SourceSpec::Json(_) => "json",
+            SourceSpec::Rest(_) => "rest",
         }
     }
 }
@@ -358,6 +362,97 @@ pub struct JsonSourceSpec {
     /// Where the org units are, and their keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_units: Option<JsonTableSpec>,
+}
+
+/// A JSON API of people, read page by page over HTTP (GET only).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RestSourceSpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub common: SourceCommonSpec,
+    /// The people endpoint (`url`, the full URL), its authentication, timeouts, retries
+    /// and `page_size` (records asked per page).
+    pub connection: HttpConnectionSpec,
+    /// Query parameters sent with every page, for example `{ status: all }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    /// Where the people are in each page: a JSON pointer such as `/data`. Default: the
+    /// page itself when it is an array, else `/data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
+    /// How the API pages. Default: everything in one answer.
+    #[serde(default)]
+    pub pagination: PaginationSpec,
+    /// A JSON pointer to the total number of people in the first page (`/meta/total`).
+    /// A read that ends with another count is incomplete, and the source unhealthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// With `delta: true`: the query parameter that asks for people changed since the
+    /// last successful sync (sent as an RFC 3339 time), for example `updated_since`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_param: Option<String>,
+    /// Person field → key in each record, where the key is not the field's own name.
+    /// Nested keys are written with dots: `work.email`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// How a REST source pages.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaginationSpec {
+    /// `none` (one answer holds everyone, the default); `page` (`?page=1&per_page=100`,
+    /// …); `offset` (`?offset=0&limit=100`, …); `cursor` (each page gives the next
+    /// page's cursor at `next`); `link` (each page links the next: a URL at `next`, or
+    /// the `Link: <…>; rel="next"` header when `next` is not given). Numbered pages and
+    /// offsets end at an empty page or one shorter than the longest before it.
+    #[serde(default)]
+    pub style: PageStyle,
+    /// The page number, offset or cursor parameter. Default `page`, `offset`, `cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    /// The page size parameter. Default `per_page` (page), `limit` (offset); none for
+    /// cursors and links unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_param: Option<String>,
+    /// The number of the first page (`page`). Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<u64>,
+    /// JSON pointer to the next cursor (`cursor`, required) or next URL (`link`) in
+    /// each page, for example `/meta/next_cursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// Paging styles of a REST source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PageStyle {
+    /// One answer holds everyone.
+    #[default]
+    None,
+    /// Numbered pages.
+    Page,
+    /// Offsets.
+    Offset,
+    /// A cursor in each page.
+    Cursor,
+    /// A link to the next page.
+    Link,
+}
+
+impl PageStyle {
+    /// The name written in the source file.
+    pub fn name(self) -> &'static str {
+        match self {
+            PageStyle::None => "none",
+            PageStyle::Page => "page",
+            PageStyle::Offset => "offset",
+            PageStyle::Cursor => "cursor",
+            PageStyle::Link => "link",
+        }
+    }
 }
 
 /// A further array of a JSON source.

@@ -32,6 +32,8 @@ pub struct Response {
     pub etag: Option<String>,
     /// The body, parsed as JSON when it is JSON.
     pub body: Option<Json>,
+    /// The URL of the `Link` header's `rel="next"` (RFC 8288), when there is one.
+    pub next_link: Option<String>,
 }
 
 /// Why a request failed.
@@ -264,6 +266,12 @@ impl Http {
                         .and_then(parse_retry_after);
                     let etag =
                         response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                    let next_link = response
+                        .headers()
+                        .get_all("link")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .find_map(link_next);
                     let bytes = response.bytes().await.unwrap_or_default();
                     let body = serde_json::from_slice::<Json>(&bytes).ok();
                     if status == StatusCode::UNAUTHORIZED
@@ -285,7 +293,7 @@ impl Http {
                                     | StatusCode::GATEWAY_TIMEOUT
                             ));
                     if status.is_success() || status == StatusCode::NOT_MODIFIED {
-                        return Ok(Response { status, etag, body });
+                        return Ok(Response { status, etag, body, next_link });
                     }
                     if !transient || attempt > self.retries {
                         return Err(HttpError::Status {
@@ -311,6 +319,20 @@ impl Http {
             self.backoff.saturating_mul(1 << attempt.min(16).saturating_sub(1)).min(Duration::from_secs(30));
         cap.mul_f64(fastrand::f64())
     }
+}
+
+/// The `rel="next"` URL of a `Link` header value: `<https://…>; rel="next", <…>; rel="last"`.
+fn link_next(header: &str) -> Option<String> {
+    header.split(',').find_map(|link| {
+        let (url, params) = link.split_once(';')?;
+        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let next = params.split(';').any(|p| {
+            let Some((key, value)) = p.split_once('=') else { return false };
+            key.trim().eq_ignore_ascii_case("rel")
+                && value.trim().trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
+        });
+        next.then(|| url.to_owned())
+    })
 }
 
 /// The client of an HTTP directory, or why it could not be built.
@@ -350,10 +372,17 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 /// the server's words about the request, never values hrsync sent.
 fn detail(body: Option<&Json>) -> Option<String> {
     let body = body?;
-    body.get("detail")
-        .or_else(|| body.get("error").and_then(|e| e.get("message")))
-        .and_then(Json::as_str)
-        .map(|s| s.chars().take(300).collect())
+    // SCIM `detail`, Graph `error.message`, then the common shapes of other APIs.
+    [
+        body.get("detail"),
+        body.get("error").and_then(|e| e.get("message")),
+        body.get("message"),
+        body.get("error"),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(Json::as_str)
+    .map(|s| s.chars().take(300).collect())
 }
 
 #[cfg(test)]
@@ -371,10 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn link_headers_give_the_next_page() {
+        let github =
+            r#"<https://api.example/x?page=2>; rel="next", <https://api.example/x?page=9>; rel="last""#;
+        assert_eq!(link_next(github).as_deref(), Some("https://api.example/x?page=2"));
+        assert_eq!(
+            link_next(r#"<https://a/9>; rel="last", <https://a/3>; rel=next"#).as_deref(),
+            Some("https://a/3")
+        );
+        assert_eq!(
+            link_next(r#"<https://a/3>; title="x"; rel="prefetch next""#).as_deref(),
+            Some("https://a/3")
+        );
+        assert_eq!(link_next(r#"<https://a/1>; rel="prev""#), None);
+        assert_eq!(link_next("garbage"), None);
+    }
+
+    #[test]
     fn details_come_from_scim_and_graph_errors() {
         let scim = serde_json::json!({"detail": "userName is taken", "status": "409"});
         assert_eq!(detail(Some(&scim)).as_deref(), Some("userName is taken"));
         let graph = serde_json::json!({"error": {"code": "Request_BadRequest", "message": "Invalid value"}});
         assert_eq!(detail(Some(&graph)).as_deref(), Some("Invalid value"));
+        assert_eq!(detail(Some(&serde_json::json!({"error": "db down"}))).as_deref(), Some("db down"));
+        assert_eq!(detail(Some(&serde_json::json!({"message": "slow down"}))).as_deref(), Some("slow down"));
     }
 }

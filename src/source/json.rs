@@ -55,18 +55,7 @@ impl Source for JsonSource {
         };
         let people = array(&doc, &people_pointer, path)?;
         let targets = targets(&self.settings.fields);
-        each(people, &file, RecordKind::Employee, &mut batch.skipped, &mut batch.people, |location, item| {
-            let values: Vec<(&PersonTarget, String)> = targets
-                .iter()
-                .filter_map(|(t, key)| text_at(item, key).transpose().map(|v| v.map(|v| (t, v))))
-                .collect::<Result<_, String>>()
-                .map_err(|reason| SkippedRecord {
-                    kind: RecordKind::Employee,
-                    location: location.clone(),
-                    reason,
-                })?;
-            normalizer.person(location, values.iter().map(|(t, v)| (*t, v.as_str())))
-        });
+        read_people(people, &file, 1, &targets, &normalizer, &mut batch);
 
         if let Some((pointer, fields)) = &self.settings.employments {
             let items = array(&doc, pointer, path)?;
@@ -74,6 +63,7 @@ impl Source for JsonSource {
             each(
                 items,
                 &file,
+                1,
                 RecordKind::Employment,
                 &mut batch.skipped,
                 &mut batch.employments,
@@ -89,6 +79,7 @@ impl Source for JsonSource {
             each(
                 items,
                 &file,
+                1,
                 RecordKind::OrgUnit,
                 &mut batch.skipped,
                 &mut batch.org_units,
@@ -119,7 +110,32 @@ fn array<'a>(doc: &'a Value, pointer: &str, path: &str) -> Result<&'a [Value], S
     }
 }
 
-fn targets(fields: &Columns) -> Vec<(PersonTarget, String)> {
+/// Reads people from `items`, numbered from `first`, with the keys of `targets`.
+pub(super) fn read_people(
+    items: &[Value],
+    file: &str,
+    first: u64,
+    targets: &[(PersonTarget, String)],
+    normalizer: &Normalizer,
+    batch: &mut Batch,
+) {
+    let Batch { skipped, people, .. } = batch;
+    each(items, file, first, RecordKind::Employee, skipped, people, |location, item| {
+        let values: Vec<(&PersonTarget, String)> = targets
+            .iter()
+            .filter_map(|(t, key)| text_at(item, key).transpose().map(|v| v.map(|v| (t, v))))
+            .collect::<Result<_, String>>()
+            .map_err(|reason| SkippedRecord {
+                kind: RecordKind::Employee,
+                location: location.clone(),
+                reason,
+            })?;
+        normalizer.person(location, values.iter().map(|(t, v)| (*t, v.as_str())))
+    });
+}
+
+/// The key of each person field: `fields` where given, else the field's own name.
+pub(super) fn targets(fields: &Columns) -> Vec<(PersonTarget, String)> {
     let mut out: Vec<(PersonTarget, String)> =
         fields.iter().filter_map(|(name, key)| Some((PersonTarget::parse(name)?, key.clone()))).collect();
     for t in PersonTarget::standard() {
@@ -168,14 +184,15 @@ fn text_at(item: &Value, key: &str) -> Result<Option<String>, String> {
 fn each<T>(
     items: &[Value],
     file: &str,
+    first: u64,
     kind: RecordKind,
     skipped: &mut Vec<SkippedRecord>,
     out: &mut Vec<T>,
     mut build: impl FnMut(RecordLocation, &Value) -> Result<T, SkippedRecord>,
 ) {
     for (i, item) in items.iter().enumerate() {
-        // Items are numbered from 1, like lines.
-        let location = RecordLocation { file: file.to_owned(), line: i as u64 + 1 };
+        // Items are numbered from 1, like lines (from `first` in later pages).
+        let location = RecordLocation { file: file.to_owned(), line: i as u64 + first };
         if !item.is_object() {
             skipped.push(SkippedRecord { kind, location, reason: "the item is not an object".into() });
             continue;

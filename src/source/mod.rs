@@ -9,6 +9,7 @@
 
 mod csv;
 mod json;
+mod rest;
 
 use std::sync::Arc;
 
@@ -88,6 +89,15 @@ pub enum SourceError {
         /// What is wrong, and what to do.
         message: String,
     },
+    /// An API request failed (after retries).
+    #[error("cannot read `{url}`")]
+    Http {
+        /// The endpoint, without query.
+        url: String,
+        /// Why.
+        #[source]
+        source: crate::directory::http::HttpError,
+    },
     /// The fetch task stopped unexpectedly.
     #[error("the fetch of source `{0}` stopped unexpectedly")]
     Aborted(SourceId),
@@ -110,6 +120,7 @@ pub fn build(config: &SourceConfig, files: Arc<dyn RepoFiles>) -> Box<dyn Source
         SourceKind::Json(settings) => {
             Box::new(json::JsonSource::new(config.clone(), settings.clone(), files))
         }
+        SourceKind::Rest(settings) => Box::new(rest::RestSource::new(config.clone(), (**settings).clone())),
     }
 }
 

@@ -104,3 +104,212 @@ async fn json_reads_nested_keys_and_skips_bad_items() {
     let err = fetch(source, &[("p.json", "{oops")]).await.unwrap_err();
     assert!(err.to_string().starts_with("`p.json`: not valid JSON (line 1"), "{err}");
 }
+
+// -- rest ------------------------------------------------------------------------------
+
+mod rest {
+    use serde_json::json;
+    use wiremock::matchers::{header, method, path, query_param, query_param_is_missing};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    async fn fetch_rest(source_yaml: &str, since: Option<&str>) -> Result<Batch, SourceError> {
+        let files = MemFiles::default().with("hrsync.yaml", WORKSPACE).with("sources/s.yaml", source_yaml);
+        let cfg = match config::load(&files) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let source = build(&cfg.sources[0], Arc::new(files));
+        let request = FetchRequest { since: since.map(|s| s.parse().unwrap()) };
+        match source.fetch(&request).await? {
+            Fetch::Records(b) => Ok(b),
+            Fetch::Skip { reason } => panic!("skip: {reason}"),
+        }
+    }
+
+    fn person(n: u64) -> serde_json::Value {
+        json!({"id": n, "name": {"first": format!("P{n}")}, "work": {"email": format!("p{n}@acme.example")}})
+    }
+
+    /// A secret reference to a file holding `value`.
+    fn secret_file(dir: &tempfile::TempDir, value: &str) -> String {
+        let path = dir.path().join("token");
+        std::fs::write(&path, value).unwrap();
+        format!("\"${{file:{}}}\"", path.display())
+    }
+
+    const FIELDS: &str = "fields: { employee_number: id, first_name: name.first, work_email: work.email }\n";
+
+    #[tokio::test]
+    async fn numbered_pages_with_a_token_until_a_short_page() {
+        let server = MockServer::start().await;
+        let page = |n: &str, body: serde_json::Value| {
+            Mock::given(method("GET"))
+                .and(path("/api/v1/employees"))
+                .and(header("authorization", "Bearer tok-123"))
+                .and(query_param("status", "all"))
+                .and(query_param("page", n))
+                .and(query_param("per_page", "2"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        };
+        let bad = json!({"id": 4, "name": {"first": ["not", "text"]}});
+        page("1", json!({"data": [person(1), person(2)], "meta": {"total": "5"}})).mount(&server).await;
+        // The API answers 429 once before giving page 2.
+        Mock::given(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        page("2", json!({"data": [person(3), bad]})).mount(&server).await;
+        page("3", json!({"data": [person(5)]})).mount(&server).await;
+        let secrets = tempfile::tempdir().unwrap();
+        let yaml = format!(
+            "version: 1\ntype: rest\nconnection: {{ url: \"{}/api/v1/employees\", token: {}, page_size: 2 }}\nquery: {{ status: all }}\npagination: {{ style: page }}\ntotal: /meta/total\n{FIELDS}",
+            server.uri(),
+            secret_file(&secrets, "tok-123")
+        );
+        let batch = fetch_rest(&yaml, None).await.unwrap();
+        let ids: Vec<&str> = batch.people.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3", "5"]);
+        assert_eq!(batch.people[3].work_email.as_deref(), Some("p5@acme.example"));
+        assert_eq!(batch.people[3].location.to_string(), format!("{}/api/v1/employees:5", server.uri()));
+        let skipped: Vec<String> = batch.skipped.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            skipped,
+            [format!(
+                "{}/api/v1/employees:4: person skipped: `name.first` is a list or object, not a text value",
+                server.uri()
+            )]
+        );
+        assert_eq!(batch.incomplete, None, "5 announced, 5 read (one of them skipped)");
+        assert_eq!(batch.completeness, Completeness::Full);
+        assert_eq!(server.received_requests().await.unwrap().len(), 4, "three pages and one retry");
+    }
+
+    #[tokio::test]
+    async fn an_api_that_caps_the_page_size_is_read_to_the_end() {
+        let server = MockServer::start().await;
+        // Asked for 100 per page, it gives 2, then 2, then 1.
+        for (offset, people) in
+            [("0", vec![person(1), person(2)]), ("2", vec![person(3), person(4)]), ("4", vec![person(5)])]
+        {
+            Mock::given(query_param("offset", offset))
+                .and(query_param("limit", "100"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!(people)))
+                .mount(&server)
+                .await;
+        }
+        let yaml = format!(
+            "version: 1\ntype: rest\nconnection: {{ url: \"{}/people\" }}\npagination: {{ style: offset }}\n{FIELDS}",
+            server.uri()
+        );
+        let batch = fetch_rest(&yaml, None).await.unwrap();
+        assert_eq!(batch.people.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn cursors_are_followed_and_a_count_that_does_not_add_up_is_incomplete() {
+        let server = MockServer::start().await;
+        Mock::given(query_param_is_missing("cursor"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"results": [person(1), person(2)], "next": "c2", "count": 4})),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(query_param("cursor", "c2"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"results": [person(3)], "next": null})),
+            )
+            .mount(&server)
+            .await;
+        let yaml = format!(
+            "version: 1\ntype: rest\nconnection: {{ url: \"{}/v2/people\" }}\nrecords: /results\npagination: {{ style: cursor, next: /next }}\ntotal: /count\n{FIELDS}",
+            server.uri()
+        );
+        let batch = fetch_rest(&yaml, None).await.unwrap();
+        assert_eq!(batch.people.len(), 3);
+        assert_eq!(batch.incomplete.as_deref(), Some("the API announced 4 people and gave 3"));
+    }
+
+    #[tokio::test]
+    async fn link_headers_are_followed_and_a_delta_asks_for_changes_since_the_last_sync() {
+        let server = MockServer::start().await;
+        let next = format!("<{}/people?page=2&updated_since=x>; rel=\"next\"", server.uri());
+        Mock::given(query_param_is_missing("page"))
+            .and(query_param("updated_since", "2026-11-20T06:00:00Z"))
+            .respond_with(
+                ResponseTemplate::new(200).insert_header("Link", next).set_body_json(json!([person(1)])),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([person(2)])))
+            .mount(&server)
+            .await;
+        let yaml = format!(
+            "version: 1\ntype: rest\ndelta: true\nsince_param: updated_since\nconnection: {{ url: \"{}/people\" }}\npagination: {{ style: link }}\n{FIELDS}",
+            server.uri()
+        );
+        let batch = fetch_rest(&yaml, Some("2026-11-20T06:00:00Z")).await.unwrap();
+        assert_eq!(batch.people.len(), 2);
+        assert_eq!(batch.completeness, Completeness::Delta);
+    }
+
+    #[tokio::test]
+    async fn loops_refusals_and_wrong_shapes_fail_the_read_without_the_token() {
+        let server = MockServer::start().await;
+        Mock::given(path("/loop"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"data": [person(1)], "next": "same"})),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(path("/secret"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({"detail": "invalid token"})))
+            .mount(&server)
+            .await;
+        Mock::given(path("/shape"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": []})))
+            .mount(&server)
+            .await;
+        let secrets = tempfile::tempdir().unwrap();
+        let token = secret_file(&secrets, "s3cr3t-token");
+        let yaml = |endpoint: &str, pagination: &str| {
+            format!(
+                "version: 1\ntype: rest\nconnection: {{ url: \"{}{endpoint}\", token: {token} }}\npagination: {pagination}\n{FIELDS}",
+                server.uri()
+            )
+        };
+        let err = fetch_rest(&yaml("/loop", "{ style: cursor, next: /next }"), None).await.unwrap_err();
+        assert!(err.to_string().contains("the API gave the same next page twice (after 2 pages)"), "{err}");
+        let err = fetch_rest(&yaml("/secret", "{ style: none }"), None).await.unwrap_err();
+        let text = crate::apply::error_chain(&err);
+        assert!(text.contains("answered 401 Unauthorized: invalid token"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let err = fetch_rest(&yaml("/shape", "{ style: none }"), None).await.unwrap_err();
+        assert!(err.to_string().contains("page 1 has no `/data`; set `records`"), "{err}");
+    }
+
+    #[test]
+    fn the_source_file_is_checked() {
+        let load = |yaml: &str| {
+            let files = MemFiles::default().with("hrsync.yaml", WORKSPACE).with("sources/s.yaml", yaml);
+            config::load(&files).err().map(|e| e.to_string()).unwrap_or_default()
+        };
+        let errors = load(
+            "version: 1\ntype: rest\ndelta: true\nconnection: { url: \"ftp://x\", concurrency: 4 }\nrecords: data\npagination: { style: cursor }\n",
+        );
+        for expected in [
+            "`delta: true` needs `since_param`",
+            "`ftp://x` is not an HTTP URL",
+            "a REST source reads its pages one after the other",
+            "`data` is not a JSON pointer",
+            "`style: cursor` needs `next`",
+        ] {
+            assert!(errors.contains(expected), "{expected}: {errors}");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! The `rest` source: people read from a JSON API over HTTP, declared in the source
+//! file — the endpoint and its authentication (`connection`), where the records are in
+//! a page (`records`), how the API pages (`pagination`: numbered pages, offsets, a
+//! cursor, or a next link in the body or the `Link` header), and the key of each field
+//! (`fields`, dots for nested keys). Only GET requests are sent. Retries with back-off
+//! on 429 and 503 (honouring `Retry-After`), timeouts, bearer tokens and OAuth2 client
+//! credentials come from the HTTP client the SCIM and Entra directories use.
+//!
+//! Numbered pages and offsets end at an empty page or one shorter than the longest
+//! before it: an API that caps the page size below `page_size` says so by giving fewer
+//! records, and hrsync does not mistake its second page for the end.
+//!
+//! A read is checked before it is trusted: a page that is not JSON or holds no record
+//! array fails the source; so do the same next page twice and more pages than any API
+//! should need. When `total` is given, a read that ends with another count is
+//! incomplete, and the run keeps the last good read and disables no one. Records are
+//! numbered from 1 across pages, so a skipped one is named `<url>:<n>`.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::Value;
+
+use super::json::{read_people, targets};
+use super::{Batch, Completeness, Fetch, FetchRequest, Source, SourceError, dedupe};
+use crate::config::{Pagination, RestSettings, SourceConfig, SourceId};
+use crate::directory::http::{Http, Response};
+use crate::transform::normalize::Normalizer;
+
+/// More pages than this is a paging loop, not a workforce.
+const MAX_PAGES: u64 = 100_000;
+
+/// A REST source.
+pub struct RestSource {
+    config: SourceConfig,
+    settings: RestSettings,
+    http: Result<Http, String>,
+}
+
+impl RestSource {
+    /// The source `config` declares, with its `settings`.
+    pub fn new(config: SourceConfig, settings: RestSettings) -> Self {
+        let http = Http::new(&settings.http, "application/json").map_err(|e| e.to_string());
+        RestSource { config, settings, http }
+    }
+
+    /// The endpoint without its query, which names records and errors.
+    fn endpoint(&self) -> &str {
+        let url = &self.settings.http.url;
+        url.split('?').next().unwrap_or(url)
+    }
+
+    fn format(&self, message: String) -> SourceError {
+        SourceError::Format { path: self.endpoint().to_owned(), message }
+    }
+}
+
+/// Which page to ask for next.
+enum Next {
+    /// The first page.
+    First,
+    /// Page number or offset `n`.
+    Number(u64),
+    /// The page after this cursor.
+    Cursor(String),
+    /// The page at this URL.
+    Url(String),
+}
+
+#[async_trait]
+impl Source for RestSource {
+    fn id(&self) -> &SourceId {
+        &self.config.id
+    }
+
+    async fn fetch(&self, request: &FetchRequest) -> Result<Fetch, SourceError> {
+        let http = self
+            .http
+            .as_ref()
+            .map_err(|e| SourceError::Format { path: self.endpoint().to_owned(), message: e.clone() })?;
+        let s = &self.settings;
+        let size = u64::from(s.http.page_size);
+        let since = match (&s.since_param, request.since) {
+            (Some(param), Some(since)) if self.config.delta => Some((param.clone(), since.to_string())),
+            _ => None,
+        };
+        let normalizer = Normalizer::new(&self.config);
+        let targets = targets(&s.fields);
+        let mut batch = Batch::default();
+        let mut next = Next::First;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut total: Option<u64> = None;
+        let (mut pages, mut read, mut longest) = (0u64, 0u64, 0u64);
+        loop {
+            let (url, query) = self.request(&next, since.as_ref(), size);
+            let response = http
+                .send(Method::GET, &url, &query, None, &[("Accept", "application/json".to_owned())])
+                .await
+                .map_err(|source| SourceError::Http { url: self.endpoint().to_owned(), source })?;
+            pages += 1;
+            let Response { body, next_link, .. } = response;
+            let body = body.ok_or_else(|| self.format(format!("page {pages} is not JSON")))?;
+            if pages == 1
+                && let Some(pointer) = &s.total
+            {
+                total = Some(body.pointer(pointer).and_then(count).ok_or_else(|| {
+                    self.format(format!("the first page has no count at `{pointer}` (`total`)"))
+                })?);
+            }
+            let records = self.records(&body, pages)?;
+            read_people(records, self.endpoint(), read + 1, &targets, &normalizer, &mut batch);
+            let got = records.len() as u64;
+            read += got;
+            // A numbered page shorter than the longest so far (an API may give fewer than
+            // asked, and say nothing), or an empty one, is the last.
+            let last = got == 0 || got < longest;
+            longest = longest.max(got);
+            next = match &s.pagination {
+                Pagination::None => break,
+                Pagination::Page { .. } | Pagination::Offset { .. } if last => break,
+                Pagination::Page { first, .. } => Next::Number(first + pages),
+                Pagination::Offset { .. } => Next::Number(read),
+                Pagination::Cursor { next, .. } => match body.pointer(next).and_then(text) {
+                    Some(cursor) => Next::Cursor(cursor),
+                    None => break,
+                },
+                Pagination::Link { next, .. } => {
+                    let link = match next {
+                        Some(pointer) => body.pointer(pointer).and_then(text),
+                        None => next_link,
+                    };
+                    match link {
+                        Some(link) => Next::Url(self.resolve(&link)?),
+                        None => break,
+                    }
+                }
+            };
+            let key = match &next {
+                Next::Cursor(c) => c.clone(),
+                Next::Url(u) => u.clone(),
+                _ => String::new(),
+            };
+            if !key.is_empty() && !seen.insert(key) {
+                return Err(self.format(format!(
+                    "the API gave the same next page twice (after {pages} pages); hrsync stops rather than loop"
+                )));
+            }
+            if pages >= MAX_PAGES {
+                return Err(self.format(format!("more than {MAX_PAGES} pages; check `pagination`")));
+            }
+        }
+        if let Some(total) = total
+            && total != read
+        {
+            batch.incomplete = Some(format!("the API announced {total} people and gave {read}"));
+        }
+        if since.is_some() {
+            batch.completeness = Completeness::Delta;
+        }
+        tracing::debug!(source = %self.config.id, pages, records = read, "read");
+        Ok(Fetch::Records(dedupe(batch)))
+    }
+}
+
+impl RestSource {
+    /// The URL and query of the `next` page.
+    fn request<'a>(
+        &'a self,
+        next: &Next,
+        since: Option<&'a (String, String)>,
+        size: u64,
+    ) -> (String, Vec<(&'a str, String)>) {
+        let s = &self.settings;
+        let mut query: Vec<(&str, String)> = s.query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        if let Some((param, time)) = since {
+            query.push((param, time.clone()));
+        }
+        match (&s.pagination, next) {
+            (_, Next::Url(url)) => return (url.clone(), Vec::new()),
+            (Pagination::Page { param, size_param, first }, next) => {
+                let n = if let Next::Number(n) = next { *n } else { *first };
+                query.push((param, n.to_string()));
+                query.push((size_param, size.to_string()));
+            }
+            (Pagination::Offset { param, size_param }, next) => {
+                let n = if let Next::Number(n) = next { *n } else { 0 };
+                query.push((param, n.to_string()));
+                query.push((size_param, size.to_string()));
+            }
+            (Pagination::Cursor { param, size_param, .. }, next) => {
+                if let Next::Cursor(cursor) = next {
+                    query.push((param, cursor.clone()));
+                }
+                if let Some(p) = size_param {
+                    query.push((p, size.to_string()));
+                }
+            }
+            (Pagination::Link { size_param: Some(p), .. }, _) => query.push((p, size.to_string())),
+            (Pagination::Link { .. } | Pagination::None, _) => {}
+        }
+        (s.http.url.clone(), query)
+    }
+
+    /// The records of a page.
+    fn records<'a>(&self, body: &'a Value, page: u64) -> Result<&'a [Value], SourceError> {
+        let pointer = match (&self.settings.records, body) {
+            (Some(p), _) => p.as_str(),
+            (None, Value::Array(_)) => "",
+            (None, _) => "/data",
+        };
+        match body.pointer(pointer) {
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(self.format(format!("page {page}: `{pointer}` is not an array of records"))),
+            None => Err(self.format(format!(
+                "page {page} has no `{pointer}`; set `records` to the JSON pointer of the records"
+            ))),
+        }
+    }
+
+    /// A next link made absolute against the endpoint.
+    fn resolve(&self, link: &str) -> Result<String, SourceError> {
+        reqwest::Url::parse(&self.settings.http.url)
+            .and_then(|base| base.join(link))
+            .map(String::from)
+            .map_err(|e| self.format(format!("the next link is not a URL: {e}")))
+    }
+}
+
+/// A non-empty text or number, as a cursor or link.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A count, as a number or a text of digits.
+fn count(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
