@@ -31,16 +31,18 @@ fn german_people() -> Vec<Json> {
                 "department": c[4], "position": c[5], "manager": c[6], "status": c[7],
                 "employment_type": c[8], "hire_date": iso(c[9]),
                 "termination_date": if c[10].is_empty() { Json::Null } else { json!(iso(c[10])) },
-                "office": c[11], "company": c[12],
+                "office": c[11], "company": c[12], "updated_at": "2026-01-01T00:00:00Z",
             })
         })
         .collect()
 }
 
-/// The API: `?status=all&page=N&per_page=M` with a bearer token.
+/// The API: `?status=all&page=N&per_page=M[&updated_since=T]` with a bearer token.
+/// People carry `updated_at`; `updated_since` gives those updated after it.
 struct Api {
     people: Arc<Mutex<Vec<Json>>>,
     failing: Arc<AtomicBool>,
+    asked_since: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl Respond for Api {
@@ -60,30 +62,62 @@ impl Respond for Api {
         }
         let page: usize = param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
         let size: usize = param("per_page").and_then(|p| p.parse().ok()).unwrap_or(20).min(50);
-        let people = self.people.lock().unwrap();
+        let since = param("updated_since");
+        if page == 1 {
+            self.asked_since.lock().unwrap().push(since.clone());
+        }
+        let people: Vec<Json> = self
+            .people
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| since.as_deref().is_none_or(|s| p["updated_at"].as_str().unwrap_or("") > s))
+            .cloned()
+            .collect();
         let data: Vec<Json> = people.iter().skip((page - 1) * size).take(size).cloned().collect();
         ResponseTemplate::new(200).set_body_json(json!({"data": data, "meta": {"total": people.len()}}))
     }
 }
 
+/// The fake API, serving until dropped (with the runtime that started it).
+struct Fake {
+    server: MockServer,
+    _runtime: tokio::runtime::Runtime,
+    people: Arc<Mutex<Vec<Json>>>,
+    failing: Arc<AtomicBool>,
+    asked_since: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl Fake {
+    fn start() -> Fake {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let server = runtime.block_on(MockServer::start());
+        let people = Arc::new(Mutex::new(german_people()));
+        let failing = Arc::new(AtomicBool::new(false));
+        let asked_since = Arc::new(Mutex::new(Vec::new()));
+        let api = Api { people: people.clone(), failing: failing.clone(), asked_since: asked_since.clone() };
+        runtime.block_on(Mock::given(any()).respond_with(api).mount(&server));
+        Fake { server, _runtime: runtime, people, failing, asked_since }
+    }
+
+    /// The example with `examples/sources/rest.yaml` as its German source, pointed here,
+    /// with `extra` lines added.
+    fn example(&self, extra: &str) -> Example {
+        let ex = Example::new();
+        let example = std::fs::read_to_string(root().join("examples/sources/rest.yaml")).unwrap();
+        let from = "https://hr.acme.example/api/v1/employees";
+        assert!(example.contains(from), "examples/sources/rest.yaml no longer holds `{from}`");
+        let source = example.replace(from, &format!("{}/api/v1/employees", self.server.uri()));
+        std::fs::write(ex.path("sources/germany.yaml"), format!("{source}{extra}")).unwrap();
+        ex
+    }
+}
+
 #[test]
 fn the_example_rest_source_reads_the_api_and_the_example_plans_as_before() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let server = runtime.block_on(MockServer::start());
-    let people = Arc::new(Mutex::new(german_people()));
-    let failing = Arc::new(AtomicBool::new(false));
-    runtime.block_on(
-        Mock::given(any())
-            .respond_with(Api { people: people.clone(), failing: failing.clone() })
-            .mount(&server),
-    );
-
-    let ex = Example::new();
-    let example = std::fs::read_to_string(root().join("examples/sources/rest.yaml")).unwrap();
-    let from = "https://hr.acme.example/api/v1/employees";
-    assert!(example.contains(from), "examples/sources/rest.yaml no longer holds `{from}`");
-    let source = example.replace(from, &format!("{}/api/v1/employees", server.uri()));
-    std::fs::write(ex.path("sources/germany.yaml"), source).unwrap();
+    let fake = Fake::start();
+    let (server, people, failing) = (&fake.server, &fake.people, &fake.failing);
+    let ex = fake.example("");
     let hrsync = |args: &[&str]| ex.run_with(("HR_API_TOKEN", TOKEN), NOW, args);
 
     let out = hrsync(&["validate"]);
@@ -114,4 +148,34 @@ fn the_example_rest_source_reads_the_api_and_the_example_plans_as_before() {
     assert_eq!(plans[0]["summary"]["disable"], 0, "{out:?}");
     assert!(out.stderr.contains("answered 500 Internal Server Error: database unavailable"), "{out:?}");
     assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN));
+}
+
+#[test]
+fn a_delta_read_asks_for_changes_since_the_last_sync_and_is_merged_onto_the_last_good_read() {
+    let fake = Fake::start();
+    let ex = fake.example("delta: true\nsince_param: updated_since\n");
+    let at = |now: &str, args: &[&str]| ex.run_with(("HR_API_TOKEN", TOKEN), now, args);
+
+    // The first read is full: there is nothing to merge a delta onto.
+    let out = at(NOW, &["run"]);
+    assert_eq!(parse(&out.stdout)["directories"]["corp"]["created"], 143, "{out:?}");
+
+    // 10050 moves to Finance; the API now gives only that change.
+    for p in fake.people.lock().unwrap().iter_mut() {
+        if p["personnel_number"] == "10050" {
+            p["department"] = json!("DE-FIN");
+            p["updated_at"] = json!("2026-11-22T12:00:00Z");
+        }
+    }
+    let out = at("2026-11-22T15:00:00Z", &["run"]);
+    let job = parse(&out.stdout);
+    let corp = &job["directories"]["corp"];
+    assert_eq!((corp["updated"].as_u64(), corp["disabled"].as_u64()), (Some(1), Some(0)), "{out:?}");
+    assert_eq!(job["sources"]["germany"]["employees"]["updated"], 1, "{out:?}");
+    assert_eq!(
+        *fake.asked_since.lock().unwrap(),
+        [None, Some(NOW.to_owned())],
+        "the second read asked for changes since the first one started"
+    );
+    assert_eq!(at("2026-11-22T16:00:00Z", &["plan", "--detailed-exitcode"]).code, 0);
 }
