@@ -143,8 +143,8 @@ pub struct Run {
     pub now: Timestamp,
     /// Show progress bars on a terminal.
     pub progress: bool,
-    /// The reports' `pii_key` with `pii: hashed`: it keys the leaver timers too
-    /// ([`crate::state::TimerKeys`]).
+    /// The reports' `pii_key`, when one is set: it keys the leaver timers too
+    /// ([`crate::state::TimerKeys`]), whatever `reports.pii` says.
     pub timer_secret: Option<Secret>,
 }
 

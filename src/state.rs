@@ -145,8 +145,8 @@ pub struct Snapshot {
 }
 
 /// The keys that name leaver timers: a keyed hash of the entry id, so `state.json`
-/// names no one. The key comes from the state's random salt and, with `pii: hashed`,
-/// the reports' `pii_key`, so that someone who reads the reports branch cannot even
+/// names no one. The key comes from the state's random salt and, when it is set, the
+/// reports' `pii_key` (which `pii: hashed` needs), so that someone who reads the reports branch cannot even
 /// test a guessed entry id. A timer whose key cannot be found again (the salt or the
 /// `pii_key` changed) starts afresh: that only ever delays a disable or delete.
 #[derive(Clone)]

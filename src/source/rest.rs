@@ -11,7 +11,8 @@
 //! records, and hrsync does not mistake its second page for the end.
 //!
 //! A read is checked before it is trusted: a page that is not JSON or holds no record
-//! array fails the source; so do the same next page twice and more pages than any API
+//! array fails the source; so do the same next page twice, a page that repeats the one
+//! before (an API that ignores the paging parameters), and more pages than any API
 //! should need. When `total` is given, a read that ends with another count is
 //! incomplete, and the run keeps the last good read and disables no one. Records are
 //! numbered from 1 across pages, so a skipped one is named `<url>:<n>`.
@@ -92,6 +93,7 @@ impl Source for RestSource {
         let mut seen: HashSet<String> = HashSet::new();
         let mut total: Option<u64> = None;
         let (mut pages, mut read, mut longest) = (0u64, 0u64, 0u64);
+        let mut previous: Option<blake3::Hash> = None;
         loop {
             let (url, query) = self.request(&next, since.as_ref(), size);
             let response = http
@@ -109,6 +111,17 @@ impl Source for RestSource {
                 })?);
             }
             let records = self.records(&body, pages)?;
+            // An API that ignores the page or offset parameter gives the same page again
+            // (cursors and links are checked by the next page they name).
+            let digest = blake3::hash(&serde_json::to_vec(records).unwrap_or_default());
+            let numbered = matches!(s.pagination, Pagination::Page { .. } | Pagination::Offset { .. });
+            if numbered && !records.is_empty() && previous == Some(digest) {
+                return Err(self.format(format!(
+                    "page {pages} holds the same records as page {}; the API ignores `pagination`",
+                    pages - 1
+                )));
+            }
+            previous = Some(digest);
             read_people(records, self.endpoint(), read + 1, &targets, &normalizer, &mut batch);
             let got = records.len() as u64;
             read += got;

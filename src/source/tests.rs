@@ -267,6 +267,10 @@ mod rest {
             )
             .mount(&server)
             .await;
+        Mock::given(path("/same"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [person(1), person(2)]})))
+            .mount(&server)
+            .await;
         Mock::given(path("/secret"))
             .respond_with(ResponseTemplate::new(401).set_body_json(json!({"detail": "invalid token"})))
             .mount(&server)
@@ -285,6 +289,8 @@ mod rest {
         };
         let err = fetch_rest(&yaml("/loop", "{ style: cursor, next: /next }"), None).await.unwrap_err();
         assert!(err.to_string().contains("the API gave the same next page twice (after 2 pages)"), "{err}");
+        let err = fetch_rest(&yaml("/same", "{ style: page }"), None).await.unwrap_err();
+        assert!(err.to_string().contains("page 2 holds the same records as page 1"), "{err}");
         let err = fetch_rest(&yaml("/secret", "{ style: none }"), None).await.unwrap_err();
         let text = crate::apply::error_chain(&err);
         assert!(text.contains("answered 401 Unauthorized: invalid token"), "{text}");
