@@ -25,7 +25,7 @@ use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
 use crate::repo::RepoFiles;
 use crate::report::{Bucket, DirectoryResult, Fetched, JobResult, JobStatus, SourceResult, Sources};
 use crate::source::{self, Completeness, Fetch, FetchRequest};
-use crate::state::{RunState, Snapshot, StateError, StateStore};
+use crate::state::{Approval, RunState, Snapshot, StateError, StateStore};
 use crate::transform::merge::{self, Population, SourceRecords};
 
 /// Why a run could not start or finish.
@@ -378,6 +378,15 @@ impl Run {
         let dir_state = state.directories.entry(plan.directory.clone()).or_default();
         dir_state.last_applied_plan = Some(plan.id.clone());
         dir_state.last_applied_at = Some(self.now);
+        if plan.approved {
+            let by = if self.config.workspace.approvals.contains(&plan.id) {
+                "repository"
+            } else {
+                "command line"
+            };
+            dir_state.last_approval =
+                Some(Approval { plan: plan.id.clone(), by: by.to_owned(), applied_at: self.now });
+        }
         dir_state.last_error = None;
         info!(
             directory = %plan.directory, created = applied.created, updated = applied.updated,

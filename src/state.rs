@@ -124,6 +124,22 @@ pub struct DirectoryState {
     /// The last error, if the last apply failed as a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The last plan that was blocked by the safety limits, approved, and applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_approval: Option<Approval>,
+}
+
+/// An approved plan that was applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// The plan id.
+    pub plan: String,
+    /// Where the approval came from: `repository` (`approvals` in hrsync.yaml, through a
+    /// reviewed commit) or `command line` (`--approve`).
+    pub by: String,
+    /// When the plan was applied.
+    pub applied_at: Timestamp,
 }
 
 /// A source's last good read.
@@ -244,6 +260,9 @@ impl RunState {
         }
         for directory in state.directories.values_mut() {
             directory.last_applied_at = None;
+            if let Some(approval) = &mut directory.last_approval {
+                approval.applied_at = Timestamp::UNIX_EPOCH;
+            }
         }
         state
     }

@@ -236,6 +236,14 @@ fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_pic
         (&serde_json::json!(true), &serde_json::json!(30)),
         "{result:#}"
     );
+    // The run state on the branch records the approval.
+    let state = file_on_branch(&repo, "reports/state.json");
+    let approval = &state["directories"]["corp"]["last_approval"];
+    assert_eq!(
+        (approval["plan"].as_str(), approval["by"].as_str()),
+        (Some(id.as_str()), Some("repository")),
+        "{state:#}"
+    );
 }
 
 /// [`repository`], applied once as of 2026-11-22, with the name of its branch.

@@ -157,6 +157,12 @@ fn approving_on_the_command_line_works_too() {
     let approved = ex.run(&["apply", "--approve", &id]);
     assert_eq!(approved.code, 0, "{approved:?}");
     assert!(approved.stdout.contains("40 disabled"), "{approved:?}");
+    let state = json(&std::fs::read_to_string(ex.path(".hrsync/state.json")).unwrap());
+    let approval = &state["directories"]["corp"]["last_approval"];
+    assert_eq!(
+        (approval["plan"].as_str(), approval["by"].as_str()),
+        (Some(id.as_str()), Some("command line"))
+    );
 }
 
 #[test]
