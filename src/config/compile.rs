@@ -654,12 +654,41 @@ impl Compiler {
                 None,
             );
         }
+        let names = spec
+            .headers
+            .keys()
+            .map(|k| (k, "headers"))
+            .chain(spec.secret_headers.keys().map(|k| (k, "secret_headers")));
+        for (name, map) in names {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.push(doc.error_at_key(
+                    &format!("/{map}/{name}"),
+                    format!("`{name}` is not a header name"),
+                    None,
+                ));
+            } else if name.eq_ignore_ascii_case("authorization") {
+                self.push(doc.error_at_key(
+                    &format!("/{map}/{name}"),
+                    "the `Authorization` header comes from `connection.token` or `connection.oauth`",
+                    Some("move the token to `connection.token` as a secret reference".into()),
+                ));
+            }
+        }
+        if let Some((name, _)) = spec.headers.iter().find(|(_, v)| v.contains("${")) {
+            self.push(doc.error_at_key(
+                &format!("/headers/{name}"),
+                "a secret reference in `headers` would be sent as written",
+                Some(format!("move `{name}` to `secret_headers`")),
+            ));
+        }
         let pagination = self.pagination(doc, &spec.pagination);
         let http = self.http(doc, &spec.connection);
         let fields = self.person_columns(doc, "/fields", &spec.fields);
         Some(RestSettings {
             http,
             query: spec.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            headers: spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            secret_headers: spec.secret_headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             records: spec.records.clone(),
             pagination,
             total: spec.total.clone(),

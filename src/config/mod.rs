@@ -253,6 +253,10 @@ pub struct RestSettings {
     pub http: HttpSettings,
     /// Query parameters of every page.
     pub query: Vec<(String, String)>,
+    /// Headers of every request.
+    pub headers: Vec<(String, String)>,
+    /// Headers of every request whose values are secrets.
+    pub secret_headers: Vec<(String, SecretRef)>,
     /// Pointer to the records in a page, if not the default.
     pub records: Option<String>,
     /// How the API pages.

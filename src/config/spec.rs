@@ -377,6 +377,13 @@ pub struct RestSourceSpec {
     /// Query parameters sent with every page, for example `{ status: all }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub query: BTreeMap<String, String>,
+    /// Headers sent with every request, for example `{ X-Integration-Id: acme-hris }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Headers whose values are secrets, as secret references, for example
+    /// `{ X-Account-Token: "${env:MERGE_ACCOUNT_TOKEN}" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_headers: BTreeMap<String, SecretRef>,
     /// Where the people are in each page: a JSON pointer such as `/data`. Default: the
     /// page itself when it is an array, else `/data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

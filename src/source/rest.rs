@@ -94,10 +94,16 @@ impl Source for RestSource {
         let mut total: Option<u64> = None;
         let (mut pages, mut read, mut longest) = (0u64, 0u64, 0u64);
         let mut previous: Option<blake3::Hash> = None;
+        let mut headers: Vec<(&str, String)> = vec![("Accept", "application/json".to_owned())];
+        headers.extend(s.headers.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        for (name, secret) in &s.secret_headers {
+            let value = secret.resolve().map_err(|e| self.format(format!("header `{name}`: {e}")))?;
+            headers.push((name.as_str(), value.expose().to_owned()));
+        }
         loop {
             let (url, query) = self.request(&next, since.as_ref(), size);
             let response = http
-                .send(Method::GET, &url, &query, None, &[("Accept", "application/json".to_owned())])
+                .send(Method::GET, &url, &query, None, &headers)
                 .await
                 .map_err(|source| SourceError::Http { url: self.endpoint().to_owned(), source })?;
             pages += 1;

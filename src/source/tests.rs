@@ -299,6 +299,33 @@ mod rest {
         assert!(err.to_string().contains("page 1 has no `/data`; set `records`"), "{err}");
     }
 
+    #[tokio::test]
+    async fn headers_and_secret_headers_are_sent_with_every_page() {
+        let server = MockServer::start().await;
+        for (cursor, people) in [(None, vec![person(1)]), (Some("c2"), vec![person(2)])] {
+            let mock =
+                Mock::given(header("x-integration-id", "acme-hris")).and(header("x-account-token", "acct-9"));
+            let mock = match cursor {
+                None => mock.and(query_param_is_missing("cursor")),
+                Some(c) => mock.and(query_param("cursor", c)),
+            };
+            let next = if cursor.is_none() { json!("c2") } else { json!(null) };
+            mock.respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"data": people, "next": next})),
+            )
+            .mount(&server)
+            .await;
+        }
+        let secrets = tempfile::tempdir().unwrap();
+        let yaml = format!(
+            "version: 1\ntype: rest\nconnection: {{ url: \"{}/employees\" }}\nheaders: {{ X-Integration-Id: acme-hris }}\nsecret_headers: {{ X-Account-Token: {} }}\npagination: {{ style: cursor, next: /next }}\n{FIELDS}",
+            server.uri(),
+            secret_file(&secrets, "acct-9")
+        );
+        let batch = fetch_rest(&yaml, None).await.unwrap();
+        assert_eq!(batch.people.len(), 2, "both pages carried both headers");
+    }
+
     #[test]
     fn the_source_file_is_checked() {
         let load = |yaml: &str| {
@@ -306,7 +333,7 @@ mod rest {
             config::load(&files).err().map(|e| e.to_string()).unwrap_or_default()
         };
         let errors = load(
-            "version: 1\ntype: rest\ndelta: true\nconnection: { url: \"ftp://x\", concurrency: 4 }\nrecords: data\npagination: { style: cursor }\n",
+            "version: 1\ntype: rest\ndelta: true\nconnection: { url: \"ftp://x\", concurrency: 4 }\nrecords: data\npagination: { style: cursor }\nheaders: { Authorization: Basic x, X-Key: \"${env:KEY}\" }\n",
         );
         for expected in [
             "`delta: true` needs `since_param`",
@@ -314,6 +341,8 @@ mod rest {
             "a REST source reads its pages one after the other",
             "`data` is not a JSON pointer",
             "`style: cursor` needs `next`",
+            "the `Authorization` header comes from `connection.token`",
+            "a secret reference in `headers` would be sent as written",
         ] {
             assert!(errors.contains(expected), "{expected}: {errors}");
         }
