@@ -37,6 +37,18 @@ fn german_people() -> Vec<Json> {
         .collect()
 }
 
+/// The org units of `examples/sync-repo/data/germany-org-units.csv`, as the API gives them.
+fn departments() -> Vec<Json> {
+    let csv = std::fs::read_to_string(root().join("examples/sync-repo/data/germany-org-units.csv")).unwrap();
+    csv.lines()
+        .skip(1)
+        .map(|line| {
+            let c: Vec<&str> = line.split(';').collect();
+            json!({"code": c[0], "name": c[1], "parent_code": c.get(2).filter(|p| !p.is_empty())})
+        })
+        .collect()
+}
+
 /// The API: `?status=all&page=N&per_page=M[&updated_since=T]` with a bearer token.
 /// People carry `updated_at`; `updated_since` gives those updated after it.
 struct Api {
@@ -54,6 +66,9 @@ impl Respond for Api {
         }
         if self.failing.load(Ordering::SeqCst) {
             return ResponseTemplate::new(500).set_body_json(json!({"error": "database unavailable"}));
+        }
+        if request.url.path() == "/api/v1/departments" {
+            return ResponseTemplate::new(200).set_body_json(json!({"data": departments()}));
         }
         let param =
             |name: &str| request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
@@ -105,9 +120,14 @@ impl Fake {
     fn example(&self, extra: &str) -> Example {
         let ex = Example::new();
         let example = std::fs::read_to_string(root().join("examples/sources/rest.yaml")).unwrap();
-        let from = "https://hr.acme.example/api/v1/employees";
-        assert!(example.contains(from), "examples/sources/rest.yaml no longer holds `{from}`");
-        let source = example.replace(from, &format!("{}/api/v1/employees", self.server.uri()));
+        let from = "https://hr.acme.example/api/v1/";
+        for endpoint in ["employees", "departments"] {
+            assert!(
+                example.contains(&format!("{from}{endpoint}")),
+                "examples/sources/rest.yaml no longer reads `{endpoint}`"
+            );
+        }
+        let source = example.replace(from, &format!("{}/api/v1/", self.server.uri()));
         std::fs::write(ex.path("sources/germany.yaml"), format!("{source}{extra}")).unwrap();
         ex
     }
@@ -133,6 +153,10 @@ fn the_example_rest_source_reads_the_api_and_the_example_plans_as_before() {
     assert_eq!(skipped["file"], format!("{}/api/v1/employees", server.uri()), "skipped rows name the API");
     assert_eq!(skipped["line"], 103);
     assert_eq!(hrsync(&["plan", "--detailed-exitcode"]).code, 0, "nothing left to do");
+    // Org units come from their own endpoint: the CTO's entry carries the name of DE-ENG.
+    let eng = departments().into_iter().find(|d| d["code"] == "DE-ENG").unwrap();
+    let cto = ex.entries().into_iter().find(|e| e["attributes"]["employeeNumber"] == "10002").unwrap();
+    assert_eq!(cto["attributes"]["ou"], eng["name"], "{cto}");
 
     // Someone is gone from the API: a leaver, disabled.
     people.lock().unwrap().retain(|p| p["personnel_number"] != "10060");

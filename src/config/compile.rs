@@ -635,6 +635,17 @@ impl Compiler {
         if let Some(next) = &spec.pagination.next {
             pointers.push((next, "/pagination/next"));
         }
+        if let Some(t) = &spec.org_units {
+            if let Some(p) = &t.records {
+                pointers.push((p, "/org_units/records"));
+            }
+            if let Some(next) = &t.pagination.next {
+                pointers.push((next, "/org_units/pagination/next"));
+            }
+            if !(t.url.starts_with("https://") || t.url.starts_with("http://")) {
+                self.error(doc, "/org_units/url", format!("`{}` is not an HTTP URL", t.url), None);
+            }
+        }
         for (pointer, at) in pointers {
             self.json_pointer(doc, pointer, at);
         }
@@ -681,29 +692,45 @@ impl Compiler {
                 Some(format!("move `{name}` to `secret_headers`")),
             ));
         }
-        let pagination = self.pagination(doc, &spec.pagination);
+        let pairs =
+            |map: &BTreeMap<String, String>| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let pagination = self.pagination(doc, "/pagination", &spec.pagination);
         let http = self.http(doc, &spec.connection);
         let fields = self.person_columns(doc, "/fields", &spec.fields);
+        let org_units = spec.org_units.as_ref().map(|t| {
+            let endpoint = RestEndpoint {
+                url: t.url.clone(),
+                query: pairs(&t.query),
+                records: t.records.clone(),
+                pagination: self.pagination(doc, "/org_units/pagination", &t.pagination),
+                total: None,
+            };
+            (endpoint, self.table_columns(doc, "/org_units/fields", &t.fields, ORG_UNIT_FIELDS))
+        });
         Some(RestSettings {
+            people: RestEndpoint {
+                url: http.url.clone(),
+                query: pairs(&spec.query),
+                records: spec.records.clone(),
+                pagination,
+                total: spec.total.clone(),
+            },
             http,
-            query: spec.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            headers: spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            org_units,
+            headers: pairs(&spec.headers),
             secret_headers: spec.secret_headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            records: spec.records.clone(),
-            pagination,
-            total: spec.total.clone(),
             since_param: spec.since_param.clone(),
             fields,
         })
     }
 
-    fn pagination(&mut self, doc: &Document, spec: &PaginationSpec) -> Pagination {
+    fn pagination(&mut self, doc: &Document, at: &str, spec: &PaginationSpec) -> Pagination {
         let param = |default: &str| spec.param.clone().unwrap_or_else(|| default.to_owned());
         let unused = |this: &mut Self, key: &str, present: bool| {
             if present {
                 this.error(
                     doc,
-                    &format!("/pagination/{key}"),
+                    &format!("{at}/{key}"),
                     format!("`{key}` means nothing with `style: {}`", spec.style.name()),
                     Some(format!("remove `{key}`")),
                 );
@@ -738,7 +765,7 @@ impl Compiler {
                 let next = spec.next.clone().unwrap_or_else(|| {
                     self.error(
                         doc,
-                        "/pagination",
+                        at,
                         "`style: cursor` needs `next`, the JSON pointer to the next cursor in a page",
                         Some("for example `next: /meta/next_cursor`".into()),
                     );

@@ -246,23 +246,34 @@ pub enum Pagination {
     },
 }
 
+/// One endpoint of a REST source.
+#[derive(Clone, Debug)]
+pub struct RestEndpoint {
+    /// The full URL.
+    pub url: String,
+    /// Query parameters of every page.
+    pub query: Vec<(String, String)>,
+    /// Pointer to the records in a page, if not the default.
+    pub records: Option<String>,
+    /// How it pages.
+    pub pagination: Pagination,
+    /// Pointer to the total count in the first page.
+    pub total: Option<String>,
+}
+
 /// A REST source's settings.
 #[derive(Clone, Debug)]
 pub struct RestSettings {
-    /// The people endpoint (`url`), authentication, timeouts, retries, page size.
+    /// The people endpoint's authentication, timeouts, retries, page size (and URL).
     pub http: HttpSettings,
-    /// Query parameters of every page.
-    pub query: Vec<(String, String)>,
+    /// The people endpoint.
+    pub people: RestEndpoint,
+    /// The org units endpoint and renamed keys.
+    pub org_units: Option<(RestEndpoint, Columns)>,
     /// Headers of every request.
     pub headers: Vec<(String, String)>,
     /// Headers of every request whose values are secrets.
     pub secret_headers: Vec<(String, SecretRef)>,
-    /// Pointer to the records in a page, if not the default.
-    pub records: Option<String>,
-    /// How the API pages.
-    pub pagination: Pagination,
-    /// Pointer to the total count in the first page.
-    pub total: Option<String>,
     /// The parameter that asks for changes since the last sync.
     pub since_param: Option<String>,
     /// Renamed keys of people.

@@ -403,6 +403,29 @@ pub struct RestSourceSpec {
     /// Nested keys are written with dots: `work.email`.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// The org units endpoint, read in full on every run with the same connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_units: Option<RestTableSpec>,
+}
+
+/// A further endpoint of a REST source, read with the source's connection.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestTableSpec {
+    /// The endpoint's full URL.
+    pub url: String,
+    /// Query parameters sent with every page.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+    /// Where the records are in each page, as for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
+    /// How this endpoint pages. Default: everything in one answer.
+    #[serde(default)]
+    pub pagination: PaginationSpec,
+    /// Field → key, where the key is not the field's own name (`id`, `name`, `parent`).
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// How a REST source pages.

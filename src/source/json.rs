@@ -75,19 +75,7 @@ impl Source for JsonSource {
         }
         if let Some((pointer, fields)) = &self.settings.org_units {
             let items = array(&doc, pointer, path)?;
-            let keys = table_keys(fields, crate::config::ORG_UNIT_FIELDS);
-            each(
-                items,
-                &file,
-                1,
-                RecordKind::OrgUnit,
-                &mut batch.skipped,
-                &mut batch.org_units,
-                |location, item| {
-                    let values = table_values(item, &keys, RecordKind::OrgUnit, &location)?;
-                    normalizer.org_unit(location, values.iter().map(|(f, v)| (*f, v.as_str())))
-                },
-            );
+            read_org_units(items, &file, fields, &normalizer, &mut batch);
         }
         Ok(Fetch::Records(dedupe(batch)))
     }
@@ -131,6 +119,22 @@ pub(super) fn read_people(
                 reason,
             })?;
         normalizer.person(location, values.iter().map(|(t, v)| (*t, v.as_str())))
+    });
+}
+
+/// Reads org units from `items`, with the keys `fields` renames.
+pub(super) fn read_org_units(
+    items: &[Value],
+    file: &str,
+    fields: &Columns,
+    normalizer: &Normalizer,
+    batch: &mut Batch,
+) {
+    let keys = table_keys(fields, crate::config::ORG_UNIT_FIELDS);
+    let Batch { skipped, org_units, .. } = batch;
+    each(items, file, 1, RecordKind::OrgUnit, skipped, org_units, |location, item| {
+        let values = table_values(item, &keys, RecordKind::OrgUnit, &location)?;
+        normalizer.org_unit(location, values.iter().map(|(f, v)| (*f, v.as_str())))
     });
 }
 

@@ -23,9 +23,9 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::json::{read_people, targets};
+use super::json::{read_org_units, read_people, targets};
 use super::{Batch, Completeness, Fetch, FetchRequest, Source, SourceError, dedupe};
-use crate::config::{Pagination, RestSettings, SourceConfig, SourceId};
+use crate::config::{Pagination, RestEndpoint, RestSettings, SourceConfig, SourceId};
 use crate::directory::http::{Http, Response};
 use crate::transform::normalize::Normalizer;
 
@@ -46,10 +46,9 @@ impl RestSource {
         RestSource { config, settings, http }
     }
 
-    /// The endpoint without its query, which names records and errors.
+    /// The people endpoint without its query, which names records and errors.
     fn endpoint(&self) -> &str {
-        let url = &self.settings.http.url;
-        url.split('?').next().unwrap_or(url)
+        without_query(&self.settings.people.url)
     }
 
     fn format(&self, message: String) -> SourceError {
@@ -81,65 +80,99 @@ impl Source for RestSource {
             .as_ref()
             .map_err(|e| SourceError::Format { path: self.endpoint().to_owned(), message: e.clone() })?;
         let s = &self.settings;
-        let size = u64::from(s.http.page_size);
         let since = match (&s.since_param, request.since) {
             (Some(param), Some(since)) if self.config.delta => Some((param.clone(), since.to_string())),
             _ => None,
         };
-        let normalizer = Normalizer::new(&self.config);
-        let targets = targets(&s.fields);
-        let mut batch = Batch::default();
-        let mut next = Next::First;
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut total: Option<u64> = None;
-        let (mut pages, mut read, mut longest) = (0u64, 0u64, 0u64);
-        let mut previous: Option<blake3::Hash> = None;
         let mut headers: Vec<(&str, String)> = vec![("Accept", "application/json".to_owned())];
         headers.extend(s.headers.iter().map(|(k, v)| (k.as_str(), v.clone())));
         for (name, secret) in &s.secret_headers {
             let value = secret.resolve().map_err(|e| self.format(format!("header `{name}`: {e}")))?;
             headers.push((name.as_str(), value.expose().to_owned()));
         }
+        let normalizer = Normalizer::new(&self.config);
+        let mut batch = Batch::default();
+
+        let people = self.read(http, &s.people, since.as_ref(), &headers).await?;
+        read_people(&people.records, self.endpoint(), 1, &targets(&s.fields), &normalizer, &mut batch);
+        batch.incomplete = people.incomplete;
+        if let Some((endpoint, fields)) = &s.org_units {
+            // Org units are few: always read in full.
+            let units = self.read(http, endpoint, None, &headers).await?;
+            read_org_units(&units.records, without_query(&endpoint.url), fields, &normalizer, &mut batch);
+        }
+        if since.is_some() {
+            batch.completeness = Completeness::Delta;
+        }
+        Ok(Fetch::Records(dedupe(batch)))
+    }
+}
+
+/// What one endpoint gave.
+struct Read {
+    records: Vec<Value>,
+    incomplete: Option<String>,
+}
+
+impl RestSource {
+    /// Reads every page of `endpoint`.
+    async fn read(
+        &self,
+        http: &Http,
+        endpoint: &RestEndpoint,
+        since: Option<&(String, String)>,
+        headers: &[(&str, String)],
+    ) -> Result<Read, SourceError> {
+        let name = without_query(&endpoint.url);
+        let fail = |message: String| SourceError::Format { path: name.to_owned(), message };
+        let size = u64::from(self.settings.http.page_size);
+        let mut records: Vec<Value> = Vec::new();
+        let mut next = Next::First;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut total: Option<u64> = None;
+        let (mut pages, mut longest) = (0u64, 0u64);
+        let mut previous: Option<blake3::Hash> = None;
         loop {
-            let (url, query) = self.request(&next, since.as_ref(), size);
+            let (url, query) = request(endpoint, &next, since, size);
             let response = http
-                .send(Method::GET, &url, &query, None, &headers)
+                .send(Method::GET, &url, &query, None, headers)
                 .await
-                .map_err(|source| SourceError::Http { url: self.endpoint().to_owned(), source })?;
+                .map_err(|source| SourceError::Http { url: name.to_owned(), source })?;
             pages += 1;
             let Response { body, next_link, .. } = response;
-            let body = body.ok_or_else(|| self.format(format!("page {pages} is not JSON")))?;
+            let mut body = body.ok_or_else(|| fail(format!("page {pages} is not JSON")))?;
             if pages == 1
-                && let Some(pointer) = &s.total
+                && let Some(pointer) = &endpoint.total
             {
-                total = Some(body.pointer(pointer).and_then(count).ok_or_else(|| {
-                    self.format(format!("the first page has no count at `{pointer}` (`total`)"))
-                })?);
+                total =
+                    Some(body.pointer(pointer).and_then(count).ok_or_else(|| {
+                        fail(format!("the first page has no count at `{pointer}` (`total`)"))
+                    })?);
             }
-            let records = self.records(&body, pages)?;
+            let page = page_records(&mut body, endpoint.records.as_deref())
+                .map_err(|m| fail(format!("page {pages}: {m}")))?;
             // An API that ignores the page or offset parameter gives the same page again
             // (cursors and links are checked by the next page they name).
-            let digest = blake3::hash(&serde_json::to_vec(records).unwrap_or_default());
-            let numbered = matches!(s.pagination, Pagination::Page { .. } | Pagination::Offset { .. });
-            if numbered && !records.is_empty() && previous == Some(digest) {
-                return Err(self.format(format!(
+            let digest = blake3::hash(&serde_json::to_vec(&page).unwrap_or_default());
+            let numbered = matches!(endpoint.pagination, Pagination::Page { .. } | Pagination::Offset { .. });
+            if numbered && !page.is_empty() && previous == Some(digest) {
+                return Err(fail(format!(
                     "page {pages} holds the same records as page {}; the API ignores `pagination`",
                     pages - 1
                 )));
             }
             previous = Some(digest);
-            read_people(records, self.endpoint(), read + 1, &targets, &normalizer, &mut batch);
-            let got = records.len() as u64;
-            read += got;
+            let got = page.len() as u64;
+            records.extend(page);
             // A numbered page shorter than the longest so far (an API may give fewer than
             // asked, and say nothing), or an empty one, is the last.
             let last = got == 0 || got < longest;
             longest = longest.max(got);
-            next = match &s.pagination {
+            next = match &endpoint.pagination {
                 Pagination::None => break,
                 Pagination::Page { .. } | Pagination::Offset { .. } if last => break,
                 Pagination::Page { first, .. } => Next::Number(first + pages),
-                Pagination::Offset { .. } => Next::Number(read),
+                Pagination::Offset { .. } => Next::Number(records.len() as u64),
                 Pagination::Cursor { next, .. } => match body.pointer(next).and_then(text) {
                     Some(cursor) => Next::Cursor(cursor),
                     None => break,
@@ -150,7 +183,7 @@ impl Source for RestSource {
                         None => next_link,
                     };
                     match link {
-                        Some(link) => Next::Url(self.resolve(&link)?),
+                        Some(link) => Next::Url(resolve(&endpoint.url, &link).map_err(&fail)?),
                         None => break,
                     }
                 }
@@ -161,89 +194,87 @@ impl Source for RestSource {
                 _ => String::new(),
             };
             if !key.is_empty() && !seen.insert(key) {
-                return Err(self.format(format!(
+                return Err(fail(format!(
                     "the API gave the same next page twice (after {pages} pages); hrsync stops rather than loop"
                 )));
             }
             if pages >= MAX_PAGES {
-                return Err(self.format(format!("more than {MAX_PAGES} pages; check `pagination`")));
+                return Err(fail(format!("more than {MAX_PAGES} pages; check `pagination`")));
             }
         }
-        if let Some(total) = total
-            && total != read
-        {
-            batch.incomplete = Some(format!("the API announced {total} people and gave {read}"));
-        }
-        if since.is_some() {
-            batch.completeness = Completeness::Delta;
-        }
-        tracing::debug!(source = %self.config.id, pages, records = read, "read");
-        Ok(Fetch::Records(dedupe(batch)))
+        let read = records.len() as u64;
+        tracing::debug!(source = %self.config.id, endpoint = name, pages, records = read, "read");
+        let incomplete = total
+            .filter(|t| *t != read)
+            .map(|t| format!("the API announced {t} records at {name} and gave {read}"));
+        Ok(Read { records, incomplete })
     }
 }
 
-impl RestSource {
-    /// The URL and query of the `next` page.
-    fn request<'a>(
-        &'a self,
-        next: &Next,
-        since: Option<&'a (String, String)>,
-        size: u64,
-    ) -> (String, Vec<(&'a str, String)>) {
-        let s = &self.settings;
-        let mut query: Vec<(&str, String)> = s.query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        if let Some((param, time)) = since {
-            query.push((param, time.clone()));
-        }
-        match (&s.pagination, next) {
-            (_, Next::Url(url)) => return (url.clone(), Vec::new()),
-            (Pagination::Page { param, size_param, first }, next) => {
-                let n = if let Next::Number(n) = next { *n } else { *first };
-                query.push((param, n.to_string()));
-                query.push((size_param, size.to_string()));
-            }
-            (Pagination::Offset { param, size_param }, next) => {
-                let n = if let Next::Number(n) = next { *n } else { 0 };
-                query.push((param, n.to_string()));
-                query.push((size_param, size.to_string()));
-            }
-            (Pagination::Cursor { param, size_param, .. }, next) => {
-                if let Next::Cursor(cursor) = next {
-                    query.push((param, cursor.clone()));
-                }
-                if let Some(p) = size_param {
-                    query.push((p, size.to_string()));
-                }
-            }
-            (Pagination::Link { size_param: Some(p), .. }, _) => query.push((p, size.to_string())),
-            (Pagination::Link { .. } | Pagination::None, _) => {}
-        }
-        (s.http.url.clone(), query)
+/// The URL and query of the `next` page of `endpoint`.
+fn request<'a>(
+    endpoint: &'a RestEndpoint,
+    next: &Next,
+    since: Option<&'a (String, String)>,
+    size: u64,
+) -> (String, Vec<(&'a str, String)>) {
+    let mut query: Vec<(&str, String)> =
+        endpoint.query.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    if let Some((param, time)) = since {
+        query.push((param, time.clone()));
     }
+    match (&endpoint.pagination, next) {
+        (_, Next::Url(url)) => return (url.clone(), Vec::new()),
+        (Pagination::Page { param, size_param, first }, next) => {
+            let n = if let Next::Number(n) = next { *n } else { *first };
+            query.push((param, n.to_string()));
+            query.push((size_param, size.to_string()));
+        }
+        (Pagination::Offset { param, size_param }, next) => {
+            let n = if let Next::Number(n) = next { *n } else { 0 };
+            query.push((param, n.to_string()));
+            query.push((size_param, size.to_string()));
+        }
+        (Pagination::Cursor { param, size_param, .. }, next) => {
+            if let Next::Cursor(cursor) = next {
+                query.push((param, cursor.clone()));
+            }
+            if let Some(p) = size_param {
+                query.push((p, size.to_string()));
+            }
+        }
+        (Pagination::Link { size_param: Some(p), .. }, _) => query.push((p, size.to_string())),
+        (Pagination::Link { .. } | Pagination::None, _) => {}
+    }
+    (endpoint.url.clone(), query)
+}
 
-    /// The records of a page.
-    fn records<'a>(&self, body: &'a Value, page: u64) -> Result<&'a [Value], SourceError> {
-        let pointer = match (&self.settings.records, body) {
-            (Some(p), _) => p.as_str(),
-            (None, Value::Array(_)) => "",
-            (None, _) => "/data",
-        };
-        match body.pointer(pointer) {
-            Some(Value::Array(items)) => Ok(items),
-            Some(_) => Err(self.format(format!("page {page}: `{pointer}` is not an array of records"))),
-            None => Err(self.format(format!(
-                "page {page} has no `{pointer}`; set `records` to the JSON pointer of the records"
-            ))),
-        }
+/// Takes the records out of a page: at `pointer`, or the page itself when it is an
+/// array, else `/data`.
+fn page_records(body: &mut Value, pointer: Option<&str>) -> Result<Vec<Value>, String> {
+    let pointer = match (pointer, &*body) {
+        (Some(p), _) => p,
+        (None, Value::Array(_)) => "",
+        (None, _) => "/data",
+    };
+    match body.pointer_mut(pointer) {
+        Some(Value::Array(items)) => Ok(std::mem::take(items)),
+        Some(_) => Err(format!("`{pointer}` is not an array of records")),
+        None => Err(format!("there is no `{pointer}`; set `records` to the JSON pointer of the records")),
     }
+}
 
-    /// A next link made absolute against the endpoint.
-    fn resolve(&self, link: &str) -> Result<String, SourceError> {
-        reqwest::Url::parse(&self.settings.http.url)
-            .and_then(|base| base.join(link))
-            .map(String::from)
-            .map_err(|e| self.format(format!("the next link is not a URL: {e}")))
-    }
+/// A next link made absolute against the endpoint.
+fn resolve(endpoint: &str, link: &str) -> Result<String, String> {
+    reqwest::Url::parse(endpoint)
+        .and_then(|base| base.join(link))
+        .map(String::from)
+        .map_err(|e| format!("the next link is not a URL: {e}"))
+}
+
+/// A URL without its query, which names records and errors.
+fn without_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
 }
 
 /// A non-empty text or number, as a cursor or link.

@@ -231,7 +231,10 @@ mod rest {
         );
         let batch = fetch_rest(&yaml, None).await.unwrap();
         assert_eq!(batch.people.len(), 3);
-        assert_eq!(batch.incomplete.as_deref(), Some("the API announced 4 people and gave 3"));
+        assert_eq!(
+            batch.incomplete.as_deref(),
+            Some(format!("the API announced 4 records at {}/v2/people and gave 3", server.uri()).as_str())
+        );
     }
 
     #[tokio::test]
@@ -296,7 +299,7 @@ mod rest {
         assert!(text.contains("answered 401 Unauthorized: invalid token"), "{text}");
         assert!(!text.contains("s3cr3t"), "{text}");
         let err = fetch_rest(&yaml("/shape", "{ style: none }"), None).await.unwrap_err();
-        assert!(err.to_string().contains("page 1 has no `/data`; set `records`"), "{err}");
+        assert!(err.to_string().contains("page 1: there is no `/data`; set `records`"), "{err}");
     }
 
     #[tokio::test]
