@@ -55,7 +55,7 @@ impl Source for JsonSource {
         };
         let people = array(&doc, &people_pointer, path)?;
         let targets = targets(&self.settings.fields);
-        read_people(people, &file, 1, &targets, &normalizer, &mut batch);
+        read_people(people, &file, &targets, &normalizer, &mut batch);
 
         if let Some((pointer, fields)) = &self.settings.employments {
             let items = array(&doc, pointer, path)?;
@@ -63,7 +63,6 @@ impl Source for JsonSource {
             each(
                 items,
                 &file,
-                1,
                 RecordKind::Employment,
                 &mut batch.skipped,
                 &mut batch.employments,
@@ -98,17 +97,16 @@ fn array<'a>(doc: &'a Value, pointer: &str, path: &str) -> Result<&'a [Value], S
     }
 }
 
-/// Reads people from `items`, numbered from `first`, with the keys of `targets`.
+/// Reads people from `items`, with the keys of `targets`.
 pub(super) fn read_people(
     items: &[Value],
     file: &str,
-    first: u64,
     targets: &[(PersonTarget, String)],
     normalizer: &Normalizer,
     batch: &mut Batch,
 ) {
     let Batch { skipped, people, .. } = batch;
-    each(items, file, first, RecordKind::Employee, skipped, people, |location, item| {
+    each(items, file, RecordKind::Employee, skipped, people, |location, item| {
         let values: Vec<(&PersonTarget, String)> = targets
             .iter()
             .filter_map(|(t, key)| text_at(item, key).transpose().map(|v| v.map(|v| (t, v))))
@@ -132,7 +130,7 @@ pub(super) fn read_org_units(
 ) {
     let keys = table_keys(fields, crate::config::ORG_UNIT_FIELDS);
     let Batch { skipped, org_units, .. } = batch;
-    each(items, file, 1, RecordKind::OrgUnit, skipped, org_units, |location, item| {
+    each(items, file, RecordKind::OrgUnit, skipped, org_units, |location, item| {
         let values = table_values(item, &keys, RecordKind::OrgUnit, &location)?;
         normalizer.org_unit(location, values.iter().map(|(f, v)| (*f, v.as_str())))
     });
@@ -188,15 +186,14 @@ fn text_at(item: &Value, key: &str) -> Result<Option<String>, String> {
 fn each<T>(
     items: &[Value],
     file: &str,
-    first: u64,
     kind: RecordKind,
     skipped: &mut Vec<SkippedRecord>,
     out: &mut Vec<T>,
     mut build: impl FnMut(RecordLocation, &Value) -> Result<T, SkippedRecord>,
 ) {
     for (i, item) in items.iter().enumerate() {
-        // Items are numbered from 1, like lines (from `first` in later pages).
-        let location = RecordLocation { file: file.to_owned(), line: i as u64 + first };
+        // Items are numbered from 1, like lines.
+        let location = RecordLocation { file: file.to_owned(), line: i as u64 + 1 };
         if !item.is_object() {
             skipped.push(SkippedRecord { kind, location, reason: "the item is not an object".into() });
             continue;

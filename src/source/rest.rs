@@ -2,7 +2,8 @@
 //! file — the endpoint and its authentication (`connection`), where the records are in
 //! a page (`records`), how the API pages (`pagination`: numbered pages, offsets, a
 //! cursor, or a next link in the body or the `Link` header), and the key of each field
-//! (`fields`, dots for nested keys). Only GET requests are sent. Retries with back-off
+//! (`fields`, dots for nested keys); org units, when declared, from a second endpoint,
+//! always in full. Only GET requests are sent. Retries with back-off
 //! on 429 and 503 (honouring `Retry-After`), timeouts, bearer tokens and OAuth2 client
 //! credentials come from the HTTP client the SCIM and Entra directories use.
 //!
@@ -94,7 +95,7 @@ impl Source for RestSource {
         let mut batch = Batch::default();
 
         let people = self.read(http, &s.people, since.as_ref(), &headers).await?;
-        read_people(&people.records, self.endpoint(), 1, &targets(&s.fields), &normalizer, &mut batch);
+        read_people(&people.records, self.endpoint(), &targets(&s.fields), &normalizer, &mut batch);
         batch.incomplete = people.incomplete;
         if let Some((endpoint, fields)) = &s.org_units {
             // Org units are few: always read in full.
