@@ -213,7 +213,7 @@ fn one_run_at_a_time_per_state_directory_and_a_killed_holder_frees_it() {
     let ex = Example::new();
     std::fs::create_dir_all(ex.path(".hrsync")).unwrap();
     // Another process holds the lock (flock(2), as hrsync takes it) until it is killed.
-    let mut holder = std::process::Command::new("python3")
+    let holder = std::process::Command::new("python3")
         .args([
             "-c",
             "import fcntl, sys, time\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(120)",
@@ -222,6 +222,7 @@ fn one_run_at_a_time_per_state_directory_and_a_killed_holder_frees_it() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut holder = crate::util::KillOnDrop(holder);
     let mut line = String::new();
     std::io::BufReader::new(holder.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "locked");

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use git2::{Repository, Signature};
 
-use crate::util::{Run, command, copy_dir, json, root, run};
+use crate::util::{KillOnDrop, Run, command, copy_dir, json, root, run};
 
 /// A git repository holding the example in `sync/`, committed once.
 fn repository() -> (tempfile::TempDir, Repository) {
@@ -352,12 +352,14 @@ pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 fn the_daemon_runs_on_start_and_on_each_new_commit_and_stops_on_sigterm() {
     let (tmp, repo) = repository();
     let sync = tmp.path().join("sync");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
+            .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // At start: the plan, then the result.
     eventually("the first run's commits", || reports(&repo).len() == 2);
     // A commit to the tracked branch: its plan and result follow.
@@ -415,15 +417,17 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let (token, secret) = ("runs-token-Xy3", "webhook-secret-Q9");
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
-        .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
-        .env("HRSYNC_RUNS_TOKEN", token)
-        .env("HRSYNC_WEBHOOK_SECRET", secret)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_hrsync"))
+            .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
+            .env("HRSYNC_RUNS_TOKEN", token)
+            .env("HRSYNC_WEBHOOK_SECRET", secret)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     eventually("/healthz", || http(Method::GET, &format!("{base}/healthz"), &[], "").0 == 200);
     eventually("/readyz", || http(Method::GET, &format!("{base}/readyz"), &[], "").0 == 200);
     let (_, status) = http(Method::GET, &format!("{base}/status"), &[], "");

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use git2::Repository;
@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 
 use crate::daemon::{GitDaemon, bare_clone, commit_all, eventually, file_on_branch, reports};
 use crate::scim_server::{Fault, Proxy, ScimServer, TOKEN};
-use crate::util::{Example, command, json};
+use crate::util::{Example, KillOnDrop, command, json};
 
 const NOW: &str = "2026-11-22T09:00:00Z";
 
@@ -44,12 +44,12 @@ fn hrsync(args: &[&str]) -> Command {
     cmd
 }
 
-fn signal(child: &Child, name: &str) {
+fn signal(child: &KillOnDrop, name: &str) {
     let status = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
     assert!(status.success());
 }
 
-fn wait(child: &mut Child) -> (Option<i32>, String) {
+fn wait(child: &mut KillOnDrop) -> (Option<i32>, String) {
     let mut stopped = None;
     eventually("the daemon to stop", || {
         stopped = child.try_wait().unwrap();
@@ -86,12 +86,14 @@ fn sigterm_finishes_the_run_and_a_second_one_abandons_it() {
     let (ex, repo) = committed_example(&proxy.url());
     let state = tempfile::tempdir().unwrap();
     let watch = |state: &Path| {
-        hrsync(&["--repo", ex.repo().to_str().unwrap(), "--state-dir", state.to_str().unwrap()])
-            .args(["--now", NOW, "daemon"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        KillOnDrop(
+            hrsync(&["--repo", ex.repo().to_str().unwrap(), "--state-dir", state.to_str().unwrap()])
+                .args(["--now", NOW, "daemon"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
     };
 
     // Two SIGTERMs: the run is abandoned; what was applied stays, no result is committed.
@@ -157,7 +159,7 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
 
     // Machine A is killed while it creates accounts. Its plan was pushed before it applied.
     let a = tempfile::tempdir().unwrap();
-    let mut daemon = once(a.path(), NOW).spawn().unwrap();
+    let mut daemon = KillOnDrop(once(a.path(), NOW).spawn().unwrap());
     eventually("the first creates", || server.users().len() >= 10);
     daemon.kill().unwrap();
     daemon.wait().unwrap();
