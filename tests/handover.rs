@@ -62,15 +62,9 @@ fn wait(child: &mut KillOnDrop) -> (Option<i32>, String) {
     (stopped.unwrap().code(), log)
 }
 
-/// Users by externalId; every test checks that none has two accounts.
+/// The server's users by externalId; every test checks that none has two accounts.
 fn by_external_id(server: &ScimServer) -> BTreeMap<String, Vec<Json>> {
-    let mut out: BTreeMap<String, Vec<Json>> = BTreeMap::new();
-    for u in server.users() {
-        if let Some(id) = u["externalId"].as_str() {
-            out.entry(id.to_owned()).or_default().push(u.clone());
-        }
-    }
-    out
+    crate::scim::by_external_id(&server.users())
 }
 
 /// Counts the users once the creates still held by the proxy have gone through.

@@ -25,7 +25,8 @@ fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
     ex.run_with((ENV, TOKEN), now, args)
 }
 
-fn by_external_id(users: &[Json]) -> BTreeMap<String, Vec<Json>> {
+/// Users by externalId, to check that no one has two accounts.
+pub fn by_external_id(users: &[Json]) -> BTreeMap<String, Vec<Json>> {
     let mut out: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     for u in users {
         if let Some(id) = u["externalId"].as_str() {
