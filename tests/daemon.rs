@@ -616,3 +616,45 @@ fn a_remote_over_http_needs_the_credentials_from_the_environment() {
     walk.push_ref("refs/heads/hrsync/reports").unwrap();
     assert_eq!(walk.count(), 2, "plan and result pushed over HTTP");
 }
+
+#[test]
+fn a_remote_over_ssh_needs_a_known_host_key_and_an_accepted_key() {
+    let (tmp, repo) = repository();
+    let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
+    let served = tempfile::tempdir().unwrap();
+    let bare = bare_clone(tmp.path(), served.path());
+    let ssh = crate::git_ssh::SshServer::start();
+    let repo_arg = format!("ssh://{}@127.0.0.1:{}{}#sync", ssh.user, ssh.port, bare.display());
+    let homes = tempfile::tempdir().unwrap();
+    let (knowing, stranger) = (homes.path().join("knowing"), homes.path().join("stranger"));
+    ssh.home_that_knows_it(&knowing);
+    std::fs::create_dir_all(&stranger).unwrap();
+    let other_key = homes.path().join("other_key");
+    crate::git_ssh::keygen(&other_key);
+    let once = |home: &Path, key: &Path| {
+        let state = tempfile::tempdir().unwrap();
+        let out = command(&["--repo", &repo_arg, "--state-dir", state.path().to_str().unwrap()])
+            .args(["--now", "2026-11-22T09:00:00Z", "daemon", "--once", "--branch", &branch])
+            .env("HOME", home)
+            .env("HRSYNC_GIT_SSH_KEY", key)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    // A server whose host key is not known is refused, with what to do.
+    let (code, err) = once(&stranger, &ssh.user_key());
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the SSH host key of the remote is not in ~/.ssh/known_hosts"), "{err}");
+    // A key the server does not accept.
+    let (code, err) = once(&knowing, &other_key);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("the remote refused the SSH key"), "{err}");
+    // The right key: fetched, planned, applied, and the reports pushed over SSH.
+    let (code, err) = once(&knowing, &ssh.user_key());
+    assert_eq!(code, Some(0), "{err}");
+    let remote = Repository::open_bare(&bare).unwrap();
+    let mut walk = remote.revwalk().unwrap();
+    walk.push_ref("refs/heads/hrsync/reports").unwrap();
+    assert_eq!(walk.count(), 2, "plan and result pushed over SSH");
+}

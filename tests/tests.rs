@@ -8,6 +8,7 @@ mod daemon;
 mod entraid;
 mod example;
 mod git_http;
+mod git_ssh;
 mod gitref;
 mod golden;
 mod graph;

@@ -39,6 +39,11 @@ pub enum GitError {
         /// The revision.
         rev: String,
     },
+    /// The remote's SSH host key is not known, or differs from the one known.
+    #[error(
+        "the SSH host key of the remote is not in ~/.ssh/known_hosts, or differs from it: check the key's fingerprint with the server's owner, then add it (`ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts`)"
+    )]
+    UnknownHostKey(#[source] git2::Error),
     /// Any other git failure.
     #[error("git failed")]
     Git(#[from] git2::Error),

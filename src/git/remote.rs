@@ -31,6 +31,15 @@ impl std::fmt::Debug for Mirror {
     }
 }
 
+/// A failure of a fetch or push, with what to do about an unknown SSH host key.
+fn explain(e: git2::Error) -> GitError {
+    if e.class() == git2::ErrorClass::Ssh && e.code() == git2::ErrorCode::Certificate {
+        GitError::UnknownHostKey(e)
+    } else {
+        GitError::Git(e)
+    }
+}
+
 /// The password or token: `HRSYNC_GIT_PASSWORD`, or the content of the file
 /// `HRSYNC_GIT_PASSWORD_FILE` names (a mounted secret), without its final line break.
 fn password() -> Result<Option<String>, String> {
@@ -124,7 +133,9 @@ impl Mirror {
         let mut remote = self.repo.find_remote("origin")?;
         let mut options = FetchOptions::new();
         options.remote_callbacks(callbacks());
-        remote.fetch(&["+refs/heads/*:refs/remotes/origin/*"], Some(&mut options), Some("hrsync: fetch"))?;
+        remote
+            .fetch(&["+refs/heads/*:refs/remotes/origin/*"], Some(&mut options), Some("hrsync: fetch"))
+            .map_err(explain)?;
         Ok(())
     }
 
@@ -164,7 +175,7 @@ impl Mirror {
         });
         let mut options = PushOptions::new();
         options.remote_callbacks(callbacks);
-        remote.push(&[format!("{local}:{local}")], Some(&mut options))?;
+        remote.push(&[format!("{local}:{local}")], Some(&mut options)).map_err(explain)?;
         drop(options);
         match refused {
             Some(why) => {
