@@ -18,7 +18,8 @@ use super::schema::{self, DocumentKind};
 use super::spec::{
     CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, EntraDirectorySpec, FieldMode, FieldSpec, FilterSpec,
     HttpConnectionSpec, JsonSourceSpec, LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor,
-    PageStyle, PaginationSpec, RestSourceSpec, RuleSpec, SourceCommonSpec, SourceSpec, WorkspaceSpec,
+    PageStyle, PaginationSpec, RestSourceSpec, RestTableSpec, RuleSpec, SourceCommonSpec, SourceSpec,
+    WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 use super::*;
@@ -635,17 +636,6 @@ impl Compiler {
         if let Some(next) = &spec.pagination.next {
             pointers.push((next, "/pagination/next"));
         }
-        if let Some(t) = &spec.org_units {
-            if let Some(p) = &t.records {
-                pointers.push((p, "/org_units/records"));
-            }
-            if let Some(next) = &t.pagination.next {
-                pointers.push((next, "/org_units/pagination/next"));
-            }
-            if !(t.url.starts_with("https://") || t.url.starts_with("http://")) {
-                self.error(doc, "/org_units/url", format!("`{}` is not an HTTP URL", t.url), None);
-            }
-        }
         for (pointer, at) in pointers {
             self.json_pointer(doc, pointer, at);
         }
@@ -697,16 +687,10 @@ impl Compiler {
         let pagination = self.pagination(doc, "/pagination", &spec.pagination);
         let http = self.http(doc, &spec.connection);
         let fields = self.person_columns(doc, "/fields", &spec.fields);
-        let org_units = spec.org_units.as_ref().map(|t| {
-            let endpoint = RestEndpoint {
-                url: t.url.clone(),
-                query: pairs(&t.query),
-                records: t.records.clone(),
-                pagination: self.pagination(doc, "/org_units/pagination", &t.pagination),
-                total: None,
-            };
-            (endpoint, self.table_columns(doc, "/org_units/fields", &t.fields, ORG_UNIT_FIELDS))
-        });
+        let employments =
+            spec.employments.as_ref().map(|t| self.rest_table(doc, "/employments", t, EMPLOYMENT_FIELDS));
+        let org_units =
+            spec.org_units.as_ref().map(|t| self.rest_table(doc, "/org_units", t, ORG_UNIT_FIELDS));
         Some(RestSettings {
             people: RestEndpoint {
                 url: http.url.clone(),
@@ -716,12 +700,40 @@ impl Compiler {
                 total: spec.total.clone(),
             },
             http,
+            employments,
             org_units,
             headers: pairs(&spec.headers),
             secret_headers: spec.secret_headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             since_param: spec.since_param.clone(),
             fields,
         })
+    }
+
+    /// A further endpoint of a REST source (employments, org units), declared at `at`.
+    fn rest_table(
+        &mut self,
+        doc: &Document,
+        at: &str,
+        spec: &RestTableSpec,
+        known: &[&str],
+    ) -> (RestEndpoint, Columns) {
+        if !(spec.url.starts_with("https://") || spec.url.starts_with("http://")) {
+            self.error(doc, &format!("{at}/url"), format!("`{}` is not an HTTP URL", spec.url), None);
+        }
+        if let Some(p) = &spec.records {
+            self.json_pointer(doc, p, &format!("{at}/records"));
+        }
+        if let Some(next) = &spec.pagination.next {
+            self.json_pointer(doc, next, &format!("{at}/pagination/next"));
+        }
+        let endpoint = RestEndpoint {
+            url: spec.url.clone(),
+            query: spec.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            records: spec.records.clone(),
+            pagination: self.pagination(doc, &format!("{at}/pagination"), &spec.pagination),
+            total: None,
+        };
+        (endpoint, self.table_columns(doc, &format!("{at}/fields"), &spec.fields, known))
     }
 
     fn pagination(&mut self, doc: &Document, at: &str, spec: &PaginationSpec) -> Pagination {

@@ -268,6 +268,8 @@ pub struct RestSettings {
     pub http: HttpSettings,
     /// The people endpoint.
     pub people: RestEndpoint,
+    /// The employments endpoint and renamed keys.
+    pub employments: Option<(RestEndpoint, Columns)>,
     /// The org units endpoint and renamed keys.
     pub org_units: Option<(RestEndpoint, Columns)>,
     /// Headers of every request.

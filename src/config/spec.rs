@@ -403,6 +403,10 @@ pub struct RestSourceSpec {
     /// Nested keys are written with dots: `work.email`.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// The employments endpoint, read with the same connection (and `since_param`, on
+    /// a delta read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employments: Option<RestTableSpec>,
     /// The org units endpoint, read in full on every run with the same connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_units: Option<RestTableSpec>,
@@ -423,7 +427,9 @@ pub struct RestTableSpec {
     /// How this endpoint pages. Default: everything in one answer.
     #[serde(default)]
     pub pagination: PaginationSpec,
-    /// Field → key, where the key is not the field's own name (`id`, `name`, `parent`).
+    /// Field → key, where the key is not the field's own name (org units: `id`, `name`,
+    /// `parent`; employments: `id`, `person`, `employment_type`, `legal_entity`,
+    /// `job_title`, `start_date`, `end_date`).
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
 }

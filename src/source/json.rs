@@ -59,18 +59,7 @@ impl Source for JsonSource {
 
         if let Some((pointer, fields)) = &self.settings.employments {
             let items = array(&doc, pointer, path)?;
-            let keys = table_keys(fields, crate::config::EMPLOYMENT_FIELDS);
-            each(
-                items,
-                &file,
-                RecordKind::Employment,
-                &mut batch.skipped,
-                &mut batch.employments,
-                |location, item| {
-                    let values = table_values(item, &keys, RecordKind::Employment, &location)?;
-                    normalizer.employment(location, values.iter().map(|(f, v)| (*f, v.as_str())))
-                },
-            );
+            read_employments(items, &file, fields, &normalizer, &mut batch);
         }
         if let Some((pointer, fields)) = &self.settings.org_units {
             let items = array(&doc, pointer, path)?;
@@ -117,6 +106,22 @@ pub(super) fn read_people(
                 reason,
             })?;
         normalizer.person(location, values.iter().map(|(t, v)| (*t, v.as_str())))
+    });
+}
+
+/// Reads employments from `items`, with the keys `fields` renames.
+pub(super) fn read_employments(
+    items: &[Value],
+    file: &str,
+    fields: &Columns,
+    normalizer: &Normalizer,
+    batch: &mut Batch,
+) {
+    let keys = table_keys(fields, crate::config::EMPLOYMENT_FIELDS);
+    let Batch { skipped, employments, .. } = batch;
+    each(items, file, RecordKind::Employment, skipped, employments, |location, item| {
+        let values = table_values(item, &keys, RecordKind::Employment, &location)?;
+        normalizer.employment(location, values.iter().map(|(f, v)| (*f, v.as_str())))
     });
 }
 

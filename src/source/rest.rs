@@ -2,8 +2,8 @@
 //! file — the endpoint and its authentication (`connection`), where the records are in
 //! a page (`records`), how the API pages (`pagination`: numbered pages, offsets, a
 //! cursor, or a next link in the body or the `Link` header), and the key of each field
-//! (`fields`, dots for nested keys); org units, when declared, from a second endpoint,
-//! always in full. Only GET requests are sent. Retries with back-off
+//! (`fields`, dots for nested keys); employments and org units, when declared, from
+//! endpoints of their own (org units always in full). Only GET requests are sent. Retries with back-off
 //! on 429 and 503 (honouring `Retry-After`), timeouts, bearer tokens and OAuth2 client
 //! credentials come from the HTTP client the SCIM and Entra directories use.
 //!
@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::json::{read_org_units, read_people, targets};
+use super::json::{read_employments, read_org_units, read_people, targets};
 use super::{Batch, Completeness, Fetch, FetchRequest, Source, SourceError, dedupe};
 use crate::config::{Pagination, RestEndpoint, RestSettings, SourceConfig, SourceId};
 use crate::directory::http::{Http, Response};
@@ -97,6 +97,16 @@ impl Source for RestSource {
         let people = self.read(http, &s.people, since.as_ref(), &headers).await?;
         read_people(&people.records, self.endpoint(), &targets(&s.fields), &normalizer, &mut batch);
         batch.incomplete = people.incomplete;
+        if let Some((endpoint, fields)) = &s.employments {
+            let employments = self.read(http, endpoint, since.as_ref(), &headers).await?;
+            read_employments(
+                &employments.records,
+                without_query(&endpoint.url),
+                fields,
+                &normalizer,
+                &mut batch,
+            );
+        }
         if let Some((endpoint, fields)) = &s.org_units {
             // Org units are few: always read in full.
             let units = self.read(http, endpoint, None, &headers).await?;

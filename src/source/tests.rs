@@ -329,6 +329,38 @@ mod rest {
         assert_eq!(batch.people.len(), 2, "both pages carried both headers");
     }
 
+    #[tokio::test]
+    async fn employments_come_from_their_own_endpoint() {
+        let server = MockServer::start().await;
+        Mock::given(path("/people"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([person(1)])))
+            .mount(&server)
+            .await;
+        let contracts = json!({"data": [
+            {"contract_id": "C1", "employee": "1", "type": "employee", "start": "2020-01-01"},
+            {"contract_id": "C2"}
+        ]});
+        Mock::given(path("/contracts"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(contracts))
+            .mount(&server)
+            .await;
+        let yaml = format!(
+            "version: 1\ntype: rest\nconnection: {{ url: \"{0}/people\" }}\nemployments: {{ url: \"{0}/contracts\", fields: {{ id: contract_id, person: employee, employment_type: type, start_date: start }} }}\n{FIELDS}",
+            server.uri()
+        );
+        let batch = fetch_rest(&yaml, None).await.unwrap();
+        assert_eq!(batch.employments.len(), 1);
+        assert_eq!(batch.employments[0].person, "1");
+        let skipped: Vec<String> = batch.skipped.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            skipped,
+            [format!(
+                "{}/contracts:2: employment skipped: an employment needs an id and a person",
+                server.uri()
+            )]
+        );
+    }
+
     #[test]
     fn the_source_file_is_checked() {
         let load = |yaml: &str| {
