@@ -502,6 +502,17 @@ fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config, progre
     })
 }
 
+/// Writes `text` to `out`, or to standard output.
+fn emit(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
 fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
     let mode = match arg {
         Some(PiiArg::Full) => PiiSpec::Full,
@@ -734,12 +745,7 @@ async fn review(
         plans_of(&base_run, only, false).await?
     };
     let (text, differs) = crate::plan::render::review::review(&base_plans, &head_plans, &pii);
-    match out {
-        Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?
-        }
-        None => print!("{text}"),
-    }
+    emit(out, &text)?;
     for e in &head_errors {
         eprintln!("error: {e}");
     }
@@ -795,12 +801,7 @@ async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput<'_>) -> Re
             text
         }
     };
-    match out {
-        Some(path) => {
-            std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?
-        }
-        None => print!("{text}"),
-    }
+    emit(out, &text)?;
     for e in &errors {
         eprintln!("error: {e}");
     }
