@@ -19,7 +19,8 @@ use mimalloc::MiMalloc;
 // The allocator of the hrsync binary, so the figures are the product's.
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
-use hrsync::directory::{Attributes, Entry, Names, Value};
+use hrsync::directory::Entry;
+use hrsync::model::{Attributes, Names, Value};
 use hrsync::plan::{self, PlanInput, SourceHealth, SourceStatus};
 use hrsync::repo::{RepoFiles, WorkTree};
 use hrsync::run::hash_inputs;

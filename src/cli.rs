@@ -19,6 +19,8 @@ use crate::config::schema::DocumentKind;
 use crate::config::{self, ConfigError, Mode, PiiSpec};
 use crate::directory;
 use crate::git::GitTree;
+use crate::model::PlanId;
+use crate::model::filter;
 use crate::plan::pii::Pii;
 use crate::plan::render::{self, Format};
 use crate::plan::{Plan, PlanStatus};
@@ -26,7 +28,6 @@ use crate::repo::{RepoFiles, WorkTree};
 use crate::report::JobStatus;
 use crate::run::{JobOptions, PlanOptions, Run};
 use crate::state::StateStore;
-use crate::transform::filter;
 
 /// hrsync keeps directories in step with HR systems, declared in a git repository.
 #[derive(Debug, Parser)]
@@ -140,7 +141,7 @@ enum Command {
         plan: Option<PathBuf>,
         /// Approve a plan blocked by the safety limits, by its id.
         #[arg(long, value_name = "ID")]
-        approve: Vec<String>,
+        approve: Vec<PlanId>,
         /// Only this directory.
         #[arg(long, value_name = "ID")]
         directory: Option<String>,
@@ -158,7 +159,7 @@ enum Command {
         dry_run: bool,
         /// Approve a plan blocked by the safety limits, by its id.
         #[arg(long, value_name = "ID")]
-        approve: Vec<String>,
+        approve: Vec<PlanId>,
     },
     /// The GitOps loop: plan, commit the plan to the reports branch, apply, commit the
     /// result. Only `--once` is built yet; watching is not.
@@ -832,7 +833,7 @@ fn read_saved_plans(path: &Path) -> Result<Vec<Plan>> {
 async fn apply(
     g: &Global,
     saved: Option<&Path>,
-    approve: &[String],
+    approve: &[PlanId],
     directory: Option<&str>,
     pii_arg: Option<PiiArg>,
 ) -> Result<ExitCode> {
@@ -840,7 +841,7 @@ async fn apply(
     let _lock = run.store.lock()?;
     let pii = pii(&run, pii_arg)?;
     let saved = saved.map(read_saved_plans).transpose()?;
-    let approvals: BTreeSet<String> = approve.iter().cloned().collect();
+    let approvals: BTreeSet<PlanId> = approve.iter().cloned().collect();
     let mut state = run.store.load()?;
     let previous = state.clone();
     let gathered = run.gather(None, &state).await?;
@@ -919,7 +920,7 @@ async fn apply(
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn run(g: &Global, source: Option<String>, dry_run: bool, approve: &[String]) -> Result<ExitCode> {
+async fn run(g: &Global, source: Option<String>, dry_run: bool, approve: &[PlanId]) -> Result<ExitCode> {
     let run = open_run(g).await?;
     let _lock = if dry_run { None } else { Some(run.store.lock()?) };
     let pii = pii(&run, None)?;

@@ -144,7 +144,7 @@ fn commit_plan(
     let commit = ReportCommit {
         files: vec![(format!("{dir}/plan.md"), markdown), (json_path, json)],
         subject: subject.clone(),
-        trailers: vec![("Config-Revision", revision.to_owned()), ("Plan-Id", plan.id.clone())],
+        trailers: vec![("Config-Revision", revision.to_owned()), ("Plan-Id", plan.id.to_string())],
         time,
     };
     Ok(reports.commit(&commit)?.map(|oid| (oid, subject)))
@@ -226,7 +226,7 @@ fn commit_result(
     let mut trailers = vec![("Config-Revision", revision.to_owned())];
     for d in result.directories.values() {
         if let Some(id) = &d.plan {
-            trailers.push(("Plan-Id", id.clone()));
+            trailers.push(("Plan-Id", id.to_string()));
         }
     }
     let commit = ReportCommit { files, subject: subject.clone(), trailers, time };

@@ -16,9 +16,11 @@ use rustc_hash::FxHashMap;
 use tracing::{info, warn};
 
 use crate::apply::{self, Applied, error_chain};
-use crate::config::{Config, DirectoryConfig, Mode, Secret, SourceConfig, SourceId};
+use crate::config::{Config, DirectoryConfig, Mode, Secret, SourceConfig};
 use crate::digest::ContentHash;
 use crate::directory::{self, Directory, DirectoryError};
+use crate::model::PlanId;
+use crate::model::SourceId;
 use crate::model::{Record, SkippedRecord};
 use crate::plan::pii::Pii;
 use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
@@ -113,7 +115,7 @@ pub struct DirectoryPlan<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct PlanOptions {
     /// Plan ids approved on the command line (added to the repository's).
-    pub approvals: BTreeSet<String>,
+    pub approvals: BTreeSet<PlanId>,
     /// List the rows of entries that are up to date too.
     pub list_unchanged: bool,
 }
@@ -126,7 +128,7 @@ pub struct JobOptions {
     /// Read and plan, write nothing anywhere.
     pub dry_run: bool,
     /// Plan ids approved on the command line.
-    pub approvals: BTreeSet<String>,
+    pub approvals: BTreeSet<PlanId>,
     /// How people are named in the result's errors.
     pub pii: Pii,
 }

@@ -22,8 +22,10 @@ use jiff::civil::Date;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DirectoryId, Secret, SourceId};
+use crate::config::Secret;
 use crate::directory::Entry;
+use crate::model::PlanId;
+use crate::model::{DirectoryId, SourceId};
 use crate::model::{Employment, OrgUnit, Person};
 
 /// Version of the state format. Version 1 keyed leaver timers by the plain entry id;
@@ -117,7 +119,7 @@ pub struct DirectoryState {
     pub timers: BTreeMap<String, Date>,
     /// The id of the last plan applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_applied_plan: Option<String>,
+    pub last_applied_plan: Option<PlanId>,
     /// When it was applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_applied_at: Option<Timestamp>,
@@ -134,7 +136,7 @@ pub struct DirectoryState {
 #[serde(deny_unknown_fields)]
 pub struct Approval {
     /// The plan id.
-    pub plan: String,
+    pub plan: PlanId,
     /// Where the approval came from: `repository` (`approvals` in hrsync.yaml, through a
     /// reviewed commit) or `command line` (`--approve`).
     pub by: String,

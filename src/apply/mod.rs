@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::directory::{Directory, DirectoryError, NewEntry, Update, Value};
+use crate::directory::{Directory, DirectoryError, NewEntry, Update};
+use crate::model::PlanId;
+use crate::model::Value;
 use crate::plan::{Action, Plan, PlanStatus, Planned, Row};
 
 /// Why a plan was not applied at all.
@@ -24,7 +26,7 @@ pub enum ApplyError {
     )]
     Blocked {
         /// Plan id.
-        id: String,
+        id: PlanId,
         /// Directory.
         directory: String,
         /// Which limits.
@@ -34,7 +36,7 @@ pub enum ApplyError {
     #[error("plan {id} for `{directory}` cannot be applied: {reasons}")]
     Failed {
         /// Plan id.
-        id: String,
+        id: PlanId,
         /// Directory.
         directory: String,
         /// Why.

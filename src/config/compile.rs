@@ -23,9 +23,9 @@ use super::spec::{
 };
 use super::yaml::{Document, child};
 use super::*;
-use crate::model::FieldRef;
-use crate::transform::filter::{Rule, Test};
-use crate::transform::template::{Counter, Template, TemplateError};
+use crate::model::filter::{Rule, Test};
+use crate::model::template::{Counter, Template, TemplateError};
+use crate::model::{FieldRef, InvalidId, PlanId};
 
 struct Parsed<T> {
     doc: Document,
@@ -298,7 +298,9 @@ impl Compiler {
     fn template(&mut self, doc: &Document, pointer: &str, text: &str, counter: Counter) -> Option<Template> {
         match Template::parse(text, counter) {
             Ok(t) => Some(t),
-            Err(TemplateError { offset, message, hint }) => {
+            Err(TemplateError { offset, message, hint, unknown }) => {
+                let suggestion = unknown.and_then(|u| did_you_mean(&u.name, u.known.iter().copied()));
+                let hint = suggestion.or(hint);
                 let pos = doc.position_in(pointer, offset);
                 self.push(doc.diagnostic(pos, format!("in template: {message}"), hint));
                 None
@@ -350,7 +352,7 @@ impl Compiler {
             Some(Schedule { interval: interval?, start })
         });
         for (i, id) in spec.approvals.iter().enumerate() {
-            if !crate::plan::is_plan_id(id) {
+            if PlanId::new(id).is_err() {
                 self.error(
                     doc,
                     &format!("/approvals/{i}"),
@@ -380,7 +382,7 @@ impl Compiler {
                 pii: spec.reports.pii,
                 pii_key: spec.reports.pii_key.clone(),
             },
-            approvals: spec.approvals.iter().cloned().collect(),
+            approvals: spec.approvals.iter().filter_map(|id| PlanId::new(id).ok()).collect(),
         })
     }
 

@@ -10,7 +10,6 @@
 
 mod compile;
 pub mod diagnostic;
-mod ids;
 pub mod schema;
 pub mod secret;
 pub mod spec;
@@ -25,16 +24,13 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-pub use ids::{DirectoryId, FilterId, InvalidId, SourceId, is_valid_id};
 pub use secret::{Secret, SecretError, SecretRef};
-pub use spec::{
-    Compare, FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec,
-};
+pub use spec::{FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec};
 
-use crate::model::FieldRef;
+use crate::model::filter::Filter;
+use crate::model::template::Template;
+use crate::model::{Compare, DirectoryId, FieldRef, FilterId, PlanId, SourceId};
 use crate::repo::RepoFiles;
-use crate::transform::filter::Filter;
-use crate::transform::template::Template;
 
 /// Why a sync repository could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +100,7 @@ pub struct Workspace {
     /// Report settings.
     pub reports: Reports,
     /// Approved plan ids.
-    pub approvals: BTreeSet<String>,
+    pub approvals: BTreeSet<PlanId>,
 }
 
 /// When the daemon re-plans.
@@ -560,7 +556,7 @@ pub struct Marker {
 
 impl Marker {
     /// Whether an entry with this value of the attribute is marked.
-    pub fn marks(&self, value: Option<&crate::directory::Value>) -> bool {
+    pub fn marks(&self, value: Option<&crate::model::Value>) -> bool {
         match (&self.value, value) {
             (_, None) => false,
             (None, Some(_)) => true,

@@ -18,6 +18,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::secret::SecretRef;
+use crate::model::Compare;
 
 /// The document format version. Only `1` exists.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -666,20 +667,6 @@ impl FieldMode {
             FieldMode::Ignore => "ignore",
         }
     }
-}
-
-/// How a value is compared with the directory's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Compare {
-    /// Byte for byte.
-    Exact,
-    /// Ignoring letter case (mail, user principal names).
-    IgnoreCase,
-    /// As distinguished names: case and spacing around separators ignored.
-    Dn,
-    /// As phone numbers: spaces, dashes, dots and brackets ignored.
-    Phone,
 }
 
 /// Which entries hrsync owns.

@@ -26,8 +26,10 @@ use serde_json::{Map, Value as Json, json};
 
 use super::http::{Http, HttpError};
 use super::password::generate_password;
-use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
-use crate::config::{DirectoryId, EntraSettings, spec::PasswordSpec};
+use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use crate::config::{EntraSettings, spec::PasswordSpec};
+use crate::model::DirectoryId;
+use crate::model::{Attributes, Names, Value};
 
 /// Graph's largest page when `$expand` is used.
 const EXPAND_PAGE_LIMIT: u32 = 100;

@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
-use crate::config::DirectoryId;
+use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use crate::model::DirectoryId;
+use crate::model::{Attributes, Names, Value};
 
 /// The embedded directory.
 #[derive(Debug)]

@@ -18,7 +18,8 @@ use serde_json::Value as Json;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::DirectoryError;
-use crate::config::{DirectoryId, HttpSettings, Secret, SecretRef};
+use crate::config::{HttpSettings, Secret, SecretRef};
+use crate::model::DirectoryId;
 
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);

@@ -19,10 +19,10 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, Search
 use tokio::sync::Mutex;
 
 use super::password::{generate_password, unicode_pwd};
-use super::{
-    Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value, canonical,
-};
-use crate::config::{Compare, DirectoryId, LdapDisable, LdapSettings};
+use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use crate::config::{LdapDisable, LdapSettings};
+use crate::model::{Attributes, Names, Value, canonical};
+use crate::model::{Compare, DirectoryId};
 
 /// Active Directory's "account disabled" flag in `userAccountControl`.
 const ACCOUNTDISABLE: u32 = 0x2;

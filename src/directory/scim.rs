@@ -18,8 +18,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
 use super::http::{Http, HttpError};
-use super::{Attributes, Created, Directory, DirectoryError, Entry, Names, NewEntry, Page, Update, Value};
-use crate::config::{DirectoryId, HttpSettings};
+use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use crate::config::HttpSettings;
+use crate::model::DirectoryId;
+use crate::model::{Attributes, Names, Value};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The core User schema (RFC 7643 §4.1).

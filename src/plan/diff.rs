@@ -22,13 +22,16 @@ use super::{
     Action, Change, EnabledChange, PersonView, Plan, PlanStatus, Planned, Row, SafetyCheck, SourceView,
     Summary,
 };
-use crate::config::{Compare, Config, DirectoryConfig, FieldMode, FieldSource, LeaverAction, SourceId};
+use crate::config::{Config, DirectoryConfig, FieldMode, FieldSource, LeaverAction};
 use crate::digest::ContentHash;
-use crate::directory::{Entry, Key, Slot, Value, same_text};
+use crate::directory::Entry;
+use crate::model::PlanId;
+use crate::model::filter::{self, Decision, Filter};
+use crate::model::template::Vars;
+use crate::model::{Compare, SourceId};
 use crate::model::{EmploymentStatus, FieldValue, PersonField};
-use crate::transform::filter::{self, Decision, Filter};
+use crate::model::{Key, Slot, Value, same_text};
 use crate::transform::merge::{ManagerLink, MergedPerson, Population};
-use crate::transform::template::Vars;
 
 /// How a source took part in this run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +86,7 @@ pub struct PlanInput<'a> {
     /// Leaver timers from the last applied plan.
     pub timers: &'a BTreeMap<String, Date>,
     /// Approved plan ids (the repository's and the command line's).
-    pub approvals: &'a BTreeSet<String>,
+    pub approvals: &'a BTreeSet<PlanId>,
     /// List the rows of entries that are up to date too (they are counted either way).
     pub list_unchanged: bool,
 }
@@ -1180,7 +1183,7 @@ fn manager_cycles(people: &[MergedPerson]) -> HashMap<usize, usize> {
 /// The plan id: a hash of everything the plan depends on. Of the leaver timers, only
 /// those the plan uses count, as it uses them: a plan made before a leaver's timer was
 /// recorded and one made after, the same day, are the same plan.
-fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<String, Date>) -> String {
+fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<String, Date>) -> PlanId {
     let mut h = ContentHash::new();
     h.text("hrsync-plan-1");
     h.text(&input.config.fingerprint);
@@ -1199,7 +1202,8 @@ fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<String, Date>) 
         h.text(id);
         h.text(&date.to_string());
     }
-    let mut id = h.finish_hex();
-    id.truncate(32);
-    id
+    let digest = h.finish();
+    let mut first = [0; 16];
+    first.copy_from_slice(&digest[..16]);
+    PlanId::from_digest(first)
 }

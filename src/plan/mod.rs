@@ -21,16 +21,13 @@ use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanInput, SourceHealth, SourceStatus, diff};
 
-use crate::config::{DirectoryId, FieldMode, Mode, SourceId};
-use crate::directory::Value;
+use crate::config::{FieldMode, Mode};
+use crate::model::PlanId;
+use crate::model::Value;
+use crate::model::{DirectoryId, SourceId};
 
 /// Version of the plan's JSON format.
 pub const FORMAT: u32 = 1;
-
-/// Whether `s` looks like a plan id: 32 lowercase hex digits.
-pub fn is_plan_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
 
 /// The plan for one directory.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -39,7 +36,7 @@ pub struct Plan {
     pub format: u32,
     /// Content hash of the config (without approvals and modes), the fetched inputs,
     /// the live entries and the date. Approvals name this id.
-    pub id: String,
+    pub id: PlanId,
     /// The directory.
     pub directory: DirectoryId,
     /// Its kind.

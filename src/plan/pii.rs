@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use super::{Plan, Planned};
 use crate::config::Secret;
-use crate::directory::Value;
+use crate::model::Value;
 
 /// How personal values are shown.
 #[derive(Clone, Debug)]

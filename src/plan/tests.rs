@@ -9,7 +9,9 @@ use jiff::civil::Date;
 
 use super::*;
 use crate::config::{self, Config};
-use crate::directory::{Entry, Value};
+use crate::directory::Entry;
+use crate::model::PlanId;
+use crate::model::Value;
 use crate::model::{EmploymentStatus, Person};
 use crate::repo::MemFiles;
 use crate::transform::merge::{self, SourceRecords};
@@ -78,7 +80,7 @@ struct Case {
     live: Vec<Entry>,
     now: Timestamp,
     timers: BTreeMap<String, Date>,
-    approvals: BTreeSet<String>,
+    approvals: BTreeSet<PlanId>,
     health: Option<SourceHealth>,
     list_unchanged: bool,
 }

@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::config::{DirectoryId, Mode, SourceId};
+use crate::config::Mode;
+use crate::model::PlanId;
 use crate::model::SkippedRecord;
+use crate::model::{DirectoryId, SourceId};
 use crate::plan::PlanStatus;
 
 /// How a job, a source or a directory ended.
@@ -99,7 +101,7 @@ pub struct DirectoryResult {
     pub reason: Option<String>,
     /// The plan's id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<String>,
+    pub plan: Option<PlanId>,
     /// The plan's status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_status: Option<PlanStatus>,

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::config::{SourceConfig, SourceId, SourceKind};
+use crate::config::{SourceConfig, SourceKind};
+use crate::model::SourceId;
 use crate::model::{Employment, OrgUnit, Person, Record, SkippedRecord};
 use crate::repo::RepoFiles;
 

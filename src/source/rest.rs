@@ -26,8 +26,9 @@ use serde_json::Value;
 
 use super::json::{read_employments, read_org_units, read_people, targets};
 use super::{Batch, Completeness, Fetch, FetchRequest, Source, SourceError, dedupe};
-use crate::config::{Pagination, RestEndpoint, RestSettings, SourceConfig, SourceId};
+use crate::config::{Pagination, RestEndpoint, RestSettings, SourceConfig};
 use crate::directory::http::{Http, Response};
+use crate::model::SourceId;
 use crate::transform::normalize::Normalizer;
 
 /// More pages than this is a paging loop, not a workforce.

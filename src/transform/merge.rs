@@ -19,11 +19,12 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::filter::{self, Decision, Filter};
-use super::template::Vars;
-use crate::config::{Compare, FilterId, SourceConfig, SourceId};
-use crate::directory::{Key, Slot};
+use crate::config::SourceConfig;
+use crate::model::filter::{self, Decision, Filter};
+use crate::model::template::{PersonOnly, Vars};
+use crate::model::{Compare, FilterId, SourceId};
 use crate::model::{Employment, FieldRef, FieldValue, OrgUnit, Person, PersonField};
+use crate::model::{Key, Slot};
 
 /// The records of one source that take part in a merge.
 #[derive(Clone, Copy, Debug)]
@@ -437,24 +438,10 @@ fn link(people: &mut [MergedPerson], sources: &[SourceRecords<'_>]) {
     }
 }
 
-/// A bare person record as template and filter variables (no merged extras).
-pub struct PersonOnly<'a>(pub &'a Person);
-
-impl Vars for PersonOnly<'_> {
-    fn get(&self, field: &FieldRef) -> Option<FieldValue<'_>> {
-        match field {
-            FieldRef::Person(f) => self.0.get(*f),
-            FieldRef::Custom(name) => self.0.custom.get(name).map(|v| FieldValue::Text(v)),
-            FieldRef::OrgUnitName => None,
-            FieldRef::Source => Some(FieldValue::Text(self.0.source.as_str())),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::filter::{Rule, Test};
+    use crate::model::filter::{Rule, Test};
 
     fn source(id: &str, priority: i32, filters: &[&str]) -> SourceConfig {
         SourceConfig {

@@ -4,7 +4,5 @@
 //! Nothing here does I/O, reads the clock or touches a directory: the run's date comes
 //! in as a parameter, so the same inputs always give the same output.
 
-pub mod filter;
 pub mod merge;
 pub mod normalize;
-pub mod template;

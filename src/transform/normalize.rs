@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-use crate::config::{SourceConfig, SourceId};
+use crate::config::SourceConfig;
+use crate::model::SourceId;
 use crate::model::{
     Employment, EmploymentStatus, FieldRef, OrgUnit, Person, PersonField, RecordKind, RecordLocation,
     SkippedRecord,

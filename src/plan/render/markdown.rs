@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::directory::Value;
+use crate::model::Value;
 use crate::plan::{Action, Plan, PlanStatus, Planned, Row, SourceHealth};
 
 /// Unchanged rows listed before the rest are only counted.

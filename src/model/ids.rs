@@ -1,8 +1,10 @@
-//! Validated identifiers for sources, directories and filters.
+//! Validated identifiers: sources, directories and filters ([`SourceId`],
+//! [`DirectoryId`], [`FilterId`]) and plans ([`PlanId`]).
 //!
 //! Ids name files and appear in reports, metrics and commit trailers, so they are
 //! restricted to lowercase ASCII letters, digits, `-` and `_` (at most 63 characters).
-//! Across modules they travel as these newtypes, never as bare strings.
+//! A plan id is a content hash: 32 lowercase hex digits. Across modules they travel as
+//! these newtypes, never as bare strings.
 
 use std::fmt;
 use std::sync::Arc;
@@ -98,6 +100,73 @@ id_newtype!(
     FilterId
 );
 
+/// Why a string is not a plan id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a plan id: a plan id is 32 lowercase hex digits")]
+pub struct InvalidPlanId(pub String);
+
+/// The content id of a plan: the first 128 bits of a hash of everything the plan
+/// depends on, as 32 lowercase hex digits. Approvals name it; a saved plan is checked
+/// against it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PlanId(Arc<str>);
+
+impl PlanId {
+    /// The number of hex digits in a plan id.
+    pub const LEN: usize = 32;
+
+    /// Validates and wraps a plan id.
+    pub fn new(s: &str) -> Result<PlanId, InvalidPlanId> {
+        if s.len() == Self::LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(PlanId(Arc::from(s)))
+        } else {
+            Err(InvalidPlanId(s.to_owned()))
+        }
+    }
+
+    /// The plan id of a content hash: its first 128 bits, as lowercase hex.
+    pub fn from_digest(digest: [u8; 16]) -> PlanId {
+        PlanId(Arc::from(hex::encode(digest)))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PlanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PlanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::str::FromStr for PlanId {
+    type Err = InvalidPlanId;
+    fn from_str(s: &str) -> Result<PlanId, InvalidPlanId> {
+        PlanId::new(s)
+    }
+}
+
+impl Serialize for PlanId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PlanId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PlanId::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +181,19 @@ mod tests {
         assert!(SourceId::new(&"a".repeat(64)).is_err());
         let e = DirectoryId::new("a b").unwrap_err();
         assert!(e.to_string().contains("`a b`"));
+    }
+
+    #[test]
+    fn plan_ids_are_validated() {
+        let hex = "0123456789abcdef0123456789abcdef";
+        assert_eq!(PlanId::new(hex).unwrap().as_str(), hex);
+        assert!(PlanId::new(&hex[1..]).is_err());
+        assert!(PlanId::new(&hex.to_uppercase()).is_err());
+        assert!(PlanId::new(&format!("{}g", &hex[1..])).is_err());
+        let digest =
+            [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef];
+        assert_eq!(PlanId::from_digest(digest).as_str(), hex);
+        assert!(serde_json::from_str::<PlanId>("\"nope\"").is_err());
+        assert_eq!(serde_json::to_string(&PlanId::new(hex).unwrap()).unwrap(), format!("\"{hex}\""));
     }
 }

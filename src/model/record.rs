@@ -12,7 +12,7 @@ use std::str::FromStr;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::config::SourceId;
+use super::ids::SourceId;
 
 /// Where a person is in their employment, normalized across HR systems.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -9,10 +9,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::ids::FilterId;
+use super::record::{FieldRef, FieldValue};
 use super::template::Vars;
-use crate::config::FilterId;
-use crate::directory::eq_ignore_case;
-use crate::model::{FieldRef, FieldValue};
+use super::value::eq_ignore_case;
 
 /// A compiled filter.
 #[derive(Clone, Debug, PartialEq)]
@@ -197,7 +197,7 @@ mod tests {
     use super::*;
     use crate::model::{EmploymentStatus, Person, PersonField};
 
-    use crate::transform::merge::PersonOnly as P;
+    use crate::model::template::PersonOnly as P;
 
     fn staff() -> Filter {
         Filter {

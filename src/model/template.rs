@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::model::{FieldRef, FieldValue};
+use super::record::{FieldRef, FieldValue, Person};
 
 /// A compiled template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +90,18 @@ pub struct TemplateError {
     pub message: String,
     /// What to do.
     pub hint: Option<String>,
+    /// The unknown name, when the problem is one, with the names it could have meant;
+    /// the config compiler turns it into a did-you-mean hint.
+    pub unknown: Option<UnknownName>,
+}
+
+/// A name a template used that is not defined, and the names that are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownName {
+    /// The name as written.
+    pub name: String,
+    /// The names that are defined in its place.
+    pub known: Vec<&'static str>,
 }
 
 /// The values a template reads.
@@ -122,6 +134,7 @@ impl Template {
                 offset: offset + char_len(&rest[..start]),
                 message: "`{{` is never closed".into(),
                 hint: Some("close the expression with `}}`".into()),
+                unknown: None,
             })?;
             let inner_offset = offset + char_len(&rest[..start + 2]);
             let expr = ExprParser { text: &after[..end], pos: 0, base: inner_offset, counter }.parse()?;
@@ -134,6 +147,7 @@ impl Template {
                 offset: offset + char_len(&rest[..i]),
                 message: "`}}` without a matching `{{`".into(),
                 hint: None,
+                unknown: None,
             });
         }
         if !rest.is_empty() {
@@ -289,7 +303,7 @@ impl ExprParser<'_> {
     }
 
     fn error(&self, message: impl Into<String>, hint: Option<String>) -> TemplateError {
-        TemplateError { offset: self.offset(), message: message.into(), hint }
+        TemplateError { offset: self.offset(), message: message.into(), hint, unknown: None }
     }
 
     fn skip_ws(&mut self) {
@@ -360,14 +374,15 @@ impl ExprParser<'_> {
                     offset: start,
                     message: "`n` is only defined in `candidates`".into(),
                     hint: Some("use `candidates: [...]` with `unique: true` to number values".into()),
+                    unknown: None,
                 }),
             };
         }
         name.parse::<FieldRef>().map(Operand::Field).map_err(|()| TemplateError {
             offset: start,
             message: format!("unknown field `{name}`"),
-            hint: crate::config::did_you_mean(&name, FieldRef::known_names())
-                .or_else(|| Some("custom attributes are written `custom.<name>`".into())),
+            hint: Some("custom attributes are written `custom.<name>`".into()),
+            unknown: Some(UnknownName { name: name.clone(), known: FieldRef::known_names().collect() }),
         })
     }
 
@@ -438,8 +453,8 @@ impl ExprParser<'_> {
                 return Err(TemplateError {
                     offset: start,
                     message: format!("unknown filter `{other}`"),
-                    hint: crate::config::did_you_mean(other, FILTERS.iter().copied())
-                        .or_else(|| Some(format!("filters are {}", FILTERS.join(", ")))),
+                    hint: Some(format!("filters are {}", FILTERS.join(", "))),
+                    unknown: Some(UnknownName { name: other.to_owned(), known: FILTERS.to_vec() }),
                 });
             }
         };
@@ -466,12 +481,26 @@ impl ExprParser<'_> {
     }
 }
 
+/// A bare person record as template and filter variables (no merged extras).
+pub struct PersonOnly<'a>(pub &'a Person);
+
+impl Vars for PersonOnly<'_> {
+    fn get(&self, field: &FieldRef) -> Option<FieldValue<'_>> {
+        match field {
+            FieldRef::Person(f) => self.0.get(*f),
+            FieldRef::Custom(name) => self.0.custom.get(name).map(|v| FieldValue::Text(v)),
+            FieldRef::OrgUnitName => None,
+            FieldRef::Source => Some(FieldValue::Text(self.0.source.as_str())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Person, PersonField};
 
-    use crate::transform::merge::PersonOnly as P;
+    use super::PersonOnly as P;
 
     fn render(t: &str, p: &Person) -> Option<String> {
         Template::parse(t, Counter::Allowed).unwrap().render(&P(p), Some(2))
@@ -517,10 +546,14 @@ mod tests {
     fn reports_errors_with_offsets_and_hints() {
         let e = Template::parse("x {{ frist_name }}", Counter::Forbidden).unwrap_err();
         assert_eq!((e.offset, e.message.as_str()), (5, "unknown field `frist_name`"));
-        assert_eq!(e.hint.as_deref(), Some("did you mean `first_name`?"));
+        let unknown = e.unknown.expect("the unknown name");
+        assert_eq!(unknown.name, "frist_name");
+        assert!(unknown.known.contains(&"first_name") && unknown.known.contains(&"org_unit_name"));
         let e = Template::parse("{{ first_name | lowr }}", Counter::Forbidden).unwrap_err();
         assert_eq!(e.offset, 16);
-        assert_eq!(e.hint.as_deref(), Some("did you mean `lower`?"));
+        let unknown = e.unknown.expect("the unknown filter");
+        assert_eq!((unknown.name.as_str(), unknown.known.contains(&"lower")), ("lowr", true));
+        assert!(e.hint.is_some_and(|h| h.starts_with("filters are lower, upper")));
         let e = Template::parse("{{ n }}", Counter::Forbidden).unwrap_err();
         assert!(e.message.contains("only defined in `candidates`"));
         assert!(Template::parse("{{ first_name ", Counter::Forbidden).is_err());

@@ -1,0 +1,405 @@
+//! Attribute values and how they compare: [`Value`], [`Attributes`] (an entry's values
+//! by name, names shared through [`Names`]), the comparisons of [`Compare`] (exact,
+//! case-insensitive, as DNs, as phone numbers) and hash [`Key`]s that compare the same
+//! way.
+//!
+//! Config, transform, plan, digest, state and the directories all use these, so they
+//! live on the ground floor. Nothing here does I/O.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How a value is compared with the directory's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// Byte for byte.
+    Exact,
+    /// Ignoring letter case (mail, user principal names).
+    IgnoreCase,
+    /// As distinguished names: case and spacing around separators ignored.
+    Dn,
+    /// As phone numbers: spaces, dashes, dots and brackets ignored.
+    Phone,
+}
+
+/// An attribute value as a directory holds it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// One value.
+    One(String),
+    /// Several values (multi-valued attributes), compared as a set.
+    Many(Vec<String>),
+}
+
+impl Value {
+    /// The values, as a slice.
+    pub fn values(&self) -> &[String] {
+        match self {
+            Value::One(v) => std::slice::from_ref(v),
+            Value::Many(v) => v,
+        }
+    }
+
+    /// The first value.
+    pub fn first(&self) -> Option<&str> {
+        self.values().first().map(String::as_str)
+    }
+}
+
+/// An entry's attributes by name, sorted in one vector. An entry has a dozen or two
+/// attributes and a plan holds a hundred thousand entries at once, so names are shared
+/// ([`Names`]) and there is no tree per entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attributes(Vec<(Arc<str>, Value)>);
+
+impl Attributes {
+    /// The value of an attribute.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.binary_search_by(|(n, _)| n.as_ref().cmp(name)).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The value of an attribute, looking first at position `hint` (where the same
+    /// name was in the previous entry: entries of a directory share their layout) and
+    /// updating it. Much cheaper than [`Attributes::get`] over many entries.
+    pub fn get_hinted(&self, name: &str, hint: &mut usize) -> Option<&Value> {
+        if let Some((n, v)) = self.0.get(*hint)
+            && n.as_ref() == name
+        {
+            return Some(v);
+        }
+        let i = self.0.binary_search_by(|(n, _)| n.as_ref().cmp(name)).ok()?;
+        *hint = i;
+        Some(&self.0[i].1)
+    }
+
+    /// Sets an attribute, returning its previous value.
+    pub fn insert(&mut self, name: impl Into<Arc<str>>, value: Value) -> Option<Value> {
+        let name = name.into();
+        match self.0.binary_search_by(|(n, _)| n.as_ref().cmp(&name)) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (name, value));
+                None
+            }
+        }
+    }
+
+    /// Removes an attribute, returning its value.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        self.0.binary_search_by(|(n, _)| n.as_ref().cmp(name)).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Attributes in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(n, v)| (n.as_ref(), v))
+    }
+
+    /// How many attributes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Attributes from a map, with names shared through `names`.
+    pub fn from_map(map: BTreeMap<String, Value>, names: &mut Names) -> Self {
+        // A BTreeMap iterates in name order: the vector is sorted as built.
+        Attributes(map.into_iter().map(|(k, v)| (names.get(&k), v)).collect())
+    }
+
+    /// The attributes as a map.
+    pub fn to_map(&self) -> BTreeMap<String, Value> {
+        self.iter().map(|(k, v)| (k.to_owned(), v.clone())).collect()
+    }
+}
+
+impl<K: Into<Arc<str>>> FromIterator<(K, Value)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
+        let mut out = Attributes::default();
+        for (k, v) in iter {
+            out.insert(k, v);
+        }
+        out
+    }
+}
+
+impl Serialize for Attributes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Attributes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Attributes::from_map(BTreeMap::deserialize(d)?, &mut Names::default()))
+    }
+}
+
+/// Shared attribute names: each distinct name is allocated once.
+#[derive(Clone, Debug, Default)]
+pub struct Names(rustc_hash::FxHashSet<Arc<str>>);
+
+impl Names {
+    /// The shared copy of `name`.
+    pub fn get(&mut self, name: &str) -> Arc<str> {
+        match self.0.get(name) {
+            Some(n) => n.clone(),
+            None => {
+                let n: Arc<str> = Arc::from(name);
+                self.0.insert(n.clone());
+                n
+            }
+        }
+    }
+}
+
+/// Canonical form of one value under a comparison, so equal values compare equal.
+pub fn canonical(compare: Compare, value: &str) -> String {
+    match compare {
+        Compare::Exact => value.to_owned(),
+        Compare::IgnoreCase => value.to_lowercase(),
+        Compare::Phone => value.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/')).collect(),
+        Compare::Dn => canonical_dn(value),
+    }
+}
+
+/// A DN with insignificant differences removed: spaces around `,` `=` `+`, and case.
+/// Escaped characters (`\,`) stay escaped.
+fn canonical_dn(dn: &str) -> String {
+    let mut out = String::with_capacity(dn.len());
+    let mut chars = dn.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push('\\');
+                if let Some(n) = chars.next() {
+                    out.extend(n.to_lowercase());
+                }
+            }
+            ',' | '=' | '+' => {
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push(c);
+                while chars.peek() == Some(&' ') {
+                    chars.next();
+                }
+            }
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// A value as a comparison sees it, usable as a hash key. Exact and case-insensitive
+/// keys borrow the text (comparing case-insensitively on the fly); DN and phone keys
+/// hold their canonical form. The hash is computed once, when the key is made, so a
+/// lookup followed by an insert hashes the text once.
+#[derive(Clone, Debug)]
+pub struct Key<'a> {
+    hash: u64,
+    ignore_case: bool,
+    text: Cow<'a, str>,
+}
+
+impl<'a> Key<'a> {
+    /// The key of `text` under `compare`.
+    pub fn new(compare: Compare, text: &'a str) -> Key<'a> {
+        let (ignore_case, text) = match compare {
+            Compare::Exact => (false, Cow::Borrowed(text)),
+            Compare::IgnoreCase => (true, Cow::Borrowed(text)),
+            Compare::Dn | Compare::Phone => (false, Cow::Owned(canonical(compare, text))),
+        };
+        let mut h = rustc_hash::FxHasher::default();
+        if ignore_case {
+            hash_lowercase(&text, &mut h);
+        } else {
+            h.write(text.as_bytes());
+        }
+        Key { hash: h.finish(), ignore_case, text }
+    }
+
+    /// The same key owning its text.
+    pub fn into_owned(self) -> Key<'static> {
+        Key { hash: self.hash, ignore_case: self.ignore_case, text: Cow::Owned(self.text.into_owned()) }
+    }
+}
+
+/// Feeds the UTF-8 bytes of the lowercased text, in fixed 64-byte chunks, so texts
+/// equal without regard to case feed the same writes whether they are ASCII (fast
+/// path) or not.
+fn hash_lowercase(text: &str, state: &mut impl Hasher) {
+    let mut chunk = [0u8; 64];
+    let mut len = 0;
+    if text.is_ascii() {
+        for b in text.bytes() {
+            if len == chunk.len() {
+                state.write(&chunk);
+                len = 0;
+            }
+            chunk[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+    } else {
+        let mut utf8 = [0u8; 4];
+        for c in text.chars().flat_map(char::to_lowercase) {
+            for b in c.encode_utf8(&mut utf8).as_bytes() {
+                if len == chunk.len() {
+                    state.write(&chunk);
+                    len = 0;
+                }
+                chunk[len] = *b;
+                len += 1;
+            }
+        }
+    }
+    state.write(&chunk[..len]);
+}
+
+impl Hash for Key<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.hash != other.hash {
+            return false;
+        }
+        let (a, b) = (self.text.as_ref(), other.text.as_ref());
+        if self.ignore_case || other.ignore_case { eq_ignore_case(a, b) } else { a == b }
+    }
+}
+
+/// Whether two values are equal under a comparison.
+fn equal(compare: Compare, a: &str, b: &str) -> bool {
+    match compare {
+        Compare::Exact => a == b,
+        Compare::IgnoreCase => eq_ignore_case(a, b),
+        Compare::Dn | Compare::Phone => canonical(compare, a) == canonical(compare, b),
+    }
+}
+
+/// Whether two texts are equal without regard to letter case (Unicode lowercase).
+pub fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
+    }
+}
+
+impl Eq for Key<'_> {}
+
+/// What an index key points at: almost always one item, kept inline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// One item.
+    One(u32),
+    /// Several items, in the order they were added, without repeats.
+    Many(Vec<u32>),
+}
+
+impl Slot {
+    /// The items.
+    pub fn items(&self) -> &[u32] {
+        match self {
+            Slot::One(i) => std::slice::from_ref(i),
+            Slot::Many(is) => is,
+        }
+    }
+
+    /// Adds an item, unless it is there already.
+    pub fn add(&mut self, i: u32) {
+        match self {
+            Slot::One(first) if *first != i => *self = Slot::Many(vec![*first, i]),
+            Slot::Many(is) if !is.contains(&i) => is.push(i),
+            _ => {}
+        }
+    }
+}
+
+/// Whether a desired value equals what the directory holds, without allocating in
+/// the common cases. Several live values equal one desired value only when each of
+/// them does; an absent value equals only an absent one.
+pub fn same_text(compare: Compare, desired: Option<&str>, live: Option<&Value>) -> bool {
+    match (desired, live) {
+        (None, None) => true,
+        (Some(d), Some(l)) => {
+            let values = l.values();
+            !values.is_empty() && values.iter().all(|v| v == d || equal(compare, v, d))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(s: &str) -> Value {
+        Value::One(s.into())
+    }
+
+    #[test]
+    fn comparison_is_target_aware() {
+        assert!(same_text(Compare::IgnoreCase, Some("Ada@Acme.test"), Some(&one("ada@acme.test"))));
+        assert!(!same_text(Compare::Exact, Some("Ada"), Some(&one("ada"))));
+        assert!(same_text(Compare::Phone, Some("+49 30 1234-56"), Some(&one("+4930123456"))));
+        assert!(same_text(
+            Compare::Dn,
+            Some("CN=Ada Lovelace, OU=People,dc=acme"),
+            Some(&one("cn=ada lovelace,ou=people, DC=ACME"))
+        ));
+        assert!(!same_text(Compare::Dn, Some("cn=a\\,b,dc=x"), Some(&one("cn=a,b,dc=x"))));
+        let many = Value::Many(vec!["b".into(), "A".into()]);
+        assert!(!same_text(Compare::Exact, Some("a"), Some(&many)));
+        assert!(same_text(Compare::IgnoreCase, Some("a"), Some(&Value::Many(vec!["A".into(), "a".into()]))));
+        assert!(same_text(Compare::Exact, Some("a"), Some(&Value::Many(vec!["a".into()]))));
+        assert!(!same_text(Compare::Exact, None, Some(&one("a"))));
+        assert!(!same_text(Compare::Exact, Some("a"), None));
+        assert!(same_text(Compare::Exact, None, None));
+        let attrs: Attributes = [("a", one("1")), ("b", one("2")), ("c", one("3"))].into_iter().collect();
+        let mut hint = 0;
+        assert_eq!(attrs.get_hinted("c", &mut hint), Some(&one("3")));
+        assert_eq!(hint, 2);
+        assert_eq!(attrs.get_hinted("c", &mut hint), Some(&one("3")));
+        assert_eq!(attrs.get_hinted("zz", &mut hint), None);
+        assert_eq!(attrs.get_hinted("a", &mut hint), Some(&one("1")));
+        assert!(same_text(Compare::IgnoreCase, Some("Zoë@X"), Some(&one("zoë@x"))));
+        assert!(!same_text(Compare::Exact, Some("a"), Some(&Value::Many(vec![]))));
+    }
+
+    #[test]
+    fn keys_hash_and_compare_like_their_comparison() {
+        use std::collections::HashSet;
+        let set: HashSet<Key<'_>> =
+            ["Ada@Acme", "ZOË"].iter().map(|s| Key::new(Compare::IgnoreCase, s)).collect();
+        assert!(set.contains(&Key::new(Compare::IgnoreCase, "ada@acme")));
+        assert!(set.contains(&Key::new(Compare::IgnoreCase, "zoë")));
+        assert!(!set.contains(&Key::new(Compare::IgnoreCase, "zoe")));
+        let exact: HashSet<Key<'_>> = ["Ada"].iter().map(|s| Key::new(Compare::Exact, s)).collect();
+        assert!(!exact.contains(&Key::new(Compare::Exact, "ada")));
+        // Long keys cross the hashing chunk boundary the same way in both paths.
+        let long = "X".repeat(70) + "Ä";
+        let set: HashSet<Key<'_>> =
+            [long.as_str()].iter().map(|s| Key::new(Compare::IgnoreCase, s)).collect();
+        assert!(set.contains(&Key::new(Compare::IgnoreCase, &("x".repeat(70) + "ä"))));
+        let kelvin: HashSet<Key<'_>> =
+            ["\u{212A}"].iter().map(|s| Key::new(Compare::IgnoreCase, s)).collect();
+        assert!(kelvin.contains(&Key::new(Compare::IgnoreCase, "k")), "the Kelvin sign lowercases to k");
+        let phones: HashSet<Key<'_>> = ["+49 30 1"].iter().map(|s| Key::new(Compare::Phone, s)).collect();
+        assert!(phones.contains(&Key::new(Compare::Phone, "+49301")));
+    }
+}
