@@ -19,10 +19,10 @@ use mimalloc::MiMalloc;
 // The allocator of the hrsync binary, so the figures are the product's.
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
+use hrsync::config::files::{RepoFiles, WorkTree};
 use hrsync::directory::Entry;
 use hrsync::model::{Attributes, Names, Value};
 use hrsync::plan::{self, PlanInput, SourceHealth, SourceStatus};
-use hrsync::repo::{RepoFiles, WorkTree};
 use hrsync::run::hash_inputs;
 use hrsync::source::{self, Fetch, FetchRequest};
 use hrsync::state::Snapshot;

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 
+use crate::config::files::{RepoFiles, WorkTree};
 use crate::config::schema::DocumentKind;
 use crate::config::{self, ConfigError, Mode, PiiSpec};
 use crate::directory;
@@ -24,7 +25,6 @@ use crate::model::filter;
 use crate::plan::pii::Pii;
 use crate::plan::render::{self, Format};
 use crate::plan::{Plan, PlanStatus};
-use crate::repo::{RepoFiles, WorkTree};
 use crate::report::JobStatus;
 use crate::run::{JobOptions, PlanOptions, Run};
 use crate::state::StateStore;

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use tracing::{info, warn};
 
 use crate::apply::{self, Applied, error_chain};
+use crate::config::files::RepoFiles;
 use crate::config::{Config, DirectoryConfig, Mode, Secret, SourceConfig};
 use crate::digest::ContentHash;
 use crate::directory::{self, Directory, DirectoryError};
@@ -24,7 +25,6 @@ use crate::model::SourceId;
 use crate::model::{Record, SkippedRecord};
 use crate::plan::pii::Pii;
 use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
-use crate::repo::RepoFiles;
 use crate::report::{Bucket, DirectoryResult, Fetched, JobResult, JobStatus, SourceResult, Sources};
 use crate::source::{self, Completeness, Fetch, FetchRequest};
 use crate::state::{Approval, RunState, Snapshot, StateError, StateStore};

@@ -192,7 +192,7 @@ impl Example {
     pub fn race_the_plan(&self, now: &str, meanwhile: impl FnOnce()) -> hrsync::apply::Applied {
         use std::sync::Arc;
 
-        use hrsync::repo::{RepoFiles, WorkTree};
+        use hrsync::config::files::{RepoFiles, WorkTree};
         use hrsync::run::{PlanOptions, Run as HrRun};
         use hrsync::state::StateStore;
 

@@ -1086,7 +1086,6 @@ impl Compiler {
 
 impl Compiler {
     fn http(&mut self, doc: &Document, c: &HttpConnectionSpec) -> HttpSettings {
-        use crate::directory::http::Auth;
         if !(c.url.starts_with("https://") || c.url.starts_with("http://")) {
             self.error(doc, "/connection/url", format!("`{}` is not an HTTP URL", c.url), None);
         }
@@ -1117,7 +1116,6 @@ impl Compiler {
     }
 
     fn entra(&mut self, doc: &Document, spec: &EntraDirectorySpec) -> EntraSettings {
-        use crate::directory::http::Auth;
         let c = &spec.connection;
         let url = c.url.clone().unwrap_or_else(|| "https://graph.microsoft.com/v1.0".to_owned());
         if !(url.starts_with("https://") || url.starts_with("http://")) {

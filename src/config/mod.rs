@@ -10,6 +10,7 @@
 
 mod compile;
 pub mod diagnostic;
+pub mod files;
 pub mod schema;
 pub mod secret;
 pub mod spec;
@@ -30,7 +31,7 @@ pub use spec::{FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mo
 use crate::model::filter::Filter;
 use crate::model::template::Template;
 use crate::model::{Compare, DirectoryId, FieldRef, FilterId, PlanId, SourceId};
-use crate::repo::RepoFiles;
+use files::RepoFiles;
 
 /// Why a sync repository could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -421,13 +422,33 @@ impl DirectoryKind {
     }
 }
 
+/// How hrsync authenticates to an HTTP service (a directory or an HR API).
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// None.
+    None,
+    /// A static bearer token.
+    Bearer(SecretRef),
+    /// OAuth2 client credentials.
+    ClientCredentials {
+        /// Token endpoint.
+        token_url: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: SecretRef,
+        /// Scope asked for.
+        scope: Option<String>,
+    },
+}
+
 /// How to reach an HTTP directory.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     /// Base URL.
     pub url: String,
     /// Authentication.
-    pub auth: crate::directory::http::Auth,
+    pub auth: Auth,
     /// PEM file of extra certificate authorities.
     pub ca_file: Option<String>,
     /// Per-request timeout.

@@ -1,7 +1,7 @@
 //! Validation reports every problem at once, each with file, line, column and a hint.
 
 use super::*;
-use crate::repo::MemFiles;
+use crate::config::files::MemFiles;
 
 const WORKSPACE: &str = "version: 1\nworkspace: t\n";
 const SOURCE: &str = "version: 1\ntype: csv\npath: p.csv\nfilters: [staff]\n";

@@ -19,15 +19,16 @@
 //! deleted items, where it stays restorable for 30 days.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value as Json, json};
 
-use super::http::{Http, HttpError};
 use super::password::generate_password;
 use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
 use crate::config::{EntraSettings, spec::PasswordSpec};
+use crate::http::{Http, HttpError};
 use crate::model::DirectoryId;
 use crate::model::{Attributes, Names, Value};
 
@@ -181,7 +182,7 @@ fn mail_nickname(upn: &str) -> String {
 /// An Entra ID tenant.
 pub struct EntraDirectory {
     id: DirectoryId,
-    http: Result<Http, String>,
+    http: Result<Http, Arc<HttpError>>,
     /// Mapped properties by attribute name, the manager excluded.
     props: Vec<(String, Prop)>,
     /// The attribute holding the manager's object id.
@@ -219,7 +220,7 @@ impl EntraDirectory {
         };
         EntraDirectory {
             id,
-            http: Http::new(&settings.http, "application/json").map_err(|e| e.to_string()),
+            http: Http::new(&settings.http, "application/json").map_err(Arc::new),
             props,
             manager,
             passwords: settings.passwords.clone(),
@@ -230,7 +231,7 @@ impl EntraDirectory {
     }
 
     fn http(&self) -> Result<&Http, DirectoryError> {
-        super::http::client(&self.http, &self.id)
+        super::rest::client(&self.http, &self.id)
     }
 
     fn unavailable(&self, e: impl std::error::Error + Send + Sync + 'static) -> DirectoryError {
@@ -244,7 +245,7 @@ impl EntraDirectory {
         if exists && e.status() == Some(StatusCode::BAD_REQUEST) {
             return DirectoryError::AlreadyExists(id.to_owned());
         }
-        super::http::directory_error(&self.id, id, e)
+        super::rest::directory_error(&self.id, id, e)
     }
 
     /// `$select` (and `$expand`) for reading `props` and the manager.

@@ -77,7 +77,7 @@ impl LdapDirectory {
 
     /// A bound connection, opened on first use and reopened when it closed.
     async fn ldap(&self) -> Result<Ldap, DirectoryError> {
-        install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let mut guard = self.conn.lock().await;
         if let Some(ldap) = guard.as_mut()
             && !ldap.is_closed()
@@ -254,16 +254,6 @@ impl LdapDirectory {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot bind as `{0}`")]
 struct BindError(String, #[source] LdapError);
-
-/// Makes ring the process's TLS crypto provider (once), for connections that use the
-/// system's trusted roots: rustls refuses to guess between providers.
-pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Fails only when a provider is installed already, which is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
 
 /// A TLS configuration trusting the certificate authorities of a PEM file.
 fn tls_config(ca_file: &str) -> Result<rustls::ClientConfig, std::io::Error> {

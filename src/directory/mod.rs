@@ -12,9 +12,9 @@
 
 pub mod entraid;
 pub mod file;
-pub mod http;
 pub mod ldap;
 pub mod password;
+pub mod rest;
 pub mod scim;
 
 use std::collections::BTreeMap;

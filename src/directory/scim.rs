@@ -12,14 +12,15 @@
 //! as RFC 7644 says.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
-use super::http::{Http, HttpError};
 use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
 use crate::config::HttpSettings;
+use crate::http::{Http, HttpError};
 use crate::model::DirectoryId;
 use crate::model::{Attributes, Names, Value};
 
@@ -152,7 +153,7 @@ fn to_value(node: &Json) -> Option<Value> {
 /// A SCIM service.
 pub struct ScimDirectory {
     id: DirectoryId,
-    http: Result<Http, String>,
+    http: Result<Http, Arc<HttpError>>,
     /// Mapped attributes by name, with their parsed paths.
     paths: Vec<(String, Path)>,
     /// The attribute holding the manager reference.
@@ -180,7 +181,7 @@ impl ScimDirectory {
         let paths = attributes.into_iter().map(|a| (a.clone(), Path::parse(&a))).collect();
         ScimDirectory {
             id,
-            http: Http::new(settings, "application/scim+json").map_err(|e| e.to_string()),
+            http: Http::new(settings, "application/scim+json").map_err(Arc::new),
             paths,
             manager,
             page_size: settings.page_size,
@@ -190,7 +191,7 @@ impl ScimDirectory {
     }
 
     fn http(&self) -> Result<&Http, DirectoryError> {
-        super::http::client(&self.http, &self.id)
+        super::rest::client(&self.http, &self.id)
     }
 
     /// Maps a failed request on entry `id` to a directory error.
@@ -198,7 +199,7 @@ impl ScimDirectory {
         match e.status() {
             Some(StatusCode::CONFLICT) => DirectoryError::AlreadyExists(id.to_owned()),
             Some(StatusCode::PRECONDITION_FAILED) => DirectoryError::Conflict(id.to_owned()),
-            _ => super::http::directory_error(&self.id, id, e),
+            _ => super::rest::directory_error(&self.id, id, e),
         }
     }
 

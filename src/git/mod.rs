@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use git2::{ObjectType, Oid, Repository};
 
-use crate::repo::RepoFiles;
+use crate::config::files::RepoFiles;
 
 /// Why a revision could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -8,12 +8,12 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use super::*;
+use crate::config::files::MemFiles;
 use crate::config::{self, Config};
 use crate::directory::Entry;
 use crate::model::PlanId;
 use crate::model::Value;
 use crate::model::{EmploymentStatus, Person};
-use crate::repo::MemFiles;
 use crate::transform::merge::{self, SourceRecords};
 
 const WORKSPACE: &str = "version: 1\nworkspace: t\ntimezone: UTC\n";

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Batch, Fetch, FetchRequest, Source, SourceError, dedupe, read_file};
+use crate::config::files::RepoFiles;
 use crate::config::{Columns, CsvSettings, SourceConfig};
 use crate::model::SourceId;
 use crate::model::{RecordKind, RecordLocation, SkippedRecord};
-use crate::repo::RepoFiles;
 use crate::transform::normalize::{Normalizer, resolve_targets};
 
 /// A CSV source.

@@ -12,10 +12,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Batch, Fetch, FetchRequest, Source, SourceError, dedupe, read_file};
+use crate::config::files::RepoFiles;
 use crate::config::{Columns, JsonSettings, SourceConfig};
 use crate::model::SourceId;
 use crate::model::{RecordKind, RecordLocation, SkippedRecord};
-use crate::repo::RepoFiles;
 use crate::transform::normalize::{Normalizer, PersonTarget};
 
 /// A JSON source.

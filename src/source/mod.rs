@@ -16,10 +16,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use crate::config::files::RepoFiles;
 use crate::config::{SourceConfig, SourceKind};
 use crate::model::SourceId;
 use crate::model::{Employment, OrgUnit, Person, Record, SkippedRecord};
-use crate::repo::RepoFiles;
 
 /// What a fetch is asked for.
 #[derive(Clone, Debug, Default)]
@@ -97,7 +97,16 @@ pub enum SourceError {
         url: String,
         /// Why.
         #[source]
-        source: crate::directory::http::HttpError,
+        source: crate::http::HttpError,
+    },
+    /// The HTTP client of an API source could not be set up (a bad CA file, say).
+    #[error("cannot set up the HTTP client of `{url}`")]
+    Client {
+        /// The endpoint, without query.
+        url: String,
+        /// Why.
+        #[source]
+        source: Arc<crate::http::HttpError>,
     },
     /// The fetch task stopped unexpectedly.
     #[error("the fetch of source `{0}` stopped unexpectedly")]

@@ -19,6 +19,7 @@
 //! numbered from 1 across pages, so a skipped one is named `<url>:<n>`.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -27,7 +28,7 @@ use serde_json::Value;
 use super::json::{read_employments, read_org_units, read_people, targets};
 use super::{Batch, Completeness, Fetch, FetchRequest, Source, SourceError, dedupe};
 use crate::config::{Pagination, RestEndpoint, RestSettings, SourceConfig};
-use crate::directory::http::{Http, Response};
+use crate::http::{Http, HttpError, Response};
 use crate::model::SourceId;
 use crate::transform::normalize::Normalizer;
 
@@ -38,13 +39,13 @@ const MAX_PAGES: u64 = 100_000;
 pub struct RestSource {
     config: SourceConfig,
     settings: RestSettings,
-    http: Result<Http, String>,
+    http: Result<Http, Arc<HttpError>>,
 }
 
 impl RestSource {
     /// The source `config` declares, with its `settings`.
     pub fn new(config: SourceConfig, settings: RestSettings) -> Self {
-        let http = Http::new(&settings.http, "application/json").map_err(|e| e.to_string());
+        let http = Http::new(&settings.http, "application/json").map_err(Arc::new);
         RestSource { config, settings, http }
     }
 
@@ -80,7 +81,7 @@ impl Source for RestSource {
         let http = self
             .http
             .as_ref()
-            .map_err(|e| SourceError::Format { path: self.endpoint().to_owned(), message: e.clone() })?;
+            .map_err(|e| SourceError::Client { url: self.endpoint().to_owned(), source: Arc::clone(e) })?;
         let s = &self.settings;
         let since = match (&s.since_param, request.since) {
             (Some(param), Some(since)) if self.config.delta => Some((param.clone(), since.to_string())),

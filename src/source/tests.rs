@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::config;
+use crate::config::files::MemFiles;
 use crate::model::RecordKind;
-use crate::repo::MemFiles;
 
 const WORKSPACE: &str = "version: 1\nworkspace: t\n";
 

@@ -1,5 +1,6 @@
-//! HTTP for directories with a REST API (SCIM, Microsoft Graph): authentication,
-//! per-request timeouts, retries and a limit on requests in flight.
+//! The HTTP client of everything hrsync reaches over HTTP: directories with a REST API
+//! (SCIM, Microsoft Graph) and HR APIs. Authentication, per-request timeouts, retries
+//! and a limit on requests in flight.
 //!
 //! A request that gets 429 or 503 (the server did not do it) or cannot connect is
 //! retried with exponential back-off and full jitter, waiting at least what a
@@ -17,9 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
 use tokio::sync::{Mutex, Semaphore};
 
-use super::DirectoryError;
-use crate::config::{HttpSettings, Secret, SecretRef};
-use crate::model::DirectoryId;
+use crate::config::{Auth, HttpSettings, Secret};
 
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -92,27 +91,7 @@ impl HttpError {
     }
 }
 
-/// How a directory authenticates.
-#[derive(Clone, Debug)]
-pub enum Auth {
-    /// None.
-    None,
-    /// A static bearer token.
-    Bearer(SecretRef),
-    /// OAuth2 client credentials.
-    ClientCredentials {
-        /// Token endpoint.
-        token_url: String,
-        /// Client id.
-        client_id: String,
-        /// Client secret.
-        client_secret: SecretRef,
-        /// Scope asked for.
-        scope: Option<String>,
-    },
-}
-
-/// An HTTP client for one directory.
+/// An HTTP client for one service (a directory or an HR API).
 pub struct Http {
     client: reqwest::Client,
     base: String,
@@ -133,7 +112,7 @@ impl std::fmt::Debug for Http {
 impl Http {
     /// A client for the API at `settings.url`, sending bodies as `content_type`.
     pub fn new(settings: &HttpSettings, content_type: &'static str) -> Result<Http, HttpError> {
-        crate::directory::ldap::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
@@ -334,28 +313,6 @@ fn link_next(header: &str) -> Option<String> {
         });
         next.then(|| url.to_owned())
     })
-}
-
-/// The client of an HTTP directory, or why it could not be built.
-pub fn client<'a>(
-    http: &'a Result<Http, String>,
-    directory: &DirectoryId,
-) -> Result<&'a Http, DirectoryError> {
-    http.as_ref()
-        .map_err(|e| DirectoryError::Unavailable { directory: directory.clone(), source: e.clone().into() })
-}
-
-/// The directory error of a failed request about entry `id`, for what a directory does
-/// not map itself: 404 is not found, another 4xx but 401 and 403 is refused for that
-/// entry, anything else makes the directory unavailable.
-pub fn directory_error(directory: &DirectoryId, id: &str, e: HttpError) -> DirectoryError {
-    match e.status() {
-        Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned()),
-        Some(s) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN => {
-            DirectoryError::Rejected(e.to_string())
-        }
-        _ => DirectoryError::Unavailable { directory: directory.clone(), source: Box::new(e) },
-    }
 }
 
 /// `Retry-After`: seconds, or an HTTP date.
