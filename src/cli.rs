@@ -361,7 +361,7 @@ async fn daemon_watch(g: &Global, branch: Option<&str>, listen: Option<&str>) ->
                     })
                     .await;
                     if let Ok(Err(e)) = fetched {
-                        tracing::warn!(error = %crate::apply::error_chain(&e), "fetch failed");
+                        tracing::warn!(error = %crate::model::error_chain(&e), "fetch failed");
                     }
                 }
             });
@@ -417,7 +417,7 @@ async fn daemon_watch(g: &Global, branch: Option<&str>, listen: Option<&str>) ->
                 wait
             }
             Err(e) => {
-                let error = crate::apply::error_chain(e.as_ref());
+                let error = crate::model::error_chain(e.as_ref());
                 tracing::error!(error = %error, "run failed");
                 let wait = std::time::Duration::from_secs(60);
                 let next = Timestamp::now() + jiff::SignedDuration::from_secs(60);
@@ -630,7 +630,7 @@ async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
             }
             Err(e) => {
                 failed = true;
-                println!("directory `{}`: FAILED: {}", d.id, crate::apply::error_chain(&e));
+                println!("directory `{}`: FAILED: {}", d.id, crate::model::error_chain(&e));
             }
         }
     }
@@ -776,7 +776,7 @@ async fn plans_of(run: &Run, directory: Option<&str>, unchanged: bool) -> Result
         match planned.plan {
             Ok(p) => plans.push(p),
             Err(e) => {
-                let chain = crate::apply::error_chain(&e);
+                let chain = crate::model::error_chain(&e);
                 // Most errors name their directory already.
                 let named = chain.contains(&format!("directory `{}`", d.id));
                 errors.push(if named { chain } else { format!("directory `{}`: {chain}", d.id) });
@@ -903,7 +903,9 @@ async fn apply(
                     "\nApplied to `{}`: {} created, {} updated, {} disabled, {} deleted, {} failed.\n",
                     d.id, applied.created, applied.updated, applied.disabled, applied.deleted, applied.failed
                 );
-                for failure in applied.items.iter().filter_map(|i| crate::run::describe_failure(i, &pii)) {
+                for failure in
+                    applied.items.iter().filter_map(|i| crate::report::job::describe_failure(i, &pii))
+                {
                     eprintln!("error: {failure}");
                 }
                 for item in &applied.items {

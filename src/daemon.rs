@@ -80,10 +80,10 @@ pub async fn cycle(
         let mut on_plan = move |directory: &DirectoryConfig, plan: &Plan| -> Result<(), String> {
             let reports = reports.lock().map_err(|_| "reports lock poisoned".to_owned())?;
             let made = commit_plan(&reports, directory, plan, &pii, revision, time)
-                .map_err(|e| crate::apply::error_chain(&e))?;
+                .map_err(|e| crate::model::error_chain(&e))?;
             if made.is_some() {
                 publish()
-                    .map_err(|e| format!("cannot publish the plan: {}", crate::apply::error_chain(&e)))?;
+                    .map_err(|e| format!("cannot publish the plan: {}", crate::model::error_chain(&e)))?;
             }
             commits.lock().map(|mut c| c.extend(made)).unwrap_or(());
             Ok(())

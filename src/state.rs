@@ -195,7 +195,68 @@ impl TimerKeys {
     }
 }
 
+/// Where the approval of an applied plan came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApprovedBy {
+    /// `approvals` in hrsync.yaml, through a reviewed commit.
+    Repository,
+    /// `--approve` on the command line.
+    CommandLine,
+}
+
+impl ApprovedBy {
+    /// The spelling in `state.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovedBy::Repository => "repository",
+            ApprovedBy::CommandLine => "command line",
+        }
+    }
+}
+
 impl RunState {
+    /// Records that plan `plan` was applied to `directory` at `now`, approved by
+    /// `approved` when it needed an approval; the directory's last error is cleared.
+    pub fn record_applied(
+        &mut self,
+        directory: &DirectoryId,
+        plan: &PlanId,
+        approved: Option<ApprovedBy>,
+        now: Timestamp,
+    ) {
+        let d = self.directories.entry(directory.clone()).or_default();
+        d.last_applied_plan = Some(plan.clone());
+        d.last_applied_at = Some(now);
+        if let Some(by) = approved {
+            d.last_approval =
+                Some(Approval { plan: plan.clone(), by: by.as_str().to_owned(), applied_at: now });
+        }
+        d.last_error = None;
+    }
+
+    /// Records how the last plan or apply of `directory` ended: `Some` error, or `None`
+    /// when it worked.
+    pub fn record_directory_error(&mut self, directory: &DirectoryId, error: Option<String>) {
+        self.directories.entry(directory.clone()).or_default().last_error = error;
+    }
+
+    /// Records a good read of `source` at `now` with `people` people: the watermark of
+    /// the next delta read, and the count the next read's health is judged against.
+    pub fn record_source_read(&mut self, source: &SourceId, people: usize, now: Timestamp) {
+        let s = self.sources.entry(source.clone()).or_default();
+        s.last_sync_at = Some(now);
+        s.last_good_people = Some(people);
+        s.last_error = None;
+        s.last_error_at = None;
+    }
+
+    /// Records that reading `source` failed at `now`; its last good read stays.
+    pub fn record_source_error(&mut self, source: &SourceId, error: String, now: Timestamp) {
+        let s = self.sources.entry(source.clone()).or_default();
+        s.last_error = Some(error);
+        s.last_error_at = Some(now);
+    }
+
     /// The leaver timers of `directory` for the entries in `live`, by entry id.
     pub fn timers(
         &self,

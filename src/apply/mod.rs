@@ -174,7 +174,7 @@ pub async fn apply(
                                 if outcome.entry.is_none() {
                                     outcome.entry = e.entry().map(str::to_owned);
                                 }
-                                outcome.status = ItemStatus::Failed(error_chain(&e));
+                                outcome.status = ItemStatus::Failed(crate::model::error_chain(&e));
                             }
                         }
                     }
@@ -235,18 +235,6 @@ fn waves(rows: &[&Row]) -> Vec<Vec<usize>> {
     }
     waves.push(rest);
     waves
-}
-
-/// An error and its causes, on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 async fn apply_row(

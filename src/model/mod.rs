@@ -6,18 +6,21 @@
 //!   the names of a person's fields ([`PersonField`], [`FieldRef`]);
 //! - [`value`]: attribute values and how they compare ([`Value`], [`Attributes`],
 //!   [`Compare`], [`Key`]);
+//! - [`error`]: errors in words, with their causes;
 //! - [`template`] and [`filter`]: the two small languages the config compiles into
 //!   (directory field templates, filter rules).
 //!
 //! Everything here is data and pure functions on it: no I/O, no clock, no knowledge of
 //! config files, sources or directories. A type two layers use lives here.
 
+pub mod error;
 pub mod filter;
 pub mod ids;
 pub mod record;
 pub mod template;
 pub mod value;
 
+pub use error::error_chain;
 pub use ids::{DirectoryId, FilterId, InvalidId, InvalidPlanId, PlanId, SourceId, is_valid_id};
 pub use record::*;
 pub use value::{Attributes, Compare, Key, Names, Slot, Value, canonical, eq_ignore_case, same_text};

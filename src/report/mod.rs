@@ -7,6 +7,8 @@
 //! are nested under `sources.<id>`. The report documents committed by the daemon will
 //! live here as well.
 
+pub mod job;
+
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;

@@ -295,7 +295,7 @@ mod rest {
         let err = fetch_rest(&yaml("/same", "{ style: page }"), None).await.unwrap_err();
         assert!(err.to_string().contains("page 2 holds the same records as page 1"), "{err}");
         let err = fetch_rest(&yaml("/secret", "{ style: none }"), None).await.unwrap_err();
-        let text = crate::apply::error_chain(&err);
+        let text = crate::model::error_chain(&err);
         assert!(text.contains("answered 401 Unauthorized: invalid token"), "{text}");
         assert!(!text.contains("s3cr3t"), "{text}");
         let err = fetch_rest(&yaml("/shape", "{ style: none }"), None).await.unwrap_err();

@@ -1,0 +1,182 @@
+//! Reading one source in a run: the last good read when the source is disabled or not
+//! selected, a delta read only onto a snapshot as of the watermark, and the health of
+//! what came back ([`health`](super::health)). A read that is not trusted leaves the
+//! last good read in place.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tracing::{info, warn};
+
+use super::health::{self, Read};
+use super::{Run, RunError, SourceOutcome, SourceRun};
+use crate::config::SourceConfig;
+use crate::digest::ContentHash;
+use crate::model::error_chain;
+use crate::plan::SourceHealth;
+use crate::report::Fetched;
+use crate::source::{self, Completeness, Fetch, FetchRequest};
+use crate::state::{RunState, Snapshot};
+
+impl Run {
+    /// Reads one source (unless it is disabled or not selected), merges a delta read
+    /// into the last good read, and judges the read's health.
+    pub(super) async fn fetch_one(
+        &self,
+        cfg: &SourceConfig,
+        only: Option<&str>,
+        state: &RunState,
+    ) -> Result<SourceRun, RunError> {
+        let id = cfg.id.clone();
+        let mut run = SourceRun {
+            id: id.clone(),
+            outcome: SourceOutcome::Read,
+            health: SourceHealth::Healthy,
+            records: None,
+            skipped: Vec::new(),
+            fetched: None,
+        };
+        if !cfg.enabled {
+            run.outcome = SourceOutcome::Disabled;
+            run.health = SourceHealth::Disabled;
+            return Ok(run);
+        }
+        let last_good = self.store.snapshot(&id)?.map(Arc::new);
+        if only.is_some_and(|o| o != id.as_str()) {
+            run.outcome = SourceOutcome::NotSelected;
+            run.health = SourceHealth::Snapshot { reason: "not selected with --source".into() };
+            run.records = last_good;
+            return Ok(run);
+        }
+        let previous = state.sources.get(&id);
+        // A delta is read only onto a last good read as of the watermark: a snapshot
+        // left by another run (a state taken over from the reports branch, a restored
+        // backup) means a full read.
+        let watermark = previous.and_then(|p| p.last_sync_at);
+        let since = match &last_good {
+            Some(snapshot) if cfg.delta && watermark.is_some() && snapshot.as_of == watermark => watermark,
+            _ => None,
+        };
+        let source = source::build(cfg, self.files.clone());
+        let fetched = source.fetch(&FetchRequest { since }).await;
+        match fetched {
+            Err(e) => {
+                let reason = error_chain(&e);
+                warn!(source = %id, error = %reason, "source failed");
+                run.outcome = SourceOutcome::Failed(reason.clone());
+                run.health = SourceHealth::Unhealthy { reason };
+                run.records = last_good;
+            }
+            Ok(Fetch::Skip { reason }) => {
+                info!(source = %id, "source asked to skip this run");
+                run.outcome = SourceOutcome::Skipped(reason.clone());
+                run.health =
+                    SourceHealth::Snapshot { reason: format!("the source asked to skip this run: {reason}") };
+                run.records = last_good;
+            }
+            Ok(Fetch::Records(batch)) => {
+                run.fetched = Some(Fetched {
+                    employees: batch.people.len(),
+                    employments: batch.employments.len(),
+                    org_units: batch.org_units.len(),
+                });
+                run.skipped = batch.skipped;
+                let delta = batch.completeness == Completeness::Delta;
+                let fresh = Snapshot {
+                    people: batch.people.into_iter().map(Arc::new).collect(),
+                    employments: batch.employments,
+                    org_units: batch.org_units,
+                    as_of: None,
+                };
+                let records = match (delta, &last_good) {
+                    (true, Some(base)) if since.is_some() => apply_delta(base, fresh),
+                    (true, _) => {
+                        // A delta with no base to merge it into would look like everyone
+                        // else left: treat the source as unhealthy for this run.
+                        let reason = "answered a full read with a delta; hrsync has no base to merge it into"
+                            .to_owned();
+                        warn!(source = %id, reason = %reason, "source unhealthy");
+                        run.outcome = SourceOutcome::Failed(reason.clone());
+                        run.health = SourceHealth::Unhealthy { reason };
+                        run.records = last_good;
+                        return Ok(run);
+                    }
+                    (false, _) => fresh,
+                };
+                let people = records.people.len();
+                let unhealthy = health::judge(&Read {
+                    incomplete: batch.incomplete.as_deref(),
+                    people,
+                    last_good_people: previous.and_then(|p| p.last_good_people),
+                    min_share: self.config.workspace.safety.min_source_share,
+                });
+                info!(source = %id, people, skipped = run.skipped.len(), "source read");
+                match unhealthy {
+                    Some(reason) => {
+                        warn!(source = %id, reason = %reason, "source unhealthy");
+                        run.outcome = SourceOutcome::Failed(reason.clone());
+                        run.health = SourceHealth::Unhealthy { reason };
+                        run.records = last_good;
+                    }
+                    None => {
+                        run.health = if delta { SourceHealth::Delta } else { SourceHealth::Healthy };
+                        run.records = Some(Arc::new(records));
+                    }
+                }
+            }
+        }
+        Ok(run)
+    }
+}
+
+/// A delta read merged into the last good read: records replace those of the same id.
+fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
+    fn merge<T: Clone>(base: &[T], delta: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
+        let changed: BTreeSet<String> = delta.iter().map(|r| id(r).to_owned()).collect();
+        let mut out: Vec<T> = base.iter().filter(|r| !changed.contains(id(r))).cloned().collect();
+        out.extend(delta);
+        out
+    }
+    Snapshot {
+        people: merge(&base.people, delta.people, |p| &p.id),
+        employments: merge(&base.employments, delta.employments, |e| &e.id),
+        org_units: merge(&base.org_units, delta.org_units, |u| &u.id),
+        as_of: None,
+    }
+}
+
+/// A hash of the records taking part, by source: part of every plan's id.
+pub fn hash_inputs(records: &[(&SourceConfig, &Snapshot)]) -> String {
+    let mut h = ContentHash::new();
+    for (cfg, snapshot) in records {
+        h.text(cfg.id.as_str());
+        h.items(&snapshot.people, |h, p| h.person(p));
+        h.bytes(&(snapshot.employments.len() as u64).to_le_bytes());
+        snapshot.employments.iter().for_each(|e| h.employment(e));
+        h.bytes(&(snapshot.org_units.len() as u64).to_le_bytes());
+        snapshot.org_units.iter().for_each(|u| h.org_unit(u));
+    }
+    h.finish_hex()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Person;
+
+    #[test]
+    fn deltas_replace_records_by_id() {
+        let base = Snapshot {
+            people: vec![Arc::new(Person::test("E1")), Arc::new(Person::test("E2").title("A"))],
+            ..Default::default()
+        };
+        let delta = Snapshot {
+            people: vec![Arc::new(Person::test("E2").title("B")), Arc::new(Person::test("E3"))],
+            ..Default::default()
+        };
+        let merged = apply_delta(&base, delta);
+        let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["E1", "E2", "E3"]);
+        assert_eq!(merged.people[1].job_title.as_deref(), Some("B"));
+    }
+}

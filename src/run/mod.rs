@@ -1,0 +1,391 @@
+//! A run: fetch → health → merge → plan → guard → (apply) → state and job result.
+//!
+//! This is where I/O and the pure pipeline meet: sources are fetched concurrently, each
+//! read is checked for health against its last good read, delta reads are merged into
+//! the last good read, the population is merged, and each directory's live entries are
+//! read and planned. `hrsync plan`, `apply`, `run` and (later) the daemon all go
+//! through [`Run`], so they see the same data the same way.
+
+mod fetch;
+pub mod health;
+mod progress;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use tracing::info;
+
+pub use fetch::hash_inputs;
+use progress::Progress;
+
+use crate::apply::{self, Applied};
+use crate::config::files::RepoFiles;
+use crate::config::{Config, DirectoryConfig, Mode, Secret, SourceConfig};
+use crate::directory::{self, Directory, DirectoryError};
+use crate::model::{PlanId, SkippedRecord, SourceId, error_chain};
+use crate::plan::pii::Pii;
+use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
+use crate::report::{DirectoryResult, Fetched, JobResult, JobStatus, SourceResult, Sources};
+use crate::state::{ApprovedBy, RunState, Snapshot, StateError, StateStore};
+use crate::transform::merge::{self, Population, SourceRecords};
+
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run state could not be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// `--source` names no source.
+    #[error("there is no source `{0}`")]
+    UnknownSource(String),
+    /// `--directory` names no directory.
+    #[error("there is no directory `{0}`")]
+    UnknownDirectory(String),
+}
+
+/// How one source took part in a run.
+#[derive(Clone, Debug)]
+pub struct SourceRun {
+    /// The source.
+    pub id: SourceId,
+    /// What happened.
+    pub outcome: SourceOutcome,
+    /// Its health, as the plan sees it.
+    pub health: SourceHealth,
+    /// The records taking part in the plan (fresh, merged delta, or last good read).
+    pub records: Option<Arc<Snapshot>>,
+    /// Rows skipped in this read.
+    pub skipped: Vec<SkippedRecord>,
+    /// Counts of the records fetched in this run.
+    pub fetched: Option<Fetched>,
+}
+
+/// What happened to a source in a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceOutcome {
+    /// Read, and healthy.
+    Read,
+    /// Read, and unhealthy or failed.
+    Failed(String),
+    /// The source asked to skip this run.
+    Skipped(String),
+    /// Disabled in its config.
+    Disabled,
+    /// Not selected with `--source`.
+    NotSelected,
+}
+
+/// Everything the sources gave, ready to plan.
+#[derive(Clone, Debug)]
+pub struct Gathered {
+    /// Per source, in id order.
+    pub sources: Vec<SourceRun>,
+    /// Everyone, merged.
+    pub population: Population,
+    /// A hash of the records the population was merged from.
+    pub inputs_hash: String,
+}
+
+impl Gathered {
+    /// Each source's part, as plans see it.
+    pub fn statuses(&self) -> Vec<SourceStatus> {
+        self.sources
+            .iter()
+            .map(|s| SourceStatus {
+                id: s.id.clone(),
+                health: s.health.clone(),
+                people: s.records.as_ref().map_or(0, |r| r.people.len()),
+            })
+            .collect()
+    }
+}
+
+/// A directory's plan, with the directory it was made for.
+pub struct DirectoryPlan<'a> {
+    /// The directory's config.
+    pub config: &'a DirectoryConfig,
+    /// The directory.
+    pub directory: Box<dyn Directory>,
+    /// The plan, or why it could not be made.
+    pub plan: Result<Plan, DirectoryError>,
+}
+
+/// How plans are made.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Plan ids approved on the command line (added to the repository's).
+    pub approvals: BTreeSet<PlanId>,
+    /// List the rows of entries that are up to date too.
+    pub list_unchanged: bool,
+}
+
+/// What a job is asked to do.
+#[derive(Clone, Debug)]
+pub struct JobOptions {
+    /// Only this source (others take part with their last good read).
+    pub source: Option<String>,
+    /// Read and plan, write nothing anywhere.
+    pub dry_run: bool,
+    /// Plan ids approved on the command line.
+    pub approvals: BTreeSet<PlanId>,
+    /// How people are named in the result's errors.
+    pub pii: Pii,
+}
+
+/// A loaded sync repository, its state, and the run's clock.
+pub struct Run {
+    /// The config.
+    pub config: Config,
+    /// Its files (data files of file sources are read through them).
+    pub files: Arc<dyn RepoFiles>,
+    /// The state directory.
+    pub store: StateStore,
+    /// The run's clock: when the run started.
+    pub now: Timestamp,
+    /// Show progress bars on a terminal.
+    pub progress: bool,
+    /// The reports' `pii_key`, when one is set: it keys the leaver timers too
+    /// ([`crate::state::TimerKeys`]), whatever `reports.pii` says.
+    pub timer_secret: Option<Secret>,
+}
+
+impl Run {
+    /// Fetches every enabled source (only `only`, if given; the others take part with
+    /// their last good read), checks health and merges.
+    pub async fn gather(&self, only: Option<&str>, state: &RunState) -> Result<Gathered, RunError> {
+        if let Some(id) = only
+            && self.config.source(id).is_none()
+        {
+            return Err(RunError::UnknownSource(id.to_owned()));
+        }
+        let fetches = self.config.sources.iter().map(|cfg| self.fetch_one(cfg, only, state));
+        let sources: Vec<SourceRun> =
+            futures::future::join_all(fetches).await.into_iter().collect::<Result<_, _>>()?;
+
+        let records: Vec<(&SourceConfig, &Snapshot)> = sources
+            .iter()
+            .filter_map(|s| Some((self.config.source(s.id.as_str())?, s.records.as_deref()?)))
+            .collect();
+        let merge_input: Vec<SourceRecords<'_>> = records
+            .iter()
+            .map(|(cfg, snap)| SourceRecords {
+                config: cfg,
+                people: &snap.people,
+                employments: &snap.employments,
+                org_units: &snap.org_units,
+            })
+            .collect();
+        let population = merge::merge(&merge_input, &self.config.filters);
+        let inputs_hash = hash_inputs(&records);
+        Ok(Gathered { sources, population, inputs_hash })
+    }
+
+    /// Reads a directory's live entries and plans it.
+    pub async fn plan<'a>(
+        &self,
+        gathered: &Gathered,
+        config: &'a DirectoryConfig,
+        state: &RunState,
+        options: &PlanOptions,
+    ) -> DirectoryPlan<'a> {
+        let directory = directory::build(config, self.store.dir());
+        let plan = match directory::read_all(directory.as_ref()).await {
+            Err(e) => Err(e),
+            Ok(live) => {
+                let timers = state.timers(&config.id, &live, self.timer_secret.as_ref());
+                let statuses = gathered.statuses();
+                let mut approved = self.config.workspace.approvals.clone();
+                approved.extend(options.approvals.iter().cloned());
+                let plan = plan::diff(&PlanInput {
+                    config: &self.config,
+                    directory: config,
+                    population: &gathered.population,
+                    inputs_hash: &gathered.inputs_hash,
+                    sources: &statuses,
+                    live: &live,
+                    now: self.now,
+                    timers: &timers,
+                    approvals: &approved,
+                    list_unchanged: options.list_unchanged,
+                });
+                let s = &plan.summary;
+                info!(
+                    directory = %config.id, plan = %plan.id, status = plan.status.as_str(),
+                    creates = s.create, updates = s.update, disables = s.disable, deletes = s.delete, skips = s.skip,
+                    "plan computed"
+                );
+                Ok(plan)
+            }
+        };
+        DirectoryPlan { config, directory, plan }
+    }
+
+    /// Selects directories by id (all when `None`).
+    pub fn directories(&self, only: Option<&str>) -> Result<Vec<&DirectoryConfig>, RunError> {
+        match only {
+            None => Ok(self.config.directories.iter().collect()),
+            Some(id) => self
+                .config
+                .directory(id)
+                .map(|d| vec![d])
+                .ok_or_else(|| RunError::UnknownDirectory(id.to_owned())),
+        }
+    }
+
+    /// Applies a plan and records it as the directory's last applied plan. The plan's
+    /// leaver timers are recorded apart ([`RunState::record_timers`]), for any plan
+    /// made, applied or not.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        directory: &dyn Directory,
+        state: &mut RunState,
+    ) -> Result<Applied, apply::ApplyError> {
+        let writes = plan.rows.iter().filter(|r| r.action.writes()).count() as u64;
+        let progress = Progress::new(self.progress, writes, plan.directory.as_str());
+        let applied = apply::apply(plan, directory, &|done| progress.set(done)).await;
+        progress.finish();
+        let applied = applied?;
+        let approved = plan.approved.then(|| {
+            if self.config.workspace.approvals.contains(&plan.id) {
+                ApprovedBy::Repository
+            } else {
+                ApprovedBy::CommandLine
+            }
+        });
+        state.record_applied(&plan.directory, &plan.id, approved, self.now);
+        info!(
+            directory = %plan.directory, created = applied.created, updated = applied.updated,
+            disabled = applied.disabled, deleted = applied.deleted, failed = applied.failed, "plan applied"
+        );
+        Ok(applied)
+    }
+
+    /// The main job: fetch, plan every directory, apply those in mode `apply`, record
+    /// state, and report.
+    pub async fn job(&self, options: &JobOptions) -> Result<JobResult, RunError> {
+        self.job_with(options, &mut |_, _| Ok(())).await
+    }
+
+    /// [`Run::job`], calling `on_plan` with each directory's plan before it is applied
+    /// (the daemon commits it there). When `on_plan` fails, that directory is not
+    /// applied and fails with its reason.
+    pub async fn job_with(
+        &self,
+        options: &JobOptions,
+        on_plan: &mut (dyn FnMut(&DirectoryConfig, &Plan) -> Result<(), String> + Send),
+    ) -> Result<JobResult, RunError> {
+        let mut state = self.store.load()?;
+        let previous = state.clone();
+        let gathered = self.gather(options.source.as_deref(), &state).await?;
+
+        let mut directories = BTreeMap::new();
+        for config in &self.config.directories {
+            if config.mode == Mode::Off {
+                directories.insert(config.id.clone(), DirectoryResult::skipped(Mode::Off, "mode is off"));
+                continue;
+            }
+            let plan_options = PlanOptions { approvals: options.approvals.clone(), list_unchanged: false };
+            let planned = self.plan(&gathered, config, &previous, &plan_options).await;
+            let result = match planned.plan {
+                Err(e) => {
+                    let reason = error_chain(&e);
+                    if !options.dry_run {
+                        state.record_directory_error(&config.id, Some(reason.clone()));
+                    }
+                    DirectoryResult::failed(config.mode, reason)
+                }
+                Ok(plan) => {
+                    if !options.dry_run {
+                        // A leaver is seen from the first plan that sees them, applied,
+                        // blocked or simulated: the grace period counts from there.
+                        state.record_timers(&config.id, &plan.timers, self.timer_secret.as_ref())?;
+                        state.record_directory_error(&config.id, None);
+                    }
+                    match on_plan(config, &plan) {
+                        Err(reason) => DirectoryResult::failed(
+                            config.mode,
+                            format!("the plan could not be recorded: {reason}"),
+                        ),
+                        Ok(()) => {
+                            let write = config.mode == Mode::Apply && !options.dry_run;
+                            let applied = if write {
+                                Some(self.apply(&plan, planned.directory.as_ref(), &mut state).await)
+                            } else {
+                                None
+                            };
+                            if let Some(Err(e)) = &applied {
+                                state.record_directory_error(&config.id, Some(error_chain(e)));
+                            }
+                            DirectoryResult::of_plan(config.mode, &plan, applied.as_ref(), &options.pii)
+                        }
+                    }
+                }
+            };
+            directories.insert(config.id.clone(), result);
+        }
+
+        let mut results = BTreeMap::new();
+        for s in &gathered.sources {
+            let result = self.record_source(s, &previous, &mut state, options.dry_run)?;
+            results.insert(s.id.clone(), result);
+        }
+        if !options.dry_run {
+            self.store.save(&state)?;
+        }
+
+        let worst = results
+            .values()
+            .filter_map(|r| r.status)
+            .chain(directories.values().map(|d| d.status))
+            .max()
+            .unwrap_or(JobStatus::Completed);
+        let sources = match &options.source {
+            Some(id) => {
+                let id = SourceId::new(id).map_err(|_| RunError::UnknownSource(id.clone()))?;
+                let mut result = results.remove(&id).unwrap_or_default();
+                result.status = None;
+                Sources::One { source: id, result: Box::new(result) }
+            }
+            None => Sources::All { sources: results },
+        };
+        Ok(JobResult { status: worst, dry_run: options.dry_run, started_at: self.now, sources, directories })
+    }
+
+    /// The job result of source `s`; unless `dry_run`, a good read becomes the source's
+    /// last good read (and watermark) and a failure its last error.
+    fn record_source(
+        &self,
+        s: &SourceRun,
+        previous: &RunState,
+        state: &mut RunState,
+        dry_run: bool,
+    ) -> Result<SourceResult, RunError> {
+        let last_sync = previous.sources.get(&s.id).and_then(|p| p.last_sync_at);
+        Ok(match &s.outcome {
+            SourceOutcome::Disabled => SourceResult::not_read("disabled", last_sync),
+            SourceOutcome::NotSelected => SourceResult::not_read("not selected", last_sync),
+            SourceOutcome::Skipped(reason) => SourceResult::not_read(reason.clone(), last_sync),
+            SourceOutcome::Failed(reason) => {
+                if !dry_run {
+                    state.record_source_error(&s.id, reason.clone(), self.now);
+                }
+                SourceResult::failed(reason.clone(), last_sync)
+            }
+            SourceOutcome::Read => {
+                let old = self.store.snapshot(&s.id)?;
+                let new = s.records.as_deref().cloned().unwrap_or_default();
+                if dry_run {
+                    SourceResult::read(old.as_ref(), &new, &s.skipped, s.fetched, last_sync)
+                } else {
+                    let result = SourceResult::read(old.as_ref(), &new, &s.skipped, None, Some(self.now));
+                    let people = new.people.len();
+                    self.store.save_snapshot(&s.id, &Snapshot { as_of: Some(self.now), ..new })?;
+                    state.record_source_read(&s.id, people, self.now);
+                    result
+                }
+            }
+        })
+    }
+}
