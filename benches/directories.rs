@@ -7,7 +7,7 @@
 //! `cargo bench --bench directories` (needs `slapd`, `ldap-utils` and the SCIM server
 //! that `scripts/test` installs), or `cargo bench --bench directories -- 2000`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, missing_docs, dead_code)]
 
 mod common;
 #[path = "../tests/scim_server.rs"]

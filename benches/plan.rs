@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench plan` (100,000 people), or `cargo bench --bench plan -- 20000`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, missing_docs)]
 
 mod common;
 

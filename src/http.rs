@@ -148,6 +148,8 @@ impl Http {
         }
     }
 
+    // A cached token expires by the monotonic clock, read here at the edge.
+    #[allow(clippy::disallowed_methods)]
     async fn bearer(&self, renew: bool) -> Result<Option<Secret>, HttpError> {
         match &self.auth {
             Auth::None => Ok(None),
@@ -315,7 +317,8 @@ fn link_next(header: &str) -> Option<String> {
     })
 }
 
-/// `Retry-After`: seconds, or an HTTP date.
+/// `Retry-After`: seconds, or an HTTP date (how long until then, by the clock).
+#[allow(clippy::disallowed_methods)]
 fn parse_retry_after(v: &str) -> Option<Duration> {
     let wait = match v.trim().parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
@@ -348,6 +351,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::disallowed_methods)]
     fn retry_after_takes_seconds_and_dates_capped_at_a_minute() {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after("3600"), Some(MAX_RETRY_AFTER));

@@ -21,7 +21,6 @@ pub mod config;
 pub mod daemon;
 pub mod digest;
 pub mod directory;
-pub mod endpoints;
 pub mod git;
 pub mod http;
 pub mod model;

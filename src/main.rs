@@ -32,7 +32,7 @@ fn main() -> ExitCode {
     }
     match hrsync::cli::execute(cli) {
         Ok(code) => code,
-        Err(e) if e.is::<hrsync::cli::AlreadyReported>() => ExitCode::FAILURE,
+        Err(e) if matches!(e.downcast_ref(), Some(hrsync::run::OpenError::Reported)) => ExitCode::FAILURE,
         Err(e) if json => {
             // One JSON line, like every other line of the log.
             let causes: Vec<String> = e.chain().skip(1).map(ToString::to_string).collect();

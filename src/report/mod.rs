@@ -32,6 +32,17 @@ pub enum JobStatus {
     Failed,
 }
 
+impl JobStatus {
+    /// The spelling in job results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Completed => "completed",
+            JobStatus::Warning => "warning",
+            JobStatus::Failed => "failed",
+        }
+    }
+}
+
 /// Counts of one bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Bucket {

@@ -8,6 +8,7 @@
 
 mod fetch;
 pub mod health;
+pub mod open;
 mod progress;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,6 +18,7 @@ use jiff::Timestamp;
 use tracing::info;
 
 pub use fetch::hash_inputs;
+pub use open::{OpenError, load_config};
 use progress::Progress;
 
 use crate::apply::{self, Applied};
@@ -42,6 +44,17 @@ pub enum RunError {
     /// `--directory` names no directory.
     #[error("there is no directory `{0}`")]
     UnknownDirectory(String),
+}
+
+impl RunError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RunError::State(_) => "state",
+            RunError::UnknownSource(_) => "unknown_source",
+            RunError::UnknownDirectory(_) => "unknown_directory",
+        }
+    }
 }
 
 /// How one source took part in a run.

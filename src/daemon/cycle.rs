@@ -1,13 +1,6 @@
-//! The GitOps cycle: read the config at a revision of the tracked branch, plan every
-//! directory, commit each plan to the reports branch before applying it, apply, and
-//! commit the job result and the status.
-//!
-//! [`cycle`] is one run (`hrsync daemon --once`); [`watch`] runs cycles for ever: at
-//! start, when the tracked branch gets a new commit (file events on the repository's
-//! refs), at the schedule, and on SIGHUP, until SIGTERM or Ctrl-C. A stop signal during
-//! a run lets it finish; a second one abandons it (what was applied stays applied, the
-//! next run plans again from the live state). The CLI adds a remote repository's mirror
-//! and the HTTP endpoints around them.
+//! One GitOps cycle: plan every directory of the config read at a revision, commit each
+//! plan to the reports branch before applying it, apply, and commit the job result, the
+//! status and the run state.
 //!
 //! The run state goes to the reports branch with the result (`state.json`, which names
 //! no one), and a cycle starts by taking the branch's state over when it is newer than
@@ -48,9 +41,23 @@ pub enum CycleError {
     /// The reports branch cannot be written.
     #[error("cannot write the reports branch")]
     Reports(#[source] GitError),
+    /// A report could not be written as JSON.
+    #[error("cannot write a report as JSON")]
+    Json(#[from] serde_json::Error),
     /// The run failed as a whole.
     #[error(transparent)]
     Run(#[from] RunError),
+}
+
+impl CycleError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CycleError::Reports(_) => "reports_branch",
+            CycleError::Json(_) => "report_json",
+            CycleError::Run(e) => e.label(),
+        }
+    }
 }
 
 /// Runs one cycle of `run` (whose config was read at `revision`), committing to the
@@ -110,7 +117,7 @@ fn commit_plan(
     pii: &Pii,
     revision: &str,
     time: i64,
-) -> Result<Option<(git2::Oid, String)>, GitError> {
+) -> Result<Option<(git2::Oid, String)>, CycleError> {
     let dir = directory.id.as_str();
     let json_path = format!("{dir}/plan.json");
     // Only the summary of the committed plan matters; a plan may be megabytes.
@@ -126,8 +133,7 @@ fn commit_plan(
         return Ok(None);
     }
     let redacted = pii::redact(plan, pii);
-    let mut json = serde_json::to_vec_pretty(&redacted).unwrap_or_default();
-    json.push(b'\n');
+    let json = pretty(&redacted)?;
     let markdown = render::render(plan, Format::Markdown, pii).into_bytes();
     let s = &plan.summary;
     let subject = format!(
@@ -136,10 +142,7 @@ fn commit_plan(
         s.update,
         s.disable,
         s.delete,
-        serde_json::to_value(plan.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+        plan.status.as_str()
     );
     let commit = ReportCommit {
         files: vec![(format!("{dir}/plan.md"), markdown), (json_path, json)],
@@ -147,7 +150,7 @@ fn commit_plan(
         trailers: vec![("Config-Revision", revision.to_owned()), ("Plan-Id", plan.id.to_string())],
         time,
     };
-    Ok(reports.commit(&commit)?.map(|oid| (oid, subject)))
+    Ok(reports.commit(&commit).map_err(CycleError::Reports)?.map(|oid| (oid, subject)))
 }
 
 /// The run state committed to the reports branch.
@@ -188,7 +191,7 @@ fn commit_result(
     time: i64,
 ) -> Result<Option<(git2::Oid, String)>, CycleError> {
     let config = &run.config;
-    let full = serde_json::to_value(result).unwrap_or(Json::Null);
+    let full = serde_json::to_value(result)?;
     let mut status = full.clone();
     if let Some(obj) = status.as_object_mut() {
         obj.remove("started_at");
@@ -206,7 +209,7 @@ fn commit_result(
     }
     let wrote =
         result.directories.values().any(|d| d.created + d.updated + d.disabled + d.deleted + d.failed > 0);
-    let status = pretty(&status);
+    let status = pretty(&status)?;
     let mut state = run.store.load().map_err(RunError::from)?;
     let committed: Option<RunState> = reports.read(STATE).and_then(|b| serde_json::from_slice(&b).ok());
     let state_changed = committed.as_ref().is_none_or(|c| c.without_times() != state.without_times());
@@ -215,14 +218,13 @@ fn commit_result(
         return Ok(None);
     }
     state.serial = state.serial.max(committed.map_or(0, |c| c.serial)) + 1;
-    let state_json = serde_json::to_value(&state).unwrap_or(Json::Null);
+    let state_json = serde_json::to_value(&state)?;
     let files = vec![
         ("status.json".to_owned(), status),
-        ("result.json".to_owned(), pretty(&full)),
-        (STATE.to_owned(), pretty(&state_json)),
+        ("result.json".to_owned(), pretty(&full)?),
+        (STATE.to_owned(), pretty(&state_json)?),
     ];
-    let status_word = serde_json::to_value(result.status).ok().and_then(|v| v.as_str().map(str::to_owned));
-    let subject = format!("Run {}: {}", result.started_at, status_word.unwrap_or_default());
+    let subject = format!("Run {}: {}", result.started_at, result.status.as_str());
     let mut trailers = vec![("Config-Revision", revision.to_owned())];
     for d in result.directories.values() {
         if let Some(id) = &d.plan {
@@ -236,103 +238,9 @@ fn commit_result(
     Ok(made.map(|oid| (oid, subject)))
 }
 
-/// Runs `cycle` at start, on each new commit of `branch` (a revision of the repository
-/// holding `sync_dir`), when the duration it returned has passed, on SIGHUP and on each
-/// of `triggers` (the HTTP endpoints); stops
-/// on SIGTERM or Ctrl-C. Reports-branch commits never start a run: only a new tip of
-/// `branch` does.
-pub async fn watch<F, Fut>(
-    sync_dir: &Path,
-    branch: &str,
-    mut triggers: tokio::sync::mpsc::UnboundedReceiver<&'static str>,
-    mut cycle: F,
-) -> Result<(), WatchError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = std::time::Duration>,
-{
-    use notify::Watcher as _;
-    use tokio::signal::unix::{SignalKind, signal};
-    use tokio::time::{Instant, sleep_until};
-
-    let repo = git2::Repository::discover(sync_dir)
-        .map_err(|_| WatchError::Git(GitError::NotARepository(sync_dir.to_owned())))?;
-    let git_dir = repo.path().to_owned();
-    drop(repo);
-    let tip = || -> Option<git2::Oid> {
-        let repo = git2::Repository::open(&git_dir).ok()?;
-        repo.revparse_single(branch).ok()?.peel_to_commit().ok().map(|c| c.id())
-    };
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
-            let _ = tx.send(());
-        }
-    })?;
-    // Refs move by renaming lock files in refs/ (or rewriting packed-refs).
-    watcher.watch(&git_dir.join("refs"), notify::RecursiveMode::Recursive)?;
-    watcher.watch(&git_dir, notify::RecursiveMode::NonRecursive)?;
-    let mut term = signal(SignalKind::terminate()).map_err(WatchError::Signal)?;
-    let mut hup = signal(SignalKind::hangup()).map_err(WatchError::Signal)?;
-    let mut seen = None;
-    let mut next = Instant::now();
-    loop {
-        let reason = tokio::select! {
-            () = sleep_until(next) => "schedule",
-            Some(()) = events.recv() => {
-                while events.try_recv().is_ok() {}
-                if tip() == seen {
-                    continue;
-                }
-                "a new commit"
-            }
-            _ = hup.recv() => "SIGHUP",
-            Some(reason) = triggers.recv() => reason,
-            _ = term.recv() => return Ok(()),
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        seen = tip();
-        tracing::info!(reason, revision = %seen.map(|o| o.to_string()).unwrap_or_default(), "run");
-        let run = cycle();
-        tokio::pin!(run);
-        let mut stopping = false;
-        let wait = loop {
-            tokio::select! {
-                wait = &mut run => break wait,
-                _ = term.recv() => {
-                    if stopping {
-                        tracing::warn!("abandoning the current run");
-                        return Ok(());
-                    }
-                    stopping = true;
-                    tracing::info!("finishing the current run, then stopping; send SIGTERM again to abandon it");
-                }
-            }
-        };
-        if stopping {
-            return Ok(());
-        }
-        next = Instant::now() + wait;
-        tracing::info!(next_in_seconds = wait.as_secs(), "waiting");
-    }
-}
-
-/// Why the daemon could not watch.
-#[derive(Debug, thiserror::Error)]
-pub enum WatchError {
-    /// The repository cannot be opened.
-    #[error(transparent)]
-    Git(GitError),
-    /// File events cannot be watched.
-    #[error("cannot watch the repository for new commits")]
-    Notify(#[from] notify::Error),
-    /// Signals cannot be handled.
-    #[error("cannot handle signals")]
-    Signal(#[source] std::io::Error),
-}
-
-fn pretty(value: &Json) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+/// `value` as pretty JSON with a final newline, as committed.
+fn pretty(value: &impl serde::Serialize) -> Result<Vec<u8>, serde_json::Error> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }

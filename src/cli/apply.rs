@@ -1,0 +1,141 @@
+//! `hrsync apply` and `hrsync run`: apply the plans of the directories in mode `apply`
+//! (a saved plan only while the live state it was computed against is unchanged), and
+//! the sync job that prints its job result.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use super::{Global, PiiArg, open_run, pii};
+use crate::config::Mode;
+use crate::model::PlanId;
+use crate::plan::Plan;
+use crate::plan::render::{self, Format};
+use crate::report::JobStatus;
+use crate::run::{JobOptions, PlanOptions};
+
+/// Reads the plans of a file written by `hrsync plan --format json` (an array) or a
+/// report's `plan.json` (one plan).
+fn read_saved_plans(path: &Path) -> Result<Vec<Plan>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON written by `hrsync plan --format json`", path.display()))?;
+    let plans = if value.is_array() {
+        serde_json::from_value(value)
+    } else {
+        serde_json::from_value(value).map(|p| vec![p])
+    };
+    plans.with_context(|| format!("{} is not a plan written by `hrsync plan --format json`", path.display()))
+}
+
+/// `hrsync apply`: plans and applies every directory in mode `apply` (or the saved
+/// plans, refused when stale).
+pub(super) async fn apply(
+    g: &Global,
+    saved: Option<&Path>,
+    approve: &[PlanId],
+    directory: Option<&str>,
+    pii_arg: Option<PiiArg>,
+) -> Result<ExitCode> {
+    let run = open_run(g).await?;
+    let _lock = run.store.lock()?;
+    let pii = pii(&run, pii_arg)?;
+    let saved = saved.map(read_saved_plans).transpose()?;
+    let approvals: BTreeSet<PlanId> = approve.iter().cloned().collect();
+    let mut state = run.store.load()?;
+    let previous = state.clone();
+    let gathered = run.gather(None, &state).await?;
+    let mut ok = true;
+    let selected = match (&saved, directory) {
+        (Some(plans), None) => plans
+            .iter()
+            .map(|p| run.directories(Some(p.directory.as_str())).map(|mut d| d.remove(0)))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => run.directories(directory)?,
+    };
+    for d in selected {
+        match d.mode {
+            Mode::Off => {
+                println!("`{}`: mode is off, skipped\n", d.id);
+                continue;
+            }
+            Mode::Plan => {
+                eprintln!(
+                    "error: directory `{}` is in mode `plan` (simulation): set `mode: apply` in {} to write to it",
+                    d.id, d.file
+                );
+                ok = false;
+                continue;
+            }
+            Mode::Apply => {}
+        }
+        let planned = run
+            .plan(
+                &gathered,
+                d,
+                &previous,
+                &PlanOptions { approvals: approvals.clone(), list_unchanged: false },
+            )
+            .await;
+        let plan = planned.plan.with_context(|| format!("cannot plan directory `{}`", d.id))?;
+        state.record_timers(&d.id, &plan.timers, run.timer_secret.as_ref())?;
+        if let Some(saved) = &saved {
+            let Some(wanted) = saved.iter().find(|p| p.directory == d.id) else {
+                bail!("the saved plan has no plan for directory `{}`", d.id);
+            };
+            if wanted.id != plan.id {
+                eprintln!(
+                    "error: `{}`: refused: the saved plan {} was computed against a state that has changed (the plan now is {}). Review the new plan with `hrsync plan` and apply again.",
+                    d.id, wanted.id, plan.id
+                );
+                ok = false;
+                continue;
+            }
+        }
+        print!("{}", render::render(&plan, Format::Markdown, &pii));
+        match run.apply(&plan, planned.directory.as_ref(), &mut state).await {
+            Err(e) => {
+                eprintln!("error: {e}");
+                ok = false;
+            }
+            Ok(applied) => {
+                println!(
+                    "\nApplied to `{}`: {} created, {} updated, {} disabled, {} deleted, {} failed.\n",
+                    d.id, applied.created, applied.updated, applied.disabled, applied.deleted, applied.failed
+                );
+                for failure in
+                    applied.items.iter().filter_map(|i| crate::report::job::describe_failure(i, &pii))
+                {
+                    eprintln!("error: {failure}");
+                }
+                for item in &applied.items {
+                    for w in &item.warnings {
+                        let who = item.person.as_deref().map(|k| pii.key(k)).unwrap_or_default();
+                        eprintln!("warning: {} {who}: {w}", item.action.as_str());
+                    }
+                }
+                ok &= applied.failed == 0;
+            }
+        }
+    }
+    run.store.save(&state)?;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `hrsync run`: the sync job; its job result on stdout.
+pub(super) async fn run(
+    g: &Global,
+    source: Option<String>,
+    dry_run: bool,
+    approve: &[PlanId],
+) -> Result<ExitCode> {
+    let run = open_run(g).await?;
+    let _lock = if dry_run { None } else { Some(run.store.lock()?) };
+    let pii = pii(&run, None)?;
+    let options = JobOptions { source, dry_run, approvals: approve.iter().cloned().collect(), pii };
+    let result = run.job(&options).await?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(if result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,141 @@
+//! The command line: argument definitions ([`args`]), one file per command, and the
+//! helpers they share (opening the sync repository, the clock, where output goes).
+//!
+//! Commands print their result on stdout (plans, job results, schemas) and everything
+//! else (logs, diagnostics, errors) on stderr. Each returns an exit code: 0 success,
+//! 1 error, and for `plan --detailed-exitcode` 2 when there are changes. Errors that
+//! stop a command go back to `main` as `anyhow` errors with context.
+
+mod apply;
+mod args;
+mod daemon;
+mod plan;
+mod preview;
+mod schema;
+mod validate;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use jiff::Timestamp;
+
+pub use args::{Cli, LogFormat};
+use args::{Command, Global, PiiArg};
+
+use crate::config::files::{RepoFiles, WorkTree};
+use crate::config::{self};
+use crate::daemon::host::is_remote;
+use crate::git::GitTree;
+use crate::plan::pii::Pii;
+use crate::plan::render::Format;
+use crate::run::Run;
+
+/// Runs the command.
+pub fn execute(cli: Cli) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Schema { out, check } => schema::schema(out, *check),
+        Command::Validate { online } => validate::validate(g, *online).await,
+        Command::Preview { source, directory, pii } => {
+            preview::preview(g, source.as_deref(), directory.as_deref(), *pii).await
+        }
+        Command::Plan { base, directory, format, out, detailed_exitcode, pii, unchanged } => {
+            if let Some(base) = base {
+                if *format != Format::Markdown {
+                    bail!("`--base` writes a review for people: leave out `--format`");
+                }
+                return plan::review(g, base, directory.as_deref(), out.as_deref(), *detailed_exitcode, *pii)
+                    .await;
+            }
+            let output = plan::PlanOutput {
+                format: *format,
+                out: out.as_deref(),
+                detailed: *detailed_exitcode,
+                pii: *pii,
+                unchanged: *unchanged,
+            };
+            plan::plan(g, directory.as_deref(), output).await
+        }
+        Command::Apply { plan, approve, directory, pii } => {
+            apply::apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
+        }
+        Command::Run { source, dry_run, approve } => apply::run(g, source.clone(), *dry_run, approve).await,
+        Command::Daemon { once, branch, listen } => {
+            daemon::daemon(g, *once, branch.as_deref(), listen.as_deref()).await
+        }
+    }
+}
+
+/// `--now`, or the clock: the one place the command line reads it.
+fn parse_now(text: Option<&str>) -> Result<Timestamp> {
+    #[allow(clippy::disallowed_methods)] // the edge: the clock is read here, once
+    let Some(text) = text else { return Ok(Timestamp::now()) };
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| {
+        anyhow!("--now `{text}` is neither an RFC 3339 time (2026-11-22T09:00:00Z) nor a date (2026-11-22)")
+    })?;
+    Ok(date.at(12, 0, 0, 0).to_zoned(jiff::tz::TimeZone::UTC)?.timestamp())
+}
+
+/// The files of the sync repository `--repo` (at `--ref` when given).
+fn open_files(g: &Global) -> Result<Arc<dyn RepoFiles>> {
+    if is_remote(&g.repo) {
+        bail!(
+            "`--repo {}` is a remote repository, which only `hrsync daemon` follows. Clone it and pass the folder.",
+            g.repo
+        );
+    }
+    let dir = Path::new(&g.repo);
+    if !dir.is_dir() {
+        bail!("`--repo {}` is not a folder", g.repo);
+    }
+    Ok(match &g.git_ref {
+        Some(rev) => Arc::new(GitTree::open(dir, rev)?),
+        None => Arc::new(WorkTree::new(dir)),
+    })
+}
+
+/// Loads the config; validation problems are printed, and the command ends with 1.
+fn load(files: &dyn RepoFiles) -> Result<config::Config> {
+    Ok(crate::run::load_config(files)?)
+}
+
+/// The run of `--repo`, with a progress bar on a terminal.
+async fn open_run(g: &Global) -> Result<Run> {
+    let files = open_files(g)?;
+    let config = load(files.as_ref())?;
+    new_run(g, files, config, true)
+}
+
+/// A run over `config` read from `files`, with the state directory and clock of `g`.
+fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config, progress: bool) -> Result<Run> {
+    Ok(Run::open(files, config, g.state_dir.clone(), parse_now(g.now.as_deref())?, progress)?)
+}
+
+/// Writes `text` to `out`, or to standard output.
+fn emit(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// How an output shows personal data: `--pii`, or `reports.pii`.
+fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
+    Ok(run.pii(arg.map(Into::into))?)
+}

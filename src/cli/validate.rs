@@ -1,0 +1,83 @@
+//! `hrsync validate`: every problem of the sync repository in one pass; with
+//! `--online`, also reads every source and the first page of every directory, checking
+//! mapped attributes against each directory's schema.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{Global, load, new_run, open_files};
+use crate::directory;
+use crate::model::error_chain;
+use crate::run::SourceOutcome;
+
+/// Validates the repository of `g`.
+pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
+    let files = open_files(g)?;
+    let config = load(files.as_ref())?;
+    let n = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
+    println!(
+        "ok: workspace `{}` in {}: {}, {}, {}",
+        config.workspace.name,
+        files.describe(),
+        n(config.sources.len(), "source"),
+        n(config.directories.len(), "directory").replace("directorys", "directories"),
+        n(config.filters.len(), "filter")
+    );
+    if !online {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let run = new_run(g, files, config, true)?;
+    let state = run.store.load()?;
+    let gathered = run.gather(None, &state).await?;
+    let mut failed = false;
+    for s in &gathered.sources {
+        match &s.outcome {
+            SourceOutcome::Failed(reason) => {
+                failed = true;
+                println!("source `{}`: FAILED: {reason}", s.id);
+            }
+            other => println!(
+                "source `{}`: {}",
+                s.id,
+                match other {
+                    SourceOutcome::Read =>
+                        format!("ok, {} people", s.records.as_ref().map_or(0, |r| r.people.len())),
+                    SourceOutcome::Disabled => "disabled".into(),
+                    SourceOutcome::Skipped(r) => format!("skipped: {r}"),
+                    _ => String::new(),
+                }
+            ),
+        }
+    }
+    for d in &run.config.directories {
+        let dir = directory::build(d, run.store.dir());
+        // The schema first: a read that selects an unknown attribute may fail on it.
+        let checked = match dir.schema_problems().await {
+            Ok(Some(problems)) if !problems.is_empty() => Ok((0, Some(problems))),
+            Ok(problems) => dir.read_page(None).await.map(|page| (page.entries.len(), problems)),
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok((n, None)) => {
+                println!("directory `{}`: ok, first page has {n} entries (no schema to check against)", d.id)
+            }
+            Ok((n, Some(problems))) if problems.is_empty() => println!(
+                "directory `{}`: ok, first page has {n} entries, every mapped attribute is in its schema",
+                d.id
+            ),
+            Ok((_, Some(problems))) => {
+                failed = true;
+                println!("directory `{}`: FAILED: its schema lacks what hrsync would write", d.id);
+                for p in problems {
+                    println!("  - {p}");
+                }
+            }
+            Err(e) => {
+                failed = true;
+                println!("directory `{}`: FAILED: {}", d.id, error_chain(&e));
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}

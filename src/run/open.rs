@@ -1,0 +1,93 @@
+//! Opening a run at the edge (the command line and the daemon host): the config loaded
+//! with every diagnostic shown, the state directory, the run's clock and the key of the
+//! leaver timers; and the personal-data policy of an output.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::Run;
+use crate::config::files::RepoFiles;
+use crate::config::{self, Config, ConfigError, PiiSpec, SecretError};
+use crate::plan::pii::Pii;
+use crate::state::StateStore;
+
+/// Why a run could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The repository is not valid; every diagnostic was printed on stderr already, so
+    /// `main` exits 1 without printing this again.
+    #[error("the sync repository is not valid")]
+    Reported,
+    /// The repository could not be read.
+    #[error(transparent)]
+    Config(ConfigError),
+    /// The `pii_key` that keys the leaver timers cannot be resolved.
+    #[error("cannot read reports.pii_key (it keys the leaver timers too)")]
+    TimerKey(#[source] SecretError),
+    /// `pii: hashed` without a key.
+    #[error("`pii: hashed` needs `reports.pii_key` in hrsync.yaml")]
+    NoPiiKey,
+    /// The `pii_key` of hashed reports cannot be resolved.
+    #[error("cannot read reports.pii_key")]
+    PiiKey(#[source] SecretError),
+}
+
+impl OpenError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            OpenError::Reported => "invalid_config",
+            OpenError::Config(_) => "config_unreadable",
+            OpenError::TimerKey(_) | OpenError::PiiKey(_) => "pii_key_unreadable",
+            OpenError::NoPiiKey => "pii_key_missing",
+        }
+    }
+}
+
+/// Loads the config of `files`; an invalid repository's diagnostics are printed on
+/// stderr, every one, and the error is [`OpenError::Reported`].
+pub fn load_config(files: &dyn RepoFiles) -> Result<Config, OpenError> {
+    match config::load(files) {
+        Ok(c) => Ok(c),
+        Err(ConfigError::Invalid(diags)) => {
+            eprintln!("{diags}");
+            Err(OpenError::Reported)
+        }
+        Err(e) => Err(OpenError::Config(e)),
+    }
+}
+
+impl Run {
+    /// A run over `config` read from `files`, keeping its state in `state_dir`
+    /// (`<repo>/.hrsync` when `None`), as of `now`.
+    pub fn open(
+        files: Arc<dyn RepoFiles>,
+        config: Config,
+        state_dir: Option<PathBuf>,
+        now: Timestamp,
+        progress: bool,
+    ) -> Result<Run, OpenError> {
+        let state_dir = state_dir.unwrap_or_else(|| files.root().join(".hrsync"));
+        // The pii_key, when there is one, keys the leaver timers as well as the reports.
+        let timer_secret = match &config.workspace.reports.pii_key {
+            Some(key) => Some(key.resolve().map_err(OpenError::TimerKey)?),
+            None => None,
+        };
+        Ok(Run { config, files, store: StateStore::new(state_dir), now, progress, timer_secret })
+    }
+
+    /// How an output shows personal data: `policy`, or `reports.pii` of hrsync.yaml.
+    pub fn pii(&self, policy: Option<PiiSpec>) -> Result<Pii, OpenError> {
+        let reports = &self.config.workspace.reports;
+        Ok(match policy.unwrap_or(reports.pii) {
+            PiiSpec::Full => Pii::Full,
+            PiiSpec::Masked => Pii::Masked,
+            PiiSpec::Hashed => {
+                let key = reports.pii_key.as_ref().ok_or(OpenError::NoPiiKey)?;
+                Pii::Hashed(key.resolve().map_err(OpenError::PiiKey)?)
+            }
+        })
+    }
+}
