@@ -25,7 +25,7 @@ use super::yaml::{Document, child};
 use super::*;
 use crate::model::filter::{Rule, Test};
 use crate::model::template::{Counter, Template, TemplateError};
-use crate::model::{FieldRef, InvalidId, PlanId};
+use crate::model::{DirectoryId, FieldRef, InvalidId, PlanId, SourceId};
 
 struct Parsed<T> {
     doc: Document,
