@@ -1,20 +1,18 @@
 //! Specs → validated runtime config, collecting every problem with its position.
 //!
-//! Each document is checked on its own first (schema, then types); documents that pass
-//! are cross-checked here: ids, references between documents, templates, fields, time
-//! zones and formats. A document with a structural problem is left out of the
+//! Each document is checked on its own first (schema, then types: `loading`); documents
+//! that pass are cross-checked here: ids, references between documents, templates,
+//! fields, time zones and formats. A document with a structural problem is left out of the
 //! cross-checks, so one typo does not cascade into a dozen follow-up errors.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, SpanRelativeTo, Timestamp};
-use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use super::schema::{self, DocumentKind};
+use super::loading::{Loaded, Parsed};
 use super::spec::{
     CsvSourceSpec, DirectoryCommonSpec, DirectorySpec, EntraDirectorySpec, FieldMode, FieldSpec, FilterSpec,
     HttpConnectionSpec, JsonSourceSpec, LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor,
@@ -27,63 +25,8 @@ use crate::model::filter::{Rule, Test};
 use crate::model::template::{Counter, Template, TemplateError};
 use crate::model::{DirectoryId, FieldRef, InvalidId, PlanId, SourceId};
 
-struct Parsed<T> {
-    doc: Document,
-    spec: T,
-    stem: String,
-}
-
-pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
-    let mut diags = Diagnostics::default();
-    let mut culprits: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let read_error = |path: &str, source: io::Error| ConfigError::Read {
-        path: path.to_owned(),
-        origin: files.describe(),
-        source,
-    };
-
-    let workspace = match files.read("hrsync.yaml") {
-        Ok(bytes) => {
-            parse::<WorkspaceSpec>(DocumentKind::Workspace, "hrsync.yaml", &bytes, &mut diags, &mut culprits)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            diags.push(Diagnostic {
-                file: "hrsync.yaml".into(),
-                line: 1,
-                column: 1,
-                message: format!("no hrsync.yaml in {}", files.describe()),
-                hint: Some("point --repo at a sync repository (for example examples/sync-repo)".into()),
-                pointer: None,
-            });
-            None
-        }
-        Err(e) => return Err(read_error("hrsync.yaml", e)),
-    };
-
-    let mut read_kind =
-        |dir: &str, kind: DocumentKind| -> Result<Vec<Parsed<serde_json::Value>>, ConfigError> {
-            let mut out = Vec::new();
-            let names = files.list(dir).map_err(|e| read_error(dir, e))?;
-            for name in names {
-                let Some(stem) = name.strip_suffix(".yaml").or_else(|| name.strip_suffix(".yml")) else {
-                    continue;
-                };
-                let path = format!("{dir}/{name}");
-                let bytes = files.read(&path).map_err(|e| read_error(&path, e))?;
-                if let Some(doc) = parse_document(kind, &path, &bytes, &mut diags, &mut culprits) {
-                    out.push(Parsed { spec: serde_json::Value::Null, doc, stem: stem.to_owned() });
-                }
-            }
-            Ok(out)
-        };
-    let filter_docs = read_kind("filters", DocumentKind::Filter)?;
-    let source_docs = read_kind("sources", DocumentKind::Source)?;
-    let directory_docs = read_kind("directories", DocumentKind::Directory)?;
-
-    let filters = typed::<FilterSpec>(filter_docs, &mut diags, &culprits);
-    let sources = typed::<SourceSpec>(source_docs, &mut diags, &culprits);
-    let directories = typed::<DirectorySpec>(directory_docs, &mut diags, &culprits);
-
+pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
+    let Loaded { workspace, filters, sources, directories, diags, culprits, revision } = loaded;
     let mut cx = Compiler { diags, culprits };
     let workspace_cfg = workspace.as_ref().and_then(|w| cx.workspace(w));
     let filter_cfgs = cx.filters(&filters);
@@ -99,91 +42,10 @@ pub(super) fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
             sources: source_cfgs,
             directories: directory_cfgs,
             filters: filter_cfgs,
-            revision: files.revision(),
+            revision,
         }),
         _ => Err(ConfigError::Invalid(diags)),
     }
-}
-
-/// Parses and structurally validates a document. A document with structural problems
-/// is salvaged when it can be: the offending nodes are left out so the rest can still
-/// be cross-checked (their problems are already reported), and `culprits` remembers them
-/// so follow-up problems of the same mistake are not reported twice.
-fn parse_document(
-    kind: DocumentKind,
-    path: &str,
-    bytes: &[u8],
-    diags: &mut Diagnostics,
-    culprits: &mut BTreeMap<String, Vec<String>>,
-) -> Option<Document> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        diags.push(Diagnostic {
-            file: path.to_owned(),
-            line: 1,
-            column: 1,
-            message: "the file is not UTF-8 text".into(),
-            hint: Some("save it as UTF-8".into()),
-            pointer: None,
-        });
-        return None;
-    };
-    let mut doc = match Document::parse(path, text) {
-        Ok(doc) => doc,
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
-    let problems = schema::validate(kind, &doc);
-    if problems.is_empty() {
-        return Some(doc);
-    }
-    let salvageable = problems.iter().all(|p| !p.culprits.is_empty());
-    let mut removed = Vec::new();
-    for p in problems {
-        removed.extend(p.culprits);
-        diags.push(p.diagnostic);
-    }
-    if !salvageable {
-        return None;
-    }
-    // Deepest first, so removing one node does not move another.
-    removed.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for pointer in &removed {
-        super::yaml::remove(&mut doc.value, pointer);
-    }
-    culprits.insert(path.to_owned(), removed);
-    Some(doc)
-}
-
-fn parse<T: DeserializeOwned>(
-    kind: DocumentKind,
-    path: &str,
-    bytes: &[u8],
-    diags: &mut Diagnostics,
-    culprits: &mut BTreeMap<String, Vec<String>>,
-) -> Option<Parsed<T>> {
-    let doc = parse_document(kind, path, bytes, diags, culprits)?;
-    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".yaml").to_owned();
-    typed(vec![Parsed { doc, spec: serde_json::Value::Null, stem }], diags, culprits).pop()
-}
-
-fn typed<T: DeserializeOwned>(
-    docs: Vec<Parsed<serde_json::Value>>,
-    diags: &mut Diagnostics,
-    culprits: &BTreeMap<String, Vec<String>>,
-) -> Vec<Parsed<T>> {
-    docs.into_iter()
-        .filter_map(|p| match serde_json::from_value::<T>(p.doc.value.clone()) {
-            Ok(spec) => Some(Parsed { doc: p.doc, spec, stem: p.stem }),
-            // A salvaged document that still does not fit: its problems are reported.
-            Err(_) if culprits.contains_key(&p.doc.file) => None,
-            Err(e) => {
-                diags.push(p.doc.error_at("", e.to_string(), None));
-                None
-            }
-        })
-        .collect()
 }
 
 struct Compiler {

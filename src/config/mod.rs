@@ -18,6 +18,7 @@ mod connection;
 pub mod diagnostic;
 mod directory;
 pub mod files;
+mod loading;
 pub mod schema;
 pub mod secret;
 mod source;
@@ -100,5 +101,5 @@ impl Config {
 
 /// Loads and validates the sync repository behind `files`.
 pub fn load(files: &dyn RepoFiles) -> Result<Config, ConfigError> {
-    compile::load(files)
+    compile::compile(loading::read(files)?)
 }
