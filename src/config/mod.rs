@@ -66,6 +66,10 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// The specs could not be serialized for the fingerprint: a bug in hrsync, not in
+    /// the repository, since every spec was just deserialized.
+    #[error("cannot compute the fingerprint of the sync repository")]
+    Fingerprint(#[source] serde_json::Error),
 }
 
 /// A validated sync repository.

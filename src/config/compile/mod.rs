@@ -46,7 +46,8 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
     let diags = cx.diags.finish();
     match workspace_cfg {
         Some(workspace_cfg) if diags.is_empty() => Ok(Config {
-            fingerprint: fingerprint(workspace.as_ref(), &filters, &sources, &directories),
+            fingerprint: fingerprint(workspace.as_ref(), &filters, &sources, &directories)
+                .map_err(ConfigError::Fingerprint)?,
             workspace: workspace_cfg,
             sources: source_cfgs,
             directories: directory_cfgs,
@@ -254,12 +255,16 @@ fn date_format_round_trips(format: &str) -> bool {
 }
 
 /// A hash of the specs that shape a plan, without approvals and directory modes.
+///
+/// A spec that does not serialize is an error, not hashed as `null`: that would give two
+/// different configs one fingerprint, and a plan approved under one would pass under
+/// the other.
 fn fingerprint(
     workspace: Option<&Parsed<WorkspaceSpec>>,
     filters: &[Parsed<FilterSpec>],
     sources: &[Parsed<SourceSpec>],
     directories: &[Parsed<DirectorySpec>],
-) -> String {
+) -> Result<String, serde_json::Error> {
     let mut hasher = Sha256::new();
     let mut feed = |label: &str, value: serde_json::Value| {
         hasher.update(label.as_bytes());
@@ -271,23 +276,23 @@ fn fingerprint(
         let mut spec = w.spec.clone();
         spec.approvals.clear();
         spec.schedule = None;
-        feed("workspace", serde_json::to_value(&spec).unwrap_or_default());
+        feed("workspace", serde_json::to_value(&spec)?);
     }
     // Sorted by file, which `RepoFiles::list` already guarantees.
     for p in filters {
-        feed(&p.doc.file, serde_json::to_value(&p.spec).unwrap_or_default());
+        feed(&p.doc.file, serde_json::to_value(&p.spec)?);
     }
     for p in sources {
-        feed(&p.doc.file, serde_json::to_value(&p.spec).unwrap_or_default());
+        feed(&p.doc.file, serde_json::to_value(&p.spec)?);
     }
     for p in directories {
-        let mut value = serde_json::to_value(&p.spec).unwrap_or_default();
+        let mut value = serde_json::to_value(&p.spec)?;
         if let Some(obj) = value.as_object_mut() {
             obj.remove("mode");
         }
         feed(&p.doc.file, value);
     }
-    hex::encode(hasher.finalize())
+    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]
