@@ -8,10 +8,12 @@
 //! at once, each with file, line, column and a hint. Nothing here fetches data or
 //! resolves secrets: that happens when a run needs them.
 //!
-//! The runtime types live in one module per document kind (`workspace`, `source`,
-//! `directory`, with `connection` shared by HTTP sources and directories) and are
-//! re-exported here, so the rest of hrsync names them `crate::config::X` and never
-//! depends on how this module is laid out.
+//! [`load`] runs in two stages kept apart: `loading` reads and parses each document on
+//! its own, `compile` cross-checks them and builds the runtime types. The runtime types
+//! live in one module per document kind (`workspace`, `source`, `directory`, with
+//! `connection` shared by HTTP sources and directories) and are re-exported here, so
+//! the rest of hrsync names them `crate::config::X` and never depends on how this
+//! module is laid out.
 
 mod compile;
 mod connection;
