@@ -13,7 +13,7 @@ pub(super) fn schema(out: &Path, check: bool) -> Result<ExitCode> {
     let mut stale = Vec::new();
     for kind in DocumentKind::ALL {
         let path = out.join(kind.schema_file());
-        let text = kind.schema_text();
+        let text = kind.schema_text().with_context(|| format!("cannot render {}", kind.schema_file()))?;
         if check {
             if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
                 stale.push(path.display().to_string());

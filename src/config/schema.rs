@@ -60,10 +60,13 @@ impl DocumentKind {
     }
 
     /// The schema's text as written to `schema/`: pretty JSON with a final newline.
-    pub fn schema_text(self) -> String {
-        let mut text = serde_json::to_string_pretty(&self.schema()).unwrap_or_default();
+    ///
+    /// An error, not an empty text: `hrsync schema` would write empty files, and
+    /// `--check` would call a correct folder stale.
+    pub fn schema_text(self) -> Result<String, serde_json::Error> {
+        let mut text = serde_json::to_string_pretty(&self.schema())?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     /// The `type` values of a tagged kind, with the schema of each.

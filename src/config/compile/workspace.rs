@@ -1,0 +1,95 @@
+//! `hrsync.yaml` → [`Workspace`]: time zones, schedule, approvals and report settings.
+//!
+//! This module owns what the workspace document means on its own. It must not look at
+//! other documents: the workspace's safety limits reach directories through the driver
+//! in `compile`, which passes them as defaults.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::{Compiler, parse_interval};
+use crate::config::loading::Parsed;
+use crate::config::spec::WorkspaceSpec;
+use crate::config::yaml::child;
+use crate::config::{PiiSpec, Reports, Schedule, Workspace};
+use crate::model::PlanId;
+
+impl Compiler {
+    pub(super) fn workspace(&mut self, p: &Parsed<WorkspaceSpec>) -> Option<Workspace> {
+        let doc = &p.doc;
+        let spec = &p.spec;
+        let timezone = self.timezone(doc, "/timezone", &spec.timezone);
+        let mut zones = |map: &BTreeMap<String, String>, key: &str| -> BTreeMap<String, TimeZone> {
+            map.iter()
+                .filter_map(|(k, name)| {
+                    let tz = self.timezone(doc, &child(&format!("/timezones/{key}"), k), name)?;
+                    Some((k.clone(), tz))
+                })
+                .collect()
+        };
+        let legal_entity_zones = zones(&spec.timezones.legal_entities, "legal_entities");
+        let location_zones = zones(&spec.timezones.work_locations, "work_locations");
+        let schedule = spec.schedule.as_ref().and_then(|s| {
+            let interval = parse_interval(&s.interval);
+            if interval.is_none() {
+                self.error(
+                    doc,
+                    "/schedule/interval",
+                    format!("`{}` is not a duration", s.interval),
+                    Some("write for example `1h`, `30m` or `1d`".into()),
+                );
+            }
+            let start = match &s.start {
+                Some(text) => match text.parse::<Timestamp>() {
+                    Ok(t) => Some(t),
+                    Err(_) => {
+                        self.error(
+                            doc,
+                            "/schedule/start",
+                            format!("`{text}` is not an RFC 3339 time"),
+                            Some("write for example `2026-01-05T02:00:00+01:00`".into()),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            Some(Schedule { interval: interval?, start })
+        });
+        for (i, id) in spec.approvals.iter().enumerate() {
+            if PlanId::new(id).is_err() {
+                self.error(
+                    doc,
+                    &format!("/approvals/{i}"),
+                    format!("`{id}` is not a plan id"),
+                    Some("copy the id from the blocked plan: 32 lowercase hex digits".into()),
+                );
+            }
+        }
+        if spec.reports.pii == PiiSpec::Hashed && spec.reports.pii_key.is_none() {
+            self.error(
+                doc,
+                "/reports/pii",
+                "`pii: hashed` needs `pii_key`",
+                Some("add `pii_key: ${env:HRSYNC_PII_KEY}` and set that variable".into()),
+            );
+        }
+        Some(Workspace {
+            name: spec.workspace.clone(),
+            timezone: timezone?,
+            legal_entity_zones,
+            location_zones,
+            schedule,
+            safety: spec.safety.clone(),
+            reports: Reports {
+                branch: spec.reports.branch.clone(),
+                path: spec.reports.path.clone(),
+                pii: spec.reports.pii,
+                pii_key: spec.reports.pii_key.clone(),
+            },
+            approvals: spec.approvals.iter().filter_map(|id| PlanId::new(id).ok()).collect(),
+        })
+    }
+}

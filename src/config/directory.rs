@@ -1,0 +1,239 @@
+//! The validated directories: how to reach each, which entries hrsync owns, and how
+//! each attribute is made and compared.
+//!
+//! Runtime types only, every default filled in; they are built by `config::compile` and
+//! read by `src/directory` and the planner. Nothing here parses YAML, reports problems or
+//! talks to a directory.
+
+use super::connection::HttpSettings;
+use super::secret::SecretRef;
+use super::spec::{self, FieldMode, JoinersSpec, LeaversSpec, Mode, SafetySpec};
+use crate::model::template::Template;
+use crate::model::{Compare, DirectoryId, FieldRef, FilterId};
+
+/// A validated directory.
+#[derive(Clone, Debug)]
+pub struct DirectoryConfig {
+    /// Its id.
+    pub id: DirectoryId,
+    /// The file it is declared in.
+    pub file: String,
+    /// What hrsync does with it.
+    pub mode: Mode,
+    /// What kind of directory, with its settings.
+    pub kind: DirectoryKind,
+    /// Filters restricting who gets an entry.
+    pub filters: Vec<FilterId>,
+    /// The match key chain.
+    pub match_rules: Vec<MatchRule>,
+    /// Mapped attributes, in config order.
+    pub fields: Vec<Field>,
+    /// Ownership marker.
+    pub marker: Option<Marker>,
+    /// Joiner policy.
+    pub joiners: JoinersSpec,
+    /// Leaver policy.
+    pub leavers: LeaversSpec,
+    /// Safety limits.
+    pub safety: SafetySpec,
+}
+
+impl DirectoryConfig {
+    /// The mapped field for this attribute.
+    pub fn field(&self, attribute: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.attribute == attribute)
+    }
+}
+
+/// Kinds of directory.
+#[derive(Clone, Debug)]
+pub enum DirectoryKind {
+    /// The embedded directory.
+    File(FileSettings),
+    /// An LDAP server.
+    Ldap(Box<LdapSettings>),
+    /// A SCIM 2.0 service.
+    Scim(Box<HttpSettings>),
+    /// Microsoft Entra ID through Graph.
+    Entraid(Box<EntraSettings>),
+}
+
+/// An Entra ID directory's settings.
+#[derive(Clone, Debug)]
+pub struct EntraSettings {
+    /// How to reach Graph.
+    pub http: HttpSettings,
+    /// Initial passwords.
+    pub passwords: spec::PasswordSpec,
+}
+
+impl DirectoryKind {
+    /// The `type` value.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            DirectoryKind::File(_) => "file",
+            DirectoryKind::Ldap(_) => "ldap",
+            DirectoryKind::Scim(_) => "scim",
+            DirectoryKind::Entraid(_) => "entraid",
+        }
+    }
+
+    /// How this kind of directory compares an attribute when the config does not say.
+    pub fn default_compare(&self, attribute: &str, manager: bool) -> Compare {
+        let lower = attribute.to_ascii_lowercase();
+        let phone =
+            matches!(lower.as_str(), "telephonenumber" | "mobile" | "phone" | "facsimiletelephonenumber");
+        match self {
+            DirectoryKind::File(_) if manager => Compare::Exact,
+            DirectoryKind::File(_) if phone => Compare::Phone,
+            DirectoryKind::File(_) => match lower.as_str() {
+                "mail" | "email" | "userprincipalname" | "username" => Compare::IgnoreCase,
+                _ => Compare::Exact,
+            },
+            // Directory strings in LDAP compare without case (caseIgnoreMatch): a
+            // server that keeps `ADA@acme` for `ada@acme` is not drift.
+            DirectoryKind::Ldap(_) if manager => Compare::Dn,
+            DirectoryKind::Ldap(_) if phone => Compare::Phone,
+            DirectoryKind::Ldap(_) => Compare::IgnoreCase,
+            DirectoryKind::Scim(_) if manager => Compare::Exact,
+            DirectoryKind::Scim(_) if phone || lower.starts_with("phonenumbers") => Compare::Phone,
+            // RFC 7643: userName and email values are not case-exact.
+            DirectoryKind::Scim(_) if lower == "username" || lower.starts_with("emails") => {
+                Compare::IgnoreCase
+            }
+            DirectoryKind::Scim(_) => Compare::Exact,
+            DirectoryKind::Entraid(_) if manager => Compare::Exact,
+            DirectoryKind::Entraid(_) if phone || lower == "businessphones" => Compare::Phone,
+            // Entra ID compares these without case.
+            DirectoryKind::Entraid(_)
+                if matches!(lower.as_str(), "userprincipalname" | "mail" | "mailnickname" | "othermails") =>
+            {
+                Compare::IgnoreCase
+            }
+            DirectoryKind::Entraid(_) => Compare::Exact,
+        }
+    }
+}
+
+/// An LDAP directory's settings.
+#[derive(Clone, Debug)]
+pub struct LdapSettings {
+    /// `ldap://` or `ldaps://` URL.
+    pub url: String,
+    /// Upgrade with StartTLS.
+    pub starttls: bool,
+    /// PEM file of trusted certificate authorities.
+    pub ca_file: Option<String>,
+    /// Bind DN (anonymous when absent).
+    pub bind_dn: Option<String>,
+    /// Bind password.
+    pub password: Option<SecretRef>,
+    /// Per-operation timeout.
+    pub timeout: std::time::Duration,
+    /// Entries per page of the paged search.
+    pub page_size: u32,
+    /// OpenLDAP or Active Directory.
+    pub flavor: spec::LdapFlavor,
+    /// The subtree in scope.
+    pub base: String,
+    /// The search filter of the scope.
+    pub filter: String,
+    /// Where new entries are created.
+    pub parent: String,
+    /// The RDN attribute.
+    pub rdn: String,
+    /// Object classes of new entries.
+    pub object_classes: Vec<String>,
+    /// How accounts are disabled.
+    pub disable: LdapDisable,
+    /// Active Directory: the initial password of new accounts.
+    pub passwords: Option<spec::PasswordSpec>,
+}
+
+/// How an LDAP account is disabled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LdapDisable {
+    /// No way configured (only valid when leavers are not disabled).
+    Unconfigured,
+    /// An attribute holds a value while the account is disabled.
+    Attribute {
+        /// The attribute.
+        attribute: String,
+        /// Its value.
+        value: String,
+    },
+    /// Disabled entries live in this OU.
+    MoveTo(String),
+    /// Active Directory's `userAccountControl` flag 2 (ACCOUNTDISABLE).
+    UserAccountControl,
+}
+
+/// The embedded directory's settings.
+#[derive(Clone, Debug)]
+pub struct FileSettings {
+    /// Folder of entries, relative to the state directory.
+    pub path: String,
+    /// Attribute naming new entries.
+    pub id_attribute: String,
+    /// Entries per page when reading.
+    pub page_size: usize,
+}
+
+/// One step of the match key chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchRule {
+    /// The person field.
+    pub person: FieldRef,
+    /// The directory attribute.
+    pub attribute: String,
+}
+
+/// A mapped attribute.
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// The directory attribute.
+    pub attribute: String,
+    /// How its value is made.
+    pub source: FieldSource,
+    /// Its mode.
+    pub mode: FieldMode,
+    /// How it is compared.
+    pub compare: Compare,
+    /// Whether its values are personal data (reports mask them).
+    pub personal: bool,
+}
+
+/// How a mapped attribute's value is made.
+#[derive(Clone, Debug)]
+pub enum FieldSource {
+    /// The first candidate template that gives a value (with `unique`, a value no other
+    /// entry has).
+    Templates {
+        /// Candidates, in order.
+        candidates: Vec<Template>,
+        /// The value must be free in the directory.
+        unique: bool,
+    },
+    /// The entry of the person's manager.
+    Manager,
+}
+
+/// The ownership marker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// The attribute.
+    pub attribute: String,
+    /// Its value; `None`: the attribute's presence marks the entry (it is a mapped field).
+    pub value: Option<String>,
+}
+
+impl Marker {
+    /// Whether an entry with this value of the attribute is marked.
+    pub fn marks(&self, value: Option<&crate::model::Value>) -> bool {
+        match (&self.value, value) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(want), Some(v)) => v.values().iter().any(|x| x == want),
+        }
+    }
+}
