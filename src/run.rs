@@ -23,6 +23,7 @@ use crate::directory::{self, Directory, DirectoryError};
 use crate::model::PlanId;
 use crate::model::SourceId;
 use crate::model::{Record, SkippedRecord};
+use crate::plan::guard::GuardError;
 use crate::plan::pii::Pii;
 use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
 use crate::report::{Bucket, DirectoryResult, Fetched, JobResult, JobStatus, SourceResult, Sources};
@@ -359,7 +360,7 @@ impl Run {
         plan: &Plan,
         directory: &dyn Directory,
         state: &mut RunState,
-    ) -> Result<Applied, apply::ApplyError> {
+    ) -> Result<Applied, GuardError> {
         // A progress bar on a terminal for plans that write more than a handful of items.
         let writes = plan.rows.iter().filter(|r| r.action.writes()).count() as u64;
         let bar = (self.progress && writes > 20 && std::io::stderr().is_terminal()).then(|| {
@@ -582,7 +583,7 @@ impl Run {
 fn directory_result(
     mode: Mode,
     plan: &Plan,
-    applied: Option<Result<Applied, apply::ApplyError>>,
+    applied: Option<Result<Applied, GuardError>>,
     pii: &Pii,
 ) -> DirectoryResult {
     let s = &plan.summary;

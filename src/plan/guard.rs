@@ -2,14 +2,43 @@
 //!
 //! This module owns the two guards: a source whose read cannot be trusted fails the
 //! plan, and changes beyond the mass-change limits block it unless this exact plan id
-//! is approved. It must not change rows or counts, nor apply anything: it reads the
-//! summary the rows add up to and says what the plan's status is.
+//! is approved. It also owns [`check`], which refuses a blocked or failed plan before
+//! anything is written, so that what blocks a plan and what refuses it cannot drift
+//! apart. It must not change rows or counts, nor apply anything: it reads the summary
+//! the rows add up to and says what the plan's status is.
 
 use std::collections::BTreeSet;
 
-use super::{PlanStatus, SafetyCheck, SourceHealth, SourceStatus, Summary};
+use super::{Plan, PlanStatus, SafetyCheck, SourceHealth, SourceStatus, Summary};
 use crate::config::SafetySpec;
 use crate::model::PlanId;
+
+/// Why a plan was not applied at all.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    /// The plan exceeds a safety limit and is not approved.
+    #[error(
+        "plan {id} for `{directory}` is blocked by the safety limits ({reasons}); if the changes are intended, approve this exact plan with `hrsync apply --approve {id}` or add it to `approvals` in hrsync.yaml"
+    )]
+    Blocked {
+        /// Plan id.
+        id: PlanId,
+        /// Directory.
+        directory: String,
+        /// Which limits.
+        reasons: String,
+    },
+    /// A source was unhealthy.
+    #[error("plan {id} for `{directory}` cannot be applied: {reasons}")]
+    Failed {
+        /// Plan id.
+        id: PlanId,
+        /// Directory.
+        directory: String,
+        /// Why.
+        reasons: String,
+    },
+}
 
 /// What the guards decided about a plan.
 pub(super) struct Verdict {
@@ -99,4 +128,21 @@ fn mass_change(s: &SafetyCheck) -> Vec<String> {
         ("max_update_count", s.max_update_count),
     );
     out
+}
+
+/// Refuses plans that must not be applied.
+pub fn check(plan: &Plan) -> Result<(), GuardError> {
+    match plan.status {
+        PlanStatus::Blocked => Err(GuardError::Blocked {
+            id: plan.id.clone(),
+            directory: plan.directory.to_string(),
+            reasons: plan.blocked_by.join("; "),
+        }),
+        PlanStatus::Failed => Err(GuardError::Failed {
+            id: plan.id.clone(),
+            directory: plan.directory.to_string(),
+            reasons: plan.blocked_by.join("; "),
+        }),
+        PlanStatus::Ready | PlanStatus::NoChanges => Ok(()),
+    }
 }

@@ -532,14 +532,14 @@ fn mass_disables_are_blocked_until_approved_by_id() {
         plan.blocked_by,
         ["2 disables and deletes are 25.0 % of 8 managed entries, above max_disable_percent 20"]
     );
-    assert!(crate::apply::check(&plan).is_err());
+    assert!(guard::check(&plan).is_err());
 
     case.approvals.insert(plan.id.clone());
     let approved = case.plan();
     assert_eq!(approved.id, plan.id, "approving does not change the plan");
     assert_eq!(approved.status, PlanStatus::Ready);
     assert!(approved.approved);
-    assert!(crate::apply::check(&approved).is_ok());
+    assert!(guard::check(&approved).is_ok());
 
     // An approval is for one exact plan: different inputs are blocked again.
     case.people = people[..5].to_vec();
