@@ -4,9 +4,11 @@
 //! (free in the directory, in key order), manager references (an existing entry, an
 //! entry created earlier in the plan, or a warning), the ownership marker's value and
 //! the drift of an existing entry from its continuous fields, compared the way the
-//! directory compares. It must not decide whether an entry is created, changed or left
-//! alone (that is [`super::lifecycle`] and [`super::rows`]); it only says what the
-//! attributes would be.
+//! directory compares. Rendering a field's templates over a person is
+//! [`crate::transform::map`]'s; what is added here is what needs the plan: the
+//! directory's taken values, entries and other people's fates. It must not decide
+//! whether an entry is created, changed or left alone (that is [`super::lifecycle`]
+//! and [`super::rows`]); it only says what the attributes would be.
 
 use std::collections::HashMap;
 
@@ -18,6 +20,7 @@ use super::{Change, Planned};
 use crate::config::{FieldMode, FieldSource, Marker};
 use crate::directory::Entry;
 use crate::model::{Key, PersonField, SourceId, Value, same_text};
+use crate::transform::map::{self, Free};
 use crate::transform::merge::{ManagerLink, MergedPerson};
 
 /// A manager reference as the plan can express it.
@@ -71,31 +74,15 @@ impl<'a> Planner<'a> {
                 if !matches!(self.fates[i], Fate::Create { .. }) {
                     continue;
                 }
-                let p = &self.people[i];
-                let mut chosen = None;
-                let mut rendered_any = false;
-                'candidates: for t in candidates {
-                    let numbers: Box<dyn Iterator<Item = Option<u32>>> = if t.uses_counter() {
-                        Box::new((2..=99).map(Some))
-                    } else {
-                        Box::new(std::iter::once(None))
-                    };
-                    for n in numbers {
-                        let Some(value) = t.render(p, n) else { continue 'candidates };
-                        rendered_any = true;
-                        if taken.insert(Key::new(field.compare, &value).into_owned()) {
-                            chosen = Some((value, p.owners_of(&t.fields())));
-                            break 'candidates;
-                        }
+                let claim = |v: &str| taken.insert(Key::new(field.compare, v).into_owned());
+                let chosen = match map::first_free(candidates, &self.people[i], claim) {
+                    // Every candidate empty: the field has no value, like any other field.
+                    Free::Empty => continue,
+                    Free::Value(value, from) => Ok((value, from)),
+                    Free::Taken => {
+                        Err(format!("no free value for `{}`: every candidate is taken", field.attribute))
                     }
-                }
-                // Every candidate empty: the field has no value, like any other field.
-                if !rendered_any {
-                    continue;
-                }
-                let chosen = chosen.ok_or_else(|| {
-                    format!("no free value for `{}`: every candidate is taken", field.attribute)
-                });
+                };
                 out.insert((i, f), chosen);
             }
         }
@@ -156,9 +143,8 @@ impl<'a> Planner<'a> {
                     None => Some((None, Vec::new())),
                 },
                 FieldSource::Templates { candidates, unique: false } => {
-                    let rendered = candidates.iter().find_map(|t| t.render(p, None).map(|v| (v, t)));
-                    Some(match rendered {
-                        Some((v, t)) => (Some(Planned::Value(Value::One(v))), p.owners_of(&t.fields())),
+                    Some(match map::first_value(candidates, p) {
+                        Some((v, from)) => (Some(Planned::Value(Value::One(v))), from),
                         None => (None, Vec::new()),
                     })
                 }
@@ -207,15 +193,12 @@ impl<'a> Planner<'a> {
                 // A unique field is import_once by construction; never here.
                 FieldSource::Templates { unique: true, .. } => continue,
                 FieldSource::Templates { candidates, unique: false } => {
-                    let used = candidates.iter().find(|t| {
-                        buf.clear();
-                        t.render_into(p, None, buf)
-                    });
-                    let text = used.map(|_| buf.trim());
+                    let rendered = map::first_value_in(candidates, p, buf);
+                    let text = rendered.map(|(text, _)| text);
                     if same_text(field.compare, text, before) {
                         continue;
                     }
-                    let from = used.map(|t| p.owners_of(&t.fields())).unwrap_or_default();
+                    let from = rendered.map(|(_, t)| p.owners_of(&t.fields())).unwrap_or_default();
                     (text.map(|t| Planned::Value(Value::One(t.to_owned()))), from)
                 }
                 FieldSource::Manager => {
