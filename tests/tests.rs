@@ -4,6 +4,7 @@
 // Tests time servers and read the clock; the clock rule of clippy.toml is for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod architecture;
 mod cli;
 mod daemon;
 mod entraid;

@@ -6,43 +6,16 @@
 //! is resolved to the id the directory returned; if that create failed, the reference
 //! is left out and the next run sets it. Only a directory that cannot be reached at
 //! all stops the rest, since every further write would fail the same way. A plan that is
-//! blocked or failed is refused as a whole.
+//! blocked or failed is refused as a whole ([`crate::plan::guard::check`]).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use crate::directory::{Directory, DirectoryError, NewEntry, Update};
-use crate::model::PlanId;
 use crate::model::Value;
-use crate::plan::{Action, Plan, PlanStatus, Planned, Row};
-
-/// Why a plan was not applied at all.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    /// The plan exceeds a safety limit and is not approved.
-    #[error(
-        "plan {id} for `{directory}` is blocked by the safety limits ({reasons}); if the changes are intended, approve this exact plan with `hrsync apply --approve {id}` or add it to `approvals` in hrsync.yaml"
-    )]
-    Blocked {
-        /// Plan id.
-        id: PlanId,
-        /// Directory.
-        directory: String,
-        /// Which limits.
-        reasons: String,
-    },
-    /// A source was unhealthy.
-    #[error("plan {id} for `{directory}` cannot be applied: {reasons}")]
-    Failed {
-        /// Plan id.
-        id: PlanId,
-        /// Directory.
-        directory: String,
-        /// Why.
-        reasons: String,
-    },
-}
+use crate::plan::guard::{GuardError, check};
+use crate::plan::{Action, Plan, Planned, Row};
 
 /// The outcome of one row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -91,23 +64,6 @@ pub struct Applied {
     pub items: Vec<ItemOutcome>,
 }
 
-/// Refuses plans that must not be applied.
-pub fn check(plan: &Plan) -> Result<(), ApplyError> {
-    match plan.status {
-        PlanStatus::Blocked => Err(ApplyError::Blocked {
-            id: plan.id.clone(),
-            directory: plan.directory.to_string(),
-            reasons: plan.blocked_by.join("; "),
-        }),
-        PlanStatus::Failed => Err(ApplyError::Failed {
-            id: plan.id.clone(),
-            directory: plan.directory.to_string(),
-            reasons: plan.blocked_by.join("; "),
-        }),
-        PlanStatus::Ready | PlanStatus::NoChanges => Ok(()),
-    }
-}
-
 /// Applies `plan` to `directory`; `progress` hears the number of items done after each.
 ///
 /// Up to [`Directory::concurrency`] items are in flight at once. Creates go in waves: a
@@ -117,7 +73,7 @@ pub async fn apply(
     plan: &Plan,
     directory: &dyn Directory,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<Applied, ApplyError> {
+) -> Result<Applied, GuardError> {
     use futures::StreamExt;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,10 +6,21 @@
 //! (Markdown or JSON, see [`render`]), `apply` executes it, the daemon commits it.
 //! Renderers never decide anything; personal data is masked by [`pii`] before
 //! rendering, according to the workspace's policy.
+//!
+//! The planner is split by phase, each in a module of its own that says what it owns:
+//! matching people to entries, their lifecycle (joiners, leavers, timers), desired
+//! attributes, rows, the guards ([`guard`]) and the plan id; `diff` drives them in
+//! order.
 
+mod desired;
 mod diff;
+pub mod guard;
+mod id;
+mod lifecycle;
+mod matching;
 pub mod pii;
 pub mod render;
+mod rows;
 #[cfg(test)]
 mod tests;
 

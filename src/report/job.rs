@@ -7,10 +7,11 @@ use jiff::Timestamp;
 use rustc_hash::FxHashMap;
 
 use super::{Bucket, DirectoryResult, Fetched, JobStatus, SourceResult};
-use crate::apply::{Applied, ApplyError, ItemOutcome, ItemStatus};
+use crate::apply::{Applied, ItemOutcome, ItemStatus};
 use crate::config::Mode;
 use crate::digest::ContentHash;
 use crate::model::{Record, SkippedRecord};
+use crate::plan::guard::GuardError;
 use crate::plan::pii::Pii;
 use crate::plan::{Plan, PlanStatus};
 use crate::state::Snapshot;
@@ -77,7 +78,7 @@ impl DirectoryResult {
     pub fn of_plan(
         mode: Mode,
         plan: &Plan,
-        applied: Option<&Result<Applied, ApplyError>>,
+        applied: Option<&Result<Applied, GuardError>>,
         pii: &Pii,
     ) -> DirectoryResult {
         let s = &plan.summary;

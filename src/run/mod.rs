@@ -26,6 +26,7 @@ use crate::config::files::RepoFiles;
 use crate::config::{Config, DirectoryConfig, Mode, Secret, SourceConfig};
 use crate::directory::{self, Directory, DirectoryError};
 use crate::model::{PlanId, SkippedRecord, SourceId, error_chain};
+use crate::plan::guard::GuardError;
 use crate::plan::pii::Pii;
 use crate::plan::{self, Plan, PlanInput, SourceHealth, SourceStatus};
 use crate::report::{DirectoryResult, Fetched, JobResult, JobStatus, SourceResult, Sources};
@@ -254,7 +255,7 @@ impl Run {
         plan: &Plan,
         directory: &dyn Directory,
         state: &mut RunState,
-    ) -> Result<Applied, apply::ApplyError> {
+    ) -> Result<Applied, GuardError> {
         let writes = plan.rows.iter().filter(|r| r.action.writes()).count() as u64;
         let progress = Progress::new(self.progress, writes, plan.directory.as_str());
         let applied = apply::apply(plan, directory, &|done| progress.set(done)).await;

@@ -1,0 +1,242 @@
+//! Lifecycle: who is a joiner, who is active and who is a leaver, each on the date of
+//! their own time zone, and what that means for their entry.
+//!
+//! This module owns each person's date, the fates (create, enabled or not; nothing;
+//! skip), when a leaver left (an end date, or the day hrsync first saw them go, kept
+//! in a leaver timer), the leaver timeline (grace period, disable, delete) and when
+//! entries that no person matches must not be treated as leavers. It must not build
+//! rows or render attributes: it answers questions, and [`super::rows`] writes the
+//! answers down.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use jiff::ToSpan;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use rayon::prelude::*;
+
+use super::Action;
+use super::diff::{PlanInput, Planner, SourceHealth, SourceStatus};
+use crate::config::LeaverAction;
+use crate::directory::Entry;
+use crate::model::filter::Decision;
+use crate::model::{EmploymentStatus, SourceId};
+use crate::transform::merge::MergedPerson;
+
+/// What a person's entry will be, decided before attributes are rendered.
+#[derive(Clone, Debug)]
+pub(super) enum Fate {
+    /// Left out of this plan.
+    Skip(String),
+    /// No entry, and none is needed now.
+    Nothing(String),
+    /// A new entry.
+    Create { enabled: bool, why: String },
+    /// An existing entry.
+    Exists(usize),
+}
+
+/// Why someone is a leaver, and since when.
+pub(super) struct Leaving {
+    pub(super) since: Date,
+    pub(super) why: String,
+    /// The date was observed by hrsync (no end date): it lives in a timer.
+    pub(super) observed: bool,
+}
+
+/// Today's date for each person, in the zone of their work location, else of their
+/// legal entity, else of their source, else of the workspace.
+pub(super) fn local_dates(
+    input: &PlanInput<'_>,
+    people: &[MergedPerson],
+    workspace_today: Date,
+) -> Vec<Date> {
+    let ws = &input.config.workspace;
+    let source_zones: HashMap<&SourceId, &TimeZone> =
+        input.config.sources.iter().filter_map(|s| Some((&s.id, s.timezone.as_ref()?))).collect();
+    // Today's date in each zone a person can be in, computed once per zone.
+    let date_in = |zone: &TimeZone| input.now.to_zoned(zone.clone()).date();
+    let location_dates: BTreeMap<&str, Date> =
+        ws.location_zones.iter().map(|(k, z)| (k.as_str(), date_in(z))).collect();
+    let entity_dates: BTreeMap<&str, Date> =
+        ws.legal_entity_zones.iter().map(|(k, z)| (k.as_str(), date_in(z))).collect();
+    let source_dates: BTreeMap<&SourceId, Date> =
+        source_zones.iter().map(|(k, z)| (*k, date_in(z))).collect();
+    people
+        .par_iter()
+        .map(|p| {
+            let p = &p.person;
+            p.work_location
+                .as_deref()
+                .and_then(|l| location_dates.get(l))
+                .or_else(|| p.legal_entity.as_deref().and_then(|l| entity_dates.get(l)))
+                .or_else(|| source_dates.get(&p.source))
+                .copied()
+                .unwrap_or(workspace_today)
+        })
+        .collect()
+}
+
+/// Why entries no person matches must not be taken for leavers in this run, if they
+/// must not: a source not read in full may simply not have said who is still there.
+pub(super) fn absence_blocker(sources: &[SourceStatus]) -> Option<String> {
+    sources.iter().find_map(|s| match &s.health {
+        SourceHealth::Healthy => None,
+        SourceHealth::Delta => Some(format!("source `{}` was read as changes only", s.id)),
+        SourceHealth::Snapshot { reason } => {
+            Some(format!("source `{}` was not read in this run ({reason})", s.id))
+        }
+        SourceHealth::Disabled => Some(format!("source `{}` is disabled", s.id)),
+        SourceHealth::Unhealthy { .. } => Some(format!("source `{}` is unhealthy", s.id)),
+    })
+}
+
+impl Planner<'_> {
+    /// Whether person `i` is a leaver, and since when; `entry_id` is their entry's, whose
+    /// timer holds the day their leaving was first seen.
+    pub(super) fn leaving(&self, i: usize, entry_id: Option<&str>) -> Option<Leaving> {
+        let p = &self.people[i].person;
+        let today = self.today[i];
+        let observed = |why: String| Leaving {
+            since: entry_id.and_then(|id| self.input.timers.get(id).copied()).unwrap_or(today).min(today),
+            why,
+            observed: true,
+        };
+        if let Some(end) = p.end_date {
+            if end < today {
+                let since = end.tomorrow().unwrap_or(end);
+                return Some(Leaving {
+                    since,
+                    why: format!("left: end date {end} has passed"),
+                    observed: false,
+                });
+            }
+        } else if p.employment_status == Some(EmploymentStatus::Terminated) {
+            return Some(observed("left: employment status is terminated".into()));
+        }
+        match &self.decisions[i] {
+            Decision::Included => None,
+            excluded => Some(observed(format!("out of scope: {excluded}"))),
+        }
+    }
+
+    /// Whether person `i` has started: their start date has come, or, without one, HR
+    /// does not say they are yet to start.
+    pub(super) fn started(&self, i: usize) -> bool {
+        let p = &self.people[i].person;
+        match p.start_date {
+            Some(start) => start <= self.today[i],
+            None => p.employment_status != Some(EmploymentStatus::Pending),
+        }
+    }
+
+    /// Decides the fate of everyone matching found no entry for, and skips people whose
+    /// records conflict.
+    pub(super) fn decide_fates(&mut self) {
+        for i in 0..self.people.len() {
+            if let Some(reason) = &self.people[i].ambiguity {
+                self.fates[i] = Fate::Skip(format!("ambiguous: {reason}"));
+                continue;
+            }
+            if !matches!(self.fates[i], Fate::Nothing(_)) {
+                continue;
+            }
+            let p = &self.people[i].person;
+            let today = self.today[i];
+            self.fates[i] = if let Some(leaving) = self.leaving(i, None) {
+                if leaving.why.starts_with("out of scope") {
+                    Fate::Nothing(format!("{}; no entry", leaving.why))
+                } else {
+                    Fate::Nothing(format!("{}; no entry to offboard", leaving.why))
+                }
+            } else if self.started(i) {
+                Fate::Create { enabled: true, why: "joiner: no entry yet".into() }
+            } else {
+                let days = self.dir.joiners.pre_provision_days;
+                match p.start_date {
+                    Some(start) => {
+                        let from = start.checked_sub((days as i64).days()).unwrap_or(start);
+                        if today >= from {
+                            Fate::Create {
+                                enabled: false,
+                                why: format!(
+                                    "future joiner: starts {start}; created disabled {days} days ahead (pre_provision_days), enabled on the start date"
+                                ),
+                            }
+                        } else {
+                            Fate::Nothing(format!(
+                                "future joiner: starts {start}; the entry is created from {from}"
+                            ))
+                        }
+                    }
+                    None => {
+                        Fate::Nothing("pending joiner without a start date: created once HR sets one".into())
+                    }
+                }
+            };
+        }
+    }
+
+    /// Whether the disabled entry of person `i` is enabled: they have started and are
+    /// not on leave.
+    pub(super) fn enables(&self, i: usize, entry: &Entry) -> bool {
+        let status = self.people[i].person.employment_status;
+        !entry.enabled && self.started(i) && status != Some(EmploymentStatus::Leave)
+    }
+
+    /// An entry no person matches has left, first seen today unless its timer says
+    /// earlier.
+    pub(super) fn gone(&self, entry: &Entry) -> Leaving {
+        let today = self.workspace_today;
+        let since = self.input.timers.get(&entry.id).copied().unwrap_or(today).min(today);
+        Leaving { since, why: "left: gone from every source".into(), observed: true }
+    }
+
+    /// What the leaver timeline says to do with a leaver's entry on `today`; the
+    /// reasons gain why.
+    pub(super) fn leaver_action(
+        &self,
+        entry: &Entry,
+        leaving: &Leaving,
+        reasons: &mut Vec<Arc<str>>,
+        today: Date,
+    ) -> Action {
+        let leavers = &self.dir.leavers;
+        let since = if leaving.observed {
+            format!("first seen {}", leaving.since)
+        } else {
+            format!("since {}", leaving.since)
+        };
+        reasons.push(format!("{} ({since})", leaving.why).into());
+        let act_on = leaving.since.checked_add((leavers.grace_days as i64).days()).unwrap_or(leaving.since);
+        if leavers.action == LeaverAction::Ignore {
+            reasons.push("leavers.action is `ignore`".into());
+            Action::Noop
+        } else if today < act_on {
+            reasons.push(format!("grace period of {} days: acting on {act_on}", leavers.grace_days).into());
+            Action::Noop
+        } else if leavers.action == LeaverAction::Delete {
+            Action::Delete
+        } else if entry.enabled {
+            Action::Disable
+        } else {
+            match leavers.delete_after_days {
+                Some(days) => {
+                    let delete_on = act_on.checked_add((days as i64).days()).unwrap_or(act_on);
+                    if today >= delete_on {
+                        reasons.push(format!("disabled, and delete_after_days ({days}) has passed").into());
+                        Action::Delete
+                    } else {
+                        reasons.push(format!("already disabled; deleted on {delete_on}").into());
+                        Action::Noop
+                    }
+                }
+                None => {
+                    reasons.push("already disabled".into());
+                    Action::Noop
+                }
+            }
+        }
+    }
+}

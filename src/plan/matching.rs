@@ -1,0 +1,133 @@
+//! Matching: which live entry, if any, each person's entry is.
+//!
+//! A person is looked up by the directory's match key chain: the first rule whose
+//! person field has a value decides, as in DESIGN §4.5. Ambiguity both ways is a skip,
+//! never a guess: a value several entries hold, or an entry several people find. This
+//! module owns the match indexes, the claims on entries and the "matched by" reasons;
+//! it must not decide what happens to a matched or unmatched person (that is
+//! [`super::lifecycle`]) nor look at attributes other than the match attributes.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::diff::Planner;
+use super::lifecycle::Fate;
+use crate::model::template::Vars;
+use crate::model::{Compare, FieldValue, Key, Slot, Value};
+
+/// What matching found for a person: an entry and the index of the rule that found
+/// it, nothing, or why the match is ambiguous.
+type Found = Result<Option<(usize, usize)>, String>;
+
+impl Planner<'_> {
+    /// Fills in each person's match (an entry, nothing, or why it is ambiguous) as a
+    /// first fate, and which entries some person found.
+    pub(super) fn match_people(&mut self) {
+        let live = self.input.live;
+        let rules = &self.dir.match_rules;
+        let compares: Vec<Compare> = rules
+            .iter()
+            .map(|r| self.dir.field(&r.attribute).map_or(Compare::Exact, |f| f.compare))
+            .collect();
+        let indexes: Vec<FxHashMap<Key<'_>, Slot>> = rules
+            .par_iter()
+            .zip(&compares)
+            .map(|(rule, compare)| {
+                let mut index: FxHashMap<Key<'_>, Slot> = FxHashMap::default();
+                index.reserve(live.len());
+                let mut hint = 0;
+                for (e, entry) in live.iter().enumerate() {
+                    for v in entry
+                        .attributes
+                        .get_hinted(&rule.attribute, &mut hint)
+                        .map(Value::values)
+                        .unwrap_or_default()
+                    {
+                        match index.entry(Key::new(*compare, v)) {
+                            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().add(e as u32),
+                            std::collections::hash_map::Entry::Vacant(vacant) => {
+                                vacant.insert(Slot::One(e as u32));
+                            }
+                        }
+                    }
+                }
+                index
+            })
+            .collect();
+
+        // Each person looks up their entry on their own; who claims which entry is then
+        // gathered in order.
+        let lookups: Vec<(Found, Slot)> = self
+            .people
+            .par_iter()
+            .map(|p| {
+                for (r, rule) in rules.iter().enumerate() {
+                    let Some(value) = p.get(&rule.person) else { continue };
+                    let owned;
+                    let text = match value {
+                        FieldValue::Text(t) => t,
+                        other => {
+                            owned = other.to_text();
+                            &owned
+                        }
+                    };
+                    return match indexes[r].get(&Key::new(compares[r], text)) {
+                        None => continue,
+                        Some(Slot::One(e)) => (Ok(Some((*e as usize, r))), Slot::One(*e)),
+                        Some(many) => (
+                            Err(format!(
+                                "ambiguous: {} entries have the {} of this person in {}",
+                                many.items().len(),
+                                rule.person,
+                                rule.attribute
+                            )),
+                            many.clone(),
+                        ),
+                    };
+                }
+                (Ok(None), Slot::Many(Vec::new()))
+            })
+            .collect();
+        let mut found: Vec<Found> = Vec::with_capacity(self.people.len());
+        // Who claims each entry: the people whose match found it.
+        let mut claims: Vec<Option<Slot>> = vec![None; live.len()];
+        for (i, (result, entries)) in lookups.into_iter().enumerate() {
+            for e in entries.items() {
+                match &mut claims[*e as usize] {
+                    Some(slot) => slot.add(i as u32),
+                    none => *none = Some(Slot::One(i as u32)),
+                }
+            }
+            found.push(result);
+        }
+        for (e, claimants) in claims.iter().enumerate() {
+            let Some(claimants) = claimants else { continue };
+            self.claimed[e] = true;
+            let people = claimants.items();
+            if people.len() > 1 {
+                for i in people {
+                    found[*i as usize] = Err(format!(
+                        "ambiguous: the entry matched for this person is also matched by {} other {}",
+                        people.len() - 1,
+                        if people.len() == 2 { "person" } else { "people" }
+                    ));
+                }
+            }
+        }
+        self.fates = found
+            .iter()
+            .map(|f| match f {
+                Err(reason) => Fate::Skip(reason.clone()),
+                Ok(Some((e, _))) => Fate::Exists(*e),
+                Ok(None) => Fate::Nothing(String::new()),
+            })
+            .collect();
+        self.match_reason = found
+            .iter()
+            .map(|f| match f {
+                Ok(Some((_, r))) => self.shared.matched[*r].clone(),
+                _ => self.shared.unmatched.clone(),
+            })
+            .collect();
+    }
+}

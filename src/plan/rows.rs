@@ -1,0 +1,404 @@
+//! Rows: one per person or entry, with what happens and why, in apply order.
+//!
+//! This module owns turning the phases' decisions into [`Row`]s: people's rows (skips,
+//! creates, updates, leavers), rows of entries no person matches, their order (by
+//! action, managers' creates before their reports', then person key), the reasons'
+//! texts, the counts of the summary, and dropping references to a manager's create
+//! that became a skip. It must not make the decisions it writes down: who is a leaver
+//! and what the leaver timeline says is [`super::lifecycle`]'s, what attributes hold
+//! is [`super::desired`]'s.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use jiff::civil::Date;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::desired::{ManagerValue, Scratch, UniqueValue, marker_change};
+use super::diff::Planner;
+use super::lifecycle::{Fate, Leaving};
+use super::{Action, Change, EnabledChange, PersonView, Planned, Row, Summary};
+use crate::config::{Config, DirectoryConfig};
+use crate::directory::Entry;
+use crate::model::SourceId;
+use crate::model::filter::Decision;
+use crate::transform::merge::ManagerLink;
+
+/// A row with its sort key: action, manager depth, order of the person (or entry).
+type Ordered = (Action, u32, usize, Row);
+
+/// The rows of a plan, in apply order, and what building them found out.
+pub(super) struct Rows {
+    /// The rows.
+    pub(super) rows: Vec<Row>,
+    /// Leaver timers after this plan.
+    pub(super) timers: BTreeMap<String, Date>,
+    /// Entries in scope that hrsync does not manage.
+    pub(super) unmanaged: usize,
+    /// Entries up to date whose rows are not listed.
+    pub(super) unlisted: usize,
+}
+
+/// Reason texts most rows share, allocated once.
+pub(super) struct Shared {
+    pub(super) up_to_date: Arc<str>,
+    pub(super) matched: Vec<Arc<str>>,
+    pub(super) unmatched: Arc<str>,
+}
+
+impl Shared {
+    /// The shared texts of `dir`'s rows.
+    pub(super) fn new(dir: &DirectoryConfig) -> Self {
+        let chain: Vec<String> = dir.match_rules.iter().map(|r| r.person.to_string()).collect();
+        Shared {
+            up_to_date: "every continuous field is up to date".into(),
+            matched: dir
+                .match_rules
+                .iter()
+                .map(|r| Arc::from(format!("matched by {} → {}", r.person, r.attribute)))
+                .collect(),
+            unmatched: format!("no entry matched by {}", chain.join(", ")).into(),
+        }
+    }
+}
+
+/// The "in scope" reason of each source's people.
+pub(super) fn scope_reasons(config: &Config, dir: &DirectoryConfig) -> HashMap<SourceId, Arc<str>> {
+    // "in scope" reasons name the filters that include a person: those of the source
+    // of their first record, and the directory's.
+    config
+        .sources
+        .iter()
+        .map(|s| {
+            let names: Vec<String> = s.filters.iter().chain(&dir.filters).map(|f| format!("`{f}`")).collect();
+            let text = if names.is_empty() {
+                "in scope: no filter applies".to_owned()
+            } else {
+                format!("in scope: included by {}", names.join(", "))
+            };
+            (s.id.clone(), Arc::from(text))
+        })
+        .collect()
+}
+
+impl Planner<'_> {
+    /// Every row of the plan, in apply order.
+    pub(super) fn rows(&self, unique: &FxHashMap<(usize, usize), UniqueValue>) -> Rows {
+        // Rows sort by action, then managers before reports (creates), then person key:
+        // the population is sorted by key already, so its index is the key's order.
+        // Entries no person matches come after everyone, by entry id.
+        // Rows of people are independent of each other: computed on every core.
+        let (rows, row_timers): (Vec<Option<Ordered>>, Vec<BTreeMap<String, Date>>) = (0..self.people.len())
+            .into_par_iter()
+            .map_init(Scratch::default, |scratch, i| {
+                let mut row_timers = BTreeMap::new();
+                let row = self.person_row(i, unique, &mut row_timers, scratch).map(|row| {
+                    let depth = if row.action == Action::Create { self.depth(i) } else { 0 };
+                    (row.action, depth, i, row)
+                });
+                (row, row_timers)
+            })
+            .unzip();
+        let unlisted = rows.iter().filter(|r| r.is_none()).count();
+        let mut rows: Vec<Ordered> = rows.into_iter().flatten().collect();
+        let mut timers: BTreeMap<String, Date> = row_timers.into_iter().flatten().collect();
+        let mut unmanaged = 0;
+        let mut orphans: Vec<&Entry> = Vec::new();
+        for (e, entry) in self.input.live.iter().enumerate() {
+            if self.claimed[e] {
+                continue;
+            }
+            if !self.managed[e] {
+                unmanaged += 1;
+                continue;
+            }
+            orphans.push(entry);
+        }
+        orphans.sort_by(|a, b| a.id.cmp(&b.id));
+        for (k, entry) in orphans.into_iter().enumerate() {
+            let row = self.orphan_row(entry, &mut timers);
+            rows.push((row.action, 0, self.people.len() + k, row));
+        }
+        rows.sort_unstable_by_key(|(action, depth, order, _)| (*action, *depth, *order));
+        let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, _, r)| r).collect();
+        drop_refs_to_skipped_creates(&mut rows);
+        Rows { rows, timers, unmanaged, unlisted }
+    }
+
+    /// How many managers above person `i` are created in this plan too: their create
+    /// goes after those.
+    fn depth(&self, i: usize) -> u32 {
+        let mut depth = 0;
+        let mut at = i;
+        // Cycles were cut in `manager_value`; the bound is a second line of defence.
+        while depth < self.people.len() as u32 {
+            match self.manager_value(at) {
+                ManagerValue::Pending(_) => {
+                    let ManagerLink::Person(m) = self.people[at].manager else { break };
+                    at = m;
+                    depth += 1;
+                }
+                _ => break,
+            }
+        }
+        depth
+    }
+
+    fn person_view(&self, i: usize) -> PersonView {
+        let p = &self.people[i];
+        let name = p.person.display_name.clone().or_else(|| {
+            let first = p.person.preferred_name.as_ref().or(p.person.first_name.as_ref());
+            match (first, &p.person.last_name) {
+                (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                (Some(f), None) => Some(f.clone()),
+                (None, Some(l)) => Some(l.clone()),
+                (None, None) => None,
+            }
+        });
+        PersonView {
+            key: p.key.clone(),
+            employee_number: p.person.employee_number.clone(),
+            name,
+            sources: p.sources(),
+        }
+    }
+
+    fn scope_reason(&self, i: usize) -> Arc<str> {
+        match &self.decisions[i] {
+            Decision::Included => match self.included.get(&self.people[i].person.source) {
+                Some(reason) => reason.clone(),
+                None => Arc::from("in scope"),
+            },
+            excluded => Arc::from(excluded.to_string()),
+        }
+    }
+
+    fn row(&self, action: Action, i: Option<usize>, entry: Option<&Entry>, reasons: Vec<Arc<str>>) -> Row {
+        Row {
+            action,
+            person: i.map(|i| self.person_view(i)),
+            entry: entry.map(|e| e.id.clone()),
+            reasons,
+            changes: Vec::new(),
+            enabled: None,
+            warnings: Vec::new(),
+            revision: entry.and_then(|e| e.revision.clone()),
+            entry_personal: true,
+        }
+    }
+
+    /// The row of person `i`, or `None` when their entry is up to date and unchanged
+    /// rows are not listed.
+    fn person_row(
+        &self,
+        i: usize,
+        unique: &FxHashMap<(usize, usize), UniqueValue>,
+        timers: &mut BTreeMap<String, Date>,
+        scratch: &mut Scratch,
+    ) -> Option<Row> {
+        let scope = || self.scope_reason(i);
+        let matched = || self.match_reason[i].clone();
+        let e = match &self.fates[i] {
+            // For a skip, the ambiguity is the outcome of matching.
+            Fate::Skip(reason) => {
+                return Some(self.row(Action::Skip, Some(i), None, vec![scope(), reason.as_str().into()]));
+            }
+            Fate::Nothing(reason) => {
+                return Some(self.row(
+                    Action::Noop,
+                    Some(i),
+                    None,
+                    vec![scope(), matched(), reason.as_str().into()],
+                ));
+            }
+            Fate::Create { enabled, why } => {
+                return Some(self.create_row(
+                    i,
+                    *enabled,
+                    vec![scope(), matched(), why.as_str().into()],
+                    unique,
+                ));
+            }
+            Fate::Exists(e) => *e,
+        };
+        let entry = &self.input.live[e];
+        if let Some(leaving) = self.leaving(i, Some(&entry.id)) {
+            let mut reasons = vec![scope(), matched()];
+            if !self.managed[e] {
+                reasons.push(
+                    format!("{}; the entry is not managed by hrsync, so it is left alone", leaving.why)
+                        .into(),
+                );
+                return Some(self.row(Action::Noop, Some(i), Some(entry), reasons));
+            }
+            if leaving.observed {
+                timers.insert(entry.id.clone(), leaving.since);
+            }
+            return Some(self.leaver_row(Some(i), entry, leaving, reasons, self.today[i]));
+        }
+        let mut warnings = Vec::new();
+        let mut changes = self.drift(i, entry, &mut warnings, scratch);
+        // A marker with a value is hrsync's to set; a presence marker is a mapped field,
+        // set by the drift above.
+        let take_over = self.dir.marker.as_ref().filter(|m| m.value.is_some() && !self.managed[e]);
+        if let Some(m) = take_over {
+            changes.push(marker_change(m, entry.attributes.get(&m.attribute).cloned()));
+        }
+        let enable = self.enables(i, entry);
+        let up_to_date = changes.is_empty() && !enable;
+        if up_to_date && warnings.is_empty() && !self.input.list_unchanged {
+            return None;
+        }
+        let mut row = self.row(Action::Noop, Some(i), Some(entry), Vec::with_capacity(4));
+        row.reasons.extend([scope(), matched()]);
+        if take_over.is_some() {
+            row.reasons.push("hrsync takes over the entry: it sets the ownership marker".into());
+        }
+        if enable {
+            row.enabled = Some(EnabledChange { before: Some(false), after: true });
+            row.reasons.push("active in HR: the disabled entry is enabled".into());
+        }
+        let marker = self.dir.marker.as_ref().filter(|m| m.value.is_some()).map(|m| m.attribute.as_str());
+        let fields: Vec<&str> =
+            changes.iter().map(|c| c.attribute.as_str()).filter(|a| Some(*a) != marker).collect();
+        if !fields.is_empty() {
+            row.reasons.push(format!("differs from HR: {}", fields.join(", ")).into());
+        }
+        if up_to_date {
+            row.reasons.push(self.shared.up_to_date.clone());
+        } else {
+            row.action = Action::Update;
+        }
+        row.changes = changes;
+        row.warnings = warnings;
+        Some(row)
+    }
+
+    /// The row creating person `i`'s entry.
+    fn create_row(
+        &self,
+        i: usize,
+        enabled: bool,
+        reasons: Vec<Arc<str>>,
+        unique: &FxHashMap<(usize, usize), UniqueValue>,
+    ) -> Row {
+        let mut row = self.row(Action::Create, Some(i), None, reasons);
+        let mut warnings = Vec::new();
+        let desired = match self.desired(i, unique, &mut warnings) {
+            Ok(d) => d,
+            Err(reason) => {
+                row.action = Action::Skip;
+                row.reasons.push(reason.into());
+                return row;
+            }
+        };
+        row.changes = self
+            .dir
+            .fields
+            .iter()
+            .zip(desired)
+            .filter_map(|(field, d)| {
+                let (after, from) = d?;
+                Some(Change {
+                    attribute: field.attribute.clone(),
+                    before: None,
+                    after: Some(after?),
+                    mode: field.mode,
+                    from,
+                    personal: field.personal,
+                })
+            })
+            .collect();
+        let has_key =
+            self.dir.match_rules.iter().any(|r| row.changes.iter().any(|c| c.attribute == r.attribute));
+        if !has_key {
+            row.action = Action::Skip;
+            row.changes.clear();
+            row.reasons.push(
+                "no value for any match attribute: an entry created now could not be found again".into(),
+            );
+            return row;
+        }
+        if let Some(m) = self.dir.marker.as_ref().filter(|m| m.value.is_some()) {
+            row.changes.push(marker_change(m, None));
+        }
+        row.enabled = Some(EnabledChange { before: None, after: enabled });
+        row.warnings = warnings;
+        row
+    }
+
+    /// The row of an entry no person matches.
+    fn orphan_row(&self, entry: &Entry, timers: &mut BTreeMap<String, Date>) -> Row {
+        let mut reasons: Vec<Arc<str>> = vec!["no person in any source matches this entry".into()];
+        match &self.absence_blocker {
+            Some(blocker) => {
+                reasons.push(format!("not treated as a leaver, because {blocker}").into());
+                self.row(Action::Noop, None, Some(entry), reasons)
+            }
+            None => {
+                let leaving = self.gone(entry);
+                timers.insert(entry.id.clone(), leaving.since);
+                self.leaver_row(None, entry, leaving, reasons, self.workspace_today)
+            }
+        }
+    }
+
+    /// The row of a leaver's entry (`i` is the person, if one matches it).
+    fn leaver_row(
+        &self,
+        i: Option<usize>,
+        entry: &Entry,
+        leaving: Leaving,
+        mut reasons: Vec<Arc<str>>,
+        today: Date,
+    ) -> Row {
+        let action = self.leaver_action(entry, &leaving, &mut reasons, today);
+        let mut row = self.row(action, i, Some(entry), reasons);
+        if action == Action::Disable {
+            row.enabled = Some(EnabledChange { before: Some(true), after: false });
+        }
+        row
+    }
+}
+
+/// A manager's create can turn into a skip late (no free unique value, no match key).
+/// Rows that referenced that entry leave the manager unset instead, with a warning.
+fn drop_refs_to_skipped_creates(rows: &mut [Row]) {
+    let created: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r.action == Action::Create)
+        .filter_map(|r| r.person.as_ref().map(|p| p.key.clone()))
+        .collect();
+    for row in rows.iter_mut() {
+        let before = row.changes.len();
+        row.changes.retain(
+            |c| !matches!(&c.after, Some(Planned::EntryOf { entry_of }) if !created.contains(entry_of)),
+        );
+        if row.changes.len() != before {
+            row.warnings.push("manager left unset: the manager's entry is not created in this plan".into());
+            if row.action == Action::Update && row.changes.is_empty() && row.enabled.is_none() {
+                row.action = Action::Noop;
+            }
+        }
+    }
+}
+
+/// Counts per action of `rows`, with the rows not listed.
+pub(super) fn summarize(rows: &[Row], unmanaged: usize, unlisted: usize) -> Summary {
+    let mut summary = Summary { unmanaged, unlisted, noop: unlisted, ..Summary::default() };
+    for r in rows {
+        match r.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Disable => summary.disable += 1,
+            Action::Delete => summary.delete += 1,
+            Action::Noop => summary.noop += 1,
+            Action::Skip => summary.skip += 1,
+        }
+        if !r.warnings.is_empty() {
+            summary.warnings += 1;
+        }
+    }
+    summary
+}
