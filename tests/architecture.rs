@@ -128,7 +128,10 @@ fn every_import_points_down() {
             edges += 1;
             match layer(&used) {
                 Some(l) if l < own => {}
-                Some(_) => wrong.push(format!("{}: `{module}` uses `crate::{used}`, a layer above or beside it", path.display())),
+                Some(_) => wrong.push(format!(
+                    "{}: `{module}` uses `crate::{used}`, a layer above or beside it",
+                    path.display()
+                )),
                 None => wrong.push(format!("{}: `crate::{used}` is not a module in LAYERS", path.display())),
             }
         }
@@ -158,7 +161,8 @@ fn the_pure_layers_do_no_io_and_read_no_clock() {
 
 #[test]
 fn the_scan_sees_paths_and_ignores_comments() {
-    let found = uses(&code("use crate::model::Value;\n// crate::cli is prose\nlet x = crate::plan::diff(y);"));
+    let found =
+        uses(&code("use crate::model::Value;\n// crate::cli is prose\nlet x = crate::plan::diff(y);"));
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["model", "plan"]);
     assert!(uses("$crate::x other_crate::y").is_empty());
     assert_eq!(layer("model"), Some(0));

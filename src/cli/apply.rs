@@ -6,12 +6,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::{Global, PiiArg, open_run, pii};
 use crate::config::Mode;
 use crate::model::PlanId;
 use crate::plan::Plan;
+use crate::plan::guard::{self, saved::SavedPlanError};
 use crate::plan::render::{self, Format};
 use crate::report::JobStatus;
 use crate::run::{JobOptions, PlanOptions};
@@ -82,16 +83,14 @@ pub(super) async fn apply(
         let plan = planned.plan.with_context(|| format!("cannot plan directory `{}`", d.id))?;
         state.record_timers(&d.id, &plan.timers, run.timer_secret.as_ref())?;
         if let Some(saved) = &saved {
-            let Some(wanted) = saved.iter().find(|p| p.directory == d.id) else {
-                bail!("the saved plan has no plan for directory `{}`", d.id);
-            };
-            if wanted.id != plan.id {
-                eprintln!(
-                    "error: `{}`: refused: the saved plan {} was computed against a state that has changed (the plan now is {}). Review the new plan with `hrsync plan` and apply again.",
-                    d.id, wanted.id, plan.id
-                );
-                ok = false;
-                continue;
+            match guard::saved::check(saved, &plan) {
+                Ok(()) => {}
+                Err(e @ SavedPlanError::Missing(_)) => return Err(e.into()),
+                Err(e @ SavedPlanError::Stale { .. }) => {
+                    eprintln!("error: {e}");
+                    ok = false;
+                    continue;
+                }
             }
         }
         print!("{}", render::render(&plan, Format::Markdown, &pii));

@@ -179,7 +179,7 @@ impl<'a> Planner<'a> {
         let Rows { rows, timers, unmanaged, unlisted } = rows;
         let summary = rows::summarize(&rows, unmanaged, unlisted);
         let managed = self.managed.iter().filter(|m| **m).count();
-        let safety = guard::safety_check(&self.dir.safety, managed, &summary);
+        let safety = guard::mass::safety_check(&self.dir.safety, managed, &summary);
         let id = plan_id(self.input, self.workspace_today, &timers);
         let Verdict { status, blocked_by, approved } =
             guard::verdict(self.input.sources, &safety, &summary, self.input.approvals, &id);

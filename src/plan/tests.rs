@@ -547,6 +547,24 @@ fn mass_disables_are_blocked_until_approved_by_id() {
 }
 
 #[test]
+fn a_saved_plan_applies_only_while_it_is_still_the_plan() {
+    use guard::saved::{self, SavedPlanError};
+    let mut case = Case::new(vec![Person::test("E1"), Person::test("E2")], vec![entry("E1")]);
+    let saved = case.plan();
+    assert_eq!(saved::check(std::slice::from_ref(&saved), &case.plan()), Ok(()));
+    // Someone new in HR: the plan made now is another plan.
+    case.people.push(Person::test("E3"));
+    let now = case.plan();
+    match saved::check(std::slice::from_ref(&saved), &now) {
+        Err(SavedPlanError::Stale { saved: s, now: n, .. }) => {
+            assert_eq!((s, n), (saved.id.clone(), now.id.clone()))
+        }
+        other => panic!("expected a stale plan, got {other:?}"),
+    }
+    assert!(matches!(saved::check(&[], &now), Err(SavedPlanError::Missing(_))));
+}
+
+#[test]
 fn update_limits_and_count_limits_block_too() {
     let live: Vec<Entry> = (1..=4).map(|i| set(entry(&format!("E{i}")), "department", "Old")).collect();
     let people: Vec<Person> = (1..=4).map(|i| Person::test(&format!("E{i}")).department("New")).collect();

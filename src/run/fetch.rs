@@ -1,6 +1,6 @@
 //! Reading one source in a run: the last good read when the source is disabled or not
 //! selected, a delta read only onto a snapshot as of the watermark, and the health of
-//! what came back ([`health`](super::health)). A read that is not trusted leaves the
+//! what came back ([`health`](crate::plan::guard::health)). A read that is not trusted leaves the
 //! last good read in place.
 
 use std::collections::BTreeSet;
@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
-use super::health::{self, Read};
 use super::{Run, RunError, SourceOutcome, SourceRun};
 use crate::config::SourceConfig;
 use crate::digest::ContentHash;
 use crate::model::error_chain;
 use crate::plan::SourceHealth;
+use crate::plan::guard::health::{self, Read};
 use crate::report::Fetched;
 use crate::source::{self, Completeness, Fetch, FetchRequest};
 use crate::state::{RunState, Snapshot};

@@ -7,7 +7,6 @@
 //! through [`Run`], so they see the same data the same way.
 
 mod fetch;
-pub mod health;
 pub mod open;
 mod progress;
 

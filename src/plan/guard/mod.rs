@@ -1,16 +1,26 @@
-//! Guards: whether a plan may be applied (DESIGN §4.8).
+//! Guards: whether a plan may be applied (DESIGN §4.8). Every guard hrsync has lives
+//! here, and every caller goes through it:
 //!
-//! This module owns the two guards: a source whose read cannot be trusted fails the
-//! plan, and changes beyond the mass-change limits block it unless this exact plan id
-//! is approved. It also owns [`check`], which refuses a blocked or failed plan before
-//! anything is written, so that what blocks a plan and what refuses it cannot drift
-//! apart. It must not change rows or counts, nor apply anything: it reads the summary
-//! the rows add up to and says what the plan's status is.
+//! - [`health`]: a source read that cannot be trusted (incomplete, empty, shrunk below
+//!   `min_source_share`) makes the source unhealthy, and a plan with an unhealthy
+//!   source fails;
+//! - [`mass`]: changes beyond the mass-change limits block a plan unless this exact plan
+//!   id is approved;
+//! - [`check`]: a blocked or failed plan is refused before anything is written, so what
+//!   blocks a plan and what refuses it cannot drift apart;
+//! - [`saved`]: a saved plan is applied only while the live state it was computed
+//!   against is unchanged (its id is the plan's id now).
+//!
+//! Guards must not change rows or counts, nor apply anything: they read the summary the
+//! rows add up to and say what the plan's status is.
+
+pub mod health;
+pub mod mass;
+pub mod saved;
 
 use std::collections::BTreeSet;
 
 use super::{Plan, PlanStatus, SafetyCheck, SourceHealth, SourceStatus, Summary};
-use crate::config::SafetySpec;
 use crate::model::PlanId;
 
 /// Why a plan was not applied at all.
@@ -50,19 +60,6 @@ pub(super) struct Verdict {
     pub(super) approved: bool,
 }
 
-/// The mass-change check of a plan with `summary`, against `limits`.
-pub(super) fn safety_check(limits: &SafetySpec, managed: usize, summary: &Summary) -> SafetyCheck {
-    SafetyCheck {
-        managed,
-        disables: summary.disable + summary.delete,
-        updates: summary.update,
-        max_disable_percent: limits.max_disable_percent,
-        max_update_percent: limits.max_update_percent,
-        max_disable_count: limits.max_disable_count,
-        max_update_count: limits.max_update_count,
-    }
-}
-
 /// The status of plan `id`: failed if a source is unhealthy, else blocked if it exceeds
 /// a limit and is not in `approvals`, else whether it changes anything.
 pub(super) fn verdict(
@@ -78,7 +75,7 @@ pub(super) fn verdict(
             failed.push(format!("source `{}` is unhealthy: {reason}", s.id));
         }
     }
-    let exceeded = mass_change(safety);
+    let exceeded = mass::mass_change(safety);
 
     let approved = !exceeded.is_empty() && approvals.contains(id);
     let (status, blocked_by) = if !failed.is_empty() {
@@ -91,43 +88,6 @@ pub(super) fn verdict(
         (PlanStatus::Ready, if approved { exceeded } else { Vec::new() })
     };
     Verdict { status, blocked_by, approved }
-}
-
-/// Why the plan exceeds the mass-change limits, if it does.
-fn mass_change(s: &SafetyCheck) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut check = |what: &str,
-                     n: usize,
-                     (percent_name, max_percent): (&str, f64),
-                     (count_name, max_count): (&str, Option<u64>)| {
-        if s.managed > 0 {
-            let share = n as f64 * 100.0 / s.managed as f64;
-            if share > max_percent {
-                out.push(format!(
-                    "{n} {what} are {share:.1} % of {} managed entries, above {percent_name} {max_percent}",
-                    s.managed
-                ));
-            }
-        }
-        if let Some(max) = max_count
-            && n as u64 > max
-        {
-            out.push(format!("{n} {what} are above {count_name} {max}"));
-        }
-    };
-    check(
-        "disables and deletes",
-        s.disables,
-        ("max_disable_percent", s.max_disable_percent),
-        ("max_disable_count", s.max_disable_count),
-    );
-    check(
-        "updates",
-        s.updates,
-        ("max_update_percent", s.max_update_percent),
-        ("max_update_count", s.max_update_count),
-    );
-    out
 }
 
 /// Refuses plans that must not be applied.

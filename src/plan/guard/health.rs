@@ -1,7 +1,8 @@
-//! Source health: whether a read can be trusted to say who works here. A read that may
+//! The source-health guard: whether a read can be trusted to say who works here. A read that may
 //! be incomplete, that returned no one, or that shrank below `min_source_share` of the
 //! last good read is unhealthy: the plan then disables and deletes no one on its word.
-//! Pure: the run hands in the counts.
+//! Pure: the run hands in the counts, and marks the source
+//! [`Unhealthy`](crate::plan::SourceHealth::Unhealthy) with the reason.
 
 /// What a read gave, as health sees it.
 #[derive(Clone, Copy, Debug)]
