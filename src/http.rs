@@ -76,12 +76,46 @@ pub enum HttpError {
     /// Credentials could not be obtained.
     #[error("cannot authenticate")]
     Auth(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The client could not be set up (a CA file that cannot be read).
-    #[error("cannot set up the HTTP client: {0}")]
-    Setup(String),
+    /// The CA file cannot be read.
+    #[error("cannot read CA file `{path}`")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The CA file holds no certificate the client can use.
+    #[error("CA file `{path}` holds no usable certificate")]
+    CaCertificates {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The client could not be built (no TLS back end, say).
+    #[error("cannot set up the HTTP client")]
+    Setup(#[source] reqwest::Error),
+    /// The client is shutting down: no request is sent any more.
+    #[error("the HTTP client is shutting down")]
+    Closed,
 }
 
 impl HttpError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            HttpError::Status { .. } => "status",
+            HttpError::Lost { .. } => "lost",
+            HttpError::Connect { .. } => "connect",
+            HttpError::Auth(_) => "auth",
+            HttpError::CaFile { .. } | HttpError::CaCertificates { .. } => "ca_file",
+            HttpError::Setup(_) => "setup",
+            HttpError::Closed => "closed",
+        }
+    }
+
     /// The status, when the server answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
@@ -118,15 +152,14 @@ impl Http {
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("hrsync/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &settings.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| HttpError::Setup(format!("cannot read CA file `{ca}`: {e}")))?;
+            let pem = std::fs::read(ca).map_err(|source| HttpError::CaFile { path: ca.clone(), source })?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| HttpError::Setup(format!("CA file `{ca}`: {e}")))?
+                .map_err(|source| HttpError::CaCertificates { path: ca.clone(), source })?
             {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let client = builder.build().map_err(|e| HttpError::Setup(e.to_string()))?;
+        let client = builder.build().map_err(HttpError::Setup)?;
         Ok(Http {
             client,
             base: settings.url.trim_end_matches('/').to_owned(),
@@ -209,7 +242,7 @@ impl Http {
         body: Option<&Json>,
         headers: &[(&str, String)],
     ) -> Result<Response, HttpError> {
-        let _permit = self.in_flight.acquire().await.map_err(|e| HttpError::Setup(e.to_string()))?;
+        let _permit = self.in_flight.acquire().await.map_err(|_| HttpError::Closed)?;
         let display_path = path.split('?').next().unwrap_or(path).to_owned();
         let repeatable = method != Method::POST;
         let mut attempt = 0;

@@ -62,6 +62,18 @@ pub enum StateError {
     },
 }
 
+impl StateError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StateError::Io { .. } => "io",
+            StateError::Busy(_) => "busy",
+            StateError::Random(_) => "random",
+            StateError::Damaged { .. } => "damaged",
+        }
+    }
+}
+
 /// The lock of a state directory (see [`StateStore::lock`]).
 #[derive(Debug)]
 pub struct StateLock {

@@ -74,6 +74,17 @@ pub enum ConfigError {
     Fingerprint(#[source] serde_json::Error),
 }
 
+impl ConfigError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ConfigError::Invalid(_) => "invalid",
+            ConfigError::Read { .. } => "read",
+            ConfigError::Fingerprint(_) => "fingerprint",
+        }
+    }
+}
+
 /// A validated sync repository.
 #[derive(Debug)]
 pub struct Config {

@@ -104,3 +104,14 @@ pub enum WatchError {
     #[error("cannot handle signals")]
     Signal(#[source] std::io::Error),
 }
+
+impl WatchError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            WatchError::Git(e) => e.label(),
+            WatchError::Notify(_) => "notify",
+            WatchError::Signal(_) => "signal",
+        }
+    }
+}

@@ -456,9 +456,7 @@ impl Directory for EntraDirectory {
                         .and_then(Json::as_str)
                         .map(str::to_owned);
                     if id.is_none() {
-                        return Err(DirectoryError::Rejected(
-                            "Graph created a user but returned no id".into(),
-                        ));
+                        return Err(DirectoryError::refused("Graph created a user but returned no id"));
                     }
                     break;
                 }
@@ -473,8 +471,8 @@ impl Directory for EntraDirectory {
             }
         }
         let Some(id) = id else {
-            return Err(DirectoryError::Rejected(
-                "the create could not be confirmed; the next run checks again".into(),
+            return Err(DirectoryError::refused(
+                "the create could not be confirmed; the next run checks again",
             ));
         };
         let mut created = Created::from(id);

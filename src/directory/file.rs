@@ -147,7 +147,7 @@ impl Directory for FileDirectory {
             .get(&self.id_attribute)
             .and_then(Value::first)
             .ok_or_else(|| {
-                DirectoryError::Rejected(format!(
+                DirectoryError::refused(format!(
                     "the entry has no `{}`, which names entries here",
                     self.id_attribute
                 ))

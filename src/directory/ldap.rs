@@ -64,7 +64,13 @@ impl LdapDirectory {
     }
 
     fn unavailable(&self, e: impl std::error::Error + Send + Sync + 'static) -> DirectoryError {
-        DirectoryError::Unavailable { directory: self.id.clone(), source: Box::new(e) }
+        let source: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+        // ldap3's result error names its result twice (as text and as its cause).
+        let source = match source.downcast::<LdapError>() {
+            Ok(ldap) => Box::new(LdapFailure::from(*ldap)),
+            Err(other) => other,
+        };
+        DirectoryError::Unavailable { directory: self.id.clone(), source }
     }
 
     /// The read of `base` stops at an entry the server encoded wrongly: the plan fails
@@ -99,7 +105,7 @@ impl LdapDirectory {
             ldap.simple_bind(dn, password.expose())
                 .await
                 .and_then(|r| r.success())
-                .map_err(|e| self.unavailable(BindError(dn.clone(), e)))?;
+                .map_err(|e| self.unavailable(BindError(dn.clone(), LdapFailure::from(e))))?;
         }
         *guard = Some(ldap.clone());
         Ok(ldap)
@@ -115,7 +121,7 @@ impl LdapDirectory {
                 68 => DirectoryError::AlreadyExists(dn.to_owned()),
                 // busy, unavailable, unwillingToPerform for load, other: try again later.
                 51 | 52 | 80 => self.unavailable(e),
-                _ => DirectoryError::Rejected(format!("{} (LDAP result {})", result.text.trim(), result.rc)),
+                _ => DirectoryError::Rejected(Box::new(LdapFailure::from(e))),
             },
             _ => self.unavailable(e),
         }
@@ -244,8 +250,8 @@ impl LdapDirectory {
                 .await?;
                 Ok(dn.to_owned())
             }
-            LdapDisable::Unconfigured => Err(DirectoryError::Rejected(
-                "this directory has no way to disable an account: configure `disable`".into(),
+            LdapDisable::Unconfigured => Err(DirectoryError::refused(
+                "this directory has no way to disable an account: configure `disable`",
             )),
         }
     }
@@ -253,7 +259,36 @@ impl LdapDirectory {
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot bind as `{0}`")]
-struct BindError(String, #[source] LdapError);
+struct BindError(String, #[source] LdapFailure);
+
+/// An LDAP failure said once: ldap3's `LdapError::LdapResult` shows its result in its
+/// message and again as its cause, so a chain of causes repeated it.
+#[derive(Debug, thiserror::Error)]
+enum LdapFailure {
+    /// The server answered with an error result.
+    #[error("{}", describe_result(.0))]
+    Result(ldap3::LdapResult),
+    /// Anything else (connection, protocol, timeout).
+    #[error(transparent)]
+    Other(LdapError),
+}
+
+impl From<LdapError> for LdapFailure {
+    fn from(e: LdapError) -> LdapFailure {
+        match e {
+            LdapError::LdapResult { result } => LdapFailure::Result(result),
+            other => LdapFailure::Other(other),
+        }
+    }
+}
+
+/// The server's text and the result code, once.
+fn describe_result(result: &ldap3::LdapResult) -> String {
+    match result.text.trim() {
+        "" => format!("LDAP result {}", result.rc),
+        text => format!("{text} (LDAP result {})", result.rc),
+    }
+}
 
 /// A TLS configuration trusting the certificate authorities of a PEM file.
 fn tls_config(ca_file: &str) -> Result<rustls::ClientConfig, std::io::Error> {
@@ -387,7 +422,7 @@ impl Directory for LdapDirectory {
     async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {
         let s = &self.settings;
         let rdn_value = entry.attributes.get(&s.rdn).and_then(Value::first).ok_or_else(|| {
-            DirectoryError::Rejected(format!("the entry has no `{}`, which names entries here", s.rdn))
+            DirectoryError::refused(format!("the entry has no `{}`, which names entries here", s.rdn))
         })?;
         let parent = match (&s.disable, entry.enabled) {
             (LdapDisable::MoveTo(ou), false) => ou,
@@ -503,6 +538,30 @@ fn schema_names(definition: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ldap_result_is_said_once_in_the_chain_of_causes() {
+        let result = |rc: u32, text: &str| ldap3::LdapResult {
+            rc,
+            matched: String::new(),
+            text: text.to_owned(),
+            refs: Vec::new(),
+            ctrls: Vec::new(),
+        };
+        let busy = DirectoryError::Unavailable {
+            directory: DirectoryId::new_unchecked("corp"),
+            source: Box::new(LdapFailure::from(LdapError::LdapResult {
+                result: result(80, "index generation failed"),
+            })),
+        };
+        let chain = crate::model::error_chain(&busy);
+        assert_eq!(chain, "directory `corp` is unavailable: index generation failed (LDAP result 80)");
+        let refused = DirectoryError::Rejected(Box::new(LdapFailure::from(LdapError::LdapResult {
+            result: result(19, ""),
+        })));
+        assert_eq!(crate::model::error_chain(&refused), "the directory refused the change: LDAP result 19");
+        assert_eq!((busy.label(), refused.label()), ("unavailable", "rejected"));
+    }
 
     #[test]
     fn malformed_entries_are_refused_not_panicked_on() {

@@ -105,12 +105,34 @@ pub enum DirectoryError {
     /// An entry of that id already exists.
     #[error("an entry `{0}` already exists")]
     AlreadyExists(String),
-    /// The directory refused the entry.
-    #[error("the directory refused the change: {0}")]
-    Rejected(String),
+    /// The directory refused the entry, for the reason in the cause.
+    #[error("the directory refused the change")]
+    Rejected(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// A reason in words, as the cause of a [`DirectoryError`] when there is no error
+/// value to keep (a directory's own check, a server's answer that is not an error).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Reason(pub String);
+
 impl DirectoryError {
+    /// The directory refused the change because of `reason`.
+    pub fn refused(reason: impl Into<String>) -> DirectoryError {
+        DirectoryError::Rejected(Box::new(Reason(reason.into())))
+    }
+
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DirectoryError::Unavailable { .. } => "unavailable",
+            DirectoryError::Conflict(_) => "conflict",
+            DirectoryError::NotFound(_) => "not_found",
+            DirectoryError::AlreadyExists(_) => "already_exists",
+            DirectoryError::Rejected(_) => "rejected",
+        }
+    }
+
     /// The entry the error is about, when it names one.
     pub fn entry(&self) -> Option<&str> {
         match self {

@@ -28,7 +28,7 @@ pub fn directory_error(directory: &DirectoryId, id: &str, e: HttpError) -> Direc
     match e.status() {
         Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned()),
         Some(s) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN => {
-            DirectoryError::Rejected(e.to_string())
+            DirectoryError::Rejected(Box::new(e))
         }
         _ => DirectoryError::Unavailable { directory: directory.clone(), source: Box::new(e) },
     }

@@ -357,7 +357,7 @@ impl Directory for ScimDirectory {
                         .and_then(Json::as_str)
                         .map(|id| Created::from(id.to_owned()))
                         .ok_or_else(|| {
-                            DirectoryError::Rejected("the service created a user but returned no id".into())
+                            DirectoryError::refused("the service created a user but returned no id")
                         });
                 }
                 // The answer was lost: the user may exist now. Look before posting again.
@@ -371,7 +371,7 @@ impl Directory for ScimDirectory {
                 Err(e) => return Err(self.error(&label, e)),
             }
         }
-        Err(DirectoryError::Rejected("the create could not be confirmed; the next run checks again".into()))
+        Err(DirectoryError::refused("the create could not be confirmed; the next run checks again"))
     }
 
     async fn update(&self, id: &str, update: &Update, revision: Option<&str>) -> Result<(), DirectoryError> {

@@ -58,6 +58,20 @@ pub enum GitError {
     },
 }
 
+impl GitError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            GitError::NotARepository(_) => "not_a_repository",
+            GitError::UnknownRevision { .. } => "unknown_revision",
+            GitError::MissingFolder { .. } => "missing_folder",
+            GitError::UnknownHostKey(_) => "unknown_host_key",
+            GitError::Git(_) => "git",
+            GitError::Io { .. } => "io",
+        }
+    }
+}
+
 /// A sync repository as of a commit.
 pub struct GitTree {
     repo: Mutex<Repository>,

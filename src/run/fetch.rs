@@ -62,7 +62,7 @@ impl Run {
         match fetched {
             Err(e) => {
                 let reason = error_chain(&e);
-                warn!(source = %id, error = %reason, "source failed");
+                warn!(source = %id, kind = e.label(), error = %reason, "source failed");
                 run.outcome = SourceOutcome::Failed(reason.clone());
                 run.health = SourceHealth::Unhealthy { reason };
                 run.records = last_good;

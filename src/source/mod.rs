@@ -113,6 +113,19 @@ pub enum SourceError {
     Aborted(SourceId),
 }
 
+impl SourceError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SourceError::Read { .. } => "read",
+            SourceError::Format { .. } => "format",
+            SourceError::Http { .. } => "http",
+            SourceError::Client { .. } => "client",
+            SourceError::Aborted(_) => "aborted",
+        }
+    }
+}
+
 /// An HR system hrsync reads people from.
 #[async_trait]
 pub trait Source: Send + Sync {

@@ -50,6 +50,16 @@ pub enum GuardError {
     },
 }
 
+impl GuardError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            GuardError::Blocked { .. } => "blocked",
+            GuardError::Failed { .. } => "failed",
+        }
+    }
+}
+
 /// What the guards decided about a plan.
 pub(super) struct Verdict {
     /// Whether it can be applied.
