@@ -247,7 +247,7 @@ fn main() {
     }
     let plan = last.unwrap();
     let t = Instant::now();
-    let json = plan::render::json(&plan);
+    let json = plan::render::json(&plan).unwrap();
     let render = t.elapsed();
 
     let best = |v: &[Duration]| v.iter().min().copied().unwrap_or_default();

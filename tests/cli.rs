@@ -132,7 +132,7 @@ fn a_directory_in_plan_mode_is_never_written() {
     let job = crate::util::json(&ex.run(&["run"]).stdout);
     assert_eq!(job["directories"]["corp"]["applied"], false);
     assert_eq!(job["directories"]["corp"]["created"], 143, "the plan is still computed");
-    assert!(ex.entries().is_empty());
+    assert!(ex.nothing_written());
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn one_run_at_a_time_per_state_directory_and_a_killed_holder_frees_it() {
     let busy = ex.run(&["apply"]);
     assert_eq!(busy.code, 1, "{busy:?}");
     assert!(busy.stderr.contains("another hrsync run is using"), "{busy:?}");
-    assert!(ex.entries().is_empty(), "nothing written");
+    assert!(ex.nothing_written(), "nothing written");
     assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 2, "planning does not need the lock");
     assert_eq!(ex.run(&["run", "--dry-run"]).code, 0, "nor does a dry run");
     // The holder is killed (SIGKILL: no chance to clean up); the lock goes with it.

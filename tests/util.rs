@@ -93,15 +93,26 @@ impl Example {
         run(&all)
     }
 
-    /// The entries of the embedded directory, as JSON.
+    /// The entries of the embedded directory, as JSON. Fails when the directory was
+    /// never written (its folder is missing): a check over no entries would pass
+    /// whatever it checks; use [`Example::nothing_written`] for that.
     pub fn entries(&self) -> Vec<serde_json::Value> {
         let dir = self.path(".hrsync/directories/corp");
-        let mut names: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
-            Err(_) => return Vec::new(),
-        };
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("the embedded directory {} cannot be read: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
         names.sort();
         names.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()
+    }
+
+    /// Whether the embedded directory holds no entry (its folder missing or empty).
+    pub fn nothing_written(&self) -> bool {
+        match std::fs::read_dir(self.path(".hrsync/directories/corp")) {
+            Ok(mut rd) => rd.next().is_none(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => panic!("the embedded directory cannot be read: {e}"),
+        }
     }
 
     /// Rewrites the German CSV, keeping rows for which `keep` is true (the header always).

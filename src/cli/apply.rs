@@ -93,7 +93,7 @@ pub(super) async fn apply(
                 }
             }
         }
-        print!("{}", render::render(&plan, Format::Markdown, &pii));
+        print!("{}", render::render(&plan, Format::Markdown, &pii)?);
         match run.apply(&plan, planned.directory.as_ref(), &mut state).await {
             Err(e) => {
                 eprintln!("error: {e}");

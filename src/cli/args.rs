@@ -99,8 +99,8 @@ pub(super) enum Command {
         #[arg(long, value_name = "ID")]
         directory: Option<String>,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Markdown)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = FormatArg::Markdown)]
+        format: FormatArg,
         /// Write to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -178,6 +178,24 @@ impl From<PiiArg> for PiiSpec {
             PiiArg::Full => PiiSpec::Full,
             PiiArg::Masked => PiiSpec::Masked,
             PiiArg::Hashed => PiiSpec::Hashed,
+        }
+    }
+}
+
+/// Output formats of `hrsync plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum FormatArg {
+    /// For people and pull requests.
+    Markdown,
+    /// For machines; also what `hrsync apply --plan` reads.
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Markdown => Format::Markdown,
+            FormatArg::Json => Format::Json,
         }
     }
 }

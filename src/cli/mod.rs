@@ -51,14 +51,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plan { base, directory, format, out, detailed_exitcode, pii, unchanged } => {
             if let Some(base) = base {
-                if *format != Format::Markdown {
+                if Format::from(*format) != Format::Markdown {
                     bail!("`--base` writes a review for people: leave out `--format`");
                 }
                 return plan::review(g, base, directory.as_deref(), out.as_deref(), *detailed_exitcode, *pii)
                     .await;
             }
             let output = plan::PlanOutput {
-                format: *format,
+                format: (*format).into(),
                 out: out.as_deref(),
                 detailed: *detailed_exitcode,
                 pii: *pii,

@@ -112,9 +112,11 @@ pub(super) async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput
     let pii = pii(&run, pii_arg)?;
     let (plans, errors) = plans_of(&run, directory, unchanged).await?;
     let text = match format {
-        Format::Markdown => {
-            plans.iter().map(|p| render::render(p, Format::Markdown, &pii)).collect::<Vec<_>>().join("\n")
-        }
+        Format::Markdown => plans
+            .iter()
+            .map(|p| render::render(p, Format::Markdown, &pii))
+            .collect::<Result<Vec<_>, _>>()?
+            .join("\n"),
         Format::Json => {
             let redacted: Vec<Plan> = plans.iter().map(|p| crate::plan::pii::redact(p, &pii)).collect();
             let mut text = serde_json::to_string_pretty(&redacted)?;

@@ -134,7 +134,7 @@ fn commit_plan(
     }
     let redacted = pii::redact(plan, pii);
     let json = pretty(&redacted)?;
-    let markdown = render::render(plan, Format::Markdown, pii).into_bytes();
+    let markdown = render::render(plan, Format::Markdown, pii)?.into_bytes();
     let s = &plan.summary;
     let subject = format!(
         "Plan for `{dir}`: {} to create, {} to update, {} to disable, {} to delete ({})",

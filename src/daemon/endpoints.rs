@@ -109,7 +109,13 @@ impl Shared {
                         }
                     }
                 }
-                r.last = serde_json::to_value(result).ok();
+                r.last = match serde_json::to_value(result) {
+                    Ok(json) => Some(json),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the job result cannot be shown on /status");
+                        None
+                    }
+                };
             }
         }
     }

@@ -608,7 +608,7 @@ fn the_same_inputs_give_the_same_plan_in_any_input_order() {
     let mut live_reversed = live;
     live_reversed.reverse();
     let b = Case::new(reversed, live_reversed).plan();
-    let json = |p: &Plan| super::render::json(p);
+    let json = |p: &Plan| super::render::json(p).unwrap();
     let (a_rows, b_rows) = (serde_json::to_string(&a.rows).unwrap(), serde_json::to_string(&b.rows).unwrap());
     assert_eq!(a_rows, b_rows);
     assert_eq!(json(&a), json(&Case::new(a_people(), a_live()).plan()));

@@ -166,7 +166,8 @@ impl RestSource {
                 .map_err(|m| fail(format!("page {pages}: {m}")))?;
             // An API that ignores the page or offset parameter gives the same page again
             // (cursors and links are checked by the next page they name).
-            let digest = blake3::hash(&serde_json::to_vec(&page).unwrap_or_default());
+            let bytes = serde_json::to_vec(&page).map_err(|e| fail(format!("page {pages}: {e}")))?;
+            let digest = blake3::hash(&bytes);
             let numbered = matches!(endpoint.pagination, Pagination::Page { .. } | Pagination::Offset { .. });
             if numbered && !page.is_empty() && previous == Some(digest) {
                 return Err(fail(format!(

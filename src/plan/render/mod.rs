@@ -13,7 +13,7 @@ use super::Plan;
 use super::pii::{Pii, redact};
 
 /// Output formats of `hrsync plan`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// For people and pull requests.
@@ -23,18 +23,17 @@ pub enum Format {
 }
 
 /// Renders a plan in a format, with personal values shown as `pii` says.
-pub fn render(plan: &Plan, format: Format, pii: &Pii) -> String {
+pub fn render(plan: &Plan, format: Format, pii: &Pii) -> Result<String, serde_json::Error> {
     let plan = redact(plan, pii);
     match format {
-        Format::Markdown => markdown::render(&plan),
+        Format::Markdown => Ok(markdown::render(&plan)),
         Format::Json => json(&plan),
     }
 }
 
-/// The JSON form of a plan.
-pub fn json(plan: &Plan) -> String {
-    // Plans serialize infallibly: every map key is a string.
-    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
+/// The JSON form of a plan, pretty-printed with a final newline.
+pub fn json(plan: &Plan) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(plan)?;
     text.push('\n');
-    text
+    Ok(text)
 }
