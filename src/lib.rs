@@ -4,16 +4,34 @@
 //! The pipeline, one module per stage:
 //!
 //! ```text
-//! config ──► source ──► transform ──────────────► plan ──► apply ──► report / state
-//! (YAML)     (fetch)    normalize, filter,        (pure     (write)   (job result,
-//!                       merge, map                 diff)               run state)
+//! config ──► source ──► transform ──────────► plan ─────────► apply ──► report / state
+//! (YAML)     (fetch)    normalize, merge,     (pure diff,     (write)   (job result,
+//!                       map to attributes      guards)                   run state)
+//!            └─────────────── run (one run) ◄── daemon (GitOps loop) ◄── cli
 //! ```
 //!
-//! [`config`] loads and validates the sync repository (from a folder or a git revision
-//! via [`git`]); [`source`] reads HR systems; [`transform`] normalizes, filters and
-//! merges people; [`plan`] computes, purely, what to do to each [`directory`];
-//! [`apply`] executes a plan; [`run`] ties the stages together with the run [`state`]
-//! and produces the job result of [`report`]. [`cli`] is the command line.
+//! The layers, lowest first; a module uses only modules below it (a test in
+//! `tests/architecture.rs` reads the imports and fails otherwise):
+//!
+//! ```text
+//! model      ids, HR records, attribute values and comparisons, the template and
+//!            filter languages: the ground floor, importing nothing of the crate
+//! config     the sync repository → validated definitions (load, compile per kind)
+//! tls, http  the TLS set-up and HTTP client sources and directories share
+//! transform  normalize, merge by priority, map people to attribute values (pure)
+//! source     HR systems, read only          directory  targets, read and write
+//! digest     content hashes                 state      run state, snapshots
+//! git        repository revisions and the reports branch
+//! plan       the pure diff, one module per phase; guards; PII redaction; renderers
+//! apply      execute a plan against a directory
+//! report     job results, built from what a run did
+//! run        one run: fetch, health, merge, plan, apply, state, job result
+//! daemon     the GitOps cycle, the watch loop, HTTP endpoints, the host around them
+//! cli        one file per command
+//! ```
+//!
+//! [`model`], [`transform`] and [`plan`] do no I/O and never read the clock: the run's
+//! time comes in as data (clippy's `disallowed-methods` keeps the clock at the edge).
 
 pub mod apply;
 pub mod cli;

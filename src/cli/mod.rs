@@ -1,4 +1,4 @@
-//! The command line: argument definitions ([`args`]), one file per command, and the
+//! The command line: argument definitions (`args`), one file per command, and the
 //! helpers they share (opening the sync repository, the clock, where output goes).
 //!
 //! Commands print their result on stdout (plans, job results, schemas) and everything

@@ -2,7 +2,7 @@
 //! repository (a local git repository, or a bare mirror of a remote one kept in the
 //! state directory, fetched before each cycle and every 30 s), holds the run lock,
 //! pushes the reports branch of a remote after each commit, serves the HTTP endpoints,
-//! and drives [`watch`](super::watch) with the schedule.
+//! and drives [`watch`](super::watch()) with the schedule.
 //!
 //! The host is the daemon's edge: it reads the clock (unless `--now` fixed it), and its
 //! errors are `anyhow` errors with context.

@@ -7,8 +7,9 @@
 //! data fails for that entry instead of overwriting a newer change. Directories do not
 //! decide anything: the plan does.
 //!
-//! This module also holds attribute [`Value`]s and how they are compared ([`Compare`]),
-//! because comparing is directory-aware (case-insensitive mail, DNs, phone numbers).
+//! Attribute values and how they compare live below, in [`crate::model::value`]: config,
+//! transform and plan use them too. What the REST directories share on top of
+//! [`crate::http`] is [`rest`].
 
 pub mod entraid;
 pub mod file;

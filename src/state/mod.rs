@@ -12,15 +12,18 @@
 //! created readable by its owner only. Every file is replaced atomically (temporary
 //! file, then rename).
 
+mod keys;
+mod store;
+
 use std::collections::BTreeMap;
-use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+pub use keys::TimerKeys;
+pub use store::{StateError, StateLock, StateStore};
 
 use crate::config::Secret;
 use crate::directory::Entry;
@@ -31,54 +34,6 @@ use crate::model::{Employment, OrgUnit, Person};
 /// Version of the state format. Version 1 keyed leaver timers by the plain entry id;
 /// version 2 by [`TimerKeys::id`].
 const VERSION: u32 = 2;
-
-/// Why state could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// A file could not be read or written.
-    #[error("cannot access the state file `{path}`")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// Another process holds the lock of the state directory.
-    #[error(
-        "another hrsync run is using `{0}`; wait for it to finish (its lock goes away when that process ends, even if it crashed)"
-    )]
-    Busy(PathBuf),
-    /// The salt of the timer keys could not be drawn.
-    #[error("cannot draw random bytes for the state's salt")]
-    Random(#[source] getrandom::Error),
-    /// A file is not valid.
-    #[error("the state file `{path}` is damaged: {message}; move it away to start afresh")]
-    Damaged {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-}
-
-impl StateError {
-    /// A stable name of the error, for metrics and logs.
-    pub fn label(&self) -> &'static str {
-        match self {
-            StateError::Io { .. } => "io",
-            StateError::Busy(_) => "busy",
-            StateError::Random(_) => "random",
-            StateError::Damaged { .. } => "damaged",
-        }
-    }
-}
-
-/// The lock of a state directory (see [`StateStore::lock`]).
-#[derive(Debug)]
-pub struct StateLock {
-    _file: std::fs::File,
-}
 
 /// Everything remembered between runs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -172,39 +127,6 @@ pub struct Snapshot {
     /// when it is as of the source's `last_sync_at`; otherwise the source is read in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<Timestamp>,
-}
-
-/// The keys that name leaver timers: a keyed hash of the entry id, so `state.json`
-/// names no one. The key comes from the state's random salt and, when it is set, the
-/// reports' `pii_key` (which `pii: hashed` needs), so that someone who reads the reports branch cannot even
-/// test a guessed entry id. A timer whose key cannot be found again (the salt or the
-/// `pii_key` changed) starts afresh: that only ever delays a disable or delete.
-#[derive(Clone)]
-pub struct TimerKeys([u8; 32]);
-
-impl std::fmt::Debug for TimerKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TimerKeys(…)")
-    }
-}
-
-impl TimerKeys {
-    /// The keys made from `salt` and the reports' `pii_key`, if any.
-    pub fn new(salt: &str, secret: Option<&Secret>) -> Self {
-        let mut hasher = blake3::Hasher::new_derive_key("hrsync 2026-11 leaver timer ids");
-        hasher.update(salt.as_bytes());
-        hasher.update(&[0]);
-        if let Some(secret) = secret {
-            hasher.update(secret.expose().as_bytes());
-        }
-        TimerKeys(*hasher.finalize().as_bytes())
-    }
-
-    /// The name of the timer of entry `entry_id`: 128 bits, in hex.
-    pub fn id(&self, entry_id: &str) -> String {
-        let hash = blake3::keyed_hash(&self.0, entry_id.as_bytes());
-        hash.to_hex()[..32].to_owned()
-    }
 }
 
 /// Where the approval of an applied plan came from.
@@ -341,111 +263,6 @@ impl RunState {
         }
         state
     }
-}
-
-/// The state directory.
-#[derive(Clone, Debug)]
-pub struct StateStore {
-    dir: PathBuf,
-}
-
-impl StateStore {
-    /// The state kept in `dir` (created when first written).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        StateStore { dir: dir.into() }
-    }
-
-    /// The folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn state_path(&self) -> PathBuf {
-        self.dir.join("state.json")
-    }
-
-    fn snapshot_path(&self, source: &SourceId) -> PathBuf {
-        self.dir.join("snapshots").join(format!("{source}.json"))
-    }
-
-    /// The run state; empty when nothing was saved yet.
-    pub fn load(&self) -> Result<RunState, StateError> {
-        Ok(read_json(&self.state_path())?.unwrap_or_default())
-    }
-
-    /// Saves the run state. A state of version 1 stays so until
-    /// [`RunState::record_timers`] re-keys its timers.
-    pub fn save(&self, state: &RunState) -> Result<(), StateError> {
-        let version = if state.version == 0 { VERSION } else { state.version };
-        let state = RunState { version, ..state.clone() };
-        self.write_json(&self.state_path(), &state)
-    }
-
-    /// A source's last good read, if one was saved.
-    pub fn snapshot(&self, source: &SourceId) -> Result<Option<Snapshot>, StateError> {
-        read_json(&self.snapshot_path(source))
-    }
-
-    /// Saves a source's last good read.
-    pub fn save_snapshot(&self, source: &SourceId, snapshot: &Snapshot) -> Result<(), StateError> {
-        self.write_json(&self.snapshot_path(source), snapshot)
-    }
-
-    /// Takes the lock of the state directory, held while a run may write: one run at a
-    /// time per state directory, and so per directory. It is an OS file lock, released
-    /// when the returned value is dropped or the process ends, however it ends.
-    pub fn lock(&self) -> Result<StateLock, StateError> {
-        let path = self.dir.join("lock");
-        let io_err = |source| StateError::Io { path: path.clone(), source };
-        create_private_dir(&self.dir).map_err(io_err)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err)?;
-        match file.try_lock() {
-            Ok(()) => Ok(StateLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StateError::Busy(self.dir.clone())),
-            Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
-        }
-    }
-
-    fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), StateError> {
-        let io_err = |source| StateError::Io { path: path.to_owned(), source };
-        create_private_dir(&self.dir).map_err(io_err)?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err)?;
-        }
-        let mut bytes = serde_json::to_vec_pretty(value)
-            .map_err(|e| StateError::Damaged { path: path.to_owned(), message: e.to_string() })?;
-        bytes.push(b'\n');
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(io_err)
-    }
-}
-
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StateError::Damaged { path: path.to_owned(), message: e.to_string() }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StateError::Io { path: path.to_owned(), source }),
-    }
-}
-
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,166 @@
+//! Where the run state lives: the state directory (created readable by its owner
+//! only), `state.json`, one snapshot file per source, and the lock that lets one writing
+//! run at a time use the folder. Every file is replaced atomically (temporary file,
+//! then rename).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{RunState, Snapshot, VERSION};
+use crate::model::SourceId;
+
+/// Why state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A file could not be read or written.
+    #[error("cannot access the state file `{path}`")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Another process holds the lock of the state directory.
+    #[error(
+        "another hrsync run is using `{0}`; wait for it to finish (its lock goes away when that process ends, even if it crashed)"
+    )]
+    Busy(PathBuf),
+    /// The salt of the timer keys could not be drawn.
+    #[error("cannot draw random bytes for the state's salt")]
+    Random(#[source] getrandom::Error),
+    /// A file is not valid.
+    #[error("the state file `{path}` is damaged: {message}; move it away to start afresh")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl StateError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StateError::Io { .. } => "io",
+            StateError::Busy(_) => "busy",
+            StateError::Random(_) => "random",
+            StateError::Damaged { .. } => "damaged",
+        }
+    }
+}
+
+/// The lock of a state directory (see [`StateStore::lock`]).
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+/// The state directory.
+#[derive(Clone, Debug)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+impl StateStore {
+    /// The state kept in `dir` (created when first written).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        StateStore { dir: dir.into() }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+
+    fn snapshot_path(&self, source: &SourceId) -> PathBuf {
+        self.dir.join("snapshots").join(format!("{source}.json"))
+    }
+
+    /// The run state; empty when nothing was saved yet.
+    pub fn load(&self) -> Result<RunState, StateError> {
+        Ok(read_json(&self.state_path())?.unwrap_or_default())
+    }
+
+    /// Saves the run state. A state of version 1 stays so until
+    /// [`RunState::record_timers`] re-keys its timers.
+    pub fn save(&self, state: &RunState) -> Result<(), StateError> {
+        let version = if state.version == 0 { VERSION } else { state.version };
+        let state = RunState { version, ..state.clone() };
+        self.write_json(&self.state_path(), &state)
+    }
+
+    /// A source's last good read, if one was saved.
+    pub fn snapshot(&self, source: &SourceId) -> Result<Option<Snapshot>, StateError> {
+        read_json(&self.snapshot_path(source))
+    }
+
+    /// Saves a source's last good read.
+    pub fn save_snapshot(&self, source: &SourceId, snapshot: &Snapshot) -> Result<(), StateError> {
+        self.write_json(&self.snapshot_path(source), snapshot)
+    }
+
+    /// Takes the lock of the state directory, held while a run may write: one run at a
+    /// time per state directory, and so per directory. It is an OS file lock, released
+    /// when the returned value is dropped or the process ends, however it ends.
+    pub fn lock(&self) -> Result<StateLock, StateError> {
+        let path = self.dir.join("lock");
+        let io_err = |source| StateError::Io { path: path.clone(), source };
+        create_private_dir(&self.dir).map_err(io_err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err)?;
+        match file.try_lock() {
+            Ok(()) => Ok(StateLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StateError::Busy(self.dir.clone())),
+            Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
+        }
+    }
+
+    fn write_json<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), StateError> {
+        let io_err = |source| StateError::Io { path: path.to_owned(), source };
+        create_private_dir(&self.dir).map_err(io_err)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err)?;
+        }
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| StateError::Damaged { path: path.to_owned(), message: e.to_string() })?;
+        bytes.push(b'\n');
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path)).map_err(io_err)
+    }
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StateError::Damaged { path: path.to_owned(), message: e.to_string() }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Io { path: path.to_owned(), source }),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
