@@ -226,6 +226,7 @@ fn main() {
             id: config.sources[0].id.clone(),
             health: SourceHealth::Healthy,
             people: snapshot.people.len(),
+            skipped: Vec::new(),
         }];
         let plan = plan::diff(&PlanInput {
             config: &config,

@@ -123,6 +123,7 @@ fn a_mass_disable_is_blocked_until_approved_by_its_id() {
     let ex = Example::new();
     assert_eq!(ex.run(&["apply"]).code, 0);
     // 40 people leave at once: 28 % of 143 managed entries.
+    ex.drop_malformed_row();
     ex.edit_germany(|i, line| (!(50..90).contains(&i)).then(|| line.to_owned()));
     let plan = ex.run(&["plan", "--format", "json"]);
     let plans = json(&plan.stdout);
@@ -156,6 +157,7 @@ fn a_mass_disable_is_blocked_until_approved_by_its_id() {
 fn approving_on_the_command_line_works_too() {
     let ex = Example::new();
     assert_eq!(ex.run(&["apply"]).code, 0);
+    ex.drop_malformed_row();
     ex.edit_germany(|i, line| (!(50..90).contains(&i)).then(|| line.to_owned()));
     let id = json(&ex.run(&["plan", "--format", "json"]).stdout)[0]["id"].as_str().unwrap().to_owned();
     let approved = ex.run(&["apply", "--approve", &id]);
@@ -327,4 +329,64 @@ fn every_directory_example_validates_in_the_example_repository() {
         let out = ex.run(&["validate"]);
         assert_eq!(out.code, 0, "{name}: {out:?}");
     }
+}
+
+#[test]
+fn a_malformed_row_holds_its_person_and_disables_no_one() {
+    // Issue 10, case 1: an existing employee's start date becomes 31.02.2024 in the
+    // export after the first apply; someone else leaves the export the same day.
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    ex.set_german(&["10050"], 9, "31.02.2024");
+    ex.edit_germany(|_, line| (!line.starts_with("10060;")).then(|| line.to_owned()));
+    let plans = json(&ex.run(&["plan", "--format", "json", "--pii", "full"]).stdout);
+    let plan = &plans[0];
+    assert_eq!(
+        (plan["summary"]["disable"].as_u64(), plan["summary"]["delete"].as_u64()),
+        (Some(0), Some(0)),
+        "{plan:#}"
+    );
+    let rows = plan["rows"].as_array().unwrap();
+    let held = rows.iter().find(|r| r["entry"] == "10050").expect("a row for the held entry");
+    assert_eq!(held["action"], "skip", "{held:#}");
+    let why = held["reasons"][0].as_str().unwrap();
+    assert!(why.starts_with("held: the row of this person at data/germany.csv:"), "{why}");
+    assert!(why.contains("start_date is not a valid date"), "{why}");
+    let gone = rows.iter().find(|r| r["entry"] == "10060").expect("a row for the entry of the one who left");
+    assert_eq!(gone["action"], "noop", "{gone:#}");
+    assert!(
+        gone["reasons"][1].as_str().unwrap().contains("source `germany` skipped rows of people"),
+        "{gone:#}"
+    );
+    let skipped =
+        plan["sources"].as_array().unwrap().iter().find(|s| s["id"] == "germany").unwrap()["skipped"]
+            .as_array()
+            .unwrap()
+            .len();
+    assert_eq!(skipped, 2, "the new malformed row and the example's own");
+
+    let markdown = ex.run(&["plan"]).stdout;
+    assert!(markdown.contains("Skipped 2 rows"), "{markdown}");
+    assert!(!markdown.contains("31.02.2024"), "values never appear: {markdown}");
+    let applied = ex.run(&["apply"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let entries = ex.entries();
+    assert_eq!(entries.len(), 143);
+    assert!(entries.iter().all(|e| e["enabled"] == true), "nobody was disabled");
+}
+
+#[test]
+fn an_unbalanced_quote_makes_the_source_unhealthy_on_a_first_run() {
+    let ex = Example::new();
+    // One stray quote in a name joins the rows after it into one cell.
+    ex.set_german(&["10005"], 1, "\"Jan");
+    let job = json(&ex.run(&["run"]).stdout);
+    assert_eq!(job["sources"]["germany"]["status"], "failed", "{job:#}");
+    let error = job["sources"]["germany"]["errors"][0].as_str().unwrap();
+    assert!(
+        error.starts_with("the read may be incomplete: the record at line 6 of `data/germany.csv` spans"),
+        "{error}"
+    );
+    assert_eq!(job["directories"]["corp"]["plan_status"], "failed");
+    assert!(ex.nothing_written());
 }

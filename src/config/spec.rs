@@ -146,6 +146,30 @@ pub struct SafetySpec {
     #[serde(default = "default_min_source_share")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub min_source_share: f64,
+    /// A source read that skips more than this share of its people's rows (malformed
+    /// dates, wrong column counts …) is unhealthy, and nothing is written for it, on a
+    /// first run too.
+    #[serde(default = "default_max_skipped_share", skip_serializing_if = "is_default_max_skipped_share")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_skipped_share: f64,
+    /// While a source's read skips rows of people, nobody of that source's directory
+    /// becomes a leaver by being absent in this run: a skipped row may hide people who
+    /// are still there. Leavers with an end date or a terminated status still leave.
+    /// Set `false` to disable entries no person matches all the same.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub hold_leavers_on_skipped_rows: bool,
+}
+
+fn default_max_skipped_share() -> f64 {
+    0.05
+}
+#[allow(clippy::trivially_copy_pass_by_ref, clippy::float_cmp)] // serde's signature; the default is exact
+fn is_default_max_skipped_share(share: &f64) -> bool {
+    *share == default_max_skipped_share()
+}
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_max_disable_percent() -> f64 {
@@ -166,6 +190,8 @@ impl Default for SafetySpec {
             max_disable_count: None,
             max_update_count: None,
             min_source_share: default_min_source_share(),
+            max_skipped_share: default_max_skipped_share(),
+            hold_leavers_on_skipped_rows: true,
         }
     }
 }

@@ -471,7 +471,8 @@ impl<T: Record> Record for std::sync::Arc<T> {
     }
 }
 
-/// A row a source could not turn into a record, and why. Never holds the row's values.
+/// A row a source could not turn into a record, and why. What is serialized (job
+/// results, plans) never holds the row's values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedRecord {
     /// Which bucket the row belonged to.
@@ -480,6 +481,18 @@ pub struct SkippedRecord {
     pub location: RecordLocation,
     /// Why it was skipped.
     pub reason: String,
+    /// The fields of a skipped person that could be read (their id, match keys): the
+    /// plan holds the entry they match as it is, rather than take them for a leaver.
+    /// Kept in memory only: never serialized, as it holds personal data.
+    #[serde(skip)]
+    pub partial: Option<Box<Person>>,
+}
+
+impl SkippedRecord {
+    /// A skipped row of `kind` at `location`, for `reason`, with nothing of it readable.
+    pub fn new(kind: RecordKind, location: RecordLocation, reason: impl Into<String>) -> SkippedRecord {
+        SkippedRecord { kind, location, reason: reason.into(), partial: None }
+    }
 }
 
 impl fmt::Display for SkippedRecord {

@@ -32,8 +32,8 @@ use super::{Plan, SourceView};
 use crate::config::{Config, DirectoryConfig};
 use crate::directory::Entry;
 use crate::model::PlanId;
-use crate::model::SourceId;
 use crate::model::filter::{self, Decision, Filter};
+use crate::model::{SkippedRecord, SourceId};
 use crate::transform::merge::{MergedPerson, Population};
 
 /// How a source took part in this run.
@@ -67,6 +67,10 @@ pub struct SourceStatus {
     pub health: SourceHealth,
     /// People it provided.
     pub people: usize,
+    /// The rows its read skipped, with what could be read of them: a skipped person's
+    /// entry is held as it is, and while a read skips people, entries no one matches are
+    /// not taken for leavers (`safety.hold_leavers_on_skipped_rows`).
+    pub skipped: Vec<SkippedRecord>,
 }
 
 /// Everything a plan depends on.
@@ -111,6 +115,8 @@ pub(super) struct Planner<'a> {
     pub(super) fates: Vec<Fate>,
     pub(super) match_reason: Vec<Arc<str>>,
     pub(super) claimed: Vec<bool>,
+    /// Per live entry: why it is held as it is (a skipped row of its person).
+    pub(super) held: Vec<Option<Arc<str>>>,
     pub(super) cycles: HashMap<usize, usize>,
     pub(super) absence_blocker: Option<String>,
     pub(super) shared: Shared,
@@ -160,8 +166,12 @@ impl<'a> Planner<'a> {
             fates: Vec::new(),
             match_reason: Vec::new(),
             claimed: vec![false; input.live.len()],
+            held: vec![None; input.live.len()],
             cycles: manager_cycles(people),
-            absence_blocker: lifecycle::absence_blocker(input.sources),
+            absence_blocker: lifecycle::absence_blocker(
+                input.sources,
+                dir.safety.hold_leavers_on_skipped_rows,
+            ),
             shared: Shared::new(dir),
             included: rows::scope_reasons(input.config, dir),
         }
@@ -201,7 +211,12 @@ impl<'a> Planner<'a> {
                 .input
                 .sources
                 .iter()
-                .map(|s| SourceView { id: s.id.clone(), health: s.health.clone(), people: s.people })
+                .map(|s| SourceView {
+                    id: s.id.clone(),
+                    health: s.health.clone(),
+                    people: s.people,
+                    skipped: s.skipped.clone(),
+                })
                 .collect(),
             rows,
             timers,

@@ -28,6 +28,16 @@ pub(super) fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<Stri
     for s in input.sources {
         h.text(s.id.as_str());
         h.text(&health_text(&s.health));
+        // Skipped rows decide rows too (held entries, leavers held back); a read that
+        // skipped none hashes as it always has.
+        if !s.skipped.is_empty() {
+            h.text("skipped");
+            for r in &s.skipped {
+                h.text(&r.location.to_string());
+                h.text(&r.reason);
+                h.opt(r.partial.as_deref().map(|p| p.id.as_str()));
+            }
+        }
     }
     // The directory's order is not part of its content.
     let mut live: Vec<&Entry> = input.live.iter().collect();

@@ -7,12 +7,14 @@
 //! it must not decide what happens to a matched or unmatched person (that is
 //! [`super::lifecycle`]) nor look at attributes other than the match attributes.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::diff::Planner;
 use super::lifecycle::Fate;
-use crate::model::template::Vars;
+use crate::model::template::{PersonOnly, Vars};
 use crate::model::{Compare, FieldValue, Key, Slot, Value};
 
 /// What matching found for a person: an entry and the index of the rule that found
@@ -114,6 +116,7 @@ impl Planner<'_> {
                 }
             }
         }
+        self.hold_skipped(&indexes, &compares);
         self.fates = found
             .iter()
             .map(|f| match f {
@@ -129,5 +132,32 @@ impl Planner<'_> {
                 _ => self.shared.unmatched.clone(),
             })
             .collect();
+    }
+
+    /// Holds the entries of people whose rows were skipped: a skipped row is looked up
+    /// with what could be read of it, by the same match key chain, and an entry it finds
+    /// that no person claims is left exactly as it is (see [`super::rows`]).
+    fn hold_skipped(&mut self, indexes: &[FxHashMap<Key<'_>, Slot>], compares: &[Compare]) {
+        let rules = &self.dir.match_rules;
+        for record in self.input.sources.iter().flat_map(|s| &s.skipped) {
+            let Some(partial) = record.partial.as_deref() else { continue };
+            let person = PersonOnly(partial);
+            let found = rules.iter().enumerate().find_map(|(r, rule)| {
+                let value = person.get(&rule.person)?.to_text();
+                indexes[r].get(&Key::new(compares[r], &value)).cloned()
+            });
+            let Some(entries) = found else { continue };
+            let why: Arc<str> = format!(
+                "held: the row of this person at {} was skipped ({}); the entry is left as it is until the row can be read",
+                record.location, record.reason
+            )
+            .into();
+            for e in entries.items() {
+                let e = *e as usize;
+                if !self.claimed[e] && self.held[e].is_none() {
+                    self.held[e] = Some(why.clone());
+                }
+            }
+        }
     }
 }

@@ -33,9 +33,9 @@ use serde::{Deserialize, Serialize};
 pub use diff::{PlanInput, SourceHealth, SourceStatus, diff};
 
 use crate::config::{FieldMode, Mode};
-use crate::model::PlanId;
 use crate::model::Value;
 use crate::model::{DirectoryId, SourceId};
+use crate::model::{PlanId, SkippedRecord};
 
 /// Version of the plan's JSON format.
 pub const FORMAT: u32 = 1;
@@ -175,6 +175,9 @@ pub struct SourceView {
     pub health: SourceHealth,
     /// People it provided.
     pub people: usize,
+    /// The rows its read skipped: where, and why (never their values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedRecord>,
 }
 
 /// One action of a plan.

@@ -104,7 +104,7 @@ impl Planner<'_> {
         let mut rows: Vec<Ordered> = rows.into_iter().flatten().collect();
         let mut timers: BTreeMap<String, Date> = row_timers.into_iter().flatten().collect();
         let mut unmanaged = 0;
-        let mut orphans: Vec<&Entry> = Vec::new();
+        let mut orphans: Vec<(usize, &Entry)> = Vec::new();
         for (e, entry) in self.input.live.iter().enumerate() {
             if self.claimed[e] {
                 continue;
@@ -113,11 +113,11 @@ impl Planner<'_> {
                 unmanaged += 1;
                 continue;
             }
-            orphans.push(entry);
+            orphans.push((e, entry));
         }
-        orphans.sort_by(|a, b| a.id.cmp(&b.id));
-        for (k, entry) in orphans.into_iter().enumerate() {
-            let row = self.orphan_row(entry, &mut timers);
+        orphans.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        for (k, (e, entry)) in orphans.into_iter().enumerate() {
+            let row = self.orphan_row(e, entry, &mut timers);
             rows.push((row.action, 0, self.people.len() + k, row));
         }
         rows.sort_unstable_by_key(|(action, depth, order, _)| (*action, *depth, *order));
@@ -329,7 +329,10 @@ impl Planner<'_> {
     }
 
     /// The row of an entry no person matches.
-    fn orphan_row(&self, entry: &Entry, timers: &mut BTreeMap<String, Date>) -> Row {
+    fn orphan_row(&self, e: usize, entry: &Entry, timers: &mut BTreeMap<String, Date>) -> Row {
+        if let Some(held) = &self.held[e] {
+            return self.row(Action::Skip, None, Some(entry), vec![held.clone()]);
+        }
         let mut reasons: Vec<Arc<str>> = vec!["no person in any source matches this entry".into()];
         match &self.absence_blocker {
             Some(blocker) => {

@@ -83,6 +83,7 @@ struct Case {
     approvals: BTreeSet<PlanId>,
     health: Option<SourceHealth>,
     list_unchanged: bool,
+    skipped: Vec<SkippedRecord>,
 }
 
 impl Case {
@@ -96,6 +97,7 @@ impl Case {
             approvals: BTreeSet::new(),
             health: None,
             list_unchanged: true,
+            skipped: Vec::new(),
         }
     }
 
@@ -120,6 +122,7 @@ impl Case {
             id: source.id.clone(),
             health: self.health.clone().unwrap_or(SourceHealth::Healthy),
             people: self.people.len(),
+            skipped: self.skipped.clone(),
         }];
         diff(&PlanInput {
             config: &self.config,
@@ -725,4 +728,74 @@ fn presence_markers_own_entries_that_carry_the_mapped_attribute() {
     let bad = Fixture::new()
         .directory("mode: apply\n", "mode: apply\nscope: { marker: { attribute: externalId } }\n");
     assert!(config::load(&bad.files).is_err(), "a presence marker must be mapped");
+}
+
+// Skipped rows (issue 10) ----------------------------------------------------------------
+
+/// A skipped row of person `number` at line `line` of hr.csv, with what could be read.
+fn skipped_row(number: &str, line: u64) -> SkippedRecord {
+    let mut partial = Person::test(number);
+    partial.start_date = None;
+    SkippedRecord {
+        partial: Some(Box::new(partial)),
+        ..SkippedRecord::new(
+            crate::model::RecordKind::Employee,
+            crate::model::RecordLocation { file: "hr.csv".into(), line },
+            "start_date is not a valid date in the form `%d.%m.%Y`",
+        )
+    }
+}
+
+#[test]
+fn a_person_whose_row_is_skipped_is_held_not_disabled() {
+    // E2's row no longer reads (a bad start date); E3 is simply gone.
+    let mut case = Case::new(vec![Person::test("E1")], vec![entry("E1"), entry("E2"), entry("E3")]);
+    case.skipped = vec![skipped_row("E2", 3)];
+    let plan = case.plan();
+    let held = plan.rows.iter().find(|r| r.entry.as_deref() == Some("E2")).expect("a row for E2's entry");
+    assert_eq!(held.action, Action::Skip, "{held:?}");
+    assert!(
+        reasons(held).contains("held: the row of this person at hr.csv:3 was skipped"),
+        "{}",
+        reasons(held)
+    );
+    assert!(!reasons(held).contains("FirstE2"), "no values in reasons");
+    let gone = plan.rows.iter().find(|r| r.entry.as_deref() == Some("E3")).expect("a row for E3's entry");
+    assert_eq!(gone.action, Action::Noop, "a read that skipped a row may hide E3: {gone:?}");
+    assert!(
+        reasons(gone)
+            .contains("source `hr` skipped a row of people (hr.csv:3: start_date is not a valid date"),
+        "{}",
+        reasons(gone)
+    );
+    assert_eq!((plan.summary.disable, plan.summary.delete), (0, 0));
+    assert!(plan.timers.is_empty(), "no timer starts for a held or held-back entry");
+    assert_eq!(plan.sources[0].skipped.len(), 1, "the plan lists the skipped row");
+    let markdown = render::markdown::render(&plan);
+    assert!(markdown.contains("Skipped 1 row"), "{markdown}");
+    assert!(markdown.contains("`hr` hr.csv:3: person skipped: start_date is not a valid date"), "{markdown}");
+
+    // With the hold turned off, E3 leaves by absence; E2 is still held.
+    let case = Case {
+        skipped: vec![skipped_row("E2", 3)],
+        ..Case::new(vec![Person::test("E1")], vec![entry("E1"), entry("E2"), entry("E3")])
+    }
+    .config(Fixture::new().with(
+        "hrsync.yaml",
+        &format!("{WORKSPACE}safety: {{ max_disable_percent: 100, hold_leavers_on_skipped_rows: false }}\n"),
+    ));
+    let plan = case.plan();
+    let action = |id: &str| plan.rows.iter().find(|r| r.entry.as_deref() == Some(id)).map(|r| r.action);
+    assert_eq!((action("E2"), action("E3")), (Some(Action::Skip), Some(Action::Disable)));
+}
+
+#[test]
+fn a_skipped_row_changes_the_plan_id_and_a_clean_read_does_not() {
+    let mut case = Case::new(vec![Person::test("E1")], vec![entry("E1"), entry("E2")]);
+    let clean = case.plan();
+    case.skipped = vec![skipped_row("E2", 3)];
+    let skipping = case.plan();
+    assert_ne!(clean.id, skipping.id);
+    case.skipped = vec![skipped_row("E2", 4)];
+    assert_ne!(case.plan().id, skipping.id, "where the row is is part of the plan");
 }

@@ -189,8 +189,8 @@ mod tests {
         moved.location.line = 40;
         let new = [moved, Person::test("E2").title("X"), Person::test("E3")];
         let skipped = [
-            SkippedRecord { kind: RecordKind::Employee, location: Default::default(), reason: "x".into() },
-            SkippedRecord { kind: RecordKind::OrgUnit, location: Default::default(), reason: "y".into() },
+            SkippedRecord::new(RecordKind::Employee, Default::default(), "x"),
+            SkippedRecord::new(RecordKind::OrgUnit, Default::default(), "y"),
         ];
         assert_eq!(
             changes(Some(&old), &new, &skipped, content),

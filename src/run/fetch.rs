@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::{Run, RunError, SourceOutcome, SourceRun};
 use crate::config::SourceConfig;
 use crate::digest::ContentHash;
-use crate::model::error_chain;
+use crate::model::{RecordKind, error_chain};
 use crate::plan::SourceHealth;
 use crate::plan::guard::health::{self, Read};
 use crate::report::Fetched;
@@ -109,6 +109,8 @@ impl Run {
                     people,
                     last_good_people: previous.and_then(|p| p.last_good_people),
                     min_share: self.config.workspace.safety.min_source_share,
+                    skipped_people: run.skipped.iter().filter(|s| s.kind == RecordKind::Employee).count(),
+                    max_skipped_share: self.config.workspace.safety.max_skipped_share,
                 });
                 info!(source = %id, people, skipped = run.skipped.len(), "source read");
                 match unhealthy {

@@ -109,6 +109,7 @@ impl Gathered {
                 id: s.id.clone(),
                 health: s.health.clone(),
                 people: s.records.as_ref().map_or(0, |r| r.people.len()),
+                skipped: s.skipped.clone(),
             })
             .collect()
     }

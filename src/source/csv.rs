@@ -4,6 +4,11 @@
 //! from a column of its own name when there is one. A header that lacks a renamed
 //! column fails the source (every row would be wrong); a row with the wrong number of
 //! cells, or a value that does not normalize, is skipped with its line and a reason.
+//!
+//! A record that spans more than [`MAX_RECORD_LINES`] lines of the file (an unbalanced
+//! quote joins the rows after it into one cell), or a file that cannot be read to its
+//! end, makes the read incomplete: the people in those lines look gone, so the source
+//! is unhealthy for this run rather than a reason to disable them.
 
 use std::sync::Arc;
 
@@ -15,6 +20,11 @@ use crate::config::{Columns, CsvSettings, SourceConfig};
 use crate::model::SourceId;
 use crate::model::{RecordKind, RecordLocation, SkippedRecord};
 use crate::transform::normalize::{Normalizer, resolve_targets};
+
+/// The most lines of the file one record may span before the read is taken for
+/// incomplete. Cells with line breaks (addresses, notes) span a few; an unbalanced
+/// quote swallows every line up to the next quote.
+pub const MAX_RECORD_LINES: usize = 10;
 
 /// A CSV source.
 pub struct CsvSource {
@@ -44,6 +54,7 @@ impl Source for CsvSource {
         let path = &self.settings.path;
         let bytes = read_file(&self.files, path).await?;
         let table = Table::read(path, &bytes, delimiter)?;
+        batch.incomplete = table.incomplete.clone();
         let targets =
             resolve_targets(&self.settings.columns, table.header.iter().map(String::as_str).enumerate())
                 .map_err(|m| format_error(path, &m))?;
@@ -65,6 +76,7 @@ impl Source for CsvSource {
         if let Some((path, columns)) = &self.settings.employments {
             let bytes = read_file(&self.files, path).await?;
             let table = Table::read(path, &bytes, delimiter)?;
+            batch.incomplete = batch.incomplete.or_else(|| table.incomplete.clone());
             let fields = table.fields(path, columns, crate::config::EMPLOYMENT_FIELDS)?;
             table.rows(
                 RecordKind::Employment,
@@ -79,6 +91,7 @@ impl Source for CsvSource {
         if let Some((path, columns)) = &self.settings.org_units {
             let bytes = read_file(&self.files, path).await?;
             let table = Table::read(path, &bytes, delimiter)?;
+            batch.incomplete = batch.incomplete.or_else(|| table.incomplete.clone());
             let fields = table.fields(path, columns, crate::config::ORG_UNIT_FIELDS)?;
             table.rows(
                 RecordKind::OrgUnit,
@@ -103,6 +116,8 @@ struct Table {
     file: String,
     header: Vec<String>,
     rows: Vec<(u64, Result<csv::StringRecord, String>)>,
+    /// Why the rows may not be all the file holds.
+    incomplete: Option<String>,
 }
 
 impl Table {
@@ -121,13 +136,23 @@ impl Table {
         let width = header.len();
         let lines = Lines::new(bytes);
         let mut rows = Vec::new();
+        let mut incomplete = None;
         let mut record = csv::StringRecord::new();
         loop {
-            let line = lines.at(reader.position().byte());
+            let start = reader.position().byte();
+            let line = lines.at(start);
             match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     let line = record.position().map_or(line, |p| lines.at(p.byte()));
+                    let spans = lines
+                        .between(record.position().map_or(start, |p| p.byte()), reader.position().byte());
+                    if spans > MAX_RECORD_LINES && incomplete.is_none() {
+                        incomplete = Some(format!(
+                            "the record at line {line} of `{}` spans {spans} lines; an unbalanced quote may have joined the rows after it into one cell",
+                            file_name(path)
+                        ));
+                    }
                     if record.iter().all(|c| c.trim().is_empty()) {
                         continue;
                     }
@@ -146,12 +171,18 @@ impl Table {
                     };
                     rows.push((line, Err(message)));
                     if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                        incomplete.get_or_insert_with(|| {
+                            format!(
+                                "`{}` cannot be read past line {line}: the row is not valid CSV",
+                                file_name(path)
+                            )
+                        });
                         break;
                     }
                 }
             }
         }
-        Ok(Table { file: file_name(path), header, rows })
+        Ok(Table { file: file_name(path), header, rows, incomplete })
     }
 
     fn fields<'a>(
@@ -189,7 +220,7 @@ impl Table {
                     Ok(r) => out.push(r),
                     Err(s) => skipped.push(s),
                 },
-                Err(reason) => skipped.push(SkippedRecord { kind, location, reason: reason.clone() }),
+                Err(reason) => skipped.push(SkippedRecord::new(kind, location, reason.clone())),
             }
         }
     }
@@ -208,6 +239,16 @@ impl<'a> Lines<'a> {
             bytes,
             newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect(),
         }
+    }
+
+    /// How many line breaks lie between two byte offsets: the lines a record ending
+    /// with its line break spans.
+    fn between(&self, start: u64, end: u64) -> usize {
+        let index = |offset: u64| {
+            let at = usize::try_from(offset).unwrap_or(usize::MAX);
+            self.newlines.partition_point(|n| *n < at)
+        };
+        index(end).saturating_sub(index(start))
     }
 
     fn at(&self, offset: u64) -> u64 {

@@ -102,9 +102,11 @@ pub(super) fn read_people(
             .filter_map(|(t, key)| text_at(item, key).transpose().map(|v| v.map(|v| (t, v))))
             .collect::<Result<_, String>>()
             .map_err(|reason| SkippedRecord {
-                kind: RecordKind::Employee,
-                location: location.clone(),
-                reason,
+                partial: normalizer.partial(
+                    location.clone(),
+                    targets.iter().filter_map(|(t, key)| Some((t, text_at(item, key).ok()??))),
+                ),
+                ..SkippedRecord::new(RecordKind::Employee, location.clone(), reason)
             })?;
         normalizer.person(location, values.iter().map(|(t, v)| (*t, v.as_str())))
     });
@@ -168,7 +170,7 @@ fn table_values<'a>(
     keys.iter()
         .filter_map(|(f, key)| text_at(item, key).transpose().map(|v| v.map(|v| (*f, v))))
         .collect::<Result<_, String>>()
-        .map_err(|reason| SkippedRecord { kind, location: location.clone(), reason })
+        .map_err(|reason| SkippedRecord::new(kind, location.clone(), reason))
 }
 
 /// The text at a dotted key of an item; `Ok(None)` when absent or null.
@@ -201,7 +203,7 @@ fn each<T>(
         // Items are numbered from 1, like lines.
         let location = RecordLocation { file: file.to_owned(), line: i as u64 + 1 };
         if !item.is_object() {
-            skipped.push(SkippedRecord { kind, location, reason: "the item is not an object".into() });
+            skipped.push(SkippedRecord::new(kind, location, "the item is not an object"));
             continue;
         }
         match build(location, item) {

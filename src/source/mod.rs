@@ -175,11 +175,11 @@ fn drop_duplicate_ids<T: Record>(records: Vec<T>, skipped: &mut Vec<SkippedRecor
     let mut dropped = vec![false; records.len()];
     for (i, f) in &duplicates {
         dropped[*i] = true;
-        skipped.push(SkippedRecord {
-            kind: T::KIND,
-            location: records[*i].location().clone(),
-            reason: format!("duplicate id: the same id is already at {}", records[*f].location()),
-        });
+        skipped.push(SkippedRecord::new(
+            T::KIND,
+            records[*i].location().clone(),
+            format!("duplicate id: the same id is already at {}", records[*f].location()),
+        ));
     }
     records.into_iter().zip(dropped).filter(|(_, d)| !d).map(|(r, _)| r).collect()
 }

@@ -64,6 +64,37 @@ async fn csv_reads_renamed_columns_and_skips_bad_rows_with_their_line() {
 }
 
 #[tokio::test]
+async fn a_skipped_person_keeps_what_could_be_read_of_them() {
+    let csv =
+        "Nr;Vorname;Beginn;employment_status;KST\n1;Ada;01.02.2024;Aktiv;4711\n2;Bo;31.02.2024;Aktiv;\n";
+    let batch = fetch(CSV_SOURCE, &[("p.csv", csv), ("ou.csv", "Code;Name\n")]).await.unwrap();
+    let bo = batch.skipped[0].partial.as_deref().expect("what was readable of the skipped row");
+    assert_eq!((bo.id.as_str(), bo.first_name.as_deref(), bo.start_date), ("2", Some("Bo"), None));
+    assert_eq!(batch.incomplete, None, "one bad date is not an incomplete read");
+    let json = serde_json::to_string(&batch.skipped[0]).unwrap();
+    assert!(!json.contains("Bo") && !json.contains("partial"), "never serialized: {json}");
+}
+
+#[tokio::test]
+async fn an_unbalanced_quote_makes_the_read_incomplete() {
+    let mut csv = "Nr;Vorname;Beginn;employment_status;KST\n1;\"Ada;01.02.2024;Aktiv;4711\n".to_owned();
+    for i in 2..40 {
+        csv.push_str(&format!("{i};P{i};01.02.2024;Aktiv;\n"));
+    }
+    let batch = fetch(CSV_SOURCE, &[("p.csv", &csv), ("ou.csv", "Code;Name\n")]).await.unwrap();
+    assert!(batch.people.len() < 5, "the rows after the quote are one cell: {}", batch.people.len());
+    let why = batch.incomplete.expect("incomplete");
+    assert_eq!(
+        why,
+        "the record at line 2 of `p.csv` spans 39 lines; an unbalanced quote may have joined the rows after it into one cell"
+    );
+    // A cell with a line break or two is not a problem.
+    let address = "Nr;Vorname;Beginn;employment_status;KST\n1;\"Ada\nLovelace\";01.02.2024;Aktiv;4711\n2;Bo;01.02.2024;Aktiv;\n";
+    let batch = fetch(CSV_SOURCE, &[("p.csv", address), ("ou.csv", "Code;Name\n")]).await.unwrap();
+    assert_eq!((batch.people.len(), batch.incomplete), (2, None));
+}
+
+#[tokio::test]
 async fn csv_without_a_renamed_column_fails_as_a_whole() {
     let err =
         fetch(CSV_SOURCE, &[("p.csv", "Nr;Vorname\n1;Ada\n"), ("ou.csv", "Code;Name\n")]).await.unwrap_err();

@@ -130,16 +130,58 @@ impl Normalizer {
             .map_err(|_| format!("{field} is not a valid date in the form `{}`", self.date_format))
     }
 
-    /// Builds a person from (target, raw text) pairs.
+    /// Builds a person from (target, raw text) pairs. A person that cannot be built is
+    /// skipped with the first problem as its reason, and keeps what could be read of
+    /// it ([`SkippedRecord::partial`]) so that their entry can be held as it is.
     pub fn person<'r>(
         &self,
         location: RecordLocation,
         values: impl IntoIterator<Item = (&'r PersonTarget, &'r str)>,
     ) -> Result<Person, SkippedRecord> {
-        let skip =
-            |reason: String| SkippedRecord { kind: RecordKind::Employee, location: location.clone(), reason };
-        let mut p = Person { source: self.source.clone(), location: location.clone(), ..Person::default() };
+        let (p, problem) = self.read_person(location.clone(), values);
+        let problem = problem.or_else(|| {
+            (p.id.is_empty()).then(|| "the record has neither an id nor an employee_number".to_owned())
+        });
+        let problem = problem.or_else(|| match (p.start_date, p.end_date) {
+            (Some(start), Some(end)) if end < start => Some("end_date is before start_date".to_owned()),
+            _ => None,
+        });
+        match problem {
+            None => Ok(p),
+            Some(reason) => Err(SkippedRecord {
+                partial: Some(Box::new(p)),
+                ..SkippedRecord::new(RecordKind::Employee, location, reason)
+            }),
+        }
+    }
+
+    /// What can be read of a person from (target, raw text) pairs, whatever else is
+    /// wrong with the record (for a record skipped before it reached [`Self::person`]).
+    pub fn partial<'r>(
+        &self,
+        location: RecordLocation,
+        values: impl IntoIterator<Item = (&'r PersonTarget, impl AsRef<str> + 'r)>,
+    ) -> Option<Box<Person>> {
+        let values: Vec<(&PersonTarget, String)> =
+            values.into_iter().map(|(t, v)| (t, v.as_ref().to_owned())).collect();
+        let (p, _) = self.read_person(location, values.iter().map(|(t, v)| (*t, v.as_str())));
+        Some(Box::new(p))
+    }
+
+    /// Reads every field it can, and the first problem of those it cannot.
+    fn read_person<'r>(
+        &self,
+        location: RecordLocation,
+        values: impl IntoIterator<Item = (&'r PersonTarget, &'r str)>,
+    ) -> (Person, Option<String>) {
+        let mut p = Person { source: self.source.clone(), location, ..Person::default() };
         let mut id = None;
+        let mut problem: Option<String> = None;
+        let mut note = |reason: String| {
+            if problem.is_none() {
+                problem = Some(reason);
+            }
+        };
         for (target, raw) in values {
             let field = match target {
                 PersonTarget::Custom(name) => {
@@ -170,27 +212,24 @@ impl Normalizer {
                 F::WorkLocation => p.work_location = Some(v),
                 F::Manager => p.manager = Some(v),
                 F::EmploymentType => p.employment_type = Some(v),
-                F::EmploymentStatus => {
-                    p.employment_status = Some(v.parse::<EmploymentStatus>().map_err(|()| {
-                        skip(format!(
-                            "employment_status `{v}` is not one of active, pending, leave, terminated; map it under `values` in the source"
-                        ))
-                    })?)
-                }
-                F::StartDate => p.start_date = Some(self.date("start_date", v).map_err(skip)?),
-                F::EndDate => p.end_date = Some(self.date("end_date", v).map_err(skip)?),
+                F::EmploymentStatus => match v.parse::<EmploymentStatus>() {
+                    Ok(status) => p.employment_status = Some(status),
+                    Err(()) => note(format!(
+                        "employment_status `{v}` is not one of active, pending, leave, terminated; map it under `values` in the source"
+                    )),
+                },
+                F::StartDate => match self.date("start_date", v) {
+                    Ok(d) => p.start_date = Some(d),
+                    Err(reason) => note(reason),
+                },
+                F::EndDate => match self.date("end_date", v) {
+                    Ok(d) => p.end_date = Some(d),
+                    Err(reason) => note(reason),
+                },
             }
         }
-        p.id = match id.or_else(|| p.employee_number.clone()) {
-            Some(id) => id,
-            None => return Err(skip("the record has neither an id nor an employee_number".into())),
-        };
-        if let (Some(start), Some(end)) = (p.start_date, p.end_date)
-            && end < start
-        {
-            return Err(skip("end_date is before start_date".into()));
-        }
-        Ok(p)
+        p.id = id.or_else(|| p.employee_number.clone()).unwrap_or_default();
+        (p, problem)
     }
 
     /// Builds an employment from (field name, raw text) pairs.
@@ -199,11 +238,7 @@ impl Normalizer {
         location: RecordLocation,
         values: impl IntoIterator<Item = (&'r str, &'r str)>,
     ) -> Result<Employment, SkippedRecord> {
-        let skip = |reason: String| SkippedRecord {
-            kind: RecordKind::Employment,
-            location: location.clone(),
-            reason,
-        };
+        let skip = |reason: String| SkippedRecord::new(RecordKind::Employment, location.clone(), reason);
         let mut e = Employment {
             source: self.source.clone(),
             id: String::new(),
@@ -259,11 +294,11 @@ impl Normalizer {
             }
         }
         if u.id.is_empty() || u.name.is_empty() {
-            return Err(SkippedRecord {
-                kind: RecordKind::OrgUnit,
+            return Err(SkippedRecord::new(
+                RecordKind::OrgUnit,
                 location,
-                reason: "an org unit needs an id and a name".into(),
-            });
+                "an org unit needs an id and a name",
+            ));
         }
         Ok(u)
     }

@@ -6,11 +6,14 @@
 
 use std::fmt::Write as _;
 
-use crate::model::Value;
-use crate::plan::{Action, Plan, PlanStatus, Planned, Row, SourceHealth};
+use crate::model::{SkippedRecord, Value};
+use crate::plan::{Action, Plan, PlanStatus, Planned, Row, SourceHealth, SourceView};
 
 /// Unchanged rows listed before the rest are only counted.
 const MAX_NOOP_ROWS: usize = 500;
+
+/// Skipped source rows listed at most; the job result has every one.
+const MAX_SKIPPED_ROWS: usize = 50;
 
 /// Renders a plan as Markdown.
 pub fn render(plan: &Plan) -> String {
@@ -70,6 +73,28 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
         .collect();
     writeln!(out, "Sources: {}", if sources.is_empty() { "none".to_owned() } else { sources.join(" · ") })?;
     writeln!(out)?;
+    let skipped: Vec<(&SourceView, &SkippedRecord)> =
+        plan.sources.iter().flat_map(|src| src.skipped.iter().map(move |r| (src, r))).collect();
+    if !skipped.is_empty() {
+        writeln!(
+            out,
+            "Skipped {} {} (never read into the plan; a skipped person's entry is held as it is):",
+            skipped.len(),
+            plural(skipped.len(), "row", "rows")
+        )?;
+        writeln!(out)?;
+        for (src, r) in skipped.iter().take(MAX_SKIPPED_ROWS) {
+            writeln!(out, "- `{}` {}", src.id, prose(&r.to_string()))?;
+        }
+        if skipped.len() > MAX_SKIPPED_ROWS {
+            writeln!(
+                out,
+                "- … and {} more (the job result lists them all)",
+                skipped.len() - MAX_SKIPPED_ROWS
+            )?;
+        }
+        writeln!(out)?;
+    }
     let safety = &plan.safety;
     let pct = |n: usize| if safety.managed == 0 { 0.0 } else { n as f64 * 100.0 / safety.managed as f64 };
     write!(
