@@ -77,7 +77,7 @@ pub enum HttpError {
     #[error("cannot authenticate")]
     Auth(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The CA file cannot be read.
-    #[error("cannot read CA file `{path}`")]
+    #[error("cannot set up the HTTP client: cannot read CA file `{path}`")]
     CaFile {
         /// The file.
         path: String,
@@ -86,7 +86,7 @@ pub enum HttpError {
         source: std::io::Error,
     },
     /// The CA file holds no certificate the client can use.
-    #[error("CA file `{path}` holds no usable certificate")]
+    #[error("cannot set up the HTTP client: CA file `{path}` holds no usable certificate")]
     CaCertificates {
         /// The file.
         path: String,

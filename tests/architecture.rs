@@ -44,6 +44,12 @@ const IMPURE: &[&str] = &[
     "Instant::now",
     "fastrand::",
     "getrandom::",
+    "std::io::",
+    "std::thread::sleep",
+    "println!",
+    "eprintln!",
+    "print!(",
+    "eprint!(",
 ];
 
 const PURE: &[&str] = &["model", "transform", "plan"];
@@ -63,10 +69,18 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its comments (line comments and doc comments), so that
+/// The code of a file without its comments (line, doc and block comments), so that
 /// prose about a module does not count as using it.
 fn code(text: &str) -> String {
-    text.lines()
+    let mut unblocked = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("/*") {
+        unblocked.push_str(&rest[..i]);
+        rest = rest[i + 2..].find("*/").map_or("", |j| &rest[i + 2 + j + 2..]);
+    }
+    unblocked.push_str(rest);
+    unblocked
+        .lines()
         .map(|line| match line.find("//") {
             // `//` inside a string literal (a URL) is rare in paths that matter; a
             // commented-out path is not a use.
@@ -77,24 +91,76 @@ fn code(text: &str) -> String {
         .join("\n")
 }
 
-/// The top-level crate modules a file names as `crate::name`.
-fn uses(code: &str) -> BTreeSet<String> {
+/// The top-level crate modules a file names: `crate::name`, each name of a grouped
+/// `crate::{a, b::c}`, and `super::…` paths that climb out of the file's own top-level
+/// module (`depth` is how deep the file sits below `src/`: 0 for `src/x.rs` and
+/// `src/x/mod.rs`, 1 for `src/x/y.rs` and `src/x/y/mod.rs`, and so on).
+fn uses(code: &str, depth: usize) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
+    let name_at =
+        |s: &str| -> String { s.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect() };
     let mut rest = code;
     while let Some(i) = rest.find("crate::") {
         let after = &rest[i + "crate::".len()..];
-        let name: String = after.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
         let before = rest[..i].chars().last();
         // `hrsync_crate::x` or `$crate::` are not this crate's paths.
-        if !name.is_empty() && !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
-            found.insert(name);
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+            if let Some(group) = after.strip_prefix('{') {
+                // The group's own items: at brace depth 0, up to the closing brace.
+                let (mut depth, mut start) = (0usize, 0);
+                let mut items = Vec::new();
+                for (k, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => {
+                            items.push(&group[start..k]);
+                            break;
+                        }
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            items.push(&group[start..k]);
+                            start = k + 1;
+                        }
+                        _ => {}
+                    }
+                }
+                for item in items {
+                    let name = name_at(item.trim_start());
+                    if !name.is_empty() && name != "self" {
+                        found.insert(name);
+                    }
+                }
+            } else {
+                let name = name_at(after);
+                if !name.is_empty() {
+                    found.insert(name);
+                }
+            }
         }
         rest = after;
+    }
+    // `super::super::x` from `src/a/b.rs` (depth 1) climbs to the crate root: `x` is
+    // another top-level module.
+    let mut rest = code;
+    while let Some(i) = rest.find("super::") {
+        let mut after = &rest[i..];
+        let mut climbs = 0;
+        while let Some(next) = after.strip_prefix("super::") {
+            climbs += 1;
+            after = next;
+        }
+        if climbs > depth {
+            let name = name_at(after);
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+        rest = &rest[i + "super::".len() * climbs.max(1)..];
     }
     found
 }
 
-fn files() -> Vec<(String, PathBuf, String)> {
+fn files() -> Vec<(String, PathBuf, String, usize)> {
     let src = root().join("src");
     let mut paths = Vec::new();
     rust_files(&src, &mut paths);
@@ -107,7 +173,11 @@ fn files() -> Vec<(String, PathBuf, String)> {
             let top = rel.components().next().unwrap().as_os_str().to_string_lossy();
             let module = top.trim_end_matches(".rs").to_owned();
             let text = std::fs::read_to_string(&path).unwrap();
-            (module, path, code(&text))
+            // A module's own file (`mod.rs`) sits at the depth of its folder.
+            let parts = rel.components().count();
+            let depth =
+                if rel.ends_with("mod.rs") { parts.saturating_sub(2) } else { parts.saturating_sub(1) };
+            (module, path.clone(), code(&text), depth)
         })
         .collect()
 }
@@ -116,12 +186,12 @@ fn files() -> Vec<(String, PathBuf, String)> {
 fn every_import_points_down() {
     let mut wrong = Vec::new();
     let mut edges = 0;
-    for (module, path, code) in files() {
+    for (module, path, code, depth) in files() {
         let Some(own) = layer(&module) else {
             wrong.push(format!("{}: module `{module}` has no layer in LAYERS", path.display()));
             continue;
         };
-        for used in uses(&code) {
+        for used in uses(&code, depth) {
             if used == module {
                 continue;
             }
@@ -144,7 +214,7 @@ fn every_import_points_down() {
 fn the_pure_layers_do_no_io_and_read_no_clock() {
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for (module, path, code) in files() {
+    for (module, path, code, _) in files() {
         if !PURE.contains(&module.as_str()) {
             continue;
         }
@@ -162,9 +232,15 @@ fn the_pure_layers_do_no_io_and_read_no_clock() {
 #[test]
 fn the_scan_sees_paths_and_ignores_comments() {
     let found =
-        uses(&code("use crate::model::Value;\n// crate::cli is prose\nlet x = crate::plan::diff(y);"));
+        uses(&code("use crate::model::Value;\n// crate::cli is prose\nlet x = crate::plan::diff(y);"), 0);
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["model", "plan"]);
-    assert!(uses("$crate::x other_crate::y").is_empty());
+    assert!(uses("$crate::x other_crate::y", 0).is_empty());
+    let grouped = uses("use crate::{cli::Cli, self, run::{Run, open}};", 0);
+    assert_eq!(grouped.into_iter().collect::<Vec<_>>(), ["cli", "run"]);
+    assert!(uses(&code("/* crate::daemon */ let a = 1;"), 0).is_empty(), "block comments are prose");
+    // From src/plan/rows.rs (depth 1): `super::` is plan itself, `super::super::` the root.
+    assert!(uses("use super::diff::Planner;", 1).is_empty());
+    assert_eq!(uses("use super::super::daemon::Host;", 1).into_iter().collect::<Vec<_>>(), ["daemon"]);
     assert_eq!(layer("model"), Some(0));
     assert!(layer("cli") > layer("daemon") && layer("plan") > layer("state"));
 }

@@ -121,6 +121,18 @@ fn what_is_not_built_yet_says_so() {
 }
 
 #[test]
+fn an_approval_that_is_not_a_plan_id_is_an_error_not_a_silent_no_match() {
+    let ex = Example::new();
+    for command in ["apply", "run"] {
+        let out = ex.run(&[command, "--approve", "8051839cb955c505e05273767741ab6"]);
+        assert_eq!(out.code, 1, "exit 1 (an error), never 2 (changes): {out:?}");
+        assert!(out.stderr.contains("is not a plan id: a plan id is 32 lowercase hex digits"), "{out:?}");
+        assert!(out.stderr.contains("check the id given with `--approve`"), "{out:?}");
+    }
+    assert!(ex.nothing_written());
+}
+
+#[test]
 fn a_directory_in_plan_mode_is_never_written() {
     let ex = Example::new();
     let dir = ex.path("directories/corp.yaml");

@@ -122,7 +122,7 @@ pub async fn apply(
                                 }
                             }
                             Err(e) => {
-                                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %e, "item failed");
+                                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %crate::model::error_chain(&e), "item failed");
                                 if matches!(e, DirectoryError::Unavailable { .. }) {
                                     *unavailable.lock().unwrap_or_else(|p| p.into_inner()) =
                                         Some(format!("not attempted: {e}"));

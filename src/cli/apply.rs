@@ -1,21 +1,17 @@
-//! `hrsync apply` and `hrsync run`: apply the plans of the directories in mode `apply`
-//! (a saved plan only while the live state it was computed against is unchanged), and
-//! the sync job that prints its job result.
+//! `hrsync apply`: apply the plans of the directories in mode `apply` (a saved plan only
+//! while the live state it was computed against is unchanged).
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::{Global, PiiArg, open_run, pii};
+use super::{Global, PiiArg, approvals, open_run, pii};
 use crate::config::Mode;
-use crate::model::PlanId;
 use crate::plan::Plan;
 use crate::plan::guard::{self, saved::SavedPlanError};
 use crate::plan::render::{self, Format};
-use crate::report::JobStatus;
-use crate::run::{JobOptions, PlanOptions};
+use crate::run::PlanOptions;
 
 /// Reads the plans of a file written by `hrsync plan --format json` (an array) or a
 /// report's `plan.json` (one plan).
@@ -36,7 +32,7 @@ fn read_saved_plans(path: &Path) -> Result<Vec<Plan>> {
 pub(super) async fn apply(
     g: &Global,
     saved: Option<&Path>,
-    approve: &[PlanId],
+    approve: &[String],
     directory: Option<&str>,
     pii_arg: Option<PiiArg>,
 ) -> Result<ExitCode> {
@@ -44,7 +40,7 @@ pub(super) async fn apply(
     let _lock = run.store.lock()?;
     let pii = pii(&run, pii_arg)?;
     let saved = saved.map(read_saved_plans).transpose()?;
-    let approvals: BTreeSet<PlanId> = approve.iter().cloned().collect();
+    let approvals = approvals(approve)?;
     let mut state = run.store.load()?;
     let previous = state.clone();
     let gathered = run.gather(None, &state).await?;
@@ -121,20 +117,4 @@ pub(super) async fn apply(
     }
     run.store.save(&state)?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// `hrsync run`: the sync job; its job result on stdout.
-pub(super) async fn run(
-    g: &Global,
-    source: Option<String>,
-    dry_run: bool,
-    approve: &[PlanId],
-) -> Result<ExitCode> {
-    let run = open_run(g).await?;
-    let _lock = if dry_run { None } else { Some(run.store.lock()?) };
-    let pii = pii(&run, None)?;
-    let options = JobOptions { source, dry_run, approvals: approve.iter().cloned().collect(), pii };
-    let result = run.job(&options).await?;
-    println!("{}", serde_json::to_string_pretty(&result)?);
-    Ok(if result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::PiiSpec;
-use crate::model::PlanId;
 use crate::plan::render::Format;
 
 /// hrsync keeps directories in step with HR systems, declared in a git repository.
@@ -122,7 +121,7 @@ pub(super) enum Command {
         plan: Option<PathBuf>,
         /// Approve a plan blocked by the safety limits, by its id.
         #[arg(long, value_name = "ID")]
-        approve: Vec<PlanId>,
+        approve: Vec<String>,
         /// Only this directory.
         #[arg(long, value_name = "ID")]
         directory: Option<String>,
@@ -140,10 +139,10 @@ pub(super) enum Command {
         dry_run: bool,
         /// Approve a plan blocked by the safety limits, by its id.
         #[arg(long, value_name = "ID")]
-        approve: Vec<PlanId>,
+        approve: Vec<String>,
     },
     /// The GitOps loop: plan, commit the plan to the reports branch, apply, commit the
-    /// result. Only `--once` is built yet; watching is not.
+    /// result; once with `--once`, else watching the branch until stopped.
     Daemon {
         /// Run one cycle and exit.
         #[arg(long)]

@@ -15,6 +15,9 @@ pub(super) async fn daemon(
     branch: Option<&str>,
     listen: Option<&str>,
 ) -> Result<ExitCode> {
+    if once && listen.is_some() {
+        bail!("`--listen` serves a watching daemon; leave it out with `--once`");
+    }
     if g.git_ref.is_some() {
         bail!("the daemon reads the config of `--branch`, not `--ref`");
     }
@@ -24,9 +27,5 @@ pub(super) async fn daemon(
         now: g.now.as_deref().map(|t| parse_now(Some(t))).transpose()?,
         json_logs: g.log_format == LogFormat::Json,
     };
-    match (once, listen) {
-        (true, None) => host.once(branch).await,
-        (false, _) => host.watch(branch, listen).await,
-        (true, Some(_)) => bail!("`--listen` serves a watching daemon; leave it out with `--once`"),
-    }
+    if once { host.once(branch).await } else { host.watch(branch, listen).await }
 }

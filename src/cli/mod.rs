@@ -11,9 +11,11 @@ mod args;
 mod daemon;
 mod plan;
 mod preview;
+mod run;
 mod schema;
 mod validate;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use crate::config::files::{RepoFiles, WorkTree};
 use crate::config::{self};
 use crate::daemon::host::is_remote;
 use crate::git::GitTree;
+use crate::model::PlanId;
 use crate::plan::pii::Pii;
 use crate::plan::render::Format;
 use crate::run::Run;
@@ -69,7 +72,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Apply { plan, approve, directory, pii } => {
             apply::apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
         }
-        Command::Run { source, dry_run, approve } => apply::run(g, source.clone(), *dry_run, approve).await,
+        Command::Run { source, dry_run, approve } => run::run(g, source.clone(), *dry_run, approve).await,
         Command::Daemon { once, branch, listen } => {
             daemon::daemon(g, *once, branch.as_deref(), listen.as_deref()).await
         }
@@ -138,4 +141,10 @@ fn emit(out: Option<&Path>, text: &str) -> Result<()> {
 /// How an output shows personal data: `--pii`, or `reports.pii`.
 fn pii(run: &Run, arg: Option<PiiArg>) -> Result<Pii> {
     Ok(run.pii(arg.map(Into::into))?)
+}
+
+/// The plan ids of `--approve`; a text that is not a plan id is an error (exit 1), not an
+/// approval that silently matches nothing.
+fn approvals(approve: &[String]) -> Result<BTreeSet<PlanId>> {
+    approve.iter().map(|id| PlanId::new(id).context("check the id given with `--approve`")).collect()
 }

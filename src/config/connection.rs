@@ -26,7 +26,7 @@ pub enum Auth {
     },
 }
 
-/// How to reach an HTTP directory.
+/// How to reach an HTTP service: a directory (SCIM, Graph) or an HR API.
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     /// Base URL.

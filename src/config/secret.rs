@@ -43,6 +43,17 @@ pub enum SecretError {
     },
 }
 
+impl SecretError {
+    /// A stable name of the error, for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SecretError::Literal => "literal",
+            SecretError::MissingEnv(_) => "missing_env",
+            SecretError::File { .. } => "file",
+        }
+    }
+}
+
 impl SecretRef {
     /// Parses `${env:NAME}` or `${file:/path}`.
     pub fn parse(s: &str) -> Result<Self, SecretError> {

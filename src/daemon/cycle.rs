@@ -86,8 +86,11 @@ pub async fn cycle(
         let pii = pii.clone();
         let mut on_plan = move |directory: &DirectoryConfig, plan: &Plan| -> Result<(), String> {
             let reports = reports.lock().map_err(|_| "reports lock poisoned".to_owned())?;
-            let made = commit_plan(&reports, directory, plan, &pii, revision, time)
-                .map_err(|e| crate::model::error_chain(&e))?;
+            let made = commit_plan(&reports, directory, plan, &pii, revision, time).map_err(|e| match e {
+                // The git error alone, as the reason of the directory's result.
+                CycleError::Reports(git) => crate::model::error_chain(&git),
+                other => crate::model::error_chain(&other),
+            })?;
             if made.is_some() {
                 publish()
                     .map_err(|e| format!("cannot publish the plan: {}", crate::model::error_chain(&e)))?;
@@ -169,7 +172,7 @@ fn take_over_state(reports: &ReportsBranch, store: &StateStore) -> Result<(), Cy
         }
     };
     let local = store.load().map_err(RunError::from)?;
-    if committed.serial > local.serial {
+    if committed.is_newer_than(&local) {
         tracing::info!(
             serial = committed.serial,
             local_serial = local.serial,
@@ -217,7 +220,7 @@ fn commit_result(
         // Nothing was written and nothing about the state changed: no commit.
         return Ok(None);
     }
-    state.serial = state.serial.max(committed.map_or(0, |c| c.serial)) + 1;
+    state.advance_serial(committed.as_ref());
     let state_json = serde_json::to_value(&state)?;
     let files = vec![
         ("status.json".to_owned(), status),

@@ -227,7 +227,7 @@ impl Host {
                 eprintln!("committed {} to `{branch}`: {subject}", &oid.to_string()[..12]);
             }
         }
-        let wait = next_run(run.config.workspace.schedule.as_ref(), self.clock());
+        let wait = next_run(run.config.workspace.schedule.as_ref(), wall_clock());
         Ok((cycle, wait, revision))
     }
 }

@@ -481,7 +481,10 @@ impl Directory for EntraDirectory {
             && let Err(e) = self.set_manager(&created.id, Some(manager)).await
         {
             // The user exists; the next run sees it without a manager and sets it.
-            created.warnings.push(format!("the user was created but its manager was not set: {e}"));
+            created.warnings.push(format!(
+                "the user was created but its manager was not set: {}",
+                crate::model::error_chain(&e)
+            ));
         }
         Ok(created)
     }

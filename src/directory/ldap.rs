@@ -291,22 +291,37 @@ fn describe_result(result: &ldap3::LdapResult) -> String {
 }
 
 /// A TLS configuration trusting the certificate authorities of a PEM file.
-fn tls_config(ca_file: &str) -> Result<rustls::ClientConfig, std::io::Error> {
+fn tls_config(ca_file: &str) -> Result<rustls::ClientConfig, TlsError> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
+    let path = || ca_file.to_owned();
     let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca_file)
-        .map_err(|e| std::io::Error::other(format!("cannot read CA file `{ca_file}`: {e}")))?;
+    let certs =
+        CertificateDer::pem_file_iter(ca_file).map_err(|source| TlsError::CaFile { path: path(), source })?;
     for cert in certs {
-        let cert = cert.map_err(|e| std::io::Error::other(format!("CA file `{ca_file}`: {e}")))?;
-        roots.add(cert).map_err(|e| std::io::Error::other(format!("CA file `{ca_file}`: {e}")))?;
+        let cert = cert.map_err(|source| TlsError::CaFile { path: path(), source })?;
+        roots.add(cert).map_err(|source| TlsError::Certificate { path: path(), source })?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
+        .map_err(TlsError::Setup)?
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// Why the TLS settings of an LDAP connection cannot be made.
+#[derive(Debug, thiserror::Error)]
+enum TlsError {
+    /// The CA file cannot be read, or is not PEM.
+    #[error("cannot read CA file `{path}`")]
+    CaFile { path: String, source: rustls_pki_types::pem::Error },
+    /// A certificate of the CA file is refused.
+    #[error("CA file `{path}` holds a certificate that cannot be trusted")]
+    Certificate { path: String, source: rustls::Error },
+    /// The TLS library cannot be set up.
+    #[error("cannot set up TLS")]
+    Setup(#[source] rustls::Error),
 }
 
 /// The first RDN of a DN (up to the first unescaped comma).

@@ -42,15 +42,23 @@ fn explain(e: git2::Error) -> GitError {
 
 /// The password or token: `HRSYNC_GIT_PASSWORD`, or the content of the file
 /// `HRSYNC_GIT_PASSWORD_FILE` names (a mounted secret), without its final line break.
-fn password() -> Result<Option<String>, String> {
+fn password() -> Result<Option<String>, PasswordFileError> {
     if let Ok(password) = std::env::var("HRSYNC_GIT_PASSWORD") {
         return Ok(Some(password));
     }
     let Ok(path) = std::env::var("HRSYNC_GIT_PASSWORD_FILE") else { return Ok(None) };
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned())),
-        Err(e) => Err(format!("cannot read HRSYNC_GIT_PASSWORD_FILE `{path}`: {e}")),
+        Err(source) => Err(PasswordFileError { path, source }),
     }
+}
+
+/// The file `HRSYNC_GIT_PASSWORD_FILE` names cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read HRSYNC_GIT_PASSWORD_FILE `{path}`")]
+struct PasswordFileError {
+    path: String,
+    source: std::io::Error,
 }
 
 fn callbacks<'a>() -> RemoteCallbacks<'a> {
@@ -71,7 +79,8 @@ fn callbacks<'a>() -> RemoteCallbacks<'a> {
                     "the remote refused the credentials of HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD; check them and the token's rights",
                 )),
                 (Ok(user), Ok(Some(password))) => Cred::userpass_plaintext(&user, &password),
-                (_, Err(e)) => Err(git2::Error::from_str(&e)),
+                // libgit2 takes an error as text: the cause goes with it.
+                (_, Err(e)) => Err(git2::Error::from_str(&crate::model::error_chain(&e))),
                 _ => Err(git2::Error::from_str(
                     "the remote asks for credentials: set HRSYNC_GIT_USERNAME and HRSYNC_GIT_PASSWORD (a token) or HRSYNC_GIT_PASSWORD_FILE (a file holding it)",
                 )),

@@ -168,10 +168,7 @@ impl<'a> Planner<'a> {
             claimed: vec![false; input.live.len()],
             held: vec![None; input.live.len()],
             cycles: manager_cycles(people),
-            absence_blocker: lifecycle::absence_blocker(
-                input.sources,
-                dir.safety.hold_leavers_on_skipped_rows,
-            ),
+            absence_blocker: guard::absence::blocker(input.sources, dir.safety.hold_leavers_on_skipped_rows),
             shared: Shared::new(dir),
             included: rows::scope_reasons(input.config, dir),
         }

@@ -3,8 +3,9 @@
 //!
 //! This module owns each person's date, the fates (create, enabled or not; nothing;
 //! skip), when a leaver left (an end date, or the day hrsync first saw them go, kept
-//! in a leaver timer), the leaver timeline (grace period, disable, delete) and when
-//! entries that no person matches must not be treated as leavers. It must not build
+//! in a leaver timer) and the leaver timeline (grace period, disable, delete); when
+//! entries that no person matches must not be treated as leavers is a guard
+//! ([`super::guard::absence`]). It must not build
 //! rows or render attributes: it answers questions, and [`super::rows`] writes the
 //! answers down.
 
@@ -17,11 +18,11 @@ use jiff::tz::TimeZone;
 use rayon::prelude::*;
 
 use super::Action;
-use super::diff::{PlanInput, Planner, SourceHealth, SourceStatus};
+use super::diff::{PlanInput, Planner};
 use crate::config::LeaverAction;
 use crate::directory::Entry;
 use crate::model::filter::Decision;
-use crate::model::{EmploymentStatus, RecordKind, SkippedRecord, SourceId};
+use crate::model::{EmploymentStatus, SourceId};
 use crate::transform::merge::MergedPerson;
 
 /// What a person's entry will be, decided before attributes are rendered.
@@ -76,41 +77,6 @@ pub(super) fn local_dates(
                 .unwrap_or(workspace_today)
         })
         .collect()
-}
-
-/// Why entries no person matches must not be taken for leavers in this run, if they
-/// must not: a source not read in full may simply not have said who is still there,
-/// and a read that skipped rows of people (with `hold_skipped`) may hide some of them.
-pub(super) fn absence_blocker(sources: &[SourceStatus], hold_skipped: bool) -> Option<String> {
-    let by_health = sources.iter().find_map(|s| match &s.health {
-        SourceHealth::Healthy => None,
-        SourceHealth::Delta => Some(format!("source `{}` was read as changes only", s.id)),
-        SourceHealth::Snapshot { reason } => {
-            Some(format!("source `{}` was not read in this run ({reason})", s.id))
-        }
-        SourceHealth::Disabled => Some(format!("source `{}` is disabled", s.id)),
-        SourceHealth::Unhealthy { .. } => Some(format!("source `{}` is unhealthy", s.id)),
-    });
-    by_health.or_else(|| hold_skipped.then(|| sources.iter().find_map(skipped_people)).flatten())
-}
-
-/// What a source's read skipped of its people, in words (where, never the values), if
-/// it skipped any.
-fn skipped_people(s: &SourceStatus) -> Option<String> {
-    const SHOWN: usize = 3;
-    let people: Vec<&SkippedRecord> = s.skipped.iter().filter(|r| r.kind == RecordKind::Employee).collect();
-    let first = people.first()?;
-    let mut places: Vec<String> = people.iter().take(SHOWN).map(|r| r.location.to_string()).collect();
-    if people.len() > SHOWN {
-        places.push(format!("{} more", people.len() - SHOWN));
-    }
-    let rows = if people.len() == 1 { "a row" } else { "rows" };
-    Some(format!(
-        "source `{}` skipped {rows} of people ({}: {}), which may hide people who are still there",
-        s.id,
-        places.join(", "),
-        if people.len() == 1 { first.reason.clone() } else { "see the skipped rows".to_owned() }
-    ))
 }
 
 impl Planner<'_> {

@@ -1,7 +1,7 @@
-//! Reading one source in a run: the last good read when the source is disabled or not
-//! selected, a delta read only onto a snapshot as of the watermark, and the health of
-//! what came back ([`health`](crate::plan::guard::health)). A read that is not trusted leaves the
-//! last good read in place.
+//! Reading one source in a run: nothing for a disabled source, the last good read for one
+//! not selected with `--source`, a delta read only onto a snapshot as of the watermark,
+//! and the health of what came back ([`health`](crate::plan::guard::health)). A read
+//! that is not trusted leaves the last good read in place.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

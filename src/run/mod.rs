@@ -3,7 +3,7 @@
 //! This is where I/O and the pure pipeline meet: sources are fetched concurrently, each
 //! read is checked for health against its last good read, delta reads are merged into
 //! the last good read, the population is merged, and each directory's live entries are
-//! read and planned. `hrsync plan`, `apply`, `run` and (later) the daemon all go
+//! read and planned. `hrsync plan`, `apply`, `run` and the daemon all go
 //! through [`Run`], so they see the same data the same way.
 
 mod fetch;

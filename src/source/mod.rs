@@ -100,7 +100,7 @@ pub enum SourceError {
         source: crate::http::HttpError,
     },
     /// The HTTP client of an API source could not be set up (a bad CA file, say).
-    #[error("cannot set up the HTTP client of `{url}`")]
+    #[error("`{url}`")]
     Client {
         /// The endpoint, without query.
         url: String,

@@ -149,6 +149,18 @@ impl ApprovedBy {
 }
 
 impl RunState {
+    /// Whether this state was written after `other` (by another machine, say): it has
+    /// the higher serial.
+    pub fn is_newer_than(&self, other: &RunState) -> bool {
+        self.serial > other.serial
+    }
+
+    /// Moves the serial past this state's and `committed`'s, before the state is
+    /// committed: the next cycle, here or on another machine, takes the newest over.
+    pub fn advance_serial(&mut self, committed: Option<&RunState>) {
+        self.serial = self.serial.max(committed.map_or(0, |c| c.serial)) + 1;
+    }
+
     /// Records that plan `plan` was applied to `directory` at `now`, approved by
     /// `approved` when it needed an approval; the directory's last error is cleared.
     pub fn record_applied(

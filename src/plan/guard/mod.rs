@@ -1,6 +1,8 @@
 //! Guards: whether a plan may be applied (DESIGN §4.8). Every guard hrsync has lives
 //! here, and every caller goes through it:
 //!
+//! - [`absence`]: entries no person matches become leavers only when every source was
+//!   read in full, healthy, and skipped no row of people;
 //! - [`health`]: a source read that cannot be trusted (incomplete, empty, shrunk below
 //!   `min_source_share`) makes the source unhealthy, and a plan with an unhealthy
 //!   source fails;
@@ -14,6 +16,7 @@
 //! Guards must not change rows or counts, nor apply anything: they read the summary the
 //! rows add up to and say what the plan's status is.
 
+pub mod absence;
 pub mod health;
 pub mod mass;
 pub mod saved;
