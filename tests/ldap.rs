@@ -367,3 +367,124 @@ fn validate_online_checks_mapped_attributes_against_the_subschema() {
     assert!(out.stdout.contains("object class `acmePerson` is not in the server's schema"), "{out:?}");
     assert!(!out.stdout.contains("`givenName`"), "only what is missing: {out:?}");
 }
+
+#[test]
+fn a_create_the_server_refuses_fails_alone_and_the_rest_is_written() {
+    // Issue 10, case 2: named by cn, one person's name is longer than back-mdb takes
+    // in a DN; the server answers that create with resultCode 80 ("other").
+    let slapd = Slapd::start();
+    let ex = example(&slapd);
+    let dir = ex.path("directories/corp.yaml");
+    let text = std::fs::read_to_string(&dir).unwrap().replace("entry: { rdn: uid }", "entry: { rdn: cn }");
+    std::fs::write(&dir, text).unwrap();
+    let long = "L".repeat(600);
+    ex.set_german(&["10040"], 2, &long);
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(out.code, 1, "items failed: {out:?}");
+    let failure = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: create germany:10…40"))
+        .expect("the long name's create");
+    assert!(failure.ends_with("the directory refused the change: LDAP result 80"), "{failure}");
+    assert!(!out.stderr.contains("not attempted"), "nothing else stopped: {out:?}");
+    // Every other create was sent: what failed besides is a namesake taking a cn twice.
+    let applied = out.stdout.lines().find(|l| l.starts_with("Applied to `corp`")).unwrap();
+    let count = |word: &str| -> usize {
+        let before = &applied[..applied.find(&format!(" {word}")).unwrap()];
+        before.rsplit([' ', ':']).next().unwrap().parse().unwrap()
+    };
+    let (created, failed) = (count("created"), count("failed"));
+    assert_eq!(created + failed, 143, "{applied}");
+    let namesakes =
+        out.stderr.lines().filter(|l| l.starts_with("error: create") && l.contains("already exists")).count();
+    assert_eq!(failed, namesakes + 1, "{out:?}");
+    assert_eq!(people(&slapd).len(), created);
+    // The next run plans those creates again, and nothing else.
+    let again = hrsync(&ex, NOW, &["plan", "--format", "json"]);
+    assert_eq!(json(&again.stdout)[0]["summary"]["create"], failed, "{again:?}");
+}
+
+/// A TCP proxy in front of `target` that cuts its first connection once `after` bytes
+/// went from the client to the server, as a reset mid-apply would; later connections
+/// pass untouched. Its threads end with the connections (and the test process).
+fn cutting_proxy(target: std::net::SocketAddr, after: usize) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cut = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(target) else { return };
+            let first = !cut.swap(true, Ordering::SeqCst);
+            let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_read, mut c_write) = (server, client);
+            let (c_shut, s_shut) = (c_write.try_clone().unwrap(), s_write.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let mut sent = 0;
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = c_read.read(&mut buf) {
+                    if n == 0 || s_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                    if first && sent >= after {
+                        let _ = c_shut.shutdown(Shutdown::Both);
+                        let _ = s_shut.shutdown(Shutdown::Both);
+                        break;
+                    }
+                }
+                let _ = s_write.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = s_read.read(&mut buf) {
+                    if n == 0 || c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = c_write.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_connection_cut_mid_apply_is_reopened_and_the_apply_goes_on() {
+    // Issue 10, case 3: one TCP reset in the middle of 143 creates.
+    let slapd = Slapd::start();
+    let url = slapd.url();
+    let target: std::net::SocketAddr =
+        url.trim_start_matches("ldap://").trim_end_matches('/').parse().unwrap();
+    let proxy = cutting_proxy(target, 30_000);
+    let ex = Example::with_directory(
+        "openldap.yaml",
+        &[
+            ("ldaps://ldap.acme.example:636", &format!("ldap://{proxy}")),
+            ("cn=hrsync,ou=services,dc=acme,dc=example", ADMIN),
+        ],
+    );
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert!(!out.stderr.contains("not attempted"), "the apply went on: {out:?}");
+    assert!(
+        out.stderr.contains("LDAP write interrupted; trying again"),
+        "the cut happened mid-apply: {out:?}"
+    );
+    let applied = out.stdout.lines().find(|l| l.starts_with("Applied to `corp`")).expect("applied");
+    // A create whose answer was lost in the cut finds its DN taken when sent again: it
+    // fails for this run, and the next run matches the entry.
+    assert!(
+        applied.contains("143 created, 0 updated, 0 disabled, 0 deleted, 0 failed")
+            || applied.contains("142 created, 0 updated, 0 disabled, 0 deleted, 1 failed"),
+        "{out:?}"
+    );
+    assert_eq!(people(&slapd).len(), 143, "every entry once");
+    let again = hrsync(&ex, NOW, &["apply"]);
+    assert!(again.stdout.contains("0 created") || again.stdout.contains("No changes"), "{again:?}");
+    assert_eq!(people(&slapd).len(), 143, "no duplicate");
+}

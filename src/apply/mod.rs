@@ -124,8 +124,11 @@ pub async fn apply(
                             Err(e) => {
                                 tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %crate::model::error_chain(&e), "item failed");
                                 if matches!(e, DirectoryError::Unavailable { .. }) {
-                                    *unavailable.lock().unwrap_or_else(|p| p.into_inner()) =
-                                        Some(format!("not attempted: {e}"));
+                                    let mut stop = unavailable.lock().unwrap_or_else(|p| p.into_inner());
+                                    if stop.is_none() {
+                                        tracing::error!(directory = %plan.directory, error = %crate::model::error_chain(&e), "the directory stays unreachable: the items left are not attempted; the next run plans them again");
+                                    }
+                                    *stop = Some(format!("not attempted: {e}"));
                                 }
                                 if outcome.entry.is_none() {
                                     outcome.entry = e.entry().map(str::to_owned);

@@ -24,6 +24,31 @@ use crate::config::{LdapDisable, LdapSettings};
 use crate::model::{Attributes, Names, Value, canonical};
 use crate::model::{Compare, DirectoryId};
 
+/// How often a write is sent again after a busy answer or a lost connection.
+const RETRIES: u32 = 3;
+
+/// The pause before sending a write again: 0.2 s, 0.6 s, 1.8 s.
+fn pause(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(200 * 3u64.pow(attempt))
+}
+
+/// Whether an operation's failure says nothing about the entry: the server was busy
+/// or unavailable (51, 52), or the connection broke.
+fn transient(e: &LdapError) -> bool {
+    match e {
+        LdapError::LdapResult { result } => matches!(result.rc, 51 | 52),
+        LdapError::FilterParsing | LdapError::UrlParsing { .. } | LdapError::UnknownScheme(_) => false,
+        _ => true,
+    }
+}
+
+/// Whether a connection that could not be opened may open on a second try: not when
+/// the bind was refused, or the TLS settings or the password cannot be read.
+fn reconnectable(e: &DirectoryError) -> bool {
+    let DirectoryError::Unavailable { source, .. } = e else { return false };
+    !(source.is::<BindError>() || source.is::<TlsError>() || source.is::<crate::config::SecretError>())
+}
+
 /// Active Directory's "account disabled" flag in `userAccountControl`.
 const ACCOUNTDISABLE: u32 = 0x2;
 /// A normal account, enabled.
@@ -111,6 +136,43 @@ impl LdapDirectory {
         Ok(ldap)
     }
 
+    /// Runs the write `op` on a connection, again after a busy or unavailable answer (51,
+    /// 52) and on a new connection after the old one was lost, [`RETRIES`] times at most
+    /// with a growing pause. Sending a write again is safe: updates carry the old values
+    /// as preconditions (16 or 20 when the first one went through), deletes and moves
+    /// find nothing (32), and an add finds its DN taken (68), so nothing is done twice.
+    async fn write<T, F, Fut>(&self, dn: &str, mut op: F) -> Result<T, DirectoryError>
+    where
+        F: FnMut(Ldap) -> Fut,
+        Fut: std::future::Future<Output = Result<T, LdapError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let outcome = match self.ldap().await {
+                Ok(ldap) => match op(ldap).await {
+                    Ok(v) => return Ok(v),
+                    Err(e) if attempt < RETRIES && transient(&e) => {
+                        if !matches!(e, LdapError::LdapResult { .. }) {
+                            // The connection is gone (reset, closed, timed out): reopen it.
+                            *self.conn.lock().await = None;
+                        }
+                        tracing::warn!(directory = %self.id, attempt = attempt + 1, error = %LdapFailure::from(e), "LDAP write interrupted; trying again");
+                        Ok(())
+                    }
+                    Err(e) => Err(self.error(dn, e)),
+                },
+                Err(e) if attempt < RETRIES && reconnectable(&e) => {
+                    tracing::warn!(directory = %self.id, attempt = attempt + 1, error = %crate::model::error_chain(&e), "LDAP server unreachable; trying again");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+            outcome?;
+            tokio::time::sleep(pause(attempt)).await;
+            attempt += 1;
+        }
+    }
+
     /// Maps an LDAP failure of an operation on `dn` to a directory error.
     fn error(&self, dn: &str, e: LdapError) -> DirectoryError {
         match &e {
@@ -119,8 +181,8 @@ impl LdapDirectory {
                 16 | 20 => DirectoryError::Conflict(dn.to_owned()),
                 32 => DirectoryError::NotFound(dn.to_owned()),
                 68 => DirectoryError::AlreadyExists(dn.to_owned()),
-                // busy, unavailable, unwillingToPerform for load, other: try again later.
-                51 | 52 | 80 => self.unavailable(e),
+                // busy, unavailable: the server as a whole, after the retries of `write`.
+                51 | 52 => self.unavailable(e),
                 _ => DirectoryError::Rejected(Box::new(LdapFailure::from(e))),
             },
             _ => self.unavailable(e),
@@ -184,17 +246,19 @@ impl LdapDirectory {
         if mods.is_empty() {
             return Ok(());
         }
-        let mut ldap = self.ldap().await?;
-        ldap.modify(dn, mods).await.and_then(|r| r.success()).map(|_| ()).map_err(|e| self.error(dn, e))
+        self.write(dn, |mut ldap| {
+            let mods = mods.clone();
+            async move { ldap.modify(dn, mods).await.and_then(|r| r.success()).map(|_| ()) }
+        })
+        .await
     }
 
     async fn move_to(&self, dn: &str, superior: &str) -> Result<String, DirectoryError> {
         let rdn = first_rdn(dn);
-        let mut ldap = self.ldap().await?;
-        ldap.modifydn(dn, rdn, true, Some(superior))
-            .await
-            .and_then(|r| r.success())
-            .map_err(|e| self.error(dn, e))?;
+        self.write(dn, |mut ldap| async move {
+            ldap.modifydn(dn, rdn, true, Some(superior)).await.and_then(|r| r.success()).map(|_| ())
+        })
+        .await?;
         Ok(format!("{rdn},{superior}"))
     }
 
@@ -473,8 +537,12 @@ impl Directory for LdapDirectory {
                 attrs.push((b"pwdLastSet".to_vec(), HashSet::from([b"0".to_vec()])));
             }
         }
-        let mut ldap = self.ldap().await?;
-        ldap.add(&dn, attrs).await.and_then(|r| r.success()).map_err(|e| self.error(&dn, e))?;
+        let dn_ref = dn.as_str();
+        self.write(dn_ref, |mut ldap| {
+            let attrs = attrs.clone();
+            async move { ldap.add(dn_ref, attrs).await.and_then(|r| r.success()).map(|_| ()) }
+        })
+        .await?;
         Ok(dn.into())
     }
 
@@ -486,11 +554,11 @@ impl Directory for LdapDirectory {
             let value = new_rdn.first().unwrap_or_default();
             let rdn = format!("{}={}", s.rdn, dn_escape(value));
             if !first_rdn(&dn).eq_ignore_ascii_case(&rdn) {
-                let mut ldap = self.ldap().await?;
-                ldap.modifydn(&dn, &rdn, true, None)
-                    .await
-                    .and_then(|r| r.success())
-                    .map_err(|e| self.error(&dn, e))?;
+                let (from, to) = (dn.as_str(), rdn.as_str());
+                self.write(from, |mut ldap| async move {
+                    ldap.modifydn(from, to, true, None).await.and_then(|r| r.success()).map(|_| ())
+                })
+                .await?;
                 dn = format!("{rdn},{}", parent_of(&dn));
             }
         }
@@ -527,8 +595,8 @@ impl Directory for LdapDirectory {
     }
 
     async fn delete(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
-        let mut ldap = self.ldap().await?;
-        ldap.delete(id).await.and_then(|r| r.success()).map(|_| ()).map_err(|e| self.error(id, e))
+        self.write(id, |mut ldap| async move { ldap.delete(id).await.and_then(|r| r.success()).map(|_| ()) })
+            .await
     }
 }
 
