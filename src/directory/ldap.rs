@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 use super::password::{generate_password, unicode_pwd};
 use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
 use crate::config::{LdapDisable, LdapSettings};
+use crate::model::value::{first_rdn, parent_of};
 use crate::model::{Attributes, Names, Value, canonical};
 use crate::model::{Compare, DirectoryId};
 
@@ -386,25 +387,6 @@ enum TlsError {
     /// The TLS library cannot be set up.
     #[error("cannot set up TLS")]
     Setup(#[source] rustls::Error),
-}
-
-/// The first RDN of a DN (up to the first unescaped comma).
-fn first_rdn(dn: &str) -> &str {
-    let mut escaped = false;
-    for (i, c) in dn.char_indices() {
-        match c {
-            '\\' if !escaped => escaped = true,
-            ',' if !escaped => return &dn[..i],
-            _ => escaped = false,
-        }
-    }
-    dn
-}
-
-/// The parent of a DN.
-fn parent_of(dn: &str) -> &str {
-    let rdn = first_rdn(dn);
-    dn[rdn.len()..].trim_start_matches(',').trim_start()
 }
 
 fn values(v: &Value) -> HashSet<String> {

@@ -344,6 +344,25 @@ pub fn same_text(compare: Compare, desired: Option<&str>, live: Option<&Value>) 
     }
 }
 
+/// The first RDN of a DN (up to the first unescaped comma).
+pub fn first_rdn(dn: &str) -> &str {
+    let mut escaped = false;
+    for (i, c) in dn.char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            ',' if !escaped => return &dn[..i],
+            _ => escaped = false,
+        }
+    }
+    dn
+}
+
+/// The parent of a DN.
+pub fn parent_of(dn: &str) -> &str {
+    let rdn = first_rdn(dn);
+    dn[rdn.len()..].trim_start_matches(',').trim_start()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

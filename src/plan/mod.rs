@@ -242,9 +242,23 @@ pub struct Row {
     /// The entry's revision the row was planned against (the write's precondition).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// A `collision` skip: the person (`<source>:<id>`) whose create, or the entry whose
+    /// DN, this create would collide with. Masked in reports like any person or entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collides_with: Option<Collision>,
     /// Whether the entry id is personal data (reports mask it).
     #[serde(skip)]
     pub entry_personal: bool,
+}
+
+/// What a create would collide with.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Collision {
+    /// Another person's create in this plan, by person key.
+    Person(String),
+    /// An entry that exists, by id.
+    Entry(String),
 }
 
 /// The person of a row.

@@ -108,6 +108,10 @@ pub fn redact(plan: &Plan, pii: &Pii) -> Plan {
         if row.entry_personal {
             row.entry = row.entry.as_deref().map(|e| pii.id(e));
         }
+        row.collides_with = row.collides_with.take().map(|c| match c {
+            super::Collision::Person(key) => super::Collision::Person(pii.key(&key)),
+            super::Collision::Entry(id) => super::Collision::Entry(pii.id(&id)),
+        });
         for c in &mut row.changes {
             if c.personal {
                 c.before = c.before.as_ref().map(|v| pii.directory_value(v));

@@ -18,11 +18,12 @@ use rustc_hash::FxHashMap;
 use super::desired::{ManagerValue, Scratch, UniqueValue, marker_change};
 use super::diff::Planner;
 use super::lifecycle::{Fate, Leaving};
-use super::{Action, Change, EnabledChange, PersonView, Planned, Row, Summary};
-use crate::config::{Config, DirectoryConfig};
+use super::{Action, Change, Collision, EnabledChange, PersonView, Planned, Row, Summary};
+use crate::config::{Config, DirectoryConfig, DirectoryKind, LdapDisable};
 use crate::directory::Entry;
-use crate::model::SourceId;
 use crate::model::filter::Decision;
+use crate::model::value::{first_rdn, parent_of};
+use crate::model::{Compare, SourceId, Value, canonical};
 use crate::transform::merge::ManagerLink;
 
 /// A row with its sort key: action, manager depth, order of the person (or entry).
@@ -122,6 +123,7 @@ impl Planner<'_> {
         }
         rows.sort_unstable_by_key(|(action, depth, order, _)| (*action, *depth, *order));
         let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, _, r)| r).collect();
+        self.skip_dn_collisions(&mut rows);
         drop_refs_to_skipped_creates(&mut rows);
         Rows { rows, timers, unmanaged, unlisted }
     }
@@ -184,6 +186,7 @@ impl Planner<'_> {
             enabled: None,
             warnings: Vec::new(),
             revision: entry.and_then(|e| e.revision.clone()),
+            collides_with: None,
             entry_personal: true,
         }
     }
@@ -362,6 +365,70 @@ impl Planner<'_> {
             row.enabled = Some(EnabledChange { before: Some(true), after: false });
         }
         row
+    }
+}
+
+impl Planner<'_> {
+    /// LDAP names an entry by its RDN attribute in its container: two creates with one
+    /// value there, or a create whose DN an entry holds already, would fail at the server
+    /// on every run. The later create (in apply order) is a `collision` skip naming the
+    /// other person or entry instead. Values compare as DNs do: case and surrounding
+    /// spaces aside.
+    fn skip_dn_collisions(&self, rows: &mut [Row]) {
+        let DirectoryKind::Ldap(s) = &self.dir.kind else { return };
+        let key = |parent: &str, value: &str| (canonical(Compare::Dn, parent), value.trim().to_lowercase());
+        let mut taken: HashMap<(String, String), Collision> = HashMap::new();
+        for entry in self.input.live {
+            let value = entry.attributes.get(&s.rdn).and_then(Value::first);
+            let named = first_rdn(&entry.id)
+                .split_once('=')
+                .is_some_and(|(a, _)| a.trim().eq_ignore_ascii_case(&s.rdn));
+            if let (Some(value), true) = (value, named) {
+                taken
+                    .entry(key(parent_of(&entry.id), value))
+                    .or_insert_with(|| Collision::Entry(entry.id.clone()));
+            }
+        }
+        for row in rows.iter_mut().filter(|r| r.action == Action::Create) {
+            let value =
+                row.changes.iter().find(|c| c.attribute.eq_ignore_ascii_case(&s.rdn)).and_then(|c| match &c
+                    .after
+                {
+                    Some(Planned::Value(v)) => v.first().map(str::to_owned),
+                    _ => None,
+                });
+            let Some(value) = value else { continue };
+            let enabled = row.enabled.is_none_or(|e| e.after);
+            let parent = match &s.disable {
+                LdapDisable::MoveTo(ou) if !enabled => ou.as_str(),
+                _ => s.parent.as_str(),
+            };
+            let me = row.person.as_ref().map(|p| Collision::Person(p.key.clone()));
+            match taken.get(&key(parent, &value)) {
+                Some(other) => {
+                    let whom = match other {
+                        Collision::Person(_) => "another person's create in this plan",
+                        Collision::Entry(_) => "an entry that exists",
+                    };
+                    row.action = Action::Skip;
+                    row.reasons.push(
+                        format!(
+                            "collision: the `{}` of this entry is that of {whom} (`collides_with`), and names one entry only; make the value unique, or give `{}` candidates with `unique: true`",
+                            s.rdn, s.rdn
+                        )
+                        .into(),
+                    );
+                    row.changes.clear();
+                    row.enabled = None;
+                    row.collides_with = Some(other.clone());
+                }
+                None => {
+                    if let Some(me) = me {
+                        taken.insert(key(parent, &value), me);
+                    }
+                }
+            }
+        }
     }
 }
 

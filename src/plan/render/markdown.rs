@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::model::{SkippedRecord, Value};
-use crate::plan::{Action, Plan, PlanStatus, Planned, Row, SourceHealth, SourceView};
+use crate::plan::{Action, Collision, Plan, PlanStatus, Planned, Row, SourceHealth, SourceView};
 
 /// Unchanged rows listed before the rest are only counted.
 const MAX_NOOP_ROWS: usize = 500;
@@ -233,6 +233,11 @@ fn write_row(out: &mut String, row: &Row) -> std::fmt::Result {
     writeln!(out)?;
     for r in &row.reasons {
         writeln!(out, "- {}", prose(r))?;
+    }
+    match &row.collides_with {
+        Some(Collision::Person(key)) => writeln!(out, "- collides with the create of {}", code(key))?,
+        Some(Collision::Entry(id)) => writeln!(out, "- collides with entry {}", code(id))?,
+        None => {}
     }
     for w in &row.warnings {
         writeln!(out, "- ⚠ {}", prose(w))?;
