@@ -390,3 +390,62 @@ fn an_unbalanced_quote_makes_the_source_unhealthy_on_a_first_run() {
     assert_eq!(job["directories"]["corp"]["plan_status"], "failed");
     assert!(ex.nothing_written());
 }
+
+#[test]
+fn an_unhealthy_read_falls_back_to_what_was_last_applied_not_to_an_older_read() {
+    // Issue 10, case 6: `run`, then a mover applied with `apply`, then a read that lost
+    // a third of the rows. The fallback must be the read `apply` applied.
+    let ex = Example::new();
+    assert_eq!(ex.run(&["run"]).code, 0);
+    ex.set_german(&["10050"], 4, "DE-FIN");
+    let moved = ex.run(&["apply"]);
+    assert!(moved.stdout.contains("0 created, 1 updated"), "{moved:?}");
+    // A stray quote: the read is incomplete, so the last good read stands in.
+    ex.set_german(&["10090"], 1, "\"Jan");
+    let plans = json(&ex.run(&["plan", "--format", "json", "--pii", "full"]).stdout);
+    assert_eq!(plans[0]["status"], "failed", "the source is unhealthy");
+    let reverts: Vec<&serde_json::Value> =
+        plans[0]["rows"].as_array().unwrap().iter().filter(|r| r["action"] == "update").collect();
+    assert!(reverts.is_empty(), "nothing applied is undone: {reverts:#?}");
+    let state = json(&std::fs::read_to_string(ex.path(".hrsync/state.json")).unwrap());
+    assert_eq!(state["sources"]["germany"]["last_good_people"], 102, "{state:#}");
+}
+
+#[test]
+fn a_legitimate_drop_is_accepted_by_approving_its_plan() {
+    // Issue 10, item 4: a third of Germany leaves at once (a carve-out). The read is
+    // whole, so the plan is made from it and shows the disables; it is blocked until
+    // its id is approved, and the approved, applied read becomes the last good read.
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    ex.drop_malformed_row();
+    ex.edit_germany(|i, line| (i % 3 != 0).then(|| line.to_owned()));
+    let plans = json(&ex.run(&["plan", "--format", "json"]).stdout);
+    assert_eq!(plans[0]["status"], "blocked", "{:#}", plans[0]["blocked_by"]);
+    let why = plans[0]["blocked_by"][0].as_str().unwrap();
+    assert!(
+        why.starts_with("source `germany` returned 68 people, fewer than 80 % of the last good read (102)"),
+        "{why}"
+    );
+    let disables = plans[0]["summary"]["disable"].as_u64().unwrap();
+    assert_eq!(disables, 32, "the plan shows what accepting the drop does (the rest were not synced)");
+    let refused = ex.run(&["apply"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("approve this exact plan with `hrsync apply --approve"), "{refused:?}");
+    let state = json(&std::fs::read_to_string(ex.path(".hrsync/state.json")).unwrap());
+    assert_eq!(
+        state["sources"]["germany"]["last_good_people"], 102,
+        "a blocked read is not the last good read"
+    );
+
+    let id = plans[0]["id"].as_str().unwrap().to_owned();
+    let accepted = ex.run(&["apply", "--approve", &id]);
+    assert_eq!(accepted.code, 0, "{accepted:?}");
+    assert!(accepted.stdout.contains("32 disabled"), "{accepted:?}");
+    let state = json(&std::fs::read_to_string(ex.path(".hrsync/state.json")).unwrap());
+    assert_eq!(
+        state["sources"]["germany"]["last_good_people"], 68,
+        "the accepted read is the last good read"
+    );
+    assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 0, "and the next plan has nothing to do");
+}

@@ -52,6 +52,14 @@ pub(super) async fn apply(
             .collect::<Result<Vec<_>, _>>()?,
         _ => run.directories(directory)?,
     };
+    // The sources' reads become their last good reads only when every directory that
+    // writes applied the plan made from them (as `run` and the daemon do).
+    let mut all_applied = run
+        .config
+        .directories
+        .iter()
+        .filter(|c| c.mode == Mode::Apply)
+        .all(|c| selected.iter().any(|d| d.id == c.id));
     for d in selected {
         match d.mode {
             Mode::Off => {
@@ -85,6 +93,7 @@ pub(super) async fn apply(
                 Err(e @ SavedPlanError::Stale { .. }) => {
                     eprintln!("error: {e}");
                     ok = false;
+                    all_applied = false;
                     continue;
                 }
             }
@@ -94,6 +103,7 @@ pub(super) async fn apply(
             Err(e) => {
                 eprintln!("error: {e}");
                 ok = false;
+                all_applied = false;
             }
             Ok(applied) => {
                 println!(
@@ -115,6 +125,7 @@ pub(super) async fn apply(
             }
         }
     }
+    run.record_sources(&gathered, &previous, &mut state, all_applied, false)?;
     run.store.save(&state)?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -45,7 +45,9 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
                         format!("ok, {} people", s.records.as_ref().map_or(0, |r| r.people.len())),
                     SourceOutcome::Disabled => "disabled".into(),
                     SourceOutcome::Skipped(r) => format!("skipped: {r}"),
-                    _ => String::new(),
+                    SourceOutcome::Shrunk(r) =>
+                        format!("read, but it {r}; a plan made from it needs an approval"),
+                    SourceOutcome::NotSelected | SourceOutcome::Failed(_) => String::new(),
                 }
             ),
         }

@@ -56,6 +56,13 @@ pub enum SourceHealth {
         /// Why.
         reason: String,
     },
+    /// Read in full, but fewer people than `min_source_share` of the last good read:
+    /// the plan is made from this read and blocked until its id is approved, which
+    /// accepts the drop.
+    Shrunk {
+        /// How much it shrank.
+        reason: String,
+    },
 }
 
 /// A source's part in a plan.

@@ -64,6 +64,7 @@ fn health_text(health: &SourceHealth) -> String {
         SourceHealth::Snapshot { reason } => with_reason("snapshot", reason),
         SourceHealth::Disabled => r#"{"state":"disabled"}"#.to_owned(),
         SourceHealth::Unhealthy { reason } => with_reason("unhealthy", reason),
+        SourceHealth::Shrunk { reason } => with_reason("shrunk", reason),
     }
 }
 
@@ -118,6 +119,7 @@ mod tests {
         for reason in reasons {
             healths.push(SourceHealth::Snapshot { reason: reason.to_owned() });
             healths.push(SourceHealth::Unhealthy { reason: reason.to_owned() });
+            healths.push(SourceHealth::Shrunk { reason: reason.to_owned() });
         }
         for health in &healths {
             assert_eq!(health_text(health), serde_json::to_string(health).unwrap(), "{health:?}");

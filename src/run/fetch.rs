@@ -13,7 +13,7 @@ use crate::config::SourceConfig;
 use crate::digest::ContentHash;
 use crate::model::{RecordKind, error_chain};
 use crate::plan::SourceHealth;
-use crate::plan::guard::health::{self, Read};
+use crate::plan::guard::health::{self, Read, Verdict};
 use crate::report::Fetched;
 use crate::source::{self, Completeness, Fetch, FetchRequest};
 use crate::state::{RunState, Snapshot};
@@ -104,7 +104,7 @@ impl Run {
                     (false, _) => fresh,
                 };
                 let people = records.people.len();
-                let unhealthy = health::judge(&Read {
+                let verdict = health::assess(&Read {
                     incomplete: batch.incomplete.as_deref(),
                     people,
                     last_good_people: previous.and_then(|p| p.last_good_people),
@@ -113,12 +113,18 @@ impl Run {
                     max_skipped_share: self.config.workspace.safety.max_skipped_share,
                 });
                 info!(source = %id, people, skipped = run.skipped.len(), "source read");
-                match unhealthy {
-                    Some(reason) => {
+                match verdict {
+                    Some(Verdict::Unhealthy(reason)) => {
                         warn!(source = %id, reason = %reason, "source unhealthy");
                         run.outcome = SourceOutcome::Failed(reason.clone());
                         run.health = SourceHealth::Unhealthy { reason };
                         run.records = last_good;
+                    }
+                    Some(Verdict::Shrunk(reason)) => {
+                        warn!(source = %id, reason = %reason, "source shrank: the plan waits for an approval");
+                        run.outcome = SourceOutcome::Shrunk(reason.clone());
+                        run.health = SourceHealth::Shrunk { reason };
+                        run.records = Some(Arc::new(records));
                     }
                     None => {
                         run.health = if delta { SourceHealth::Delta } else { SourceHealth::Healthy };

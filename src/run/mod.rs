@@ -81,6 +81,9 @@ pub enum SourceOutcome {
     Read,
     /// Read, and unhealthy or failed.
     Failed(String),
+    /// Read in full but shrunk below `min_source_share`: planned with, and taken as the
+    /// last good read only once an approved plan made from it is applied.
+    Shrunk(String),
     /// The source asked to skip this run.
     Skipped(String),
     /// Disabled in its config.
@@ -340,11 +343,12 @@ impl Run {
             directories.insert(config.id.clone(), result);
         }
 
-        let mut results = BTreeMap::new();
-        for s in &gathered.sources {
-            let result = self.record_source(s, &previous, &mut state, options.dry_run)?;
-            results.insert(s.id.clone(), result);
-        }
+        // The reads become the sources' last good reads only once every directory that
+        // writes has applied the plan made from them: a blocked or failed plan leaves
+        // the last good read (and the watermark) where it was.
+        let accepted =
+            !options.dry_run && directories.values().all(|d| d.mode != Mode::Apply || d.skipped || d.applied);
+        let mut results = self.record_sources(&gathered, &previous, &mut state, accepted, options.dry_run)?;
         if !options.dry_run {
             self.store.save(&state)?;
         }
@@ -367,13 +371,31 @@ impl Run {
         Ok(JobResult { status: worst, dry_run: options.dry_run, started_at: self.now, sources, directories })
     }
 
-    /// The job result of source `s`; unless `dry_run`, a good read becomes the source's
-    /// last good read (and watermark) and a failure its last error.
+    /// The job results of the sources of `gathered`. With `accepted` (every directory
+    /// that writes applied the plan made from these reads), a good read becomes the
+    /// source's last good read and watermark; unless `dry_run`, a failure becomes its
+    /// last error.
+    pub fn record_sources(
+        &self,
+        gathered: &Gathered,
+        previous: &RunState,
+        state: &mut RunState,
+        accepted: bool,
+        dry_run: bool,
+    ) -> Result<BTreeMap<SourceId, SourceResult>, RunError> {
+        let mut results = BTreeMap::new();
+        for s in &gathered.sources {
+            results.insert(s.id.clone(), self.record_source(s, previous, state, accepted, dry_run)?);
+        }
+        Ok(results)
+    }
+
     fn record_source(
         &self,
         s: &SourceRun,
         previous: &RunState,
         state: &mut RunState,
+        accepted: bool,
         dry_run: bool,
     ) -> Result<SourceResult, RunError> {
         let last_sync = previous.sources.get(&s.id).and_then(|p| p.last_sync_at);
@@ -387,11 +409,18 @@ impl Run {
                 }
                 SourceResult::failed(reason.clone(), last_sync)
             }
-            SourceOutcome::Read => {
+            SourceOutcome::Shrunk(reason) if dry_run || !accepted => {
+                if !dry_run {
+                    state.record_source_error(&s.id, reason.clone(), self.now);
+                }
+                SourceResult::failed(reason.clone(), last_sync)
+            }
+            SourceOutcome::Read | SourceOutcome::Shrunk(_) => {
                 let old = self.store.snapshot(&s.id)?;
                 let new = s.records.as_deref().cloned().unwrap_or_default();
-                if dry_run {
-                    SourceResult::read(old.as_ref(), &new, &s.skipped, s.fetched, last_sync)
+                if dry_run || !accepted {
+                    let fetched = if dry_run { s.fetched } else { None };
+                    SourceResult::read(old.as_ref(), &new, &s.skipped, fetched, last_sync)
                 } else {
                     let result = SourceResult::read(old.as_ref(), &new, &s.skipped, None, Some(self.now));
                     let people = new.people.len();

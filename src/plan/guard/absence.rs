@@ -11,7 +11,9 @@ use crate::plan::{SourceHealth, SourceStatus};
 /// and a read that skipped rows of people (with `hold_skipped`) may hide some of them.
 pub(in crate::plan) fn blocker(sources: &[SourceStatus], hold_skipped: bool) -> Option<String> {
     let by_health = sources.iter().find_map(|s| match &s.health {
-        SourceHealth::Healthy => None,
+        // A shrunk read blocks the plan until approved, and approving it accepts that
+        // the people it no longer lists have left.
+        SourceHealth::Healthy | SourceHealth::Shrunk { .. } => None,
         SourceHealth::Delta => Some(format!("source `{}` was read as changes only", s.id)),
         SourceHealth::Snapshot { reason } => {
             Some(format!("source `{}` was not read in this run ({reason})", s.id))

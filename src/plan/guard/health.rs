@@ -1,9 +1,12 @@
 //! The source-health guard: whether a read can be trusted to say who works here. A read
-//! that may be incomplete, that returned no one, that skipped more than
-//! `max_skipped_share` of its people's rows, or that shrank below `min_source_share` of
-//! the last good read is unhealthy: the plan then disables and deletes no one on its word.
-//! Pure: the run hands in the counts, and marks the source
-//! [`Unhealthy`](crate::plan::SourceHealth::Unhealthy) with the reason.
+//! that may be incomplete, that returned no one, or that skipped more than
+//! `max_skipped_share` of its people's rows is unhealthy; one that shrank below
+//! `min_source_share` of the last good read is held until approved.
+//! Pure: the run hands in the counts. A read that cannot be trusted makes the source
+//! [`Unhealthy`](crate::plan::SourceHealth::Unhealthy): its last good read stands in and
+//! the plan fails. A read that is whole but shrank makes it
+//! [`Shrunk`](crate::plan::SourceHealth::Shrunk): the plan is made from it, to show what
+//! the drop means, and blocked until its id is approved.
 
 /// What a read gave, as health sees it.
 #[derive(Clone, Copy, Debug)]
@@ -22,10 +25,39 @@ pub struct Read<'a> {
     pub max_skipped_share: f64,
 }
 
-/// Why the read is unhealthy, or `None` when it can be trusted.
-pub fn judge(read: &Read<'_>) -> Option<String> {
-    let Read { incomplete, people, last_good_people, min_share: share, skipped_people, max_skipped_share } =
-        *read;
+/// What is wrong with a read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It cannot be trusted at all (incomplete, empty, too many skipped rows): the
+    /// last good read stands in for it and nothing is written.
+    Unhealthy(String),
+    /// It is whole but shrank below `min_source_share` of the last good read: it may be
+    /// a real drop, so the plan is made from it and blocked until its id is approved.
+    Shrunk(String),
+}
+
+/// What is wrong with the read, or `None` when it can be trusted.
+pub fn assess(read: &Read<'_>) -> Option<Verdict> {
+    match judge(read) {
+        Some(reason) => Some(Verdict::Unhealthy(reason)),
+        None => shrunk(read).map(Verdict::Shrunk),
+    }
+}
+
+/// Why the read shrank below `min_source_share` of the last good read, if it did.
+fn shrunk(read: &Read<'_>) -> Option<String> {
+    let Read { people, last_good_people, min_share: share, .. } = *read;
+    last_good_people.filter(|n| (people as f64) < share * (*n as f64)).map(|n| {
+        format!(
+            "returned {people} people, fewer than {:.0} % of the last good read ({n}); min_source_share is {share}",
+            share * 100.0
+        )
+    })
+}
+
+/// Why the read cannot be trusted at all, or `None`.
+fn judge(read: &Read<'_>) -> Option<String> {
+    let Read { incomplete, people, last_good_people, skipped_people, max_skipped_share, .. } = *read;
     let rows = people + skipped_people;
     if let Some(why) = incomplete {
         Some(format!("the read may be incomplete: {why}"))
@@ -40,12 +72,7 @@ pub fn judge(read: &Read<'_>) -> Option<String> {
             skipped_people as f64 * 100.0 / rows as f64
         ))
     } else {
-        last_good_people.filter(|n| (people as f64) < share * (*n as f64)).map(|n| {
-            format!(
-                "returned {people} people, fewer than {:.0} % of the last good read ({n}); min_source_share is {share}",
-                share * 100.0
-            )
-        })
+        None
     }
 }
 
@@ -64,32 +91,40 @@ mod tests {
         }
     }
 
+    fn unhealthy(reason: &str) -> Option<Verdict> {
+        Some(Verdict::Unhealthy(reason.to_owned()))
+    }
+
     #[test]
-    fn empty_shrunk_and_incomplete_reads_are_unhealthy() {
-        assert_eq!(judge(&read(0, None)).as_deref(), Some("returned no people"));
-        assert_eq!(
-            judge(&read(0, Some(5))).as_deref(),
-            Some("returned no people (the last good read had 5)")
-        );
-        let shrunk = judge(&read(89, Some(100))).expect("unhealthy");
-        assert!(
-            shrunk.starts_with("returned 89 people, fewer than 90 % of the last good read (100)"),
-            "{shrunk}"
-        );
-        assert_eq!(judge(&read(90, Some(100))), None, "exactly the share is healthy");
-        assert_eq!(judge(&read(3, None)), None, "a first read has nothing to shrink from");
+    fn empty_shrunk_and_incomplete_reads_are_judged() {
+        assert_eq!(assess(&read(0, None)), unhealthy("returned no people"));
+        assert_eq!(assess(&read(0, Some(5))), unhealthy("returned no people (the last good read had 5)"));
+        match assess(&read(89, Some(100))) {
+            Some(Verdict::Shrunk(reason)) => assert!(
+                reason.starts_with("returned 89 people, fewer than 90 % of the last good read (100)"),
+                "{reason}"
+            ),
+            other => panic!("a shrink, approvable: {other:?}"),
+        }
+        assert_eq!(assess(&read(90, Some(100))), None, "exactly the share is healthy");
+        assert_eq!(assess(&read(3, None)), None, "a first read has nothing to shrink from");
         let cut = Read { incomplete: Some("the total said 10"), ..read(100, Some(100)) };
-        assert_eq!(judge(&cut).as_deref(), Some("the read may be incomplete: the total said 10"));
+        assert_eq!(assess(&cut), unhealthy("the read may be incomplete: the total said 10"));
         let skipping = Read { skipped_people: 6, ..read(94, None) };
         assert_eq!(
-            judge(&skipping).as_deref(),
-            Some("skipped 6 of 100 rows of people (6.0 %), more than max_skipped_share 0.05"),
+            assess(&skipping),
+            unhealthy("skipped 6 of 100 rows of people (6.0 %), more than max_skipped_share 0.05"),
             "on a first read too"
         );
         assert_eq!(
-            judge(&Read { skipped_people: 5, ..read(95, None) }),
+            assess(&Read { skipped_people: 5, ..read(95, None) }),
             None,
             "exactly the share is healthy"
+        );
+        let both = Read { incomplete: Some("cut"), ..read(10, Some(100)) };
+        assert!(
+            matches!(assess(&both), Some(Verdict::Unhealthy(_))),
+            "an untrusted read is never approvable"
         );
     }
 }

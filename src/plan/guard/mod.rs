@@ -88,7 +88,14 @@ pub(super) fn verdict(
             failed.push(format!("source `{}` is unhealthy: {reason}", s.id));
         }
     }
-    let exceeded = mass::mass_change(safety);
+    let mut exceeded: Vec<String> = sources
+        .iter()
+        .filter_map(|s| match &s.health {
+            SourceHealth::Shrunk { reason } => Some(format!("source `{}` {reason}", s.id)),
+            _ => None,
+        })
+        .collect();
+    exceeded.extend(mass::mass_change(safety));
 
     let approved = !exceeded.is_empty() && approvals.contains(id);
     let (status, blocked_by) = if !failed.is_empty() {

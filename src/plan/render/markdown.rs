@@ -62,6 +62,7 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
                 SourceHealth::Snapshot { reason } => format!("last good read: {}", prose(reason)),
                 SourceHealth::Disabled => "disabled".to_owned(),
                 SourceHealth::Unhealthy { reason } => format!("**unhealthy**: {}", prose(reason)),
+                SourceHealth::Shrunk { reason } => format!("**shrunk**: {}", prose(reason)),
             };
             format!(
                 "`{}` {} {} ({health})",
