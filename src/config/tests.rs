@@ -165,3 +165,46 @@ fn approvals_and_modes_do_not_change_the_fingerprint() {
         repo().with("directories/corp.yaml", &DIRECTORY.replace("{{ first_name }}", "{{ preferred_name }}"));
     assert_ne!(load(&changed).unwrap().fingerprint, a);
 }
+
+#[test]
+fn hostile_documents_are_refused_in_linear_time_with_a_position() {
+    // 100,000 nested `[`: YAML parsers spend time per token in the depth (quadratic);
+    // the depth check refuses it in one pass, at the bracket that goes too deep.
+    let deep = format!("version: 1\ninclude: {}\n", "[".repeat(100_000));
+    let found = problems(&repo().with("filters/deep.yaml", &deep));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("filters/deep.yaml:2:74 the document nests deeper than 64 levels"),
+        "{found:?}"
+    );
+    let compact = format!("version: 1\ninclude:\n{}x\n", "- ".repeat(100));
+    assert!(
+        problems(&repo().with("filters/deep.yaml", &compact))[0].contains("nests deeper than 64 levels")
+    );
+    // Brackets in quotes and comments do not count; real nesting does, up to the limit.
+    let quoted = format!(
+        "version: 1\ninclude:\n  - {{ field: team, in: [\"{}\"] }} # {}\n",
+        "[".repeat(500),
+        "{".repeat(500)
+    );
+    assert!(
+        problems(&repo().with("filters/staff.yaml", &quoted)).iter().all(|p| !p.contains("nests deeper"))
+    );
+    let big =
+        format!("version: 1\nworkspace: t\n# {}\n", "x".repeat(crate::config::yaml::MAX_DOCUMENT_BYTES));
+    let found = problems(&repo().with("hrsync.yaml", &big));
+    assert!(
+        found[0]
+            .starts_with("hrsync.yaml:1:1 the file is 1048603 bytes; a document may have at most 1048576"),
+        "{found:?}"
+    );
+    // Aliases that expand a billion times are refused by the parser.
+    let mut laughs =
+        vec!["version: 1".to_owned(), "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]".to_owned()];
+    for i in 1..9 {
+        laughs.push(format!("x{i}: &a{i} [{}]", vec![format!("*a{}", i - 1); 9].join(", ")));
+    }
+    laughs.push("include: *a8".to_owned());
+    let found = problems(&repo().with("filters/deep.yaml", &(laughs.join("\n") + "\n")));
+    assert!(found[0].contains("invalid YAML: repetition limit exceeded"), "{found:?}");
+}

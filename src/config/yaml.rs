@@ -38,6 +38,7 @@ pub struct Document {
 impl Document {
     /// Parses `text`. A syntax error comes back as a diagnostic with its position.
     pub fn parse(file: &str, text: &str) -> Result<Document, Diagnostic> {
+        check_limits(file, text)?;
         let value: serde_json::Value = match serde_yaml::from_str(text) {
             Ok(v) => v,
             Err(e) => {
@@ -241,6 +242,89 @@ impl MarkedEventReceiver for Indexer {
             _ => {}
         }
     }
+}
+
+/// The largest document hrsync reads: config files are a few kilobytes.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// The deepest nesting of a document (flow brackets and block levels): config files
+/// nest a handful of levels.
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuses, in one linear pass, what would make the YAML parsers slow or deep: a
+/// document over [`MAX_DOCUMENT_BYTES`], or nesting over [`MAX_DEPTH`] (YAML parsers
+/// spend time per token in the depth, so a file of nested `[` costs the square of its
+/// length). Quoted text and comments do not count; the count is an upper bound of the
+/// real nesting, so a document it lets through is within the limit.
+fn check_limits(file: &str, text: &str) -> Result<(), Diagnostic> {
+    let error = |line: usize, column: usize, message: String, hint: &str| Diagnostic {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+        hint: Some(hint.to_owned()),
+        pointer: None,
+    };
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(error(
+            1,
+            1,
+            format!("the file is {} bytes; a document may have at most {MAX_DOCUMENT_BYTES}", text.len()),
+            "split it, or keep data in the source files rather than in the config",
+        ));
+    }
+    let mut flow = 0usize;
+    for (n, raw) in text.lines().enumerate() {
+        let (line, mut column) = (n + 1, 0usize);
+        // Block levels: indentation, and compact `- - -` sequences on one line.
+        let indent = raw.len() - raw.trim_start_matches(' ').len();
+        let mut block = indent / 2;
+        let mut rest = raw.trim_start_matches(' ');
+        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+            block += 1;
+            rest = after.trim_start_matches(' ');
+        }
+        if block + flow > MAX_DEPTH {
+            return Err(error(
+                line,
+                indent + 1,
+                format!("the document nests deeper than {MAX_DEPTH} levels"),
+                "config documents nest a few levels: look for an indentation or a sequence that runs away",
+            ));
+        }
+        // Quoted text on this line does not count (a quoted scalar spanning lines may
+        // count its brackets: an upper bound still).
+        let mut quote: Option<char> = None;
+        let (mut escaped, mut previous) = (false, ' ');
+        for c in raw.chars() {
+            column += 1;
+            match quote {
+                Some('"') if escaped => escaped = false,
+                Some('"') if c == '\\' => escaped = true,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' => quote = Some(c),
+                    '#' if previous == ' ' || column == 1 => break,
+                    '[' | '{' => {
+                        flow += 1;
+                        if block + flow > MAX_DEPTH {
+                            return Err(error(
+                                line,
+                                column,
+                                format!("the document nests deeper than {MAX_DEPTH} levels"),
+                                "config documents nest a few levels: look for brackets that are never closed",
+                            ));
+                        }
+                    }
+                    ']' | '}' => flow = flow.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            previous = c;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
