@@ -498,3 +498,34 @@ fn a_connection_cut_mid_apply_is_reopened_and_the_apply_goes_on() {
     assert!(again.stdout.contains("0 created") || again.stdout.contains("No changes"), "{again:?}");
     assert_eq!(people(&slapd).len(), 143, "no duplicate");
 }
+
+#[test]
+fn a_missing_disable_container_is_found_by_validate_online_and_named_by_the_apply() {
+    // Issue 10, case 5: `disable: { move_to: ... }` names an OU that does not exist.
+    let slapd = Slapd::start();
+    let ex = example(&slapd);
+    ex.edit_directory("ou=disabled,dc=acme,dc=example", "ou=gone,dc=acme,dc=example");
+    let out = hrsync(&ex, NOW, &["validate", "--online"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("the container `ou=gone,dc=acme,dc=example` that `disable.move_to` names does not exist: create it"),
+        "{out:?}"
+    );
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| {
+        (!line.starts_with("10060;") && !line.starts_with("10103;")).then(|| line.to_owned())
+    });
+    let plan = hrsync(&ex, NOW, &["plan", "--pii", "full"]);
+    assert!(
+        plan.stdout.contains("disables by moving the entry to `ou=gone,dc=acme,dc=example`"),
+        "the plan shows the move: {plan:?}"
+    );
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "the container `ou=gone,dc=acme,dc=example` it is moved to, does not exist (LDAP result 32)"
+        ),
+        "{out:?}"
+    );
+}

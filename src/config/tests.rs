@@ -178,9 +178,7 @@ fn hostile_documents_are_refused_in_linear_time_with_a_position() {
         "{found:?}"
     );
     let compact = format!("version: 1\ninclude:\n{}x\n", "- ".repeat(100));
-    assert!(
-        problems(&repo().with("filters/deep.yaml", &compact))[0].contains("nests deeper than 64 levels")
-    );
+    assert!(problems(&repo().with("filters/deep.yaml", &compact))[0].contains("nests deeper than 64 levels"));
     // Brackets in quotes and comments do not count; real nesting does, up to the limit.
     let quoted = format!(
         "version: 1\ninclude:\n  - {{ field: team, in: [\"{}\"] }} # {}\n",

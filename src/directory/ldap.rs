@@ -256,10 +256,21 @@ impl LdapDirectory {
 
     async fn move_to(&self, dn: &str, superior: &str) -> Result<String, DirectoryError> {
         let rdn = first_rdn(dn);
-        self.write(dn, |mut ldap| async move {
-            ldap.modifydn(dn, rdn, true, Some(superior)).await.and_then(|r| r.success()).map(|_| ())
-        })
-        .await?;
+        let moved = self
+            .write(dn, |mut ldap| async move {
+                ldap.modifydn(dn, rdn, true, Some(superior)).await.and_then(|r| r.success()).map(|_| ())
+            })
+            .await;
+        match moved {
+            // 32 is about the entry or its new container; an entry hrsync just read is
+            // more likely there than a container no one checked.
+            Err(DirectoryError::NotFound(_)) => {
+                return Err(DirectoryError::refused(format!(
+                    "the entry, or the container `{superior}` it is moved to, does not exist (LDAP result 32); `hrsync validate --online` checks the container"
+                )));
+            }
+            other => other?,
+        }
         Ok(format!("{rdn},{superior}"))
     }
 
@@ -430,6 +441,23 @@ impl Directory for LdapDirectory {
 
     async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
         let mut ldap = self.ldap().await?;
+        // The containers hrsync writes to must exist: creates go to `parent`, disables
+        // with `move_to` move entries to their container.
+        let mut containers = vec![("`parent`", self.settings.parent.as_str())];
+        if let LdapDisable::MoveTo(ou) = &self.settings.disable {
+            containers.push(("`disable.move_to`", ou.as_str()));
+        }
+        let mut missing = Vec::new();
+        for (key, dn) in containers {
+            match ldap.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]).await.and_then(|r| r.success())
+            {
+                Ok(_) => {}
+                Err(LdapError::LdapResult { result }) if result.rc == 32 => {
+                    missing.push(format!("the container `{dn}` that {key} names does not exist: create it"))
+                }
+                Err(e) => return Err(self.unavailable(e)),
+            }
+        }
         let first = |r: Result<ldap3::SearchResult, LdapError>| -> Result<Option<SearchEntry>, LdapError> {
             let (entries, _) = r?.success()?;
             Ok(entries.into_iter().next().and_then(search_entry))
@@ -445,13 +473,13 @@ impl Directory for LdapDirectory {
         )
         .map_err(|e| self.unavailable(e))?;
         let Some(schema) = schema else {
-            return Ok(None);
+            return Ok((!missing.is_empty()).then_some(missing));
         };
         let names = |attr: &str| -> HashSet<String> {
             schema.attrs.get(attr).into_iter().flatten().flat_map(|d| schema_names(d)).collect()
         };
         let (types, classes) = (names("attributeTypes"), names("objectClasses"));
-        let mut problems = Vec::new();
+        let mut problems = missing;
         for a in &self.attributes {
             let bare = a.split(';').next().unwrap_or(a).to_ascii_lowercase();
             if !types.contains(&bare) {

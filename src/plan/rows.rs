@@ -46,6 +46,8 @@ pub(super) struct Shared {
     pub(super) up_to_date: Arc<str>,
     pub(super) matched: Vec<Arc<str>>,
     pub(super) unmatched: Arc<str>,
+    /// How a disable row disables, so a reviewer sees the write it means.
+    pub(super) disables_by: Arc<str>,
 }
 
 impl Shared {
@@ -60,7 +62,27 @@ impl Shared {
                 .map(|r| Arc::from(format!("matched by {} → {}", r.person, r.attribute)))
                 .collect(),
             unmatched: format!("no entry matched by {}", chain.join(", ")).into(),
+            disables_by: disables_by(dir).into(),
         }
+    }
+}
+
+/// How `dir` disables an account, in words.
+fn disables_by(dir: &DirectoryConfig) -> String {
+    match &dir.kind {
+        DirectoryKind::File(_) => "disables by marking the entry disabled".to_owned(),
+        DirectoryKind::Ldap(s) => match &s.disable {
+            LdapDisable::Attribute { attribute, value } => {
+                format!("disables by setting `{attribute}: {value}`")
+            }
+            LdapDisable::MoveTo(ou) => format!("disables by moving the entry to `{ou}`"),
+            LdapDisable::UserAccountControl => {
+                "disables by setting the ACCOUNTDISABLE flag of `userAccountControl`".to_owned()
+            }
+            LdapDisable::Unconfigured => "cannot disable: the directory configures no `disable`".to_owned(),
+        },
+        DirectoryKind::Scim(_) => "disables by setting `active: false`".to_owned(),
+        DirectoryKind::Entraid(_) => "disables by setting `accountEnabled: false`".to_owned(),
     }
 }
 
@@ -363,6 +385,7 @@ impl Planner<'_> {
         let mut row = self.row(action, i, Some(entry), reasons);
         if action == Action::Disable {
             row.enabled = Some(EnabledChange { before: Some(true), after: false });
+            row.reasons.push(self.shared.disables_by.clone());
         }
         row
     }
