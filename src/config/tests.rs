@@ -206,3 +206,29 @@ fn hostile_documents_are_refused_in_linear_time_with_a_position() {
     let found = problems(&repo().with("filters/deep.yaml", &(laughs.join("\n") + "\n")));
     assert!(found[0].contains("invalid YAML: repetition limit exceeded"), "{found:?}");
 }
+
+#[test]
+fn two_directories_may_not_manage_the_same_entries() {
+    let ldap = |base: &str, marker: &str, move_to: &str| {
+        format!(
+            "version: 1\ntype: ldap\nconnection: {{ url: ldap://ldap.test }}\nscope:\n  base: \"{base}\"\n  marker: {{ attribute: businessCategory, value: {marker} }}\nentry: {{ rdn: uid }}\ndisable: {{ move_to: \"{move_to}\" }}\nmatch:\n  - {{ person: employee_number, attribute: employeeNumber }}\nfields:\n  uid: {{ value: \"{{{{ employee_number }}}}\" }}\n  employeeNumber: {{ value: \"{{{{ employee_number }}}}\" }}\n"
+        )
+    };
+    let people = "ou=people,dc=acme";
+    let files = |b: &str| {
+        repo()
+            .with("directories/a.yaml", &ldap(people, "hrsync", "ou=disabled,dc=acme"))
+            .with("directories/b.yaml", b)
+    };
+    let found = problems(&files(&ldap("OU=People, dc=acme", "hrsync", "ou=gone,dc=acme")));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("directories/b.yaml:"), "{found:?}");
+    assert!(found[0].contains("directories `a` and `b` would manage the same entries"), "{found:?}");
+    // A subtree inside the other's, or a disable container inside the other's scope.
+    assert_eq!(problems(&files(&ldap("ou=berlin,ou=people,dc=acme", "hrsync", "ou=x,dc=acme"))).len(), 1);
+    assert_eq!(problems(&files(&ldap("dc=acme", "hrsync", "ou=x,dc=acme"))).len(), 1);
+    assert_eq!(problems(&files(&ldap("ou=staff,dc=acme", "hrsync", "ou=people,dc=acme"))).len(), 1);
+    // Their own marker values, or trees apart: fine.
+    assert!(problems(&files(&ldap(people, "hrsync-b", "ou=disabled,dc=acme"))).is_empty());
+    assert!(problems(&files(&ldap("ou=staff,dc=acme", "hrsync", "ou=staff-disabled,dc=acme"))).is_empty());
+}

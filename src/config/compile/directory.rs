@@ -21,7 +21,7 @@ use crate::config::{
 };
 use crate::model::filter::Filter;
 use crate::model::template::{Counter, Template};
-use crate::model::{DirectoryId, FilterId};
+use crate::model::{Compare, DirectoryId, FilterId, canonical};
 
 impl Compiler {
     pub(super) fn directories(
@@ -36,7 +36,62 @@ impl Compiler {
             .filter_map(|(p, id)| self.directory(p, id, p.spec.common(), filters, safety))
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
+        self.exclusive_scopes(docs, &out);
         out
+    }
+
+    /// Two LDAP directories of one repository on one server must not manage the same
+    /// entries: each would plan to disable and delete the other's. Their scopes overlap
+    /// when one base lies inside the other (or one's `disable.move_to` inside the
+    /// other's base) and their markers do not tell their entries apart.
+    fn exclusive_scopes(&mut self, docs: &[Parsed<DirectorySpec>], dirs: &[DirectoryConfig]) {
+        let ldap: Vec<(&DirectoryConfig, &LdapSettings)> = dirs
+            .iter()
+            .filter_map(|d| match &d.kind {
+                DirectoryKind::Ldap(s) => Some((d, &**s)),
+                _ => None,
+            })
+            .collect();
+        let dn = |s: &str| canonical(Compare::Dn, s);
+        let within = |child: &str, ancestor: &str| {
+            let (c, a) = (dn(child), dn(ancestor));
+            c == a || c.ends_with(&format!(",{a}"))
+        };
+        let apart = |a: &Option<Marker>, b: &Option<Marker>| match (a, b) {
+            (Some(a), Some(b)) => {
+                !a.attribute.eq_ignore_ascii_case(&b.attribute)
+                    || matches!((&a.value, &b.value), (Some(x), Some(y)) if x != y)
+            }
+            _ => false,
+        };
+        for (i, (a, sa)) in ldap.iter().enumerate() {
+            for (b, sb) in &ldap[i + 1..] {
+                if !sa.url.eq_ignore_ascii_case(&sb.url) || apart(&a.marker, &b.marker) {
+                    continue;
+                }
+                let moved_into = |from: &LdapSettings, to: &LdapSettings| match &from.disable {
+                    LdapDisable::MoveTo(ou) => within(ou, &to.base),
+                    _ => false,
+                };
+                let overlap = within(&sa.base, &sb.base)
+                    || within(&sb.base, &sa.base)
+                    || moved_into(sa, sb)
+                    || moved_into(sb, sa);
+                if !overlap {
+                    continue;
+                }
+                let Some(doc) = docs.iter().find(|p| p.doc.file == b.file).map(|p| &p.doc) else { continue };
+                self.error(
+                    doc,
+                    "/scope",
+                    format!(
+                        "directories `{}` and `{}` would manage the same entries: their scopes on {} overlap and their markers do not tell their entries apart",
+                        a.id, b.id, sa.url
+                    ),
+                    Some("give each its own `scope.marker` value, or bases (and `disable.move_to`) that do not lie inside each other".into()),
+                );
+            }
+        }
     }
 
     fn directory(
