@@ -38,9 +38,21 @@ fn pause(attempt: u32) -> std::time::Duration {
 fn transient(e: &LdapError) -> bool {
     match e {
         LdapError::LdapResult { result } => matches!(result.rc, 51 | 52),
-        LdapError::FilterParsing | LdapError::UrlParsing { .. } | LdapError::UnknownScheme(_) => false,
-        _ => true,
+        _ => lost_connection(e),
     }
+}
+
+/// Whether the error is the connection breaking (reset, closed, timed out), not
+/// something about the operation itself.
+fn lost_connection(e: &LdapError) -> bool {
+    matches!(
+        e,
+        LdapError::Io { .. }
+            | LdapError::OpSend { .. }
+            | LdapError::ResultRecv { .. }
+            | LdapError::EndOfStream
+            | LdapError::Timeout { .. }
+    )
 }
 
 /// Whether a connection that could not be opened may open on a second try: not when
@@ -186,7 +198,10 @@ impl LdapDirectory {
                 51 | 52 => self.unavailable(e),
                 _ => DirectoryError::Rejected(Box::new(LdapFailure::from(e))),
             },
-            _ => self.unavailable(e),
+            // The connection, after the retries of `write`: the directory is unreachable.
+            other if lost_connection(other) => self.unavailable(e),
+            // Anything else is about this operation (an empty value set, say).
+            _ => DirectoryError::Rejected(Box::new(LdapFailure::from(e))),
         }
     }
 

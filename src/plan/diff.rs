@@ -195,8 +195,14 @@ impl<'a> Planner<'a> {
         let managed = self.managed.iter().filter(|m| **m).count();
         let safety = guard::mass::safety_check(&self.dir.safety, managed, &summary);
         let id = plan_id(self.input, self.workspace_today, &timers);
-        let Verdict { status, blocked_by, approved } =
-            guard::verdict(self.input.sources, &safety, &summary, self.input.approvals, &id);
+        let Verdict { status, blocked_by, approved } = guard::verdict(
+            self.input.sources,
+            &safety,
+            &summary,
+            self.input.approvals,
+            &id,
+            self.absence_blocker.as_deref(),
+        );
 
         Plan {
             format: super::FORMAT,

@@ -135,8 +135,8 @@ impl Planner<'_> {
     }
 
     /// Holds the entries of people whose rows were skipped: a skipped row is looked up
-    /// with what could be read of it, by the same match key chain, and an entry it finds
-    /// that no person claims is left exactly as it is (see [`super::rows`]).
+    /// with what could be read of it, by the same match key chain, and the entry it finds
+    /// is not disabled or deleted in this plan (see [`super::rows`]).
     fn hold_skipped(&mut self, indexes: &[FxHashMap<Key<'_>, Slot>], compares: &[Compare]) {
         let rules = &self.dir.match_rules;
         for record in self.input.sources.iter().flat_map(|s| &s.skipped) {
@@ -154,7 +154,9 @@ impl Planner<'_> {
             .into();
             for e in entries.items() {
                 let e = *e as usize;
-                if !self.claimed[e] && self.held[e].is_none() {
+                // Claimed entries too: another source or an older record may still
+                // describe the person, and must not make them a leaver on its own.
+                if self.held[e].is_none() {
                     self.held[e] = Some(why.clone());
                 }
             }

@@ -146,6 +146,7 @@ impl Planner<'_> {
         rows.sort_unstable_by_key(|(action, depth, order, _)| (*action, *depth, *order));
         let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, _, r)| r).collect();
         self.skip_dn_collisions(&mut rows);
+        self.hold_leavers(&mut rows, &mut timers);
         drop_refs_to_skipped_creates(&mut rows);
         Rows { rows, timers, unmanaged, unlisted }
     }
@@ -392,6 +393,33 @@ impl Planner<'_> {
 }
 
 impl Planner<'_> {
+    /// A person whose row was skipped in one source never leaves on the word of another
+    /// record (another source, an older read): their disable or delete becomes a skip,
+    /// and no timer starts.
+    fn hold_leavers(&self, rows: &mut [Row], timers: &mut BTreeMap<String, Date>) {
+        let held: HashMap<&str, &Arc<str>> = self
+            .input
+            .live
+            .iter()
+            .zip(&self.held)
+            .filter_map(|(e, h)| Some((e.id.as_str(), h.as_ref()?)))
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        for row in rows.iter_mut().filter(|r| matches!(r.action, Action::Disable | Action::Delete)) {
+            let Some(why) = row.entry.as_deref().and_then(|e| held.get(e)) else { continue };
+            row.action = Action::Skip;
+            row.enabled = None;
+            row.changes.clear();
+            row.reasons.retain(|r| !r.starts_with("disables by "));
+            row.reasons.push(Arc::clone(why));
+            if let Some(entry) = row.entry.as_deref() {
+                timers.remove(entry);
+            }
+        }
+    }
+
     /// LDAP names an entry by its RDN attribute in its container: two creates with one
     /// value there, or a create whose DN an entry holds already, would fail at the server
     /// on every run. The later create (in apply order) is a `collision` skip naming the

@@ -799,3 +799,49 @@ fn a_skipped_row_changes_the_plan_id_and_a_clean_read_does_not() {
     case.skipped = vec![skipped_row("E2", 4)];
     assert_ne!(case.plan().id, skipping.id, "where the row is is part of the plan");
 }
+
+#[test]
+fn a_skipped_row_holds_a_person_another_record_would_make_a_leaver() {
+    // E2 is still described by a record that says terminated (another source, an older
+    // read); their row that was skipped may say otherwise.
+    let mut case = Case::new(
+        vec![Person::test("E1"), Person::test("E2").status(EmploymentStatus::Terminated)],
+        vec![entry("E1"), entry("E2")],
+    );
+    let plan = case.plan();
+    assert_eq!(row(&plan, "E2").action, Action::Disable, "without the skipped row, E2 leaves");
+    case.skipped = vec![skipped_row("E2", 7)];
+    let plan = case.plan();
+    let held = row(&plan, "E2");
+    assert_eq!(held.action, Action::Skip, "{held:?}");
+    assert!(
+        reasons(held).contains("held: the row of this person at hr.csv:7 was skipped"),
+        "{}",
+        reasons(held)
+    );
+    assert!(!plan.timers.contains_key("E2"));
+}
+
+#[test]
+fn a_shrunk_read_cannot_be_approved_while_absence_is_held_back() {
+    let people: Vec<Person> = (1..=5).map(|i| Person::test(&format!("E{i}"))).collect();
+    let live: Vec<Entry> = (1..=10).map(|i| entry(&format!("E{i}"))).collect();
+    let mut case = Case::new(people, live);
+    case.health = Some(SourceHealth::Shrunk {
+        reason: "returned 5 people, fewer than 80 % of the last good read (10)".into(),
+    });
+    let plan = case.plan();
+    assert_eq!(plan.status, PlanStatus::Blocked, "{:?}", plan.blocked_by);
+    assert_eq!(plan.summary.disable, 5, "the plan shows what accepting the drop does");
+    // A skipped row holds removals back: the drop's disables would not show.
+    case.skipped = vec![skipped_row("E99", 3)];
+    case.approvals.insert(case.plan().id);
+    let plan = case.plan();
+    assert_eq!(plan.status, PlanStatus::Failed, "{:?}", plan.blocked_by);
+    assert!(
+        plan.blocked_by[0]
+            .contains("the drop cannot be approved in this run because source `hr` skipped a row"),
+        "{:?}",
+        plan.blocked_by
+    );
+}

@@ -418,7 +418,10 @@ impl Run {
             SourceOutcome::Read | SourceOutcome::Shrunk(_) => {
                 let old = self.store.snapshot(&s.id)?;
                 let new = s.records.as_deref().cloned().unwrap_or_default();
-                if dry_run || !accepted {
+                // A shrunk read needs its plan approved and applied first (`accepted`);
+                // a healthy one is the last good read as soon as it is read.
+                let shrunk = matches!(s.outcome, SourceOutcome::Shrunk(_));
+                if dry_run || (shrunk && !accepted) {
                     let fetched = if dry_run { s.fetched } else { None };
                     SourceResult::read(old.as_ref(), &new, &s.skipped, fetched, last_sync)
                 } else {

@@ -74,18 +74,28 @@ pub(super) struct Verdict {
 }
 
 /// The status of plan `id`: failed if a source is unhealthy, else blocked if it exceeds
-/// a limit and is not in `approvals`, else whether it changes anything.
+/// a limit and is not in `approvals`, else whether it changes anything. `absence` is why
+/// entries no one matches are not leavers in this plan, if they are not: a shrunk read
+/// cannot be accepted then, as the plan would not show the disables the drop means.
 pub(super) fn verdict(
     sources: &[SourceStatus],
     safety: &SafetyCheck,
     summary: &Summary,
     approvals: &BTreeSet<PlanId>,
     id: &PlanId,
+    absence: Option<&str>,
 ) -> Verdict {
     let mut failed: Vec<String> = Vec::new();
     for s in sources {
-        if let SourceHealth::Unhealthy { reason } = &s.health {
-            failed.push(format!("source `{}` is unhealthy: {reason}", s.id));
+        match (&s.health, absence) {
+            (SourceHealth::Unhealthy { reason }, _) => {
+                failed.push(format!("source `{}` is unhealthy: {reason}", s.id));
+            }
+            (SourceHealth::Shrunk { reason }, Some(blocker)) => failed.push(format!(
+                "source `{}` {reason}, but the drop cannot be approved in this run because {blocker}: its disables would not show",
+                s.id
+            )),
+            _ => {}
         }
     }
     let mut exceeded: Vec<String> = sources
