@@ -177,6 +177,12 @@ fn hostile_documents_are_refused_in_linear_time_with_a_position() {
         found[0].starts_with("filters/deep.yaml:2:74 the document nests deeper than 64 levels"),
         "{found:?}"
     );
+    // A quote inside plain text opens nothing, so it cannot hide the brackets after it.
+    let sneaky = format!("version: 1\ninclude: [x', {}\n", "[".repeat(100_000));
+    let found = problems(&repo().with("filters/deep.yaml", &sneaky));
+    assert!(found[0].contains("nests deeper than 64 levels"), "{found:?}");
+    let multi = format!("version: 1\ninclude: [\"a\n  b\", {}\n", "[".repeat(100_000));
+    assert!(problems(&repo().with("filters/deep.yaml", &multi))[0].contains("nests deeper than 64 levels"));
     let compact = format!("version: 1\ninclude:\n{}x\n", "- ".repeat(100));
     assert!(problems(&repo().with("filters/deep.yaml", &compact))[0].contains("nests deeper than 64 levels"));
     // Brackets in quotes and comments do not count; real nesting does, up to the limit.

@@ -274,6 +274,7 @@ fn check_limits(file: &str, text: &str) -> Result<(), Diagnostic> {
         ));
     }
     let mut flow = 0usize;
+    let mut quote: Option<char> = None;
     for (n, raw) in text.lines().enumerate() {
         let (line, mut column) = (n + 1, 0usize);
         // Block levels: indentation, and compact `- - -` sequences on one line.
@@ -292,34 +293,43 @@ fn check_limits(file: &str, text: &str) -> Result<(), Diagnostic> {
                 "config documents nest a few levels: look for an indentation or a sequence that runs away",
             ));
         }
-        // Quoted text on this line does not count (a quoted scalar spanning lines may
-        // count its brackets: an upper bound still).
-        let mut quote: Option<char> = None;
+        // Quoted scalars do not count: a quote opens one only where a scalar starts (a
+        // quote inside plain text is text), and it may span lines. Counting too much is
+        // safe: the count is an upper bound of the nesting the parser will see.
         let (mut escaped, mut previous) = (false, ' ');
+        let mut significant: Option<char> = None;
         for c in raw.chars() {
             column += 1;
             match quote {
                 Some('"') if escaped => escaped = false,
                 Some('"') if c == '\\' => escaped = true,
-                Some(q) if c == q => quote = None,
+                Some(q) if c == q => {
+                    quote = None;
+                    significant = Some(c);
+                }
                 Some(_) => {}
-                None => match c {
-                    '"' | '\'' => quote = Some(c),
-                    '#' if previous == ' ' || column == 1 => break,
-                    '[' | '{' => {
-                        flow += 1;
-                        if block + flow > MAX_DEPTH {
-                            return Err(error(
-                                line,
-                                column,
-                                format!("the document nests deeper than {MAX_DEPTH} levels"),
-                                "config documents nest a few levels: look for brackets that are never closed",
-                            ));
+                None => {
+                    match c {
+                        '"' | '\'' if significant.is_none_or(|s| "-:[{,?".contains(s)) => quote = Some(c),
+                        '#' if previous == ' ' || column == 1 => break,
+                        '[' | '{' => {
+                            flow += 1;
+                            if block + flow > MAX_DEPTH {
+                                return Err(error(
+                                    line,
+                                    column,
+                                    format!("the document nests deeper than {MAX_DEPTH} levels"),
+                                    "config documents nest a few levels: look for brackets that are never closed",
+                                ));
+                            }
                         }
+                        ']' | '}' => flow = flow.saturating_sub(1),
+                        _ => {}
                     }
-                    ']' | '}' => flow = flow.saturating_sub(1),
-                    _ => {}
-                },
+                    if c != ' ' {
+                        significant = Some(c);
+                    }
+                }
             }
             previous = c;
         }
