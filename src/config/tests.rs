@@ -234,6 +234,13 @@ fn two_directories_may_not_manage_the_same_entries() {
     assert_eq!(problems(&files(&ldap("ou=berlin,ou=people,dc=acme", "hrsync", "ou=x,dc=acme"))).len(), 1);
     assert_eq!(problems(&files(&ldap("dc=acme", "hrsync", "ou=x,dc=acme"))).len(), 1);
     assert_eq!(problems(&files(&ldap("ou=staff,dc=acme", "hrsync", "ou=people,dc=acme"))).len(), 1);
+    // One disable container for both, a base inside the other's container, or markers on
+    // two attributes (an entry may carry both): they would manage each other's entries.
+    assert_eq!(problems(&files(&ldap("ou=staff,dc=acme", "hrsync", "ou=disabled,dc=acme"))).len(), 1);
+    assert_eq!(problems(&files(&ldap("ou=old,ou=disabled,dc=acme", "hrsync", "ou=x,dc=acme"))).len(), 1);
+    let other_attribute =
+        ldap(people, "hrsync-b", "ou=disabled,dc=acme").replace("businessCategory", "description");
+    assert_eq!(problems(&files(&other_attribute)).len(), 1);
     // Their own marker values, or trees apart: fine.
     assert!(problems(&files(&ldap(people, "hrsync-b", "ou=disabled,dc=acme"))).is_empty());
     assert!(problems(&files(&ldap("ou=staff,dc=acme", "hrsync", "ou=staff-disabled,dc=acme"))).is_empty());

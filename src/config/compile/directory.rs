@@ -57,10 +57,13 @@ impl Compiler {
             let (c, a) = (dn(child), dn(ancestor));
             c == a || c.ends_with(&format!(",{a}"))
         };
+        // Markers tell entries apart only as one attribute with two values: an entry may
+        // carry two marker attributes, and a marker without a value marks every entry
+        // that has the attribute.
         let apart = |a: &Option<Marker>, b: &Option<Marker>| match (a, b) {
             (Some(a), Some(b)) => {
-                !a.attribute.eq_ignore_ascii_case(&b.attribute)
-                    || matches!((&a.value, &b.value), (Some(x), Some(y)) if x != y)
+                a.attribute.eq_ignore_ascii_case(&b.attribute)
+                    && matches!((&a.value, &b.value), (Some(x), Some(y)) if x != y)
             }
             _ => false,
         };
@@ -69,14 +72,16 @@ impl Compiler {
                 if !sa.url.eq_ignore_ascii_case(&sb.url) || apart(&a.marker, &b.marker) {
                     continue;
                 }
-                let moved_into = |from: &LdapSettings, to: &LdapSettings| match &from.disable {
-                    LdapDisable::MoveTo(ou) => within(ou, &to.base),
-                    _ => false,
+                // The subtrees each reads: its base, and its disable container.
+                let trees = |s: &'_ LdapSettings| -> Vec<String> {
+                    let mut t = vec![s.base.clone()];
+                    if let LdapDisable::MoveTo(ou) = &s.disable {
+                        t.push(ou.clone());
+                    }
+                    t
                 };
-                let overlap = within(&sa.base, &sb.base)
-                    || within(&sb.base, &sa.base)
-                    || moved_into(sa, sb)
-                    || moved_into(sb, sa);
+                let overlap =
+                    trees(sa).iter().any(|x| trees(sb).iter().any(|y| within(x, y) || within(y, x)));
                 if !overlap {
                     continue;
                 }
