@@ -412,7 +412,7 @@ impl Planner<'_> {
             row.action = Action::Skip;
             row.enabled = None;
             row.changes.clear();
-            row.reasons.retain(|r| !r.starts_with("disables by "));
+            row.reasons.retain(|r| !Arc::ptr_eq(r, &self.shared.disables_by));
             row.reasons.push(Arc::clone(why));
             if let Some(entry) = row.entry.as_deref() {
                 timers.remove(entry);
