@@ -3,7 +3,13 @@
 //! Columns are found by header: `columns` renames, every other standard field is read
 //! from a column of its own name when there is one. A header that lacks a renamed
 //! column fails the source (every row would be wrong); a row with the wrong number of
-//! cells, or a value that does not normalize, is skipped with its line and a reason.
+//! cells, a cell longer than [`MAX_CELL_BYTES`], or a value that does not normalize, is
+//! skipped with its line and a reason, keeping what can be read of its person (their id
+//! and match keys) so the plan holds their entry.
+//!
+//! A cell with line breaks that holds as many delimiters as a whole row is taken for
+//! rows an unbalanced quote joined into one record: the record is skipped, so the read
+//! counts as one that may hide people (no one becomes a leaver by absence).
 //!
 //! A record that spans more than [`MAX_RECORD_LINES`] lines of the file (an unbalanced
 //! quote joins the rows after it into one cell), or a file that cannot be read to its
@@ -18,13 +24,17 @@ use super::{Batch, Fetch, FetchRequest, Source, SourceError, dedupe, read_file};
 use crate::config::files::RepoFiles;
 use crate::config::{Columns, CsvSettings, SourceConfig};
 use crate::model::SourceId;
-use crate::model::{RecordKind, RecordLocation, SkippedRecord};
-use crate::transform::normalize::{Normalizer, resolve_targets};
+use crate::model::{Person, RecordKind, RecordLocation, SkippedRecord};
+use crate::transform::normalize::{Normalizer, PersonTarget, resolve_targets};
 
 /// The most lines of the file one record may span before the read is taken for
 /// incomplete. Cells with line breaks (addresses, notes) span a few; an unbalanced
 /// quote swallows every line up to the next quote.
 pub const MAX_RECORD_LINES: usize = 10;
+
+/// The longest cell, in bytes, a row may have; a longer one skips its row. No HR field
+/// comes near it; a cell this long is a quote that swallowed the file after it.
+pub const MAX_CELL_BYTES: usize = 64 * 1024;
 
 /// A CSV source.
 pub struct CsvSource {
@@ -67,9 +77,8 @@ impl Source for CsvSource {
         table.rows(
             RecordKind::Employee,
             &mut batch.skipped,
-            |location, row| {
-                normalizer.person(location, targets.iter().map(|(t, i)| (t, row.get(*i).unwrap_or(""))))
-            },
+            |location, row| normalizer.person(location, cells(&targets, row)),
+            |location, row| normalizer.partial(location, cells(&targets, row)),
             &mut batch.people,
         );
 
@@ -78,6 +87,7 @@ impl Source for CsvSource {
             let table = Table::read(path, &bytes, delimiter)?;
             batch.incomplete = batch.incomplete.or_else(|| table.incomplete.clone());
             let fields = table.fields(path, columns, crate::config::EMPLOYMENT_FIELDS)?;
+            let person = fields.iter().find(|(f, _)| *f == "person").map(|(_, i)| *i);
             table.rows(
                 RecordKind::Employment,
                 &mut batch.skipped,
@@ -85,6 +95,7 @@ impl Source for CsvSource {
                     normalizer
                         .employment(location, fields.iter().map(|(f, i)| (*f, row.get(*i).unwrap_or(""))))
                 },
+                |location, row| normalizer.person_ref(person.and_then(|i| row.get(i))?, location),
                 &mut batch.employments,
             );
         }
@@ -99,6 +110,7 @@ impl Source for CsvSource {
                 |location, row| {
                     normalizer.org_unit(location, fields.iter().map(|(f, i)| (*f, row.get(*i).unwrap_or(""))))
                 },
+                |_, _| None,
                 &mut batch.org_units,
             );
         }
@@ -106,8 +118,26 @@ impl Source for CsvSource {
     }
 }
 
+/// The cells of a row by the person field each is read into.
+fn cells<'r>(
+    targets: &'r [(PersonTarget, usize)],
+    row: &'r csv::StringRecord,
+) -> impl Iterator<Item = (&'r PersonTarget, &'r str)> {
+    targets.iter().map(|(t, i)| (t, row.get(*i).unwrap_or("")))
+}
+
 fn format_error(path: &str, message: &str) -> SourceError {
     SourceError::Format { path: path.to_owned(), message: message.to_owned() }
+}
+
+/// One record of a CSV file, as parsed.
+enum Parsed {
+    /// A row of the header's shape.
+    Row(csv::StringRecord),
+    /// A row that cannot be used as it is, but whose cells may still say who it is.
+    Misshapen(csv::StringRecord, String),
+    /// A row that could not be parsed at all.
+    Broken(String),
 }
 
 /// A CSV file, parsed into rows with line numbers. Rows that do not parse are kept as
@@ -115,7 +145,7 @@ fn format_error(path: &str, message: &str) -> SourceError {
 struct Table {
     file: String,
     header: Vec<String>,
-    rows: Vec<(u64, Result<csv::StringRecord, String>)>,
+    rows: Vec<(u64, Parsed)>,
     /// Why the rows may not be all the file holds.
     incomplete: Option<String>,
 }
@@ -156,10 +186,9 @@ impl Table {
                     if record.iter().all(|c| c.trim().is_empty()) {
                         continue;
                     }
-                    let row = if record.len() == width {
-                        Ok(record.clone())
-                    } else {
-                        Err(format!("expected {width} columns, found {}", record.len()))
+                    let row = match misshapen(&record, width, delimiter) {
+                        Some(reason) => Parsed::Misshapen(record.clone(), reason),
+                        None => Parsed::Row(record.clone()),
                     };
                     rows.push((line, row));
                 }
@@ -169,7 +198,7 @@ impl Table {
                         csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_owned(),
                         _ => "the row is not valid CSV".to_owned(),
                     };
-                    rows.push((line, Err(message)));
+                    rows.push((line, Parsed::Broken(message)));
                     if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
                         incomplete.get_or_insert_with(|| {
                             format!(
@@ -205,25 +234,56 @@ impl Table {
         Ok(out)
     }
 
+    /// Builds each row with `build`; a row that cannot be built is skipped, with what
+    /// `partial` can read of the person it belongs to when its cells are misshapen.
     fn rows<T>(
         &self,
         kind: RecordKind,
         skipped: &mut Vec<SkippedRecord>,
         mut build: impl FnMut(RecordLocation, &csv::StringRecord) -> Result<T, SkippedRecord>,
+        partial: impl Fn(RecordLocation, &csv::StringRecord) -> Option<Box<Person>>,
         out: &mut Vec<T>,
     ) {
         out.reserve(self.rows.len());
         for (line, row) in &self.rows {
             let location = RecordLocation { file: self.file.clone(), line: *line };
             match row {
-                Ok(record) => match build(location, record) {
+                Parsed::Row(record) => match build(location, record) {
                     Ok(r) => out.push(r),
                     Err(s) => skipped.push(s),
                 },
-                Err(reason) => skipped.push(SkippedRecord::new(kind, location, reason.clone())),
+                Parsed::Misshapen(record, reason) => skipped.push(SkippedRecord {
+                    partial: partial(location.clone(), record),
+                    ..SkippedRecord::new(kind, location, reason.clone())
+                }),
+                Parsed::Broken(reason) => skipped.push(SkippedRecord::new(kind, location, reason.clone())),
             }
         }
     }
+}
+
+/// Why a parsed record cannot be used as a row of a table `width` columns wide, if it
+/// cannot: the wrong number of cells, a cell too long, or cells with line breaks that
+/// hold as many delimiters as a whole row (an unbalanced quote joined rows into it).
+fn misshapen(record: &csv::StringRecord, width: usize, delimiter: u8) -> Option<String> {
+    if record.len() != width {
+        return Some(format!("expected {width} columns, found {}", record.len()));
+    }
+    if let Some((i, cell)) = record.iter().enumerate().find(|(_, c)| c.len() > MAX_CELL_BYTES) {
+        return Some(format!(
+            "cell {} is {} bytes long, more than the {MAX_CELL_BYTES} a cell may hold; an unbalanced quote may have joined the rows after it into it",
+            i + 1,
+            cell.len()
+        ));
+    }
+    let joined: usize = record
+        .iter()
+        .filter(|c| c.contains('\n'))
+        .map(|c| c.bytes().filter(|b| *b == delimiter).count())
+        .sum();
+    (joined >= width.saturating_sub(1).max(1)).then(|| {
+        "a cell with line breaks holds as many delimiters as a whole row; an unbalanced quote may have joined rows into this one".to_owned()
+    })
 }
 
 /// Line numbers by byte offset. A record "starts" where the reader left off, which may

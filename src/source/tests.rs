@@ -54,7 +54,7 @@ async fn csv_reads_renamed_columns_and_skips_bad_rows_with_their_line() {
             "p.csv:3: person skipped: start_date is not a valid date in the form `%d.%m.%Y`",
             "p.csv:4: person skipped: expected 5 columns, found 2",
             "p.csv:6: person skipped: the record has neither an id nor an employee_number",
-            "p.csv:8: person skipped: employment_status `gone` is not one of active, pending, leave, terminated; map it under `values` in the source",
+            "p.csv:8: person skipped: employment_status is not one of active, pending, leave, terminated; map the source's value under `values` in the source",
             "ou.csv:3: org unit skipped: an org unit needs an id and a name",
             "p.csv:7: person skipped: duplicate id: the same id is already at p.csv:2",
         ]
@@ -92,6 +92,78 @@ async fn an_unbalanced_quote_makes_the_read_incomplete() {
     let address = "Nr;Vorname;Beginn;employment_status;KST\n1;\"Ada\nLovelace\";01.02.2024;Aktiv;4711\n2;Bo;01.02.2024;Aktiv;\n";
     let batch = fetch(CSV_SOURCE, &[("p.csv", address), ("ou.csv", "Code;Name\n")]).await.unwrap();
     assert_eq!((batch.people.len(), batch.incomplete), (2, None));
+}
+
+#[tokio::test]
+async fn a_quote_that_closes_a_few_rows_later_skips_the_joined_record_and_keeps_who_it_is() {
+    // The quote opens in the name cell of line 2 and closes in the name cell of line 4:
+    // the record has five cells, as a row should, but line 3's person is inside it.
+    let csv = "Nr;Vorname;Beginn;employment_status;KST\n\
+               1;\"Ada;01.02.2024;Aktiv;4711\n\
+               2;Bo;01.02.2024;Aktiv;4711\n\
+               3;Cy\";01.02.2024;Aktiv;4711\n\
+               4;Dee;01.02.2024;Aktiv;4711\n";
+    let batch = fetch(CSV_SOURCE, &[("p.csv", csv), ("ou.csv", "Code;Name\n")]).await.unwrap();
+    let ids: Vec<&str> = batch.people.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["4"], "the joined record is not a person");
+    assert_eq!(batch.skipped.len(), 1, "{:?}", batch.skipped);
+    assert_eq!(
+        batch.skipped[0].to_string(),
+        "p.csv:2: person skipped: a cell with line breaks holds as many delimiters as a whole row; an unbalanced quote may have joined rows into this one"
+    );
+    assert_eq!(batch.skipped[0].partial.as_deref().map(|p| p.id.as_str()), Some("1"));
+}
+
+#[tokio::test]
+async fn rows_with_the_wrong_number_of_cells_or_a_huge_cell_keep_who_they_are() {
+    let huge = "x".repeat(csv::MAX_CELL_BYTES + 1);
+    let csv = format!(
+        "Nr;Vorname;Beginn;employment_status;KST\n1;Ada;01.02.2024;Aktiv;4711;extra\n2;{huge};01.02.2024;Aktiv;\n3;Cy;01.02.2024;Aktiv;\n"
+    );
+    let batch = fetch(CSV_SOURCE, &[("p.csv", &csv), ("ou.csv", "Code;Name\n")]).await.unwrap();
+    assert_eq!(batch.people.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["3"]);
+    let skipped: Vec<(String, Option<&str>)> =
+        batch.skipped.iter().map(|s| (s.to_string(), s.partial.as_deref().map(|p| p.id.as_str()))).collect();
+    assert_eq!(
+        skipped,
+        [
+            ("p.csv:2: person skipped: expected 5 columns, found 6".to_owned(), Some("1")),
+            (
+                format!(
+                    "p.csv:3: person skipped: cell 2 is {} bytes long, more than the 65536 a cell may hold; an unbalanced quote may have joined the rows after it into it",
+                    huge.len()
+                ),
+                Some("2")
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_skipped_employment_names_the_person_it_belongs_to() {
+    let source = "version: 1\ntype: csv\npath: p.csv\nemployments: { path: e.csv }\n";
+    let batch = fetch(
+        source,
+        &[
+            ("p.csv", "id,first_name\n1,Ada\n2,Bo\n"),
+            ("e.csv", "id,person,start_date,end_date\nE1,1,2020-01-01,2024-12-31\nE2,1,2025-13-01,\nE3,2\n"),
+        ],
+    )
+    .await
+    .unwrap();
+    let skipped: Vec<(String, Option<&str>)> =
+        batch.skipped.iter().map(|s| (s.to_string(), s.partial.as_deref().map(|p| p.id.as_str()))).collect();
+    assert_eq!(
+        skipped,
+        [
+            (
+                "e.csv:3: employment skipped: start_date is not a valid date in the form `%Y-%m-%d`"
+                    .to_owned(),
+                Some("1")
+            ),
+            ("e.csv:4: employment skipped: expected 4 columns, found 2".to_owned(), Some("2")),
+        ]
+    );
 }
 
 #[tokio::test]

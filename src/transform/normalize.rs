@@ -214,9 +214,12 @@ impl Normalizer {
                 F::EmploymentType => p.employment_type = Some(v),
                 F::EmploymentStatus => match v.parse::<EmploymentStatus>() {
                     Ok(status) => p.employment_status = Some(status),
-                    Err(()) => note(format!(
-                        "employment_status `{v}` is not one of active, pending, leave, terminated; map it under `values` in the source"
-                    )),
+                    // The value itself stays out of the reason: reports are committed, and
+                    // a free-text status can say why someone left.
+                    Err(()) => note(
+                        "employment_status is not one of active, pending, leave, terminated; map the source's value under `values` in the source"
+                            .to_owned(),
+                    ),
                 },
                 F::StartDate => match self.date("start_date", v) {
                     Ok(d) => p.start_date = Some(d),
@@ -232,13 +235,16 @@ impl Normalizer {
         (p, problem)
     }
 
-    /// Builds an employment from (field name, raw text) pairs.
+    /// Builds an employment from (field name, raw text) pairs. An employment that cannot
+    /// be built is skipped with the first problem as its reason; when the person it
+    /// belongs to can be read, the skipped record names them
+    /// ([`SkippedRecord::partial`] with that id), so that the person is held rather than
+    /// judged by an older employment.
     pub fn employment<'r>(
         &self,
         location: RecordLocation,
         values: impl IntoIterator<Item = (&'r str, &'r str)>,
     ) -> Result<Employment, SkippedRecord> {
-        let skip = |reason: String| SkippedRecord::new(RecordKind::Employment, location.clone(), reason);
         let mut e = Employment {
             source: self.source.clone(),
             id: String::new(),
@@ -250,8 +256,16 @@ impl Normalizer {
             end_date: None,
             location: location.clone(),
         };
+        let mut problem: Option<String> = None;
         for (field, raw) in values {
             let Some(v) = text(raw) else { continue };
+            let mut date = |field: &str, v: String| match self.date(field, v) {
+                Ok(d) => Some(d),
+                Err(reason) => {
+                    problem.get_or_insert(reason);
+                    None
+                }
+            };
             match field {
                 "id" => e.id = v,
                 "person" => e.person = v,
@@ -260,15 +274,28 @@ impl Normalizer {
                 }
                 "legal_entity" => e.legal_entity = Some(v),
                 "job_title" => e.job_title = Some(v),
-                "start_date" => e.start_date = Some(self.date("start_date", v).map_err(skip)?),
-                "end_date" => e.end_date = Some(self.date("end_date", v).map_err(skip)?),
+                "start_date" => e.start_date = date("start_date", v),
+                "end_date" => e.end_date = date("end_date", v),
                 _ => {}
             }
         }
         if e.id.is_empty() || e.person.is_empty() {
-            return Err(skip("an employment needs an id and a person".into()));
+            problem.get_or_insert_with(|| "an employment needs an id and a person".into());
         }
-        Ok(e)
+        match problem {
+            None => Ok(e),
+            Some(reason) => Err(SkippedRecord {
+                partial: self.person_ref(&e.person, location.clone()),
+                ..SkippedRecord::new(RecordKind::Employment, location, reason)
+            }),
+        }
+    }
+
+    /// What a skipped record that belongs to a person (an employment) says of them: their
+    /// record id, if it can be read.
+    pub fn person_ref(&self, id: &str, location: RecordLocation) -> Option<Box<Person>> {
+        let id = text(id)?;
+        Some(Box::new(Person { source: self.source.clone(), id, location, ..Person::default() }))
     }
 
     /// Builds an org unit from (field name, raw text) pairs.
@@ -371,7 +398,8 @@ mod tests {
         let n = normalizer("%Y-%m-%d");
         let t = targets(&["employee_number", "employment_status"]);
         let err = n.person(loc(), t.iter().zip(["1", "freelance"])).unwrap_err();
-        assert!(err.reason.contains("`freelance` is not one of"), "{}", err.reason);
+        assert!(err.reason.starts_with("employment_status is not one of"), "{}", err.reason);
+        assert!(!err.reason.contains("freelance"), "the value stays out of reports: {}", err.reason);
         let t = targets(&["first_name"]);
         assert!(n.person(loc(), t.iter().zip(["Ada"])).unwrap_err().reason.contains("neither an id"));
         let t = targets(&["employee_number", "start_date", "end_date"]);
