@@ -206,6 +206,7 @@ fn main() {
             employments: batch.employments,
             org_units: batch.org_units,
             as_of: None,
+            skipped: Vec::new(),
         };
         let live = parse_entries(&entries_json);
         parses.push(t.elapsed());

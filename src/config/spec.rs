@@ -146,8 +146,8 @@ pub struct SafetySpec {
     #[serde(default = "default_min_source_share")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub min_source_share: f64,
-    /// A source read that skips more than this share of its people's rows (malformed
-    /// dates, wrong column counts …) is unhealthy, and nothing is written for it, on a
+    /// A source read that skips more than this share of its rows (people, employments
+    /// and org units: malformed dates, wrong column counts …) is unhealthy, and nothing is written for it, on a
     /// first run too.
     #[serde(default = "default_max_skipped_share", skip_serializing_if = "is_default_max_skipped_share")]
     #[schemars(range(min = 0.0, max = 1.0))]

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 use super::diff::Planner;
 use super::lifecycle::Fate;
 use crate::model::template::{PersonOnly, Vars};
-use crate::model::{Compare, FieldValue, Key, Slot, Value};
+use crate::model::{Compare, FieldValue, Key, RecordKind, SkippedRecord, Slot, Value};
 
 /// What matching found for a person: an entry and the index of the rule that found
 /// it, nothing, or why the match is ambiguous.
@@ -116,7 +116,7 @@ impl Planner<'_> {
                 }
             }
         }
-        self.hold_skipped(&indexes, &compares);
+        self.hold_skipped(&indexes, &compares, &found);
         self.fates = found
             .iter()
             .map(|f| match f {
@@ -135,25 +135,66 @@ impl Planner<'_> {
     }
 
     /// Holds the entries of people whose rows were skipped: a skipped row is looked up
-    /// with what could be read of it, by the same match key chain, and the entry it finds
-    /// is not disabled or deleted in this plan (see [`super::rows`]).
-    fn hold_skipped(&mut self, indexes: &[FxHashMap<Key<'_>, Slot>], compares: &[Compare]) {
+    /// with what could be read of it, by the same match key chain, and by its record id
+    /// among the people other records still describe (a skipped employment names its
+    /// person); the entries it finds are left as they are in this plan (see
+    /// [`super::rows`]).
+    fn hold_skipped(&mut self, indexes: &[FxHashMap<Key<'_>, Slot>], compares: &[Compare], found: &[Found]) {
         let rules = &self.dir.match_rules;
-        for record in self.input.sources.iter().flat_map(|s| &s.skipped) {
+        let records: Vec<&SkippedRecord> = self.input.sources.iter().flat_map(|s| &s.skipped).collect();
+        if records.is_empty() {
+            return;
+        }
+        // The people each skipped record id belongs to, by (source, record id).
+        let mut by_record: FxHashMap<(&str, &str), Vec<usize>> = FxHashMap::default();
+        for r in &records {
+            if let Some(p) = r.partial.as_deref().filter(|p| !p.id.is_empty()) {
+                by_record.entry((p.source.as_str(), p.id.as_str())).or_default();
+            }
+        }
+        if !by_record.is_empty() {
+            for (i, p) in self.people.iter().enumerate() {
+                for r in &p.records {
+                    if let Some(people) = by_record.get_mut(&(r.source.as_str(), r.id.as_str())) {
+                        people.push(i);
+                    }
+                }
+            }
+        }
+        for record in records {
             let Some(partial) = record.partial.as_deref() else { continue };
             let person = PersonOnly(partial);
-            let found = rules.iter().enumerate().find_map(|(r, rule)| {
-                let value = person.get(&rule.person)?.to_text();
-                indexes[r].get(&Key::new(compares[r], &value)).cloned()
-            });
-            let Some(entries) = found else { continue };
+            let mut entries: Vec<u32> = rules
+                .iter()
+                .enumerate()
+                .find_map(|(r, rule)| {
+                    let value = person.get(&rule.person)?.to_text();
+                    indexes[r].get(&Key::new(compares[r], &value)).cloned()
+                })
+                .map(|slot| slot.items().to_vec())
+                .unwrap_or_default();
+            let owners = by_record.get(&(partial.source.as_str(), partial.id.as_str()));
+            for i in owners.into_iter().flatten() {
+                if let Ok(Some((e, _))) = &found[*i] {
+                    entries.push(*e as u32);
+                }
+            }
+            if entries.is_empty() {
+                continue;
+            }
             let why: Arc<str> = format!(
-                "held: the row of this person at {} was skipped ({}); the entry is left as it is until the row can be read",
-                record.location, record.reason
+                "held: {} of this person at {} was skipped ({}); the entry is left as it is until the row can be read",
+                match record.kind {
+                    RecordKind::Employee => "the row",
+                    RecordKind::Employment => "an employment row",
+                    RecordKind::OrgUnit => "an org unit row",
+                },
+                record.location,
+                record.reason
             )
             .into();
-            for e in entries.items() {
-                let e = *e as usize;
+            for e in entries {
+                let e = e as usize;
                 // Claimed entries too: another source or an older record may still
                 // describe the person, and must not make them a leaver on its own.
                 if self.held[e].is_none() {

@@ -146,7 +146,7 @@ impl Planner<'_> {
         rows.sort_unstable_by_key(|(action, depth, order, _)| (*action, *depth, *order));
         let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, _, r)| r).collect();
         self.skip_dn_collisions(&mut rows);
-        self.hold_leavers(&mut rows, &mut timers);
+        self.hold_entries(&mut rows, &mut timers);
         drop_refs_to_skipped_creates(&mut rows);
         Rows { rows, timers, unmanaged, unlisted }
     }
@@ -393,10 +393,10 @@ impl Planner<'_> {
 }
 
 impl Planner<'_> {
-    /// A person whose row was skipped in one source never leaves on the word of another
-    /// record (another source, an older read): their disable or delete becomes a skip,
-    /// and no timer starts.
-    fn hold_leavers(&self, rows: &mut [Row], timers: &mut BTreeMap<String, Date>) {
+    /// An entry whose person's row was skipped is left exactly as it is, whatever other
+    /// records (another source, an older read, an older employment) say: its update,
+    /// disable or delete becomes a skip, and no timer starts.
+    fn hold_entries(&self, rows: &mut [Row], timers: &mut BTreeMap<String, Date>) {
         let held: HashMap<&str, &Arc<str>> = self
             .input
             .live
@@ -407,7 +407,7 @@ impl Planner<'_> {
         if held.is_empty() {
             return;
         }
-        for row in rows.iter_mut().filter(|r| matches!(r.action, Action::Disable | Action::Delete)) {
+        for row in rows.iter_mut().filter(|r| r.action.writes()) {
             let Some(why) = row.entry.as_deref().and_then(|e| held.get(e)) else { continue };
             row.action = Action::Skip;
             row.enabled = None;

@@ -845,3 +845,62 @@ fn a_shrunk_read_cannot_be_approved_while_absence_is_held_back() {
         plan.blocked_by
     );
 }
+
+#[test]
+fn a_skipped_employment_holds_its_person_by_record_id_with_no_update_either() {
+    // E2's current employment row was skipped: what is left of them (an older
+    // employment) says they ended and had another title. Their entry is left as it is.
+    let mut e2 = Person::test("E2").status(EmploymentStatus::Terminated);
+    e2.job_title = Some("Old title".into());
+    e2.department = Some("Old department".into());
+    let mut case = Case::new(vec![Person::test("E1"), e2], vec![entry("E1"), entry("E2")]);
+    let plan = case.plan();
+    assert_eq!(row(&plan, "E2").action, Action::Disable, "without the skipped row, E2 leaves");
+    let mut employment = SkippedRecord::new(
+        crate::model::RecordKind::Employment,
+        crate::model::RecordLocation { file: "employments.csv".into(), line: 9 },
+        "start_date is not a valid date in the form `%d.%m.%Y`",
+    );
+    // Only the record id of the person can be read: no match key.
+    employment.partial = Some(Box::new(Person {
+        source: crate::model::SourceId::new("hr").unwrap(),
+        id: "E2".into(),
+        ..Person::default()
+    }));
+    case.skipped = vec![employment];
+    let plan = case.plan();
+    let held = row(&plan, "E2");
+    assert_eq!((held.action, held.changes.len(), &held.enabled), (Action::Skip, 0, &None), "{held:?}");
+    assert!(
+        reasons(held).contains("held: an employment row of this person at employments.csv:9 was skipped"),
+        "{}",
+        reasons(held)
+    );
+    assert!(!plan.timers.contains_key("E2"));
+    assert_eq!(row(&plan, "E1").action, Action::Noop, "everyone else is planned as before");
+}
+
+#[test]
+fn a_shrunk_read_blocks_only_a_plan_it_changes() {
+    let shrunk = SourceHealth::Shrunk {
+        reason: "returned 5 people, fewer than 80 % of the last good read (10)".into(),
+    };
+    // The five people the read no longer lists had no entry here: nothing to accept.
+    let people: Vec<Person> = (1..=5).map(|i| Person::test(&format!("E{i}"))).collect();
+    let live: Vec<Entry> = (1..=5).map(|i| entry(&format!("E{i}"))).collect();
+    let mut case = Case::new(people.clone(), live);
+    case.health = Some(shrunk.clone());
+    let plan = case.plan();
+    assert_eq!((plan.status, plan.blocked_by.len()), (PlanStatus::NoChanges, 0), "{:?}", plan.blocked_by);
+
+    // With a grace period the drop writes nothing yet but starts leaver timers: that is
+    // the drop taking effect, so it waits for the approval.
+    let live: Vec<Entry> = (1..=6).map(|i| entry(&format!("E{i}"))).collect();
+    let mut case =
+        Case::new(people, live).config(Fixture::new().directory("grace_days: 0", "grace_days: 14"));
+    case.health = Some(shrunk);
+    let plan = case.plan();
+    assert_eq!(plan.summary.changes(), 0);
+    assert!(plan.timers.contains_key("E6"), "{:?}", plan.timers);
+    assert_eq!(plan.status, PlanStatus::Blocked, "{:?}", plan.blocked_by);
+}

@@ -11,12 +11,12 @@ use tracing::{info, warn};
 use super::{Run, RunError, SourceOutcome, SourceRun};
 use crate::config::SourceConfig;
 use crate::digest::ContentHash;
-use crate::model::{RecordKind, error_chain};
+use crate::model::error_chain;
 use crate::plan::SourceHealth;
 use crate::plan::guard::health::{self, Read, Verdict};
 use crate::report::Fetched;
 use crate::source::{self, Completeness, Fetch, FetchRequest};
-use crate::state::{RunState, Snapshot};
+use crate::state::{RunState, SkippedRow, Snapshot};
 
 impl Run {
     /// Reads one source (unless it is disabled or not selected), merges a delta read
@@ -80,14 +80,15 @@ impl Run {
                     employments: batch.employments.len(),
                     org_units: batch.org_units.len(),
                 });
-                run.skipped = batch.skipped;
                 let delta = batch.completeness == Completeness::Delta;
                 let fresh = Snapshot {
                     people: batch.people.into_iter().map(Arc::new).collect(),
                     employments: batch.employments,
                     org_units: batch.org_units,
                     as_of: None,
+                    skipped: batch.skipped.iter().map(SkippedRow::keep).collect(),
                 };
+                run.skipped = batch.skipped;
                 let records = match (delta, &last_good) {
                     (true, Some(base)) if since.is_some() => apply_delta(base, fresh),
                     (true, _) => {
@@ -109,7 +110,8 @@ impl Run {
                     people,
                     last_good_people: previous.and_then(|p| p.last_good_people),
                     min_share: self.config.workspace.safety.min_source_share,
-                    skipped_people: run.skipped.iter().filter(|s| s.kind == RecordKind::Employee).count(),
+                    other_rows: records.employments.len() + records.org_units.len(),
+                    skipped_rows: run.skipped.len(),
                     max_skipped_share: self.config.workspace.safety.max_skipped_share,
                 });
                 info!(source = %id, people, skipped = run.skipped.len(), "source read");
@@ -145,11 +147,21 @@ fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
         out.extend(delta);
         out
     }
+    // A row the base read skipped stays skipped until its person's record comes again.
+    let read: BTreeSet<&str> = delta.people.iter().map(|p| p.id.as_str()).collect();
+    let mut skipped: Vec<SkippedRow> = base
+        .skipped
+        .iter()
+        .filter(|s| s.partial.as_ref().is_none_or(|p| !read.contains(p.id.as_str())))
+        .cloned()
+        .collect();
+    skipped.extend(delta.skipped.iter().cloned());
     Snapshot {
         people: merge(&base.people, delta.people, |p| &p.id),
         employments: merge(&base.employments, delta.employments, |e| &e.id),
         org_units: merge(&base.org_units, delta.org_units, |u| &u.id),
         as_of: None,
+        skipped,
     }
 }
 

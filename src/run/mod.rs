@@ -103,6 +103,21 @@ pub struct Gathered {
     pub inputs_hash: String,
 }
 
+impl SourceRun {
+    /// The skipped rows a plan takes into account: this read's, and those of the last
+    /// good read that stands in for it (whose people it would otherwise not hold).
+    fn skipped_in_plan(&self) -> Vec<SkippedRecord> {
+        let mut out = self.skipped.clone();
+        for row in self.records.iter().flat_map(|r| &r.skipped) {
+            let r = &row.record;
+            if !out.iter().any(|o| o.kind == r.kind && o.location == r.location && o.reason == r.reason) {
+                out.push(row.restore());
+            }
+        }
+        out
+    }
+}
+
 impl Gathered {
     /// Each source's part, as plans see it.
     pub fn statuses(&self) -> Vec<SourceStatus> {
@@ -112,7 +127,7 @@ impl Gathered {
                 id: s.id.clone(),
                 health: s.health.clone(),
                 people: s.records.as_ref().map_or(0, |r| r.people.len()),
-                skipped: s.skipped.clone(),
+                skipped: s.skipped_in_plan(),
             })
             .collect()
     }

@@ -29,7 +29,7 @@ use crate::config::Secret;
 use crate::directory::Entry;
 use crate::model::PlanId;
 use crate::model::{DirectoryId, SourceId};
-use crate::model::{Employment, OrgUnit, Person};
+use crate::model::{Employment, OrgUnit, Person, SkippedRecord};
 
 /// Version of the state format. Version 1 keyed leaver timers by the plain entry id;
 /// version 2 by [`TimerKeys::id`].
@@ -127,6 +127,36 @@ pub struct Snapshot {
     /// when it is as of the source's `last_sync_at`; otherwise the source is read in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<Timestamp>,
+    /// The rows that read skipped, with what could be read of their people: a plan
+    /// built on this snapshot (a source not read, or unhealthy, in a later run) holds
+    /// those people as the read's own plan did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// A skipped row kept with a snapshot. Unlike a [`SkippedRecord`] in a report, it keeps
+/// what could be read of the person (in the local state folder only, beside the
+/// snapshot's people).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SkippedRow {
+    /// The row.
+    #[serde(flatten)]
+    pub record: SkippedRecord,
+    /// What could be read of its person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Person>,
+}
+
+impl SkippedRow {
+    /// The row to keep for `record`.
+    pub fn keep(record: &SkippedRecord) -> SkippedRow {
+        SkippedRow { record: record.clone(), partial: record.partial.as_deref().cloned() }
+    }
+
+    /// The row as a plan takes it.
+    pub fn restore(&self) -> SkippedRecord {
+        SkippedRecord { partial: self.partial.clone().map(Box::new), ..self.record.clone() }
+    }
 }
 
 /// Where the approval of an applied plan came from.

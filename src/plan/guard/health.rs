@@ -1,6 +1,6 @@
 //! The source-health guard: whether a read can be trusted to say who works here. A read
 //! that may be incomplete, that returned no one, or that skipped more than
-//! `max_skipped_share` of its people's rows is unhealthy; one that shrank below
+//! `max_skipped_share` of its rows (people, employments and org units) is unhealthy; one that shrank below
 //! `min_source_share` of the last good read is held until approved.
 //! Pure: the run hands in the counts. A read that cannot be trusted makes the source
 //! [`Unhealthy`](crate::plan::SourceHealth::Unhealthy): its last good read stands in and
@@ -19,8 +19,10 @@ pub struct Read<'a> {
     pub last_good_people: Option<usize>,
     /// `safety.min_source_share`.
     pub min_share: f64,
-    /// Rows of people skipped in the read.
-    pub skipped_people: usize,
+    /// Employments and org units in the read.
+    pub other_rows: usize,
+    /// Rows of any kind skipped in the read.
+    pub skipped_rows: usize,
     /// `safety.max_skipped_share`.
     pub max_skipped_share: f64,
 }
@@ -57,8 +59,9 @@ fn shrunk(read: &Read<'_>) -> Option<String> {
 
 /// Why the read cannot be trusted at all, or `None`.
 fn judge(read: &Read<'_>) -> Option<String> {
-    let Read { incomplete, people, last_good_people, skipped_people, max_skipped_share, .. } = *read;
-    let rows = people + skipped_people;
+    let Read { incomplete, people, last_good_people, other_rows, skipped_rows, max_skipped_share, .. } =
+        *read;
+    let rows = people + other_rows + skipped_rows;
     if let Some(why) = incomplete {
         Some(format!("the read may be incomplete: {why}"))
     } else if people == 0 {
@@ -66,10 +69,10 @@ fn judge(read: &Read<'_>) -> Option<String> {
             Some(n) => format!("returned no people (the last good read had {n})"),
             None => "returned no people".to_owned(),
         })
-    } else if skipped_people as f64 > max_skipped_share * rows as f64 {
+    } else if skipped_rows as f64 > max_skipped_share * rows as f64 {
         Some(format!(
-            "skipped {skipped_people} of {rows} rows of people ({:.1} %), more than max_skipped_share {max_skipped_share}",
-            skipped_people as f64 * 100.0 / rows as f64
+            "skipped {skipped_rows} of {rows} rows ({:.1} %), more than max_skipped_share {max_skipped_share}",
+            skipped_rows as f64 * 100.0 / rows as f64
         ))
     } else {
         None
@@ -86,7 +89,8 @@ mod tests {
             people,
             last_good_people: last,
             min_share: 0.9,
-            skipped_people: 0,
+            other_rows: 0,
+            skipped_rows: 0,
             max_skipped_share: 0.05,
         }
     }
@@ -110,17 +114,13 @@ mod tests {
         assert_eq!(assess(&read(3, None)), None, "a first read has nothing to shrink from");
         let cut = Read { incomplete: Some("the total said 10"), ..read(100, Some(100)) };
         assert_eq!(assess(&cut), unhealthy("the read may be incomplete: the total said 10"));
-        let skipping = Read { skipped_people: 6, ..read(94, None) };
+        let skipping = Read { skipped_rows: 6, ..read(94, None) };
         assert_eq!(
             assess(&skipping),
-            unhealthy("skipped 6 of 100 rows of people (6.0 %), more than max_skipped_share 0.05"),
+            unhealthy("skipped 6 of 100 rows (6.0 %), more than max_skipped_share 0.05"),
             "on a first read too"
         );
-        assert_eq!(
-            assess(&Read { skipped_people: 5, ..read(95, None) }),
-            None,
-            "exactly the share is healthy"
-        );
+        assert_eq!(assess(&Read { skipped_rows: 5, ..read(95, None) }), None, "exactly the share is healthy");
         let both = Read { incomplete: Some("cut"), ..read(10, Some(100)) };
         assert!(
             matches!(assess(&both), Some(Verdict::Unhealthy(_))),
