@@ -1,6 +1,6 @@
 //! The embedded example, end to end: apply, re-plan, movers, leavers, guards, job results.
 
-use crate::util::{Example, json};
+use crate::util::{Example, example_directory, json};
 
 #[test]
 fn apply_then_nothing_left_to_do() {
@@ -448,4 +448,41 @@ fn a_legitimate_drop_is_accepted_by_approving_its_plan() {
         "the accepted read is the last good read"
     );
     assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 0, "and the next plan has nothing to do");
+}
+
+#[test]
+fn a_source_served_from_its_last_good_read_keeps_that_reads_skipped_rows() {
+    // 10050's row is skipped in the read that is applied; then Germany's file cannot be
+    // read, so that last good read stands in: 10050 must still be held, and the plan
+    // must still list the skipped rows.
+    let ex = Example::new();
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    ex.set_german(&["10050"], 9, "31.02.2024");
+    assert_eq!(ex.run(&["apply"]).code, 0);
+    let snapshot = std::fs::read_to_string(ex.path(".hrsync/snapshots/germany.json")).unwrap();
+    assert!(snapshot.contains("\"skipped\""), "the snapshot keeps its skipped rows");
+    std::fs::remove_file(ex.path("data/germany.csv")).unwrap();
+    let plans = json(&ex.run(&["plan", "--format", "json", "--pii", "full"]).stdout);
+    let plan = &plans[0];
+    let germany = plan["sources"].as_array().unwrap().iter().find(|s| s["id"] == "germany").unwrap();
+    assert_eq!(germany["skipped"].as_array().unwrap().len(), 2, "{germany:#}");
+    let held = plan["rows"].as_array().unwrap().iter().find(|r| r["entry"] == "10050").unwrap();
+    assert_eq!(held["action"], "skip", "{held:#}");
+    assert!(held["reasons"][0].as_str().unwrap().starts_with("held: the row of this person"), "{held:#}");
+}
+
+#[test]
+fn a_directory_that_cannot_be_planned_does_not_lose_what_apply_did_before_it() {
+    // `corp` applies; `zz` (a SCIM app nobody answers for) cannot be planned after it.
+    let ex = Example::new();
+    let unreachable =
+        example_directory("scim.yaml", &[("https://app.acme.example/scim/v2", "http://127.0.0.1:9/scim/v2")]);
+    std::fs::write(ex.path("directories/zz.yaml"), unreachable).unwrap();
+    let out = ex.run_with(("SCIM_TOKEN", "t0ken"), "2026-11-22T09:00:00Z", &["apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("error: cannot plan directory `zz`"), "{out:?}");
+    assert!(out.stdout.contains("Applied to `corp`"), "{out:?}");
+    let state = json(&std::fs::read_to_string(ex.path(".hrsync/state.json")).unwrap());
+    assert!(state["directories"]["corp"]["last_applied_plan"].is_string(), "{state:#}");
+    assert!(state["directories"]["zz"]["last_error"].as_str().unwrap().contains("127.0.0.1:9"), "{state:#}");
 }

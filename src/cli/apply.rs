@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::{Global, PiiArg, approvals, open_run, pii};
 use crate::config::Mode;
 use crate::plan::Plan;
-use crate::plan::guard::{self, saved::SavedPlanError};
+use crate::plan::guard;
 use crate::plan::render::{self, Format};
 use crate::run::PlanOptions;
 
@@ -84,13 +84,25 @@ pub(super) async fn apply(
                 &PlanOptions { approvals: approvals.clone(), list_unchanged: false },
             )
             .await;
-        let plan = planned.plan.with_context(|| format!("cannot plan directory `{}`", d.id))?;
+        // A directory that cannot be planned fails alone: what was applied to the
+        // directories before it is still recorded below.
+        let plan = match planned.plan {
+            Ok(plan) => plan,
+            Err(e) => {
+                let reason = crate::model::error_chain(&e);
+                eprintln!("error: cannot plan directory `{}`: {reason}", d.id);
+                state.record_directory_error(&d.id, Some(reason));
+                ok = false;
+                all_applied = false;
+                continue;
+            }
+        };
         state.record_timers(&d.id, &plan.timers, run.timer_secret.as_ref())?;
+        state.record_directory_error(&d.id, None);
         if let Some(saved) = &saved {
             match guard::saved::check(saved, &plan) {
                 Ok(()) => {}
-                Err(e @ SavedPlanError::Missing(_)) => return Err(e.into()),
-                Err(e @ SavedPlanError::Stale { .. }) => {
+                Err(e) => {
                     eprintln!("error: {e}");
                     ok = false;
                     all_applied = false;
@@ -102,6 +114,7 @@ pub(super) async fn apply(
         match run.apply(&plan, planned.directory.as_ref(), &mut state).await {
             Err(e) => {
                 eprintln!("error: {e}");
+                state.record_directory_error(&d.id, Some(crate::model::error_chain(&e)));
                 ok = false;
                 all_applied = false;
             }

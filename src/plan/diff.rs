@@ -195,6 +195,7 @@ impl<'a> Planner<'a> {
         let managed = self.managed.iter().filter(|m| **m).count();
         let safety = guard::mass::safety_check(&self.dir.safety, managed, &summary);
         let id = plan_id(self.input, self.workspace_today, &timers);
+        let starts_timers = timers.keys().any(|k| !self.input.timers.contains_key(k));
         let Verdict { status, blocked_by, approved } = guard::verdict(
             self.input.sources,
             &safety,
@@ -202,6 +203,7 @@ impl<'a> Planner<'a> {
             self.input.approvals,
             &id,
             self.absence_blocker.as_deref(),
+            starts_timers,
         );
 
         Plan {

@@ -77,6 +77,9 @@ pub(super) struct Verdict {
 /// a limit and is not in `approvals`, else whether it changes anything. `absence` is why
 /// entries no one matches are not leavers in this plan, if they are not: a shrunk read
 /// cannot be accepted then, as the plan would not show the disables the drop means.
+/// `starts_timers` says whether the plan starts a leaver's timer: a shrunk read whose
+/// plan neither writes nor starts one means nothing to this directory, and does not
+/// block it.
 pub(super) fn verdict(
     sources: &[SourceStatus],
     safety: &SafetyCheck,
@@ -84,7 +87,9 @@ pub(super) fn verdict(
     approvals: &BTreeSet<PlanId>,
     id: &PlanId,
     absence: Option<&str>,
+    starts_timers: bool,
 ) -> Verdict {
+    let quiet = summary.changes() == 0 && !starts_timers;
     let mut failed: Vec<String> = Vec::new();
     for s in sources {
         match (&s.health, absence) {
@@ -101,7 +106,7 @@ pub(super) fn verdict(
     let mut exceeded: Vec<String> = sources
         .iter()
         .filter_map(|s| match &s.health {
-            SourceHealth::Shrunk { reason } => Some(format!("source `{}` {reason}", s.id)),
+            SourceHealth::Shrunk { reason } if !quiet => Some(format!("source `{}` {reason}", s.id)),
             _ => None,
         })
         .collect();
