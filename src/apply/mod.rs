@@ -64,6 +64,17 @@ pub struct Applied {
     pub items: Vec<ItemOutcome>,
 }
 
+/// An item's error as logged: logs are not reports and have no `pii` setting, so the
+/// entry's id (a DN names a person) is masked in them; the job result and the command's
+/// own output say it as `reports.pii` or `--pii` asks.
+fn logged(e: &DirectoryError, entry: Option<&str>) -> String {
+    let text = crate::model::error_chain(e);
+    match entry {
+        Some(id) if !id.is_empty() => text.replace(id, &crate::plan::pii::Pii::Masked.id(id)),
+        _ => text,
+    }
+}
+
 /// Applies `plan` to `directory`; `progress` hears the number of items done after each.
 ///
 /// Up to [`Directory::concurrency`] items are in flight at once. Creates go in waves: a
@@ -122,11 +133,12 @@ pub async fn apply(
                                 }
                             }
                             Err(e) => {
-                                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %crate::model::error_chain(&e), "item failed");
+                                let entry = row.entry.as_deref().or(e.entry());
+                                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %logged(&e, entry), "item failed");
                                 if matches!(e, DirectoryError::Unavailable { .. }) {
                                     let mut stop = unavailable.lock().unwrap_or_else(|p| p.into_inner());
                                     if stop.is_none() {
-                                        tracing::error!(directory = %plan.directory, error = %crate::model::error_chain(&e), "the directory stays unreachable: the items left are not attempted; the next run plans them again");
+                                        tracing::error!(directory = %plan.directory, error = %logged(&e, entry), "the directory stays unreachable: the items left are not attempted; the next run plans them again");
                                     }
                                     *stop = Some(format!("not attempted: {e}"));
                                 }
@@ -254,5 +266,18 @@ async fn apply_row(
         Action::Disable => directory.disable(entry, revision).await.map(|()| None),
         Action::Delete => directory.delete(entry, revision).await.map(|()| None),
         Action::Noop | Action::Skip => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_errors_mask_the_entry_they_name() {
+        let dn = "uid=jane.doe,ou=people,dc=example,dc=org";
+        let text = logged(&DirectoryError::NotFound(dn.to_owned()), Some(dn));
+        assert!(!text.contains("jane.doe"), "{text}");
+        assert!(text.contains("does not exist"), "{text}");
     }
 }

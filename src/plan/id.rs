@@ -35,7 +35,15 @@ pub(super) fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<Stri
             for r in &s.skipped {
                 h.text(&r.location.to_string());
                 h.text(&r.reason);
-                h.opt(r.partial.as_deref().map(|p| p.id.as_str()));
+                // All that could be read of the row: its match keys decide which entry
+                // it holds.
+                match r.partial.as_deref() {
+                    Some(p) => {
+                        h.text("partial");
+                        h.person(p);
+                    }
+                    None => h.text("none"),
+                }
             }
         }
     }

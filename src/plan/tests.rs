@@ -798,6 +798,12 @@ fn a_skipped_row_changes_the_plan_id_and_a_clean_read_does_not() {
     assert_ne!(clean.id, skipping.id);
     case.skipped = vec![skipped_row("E2", 4)];
     assert_ne!(case.plan().id, skipping.id, "where the row is is part of the plan");
+    let mut other_key = skipped_row("E2", 3);
+    if let Some(p) = other_key.partial.as_deref_mut() {
+        p.work_email = Some("someone.else@example.com".into());
+    }
+    case.skipped = vec![other_key];
+    assert_ne!(case.plan().id, skipping.id, "the match keys read of the row decide what it holds");
 }
 
 #[test]
