@@ -31,8 +31,27 @@ pub struct Document {
     pub file: String,
     /// The document as JSON.
     pub value: serde_json::Value,
-    values: HashMap<String, Position>,
-    keys: HashMap<String, Position>,
+    /// Every node's position, as a tree (node 0 is the root): a key's text is kept once,
+    /// in its parent, so the index is as large as the document however deep it nests.
+    nodes: Vec<Node>,
+}
+
+/// One node of the position index.
+#[derive(Debug)]
+struct Node {
+    /// Where its value starts.
+    value: Position,
+    /// Where its key is, for a member of a mapping.
+    key: Option<Position>,
+    /// Its members or items.
+    children: Children,
+}
+
+#[derive(Debug)]
+enum Children {
+    Leaf,
+    Mapping(HashMap<String, usize>),
+    Sequence(Vec<usize>),
 }
 
 impl Document {
@@ -61,26 +80,50 @@ impl Document {
         // serde_yaml accepted the text, so the event parser does too; if it does not,
         // positions fall back to the top of the file.
         let _ = parser.load(&mut index, false);
-        Ok(Document { file: file.to_owned(), value, values: index.values, keys: index.keys })
+        Ok(Document { file: file.to_owned(), value, nodes: index.nodes })
+    }
+
+    /// The node at `pointer`, or its nearest ancestor; and whether it is the node itself.
+    fn find(&self, pointer: &str) -> Option<(&Node, bool)> {
+        let mut node = self.nodes.first()?;
+        if pointer.is_empty() {
+            return Some((node, true));
+        }
+        let Some(rest) = pointer.strip_prefix('/') else { return Some((node, false)) };
+        for segment in rest.split('/') {
+            let next = match &node.children {
+                Children::Leaf => None,
+                Children::Mapping(members) => {
+                    let name: Cow<'_, str> = if segment.contains('~') {
+                        Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+                    } else {
+                        Cow::Borrowed(segment)
+                    };
+                    members.get(name.as_ref()).copied()
+                }
+                Children::Sequence(items) => {
+                    segment.parse::<usize>().ok().and_then(|i| items.get(i).copied())
+                }
+            };
+            match next.and_then(|i| self.nodes.get(i)) {
+                Some(n) => node = n,
+                None => return Some((node, false)),
+            }
+        }
+        Some((node, true))
     }
 
     /// The position of the node at `pointer`, or of its nearest ancestor that has one.
     pub fn position(&self, pointer: &str) -> Position {
-        let mut p = pointer;
-        loop {
-            if let Some(pos) = self.values.get(p) {
-                return *pos;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return Position { line: 1, column: 1, quoted: false },
-            }
-        }
+        self.find(pointer).map_or(Position { line: 1, column: 1, quoted: false }, |(n, _)| n.value)
     }
 
     /// The position of the key of the member at `pointer` (falls back to its value).
     pub fn key_position(&self, pointer: &str) -> Position {
-        self.keys.get(pointer).copied().unwrap_or_else(|| self.position(pointer))
+        match self.find(pointer) {
+            Some((node, true)) => node.key.unwrap_or(node.value),
+            _ => self.position(pointer),
+        }
     }
 
     /// The position `offset` characters into the scalar at `pointer`, for errors inside
@@ -161,32 +204,41 @@ pub fn child(pointer: &str, segment: &str) -> String {
 }
 
 enum Frame {
-    Mapping { pointer: String, key: Option<(String, Marker)> },
-    Sequence { pointer: String, next: usize },
+    /// A mapping (its node), and the key whose value comes next.
+    Mapping { node: usize, key: Option<(String, Marker)> },
+    /// A sequence (its node).
+    Sequence { node: usize },
+    /// A mapping or sequence used as a key: nothing in it is indexed.
+    Key,
 }
 
 #[derive(Default)]
 struct Indexer {
     stack: Vec<Frame>,
-    values: HashMap<String, Position>,
-    keys: HashMap<String, Position>,
+    nodes: Vec<Node>,
 }
 
 impl Indexer {
-    /// The pointer of the node that starts now, or `None` when the event is a key.
-    fn next_pointer(&mut self, key_text: Option<&str>, mark: Marker) -> Option<String> {
+    /// Adds the node that starts now at `mark`, under its parent, unless the event is a
+    /// key (`None`). `key_text` is the scalar's text, should it be a key.
+    fn next_node(&mut self, key_text: Option<&str>, mark: Marker, quoted: bool) -> Option<usize> {
+        let index = self.nodes.len();
+        let mut key_pos = None;
         match self.stack.last_mut() {
-            None => Some(String::new()),
-            Some(Frame::Sequence { pointer, next }) => {
-                let p = child(pointer, &next.to_string());
-                *next += 1;
-                Some(p)
+            None if index > 0 => return None,
+            None => {}
+            Some(Frame::Key) => return None,
+            Some(Frame::Sequence { node }) => {
+                if let Children::Sequence(items) = &mut self.nodes[*node].children {
+                    items.push(index);
+                }
             }
-            Some(Frame::Mapping { pointer, key }) => match key.take() {
+            Some(Frame::Mapping { node, key }) => match key.take() {
                 Some((k, key_mark)) => {
-                    let p = child(pointer, &k);
-                    self.keys.insert(p.clone(), pos(key_mark, false));
-                    Some(p)
+                    key_pos = Some(pos(key_mark, false));
+                    if let Children::Mapping(members) = &mut self.nodes[*node].children {
+                        members.insert(k, index);
+                    }
                 }
                 None => {
                     // A key. Complex (non-scalar) keys do not occur in hrsync documents;
@@ -194,16 +246,17 @@ impl Indexer {
                     *key = Some((key_text.unwrap_or_default().to_owned(), mark));
                     // A block mapping's start event is marked after its first key; the
                     // mapping starts where its first key does.
-                    let key_pos = pos(mark, false);
-                    if let Some(start) = self.values.get_mut(pointer.as_str())
-                        && (key_pos.line, key_pos.column) < (start.line, start.column)
-                    {
-                        *start = key_pos;
+                    let first = pos(mark, false);
+                    let start = &mut self.nodes[*node].value;
+                    if (first.line, first.column) < (start.line, start.column) {
+                        *start = first;
                     }
-                    None
+                    return None;
                 }
             },
         }
+        self.nodes.push(Node { value: pos(mark, quoted), key: key_pos, children: Children::Leaf });
+        Some(index)
     }
 }
 
@@ -216,25 +269,31 @@ impl MarkedEventReceiver for Indexer {
     fn on_event(&mut self, event: Event, mark: Marker) {
         match event {
             Event::Scalar(text, style, ..) => {
-                if let Some(p) = self.next_pointer(Some(&text), mark) {
-                    let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
-                    self.values.insert(p, pos(mark, quoted));
-                }
+                let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
+                self.next_node(Some(&text), mark, quoted);
             }
             Event::Alias(_) => {
-                if let Some(p) = self.next_pointer(None, mark) {
-                    self.values.insert(p, pos(mark, false));
-                }
+                self.next_node(None, mark, false);
             }
             Event::MappingStart(..) => {
-                let p = self.next_pointer(None, mark).unwrap_or_default();
-                self.values.insert(p.clone(), pos(mark, false));
-                self.stack.push(Frame::Mapping { pointer: p, key: None });
+                let frame = match self.next_node(None, mark, false) {
+                    Some(node) => {
+                        self.nodes[node].children = Children::Mapping(HashMap::new());
+                        Frame::Mapping { node, key: None }
+                    }
+                    None => Frame::Key,
+                };
+                self.stack.push(frame);
             }
             Event::SequenceStart(..) => {
-                let p = self.next_pointer(None, mark).unwrap_or_default();
-                self.values.insert(p.clone(), pos(mark, false));
-                self.stack.push(Frame::Sequence { pointer: p, next: 0 });
+                let frame = match self.next_node(None, mark, false) {
+                    Some(node) => {
+                        self.nodes[node].children = Children::Sequence(Vec::new());
+                        Frame::Sequence { node }
+                    }
+                    None => Frame::Key,
+                };
+                self.stack.push(frame);
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
@@ -357,6 +416,34 @@ mod tests {
         assert_eq!(doc.position("/fields/mail/nope").line, 5);
         assert_eq!(doc.position_in("/fields/cn/value", 3).column, 20);
         assert_eq!(doc.value["list"][1]["b"], 2);
+    }
+
+    #[test]
+    fn escaped_and_complex_keys_are_found_or_fall_back() {
+        let doc = Document::parse("d.yaml", "a/b:\n  c~d: 1\nlist: [x, {y: 2}]\n").unwrap();
+        assert_eq!(doc.position("/a~1b/c~0d"), Position { line: 2, column: 8, quoted: false });
+        assert_eq!(doc.position("/list/1/y").line, 3);
+        assert_eq!(doc.position("/list/7").line, 3, "a missing item falls back to its list");
+        assert_eq!(doc.position("/nope").line, 1);
+        // A complex key is not indexed, and does not take its value's place.
+        let index = {
+            let mut index = Indexer::default();
+            let _ = Parser::new_from_str("? [k, l]\n: v\nm: 3\n").load(&mut index, false);
+            index
+        };
+        let doc = Document { file: "k.yaml".into(), value: serde_json::Value::Null, nodes: index.nodes };
+        assert_eq!(doc.position("/m"), Position { line: 3, column: 4, quoted: false });
+    }
+
+    #[test]
+    fn the_index_stays_linear_in_a_long_key_over_many_items() {
+        // The index once held each node's whole pointer: a 50 KB key over 50,000 items
+        // was 2.5 GB. Now a key is kept once.
+        let key = "k".repeat(50_000);
+        let text = format!("? {key}\n:\n{}", "  - 1\n".repeat(50_000));
+        let doc = Document::parse("d.yaml", &text).unwrap();
+        assert_eq!(doc.nodes.len(), 50_002);
+        assert_eq!(doc.position(&format!("/{key}/49999")).line, 50_002);
     }
 
     #[test]
