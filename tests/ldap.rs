@@ -404,7 +404,7 @@ fn a_create_the_server_refuses_fails_alone_and_the_rest_is_written() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|x| x.as_str().unwrap().starts_with("collision: the `cn`"))
+                .any(|x| x.as_str().unwrap().starts_with("collision: this entry would have the `cn`"))
         })
         .collect();
     assert_eq!(collisions.len(), 5, "{collisions:#?}");

@@ -357,6 +357,39 @@ pub fn first_rdn(dn: &str) -> &str {
     dn
 }
 
+/// The attribute and the value of a DN's first RDN, the value unescaped (`\,` and
+/// `\2c` alike); `None` when the RDN has no `=` or is multi-valued (`a=1+b=2`).
+pub fn rdn_value(dn: &str) -> Option<(&str, String)> {
+    let (attribute, raw) = first_rdn(dn).split_once('=')?;
+    let mut value = Vec::with_capacity(raw.len());
+    let mut bytes = raw.trim().bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\\' => {
+                let first = bytes.next()?;
+                let hex = |c: u8| (c as char).to_digit(16);
+                match hex(first) {
+                    Some(high) => {
+                        let low = bytes.next().and_then(hex)?;
+                        value.push((high * 16 + low) as u8);
+                    }
+                    None => value.push(first),
+                }
+            }
+            b'+' => return None,
+            b => value.push(b),
+        }
+    }
+    Some((attribute.trim(), String::from_utf8(value).ok()?))
+}
+
+/// An RDN value as the server compares it under its usual matching rules
+/// (`caseIgnoreMatch`): case aside, leading and trailing spaces dropped, and runs of
+/// spaces inside as one.
+pub fn rdn_key(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
 /// The parent of a DN.
 pub fn parent_of(dn: &str) -> &str {
     let rdn = first_rdn(dn);
@@ -369,6 +402,16 @@ mod tests {
 
     fn one(s: &str) -> Value {
         Value::One(s.into())
+    }
+
+    #[test]
+    fn rdn_values_are_unescaped_and_compared_as_the_server_does() {
+        assert_eq!(rdn_value("cn=O\\2cBrien\\, Jo,ou=p"), Some(("cn", "O,Brien, Jo".to_owned())));
+        assert_eq!(rdn_value("uid = ada ,ou=p"), Some(("uid", "ada".to_owned())));
+        assert_eq!(rdn_value("cn=a+sn=b,ou=p"), None);
+        assert_eq!(rdn_value("cn=bad\\2"), None);
+        assert_eq!(rdn_value("cn=J\\c3\\bcrgen"), Some(("cn", "Jürgen".to_owned())));
+        assert_eq!(rdn_key("  Jane   DOE "), "jane doe");
     }
 
     #[test]

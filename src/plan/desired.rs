@@ -10,6 +10,7 @@
 //! whether an entry is created, changed or left alone (that is [`super::lifecycle`]
 //! and [`super::rows`]); it only says what the attributes would be.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -17,9 +18,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::diff::Planner;
 use super::lifecycle::Fate;
 use super::{Change, Planned};
-use crate::config::{FieldMode, FieldSource, Marker};
+use crate::config::{DirectoryKind, FieldMode, FieldSource, Marker};
 use crate::directory::Entry;
-use crate::model::{Key, PersonField, SourceId, Value, same_text};
+use crate::model::value::{rdn_key, rdn_value};
+use crate::model::{Compare, Key, PersonField, SourceId, Value, same_text};
 use crate::transform::map::{self, Free};
 use crate::transform::merge::{ManagerLink, MergedPerson};
 
@@ -57,6 +59,10 @@ impl<'a> Planner<'a> {
             if !self.fates.iter().any(|f| matches!(f, Fate::Create { .. })) {
                 break;
             }
+            // The value that names an LDAP entry in its DN is free only if no DN has it
+            // either, as the server compares DNs: case aside, and read off the DN.
+            let rdn = matches!(&self.dir.kind, DirectoryKind::Ldap(s) if s.rdn.eq_ignore_ascii_case(&field.attribute));
+            let compare = if rdn { Compare::IgnoreCase } else { field.compare };
             let mut taken: FxHashSet<Key<'_>> = FxHashSet::default();
             taken.reserve(self.input.live.len());
             let mut hint = 0;
@@ -67,14 +73,27 @@ impl<'a> Planner<'a> {
                     .map(Value::values)
                     .unwrap_or_default()
                 {
-                    taken.insert(Key::new(field.compare, v));
+                    if rdn {
+                        taken.insert(Key::new(compare, &rdn_key(v)).into_owned());
+                    } else {
+                        taken.insert(Key::new(compare, v));
+                    }
+                }
+                if rdn
+                    && let Some((attribute, value)) = rdn_value(&e.id)
+                    && attribute.eq_ignore_ascii_case(&field.attribute)
+                {
+                    taken.insert(Key::new(compare, &rdn_key(&value)).into_owned());
                 }
             }
             for i in 0..self.people.len() {
                 if !matches!(self.fates[i], Fate::Create { .. }) {
                     continue;
                 }
-                let claim = |v: &str| taken.insert(Key::new(field.compare, v).into_owned());
+                let claim = |v: &str| {
+                    let v: Cow<'_, str> = if rdn { Cow::Owned(rdn_key(v)) } else { Cow::Borrowed(v) };
+                    taken.insert(Key::new(compare, &v).into_owned())
+                };
                 let chosen = match map::first_free(candidates, &self.people[i], claim) {
                     // Every candidate empty: the field has no value, like any other field.
                     Free::Empty => continue,

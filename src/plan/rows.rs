@@ -22,8 +22,8 @@ use super::{Action, Change, Collision, EnabledChange, PersonView, Planned, Row, 
 use crate::config::{Config, DirectoryConfig, DirectoryKind, LdapDisable};
 use crate::directory::Entry;
 use crate::model::filter::Decision;
-use crate::model::value::{first_rdn, parent_of};
-use crate::model::{Compare, SourceId, Value, canonical};
+use crate::model::value::{parent_of, rdn_key, rdn_value};
+use crate::model::{Compare, SourceId, canonical};
 use crate::transform::merge::ManagerLink;
 
 /// A row with its sort key: action, manager depth, order of the person (or entry).
@@ -145,8 +145,8 @@ impl Planner<'_> {
         }
         rows.sort_unstable_by_key(|(action, depth, order, _)| (*action, *depth, *order));
         let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, _, r)| r).collect();
-        self.skip_dn_collisions(&mut rows);
         self.hold_entries(&mut rows, &mut timers);
+        self.skip_dn_collisions(&mut rows);
         drop_refs_to_skipped_creates(&mut rows);
         Rows { rows, timers, unmanaged, unlisted }
     }
@@ -421,63 +421,121 @@ impl Planner<'_> {
     }
 
     /// LDAP names an entry by its RDN attribute in its container: two creates with one
-    /// value there, or a create whose DN an entry holds already, would fail at the server
-    /// on every run. The later create (in apply order) is a `collision` skip naming the
-    /// other person or entry instead. Values compare as DNs do: case and surrounding
-    /// spaces aside.
+    /// value there, a create whose DN an entry holds already, a rename onto a taken DN,
+    /// or a disable that moves an entry onto one would fail at the server on every run.
+    /// The later row (in apply order: creates, then renames and moves) gives way
+    /// instead, naming the other person or entry (`collides_with`): a create or a move
+    /// is a `collision` skip; a rename is left out of its update, with a warning. Values
+    /// compare as the server's usual matching rule does (case and extra spaces aside);
+    /// an entry's own value is read from its DN.
     fn skip_dn_collisions(&self, rows: &mut [Row]) {
         let DirectoryKind::Ldap(s) = &self.dir.kind else { return };
-        let key = |parent: &str, value: &str| (canonical(Compare::Dn, parent), value.trim().to_lowercase());
-        let mut taken: HashMap<(String, String), Collision> = HashMap::new();
+        // A DN as the server tells DNs apart: container, RDN attribute, RDN value.
+        let dn_key = |parent: &str, attribute: &str, value: &str| {
+            (canonical(Compare::Dn, parent), attribute.to_ascii_lowercase(), rdn_key(value))
+        };
+        let key = |parent: &str, value: &str| dn_key(parent, &s.rdn, value);
+        let mut taken: HashMap<(String, String, String), Collision> = HashMap::new();
         for entry in self.input.live {
-            let value = entry.attributes.get(&s.rdn).and_then(Value::first);
-            let named = first_rdn(&entry.id)
-                .split_once('=')
-                .is_some_and(|(a, _)| a.trim().eq_ignore_ascii_case(&s.rdn));
-            if let (Some(value), true) = (value, named) {
+            if let Some((attribute, value)) = rdn_value(&entry.id) {
                 taken
-                    .entry(key(parent_of(&entry.id), value))
+                    .entry(dn_key(parent_of(&entry.id), attribute, &value))
                     .or_insert_with(|| Collision::Entry(entry.id.clone()));
             }
         }
-        for row in rows.iter_mut().filter(|r| r.action == Action::Create) {
-            let value =
-                row.changes.iter().find(|c| c.attribute.eq_ignore_ascii_case(&s.rdn)).and_then(|c| match &c
-                    .after
-                {
+        let rdn_after = |row: &Row| {
+            row.changes.iter().find(|c| c.attribute.eq_ignore_ascii_case(&s.rdn)).and_then(|c| {
+                match &c.after {
                     Some(Planned::Value(v)) => v.first().map(str::to_owned),
                     _ => None,
-                });
-            let Some(value) = value else { continue };
-            let enabled = row.enabled.is_none_or(|e| e.after);
-            let parent = match &s.disable {
-                LdapDisable::MoveTo(ou) if !enabled => ou.as_str(),
-                _ => s.parent.as_str(),
-            };
-            let me = row.person.as_ref().map(|p| Collision::Person(p.key.clone()));
-            match taken.get(&key(parent, &value)) {
-                Some(other) => {
-                    let whom = match other {
-                        Collision::Person(_) => "another person's create in this plan",
-                        Collision::Entry(_) => "an entry that exists",
-                    };
-                    row.action = Action::Skip;
-                    row.reasons.push(
-                        format!(
-                            "collision: the `{}` of this entry is that of {whom} (`collides_with`), and names one entry only; make the value unique, or give `{}` candidates with `unique: true`",
-                            s.rdn, s.rdn
-                        )
-                        .into(),
-                    );
-                    row.changes.clear();
-                    row.enabled = None;
-                    row.collides_with = Some(other.clone());
                 }
-                None => {
-                    if let Some(me) = me {
-                        taken.insert(key(parent, &value), me);
+            })
+        };
+        let explain = |other: &Collision, what: &str| -> Arc<str> {
+            let whom = match other {
+                Collision::Person(_) => "another person's create in this plan",
+                Collision::Entry(_) => "an entry that exists or is moved or renamed there in this plan",
+            };
+            format!(
+                "collision: {what} the `{}` of {whom} (`collides_with`), and a DN names one entry only; make the value unique, or give `{}` candidates with `unique: true`",
+                s.rdn, s.rdn
+            )
+            .into()
+        };
+        for row in rows.iter_mut() {
+            match row.action {
+                Action::Create => {
+                    let Some(value) = rdn_after(row) else { continue };
+                    let enabled = row.enabled.is_none_or(|e| e.after);
+                    let parent = match &s.disable {
+                        LdapDisable::MoveTo(ou) if !enabled => ou.as_str(),
+                        _ => s.parent.as_str(),
+                    };
+                    match taken.get(&key(parent, &value)) {
+                        Some(other) => {
+                            let other = other.clone();
+                            row.action = Action::Skip;
+                            row.reasons.push(explain(&other, "this entry would have"));
+                            row.changes.clear();
+                            row.enabled = None;
+                            row.collides_with = Some(other);
+                        }
+                        None => {
+                            if let Some(p) = &row.person {
+                                taken.insert(key(parent, &value), Collision::Person(p.key.clone()));
+                            }
+                        }
                     }
                 }
+                Action::Update => {
+                    let (Some(value), Some(entry)) = (rdn_after(row), row.entry.clone()) else { continue };
+                    let parent = parent_of(&entry);
+                    let mine = rdn_value(&entry).is_some_and(|(_, v)| rdn_key(&v) == rdn_key(&value));
+                    if mine {
+                        continue;
+                    }
+                    match taken.get(&key(parent, &value)) {
+                        Some(other) => {
+                            let other = other.clone();
+                            row.changes.retain(|c| !c.attribute.eq_ignore_ascii_case(&s.rdn));
+                            let reason = explain(&other, "the rename would give this entry");
+                            if row.changes.is_empty() && row.enabled.is_none() {
+                                row.action = Action::Skip;
+                                row.reasons.push(reason);
+                            } else {
+                                row.warnings.push(format!("not renamed: {reason}"));
+                            }
+                            row.collides_with = Some(other);
+                        }
+                        None => {
+                            taken.insert(key(parent, &value), Collision::Entry(entry));
+                        }
+                    }
+                }
+                Action::Disable => {
+                    let LdapDisable::MoveTo(ou) = &s.disable else { continue };
+                    let Some(entry) = row.entry.clone() else { continue };
+                    let Some((attribute, value)) = rdn_value(&entry) else { continue };
+                    if canonical(Compare::Dn, parent_of(&entry)) == canonical(Compare::Dn, ou) {
+                        continue;
+                    }
+                    let moved = dn_key(ou, attribute, &value);
+                    match taken.get(&moved) {
+                        Some(other) => {
+                            let other = other.clone();
+                            row.action = Action::Skip;
+                            row.reasons.retain(|r| !Arc::ptr_eq(r, &self.shared.disables_by));
+                            row.reasons.push(explain(&other, &format!("moving it to `{ou}` would give it")));
+                            row.changes.clear();
+                            row.enabled = None;
+                            row.collides_with = Some(other);
+                        }
+                        None => {
+                            taken.insert(moved, Collision::Entry(entry));
+                        }
+                    }
+                }
+                _ => {}
             }
         }
     }

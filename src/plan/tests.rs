@@ -910,3 +910,93 @@ fn a_shrunk_read_blocks_only_a_plan_it_changes() {
     assert!(plan.timers.contains_key("E6"), "{:?}", plan.timers);
     assert_eq!(plan.status, PlanStatus::Blocked, "{:?}", plan.blocked_by);
 }
+
+// LDAP names: collisions of DNs are planned, not left to the server -------------------
+
+const LDAP_DIRECTORY: &str = r#"version: 1
+type: ldap
+mode: apply
+connection: { url: "ldap://127.0.0.1:1", bind_dn: "cn=admin,dc=t", password: "${env:LDAP_PASSWORD}" }
+scope: { base: "ou=people,dc=t" }
+entry: { rdn: RDN }
+disable: { move_to: "ou=disabled,dc=t" }
+match:
+  - { person: employee_number, attribute: employeeNumber }
+fields:
+  employeeNumber: { value: "{{ employee_number }}" }
+  uid:
+    candidates: ["{{ first_name | lower }}", "{{ first_name | lower }}{{ n }}"]
+    unique: true
+    mode: import_once
+  cn: { value: "{{ first_name }} {{ last_name }}" }
+  title: { value: "{{ job_title }}" }
+leavers: { action: disable, grace_days: 0 }
+"#;
+
+fn ldap_case(rdn: &str, people: Vec<Person>, live: Vec<Entry>) -> Case {
+    let fixture = Fixture::new()
+        .with("directories/d.yaml", &LDAP_DIRECTORY.replace("RDN", rdn))
+        .with("hrsync.yaml", &format!("{WORKSPACE}safety: {{ max_disable_percent: 100 }}\n"));
+    Case::new(people, live).config(fixture)
+}
+
+fn ldap_entry(dn: &str, number: Option<&str>, cn: &str) -> Entry {
+    let mut e = Entry { id: dn.to_owned(), attributes: Default::default(), enabled: true, revision: None };
+    if let Some(n) = number {
+        e = set(e, "employeeNumber", n);
+    }
+    set(e, "cn", cn)
+}
+
+#[test]
+fn a_unique_rdn_value_taken_by_a_dn_in_another_case_takes_the_next_candidate() {
+    // An entry hrsync does not know is named uid=ADA (its uid attribute says nothing).
+    let live = vec![ldap_entry("uid=ADA,ou=people,dc=t", None, "Someone")];
+    let plan = ldap_case("uid", vec![Person::test("E1").first("Ada")], live).plan();
+    let create = row(&plan, "E1");
+    assert_eq!(
+        (create.action, after(create, "uid").as_deref()),
+        (Action::Create, Some("ada2")),
+        "{create:?}"
+    );
+}
+
+#[test]
+fn a_rename_onto_a_taken_dn_is_left_out_and_a_move_onto_one_is_a_collision() {
+    let live = vec![
+        ldap_entry("cn=Ada Old,ou=people,dc=t", Some("E1"), "Ada Old"),
+        ldap_entry("cn=bo   TWO,ou=people,dc=t", None, "bo   TWO"),
+        ldap_entry("cn=Cy Three,ou=people,dc=t", Some("E3"), "Cy Three"),
+        ldap_entry("cn=CY THREE,ou=disabled,dc=t", None, "CY THREE"),
+    ];
+    // E1 is renamed to a cn another entry has (as the server compares); E3 leaves, and
+    // the disabled container holds their name already.
+    let plan = ldap_case("cn", vec![Person::test("E1").first("Bo").last("Two")], live).plan();
+    let renamed = row(&plan, "E1");
+    assert_eq!(renamed.action, Action::Skip, "only the rename changed: {renamed:?}");
+    assert!(reasons(renamed).contains("collision: the rename would give this entry the `cn` of an entry"));
+    assert_eq!(renamed.collides_with, Some(Collision::Entry("cn=bo   TWO,ou=people,dc=t".into())));
+    let moved = plan.rows.iter().find(|r| r.entry.as_deref() == Some("cn=Cy Three,ou=people,dc=t")).unwrap();
+    assert_eq!(moved.action, Action::Skip, "{moved:?}");
+    assert!(
+        reasons(moved)
+            .contains("collision: moving it to `ou=disabled,dc=t` would give it the `cn` of an entry"),
+        "{}",
+        reasons(moved)
+    );
+    assert_eq!(moved.collides_with, Some(Collision::Entry("cn=CY THREE,ou=disabled,dc=t".into())));
+}
+
+#[test]
+fn a_rename_that_collides_keeps_the_rest_of_its_update() {
+    let live = vec![
+        ldap_entry("cn=Ada Old,ou=people,dc=t", Some("E1"), "Ada Old"),
+        ldap_entry("cn=Bo Two,ou=people,dc=t", None, "Bo Two"),
+    ];
+    let plan = ldap_case("cn", vec![Person::test("E1").first("Bo").last("Two").title("CTO")], live).plan();
+    let renamed = row(&plan, "E1");
+    assert_eq!(renamed.action, Action::Update, "{renamed:?}");
+    assert!(change(renamed, "cn").is_none(), "the rename is left out: {renamed:?}");
+    assert_eq!(after(renamed, "title").as_deref(), Some("CTO"), "the rest is written");
+    assert!(renamed.warnings.iter().any(|w| w.starts_with("not renamed: collision")), "{:?}", renamed.warnings);
+}
