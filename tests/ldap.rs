@@ -64,7 +64,7 @@ fn a_full_sync_then_nothing_to_do() {
         if let Some(m) = attr(e, "manager") {
             assert!(dns.iter().any(|d| d.eq_ignore_ascii_case(m)), "dangling manager {m}");
         }
-        assert_eq!(attr(e, "businessCategory"), Some("hrsync"));
+        assert_eq!(attr(e, "businessCategory"), Some("hrsync:acme/corp"));
     }
     assert_eq!(attr(ceo, "dn"), Some("uid=katharina.vonderheide,ou=people,dc=acme,dc=example"));
     // Namesakes got numbered uids.
@@ -528,4 +528,49 @@ fn a_missing_disable_container_is_found_by_validate_online_and_named_by_the_appl
         ),
         "{out:?}"
     );
+}
+
+#[test]
+fn a_second_repository_on_the_same_tree_leaves_the_first_ones_entries_alone() {
+    // Issue 10, item 5: two repositories (workspaces `acme` and `other`) share one tree,
+    // its `ou=disabled` and the marker attribute. `other` lists only three people.
+    let slapd = Slapd::start();
+    let first = example(&slapd);
+    assert_eq!(hrsync(&first, NOW, &["apply"]).code, 0);
+    let second = example(&slapd);
+    let workspace = std::fs::read_to_string(second.path("hrsync.yaml")).unwrap();
+    std::fs::write(second.path("hrsync.yaml"), workspace.replace("workspace: acme", "workspace: other"))
+        .unwrap();
+    second.edit_germany(|i, line| (i <= 3).then(|| line.to_owned()));
+    std::fs::write(second.path("data/france.json"), "[]").unwrap();
+    std::fs::remove_file(second.path("sources/france.yaml")).unwrap();
+    let plans = json(&hrsync(&second, NOW, &["plan", "--format", "json", "--pii", "full"]).stdout);
+    let plan = &plans[0];
+    assert_eq!(
+        (
+            plan["summary"]["create"].as_u64(),
+            plan["summary"]["disable"].as_u64(),
+            plan["summary"]["delete"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0)),
+        "{:#}",
+        plan["summary"]
+    );
+    let skips: Vec<&serde_json::Value> =
+        plan["rows"].as_array().unwrap().iter().filter(|r| r["action"] == "skip").collect();
+    assert!(!skips.is_empty());
+    assert!(
+        skips.iter().all(|r| r["reasons"].as_array().unwrap().iter().any(|x| x
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "owned by another configuration: the entry's `businessCategory` names `acme/corp`"
+            ))),
+        "{skips:#?}"
+    );
+    assert_eq!(plan["summary"]["unmanaged"], 143 - skips.len() as u64, "{:#}", plan["summary"]);
+    let out = hrsync(&second, NOW, &["apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(people(&slapd).len(), 143, "nothing of the first repository's was touched");
+    assert!(people(&slapd).iter().all(|e| attr(e, "businessCategory") == Some("hrsync:acme/corp")));
 }

@@ -224,10 +224,23 @@ pub struct Marker {
     /// The attribute.
     pub attribute: String,
     /// Its value; `None`: the attribute's presence marks the entry (it is a mapped field).
+    /// `{{ owner }}` in the written value is already replaced by [`Marker::owner`].
     pub value: Option<String>,
+    /// When the value was written with `{{ owner }}`: the text around it, so that an
+    /// entry another configuration owns can be told from one nobody owns.
+    pub owner_pattern: Option<(String, String)>,
 }
 
+/// The placeholder of a marker value that stands for the owning configuration.
+pub const OWNER_PLACEHOLDER: &str = "{{ owner }}";
+
 impl Marker {
+    /// The owner text a marker value's `{{ owner }}` stands for: the workspace and the
+    /// directory, `<workspace>/<directory>`.
+    pub fn owner(workspace: &str, directory: &str) -> String {
+        format!("{workspace}/{directory}")
+    }
+
     /// Whether an entry with this value of the attribute is marked.
     pub fn marks(&self, value: Option<&crate::model::Value>) -> bool {
         match (&self.value, value) {
@@ -235,5 +248,16 @@ impl Marker {
             (None, Some(_)) => true,
             (Some(want), Some(v)) => v.values().iter().any(|x| x == want),
         }
+    }
+
+    /// The other configuration that owns an entry with this value of the attribute, if
+    /// another one does (its value has the marker's shape with another owner in it).
+    pub fn foreign_owner<'v>(&self, value: Option<&'v crate::model::Value>) -> Option<&'v str> {
+        let (prefix, suffix) = self.owner_pattern.as_ref()?;
+        let mine = self.value.as_deref()?;
+        value?.values().iter().find_map(|v| {
+            let owner = v.strip_prefix(prefix.as_str())?.strip_suffix(suffix.as_str())?;
+            (v != mine && !owner.is_empty()).then_some(owner)
+        })
     }
 }

@@ -723,7 +723,9 @@ pub struct MarkerSpec {
     /// The value that marks an entry as hrsync's; hrsync sets it, so the attribute must
     /// not be one of `fields`. Without a value, an entry is hrsync's when the attribute
     /// is present at all (a SCIM `externalId`), and the attribute must be one of
-    /// `fields`, which is how hrsync sets it.
+    /// `fields`, which is how hrsync sets it. `{{ owner }}` in the value stands for
+    /// `<workspace>/<directory>`: entries whose value names another owner are left to
+    /// that configuration (never taken over, updated, disabled or deleted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }

@@ -116,6 +116,19 @@ impl Planner<'_> {
                 }
             }
         }
+        // An entry another configuration owns (its marker names another owner) is
+        // theirs: never taken over, updated, disabled or deleted from here.
+        if let Some(marker) = self.dir.marker.as_ref().filter(|m| m.owner_pattern.is_some()) {
+            for f in found.iter_mut() {
+                let Ok(Some((e, _))) = f else { continue };
+                if let Some(owner) = marker.foreign_owner(live[*e].attributes.get(&marker.attribute)) {
+                    *f = Err(format!(
+                        "owned by another configuration: the entry's `{}` names `{owner}`, so it is left to that one",
+                        marker.attribute
+                    ));
+                }
+            }
+        }
         self.hold_skipped(&indexes, &compares, &found);
         self.fates = found
             .iter()

@@ -998,5 +998,44 @@ fn a_rename_that_collides_keeps_the_rest_of_its_update() {
     assert_eq!(renamed.action, Action::Update, "{renamed:?}");
     assert!(change(renamed, "cn").is_none(), "the rename is left out: {renamed:?}");
     assert_eq!(after(renamed, "title").as_deref(), Some("CTO"), "the rest is written");
-    assert!(renamed.warnings.iter().any(|w| w.starts_with("not renamed: collision")), "{:?}", renamed.warnings);
+    assert!(
+        renamed.warnings.iter().any(|w| w.starts_with("not renamed: collision")),
+        "{:?}",
+        renamed.warnings
+    );
+}
+
+#[test]
+fn an_owner_marker_keeps_each_configuration_to_its_own_entries() {
+    let fixture = Fixture::new()
+        .directory(
+            "mode: apply\n",
+            "mode: apply\nscope: { marker: { attribute: owner, value: \"hrsync:{{ owner }}\" } }\n",
+        )
+        .with("hrsync.yaml", &format!("{WORKSPACE}safety: {{ max_disable_percent: 100 }}\n"));
+    let mine = |n: &str| set(entry(n), "owner", "hrsync:t/d");
+    let theirs = |n: &str| set(entry(n), "owner", "hrsync:other/corp");
+    let live = vec![mine("E1"), theirs("E2"), theirs("E3"), mine("E4")];
+    let people = vec![Person::test("E1"), Person::test("E2").title("CTO"), Person::test("E5")];
+    let plan = Case::new(people, live).config(fixture).plan();
+    let foreign = row(&plan, "E2");
+    assert_eq!(foreign.action, Action::Skip, "{foreign:?}");
+    assert!(
+        reasons(foreign).contains("owned by another configuration: the entry's `owner` names `other/corp`")
+    );
+    assert_eq!(row(&plan, "E4").action, Action::Disable, "this configuration's own leaver");
+    assert!(plan.rows.iter().all(|r| r.entry.as_deref() != Some("E3")), "theirs is not ours to disable");
+    assert_eq!(plan.summary.unmanaged, 1);
+    let create = row(&plan, "E5");
+    assert_eq!(after(create, "owner").as_deref(), Some("hrsync:t/d"), "{create:?}");
+}
+
+#[test]
+fn a_marker_value_holds_owner_once_and_nothing_else() {
+    let fixture = Fixture::new().directory(
+        "mode: apply\n",
+        "mode: apply\nscope: { marker: { attribute: owner, value: \"{{ owner }}{{ n }}\" } }\n",
+    );
+    let err = config::load(&fixture.files).unwrap_err().to_string();
+    assert!(err.contains("a marker value may hold `{{ owner }}` once and no other `{{ … }}`"), "{err}");
 }

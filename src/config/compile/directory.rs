@@ -6,6 +6,8 @@
 //! it takes filters and the workspace's safety defaults from the driver rather than
 //! reading other documents.
 
+use crate::config::directory::OWNER_PLACEHOLDER;
+use crate::config::spec::MarkerSpec;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Compiler;
@@ -29,11 +31,12 @@ impl Compiler {
         docs: &[Parsed<DirectorySpec>],
         filters: &BTreeMap<FilterId, Filter>,
         safety: &SafetySpec,
+        workspace: &str,
     ) -> Vec<DirectoryConfig> {
         let mut out: Vec<DirectoryConfig> = self
             .with_unique_ids(docs, "directory", |d| d.common().id.as_deref(), DirectoryId::new)
             .into_iter()
-            .filter_map(|(p, id)| self.directory(p, id, p.spec.common(), filters, safety))
+            .filter_map(|(p, id)| self.directory(p, id, p.spec.common(), filters, safety, workspace))
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         self.exclusive_scopes(docs, &out);
@@ -99,6 +102,33 @@ impl Compiler {
         }
     }
 
+    /// The marker as written, with `{{ owner }}` in its value replaced by `owner` (and
+    /// the text around it kept, to recognise other owners' entries). Any other `{{` in a
+    /// marker value is an error: it is not a template.
+    fn marker(&mut self, doc: &Document, m: &MarkerSpec, owner: &str) -> Marker {
+        let mut marker =
+            Marker { attribute: m.attribute.clone(), value: m.value.clone(), owner_pattern: None };
+        let Some(value) = &m.value else { return marker };
+        let normalized = value.replace("{{owner}}", OWNER_PLACEHOLDER);
+        match normalized.split_once(OWNER_PLACEHOLDER) {
+            Some((prefix, suffix)) if !prefix.contains("{{") && !suffix.contains("{{") => {
+                marker.value = Some(format!("{prefix}{owner}{suffix}"));
+                marker.owner_pattern = Some((prefix.to_owned(), suffix.to_owned()));
+            }
+            None if !value.contains("{{") => {}
+            _ => self.error(
+                doc,
+                "/scope/marker/value",
+                "a marker value may hold `{{ owner }}` once and no other `{{ … }}`".to_owned(),
+                Some(
+                    "write e.g. `hrsync:{{ owner }}`: hrsync puts `<workspace>/<directory>` in its place"
+                        .into(),
+                ),
+            ),
+        }
+        marker
+    }
+
     fn directory(
         &mut self,
         p: &Parsed<DirectorySpec>,
@@ -106,6 +136,7 @@ impl Compiler {
         common: &DirectoryCommonSpec,
         filters: &BTreeMap<FilterId, Filter>,
         safety: &SafetySpec,
+        workspace: &str,
     ) -> Option<DirectoryConfig> {
         let doc = &p.doc;
         let errors_before = self.diags.len();
@@ -167,14 +198,18 @@ impl Compiler {
             .scope
             .as_ref()
             .and_then(|s| s.marker.as_ref())
-            .map(|m| Marker { attribute: m.attribute.clone(), value: m.value.clone() })
+            .map(|m| self.marker(doc, m, &Marker::owner(workspace, id.as_str())))
             // A SCIM service's entries are hrsync's when they have an externalId, an
             // Entra tenant's when they have the first match attribute (employeeId).
             .or_else(|| match &p.spec {
-                DirectorySpec::Scim(_) => Some(Marker { attribute: "externalId".into(), value: None }),
-                DirectorySpec::Entraid(_) => {
-                    common.match_rules.first().map(|r| Marker { attribute: r.attribute.clone(), value: None })
+                DirectorySpec::Scim(_) => {
+                    Some(Marker { attribute: "externalId".into(), value: None, owner_pattern: None })
                 }
+                DirectorySpec::Entraid(_) => common.match_rules.first().map(|r| Marker {
+                    attribute: r.attribute.clone(),
+                    value: None,
+                    owner_pattern: None,
+                }),
                 _ => None,
             });
         match &marker {

@@ -41,7 +41,8 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
     let filter_cfgs = cx.filters(&filters);
     let source_cfgs = cx.sources(&sources, &filter_cfgs);
     let default_safety = workspace.as_ref().map(|w| w.spec.safety.clone()).unwrap_or_default();
-    let directory_cfgs = cx.directories(&directories, &filter_cfgs, &default_safety);
+    let workspace_name = workspace.as_ref().map_or("", |w| w.spec.workspace.as_str());
+    let directory_cfgs = cx.directories(&directories, &filter_cfgs, &default_safety, workspace_name);
 
     let diags = cx.diags.finish();
     match workspace_cfg {
