@@ -268,3 +268,27 @@ fn validate_online_checks_mapped_properties_with_graph() {
     );
     assert!(out.stdout.contains("Could not find a property named 'favouriteColour'"), "{out:?}");
 }
+
+#[test]
+fn a_refused_create_or_update_fails_alone_with_graphs_answer() {
+    // Graph says no (400, 409) to two creates, and 404 to one update later on.
+    let graph = Graph::with_faults(|_, method, _, body| match method {
+        "POST" if body.contains("gunther.bohm@") => Fault::Refuse(400),
+        "POST" if body.contains("helene.fontaine@") => Fault::Refuse(409),
+        _ => Fault::None,
+    });
+    let ex = example(&graph, "");
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("141 created"), "{out:?}");
+    assert!(out.stdout.contains("2 failed"), "{out:?}");
+    let failures: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: create ")).collect();
+    assert_eq!(failures.len(), 2, "{out:?}");
+    assert!(failures.iter().all(|l| l.contains("Refused by the test for this one user.")), "{failures:?}");
+    assert!(
+        failures.iter().any(|l| l.contains("400")) && failures.iter().any(|l| l.contains("409")),
+        "{failures:?}"
+    );
+    assert!(!out.stderr.contains("not attempted"), "{out:?}");
+    assert_eq!(graph.users().len(), 141);
+}

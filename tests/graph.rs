@@ -34,6 +34,10 @@ pub enum Fault {
     TooManyRequests,
     /// Act, then hold the answer for five seconds (past the client's timeout).
     SlowAnswer,
+    /// Answer with this status and a Graph error body, without acting: Graph's "no"
+    /// about one item (400 `Request_BadRequest`, 404, 409 `Request_MultipleObjectsWithSameKeyValue`
+    /// per https://learn.microsoft.com/en-us/graph/errors).
+    Refuse(u16),
 }
 
 /// Decides the fault for the n-th Graph request (from 1) from its method, path and body.
@@ -304,6 +308,14 @@ impl State {
             .and_then(|v| v.strip_prefix("Bearer "));
         if !bearer.is_some_and(|t| self.tokens.contains(t)) {
             return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure.");
+        }
+        if let Fault::Refuse(status) = fault {
+            let code = match status {
+                404 => "Request_ResourceNotFound",
+                409 => "Request_MultipleObjectsWithSameKeyValue",
+                _ => "Request_BadRequest",
+            };
+            return graph_error(status, code, "Refused by the test for this one user.");
         }
         let answer = self.graph(&method, &path, request);
         if fault == Fault::SlowAnswer { answer.set_delay(Duration::from_secs(5)) } else { answer }

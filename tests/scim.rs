@@ -198,3 +198,78 @@ fn validate_online_checks_mapped_paths_against_the_servers_schemas() {
         assert!(out.stdout.contains(expected), "{expected}: {out:?}");
     }
 }
+
+#[test]
+fn a_refused_create_fails_alone_with_the_servers_answer_and_the_next_run_makes_it() {
+    let server = ScimServer::start();
+    // The server says no (400, 409) to two creates; everything else goes through.
+    let proxy = Proxy::start(server.port, |n, method, _| match n {
+        _ if method == "POST" && n == 20 => Fault::Refuse(400),
+        _ if method == "POST" && n == 60 => Fault::Refuse(409),
+        _ => Fault::None,
+    });
+    let ex = example(&proxy.url(), &[]);
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("141 created, 0 updated, 0 disabled, 0 deleted, 2 failed"), "{out:?}");
+    let failures: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: create ")).collect();
+    assert_eq!(failures.len(), 2, "{out:?}");
+    assert!(
+        failures.iter().any(|l| l.contains("400") && l.contains("refused by the test proxy")),
+        "{failures:?}"
+    );
+    assert!(
+        failures.iter().any(|l| l.contains("409") && l.contains("refused by the test proxy")),
+        "{failures:?}"
+    );
+    assert!(!out.stderr.contains("not attempted"), "{out:?}");
+    assert_eq!(server.users().len(), 141);
+    let again = hrsync(&ex, NOW, &["apply"]);
+    assert!(again.stdout.contains("2 created, 0 updated, 0 disabled, 0 deleted, 0 failed"), "{again:?}");
+    assert_eq!(server.users().len(), 143);
+}
+
+#[test]
+fn two_people_with_one_user_name_are_a_collision_in_the_plan_not_a_409_at_the_server() {
+    let server = ScimServer::start();
+    // userName from the last name: namesakes would get the same one, and a 409.
+    let ex = example(
+        &server.url(),
+        &[
+            ("  - { person: work_email, attribute: userName }\n", ""),
+            (
+                "userName: { value: \"{{ work_email | lower }}\" }",
+                "userName: { value: \"{{ last_name | ascii | lower }}\" }",
+            ),
+        ],
+    );
+    ex.set_german(&["10050", "10051"], 2, "Schmidt");
+    let plans = json(&hrsync(&ex, NOW, &["plan", "--format", "json", "--pii", "full"]).stdout);
+    let rows = plans[0]["rows"].as_array().unwrap();
+    let collisions: Vec<&Json> = rows
+        .iter()
+        .filter(|r| {
+            r["action"] == "skip"
+                && r["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x.as_str().unwrap().starts_with("collision: the `userName`"))
+        })
+        .collect();
+    let later = collisions
+        .iter()
+        .find(|r| r["person"]["key"] == "germany:10051")
+        .unwrap_or_else(|| panic!("a collision for 10051 in {collisions:#?}"));
+    let other = later["collides_with"]["person"].as_str().unwrap_or_default();
+    assert!(other.starts_with("germany:") && other != "germany:10051", "{later:#}");
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("409"), "{out:?}");
+    assert_eq!(server.users().len(), 143 - collisions.len());
+    assert_eq!(
+        hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code,
+        0,
+        "the collisions stay skips, nothing fails"
+    );
+}

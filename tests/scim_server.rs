@@ -142,6 +142,9 @@ pub enum Fault {
     DropAnswer,
     /// Wait this many milliseconds, then pass it on (even if the client went away).
     Delay(u64),
+    /// Answer with this status and a SCIM error body (RFC 7644 §3.12), without passing
+    /// it on: the server's "no" about one item.
+    Refuse(u16),
 }
 
 /// A proxy deciding per request (numbered from 1, with method and path) what to do.
@@ -225,6 +228,17 @@ fn serve(
     if fault == Fault::TooManyRequests {
         client.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return Ok(());
+    }
+    if let Fault::Refuse(status) = fault {
+        let body = format!(
+            r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"{status}","scimType":"invalidValue","detail":"refused by the test proxy"}}"#
+        );
+        let head = format!(
+            "HTTP/1.1 {status} Refused\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        client.write_all(head.as_bytes())?;
+        return client.write_all(body.as_bytes());
     }
     if let Fault::Delay(ms) = fault {
         std::thread::sleep(Duration::from_millis(ms));

@@ -276,7 +276,7 @@ mod tests {
     #[test]
     fn logged_errors_mask_the_entry_they_name() {
         let dn = "uid=jane.doe,ou=people,dc=example,dc=org";
-        let text = logged(&DirectoryError::NotFound(dn.to_owned()), Some(dn));
+        let text = logged(&DirectoryError::NotFound(dn.to_owned(), None), Some(dn));
         assert!(!text.contains("jane.doe"), "{text}");
         assert!(text.contains("does not exist"), "{text}");
     }

@@ -243,7 +243,7 @@ impl EntraDirectory {
         // Graph says "Another object with the same value for property … already exists."
         let exists = matches!(&e, HttpError::Status { detail: Some(d), .. } if d.contains("already exists"));
         if exists && e.status() == Some(StatusCode::BAD_REQUEST) {
-            return DirectoryError::AlreadyExists(id.to_owned());
+            return DirectoryError::AlreadyExists(id.to_owned(), Some(Box::new(e)));
         }
         super::rest::directory_error(&self.id, id, e)
     }
@@ -332,7 +332,7 @@ impl EntraDirectory {
         let now = self.values(&response.body.unwrap_or(Json::Null));
         for (name, before) in expect {
             if now.get(name) != before.as_ref() {
-                return Err(DirectoryError::Conflict(id.to_owned()));
+                return Err(DirectoryError::Conflict(id.to_owned(), None));
             }
         }
         Ok(())

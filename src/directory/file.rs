@@ -84,9 +84,10 @@ impl FileDirectory {
 
     /// The stored entry, if it is still at `revision`.
     fn current(&self, id: &str, revision: Option<&str>) -> Result<Stored, DirectoryError> {
-        let stored = self.load(&self.path(id))?.ok_or_else(|| DirectoryError::NotFound(id.to_owned()))?;
+        let stored =
+            self.load(&self.path(id))?.ok_or_else(|| DirectoryError::NotFound(id.to_owned(), None))?;
         match revision {
-            Some(r) if r != stored.revision.to_string() => Err(DirectoryError::Conflict(id.to_owned())),
+            Some(r) if r != stored.revision.to_string() => Err(DirectoryError::Conflict(id.to_owned(), None)),
             _ => Ok(stored),
         }
     }
@@ -154,7 +155,7 @@ impl Directory for FileDirectory {
             })?
             .to_owned();
         if self.load(&self.path(&id))?.is_some() {
-            return Err(DirectoryError::AlreadyExists(id));
+            return Err(DirectoryError::AlreadyExists(id, None));
         }
         self.store(&Stored {
             id: id.clone(),
@@ -211,7 +212,7 @@ mod tests {
         for uid in ["c", "a", "b/x", "d"] {
             dir.create(&new(&[("uid", uid), ("cn", "X")])).await.unwrap();
         }
-        assert!(matches!(dir.create(&new(&[("uid", "a")])).await, Err(DirectoryError::AlreadyExists(_))));
+        assert!(matches!(dir.create(&new(&[("uid", "a")])).await, Err(DirectoryError::AlreadyExists(..))));
         assert!(matches!(dir.create(&new(&[("cn", "a")])).await, Err(DirectoryError::Rejected(_))));
 
         let all = read_all(&dir).await.unwrap();
@@ -226,14 +227,14 @@ mod tests {
         };
         dir.update("a", &set, Some("1")).await.unwrap();
         // A write against the old revision is refused.
-        assert!(matches!(dir.update("a", &set, Some("1")).await, Err(DirectoryError::Conflict(_))));
+        assert!(matches!(dir.update("a", &set, Some("1")).await, Err(DirectoryError::Conflict(..))));
         dir.disable("a", Some("2")).await.unwrap();
         let a = read_all(&dir).await.unwrap().into_iter().find(|e| e.id == "a").unwrap();
         assert!(!a.enabled);
         assert_eq!(a.attributes.get("cn"), Some(&Value::One("Y".into())));
-        assert!(matches!(dir.delete("a", Some("2")).await, Err(DirectoryError::Conflict(_))));
+        assert!(matches!(dir.delete("a", Some("2")).await, Err(DirectoryError::Conflict(..))));
         dir.delete("a", Some("3")).await.unwrap();
-        assert!(matches!(dir.delete("a", None).await, Err(DirectoryError::NotFound(_))));
+        assert!(matches!(dir.delete("a", None).await, Err(DirectoryError::NotFound(..))));
         assert_eq!(read_all(&dir).await.unwrap().len(), 3);
     }
 

@@ -191,9 +191,9 @@ impl LdapDirectory {
         match &e {
             LdapError::LdapResult { result } => match result.rc {
                 // noSuchAttribute, attributeOrValueExists: the entry changed since it was read.
-                16 | 20 => DirectoryError::Conflict(dn.to_owned()),
-                32 => DirectoryError::NotFound(dn.to_owned()),
-                68 => DirectoryError::AlreadyExists(dn.to_owned()),
+                16 | 20 => DirectoryError::Conflict(dn.to_owned(), Some(Box::new(LdapFailure::from(e)))),
+                32 => DirectoryError::NotFound(dn.to_owned(), Some(Box::new(LdapFailure::from(e)))),
+                68 => DirectoryError::AlreadyExists(dn.to_owned(), Some(Box::new(LdapFailure::from(e)))),
                 // busy, unavailable: the server as a whole, after the retries of `write`.
                 51 | 52 => self.unavailable(e),
                 _ => DirectoryError::Rejected(Box::new(LdapFailure::from(e))),
@@ -279,7 +279,7 @@ impl LdapDirectory {
         match moved {
             // 32 is about the entry or its new container; an entry hrsync just read is
             // more likely there than a container no one checked.
-            Err(DirectoryError::NotFound(_)) => {
+            Err(DirectoryError::NotFound(..)) => {
                 return Err(DirectoryError::refused(format!(
                     "the entry, or the container `{superior}` it is moved to, does not exist (LDAP result 32); `hrsync validate --online` checks the container"
                 )));
@@ -302,7 +302,7 @@ impl LdapDirectory {
                 match self.modify(dn, vec![m]).await {
                     // Already in the wanted state: enabling a value that is not there, or
                     // disabling with the value present.
-                    Err(DirectoryError::Conflict(_)) => Ok(dn.to_owned()),
+                    Err(DirectoryError::Conflict(..)) => Ok(dn.to_owned()),
                     other => other.map(|()| dn.to_owned()),
                 }
             }

@@ -85,6 +85,10 @@ pub struct Update {
     pub expect: BTreeMap<String, Option<Value>>,
 }
 
+/// What a server answered, kept as the cause of a directory error: the code and the
+/// server's own message reach the job result with it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a directory operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -97,15 +101,15 @@ pub enum DirectoryError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The entry changed since it was read.
+    /// The entry changed since it was read; with the server's answer, when one said so.
     #[error("entry `{0}` changed since the plan was made; the next run will plan it again")]
-    Conflict(String),
-    /// The entry does not exist (any more).
+    Conflict(String, #[source] Option<Cause>),
+    /// The entry does not exist (any more); with the server's answer.
     #[error("entry `{0}` does not exist")]
-    NotFound(String),
-    /// An entry of that id already exists.
+    NotFound(String, #[source] Option<Cause>),
+    /// An entry of that id already exists; with the server's answer.
     #[error("an entry `{0}` already exists")]
-    AlreadyExists(String),
+    AlreadyExists(String, #[source] Option<Cause>),
     /// The directory refused the entry, for the reason in the cause.
     #[error("the directory refused the change")]
     Rejected(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -127,9 +131,9 @@ impl DirectoryError {
     pub fn label(&self) -> &'static str {
         match self {
             DirectoryError::Unavailable { .. } => "unavailable",
-            DirectoryError::Conflict(_) => "conflict",
-            DirectoryError::NotFound(_) => "not_found",
-            DirectoryError::AlreadyExists(_) => "already_exists",
+            DirectoryError::Conflict(..) => "conflict",
+            DirectoryError::NotFound(..) => "not_found",
+            DirectoryError::AlreadyExists(..) => "already_exists",
             DirectoryError::Rejected(_) => "rejected",
         }
     }
@@ -137,9 +141,9 @@ impl DirectoryError {
     /// The entry the error is about, when it names one.
     pub fn entry(&self) -> Option<&str> {
         match self {
-            DirectoryError::Conflict(id)
-            | DirectoryError::NotFound(id)
-            | DirectoryError::AlreadyExists(id) => Some(id),
+            DirectoryError::Conflict(id, _)
+            | DirectoryError::NotFound(id, _)
+            | DirectoryError::AlreadyExists(id, _) => Some(id),
             DirectoryError::Unavailable { .. } | DirectoryError::Rejected(_) => None,
         }
     }

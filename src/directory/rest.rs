@@ -26,7 +26,7 @@ pub fn client<'a>(
 /// entry, anything else makes the directory unavailable.
 pub fn directory_error(directory: &DirectoryId, id: &str, e: HttpError) -> DirectoryError {
     match e.status() {
-        Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned()),
+        Some(StatusCode::NOT_FOUND) => DirectoryError::NotFound(id.to_owned(), Some(Box::new(e))),
         Some(s) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN => {
             DirectoryError::Rejected(Box::new(e))
         }

@@ -197,8 +197,10 @@ impl ScimDirectory {
     /// Maps a failed request on entry `id` to a directory error.
     fn error(&self, id: &str, e: HttpError) -> DirectoryError {
         match e.status() {
-            Some(StatusCode::CONFLICT) => DirectoryError::AlreadyExists(id.to_owned()),
-            Some(StatusCode::PRECONDITION_FAILED) => DirectoryError::Conflict(id.to_owned()),
+            Some(StatusCode::CONFLICT) => DirectoryError::AlreadyExists(id.to_owned(), Some(Box::new(e))),
+            Some(StatusCode::PRECONDITION_FAILED) => {
+                DirectoryError::Conflict(id.to_owned(), Some(Box::new(e)))
+            }
             _ => super::rest::directory_error(&self.id, id, e),
         }
     }

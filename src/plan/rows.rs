@@ -147,6 +147,7 @@ impl Planner<'_> {
         let mut rows: Vec<Row> = rows.into_iter().map(|(_, _, _, r)| r).collect();
         self.hold_entries(&mut rows, &mut timers);
         self.skip_dn_collisions(&mut rows);
+        self.skip_unique_collisions(&mut rows);
         drop_refs_to_skipped_creates(&mut rows);
         Rows { rows, timers, unmanaged, unlisted }
     }
@@ -536,6 +537,80 @@ impl Planner<'_> {
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+}
+
+impl Planner<'_> {
+    /// Attributes the service itself keeps unique (SCIM `userName`, Entra
+    /// `userPrincipalName`): two creates with one value, or a create or update onto a
+    /// value an entry holds already, would be refused (409, 400) on every run. The later
+    /// row in apply order gives way, naming the other person or entry
+    /// (`collides_with`): a create is a `collision` skip; an update is written without
+    /// that change, with a warning. Values compare case aside, as both services do.
+    fn skip_unique_collisions(&self, rows: &mut [Row]) {
+        let attribute = match &self.dir.kind {
+            DirectoryKind::Scim(_) => "userName",
+            DirectoryKind::Entraid(_) => "userPrincipalName",
+            _ => return,
+        };
+        if self.dir.field(attribute).is_none() {
+            return;
+        }
+        let mut taken: HashMap<String, Collision> = HashMap::new();
+        for entry in self.input.live {
+            for v in entry.attributes.get(attribute).map(crate::model::Value::values).unwrap_or_default() {
+                taken.entry(v.to_lowercase()).or_insert_with(|| Collision::Entry(entry.id.clone()));
+            }
+        }
+        let reason = |other: &Collision| -> String {
+            let whom = match other {
+                Collision::Person(_) => "another person's create in this plan",
+                Collision::Entry(_) => "an entry that exists or is changed to it in this plan",
+            };
+            format!(
+                "collision: the `{attribute}` of this entry would be that of {whom} (`collides_with`), and the service keeps it unique; make the value unique, or give `{attribute}` candidates with `unique: true`"
+            )
+        };
+        for row in rows.iter_mut().filter(|r| matches!(r.action, Action::Create | Action::Update)) {
+            let Some(value) =
+                row.changes.iter().find(|c| c.attribute == attribute).and_then(|c| match &c.after {
+                    Some(Planned::Value(v)) => v.first().map(str::to_lowercase),
+                    _ => None,
+                })
+            else {
+                continue;
+            };
+            let me = match (&row.entry, &row.person) {
+                (Some(entry), _) => Collision::Entry(entry.clone()),
+                (None, Some(p)) => Collision::Person(p.key.clone()),
+                (None, None) => continue,
+            };
+            match taken.get(&value) {
+                Some(other) if *other != me => {
+                    let other = other.clone();
+                    let why = reason(&other);
+                    if row.action == Action::Create {
+                        row.action = Action::Skip;
+                        row.changes.clear();
+                        row.enabled = None;
+                        row.reasons.push(why.into());
+                    } else {
+                        row.changes.retain(|c| c.attribute != attribute);
+                        if row.changes.is_empty() && row.enabled.is_none() {
+                            row.action = Action::Skip;
+                            row.reasons.push(why.into());
+                        } else {
+                            row.warnings.push(format!("`{attribute}` not changed: {why}"));
+                        }
+                    }
+                    row.collides_with = Some(other);
+                }
+                Some(_) => {}
+                None => {
+                    taken.insert(value, me);
+                }
             }
         }
     }
