@@ -1,162 +1,15 @@
 //! The plan rules of DESIGN §4, one or more tests each. A config is loaded from YAML
 //! (the real loader), people are built with `Person::test`, live entries by hand; the
-//! clock is passed in.
+//! clock is passed in, all through the [`harness`].
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use jiff::Timestamp;
-use jiff::civil::Date;
+pub(super) mod harness;
 
 use super::*;
-use crate::config::files::MemFiles;
-use crate::config::{self, Config};
+use crate::config;
 use crate::directory::Entry;
-use crate::model::PlanId;
 use crate::model::Value;
 use crate::model::{EmploymentStatus, Person};
-use crate::transform::merge::{self, SourceRecords};
-
-const WORKSPACE: &str = "version: 1\nworkspace: t\ntimezone: UTC\n";
-const SOURCE: &str =
-    "version: 1\ntype: csv\npath: hr.csv\nmatch_key: [employee_number, work_email]\nfilters: [staff]\n";
-const FILTER: &str = "version: 1\ninclude:\n  - { field: employment_status, in: [active, pending, leave] }\nexclude:\n  - { field: employment_type, in: [contractor], reason: contractors use the vendor portal }\n";
-const DIRECTORY: &str = r#"version: 1
-type: file
-mode: apply
-match:
-  - { person: employee_number, attribute: employeeNumber }
-  - { person: work_email, attribute: mail }
-fields:
-  employeeNumber: { value: "{{ employee_number }}" }
-  cn: { value: "{{ first_name }} {{ last_name }}" }
-  mail: { value: "{{ work_email | lower }}" }
-  title: { value: "{{ job_title }}", mode: import_once }
-  department: { value: "{{ department }}" }
-  description: { value: "{{ team }}", mode: ignore }
-  telephoneNumber: { value: "{{ phone }}" }
-  manager: { manager: true }
-joiners: { pre_provision_days: 7 }
-leavers: { action: disable, grace_days: 0, delete_after_days: 30 }
-"#;
-
-struct Fixture {
-    files: MemFiles,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        Fixture {
-            files: MemFiles::default()
-                .with("hrsync.yaml", WORKSPACE)
-                .with("sources/hr.yaml", SOURCE)
-                .with("filters/staff.yaml", FILTER)
-                .with("directories/d.yaml", DIRECTORY),
-        }
-    }
-
-    fn with(mut self, path: &str, content: &str) -> Self {
-        self.files = self.files.with(path, content);
-        self
-    }
-
-    /// The directory file with `from` replaced by `to`.
-    fn directory(self, from: &str, to: &str) -> Self {
-        assert!(DIRECTORY.contains(from), "{from}");
-        let d = DIRECTORY.replace(from, to);
-        self.with("directories/d.yaml", &d)
-    }
-
-    fn config(&self) -> Config {
-        match config::load(&self.files) {
-            Ok(c) => c,
-            Err(e) => panic!("{e}"),
-        }
-    }
-}
-
-struct Case {
-    config: Config,
-    people: Vec<Person>,
-    live: Vec<Entry>,
-    now: Timestamp,
-    timers: BTreeMap<String, Date>,
-    approvals: BTreeSet<PlanId>,
-    health: Option<SourceHealth>,
-    list_unchanged: bool,
-    skipped: Vec<SkippedRecord>,
-}
-
-impl Case {
-    fn new(people: Vec<Person>, live: Vec<Entry>) -> Self {
-        Case {
-            config: Fixture::new().config(),
-            people,
-            live,
-            now: "2026-11-22T10:00:00Z".parse().unwrap(),
-            timers: BTreeMap::new(),
-            approvals: BTreeSet::new(),
-            health: None,
-            list_unchanged: true,
-            skipped: Vec::new(),
-        }
-    }
-
-    fn config(mut self, fixture: Fixture) -> Self {
-        self.config = fixture.config();
-        self
-    }
-
-    fn now(mut self, now: &str) -> Self {
-        self.now = now.parse().unwrap();
-        self
-    }
-
-    fn plan(&self) -> Plan {
-        let source = self.config.source("hr").unwrap();
-        let people: Vec<std::sync::Arc<Person>> =
-            self.people.iter().cloned().map(std::sync::Arc::new).collect();
-        let records = [SourceRecords { config: source, people: &people, employments: &[], org_units: &[] }];
-        let population = merge::merge(&records, &self.config.filters);
-        let inputs_hash = serde_json::to_string(&self.people).unwrap();
-        let sources = [SourceStatus {
-            id: source.id.clone(),
-            health: self.health.clone().unwrap_or(SourceHealth::Healthy),
-            people: self.people.len(),
-            skipped: self.skipped.clone(),
-        }];
-        diff(&PlanInput {
-            config: &self.config,
-            directory: &self.config.directories[0],
-            population: &population,
-            inputs_hash: &inputs_hash,
-            sources: &sources,
-            live: &self.live,
-            now: self.now,
-            timers: &self.timers,
-            approvals: &self.approvals,
-            list_unchanged: self.list_unchanged,
-        })
-    }
-}
-
-/// An entry as hrsync would have created it for `Person::test(number)`.
-fn entry(number: &str) -> Entry {
-    let p = Person::test(number);
-    let mut e = Entry {
-        id: number.to_owned(),
-        attributes: Default::default(),
-        enabled: true,
-        revision: Some("1".into()),
-    };
-    e = set(e, "employeeNumber", number);
-    e = set(e, "cn", &format!("{} {}", p.first_name.unwrap(), p.last_name.unwrap()));
-    set(e, "mail", &p.work_email.unwrap())
-}
-
-fn set(mut e: Entry, attr: &str, value: &str) -> Entry {
-    e.attributes.insert(attr.to_owned(), Value::One(value.to_owned()));
-    e
-}
+use harness::{Case, Fixture, WORKSPACE, entry, set, skipped_row};
 
 fn row<'p>(plan: &'p Plan, number: &str) -> &'p Row {
     plan.rows
@@ -731,20 +584,6 @@ fn presence_markers_own_entries_that_carry_the_mapped_attribute() {
 }
 
 // Skipped rows (issue 10) ----------------------------------------------------------------
-
-/// A skipped row of person `number` at line `line` of hr.csv, with what could be read.
-fn skipped_row(number: &str, line: u64) -> SkippedRecord {
-    let mut partial = Person::test(number);
-    partial.start_date = None;
-    SkippedRecord {
-        partial: Some(Box::new(partial)),
-        ..SkippedRecord::new(
-            crate::model::RecordKind::Employee,
-            crate::model::RecordLocation { file: "hr.csv".into(), line },
-            "start_date is not a valid date in the form `%d.%m.%Y`",
-        )
-    }
-}
 
 #[test]
 fn a_person_whose_row_is_skipped_is_held_not_disabled() {
