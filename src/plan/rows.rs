@@ -395,7 +395,7 @@ impl Planner<'_> {
 impl Planner<'_> {
     /// A person whose row was skipped in one source never leaves on the word of another
     /// record (another source, an older read): their disable or delete becomes a skip,
-    /// and no timer starts.
+    /// and no timer starts, in the grace period either (where their row is a no-op).
     fn hold_leavers(&self, rows: &mut [Row], timers: &mut BTreeMap<String, Date>) {
         let held: HashMap<&str, &Arc<str>> = self
             .input
@@ -407,6 +407,7 @@ impl Planner<'_> {
         if held.is_empty() {
             return;
         }
+        timers.retain(|entry, _| !held.contains_key(entry.as_str()));
         for row in rows.iter_mut().filter(|r| matches!(r.action, Action::Disable | Action::Delete)) {
             let Some(why) = row.entry.as_deref().and_then(|e| held.get(e)) else { continue };
             row.action = Action::Skip;
@@ -414,9 +415,6 @@ impl Planner<'_> {
             row.changes.clear();
             row.reasons.retain(|r| !Arc::ptr_eq(r, &self.shared.disables_by));
             row.reasons.push(Arc::clone(why));
-            if let Some(entry) = row.entry.as_deref() {
-                timers.remove(entry);
-            }
         }
     }
 

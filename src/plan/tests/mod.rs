@@ -662,6 +662,23 @@ fn a_skipped_row_holds_a_person_another_record_would_make_a_leaver() {
 }
 
 #[test]
+fn a_held_person_starts_no_timer_in_the_grace_period_either() {
+    // Found by the property tests: with grace days, E2's leaving is a no-op for now,
+    // which the hold did not look at, and their timer started while their row was
+    // skipped; the grace period would have run out unseen.
+    let mut case = Case::new(
+        vec![Person::test("E1"), Person::test("E2").status(EmploymentStatus::Terminated)],
+        vec![entry("E1"), entry("E2")],
+    )
+    .config(Fixture::new().directory("grace_days: 0", "grace_days: 3"));
+    assert!(case.plan().timers.contains_key("E2"), "without the skipped row, the grace period starts");
+    case.skipped = vec![skipped_row("E2", 7)];
+    let plan = case.plan();
+    assert_eq!(row(&plan, "E2").action, Action::Noop, "{:?}", row(&plan, "E2"));
+    assert!(plan.timers.is_empty(), "{:?}", plan.timers);
+}
+
+#[test]
 fn a_shrunk_read_cannot_be_approved_while_absence_is_held_back() {
     let people: Vec<Person> = (1..=5).map(|i| Person::test(&format!("E{i}"))).collect();
     let live: Vec<Entry> = (1..=10).map(|i| entry(&format!("E{i}"))).collect();
