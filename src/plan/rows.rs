@@ -346,6 +346,21 @@ impl Planner<'_> {
             );
             return row;
         }
+        let naming = match &self.dir.kind {
+            DirectoryKind::File(s) => Some(s.id_attribute.as_str()),
+            DirectoryKind::Ldap(s) => Some(s.rdn.as_str()),
+            DirectoryKind::Scim(_) | DirectoryKind::Entraid(_) => None,
+        };
+        if let Some(naming) = naming
+            && !row.changes.iter().any(|c| c.attribute.eq_ignore_ascii_case(naming))
+        {
+            row.action = Action::Skip;
+            row.changes.clear();
+            row.reasons.push(
+                format!("no value for `{naming}`, which names new entries in this directory: it would refuse the create").into(),
+            );
+            return row;
+        }
         if let Some(m) = self.dir.marker.as_ref().filter(|m| m.value.is_some()) {
             row.changes.push(marker_change(m, None));
         }

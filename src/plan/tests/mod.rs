@@ -87,6 +87,24 @@ fn creates_carry_every_mapped_value_but_ignored_fields() {
     assert_eq!(change(r, "cn").unwrap().from, vec![SourceId::new_unchecked("hr")]);
 }
 
+#[test]
+fn creates_without_the_attribute_that_names_entries_are_skipped() {
+    // Found by the property tests: the file directory names a new entry by its first
+    // match attribute (LDAP by its RDN), and refused this create on every run.
+    let plan =
+        Case::new(vec![Person::test("E1"), Person { employee_number: None, ..Person::test("E2") }], vec![])
+            .plan();
+    let r = plan.rows.iter().find(|r| r.person.as_ref().is_some_and(|p| p.key == "hr:E2")).unwrap();
+    assert_eq!(r.action, Action::Skip, "{r:?}");
+    assert!(
+        reasons(r).contains("no value for `employeeNumber`, which names new entries in this directory"),
+        "{}",
+        reasons(r)
+    );
+    assert!(r.changes.is_empty());
+    assert_eq!(row(&plan, "E1").action, Action::Create);
+}
+
 // §4.5 matching -----------------------------------------------------------------------
 
 #[test]
