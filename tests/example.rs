@@ -299,10 +299,11 @@ fn manual_drift_is_overwritten_and_unmanaged_entries_are_left_alone() {
 #[test]
 fn one_failing_item_does_not_stop_the_others_and_its_error_is_masked() {
     let ex = Example::new();
-    // An entry hrsync does not own already uses the name 10003's new entry would get.
+    // The file 10003's new entry would be written to holds another entry, left there by
+    // hand under another id: the plan cannot see the clash, the directory refuses.
     let dir = ex.path(".hrsync/directories/corp");
     std::fs::create_dir_all(&dir).unwrap();
-    let squatter = serde_json::json!({"id": "10003", "enabled": true, "revision": 1, "attributes": {"employeeNumber": "X-1", "cn": "Someone else"}});
+    let squatter = serde_json::json!({"id": "left-by-hand", "enabled": true, "revision": 1, "attributes": {"employeeNumber": "X-1", "cn": "Someone else"}});
     std::fs::write(dir.join("10003.json"), squatter.to_string()).unwrap();
 
     let out = ex.run(&["run"]);

@@ -33,7 +33,7 @@ use crate::config::{Config, DirectoryConfig};
 use crate::directory::Entry;
 use crate::model::PlanId;
 use crate::model::filter::{self, Decision, Filter};
-use crate::model::{SkippedRecord, SourceId};
+use crate::model::{RecordKind, RecordLocation, SkippedRecord, SourceId};
 use crate::transform::merge::{MergedPerson, Population};
 
 /// How a source took part in this run.
@@ -107,7 +107,30 @@ pub struct PlanInput<'a> {
 
 /// Computes the plan.
 pub fn diff(input: &PlanInput<'_>) -> Plan {
-    Planner::new(input).plan()
+    // A read's skipped rows are a set: the plan lists, hashes and holds them in the order
+    // of where they are, whatever order the source reported them in.
+    let sorted = |s: &SourceStatus| s.skipped.is_sorted_by(|a, b| skipped_order(a, b).is_le());
+    if input.sources.iter().all(sorted) {
+        return Planner::new(input).plan();
+    }
+    let sources: Vec<SourceStatus> = input
+        .sources
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.skipped.sort_by(skipped_order);
+            s
+        })
+        .collect();
+    Planner::new(&PlanInput { sources: &sources, ..*input }).plan()
+}
+
+/// Skipped rows by where they are, then by what they are.
+fn skipped_order(a: &SkippedRecord, b: &SkippedRecord) -> std::cmp::Ordering {
+    fn key(r: &SkippedRecord) -> (&RecordLocation, RecordKind, &str, Option<(&SourceId, &str)>) {
+        (&r.location, r.kind, &r.reason, r.partial.as_deref().map(|p| (&p.source, p.id.as_str())))
+    }
+    key(a).cmp(&key(b))
 }
 
 /// The state the phases share, one slot per person (`people`) or per live entry.

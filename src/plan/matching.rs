@@ -148,7 +148,7 @@ impl Planner<'_> {
     }
 
     /// Holds the entries of people whose rows were skipped: a skipped row is looked up
-    /// with what could be read of it, by the same match key chain, and by its record id
+    /// with what could be read of it, by every rule of the match key chain, and by its record id
     /// among the people other records still describe (a skipped employment names its
     /// person); the entries it finds are left as they are in this plan (see
     /// [`super::rows`]).
@@ -177,15 +177,17 @@ impl Planner<'_> {
         for record in records {
             let Some(partial) = record.partial.as_deref() else { continue };
             let person = PersonOnly(partial);
+            // Every entry any rule finds, not only the first rule's: what the row would
+            // match once read is not known, and holding too much only waits.
             let mut entries: Vec<u32> = rules
                 .iter()
                 .enumerate()
-                .find_map(|(r, rule)| {
+                .filter_map(|(r, rule)| {
                     let value = person.get(&rule.person)?.to_text();
                     indexes[r].get(&Key::new(compares[r], &value)).cloned()
                 })
-                .map(|slot| slot.items().to_vec())
-                .unwrap_or_default();
+                .flat_map(|slot| slot.items().to_vec())
+                .collect();
             let owners = by_record.get(&(partial.source.as_str(), partial.id.as_str()));
             for i in owners.into_iter().flatten() {
                 if let Ok(Some((e, _))) = &found[*i] {

@@ -19,6 +19,8 @@ mod id;
 mod lifecycle;
 mod matching;
 pub mod pii;
+#[cfg(test)]
+mod properties;
 pub mod render;
 mod rows;
 #[cfg(test)]

@@ -347,6 +347,21 @@ impl Planner<'_> {
             );
             return row;
         }
+        let naming = match &self.dir.kind {
+            DirectoryKind::File(s) => Some(s.id_attribute.as_str()),
+            DirectoryKind::Ldap(s) => Some(s.rdn.as_str()),
+            DirectoryKind::Scim(_) | DirectoryKind::Entraid(_) => None,
+        };
+        if let Some(naming) = naming
+            && !row.changes.iter().any(|c| c.attribute.eq_ignore_ascii_case(naming))
+        {
+            row.action = Action::Skip;
+            row.changes.clear();
+            row.reasons.push(
+                format!("no value for `{naming}`, which names new entries in this directory: it would refuse the create").into(),
+            );
+            return row;
+        }
         if let Some(m) = self.dir.marker.as_ref().filter(|m| m.value.is_some()) {
             row.changes.push(marker_change(m, None));
         }
@@ -396,7 +411,8 @@ impl Planner<'_> {
 impl Planner<'_> {
     /// An entry whose person's row was skipped is left exactly as it is, whatever other
     /// records (another source, an older read, an older employment) say: its update,
-    /// disable or delete becomes a skip, and no timer starts.
+    /// disable or delete becomes a skip, and no timer starts, in the grace period
+    /// either (where their row is a no-op).
     fn hold_entries(&self, rows: &mut [Row], timers: &mut BTreeMap<String, Date>) {
         let held: HashMap<&str, &Arc<str>> = self
             .input
@@ -408,6 +424,7 @@ impl Planner<'_> {
         if held.is_empty() {
             return;
         }
+        timers.retain(|entry, _| !held.contains_key(entry.as_str()));
         for row in rows.iter_mut().filter(|r| r.action.writes()) {
             let Some(why) = row.entry.as_deref().and_then(|e| held.get(e)) else { continue };
             row.action = Action::Skip;
@@ -415,9 +432,6 @@ impl Planner<'_> {
             row.changes.clear();
             row.reasons.retain(|r| !Arc::ptr_eq(r, &self.shared.disables_by));
             row.reasons.push(Arc::clone(why));
-            if let Some(entry) = row.entry.as_deref() {
-                timers.remove(entry);
-            }
         }
     }
 
@@ -544,24 +558,34 @@ impl Planner<'_> {
 
 impl Planner<'_> {
     /// Attributes the service itself keeps unique (SCIM `userName`, Entra
-    /// `userPrincipalName`): two creates with one value, or a create or update onto a
-    /// value an entry holds already, would be refused (409, 400) on every run. The later
+    /// `userPrincipalName`, the embedded directory's id attribute, which names its
+    /// entries): two creates with one value, or a create or update onto a value an entry
+    /// holds already, would be refused (409, 400, "already exists") on every run. The later
     /// row in apply order gives way, naming the other person or entry
     /// (`collides_with`): a create is a `collision` skip; an update is written without
-    /// that change, with a warning. Values compare case aside, as both services do.
+    /// that change, with a warning. SCIM and Entra values compare case aside, as both
+    /// services do; file ids exactly.
     fn skip_unique_collisions(&self, rows: &mut [Row]) {
-        let attribute = match &self.dir.kind {
-            DirectoryKind::Scim(_) => "userName",
-            DirectoryKind::Entraid(_) => "userPrincipalName",
-            _ => return,
+        // The attribute, and whether its values compare case aside.
+        let (attribute, fold) = match &self.dir.kind {
+            DirectoryKind::Scim(_) => ("userName", true),
+            DirectoryKind::Entraid(_) => ("userPrincipalName", true),
+            // The embedded directory names an entry by its id attribute's value.
+            DirectoryKind::File(s) => (s.id_attribute.as_str(), false),
+            DirectoryKind::Ldap(_) => return,
         };
         if self.dir.field(attribute).is_none() {
             return;
         }
+        let norm = |v: &str| if fold { v.to_lowercase() } else { v.to_owned() };
         let mut taken: HashMap<String, Collision> = HashMap::new();
         for entry in self.input.live {
-            for v in entry.attributes.get(attribute).map(crate::model::Value::values).unwrap_or_default() {
-                taken.entry(v.to_lowercase()).or_insert_with(|| Collision::Entry(entry.id.clone()));
+            let values = match &self.dir.kind {
+                DirectoryKind::File(_) => std::slice::from_ref(&entry.id),
+                _ => entry.attributes.get(attribute).map(crate::model::Value::values).unwrap_or_default(),
+            };
+            for v in values {
+                taken.entry(norm(v)).or_insert_with(|| Collision::Entry(entry.id.clone()));
             }
         }
         let reason = |other: &Collision| -> String {
@@ -576,7 +600,7 @@ impl Planner<'_> {
         for row in rows.iter_mut().filter(|r| matches!(r.action, Action::Create | Action::Update)) {
             let Some(value) =
                 row.changes.iter().find(|c| c.attribute == attribute).and_then(|c| match &c.after {
-                    Some(Planned::Value(v)) => v.first().map(str::to_lowercase),
+                    Some(Planned::Value(v)) => v.first().map(&norm),
                     _ => None,
                 })
             else {

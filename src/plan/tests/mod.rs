@@ -1,162 +1,15 @@
 //! The plan rules of DESIGN §4, one or more tests each. A config is loaded from YAML
 //! (the real loader), people are built with `Person::test`, live entries by hand; the
-//! clock is passed in.
+//! clock is passed in, all through the [`harness`].
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use jiff::Timestamp;
-use jiff::civil::Date;
+pub(super) mod harness;
 
 use super::*;
-use crate::config::files::MemFiles;
-use crate::config::{self, Config};
+use crate::config;
 use crate::directory::Entry;
-use crate::model::PlanId;
 use crate::model::Value;
 use crate::model::{EmploymentStatus, Person};
-use crate::transform::merge::{self, SourceRecords};
-
-const WORKSPACE: &str = "version: 1\nworkspace: t\ntimezone: UTC\n";
-const SOURCE: &str =
-    "version: 1\ntype: csv\npath: hr.csv\nmatch_key: [employee_number, work_email]\nfilters: [staff]\n";
-const FILTER: &str = "version: 1\ninclude:\n  - { field: employment_status, in: [active, pending, leave] }\nexclude:\n  - { field: employment_type, in: [contractor], reason: contractors use the vendor portal }\n";
-const DIRECTORY: &str = r#"version: 1
-type: file
-mode: apply
-match:
-  - { person: employee_number, attribute: employeeNumber }
-  - { person: work_email, attribute: mail }
-fields:
-  employeeNumber: { value: "{{ employee_number }}" }
-  cn: { value: "{{ first_name }} {{ last_name }}" }
-  mail: { value: "{{ work_email | lower }}" }
-  title: { value: "{{ job_title }}", mode: import_once }
-  department: { value: "{{ department }}" }
-  description: { value: "{{ team }}", mode: ignore }
-  telephoneNumber: { value: "{{ phone }}" }
-  manager: { manager: true }
-joiners: { pre_provision_days: 7 }
-leavers: { action: disable, grace_days: 0, delete_after_days: 30 }
-"#;
-
-struct Fixture {
-    files: MemFiles,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        Fixture {
-            files: MemFiles::default()
-                .with("hrsync.yaml", WORKSPACE)
-                .with("sources/hr.yaml", SOURCE)
-                .with("filters/staff.yaml", FILTER)
-                .with("directories/d.yaml", DIRECTORY),
-        }
-    }
-
-    fn with(mut self, path: &str, content: &str) -> Self {
-        self.files = self.files.with(path, content);
-        self
-    }
-
-    /// The directory file with `from` replaced by `to`.
-    fn directory(self, from: &str, to: &str) -> Self {
-        assert!(DIRECTORY.contains(from), "{from}");
-        let d = DIRECTORY.replace(from, to);
-        self.with("directories/d.yaml", &d)
-    }
-
-    fn config(&self) -> Config {
-        match config::load(&self.files) {
-            Ok(c) => c,
-            Err(e) => panic!("{e}"),
-        }
-    }
-}
-
-struct Case {
-    config: Config,
-    people: Vec<Person>,
-    live: Vec<Entry>,
-    now: Timestamp,
-    timers: BTreeMap<String, Date>,
-    approvals: BTreeSet<PlanId>,
-    health: Option<SourceHealth>,
-    list_unchanged: bool,
-    skipped: Vec<SkippedRecord>,
-}
-
-impl Case {
-    fn new(people: Vec<Person>, live: Vec<Entry>) -> Self {
-        Case {
-            config: Fixture::new().config(),
-            people,
-            live,
-            now: "2026-11-22T10:00:00Z".parse().unwrap(),
-            timers: BTreeMap::new(),
-            approvals: BTreeSet::new(),
-            health: None,
-            list_unchanged: true,
-            skipped: Vec::new(),
-        }
-    }
-
-    fn config(mut self, fixture: Fixture) -> Self {
-        self.config = fixture.config();
-        self
-    }
-
-    fn now(mut self, now: &str) -> Self {
-        self.now = now.parse().unwrap();
-        self
-    }
-
-    fn plan(&self) -> Plan {
-        let source = self.config.source("hr").unwrap();
-        let people: Vec<std::sync::Arc<Person>> =
-            self.people.iter().cloned().map(std::sync::Arc::new).collect();
-        let records = [SourceRecords { config: source, people: &people, employments: &[], org_units: &[] }];
-        let population = merge::merge(&records, &self.config.filters);
-        let inputs_hash = serde_json::to_string(&self.people).unwrap();
-        let sources = [SourceStatus {
-            id: source.id.clone(),
-            health: self.health.clone().unwrap_or(SourceHealth::Healthy),
-            people: self.people.len(),
-            skipped: self.skipped.clone(),
-        }];
-        diff(&PlanInput {
-            config: &self.config,
-            directory: &self.config.directories[0],
-            population: &population,
-            inputs_hash: &inputs_hash,
-            sources: &sources,
-            live: &self.live,
-            now: self.now,
-            timers: &self.timers,
-            approvals: &self.approvals,
-            list_unchanged: self.list_unchanged,
-        })
-    }
-}
-
-/// An entry as hrsync would have created it for `Person::test(number)`.
-fn entry(number: &str) -> Entry {
-    let p = Person::test(number);
-    let mut e = Entry {
-        id: number.to_owned(),
-        attributes: Default::default(),
-        enabled: true,
-        revision: Some("1".into()),
-    };
-    e = set(e, "employeeNumber", number);
-    e = set(e, "cn", &format!("{} {}", p.first_name.unwrap(), p.last_name.unwrap()));
-    set(e, "mail", &p.work_email.unwrap())
-}
-
-fn set(mut e: Entry, attr: &str, value: &str) -> Entry {
-    e.attributes.insert(attr.to_owned(), Value::One(value.to_owned()));
-    e
-}
+use harness::{Case, Fixture, WORKSPACE, entry, set, skipped_row};
 
 fn row<'p>(plan: &'p Plan, number: &str) -> &'p Row {
     plan.rows
@@ -232,6 +85,24 @@ fn creates_carry_every_mapped_value_but_ignored_fields() {
     assert!(change(r, "telephoneNumber").is_none(), "absent values are not written");
     assert_eq!(r.enabled, Some(EnabledChange { before: None, after: true }));
     assert_eq!(change(r, "cn").unwrap().from, vec![SourceId::new_unchecked("hr")]);
+}
+
+#[test]
+fn creates_without_the_attribute_that_names_entries_are_skipped() {
+    // Found by the property tests: the file directory names a new entry by its first
+    // match attribute (LDAP by its RDN), and refused this create on every run.
+    let plan =
+        Case::new(vec![Person::test("E1"), Person { employee_number: None, ..Person::test("E2") }], vec![])
+            .plan();
+    let r = plan.rows.iter().find(|r| r.person.as_ref().is_some_and(|p| p.key == "hr:E2")).unwrap();
+    assert_eq!(r.action, Action::Skip, "{r:?}");
+    assert!(
+        reasons(r).contains("no value for `employeeNumber`, which names new entries in this directory"),
+        "{}",
+        reasons(r)
+    );
+    assert!(r.changes.is_empty());
+    assert_eq!(row(&plan, "E1").action, Action::Create);
 }
 
 // §4.5 matching -----------------------------------------------------------------------
@@ -732,20 +603,6 @@ fn presence_markers_own_entries_that_carry_the_mapped_attribute() {
 
 // Skipped rows (issue 10) ----------------------------------------------------------------
 
-/// A skipped row of person `number` at line `line` of hr.csv, with what could be read.
-fn skipped_row(number: &str, line: u64) -> SkippedRecord {
-    let mut partial = Person::test(number);
-    partial.start_date = None;
-    SkippedRecord {
-        partial: Some(Box::new(partial)),
-        ..SkippedRecord::new(
-            crate::model::RecordKind::Employee,
-            crate::model::RecordLocation { file: "hr.csv".into(), line },
-            "start_date is not a valid date in the form `%d.%m.%Y`",
-        )
-    }
-}
-
 #[test]
 fn a_person_whose_row_is_skipped_is_held_not_disabled() {
     // E2's row no longer reads (a bad start date); E3 is simply gone.
@@ -826,6 +683,41 @@ fn a_skipped_row_holds_a_person_another_record_would_make_a_leaver() {
         reasons(held)
     );
     assert!(!plan.timers.contains_key("E2"));
+}
+
+#[test]
+fn a_held_person_starts_no_timer_in_the_grace_period_either() {
+    // Found by the property tests: with grace days, E2's leaving is a no-op for now,
+    // which the hold did not look at, and their timer started while their row was
+    // skipped; the grace period would have run out unseen.
+    let mut case = Case::new(
+        vec![Person::test("E1"), Person::test("E2").status(EmploymentStatus::Terminated)],
+        vec![entry("E1"), entry("E2")],
+    )
+    .config(Fixture::new().directory("grace_days: 0", "grace_days: 3"));
+    assert!(case.plan().timers.contains_key("E2"), "without the skipped row, the grace period starts");
+    case.skipped = vec![skipped_row("E2", 7)];
+    let plan = case.plan();
+    assert_eq!(row(&plan, "E2").action, Action::Noop, "{:?}", row(&plan, "E2"));
+    assert!(plan.timers.is_empty(), "{:?}", plan.timers);
+}
+
+#[test]
+fn skipped_rows_are_a_set_whatever_order_the_source_reported_them_in() {
+    // Found by the property tests: the plan listed, hashed and held skipped rows in the
+    // order it was handed them, so the same read made another plan id.
+    let mut case = Case::new(vec![Person::test("E1")], vec![entry("E1"), entry("E2"), entry("E3")]);
+    let mut second = skipped_row("E2", 9);
+    second.partial = Some(Box::new(Person::test("E3")));
+    case.skipped = vec![skipped_row("E2", 3), second];
+    let a = case.plan();
+    case.skipped.reverse();
+    let b = case.plan();
+    assert_eq!(a.id, b.id);
+    assert_eq!(render::json(&a).unwrap(), render::json(&b).unwrap());
+    assert_eq!(render::markdown::render(&a), render::markdown::render(&b));
+    let lines: Vec<u64> = b.sources[0].skipped.iter().map(|r| r.location.line).collect();
+    assert_eq!(lines, [3, 9], "listed by where they are");
 }
 
 #[test]
@@ -1038,4 +930,16 @@ fn a_marker_value_holds_owner_once_and_nothing_else() {
     );
     let err = config::load(&fixture.files).unwrap_err().to_string();
     assert!(err.contains("a marker value may hold `{{ owner }}` once and no other `{{ … }}`"), "{err}");
+}
+
+#[test]
+fn a_file_create_named_as_an_entry_that_exists_is_a_collision() {
+    // The entry named E2 lost its employee number by hand: E2's create would take its name.
+    let mut squatter = entry("E2");
+    squatter.attributes.remove("employeeNumber");
+    squatter.attributes.remove("mail");
+    let plan = Case::new(vec![Person::test("E2").record_id("r07")], vec![squatter]).plan();
+    let create = plan.rows.iter().find(|r| r.person.is_some()).unwrap();
+    assert_eq!(create.action, Action::Skip, "{create:?}");
+    assert_eq!(create.collides_with, Some(Collision::Entry("E2".into())));
 }
