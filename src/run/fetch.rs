@@ -165,16 +165,24 @@ fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
     }
 }
 
-/// A hash of the records taking part, by source: part of every plan's id.
+/// A hash of the records taking part, by source: part of every plan's id. Records are
+/// hashed as a set, by id: an API that pages in another order gives the same plan id,
+/// so an approval still names it.
 pub fn hash_inputs(records: &[(&SourceConfig, &Snapshot)]) -> String {
     let mut h = ContentHash::new();
     for (cfg, snapshot) in records {
         h.text(cfg.id.as_str());
-        h.items(&snapshot.people, |h, p| h.person(p));
-        h.bytes(&(snapshot.employments.len() as u64).to_le_bytes());
-        snapshot.employments.iter().for_each(|e| h.employment(e));
-        h.bytes(&(snapshot.org_units.len() as u64).to_le_bytes());
-        snapshot.org_units.iter().for_each(|u| h.org_unit(u));
+        let mut people: Vec<&Arc<crate::model::Person>> = snapshot.people.iter().collect();
+        people.sort_by(|a, b| (&a.id, &a.location).cmp(&(&b.id, &b.location)));
+        h.items(&people, |h, p| h.person(p));
+        let mut employments: Vec<&crate::model::Employment> = snapshot.employments.iter().collect();
+        employments.sort_by(|a, b| (&a.id, &a.location).cmp(&(&b.id, &b.location)));
+        h.bytes(&(employments.len() as u64).to_le_bytes());
+        employments.iter().for_each(|e| h.employment(e));
+        let mut units: Vec<&crate::model::OrgUnit> = snapshot.org_units.iter().collect();
+        units.sort_by(|a, b| (&a.id, &a.location).cmp(&(&b.id, &b.location)));
+        h.bytes(&(units.len() as u64).to_le_bytes());
+        units.iter().for_each(|u| h.org_unit(u));
     }
     h.finish_hex()
 }
@@ -198,5 +206,20 @@ mod tests {
         let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["E1", "E2", "E3"]);
         assert_eq!(merged.people[1].job_title.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn the_inputs_hash_does_not_depend_on_the_order_records_came_in() {
+        let files = crate::config::files::MemFiles::default()
+            .with("hrsync.yaml", "version: 1\nworkspace: t\n")
+            .with("sources/s.yaml", "version: 1\ntype: csv\npath: p.csv\n");
+        let config = crate::config::load(&files).unwrap();
+        let (a, b) = (Arc::new(Person::test("E1")), Arc::new(Person::test("E2").title("A")));
+        let one = Snapshot { people: vec![a.clone(), b.clone()], ..Default::default() };
+        let other = Snapshot { people: vec![b, a], ..Default::default() };
+        let source = &config.sources[0];
+        assert_eq!(hash_inputs(&[(source, &one)]), hash_inputs(&[(source, &other)]));
+        let changed = Snapshot { people: vec![Arc::new(Person::test("E1"))], ..Default::default() };
+        assert_ne!(hash_inputs(&[(source, &one)]), hash_inputs(&[(source, &changed)]));
     }
 }
