@@ -119,6 +119,23 @@ fn a_leaver_is_moved_to_the_disabled_ou_then_deleted() {
 }
 
 #[test]
+fn a_leaver_by_absence_keeps_their_leave_date_when_moved() {
+    // 10060 leaves the export: disabled and moved on 2026-12-01, so deleted 30 days on,
+    // although their entry has another DN since the move.
+    let slapd = Slapd::start();
+    let ex = example(&slapd);
+    ex.drop_malformed_row();
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.edit_germany(|_, line| (!line.starts_with("10060;")).then(|| line.to_owned()));
+    let disabled = hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]);
+    assert!(disabled.stdout.contains("1 disabled"), "{disabled:?}");
+    assert_eq!(slapd.search(&format!("ou=disabled,{SUFFIX}"), "(employeeNumber=10060)", &["dn"]).len(), 1);
+    let deleted = hrsync(&ex, "2026-12-31T08:00:00Z", &["apply"]);
+    assert!(deleted.stdout.contains("1 deleted"), "the delete counts from the day they left: {deleted:?}");
+    assert!(slapd.search(SUFFIX, "(employeeNumber=10060)", &["dn"]).is_empty());
+}
+
+#[test]
 fn names_with_dn_metacharacters_and_accents() {
     let slapd = Slapd::start();
     let ex = example(&slapd);

@@ -22,7 +22,7 @@ use super::{Action, Change, Collision, EnabledChange, PersonView, Planned, Row, 
 use crate::config::{Config, DirectoryConfig, DirectoryKind, LdapDisable};
 use crate::directory::Entry;
 use crate::model::filter::Decision;
-use crate::model::value::{parent_of, rdn_key, rdn_value};
+use crate::model::value::{first_rdn, parent_of, rdn_key, rdn_value};
 use crate::model::{Compare, SourceId, canonical};
 use crate::transform::merge::ManagerLink;
 
@@ -148,8 +148,26 @@ impl Planner<'_> {
         self.hold_entries(&mut rows, &mut timers);
         self.skip_dn_collisions(&mut rows);
         self.skip_unique_collisions(&mut rows);
+        self.follow_moves(&rows, &mut timers);
         drop_refs_to_skipped_creates(&mut rows);
         Rows { rows, timers, unmanaged, unlisted }
+    }
+
+    /// A leaver's timer is kept by entry id, and an LDAP disable with `move_to` gives the
+    /// entry a new DN: the timer goes with it, so the delete still counts from the day
+    /// the person left rather than from the move.
+    fn follow_moves(&self, rows: &[Row], timers: &mut BTreeMap<String, Date>) {
+        let DirectoryKind::Ldap(s) = &self.dir.kind else { return };
+        let LdapDisable::MoveTo(ou) = &s.disable else { return };
+        for row in rows.iter().filter(|r| r.action == Action::Disable) {
+            let Some(entry) = row.entry.as_deref() else { continue };
+            if canonical(Compare::Dn, parent_of(entry)) == canonical(Compare::Dn, ou) {
+                continue;
+            }
+            if let Some(since) = timers.get(entry).copied() {
+                timers.insert(format!("{},{ou}", first_rdn(entry)), since);
+            }
+        }
     }
 
     /// How many managers above person `i` are created in this plan too: their create

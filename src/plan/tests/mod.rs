@@ -943,3 +943,13 @@ fn a_file_create_named_as_an_entry_that_exists_is_a_collision() {
     assert_eq!(create.action, Action::Skip, "{create:?}");
     assert_eq!(create.collides_with, Some(Collision::Entry("E2".into())));
 }
+
+#[test]
+fn a_disable_that_moves_the_entry_takes_its_timer_along() {
+    let live = vec![ldap_entry("cn=Cy Three,ou=people,dc=t", Some("E3"), "Cy Three")];
+    let plan = ldap_case("cn", vec![], live).plan();
+    let disable = plan.rows.iter().find(|r| r.action == Action::Disable).expect("a disable");
+    assert_eq!(disable.entry.as_deref(), Some("cn=Cy Three,ou=people,dc=t"));
+    let since = plan.timers.get("cn=Cy Three,ou=people,dc=t").copied().expect("the leaver's timer");
+    assert_eq!(plan.timers.get("cn=Cy Three,ou=disabled,dc=t"), Some(&since), "{:?}", plan.timers);
+}
