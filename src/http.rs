@@ -32,6 +32,10 @@ pub struct Response {
     pub etag: Option<String>,
     /// The body, parsed as JSON when it is JSON.
     pub body: Option<Json>,
+    /// Why a body that is not empty is not JSON, with the line and column (serde_json
+    /// refuses nesting deeper than 128 levels, so a hostile body costs no deep
+    /// recursion).
+    pub body_error: Option<String>,
     /// The URL of the `Link` header's `rel="next"` (RFC 8288), when there is one.
     pub next_link: Option<String>,
 }
@@ -288,7 +292,11 @@ impl Http {
                         .filter_map(|v| v.to_str().ok())
                         .find_map(link_next);
                     let bytes = response.bytes().await.unwrap_or_default();
-                    let body = serde_json::from_slice::<Json>(&bytes).ok();
+                    let (body, body_error) = match serde_json::from_slice::<Json>(&bytes) {
+                        Ok(body) => (Some(body), None),
+                        Err(_) if bytes.is_empty() => (None, None),
+                        Err(e) => (None, Some(e.to_string())),
+                    };
                     if status == StatusCode::UNAUTHORIZED
                         && !renewed
                         && matches!(self.auth, Auth::ClientCredentials { .. })
@@ -308,7 +316,7 @@ impl Http {
                                     | StatusCode::GATEWAY_TIMEOUT
                             ));
                     if status.is_success() || status == StatusCode::NOT_MODIFIED {
-                        return Ok(Response { status, etag, body, next_link });
+                        return Ok(Response { status, etag, body, body_error, next_link });
                     }
                     if !transient || attempt > self.retries {
                         return Err(HttpError::Status {

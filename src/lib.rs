@@ -28,6 +28,7 @@
 //! run        one run: fetch, health, merge, plan, apply, state, job result
 //! daemon     the GitOps cycle, the watch loop, HTTP endpoints, the host around them
 //! cli        one file per command
+//! fuzz       entry points for the fuzz targets in `fuzz/`, one per parser of outside input
 //! ```
 //!
 //! [`model`], [`transform`] and [`plan`] do no I/O and never read the clock: the run's
@@ -39,6 +40,7 @@ pub mod config;
 pub mod daemon;
 pub mod digest;
 pub mod directory;
+pub mod fuzz;
 pub mod git;
 pub mod http;
 pub mod model;

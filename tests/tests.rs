@@ -9,6 +9,7 @@ mod cli;
 mod daemon;
 mod entraid;
 mod example;
+mod fuzz_regressions;
 mod git_http;
 mod git_ssh;
 mod gitref;

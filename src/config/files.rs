@@ -83,23 +83,26 @@ impl RepoFiles for WorkTree {
     }
 }
 
-/// An in-memory sync repository, for tests.
-#[cfg(test)]
+/// An in-memory sync repository, for tests and the fuzzing entry points
+/// ([`crate::fuzz`]).
 #[derive(Clone, Debug, Default)]
 pub struct MemFiles {
     files: std::collections::BTreeMap<String, Vec<u8>>,
 }
 
-#[cfg(test)]
 impl MemFiles {
     /// Adds or replaces a file.
-    pub fn with(mut self, path: &str, content: &str) -> Self {
-        self.files.insert(path.to_owned(), content.as_bytes().to_vec());
+    pub fn with(self, path: &str, content: &str) -> Self {
+        self.with_bytes(path, content.as_bytes())
+    }
+
+    /// Adds or replaces a file with content that need not be UTF-8.
+    pub fn with_bytes(mut self, path: &str, content: &[u8]) -> Self {
+        self.files.insert(path.to_owned(), content.to_vec());
         self
     }
 }
 
-#[cfg(test)]
 impl RepoFiles for MemFiles {
     fn list(&self, dir: &str) -> io::Result<Vec<String>> {
         let prefix = format!("{dir}/");

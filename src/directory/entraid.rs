@@ -279,6 +279,29 @@ impl EntraDirectory {
         map
     }
 
+    /// The users of a Graph page (`value`) as entries, and its `@odata.nextLink`.
+    pub(crate) fn page(&self, body: Json) -> Result<Page, DirectoryError> {
+        let Some(users) = body.get("value").and_then(Json::as_array) else {
+            return Err(self.unavailable(std::io::Error::other("Graph answered a page without `value`")));
+        };
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let entries = users
+            .iter()
+            .filter_map(|user| {
+                let id = user.get("id")?.as_str()?.to_owned();
+                Some(Entry {
+                    id,
+                    attributes: Attributes::from_map(self.values(user), &mut names),
+                    enabled: user.get("accountEnabled").and_then(Json::as_bool).unwrap_or(true),
+                    revision: None,
+                })
+            })
+            .collect();
+        *self.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
+        let next = body.get("@odata.nextLink").and_then(Json::as_str).map(str::to_owned);
+        Ok(Page { entries, next })
+    }
+
     /// The one user whose user principal name is `upn`, if any.
     async fn find(&self, upn: &str) -> Result<Option<String>, DirectoryError> {
         let query = [
@@ -399,26 +422,7 @@ impl Directory for EntraDirectory {
             }
         }
         .map_err(|e| self.unavailable(e))?;
-        let body = response.body.unwrap_or(Json::Null);
-        let Some(users) = body.get("value").and_then(Json::as_array) else {
-            return Err(self.unavailable(std::io::Error::other("Graph answered a page without `value`")));
-        };
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let entries = users
-            .iter()
-            .filter_map(|user| {
-                let id = user.get("id")?.as_str()?.to_owned();
-                Some(Entry {
-                    id,
-                    attributes: Attributes::from_map(self.values(user), &mut names),
-                    enabled: user.get("accountEnabled").and_then(Json::as_bool).unwrap_or(true),
-                    revision: None,
-                })
-            })
-            .collect();
-        *self.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
-        let next = body.get("@odata.nextLink").and_then(Json::as_str).map(str::to_owned);
-        Ok(Page { entries, next })
+        self.page(response.body.unwrap_or(Json::Null))
     }
 
     async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {

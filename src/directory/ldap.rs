@@ -205,7 +205,9 @@ impl LdapDirectory {
         }
     }
 
-    fn to_entry(&self, e: SearchEntry, names: &mut Names) -> Entry {
+    /// A search result entry as an [`Entry`]: the mapped attributes in the config's
+    /// spelling, and whether it is enabled.
+    pub(crate) fn to_entry(&self, e: SearchEntry, names: &mut Names) -> Entry {
         // Attribute names are case-insensitive in LDAP; keep the config's spelling.
         let by_lower: HashMap<String, &String> =
             self.attributes.iter().map(|a| (a.to_ascii_lowercase(), a)).collect();
@@ -426,7 +428,7 @@ fn search_entry(entry: ldap3::ResultEntry) -> Option<SearchEntry> {
     parse_entry(entry.0)
 }
 
-fn parse_entry(entry: ldap3::asn1::StructureTag) -> Option<SearchEntry> {
+pub(crate) fn parse_entry(entry: ldap3::asn1::StructureTag) -> Option<SearchEntry> {
     let mut tags = entry.match_id(4)?.expect_constructed()?.into_iter();
     let dn = String::from_utf8(tags.next()?.expect_primitive()?).ok()?;
     let mut attrs = HashMap::new();
@@ -627,7 +629,7 @@ impl Directory for LdapDirectory {
 
 /// The names (lowercase) of a schema definition such as
 /// `( 2.5.4.3 NAME ( 'cn' 'commonName' ) SUP name )` (RFC 4512 §4.1).
-fn schema_names(definition: &str) -> Vec<String> {
+pub(crate) fn schema_names(definition: &str) -> Vec<String> {
     let Some((_, rest)) = definition.split_once(" NAME ") else {
         return Vec::new();
     };

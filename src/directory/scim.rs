@@ -221,6 +221,21 @@ impl ScimDirectory {
         })
     }
 
+    /// The entries of a ListResponse (RFC 7644 §3.4.2) that starts at index `start`,
+    /// and where the next page starts.
+    pub(crate) fn page(&self, body: Json, start: u64) -> Page {
+        let resources = body.get("Resources").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+        let total = body.get("totalResults").and_then(Json::as_u64).unwrap_or(0);
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let entries: Vec<Entry> = resources.iter().filter_map(|r| self.to_entry(r, &mut names)).collect();
+        *self.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
+        let next = start.saturating_add(resources.len() as u64);
+        // A short page before the total is a service that pages differently: keep going
+        // while it returns entries.
+        let more = !resources.is_empty() && next <= total;
+        Page { entries, next: more.then(|| next.to_string()) }
+    }
+
     /// The one user whose `attribute` equals `value`, if any.
     async fn find(&self, attribute: &str, value: &str) -> Result<Option<String>, DirectoryError> {
         // A SCIM filter's string is a JSON string: serde_json escapes it exactly.
@@ -325,17 +340,7 @@ impl Directory for ScimDirectory {
             self.http()?.send(Method::GET, "Users", &query, None, &[]).await.map_err(|e| {
                 DirectoryError::Unavailable { directory: self.id.clone(), source: Box::new(e) }
             })?;
-        let body = response.body.unwrap_or(Json::Null);
-        let resources = body.get("Resources").and_then(Json::as_array).cloned().unwrap_or_default();
-        let total = body.get("totalResults").and_then(Json::as_u64).unwrap_or(0);
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let entries: Vec<Entry> = resources.iter().filter_map(|r| self.to_entry(r, &mut names)).collect();
-        *self.names.lock().unwrap_or_else(|p| p.into_inner()) = names;
-        let next = start + resources.len() as u64;
-        // A short page before the total is a service that pages differently: keep going
-        // while it returns entries.
-        let more = !resources.is_empty() && next <= total;
-        Ok(Page { entries, next: more.then(|| next.to_string()) })
+        Ok(self.page(response.body.unwrap_or(Json::Null), start))
     }
 
     async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {

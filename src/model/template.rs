@@ -21,11 +21,30 @@
 //! hundred thousand people costs little more than copying their strings. hrsync uses
 //! this instead of a general template engine because fields only ever need these
 //! few operations, and a closed language can be checked completely before a run.
+//!
+//! A template is at most [`MAX_TEMPLATE_BYTES`] long, with at most [`MAX_PARTS`] texts
+//! and expressions and [`MAX_FILTERS`] filters an expression, and its `replace` filters
+//! may not make a value more than [`MAX_GROWTH`] times longer (`replace("a", "aa")`
+//! twenty times over would make a million letters of one). Beyond that the template is
+//! an error with its position, so parsing and rendering cost time linear in the
+//! template and the values, never more.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use super::record::{FieldRef, FieldValue, Person};
+
+/// The longest template, in bytes: field templates are a line or two.
+pub const MAX_TEMPLATE_BYTES: usize = 4096;
+
+/// The most texts and expressions in one template.
+pub const MAX_PARTS: usize = 256;
+
+/// The most filters in one expression.
+pub const MAX_FILTERS: usize = 32;
+
+/// How many times longer an expression's `replace` filters may make a value, at most.
+pub const MAX_GROWTH: usize = 64;
 
 /// A compiled template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,10 +141,33 @@ pub enum Counter {
 impl Template {
     /// Compiles a template.
     pub fn parse(source: &str, counter: Counter) -> Result<Template, TemplateError> {
+        if source.len() > MAX_TEMPLATE_BYTES {
+            let mut cut = MAX_TEMPLATE_BYTES;
+            while !source.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            return Err(TemplateError {
+                offset: char_len(&source[..cut]),
+                message: format!("the template is longer than {MAX_TEMPLATE_BYTES} bytes"),
+                hint: Some(
+                    "a field's template is a line or two; build long values from several fields".into(),
+                ),
+                unknown: None,
+            });
+        }
         let mut parts = Vec::new();
         let mut rest = source;
         let mut offset = 0;
+        let too_many = |offset: usize| TemplateError {
+            offset,
+            message: format!("the template has more than {MAX_PARTS} texts and expressions"),
+            hint: None,
+            unknown: None,
+        };
         while let Some(start) = rest.find("{{") {
+            if parts.len() + 2 > MAX_PARTS {
+                return Err(too_many(offset));
+            }
             if start > 0 {
                 parts.push(Part::Text(rest[..start].to_owned()));
             }
@@ -151,6 +193,9 @@ impl Template {
             });
         }
         if !rest.is_empty() {
+            if parts.len() >= MAX_PARTS {
+                return Err(too_many(offset));
+            }
             parts.push(Part::Text(rest.to_owned()));
         }
         Ok(Template { source: source.to_owned(), parts })
@@ -262,6 +307,17 @@ impl Expr {
 }
 
 impl Filter {
+    /// How many times longer the filter can make a value, at most (rounded up): only
+    /// `replace` grows a value by more than a few bytes a character.
+    fn growth(&self) -> usize {
+        match self {
+            // An empty pattern matches between every two characters.
+            Filter::Replace(from, to) if from.is_empty() => to.len().saturating_add(1),
+            Filter::Replace(from, to) => to.len().div_ceil(from.len()).max(1),
+            _ => 1,
+        }
+    }
+
     fn apply<'a>(&'a self, value: Cow<'a, str>, vars: &'a dyn Vars, n: Option<u32>) -> Cow<'a, str> {
         match self {
             Filter::Lower if value.chars().any(char::is_uppercase) => Cow::Owned(value.to_lowercase()),
@@ -344,8 +400,26 @@ impl ExprParser<'_> {
         }
         let operand = self.operand()?;
         let mut filters = Vec::new();
+        let mut growth = 1usize;
         while self.eat('|') {
-            filters.push(self.filter()?);
+            if filters.len() == MAX_FILTERS {
+                return Err(self.error(format!("an expression may have at most {MAX_FILTERS} filters"), None));
+            }
+            self.skip_ws();
+            let at = self.offset();
+            let filter = self.filter()?;
+            growth = growth.saturating_mul(filter.growth());
+            if growth > MAX_GROWTH {
+                return Err(TemplateError {
+                    offset: at,
+                    message: format!(
+                        "these `replace` filters can make a value more than {MAX_GROWTH} times longer"
+                    ),
+                    hint: Some("replace with shorter text, or fewer times".into()),
+                    unknown: None,
+                });
+            }
+            filters.push(filter);
         }
         self.skip_ws();
         if self.pos != self.text.len() {
@@ -560,6 +634,48 @@ mod tests {
         assert!(Template::parse("a }}", Counter::Forbidden).is_err());
         assert!(Template::parse("{{ first_name last_name }}", Counter::Forbidden).is_err());
         assert!(Template::parse("{{ x | truncate(a) }}", Counter::Forbidden).is_err());
+    }
+
+    #[test]
+    fn limits_are_errors_with_their_position() {
+        let long = format!("{}{{{{ first_name }}}}", "é".repeat(MAX_TEMPLATE_BYTES / 2));
+        let e = Template::parse(&long, Counter::Forbidden).unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (2048, "the template is longer than 4096 bytes"));
+        assert!(Template::parse(&"x".repeat(MAX_TEMPLATE_BYTES), Counter::Forbidden).is_ok());
+
+        let parts = "{{ n }}-".repeat(200);
+        let e = Template::parse(&parts, Counter::Allowed).unwrap_err();
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (128 * 8 - 1, "the template has more than 256 texts and expressions")
+        );
+        assert_eq!(Template::parse(&"{{ n }}-".repeat(128), Counter::Allowed).unwrap().parts.len(), 256);
+
+        let filters = format!("{{{{ first_name{} }}}}", " | trim".repeat(33));
+        let e = Template::parse(&filters, Counter::Forbidden).unwrap_err();
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (13 + 32 * 7 + 2, "an expression may have at most 32 filters")
+        );
+
+        // Each doubles the value: 2^7 > 64.
+        let doubling = format!("{{{{ first_name{} }}}}", " | replace('a', 'aa')".repeat(7));
+        let e = Template::parse(&doubling, Counter::Forbidden).unwrap_err();
+        assert_eq!(e.offset, 13 + 6 * 21 + 3, "the seventh `replace`");
+        assert_eq!(e.message, "these `replace` filters can make a value more than 64 times longer");
+        let p = Person::test("E1").first("aa");
+        let six = format!("{{{{ first_name{} }}}}", " | replace('a', 'aa')".repeat(6));
+        assert_eq!(render(&six, &p).map(|s| s.len()), Some(128));
+        assert!(
+            Template::parse(
+                "{{ first_name | replace('', 'x') | replace('', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx') }}",
+                Counter::Forbidden
+            )
+            .is_err()
+        );
+        // Replacing with shorter or equal text never counts.
+        let same = format!("{{{{ first_name{} }}}}", " | replace('ä', 'ae')".repeat(32));
+        assert!(Template::parse(&same, Counter::Forbidden).is_ok());
     }
 
     #[test]

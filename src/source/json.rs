@@ -5,6 +5,11 @@
 //! other standard field is read from a key of its own name. Numbers and booleans are
 //! read as text; an item that is not an object, or a value that is a list or object
 //! where text is expected, is skipped with a reason.
+//!
+//! A file larger than [`MAX_JSON_BYTES`] or nesting arrays and objects deeper than
+//! [`MAX_JSON_DEPTH`] fails the source with its position, found in one pass over the
+//! bytes before the parser builds anything: a hostile file costs linear time and
+//! memory bounded by the limit, never a deep recursion.
 
 use std::sync::Arc;
 
@@ -17,6 +22,14 @@ use crate::config::{Columns, JsonSettings, SourceConfig};
 use crate::model::SourceId;
 use crate::model::{RecordKind, RecordLocation, SkippedRecord};
 use crate::transform::normalize::{Normalizer, PersonTarget};
+
+/// The deepest a JSON data file may nest arrays and objects. HR exports nest a few
+/// levels; the parser's own guard (128) is a safety net, not a message.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// The largest JSON data file read: 256 MiB, some hundred thousand people with
+/// their employments. The parsed document takes a few times as much memory.
+pub const MAX_JSON_BYTES: usize = 256 << 20;
 
 /// A JSON source.
 pub struct JsonSource {
@@ -41,10 +54,7 @@ impl Source for JsonSource {
     async fn fetch(&self, _request: &FetchRequest) -> Result<Fetch, SourceError> {
         let path = &self.settings.path;
         let bytes = read_file(&self.files, path).await?;
-        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| SourceError::Format {
-            path: path.clone(),
-            message: format!("not valid JSON (line {}, column {})", e.line(), e.column()),
-        })?;
+        let doc = parse(&bytes).map_err(|message| SourceError::Format { path: path.clone(), message })?;
         let normalizer = Normalizer::new(&self.config);
         let mut batch = Batch::default();
         let file = path.clone();
@@ -68,6 +78,81 @@ impl Source for JsonSource {
         }
         Ok(Fetch::Records(dedupe(batch)))
     }
+}
+
+/// Parses a JSON data file within [`MAX_JSON_BYTES`] and [`MAX_JSON_DEPTH`]; the
+/// error says what is wrong and where.
+fn parse(bytes: &[u8]) -> Result<Value, String> {
+    parse_within(bytes, MAX_JSON_BYTES, MAX_JSON_DEPTH)
+}
+
+/// [`parse`] with other limits, so tests need not build a 256 MiB file.
+pub(super) fn parse_within(bytes: &[u8], max_bytes: usize, max_depth: usize) -> Result<Value, String> {
+    if bytes.len() > max_bytes {
+        return Err(format!(
+            "the file is {} bytes; hrsync reads JSON files of at most {}",
+            bytes.len(),
+            size(max_bytes)
+        ));
+    }
+    if let Some(at) = too_deep(bytes, max_depth) {
+        let (line, column) = line_column(bytes, at);
+        return Err(format!(
+            "nests arrays and objects deeper than {max_depth} levels (line {line}, column {column})"
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde_json's message ends with the position, which is said once, here.
+        let message = e.to_string();
+        let reason = message.rsplit_once(" at line ").map_or(message.as_str(), |(reason, _)| reason);
+        format!("not valid JSON: {reason} (line {}, column {})", e.line(), e.column())
+    })
+}
+
+/// A byte count as people write it: whole MiB, else bytes.
+fn size(bytes: usize) -> String {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The byte offset of the first `[` or `{` that opens level `max + 1`, outside strings.
+/// One pass; brackets that do not balance are left to the parser to report.
+fn too_deep(bytes: &[u8], max: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Line and column (from 1, the column in bytes, as serde_json counts) of an offset.
+fn line_column(bytes: &[u8], at: usize) -> (usize, usize) {
+    let before = &bytes[..at.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |nl| nl + 1) + 1;
+    (line, column)
 }
 
 fn array<'a>(doc: &'a Value, pointer: &str, path: &str) -> Result<&'a [Value], SourceError> {

@@ -152,8 +152,11 @@ impl RestSource {
                 .await
                 .map_err(|source| SourceError::Http { url: name.to_owned(), source })?;
             pages += 1;
-            let Response { body, next_link, .. } = response;
-            let mut body = body.ok_or_else(|| fail(format!("page {pages} is not JSON")))?;
+            let Response { body, body_error, next_link, .. } = response;
+            let mut body = body.ok_or_else(|| {
+                let why = body_error.map(|e| format!(": {e}")).unwrap_or_default();
+                fail(format!("page {pages} is not JSON{why}"))
+            })?;
             if pages == 1
                 && let Some(pointer) = &endpoint.total
             {

@@ -205,7 +205,32 @@ async fn json_reads_nested_keys_and_skips_bad_items() {
     let err = fetch(source, &[("p.json", "{\"staff\": 3}")]).await.unwrap_err();
     assert_eq!(err.to_string(), "`p.json`: `/staff` is not an array");
     let err = fetch(source, &[("p.json", "{oops")]).await.unwrap_err();
-    assert!(err.to_string().starts_with("`p.json`: not valid JSON (line 1"), "{err}");
+    assert_eq!(err.to_string(), "`p.json`: not valid JSON: key must be a string (line 1, column 2)");
+}
+
+#[tokio::test]
+async fn json_nested_too_deep_or_too_large_fails_with_its_position() {
+    let source = "version: 1\ntype: json\npath: p.json\n";
+    // Deeper than the limit (and than serde_json's own 128): an error with the line and
+    // column of the bracket that opens level 65, not a stack overflow.
+    let deep = format!("{{\"people\": [\n{}{}]}}", "[".repeat(10_000), "]".repeat(10_000));
+    let err = fetch(source, &[("p.json", &deep)]).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`p.json`: nests arrays and objects deeper than 64 levels (line 2, column 63)"
+    );
+    // Brackets inside strings do not count; exactly 64 levels are read.
+    let strings =
+        format!("{{\"people\": [{{\"first_name\": \"{}\", \"id\": \"1\"}}]}}", "[{\\\"".repeat(100));
+    assert_eq!(fetch(source, &[("p.json", &strings)]).await.unwrap().people.len(), 1);
+    let at_limit = format!("{{\"people\": [{}{}]}}", "[".repeat(62), "]".repeat(62));
+    let batch = fetch(source, &[("p.json", &at_limit)]).await.unwrap();
+    assert_eq!(batch.skipped.len(), 1, "the item is not an object");
+    // The size limit, scaled down (the real one is 256 MiB).
+    let err = json::parse_within(b"[1, 2, 3]", 8, 64).unwrap_err();
+    assert_eq!(err, "the file is 9 bytes; hrsync reads JSON files of at most 8 bytes");
+    assert!(json::parse_within(b"[1, 2, 3]", 9, 64).is_ok());
+    assert_eq!(json::MAX_JSON_BYTES, 256 << 20);
 }
 
 // -- rest ------------------------------------------------------------------------------
@@ -362,6 +387,26 @@ mod rest {
         let batch = fetch_rest(&yaml, Some("2026-11-20T06:00:00Z")).await.unwrap();
         assert_eq!(batch.people.len(), 2);
         assert_eq!(batch.completeness, Completeness::Delta);
+    }
+
+    #[tokio::test]
+    async fn a_page_nested_too_deep_fails_with_the_position_not_a_stack_overflow() {
+        let server = MockServer::start().await;
+        let deep = format!("{{\"data\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        Mock::given(path("/deep"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(deep, "application/json"))
+            .mount(&server)
+            .await;
+        let yaml =
+            format!("version: 1\ntype: rest\nconnection: {{ url: \"{}/deep\" }}\n{FIELDS}", server.uri());
+        let err = fetch_rest(&yaml, None).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`{}/deep`: page 1 is not JSON: recursion limit exceeded at line 1 column 136",
+                server.uri()
+            )
+        );
     }
 
     #[tokio::test]
