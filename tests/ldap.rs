@@ -537,6 +537,12 @@ fn a_missing_disable_container_is_found_by_validate_online_and_named_by_the_appl
         plan.stdout.contains("disables by moving the entry to `ou=gone,dc=acme,dc=example`"),
         "the plan shows the move: {plan:?}"
     );
+    assert!(
+        plan.stdout.contains(
+            "the container `ou=gone,dc=acme,dc=example` that `disable.move_to` names does not exist, so this move will fail: create it"
+        ),
+        "the plan says the move will fail: {plan:?}"
+    );
     let out = hrsync(&ex, NOW, &["apply"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(

@@ -19,7 +19,7 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, Search
 use tokio::sync::Mutex;
 
 use super::password::{generate_password, unicode_pwd};
-use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use super::{Affects, Created, Directory, DirectoryError, Entry, NewEntry, Page, ReadWarning, Update};
 use crate::config::{LdapDisable, LdapSettings};
 use crate::model::value::{first_rdn, parent_of};
 use crate::model::{Attributes, Names, Value, canonical};
@@ -78,6 +78,8 @@ pub struct LdapDirectory {
     mapped: HashSet<String>,
     conn: Mutex<Option<Ldap>>,
     names: std::sync::Mutex<Names>,
+    /// What the last read found that writes will trip over.
+    warnings: std::sync::Mutex<Vec<ReadWarning>>,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -98,7 +100,15 @@ impl LdapDirectory {
         }
         attributes.sort();
         attributes.dedup();
-        LdapDirectory { id, settings, attributes, mapped, conn: Mutex::new(None), names: Default::default() }
+        LdapDirectory {
+            id,
+            settings,
+            attributes,
+            mapped,
+            conn: Mutex::new(None),
+            names: Default::default(),
+            warnings: Default::default(),
+        }
     }
 
     fn unavailable(&self, e: impl std::error::Error + Send + Sync + 'static) -> DirectoryError {
@@ -238,7 +248,13 @@ impl LdapDirectory {
         Entry { id: e.dn, attributes: Attributes::from_map(map, names), enabled, revision: None }
     }
 
-    async fn search(&self, ldap: &mut Ldap, base: &str, out: &mut Vec<Entry>) -> Result<(), DirectoryError> {
+    /// Reads the entries below `base` into `out`; `false` when `base` does not exist.
+    async fn search(
+        &self,
+        ldap: &mut Ldap,
+        base: &str,
+        out: &mut Vec<Entry>,
+    ) -> Result<bool, DirectoryError> {
         let s = &self.settings;
         let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> =
             vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(s.page_size as i32))];
@@ -255,9 +271,9 @@ impl LdapDirectory {
         let result = stream.finish().await;
         // An OU that does not exist yet holds no entries.
         if result.rc == 32 {
-            return Ok(());
+            return Ok(false);
         }
-        result.success().map(|_| ()).map_err(|e| self.error(base, e))
+        result.success().map(|_| true).map_err(|e| self.error(base, e))
     }
 
     async fn modify(&self, dn: &str, mods: Vec<Mod<String>>) -> Result<(), DirectoryError> {
@@ -511,17 +527,41 @@ impl Directory for LdapDirectory {
         Ok(Some(problems))
     }
 
+    fn read_warnings(&self) -> Vec<ReadWarning> {
+        self.warnings.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     async fn read_page(&self, _cursor: Option<String>) -> Result<Page, DirectoryError> {
         let mut ldap = self.ldap().await?;
         let mut entries = Vec::new();
         self.search(&mut ldap, &self.settings.base, &mut entries).await?;
+        let mut warnings = Vec::new();
         // Disabled entries moved out of the scope's subtree are still hrsync's.
         if let LdapDisable::MoveTo(ou) = &self.settings.disable {
             let base = canonical(Compare::Dn, &self.settings.base);
-            if !canonical(Compare::Dn, ou).ends_with(&base) {
-                self.search(&mut ldap, ou, &mut entries).await?;
+            let exists = if !canonical(Compare::Dn, ou).ends_with(&base) {
+                self.search(&mut ldap, ou, &mut entries).await?
+            } else {
+                match ldap
+                    .search(ou, Scope::Base, "(objectClass=*)", vec!["1.1"])
+                    .await
+                    .and_then(|r| r.success())
+                {
+                    Ok(_) => true,
+                    Err(LdapError::LdapResult { result }) if result.rc == 32 => false,
+                    Err(e) => return Err(self.error(ou, e)),
+                }
+            };
+            if !exists {
+                warnings.push(ReadWarning {
+                    affects: Affects::Disables,
+                    message: format!(
+                        "the container `{ou}` that `disable.move_to` names does not exist, so this move will fail: create it"
+                    ),
+                });
             }
         }
+        *self.warnings.lock().unwrap_or_else(|p| p.into_inner()) = warnings;
         Ok(Page { entries, next: None })
     }
 

@@ -49,6 +49,23 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+/// Writes of one kind that will fail, found while reading (see
+/// [`Directory::read_warnings`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadWarning {
+    /// Which writes.
+    pub affects: Affects,
+    /// Why, and what to do.
+    pub message: String,
+}
+
+/// The writes a [`ReadWarning`] concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Affects {
+    /// Disables.
+    Disables,
+}
+
 /// A new entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewEntry {
@@ -162,6 +179,12 @@ pub trait Directory: Send + Sync {
 
     /// One page of the entries in scope. `cursor` is `None` for the first page.
     async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError>;
+
+    /// What the last read found that will make writes of one kind fail (a container
+    /// that does not exist), for the plan to show on the rows it concerns.
+    fn read_warnings(&self) -> Vec<ReadWarning> {
+        Vec::new()
+    }
 
     /// Creates an entry and returns its id.
     async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError>;

@@ -103,6 +103,25 @@ pub struct Gathered {
     pub inputs_hash: String,
 }
 
+/// Puts what the directory's read found that writes will trip over (a `move_to`
+/// container that does not exist) on the rows it concerns, as warnings the review sees.
+fn show_read_warnings(plan: &mut Plan, warnings: &[crate::directory::ReadWarning]) {
+    use crate::directory::Affects;
+    for w in warnings {
+        for row in plan.rows.iter_mut() {
+            let concerned = match w.affects {
+                Affects::Disables => row.action == plan::Action::Disable,
+            };
+            if concerned {
+                if row.warnings.is_empty() {
+                    plan.summary.warnings += 1;
+                }
+                row.warnings.push(w.message.clone());
+            }
+        }
+    }
+}
+
 impl SourceRun {
     /// The skipped rows a plan takes into account: this read's, and those of the last
     /// good read that stands in for it (whose people it would otherwise not hold).
@@ -229,7 +248,7 @@ impl Run {
                 let statuses = gathered.statuses();
                 let mut approved = self.config.workspace.approvals.clone();
                 approved.extend(options.approvals.iter().cloned());
-                let plan = plan::diff(&PlanInput {
+                let mut plan = plan::diff(&PlanInput {
                     config: &self.config,
                     directory: config,
                     population: &gathered.population,
@@ -241,6 +260,7 @@ impl Run {
                     approvals: &approved,
                     list_unchanged: options.list_unchanged,
                 });
+                show_read_warnings(&mut plan, &directory.read_warnings());
                 let s = &plan.summary;
                 info!(
                     directory = %config.id, plan = %plan.id, status = plan.status.as_str(),
