@@ -615,7 +615,13 @@ impl Planner<'_> {
                 "collision: the `{attribute}` of this entry would be that of {whom} (`collides_with`), and the service keeps it unique; make the value unique, or give `{attribute}` candidates with `unique: true`"
             )
         };
-        for row in rows.iter_mut().filter(|r| matches!(r.action, Action::Create | Action::Update)) {
+        // The embedded directory names an entry once, at its create: an update of the id
+        // attribute does not rename it.
+        let updates_too = !matches!(self.dir.kind, DirectoryKind::File(_));
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.action == Action::Create || (updates_too && r.action == Action::Update))
+        {
             let Some(value) =
                 row.changes.iter().find(|c| c.attribute == attribute).and_then(|c| match &c.after {
                     Some(Planned::Value(v)) => v.first().map(&norm),
