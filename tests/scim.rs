@@ -202,18 +202,21 @@ fn validate_online_checks_mapped_paths_against_the_servers_schemas() {
 #[test]
 fn a_refused_create_fails_alone_with_the_servers_answer_and_the_next_run_makes_it() {
     let server = ScimServer::start();
-    // The server says no (400, 409) to two creates; everything else goes through.
+    // The server says no (400, 409, and a 500 of its own) to three creates; everything
+    // else goes through.
     let proxy = Proxy::start(server.port, |n, method, _| match n {
         _ if method == "POST" && n == 20 => Fault::Refuse(400),
         _ if method == "POST" && n == 60 => Fault::Refuse(409),
+        _ if method == "POST" && n == 100 => Fault::Refuse(500),
         _ => Fault::None,
     });
     let ex = example(&proxy.url(), &[]);
     let out = hrsync(&ex, NOW, &["apply"]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stdout.contains("141 created, 0 updated, 0 disabled, 0 deleted, 2 failed"), "{out:?}");
+    assert!(out.stdout.contains("140 created, 0 updated, 0 disabled, 0 deleted, 3 failed"), "{out:?}");
     let failures: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: create ")).collect();
-    assert_eq!(failures.len(), 2, "{out:?}");
+    assert_eq!(failures.len(), 3, "{out:?}");
+    assert!(failures.iter().any(|l| l.contains("500")), "{failures:?}");
     assert!(
         failures.iter().any(|l| l.contains("400") && l.contains("refused by the test proxy")),
         "{failures:?}"
@@ -223,9 +226,9 @@ fn a_refused_create_fails_alone_with_the_servers_answer_and_the_next_run_makes_i
         "{failures:?}"
     );
     assert!(!out.stderr.contains("not attempted"), "{out:?}");
-    assert_eq!(server.users().len(), 141);
+    assert_eq!(server.users().len(), 140);
     let again = hrsync(&ex, NOW, &["apply"]);
-    assert!(again.stdout.contains("2 created, 0 updated, 0 disabled, 0 deleted, 0 failed"), "{again:?}");
+    assert!(again.stdout.contains("3 created, 0 updated, 0 disabled, 0 deleted, 0 failed"), "{again:?}");
     assert_eq!(server.users().len(), 143);
 }
 
