@@ -432,6 +432,34 @@ fn a_create_the_server_refuses_fails_alone_and_the_rest_is_written() {
     );
 }
 
+#[test]
+fn reports_of_a_manager_whose_create_failed_are_written_without_them_and_get_them_next_run() {
+    // Named by cn, the head of the company (10001, everyone's manager up the chain) gets
+    // a name the server refuses in a DN: their create fails, their reports' do not.
+    let slapd = Slapd::start();
+    let ex = example(&slapd);
+    ex.edit_directory("entry: { rdn: uid }", "entry: { rdn: cn }");
+    let original = std::fs::read_to_string(ex.path("data/germany.csv")).unwrap();
+    ex.set_german(&["10001"], 2, &"L".repeat(600));
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.lines().any(|l| l.starts_with("error: create germany:10…01")), "{out:?}");
+    let unset: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: create ") && l.contains("the manager was left unset"))
+        .collect();
+    assert!(!unset.is_empty(), "{out:?}");
+    let entries = people(&slapd);
+    let report = by_number(&entries, "10002");
+    assert_eq!(attr(report, "manager"), None, "written without the manager");
+    std::fs::write(ex.path("data/germany.csv"), original).unwrap();
+    let again = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let entries = people(&slapd);
+    assert_eq!(attr(by_number(&entries, "10002"), "manager"), attr(by_number(&entries, "10001"), "dn"));
+}
+
 /// A TCP proxy in front of `target` that cuts its first connection once `after` bytes
 /// went from the client to the server, as a reset mid-apply would; later connections
 /// pass untouched. Its threads end with the connections (and the test process).
