@@ -94,6 +94,7 @@ impl DirectoryKind {
             // server that keeps `ADA@acme` for `ada@acme` is not drift.
             DirectoryKind::Ldap(_) if manager => Compare::Dn,
             DirectoryKind::Ldap(_) if phone => Compare::Phone,
+            DirectoryKind::Ldap(_) if lower == "accountexpires" => Compare::AccountExpires,
             DirectoryKind::Ldap(_) => Compare::IgnoreCase,
             DirectoryKind::Scim(_) if manager => Compare::Exact,
             DirectoryKind::Scim(_) if phone || lower.starts_with("phonenumbers") => Compare::Phone,

@@ -26,7 +26,13 @@ pub enum Compare {
     Dn,
     /// As phone numbers: spaces, dashes, dots and brackets ignored.
     Phone,
+    /// As Active Directory's account expiry: `0` and `9223372036854775807` both mean
+    /// "never" (AD gives new accounts the second; hrsync writes the first).
+    AccountExpires,
 }
+
+/// The largest 64-bit integer, which Active Directory writes for "never expires".
+const AD_NEVER: &str = "9223372036854775807";
 
 /// An attribute value as a directory holds it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -170,6 +176,8 @@ pub fn canonical(compare: Compare, value: &str) -> String {
         Compare::IgnoreCase => value.to_lowercase(),
         Compare::Phone => value.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/')).collect(),
         Compare::Dn => canonical_dn(value),
+        Compare::AccountExpires if value.trim() == AD_NEVER => "0".to_owned(),
+        Compare::AccountExpires => value.trim().to_owned(),
     }
 }
 
@@ -218,7 +226,9 @@ impl<'a> Key<'a> {
         let (ignore_case, text) = match compare {
             Compare::Exact => (false, Cow::Borrowed(text)),
             Compare::IgnoreCase => (true, Cow::Borrowed(text)),
-            Compare::Dn | Compare::Phone => (false, Cow::Owned(canonical(compare, text))),
+            Compare::Dn | Compare::Phone | Compare::AccountExpires => {
+                (false, Cow::Owned(canonical(compare, text)))
+            }
         };
         let mut h = rustc_hash::FxHasher::default();
         if ignore_case {
@@ -287,7 +297,9 @@ fn equal(compare: Compare, a: &str, b: &str) -> bool {
     match compare {
         Compare::Exact => a == b,
         Compare::IgnoreCase => eq_ignore_case(a, b),
-        Compare::Dn | Compare::Phone => canonical(compare, a) == canonical(compare, b),
+        Compare::Dn | Compare::Phone | Compare::AccountExpires => {
+            canonical(compare, a) == canonical(compare, b)
+        }
     }
 }
 
@@ -412,6 +424,14 @@ mod tests {
         assert_eq!(rdn_value("cn=bad\\2"), None);
         assert_eq!(rdn_value("cn=J\\c3\\bcrgen"), Some(("cn", "Jürgen".to_owned())));
         assert_eq!(rdn_key("  Jane   DOE "), "jane doe");
+    }
+
+    #[test]
+    fn active_directorys_two_spellings_of_never_compare_equal() {
+        let never = one("9223372036854775807");
+        assert!(same_text(Compare::AccountExpires, Some("0"), Some(&never)));
+        assert!(!same_text(Compare::AccountExpires, Some("134432352000000000"), Some(&never)));
+        assert!(!same_text(Compare::Exact, Some("0"), Some(&never)));
     }
 
     #[test]

@@ -953,3 +953,19 @@ fn a_disable_that_moves_the_entry_takes_its_timer_along() {
     let since = plan.timers.get("cn=Cy Three,ou=people,dc=t").copied().expect("the leaver's timer");
     assert_eq!(plan.timers.get("cn=Cy Three,ou=disabled,dc=t"), Some(&since), "{:?}", plan.timers);
 }
+
+#[test]
+fn an_ad_account_that_never_expires_is_not_drift_whichever_way_ad_spells_never() {
+    let directory = LDAP_DIRECTORY.replace("RDN", "cn").replace(
+        "  title: { value: \"{{ job_title }}\" }\n",
+        "  accountExpires: { value: \"{{ end_date | account_expires | default(\\\"0\\\") }}\" }\n",
+    );
+    let fixture = Fixture::new().with("directories/d.yaml", &directory);
+    let adopted = set(
+        ldap_entry("cn=FirstE1 LastE1,ou=people,dc=t", Some("E1"), "FirstE1 LastE1"),
+        "accountExpires",
+        "9223372036854775807",
+    );
+    let plan = Case::new(vec![Person::test("E1")], vec![adopted]).config(fixture).plan();
+    assert_eq!(plan.summary.update, 0, "{:?}", plan.rows);
+}
