@@ -391,12 +391,35 @@ impl From<LdapError> for LdapFailure {
     }
 }
 
-/// The server's text and the result code, once.
+/// The server's text and the result code, once, with what Active Directory's sub-code
+/// means when it gives one.
 fn describe_result(result: &ldap3::LdapResult) -> String {
-    match result.text.trim() {
+    let said = match result.text.trim() {
         "" => format!("LDAP result {}", result.rc),
         text => format!("{text} (LDAP result {})", result.rc),
+    };
+    match ad_bind_meaning(&result.text) {
+        Some(meaning) => format!("{said}: {meaning}"),
+        None => said,
     }
+}
+
+/// What the sub-code of an Active Directory bind refusal ("…AcceptSecurityContext
+/// error, data 52e, v4563") means, and what to do.
+fn ad_bind_meaning(text: &str) -> Option<&'static str> {
+    let code = text.split("data ").nth(1)?.split(|c: char| !c.is_ascii_hexdigit()).next()?;
+    Some(match code.to_ascii_lowercase().as_str() {
+        "525" => "no such user: check `bind_dn`",
+        "52e" => "wrong password for the bind DN: check the password secret",
+        "530" => "the account may not sign in at this time of day",
+        "531" => "the account may not sign in from this computer",
+        "532" => "the account's password has expired: set a new one",
+        "533" => "the account is disabled: enable it",
+        "701" => "the account has expired: extend `accountExpires`",
+        "773" => "the account must reset its password before it can sign in",
+        "775" => "the account is locked out: unlock it, or wait for the lockout to end",
+        _ => return None,
+    })
 }
 
 /// A TLS configuration trusting the certificate authorities of a PEM file.
@@ -711,6 +734,18 @@ mod tests {
         })));
         assert_eq!(crate::model::error_chain(&refused), "the directory refused the change: LDAP result 19");
         assert_eq!((busy.label(), refused.label()), ("unavailable", "rejected"));
+    }
+
+    #[test]
+    fn active_directory_bind_sub_codes_are_translated() {
+        let text = "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e, v4563";
+        assert_eq!(ad_bind_meaning(text), Some("wrong password for the bind DN: check the password secret"));
+        assert_eq!(
+            ad_bind_meaning("data 775, v2580"),
+            Some("the account is locked out: unlock it, or wait for the lockout to end")
+        );
+        assert_eq!(ad_bind_meaning("data 999"), None);
+        assert_eq!(ad_bind_meaning("invalid credentials"), None);
     }
 
     #[test]
