@@ -65,14 +65,10 @@ pub struct Applied {
 }
 
 /// An item's error as logged: logs are not reports and have no `pii` setting, so the
-/// entry's id (a DN names a person) is masked in them; the job result and the command's
+/// entry's id (a DN names a person) and the values the server quotes are masked in them; the job result and the command's
 /// own output say it as `reports.pii` or `--pii` asks.
 fn logged(e: &DirectoryError, entry: Option<&str>) -> String {
-    let text = crate::model::error_chain(e);
-    match entry {
-        Some(id) if !id.is_empty() => text.replace(id, &crate::plan::pii::Pii::Masked.id(id)),
-        _ => text,
-    }
+    crate::plan::pii::Pii::Masked.message(&crate::model::error_chain(e), entry)
 }
 
 /// Applies `plan` to `directory`; `progress` hears the number of items done after each.

@@ -56,6 +56,65 @@ impl Pii {
         }
     }
 
+    /// A directory's or server's message about an entry: the entry's id masked as an
+    /// id, and every quoted value ('…' or "…", as LDAP servers, AD, SCIM and Graph quote
+    /// the values they refuse) and every e-mail address masked as a value. The words of
+    /// the message stay, so a reviewer still sees why.
+    pub fn message(&self, text: &str, entry: Option<&str>) -> String {
+        if matches!(self, Pii::Full) {
+            return text.to_owned();
+        }
+        // A message is a sentence or two; past this it is a server's page, cut short so
+        // the masking below stays cheap (each quote looks ahead for its match).
+        const MAX_MESSAGE_CHARS: usize = 2048;
+        let cut: String;
+        let text = match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+            Some((at, _)) => {
+                cut = format!("{}…", &text[..at]);
+                cut.as_str()
+            }
+            None => text,
+        };
+        let text = match entry.filter(|e| !e.is_empty()) {
+            Some(id) => text.replace(id, &self.id(id)),
+            None => text.to_owned(),
+        };
+        // A quote opens a value where a word could start, and closes it where a word
+        // could end: the apostrophe of "doesn't" does neither.
+        let opens = |before: Option<char>| before.is_none_or(|c| !c.is_alphanumeric());
+        let closes = |after: Option<char>| after.is_none_or(|c| !c.is_alphanumeric());
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        let mut before: Option<char> = None;
+        loop {
+            let found = rest.char_indices().find(|(i, c)| {
+                matches!(c, '\'' | '"')
+                    && opens(if *i == 0 { before } else { rest[..*i].chars().next_back() })
+            });
+            let Some((i, quote)) = found else { break };
+            let after = &rest[i + 1..];
+            let close =
+                after.char_indices().find(|(j, c)| *c == quote && closes(after[j + 1..].chars().next()));
+            match close {
+                Some((j, _)) if j > 0 => {
+                    out.push_str(&mask_addresses(self, &rest[..i]));
+                    out.push(quote);
+                    out.push_str(&self.value(&after[..j]));
+                    out.push(quote);
+                    rest = &after[j + 1..];
+                    before = Some(quote);
+                }
+                _ => {
+                    out.push_str(&mask_addresses(self, &rest[..=i]));
+                    rest = after;
+                    before = Some(quote);
+                }
+            }
+        }
+        out.push_str(&mask_addresses(self, rest));
+        out
+    }
+
     /// A person key `<source>:<record id>`: the source stays.
     pub fn key(&self, key: &str) -> String {
         match key.split_once(':') {
@@ -125,9 +184,50 @@ pub fn redact(plan: &Plan, pii: &Pii) -> Plan {
     out
 }
 
+/// `text` with every word that holds an `@` (an e-mail address) masked as a value.
+fn mask_addresses(pii: &Pii, text: &str) -> String {
+    if !text.contains('@') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let trimmed = word.trim_matches(|c: char| matches!(c, ',' | ';' | '.' | '(' | ')' | '<' | '>' | ':'));
+        if trimmed.contains('@') && !trimmed.is_empty() {
+            out.push_str(&word.replacen(trimmed, &pii.value(trimmed), 1));
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_messages_keep_their_words_and_lose_their_values() {
+        let ad =
+            "00002071: samldb: userPrincipalName 'jane.roe@acme.example' is already in use (LDAP result 19)";
+        let masked = Pii::Masked.message(ad, None);
+        assert_eq!(
+            masked,
+            "00002071: samldb: userPrincipalName 'j…@acme.example' is already in use (LDAP result 19)"
+        );
+        let scim = r#"POST Users answered 409 Conflict: User "Jane Roe" doesn't fit, mail jane.roe@acme.example taken"#;
+        let masked = Pii::Masked.message(scim, None);
+        assert!(!masked.contains("Jane") && !masked.contains("jane.roe"), "{masked}");
+        assert!(masked.contains("doesn't fit") && masked.contains("@acme.example"), "{masked}");
+        let dn = "uid=jane.roe,ou=people,dc=acme";
+        let masked = Pii::Masked.message(&format!("entry `{dn}` does not exist"), Some(dn));
+        assert!(!masked.contains("jane"), "{masked}");
+        assert_eq!(Pii::Full.message(ad, None), ad);
+        let long = "'".repeat(100_000);
+        assert!(Pii::Masked.message(&long, None).chars().count() <= 2049);
+    }
 
     #[test]
     fn masks_values_ids_and_keys() {

@@ -140,11 +140,8 @@ pub fn describe_failure(item: &ItemOutcome, pii: &Pii) -> Option<String> {
         (None, Some(entry)) => pii.id(entry),
         (None, None) => "?".to_owned(),
     };
-    // Directory errors name the entry, and an entry id is personal data.
-    let reason = match &item.entry {
-        Some(entry) if !matches!(pii, Pii::Full) => reason.replace(entry.as_str(), &pii.id(entry)),
-        _ => reason.clone(),
-    };
+    // Directory errors name the entry, and quote the values they refuse: personal data.
+    let reason = pii.message(reason, item.entry.as_deref());
     Some(format!("{} {who}: {reason}", item.action.as_str()))
 }
 
