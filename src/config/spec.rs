@@ -709,7 +709,9 @@ pub struct ScopeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     /// LDAP: a search filter narrowing the scope further, for example
-    /// `(objectClass=inetOrgPerson)` (the default is the entry's first object class).
+    /// `(objectClass=inetOrgPerson)` (the default is the entry's last object class;
+    /// for Active Directory `(&(objectCategory=person)(objectClass=user))`, as computers
+    /// are users too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
 }

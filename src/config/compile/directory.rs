@@ -509,6 +509,8 @@ impl Compiler {
                 f
             }
             Some(f) => f,
+            // In AD a computer is a `user` too; people are `objectCategory=person`.
+            None if ad => "(&(objectCategory=person)(objectClass=user))".to_owned(),
             None => format!("(objectClass={})", object_classes.last().map(String::as_str).unwrap_or("*")),
         };
         let disable = match &spec.disable {
