@@ -4,6 +4,7 @@
 // Tests time servers and read the clock; the clock rule of clippy.toml is for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod active_directory;
 mod architecture;
 mod cli;
 mod daemon;
@@ -18,6 +19,7 @@ mod graph;
 mod handover;
 mod ldap;
 mod rest_source;
+mod samba;
 mod scim;
 mod scim_server;
 mod slapd;
