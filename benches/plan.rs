@@ -236,6 +236,7 @@ fn main() {
             inputs_hash: &inputs_hash,
             sources: &sources,
             live: &live,
+            held_elsewhere: &Default::default(),
             now: "2026-11-22T09:00:00Z".parse().unwrap(),
             timers: &BTreeMap::new(),
             approvals: &BTreeSet::new(),

@@ -135,3 +135,41 @@ fn a_leaver_is_disabled_through_user_account_control_then_deleted() {
     assert_eq!(entries.len(), 142);
     assert_eq!(entries.iter().filter(|e| uac(e) & ACCOUNTDISABLE != 0).count(), 1);
 }
+
+#[test]
+fn names_taken_outside_the_scope_and_computers_and_hand_made_users_in_it_are_left_alone() {
+    // Issue 11: a hand-made account in CN=Users holds the CEO's first sAMAccountName
+    // candidate (AD keeps it unique in the whole domain); a computer object and a user
+    // made by hand sit in the scope itself.
+    let dc = SambaDc::start();
+    dc.add(
+        "dn: CN=K von der Heide (old),CN=Users,DC=acme,DC=example\nobjectClass: user\nsAMAccountName: kvonderheide\n\n\
+         dn: CN=WS-0042,OU=Staff,DC=acme,DC=example\nobjectClass: computer\nsAMAccountName: WS-0042$\n\n\
+         dn: CN=Meeting Room,OU=Staff,DC=acme,DC=example\nobjectClass: user\nsAMAccountName: meetingroom\n",
+    );
+    // Every write to an object raises its uSNChanged: the two must keep theirs.
+    let changed = |cn: &str| {
+        let found = dc.search(STAFF, &format!("(cn={cn})"), &["uSNChanged"]);
+        assert_eq!(found.len(), 1, "{cn}: {found:?}");
+        attr(&found[0], "uSNChanged").unwrap().to_owned()
+    };
+    let (computer, room) = (changed("WS-0042"), changed("Meeting Room"));
+    let ex = example(&dc);
+    let applied = hrsync(&ex, NOW, &["apply"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert!(
+        applied.stdout.contains("143 created, 0 updated, 0 disabled, 0 deleted, 0 failed"),
+        "{applied:?}"
+    );
+    let entries = users(&dc);
+    assert_eq!(attr(by_id(&entries, "10001"), "sAMAccountName"), Some("kvonderheide2"), "the next candidate");
+    let again = hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "converged in one run: {again:?}");
+    assert_eq!((changed("WS-0042"), changed("Meeting Room")), (computer, room), "never touched");
+    let leave = hrsync(&ex, "2026-12-01T08:00:00Z", &["plan", "--format", "json", "--pii", "full"]);
+    let rows = json(&leave.stdout)[0]["rows"].clone();
+    assert!(
+        rows.as_array().unwrap().iter().all(|r| !r["entry"].as_str().unwrap_or("").contains("WS-0042")),
+        "the computer is not even read: {rows:#}"
+    );
+}

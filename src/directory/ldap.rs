@@ -550,6 +550,39 @@ impl Directory for LdapDirectory {
         Ok(Some(problems))
     }
 
+    async fn held_elsewhere(&self) -> Result<BTreeMap<String, Vec<String>>, DirectoryError> {
+        let s = &self.settings;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if s.unique_in_domain.is_empty() {
+            return Ok(out);
+        }
+        let mut ldap = self.ldap().await?;
+        let filter =
+            format!("(|{})", s.unique_in_domain.iter().map(|a| format!("({a}=*)")).collect::<String>());
+        let adapters: Vec<Box<dyn ldap3::adapters::Adapter<_, _>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(s.page_size as i32))];
+        let mut stream = ldap
+            .streaming_search_with(
+                adapters,
+                &s.domain_base,
+                Scope::Subtree,
+                &filter,
+                s.unique_in_domain.clone(),
+            )
+            .await
+            .map_err(|e| self.error(&s.domain_base, e))?;
+        while let Some(entry) = stream.next().await.map_err(|e| self.error(&s.domain_base, e))? {
+            let entry = search_entry(entry).ok_or_else(|| self.malformed(&s.domain_base))?;
+            for attribute in &s.unique_in_domain {
+                let values =
+                    entry.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(attribute)).map(|(_, v)| v);
+                out.entry(attribute.clone()).or_default().extend(values.into_iter().flatten().cloned());
+            }
+        }
+        stream.finish().await.success().map_err(|e| self.error(&s.domain_base, e))?;
+        Ok(out)
+    }
+
     fn read_warnings(&self) -> Vec<ReadWarning> {
         self.warnings.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -180,6 +180,13 @@ pub trait Directory: Send + Sync {
     /// One page of the entries in scope. `cursor` is `None` for the first page.
     async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError>;
 
+    /// Values of unique attributes held outside the scope, which new entries must not
+    /// take either (Active Directory's domain-wide `sAMAccountName`), by attribute as the
+    /// config spells it. Empty where the scope is all that counts.
+    async fn held_elsewhere(&self) -> Result<BTreeMap<String, Vec<String>>, DirectoryError> {
+        Ok(BTreeMap::new())
+    }
+
     /// What the last read found that will make writes of one kind fail (a container
     /// that does not exist), for the plan to show on the rows it concerns.
     fn read_warnings(&self) -> Vec<ReadWarning> {

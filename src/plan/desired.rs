@@ -86,6 +86,15 @@ impl<'a> Planner<'a> {
                     taken.insert(Key::new(compare, &rdn_key(&value)).into_owned());
                 }
             }
+            // Values held outside the scope (AD: anywhere in the domain) are taken too.
+            for (attribute, values) in self.input.held_elsewhere {
+                if attribute.eq_ignore_ascii_case(&field.attribute) {
+                    for v in values {
+                        let v: Cow<'_, str> = if rdn { Cow::Owned(rdn_key(v)) } else { Cow::Borrowed(v) };
+                        taken.insert(Key::new(compare, &v).into_owned());
+                    }
+                }
+            }
             for i in 0..self.people.len() {
                 if !matches!(self.fates[i], Fate::Create { .. }) {
                     continue;

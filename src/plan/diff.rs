@@ -95,6 +95,9 @@ pub struct PlanInput<'a> {
     pub sources: &'a [SourceStatus],
     /// The entries in the directory's scope.
     pub live: &'a [Entry],
+    /// Values of unique attributes held outside the scope, which new entries must not
+    /// take either (see `Directory::held_elsewhere`), by attribute.
+    pub held_elsewhere: &'a BTreeMap<String, Vec<String>>,
     /// The run's clock.
     pub now: Timestamp,
     /// Leaver timers from the last applied plan.

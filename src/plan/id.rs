@@ -47,6 +47,16 @@ pub(super) fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<Stri
             }
         }
     }
+    // Values held outside the scope decide unique values; none hashes as it always has.
+    if !input.held_elsewhere.is_empty() {
+        h.text("held elsewhere");
+        for (attribute, values) in input.held_elsewhere {
+            h.text(attribute);
+            let mut sorted: Vec<&String> = values.iter().collect();
+            sorted.sort();
+            h.items(&sorted, |h, v| h.text(v));
+        }
+    }
     // The directory's order is not part of its content.
     let mut live: Vec<&Entry> = input.live.iter().collect();
     live.sort_by(|a, b| a.id.cmp(&b.id));

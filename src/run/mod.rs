@@ -241,9 +241,13 @@ impl Run {
         options: &PlanOptions,
     ) -> DirectoryPlan<'a> {
         let directory = directory::build(config, self.store.dir());
-        let plan = match directory::read_all(directory.as_ref()).await {
+        let read = match directory::read_all(directory.as_ref()).await {
+            Ok(live) => directory.held_elsewhere().await.map(|elsewhere| (live, elsewhere)),
             Err(e) => Err(e),
-            Ok(live) => {
+        };
+        let plan = match read {
+            Err(e) => Err(e),
+            Ok((live, held_elsewhere)) => {
                 let timers = state.timers(&config.id, &live, self.timer_secret.as_ref());
                 let statuses = gathered.statuses();
                 let mut approved = self.config.workspace.approvals.clone();
@@ -255,6 +259,7 @@ impl Run {
                     inputs_hash: &gathered.inputs_hash,
                     sources: &statuses,
                     live: &live,
+                    held_elsewhere: &held_elsewhere,
                     now: self.now,
                     timers: &timers,
                     approvals: &approved,

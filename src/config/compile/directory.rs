@@ -549,7 +549,21 @@ impl Compiler {
             }
             None
         };
+        // AD keeps sAMAccountName and userPrincipalName unique across the domain: a
+        // unique field's value taken in CN=Users is as taken as one in the scope.
+        let unique_in_domain = if ad {
+            common.fields.iter().filter(|(_, f)| f.unique).map(|(name, _)| name.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let domain_base = base
+            .split(',')
+            .skip_while(|rdn| !rdn.trim().to_ascii_lowercase().starts_with("dc="))
+            .collect::<Vec<_>>()
+            .join(",");
         LdapSettings {
+            unique_in_domain,
+            domain_base: if domain_base.is_empty() { base.clone() } else { domain_base },
             url: c.url.clone(),
             starttls: c.starttls,
             ca_file: c.ca_file.clone(),

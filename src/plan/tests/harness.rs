@@ -114,6 +114,12 @@ impl Case {
     }
 
     pub(in crate::plan) fn plan(&self) -> Plan {
+        self.plan_with(&BTreeMap::new())
+    }
+
+    /// The plan, with `held_elsewhere` as the unique values the directory holds outside
+    /// the scope.
+    pub(in crate::plan) fn plan_with(&self, held_elsewhere: &BTreeMap<String, Vec<String>>) -> Plan {
         let source = self.config.source("hr").unwrap();
         let people: Vec<Arc<Person>> = self.people.iter().cloned().map(Arc::new).collect();
         let records = [SourceRecords { config: source, people: &people, employments: &[], org_units: &[] }];
@@ -136,6 +142,7 @@ impl Case {
             inputs_hash: &inputs_hash,
             sources: &sources,
             live: &self.live,
+            held_elsewhere,
             now: self.now,
             timers: &self.timers,
             approvals: &self.approvals,

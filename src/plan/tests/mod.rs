@@ -969,3 +969,15 @@ fn an_ad_account_that_never_expires_is_not_drift_whichever_way_ad_spells_never()
     let plan = Case::new(vec![Person::test("E1")], vec![adopted]).config(fixture).plan();
     assert_eq!(plan.summary.update, 0, "{:?}", plan.rows);
 }
+
+#[test]
+fn a_unique_value_held_outside_the_scope_is_taken_too() {
+    let case = ldap_case("uid", vec![Person::test("E1").first("Ada")], vec![]);
+    let free = case.plan();
+    assert_eq!(after(row(&free, "E1"), "uid").as_deref(), Some("ada"));
+    // Elsewhere in the domain (AD: CN=Users) someone is `ADA` already.
+    let elsewhere = BTreeMap::from([("uid".to_owned(), vec!["ADA".to_owned()])]);
+    let plan = case.plan_with(&elsewhere);
+    assert_eq!(after(row(&plan, "E1"), "uid").as_deref(), Some("ada2"));
+    assert_ne!(plan.id, free.id, "what is held elsewhere is part of the plan");
+}
