@@ -138,12 +138,13 @@ fn a_leaver_is_disabled_through_user_account_control_then_deleted() {
 
 #[test]
 fn names_taken_outside_the_scope_and_computers_and_hand_made_users_in_it_are_left_alone() {
-    // Issue 11: a hand-made account in CN=Users holds the CEO's first sAMAccountName
-    // candidate (AD keeps it unique in the whole domain); a computer object and a user
-    // made by hand sit in the scope itself.
+    // Issue 11: hand-made accounts in CN=Users hold the CEO's first sAMAccountName
+    // candidate and 10002's user principal name (AD keeps both unique in the whole
+    // domain); a computer object and a user made by hand sit in the scope itself.
     let dc = SambaDc::start();
     dc.add(
         "dn: CN=K von der Heide (old),CN=Users,DC=acme,DC=example\nobjectClass: user\nsAMAccountName: kvonderheide\n\n\
+         dn: CN=GB test,CN=Users,DC=acme,DC=example\nobjectClass: user\nsAMAccountName: gbtest\nuserPrincipalName: Gunther.Bohm@acme.example\n\n\
          dn: CN=WS-0042,OU=Staff,DC=acme,DC=example\nobjectClass: computer\nsAMAccountName: WS-0042$\n\n\
          dn: CN=Meeting Room,OU=Staff,DC=acme,DC=example\nobjectClass: user\nsAMAccountName: meetingroom\n",
     );
@@ -157,12 +158,20 @@ fn names_taken_outside_the_scope_and_computers_and_hand_made_users_in_it_are_lef
     let ex = example(&dc);
     let applied = hrsync(&ex, NOW, &["apply"]);
     assert_eq!(applied.code, 0, "{applied:?}");
+    // 10002's user principal name is held by the test account in CN=Users: a collision
+    // in the plan, not a refusal of the server.
     assert!(
-        applied.stdout.contains("143 created, 0 updated, 0 disabled, 0 deleted, 0 failed"),
+        applied.stdout.contains("142 created, 0 updated, 0 disabled, 0 deleted, 0 failed"),
         "{applied:?}"
     );
     let entries = users(&dc);
     assert_eq!(attr(by_id(&entries, "10001"), "sAMAccountName"), Some("kvonderheide2"), "the next candidate");
+    assert!(entries.iter().all(|e| attr(e, "employeeID") != Some("10002")));
+    let plan = json(&hrsync(&ex, NOW, &["plan", "--format", "json", "--pii", "full"]).stdout);
+    let rows = plan[0]["rows"].as_array().unwrap();
+    let skip = rows.iter().find(|r| r["person"]["employee_number"] == "10002").unwrap();
+    assert_eq!(skip["action"], "skip", "{skip:#}");
+    assert_eq!(skip["collides_with"]["entry"], "CN=GB test,CN=Users,DC=acme,DC=example", "{skip:#}");
     let again = hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "converged in one run: {again:?}");
     assert_eq!((changed("WS-0042"), changed("Meeting Room")), (computer, room), "never touched");

@@ -149,9 +149,9 @@ pub struct LdapSettings {
     pub disable: LdapDisable,
     /// Active Directory: the initial password of new accounts.
     pub passwords: Option<spec::PasswordSpec>,
-    /// Active Directory: the `unique` fields' attributes, whose values must be free in
-    /// the whole domain (`sAMAccountName` domain-wide, `userPrincipalName` forest-wide),
-    /// not only in the scope; empty for other servers.
+    /// Active Directory: the `unique` fields' attributes and `userPrincipalName`, whose
+    /// values must be free in the whole domain (`sAMAccountName` domain-wide,
+    /// `userPrincipalName` forest-wide), not only in the scope; empty for other servers.
     pub unique_in_domain: Vec<String>,
     /// Where those values are looked up: the domain (the `DC=` part of `base`).
     pub domain_base: String,

@@ -19,7 +19,9 @@ use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, Search
 use tokio::sync::Mutex;
 
 use super::password::{generate_password, unicode_pwd};
-use super::{Affects, Created, Directory, DirectoryError, Entry, NewEntry, Page, ReadWarning, Update};
+use super::{
+    Affects, Created, Directory, DirectoryError, Entry, HeldElsewhere, NewEntry, Page, ReadWarning, Update,
+};
 use crate::config::{LdapDisable, LdapSettings};
 use crate::model::value::{first_rdn, parent_of};
 use crate::model::{Attributes, Names, Value, canonical};
@@ -550,9 +552,9 @@ impl Directory for LdapDirectory {
         Ok(Some(problems))
     }
 
-    async fn held_elsewhere(&self) -> Result<BTreeMap<String, Vec<String>>, DirectoryError> {
+    async fn held_elsewhere(&self) -> Result<HeldElsewhere, DirectoryError> {
         let s = &self.settings;
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut out = HeldElsewhere::new();
         if s.unique_in_domain.is_empty() {
             return Ok(out);
         }
@@ -576,7 +578,8 @@ impl Directory for LdapDirectory {
             for attribute in &s.unique_in_domain {
                 let values =
                     entry.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case(attribute)).map(|(_, v)| v);
-                out.entry(attribute.clone()).or_default().extend(values.into_iter().flatten().cloned());
+                let held = values.into_iter().flatten().map(|v| (v.clone(), entry.dn.clone()));
+                out.entry(attribute.clone()).or_default().extend(held);
             }
         }
         stream.finish().await.success().map_err(|e| self.error(&s.domain_base, e))?;

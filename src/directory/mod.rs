@@ -49,6 +49,10 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+/// Values of unique attributes held outside a directory's scope: by attribute (as the
+/// config spells it), each value with the id (DN) of the object that holds it.
+pub type HeldElsewhere = BTreeMap<String, Vec<(String, String)>>;
+
 /// Writes of one kind that will fail, found while reading (see
 /// [`Directory::read_warnings`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -183,7 +187,7 @@ pub trait Directory: Send + Sync {
     /// Values of unique attributes held outside the scope, which new entries must not
     /// take either (Active Directory's domain-wide `sAMAccountName`), by attribute as the
     /// config spells it. Empty where the scope is all that counts.
-    async fn held_elsewhere(&self) -> Result<BTreeMap<String, Vec<String>>, DirectoryError> {
+    async fn held_elsewhere(&self) -> Result<HeldElsewhere, DirectoryError> {
         Ok(BTreeMap::new())
     }
 

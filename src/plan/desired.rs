@@ -89,7 +89,7 @@ impl<'a> Planner<'a> {
             // Values held outside the scope (AD: anywhere in the domain) are taken too.
             for (attribute, values) in self.input.held_elsewhere {
                 if attribute.eq_ignore_ascii_case(&field.attribute) {
-                    for v in values {
+                    for (v, _) in values {
                         let v: Cow<'_, str> = if rdn { Cow::Owned(rdn_key(v)) } else { Cow::Borrowed(v) };
                         taken.insert(Key::new(compare, &v).into_owned());
                     }

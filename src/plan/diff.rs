@@ -97,7 +97,7 @@ pub struct PlanInput<'a> {
     pub live: &'a [Entry],
     /// Values of unique attributes held outside the scope, which new entries must not
     /// take either (see `Directory::held_elsewhere`), by attribute.
-    pub held_elsewhere: &'a BTreeMap<String, Vec<String>>,
+    pub held_elsewhere: &'a crate::directory::HeldElsewhere,
     /// The run's clock.
     pub now: Timestamp,
     /// Leaver timers from the last applied plan.

@@ -52,9 +52,12 @@ pub(super) fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<Stri
         h.text("held elsewhere");
         for (attribute, values) in input.held_elsewhere {
             h.text(attribute);
-            let mut sorted: Vec<&String> = values.iter().collect();
+            let mut sorted: Vec<&(String, String)> = values.iter().collect();
             sorted.sort();
-            h.items(&sorted, |h, v| h.text(v));
+            h.items(&sorted, |h, (v, dn)| {
+                h.text(v);
+                h.text(dn);
+            });
         }
     }
     // The directory's order is not part of its content.

@@ -575,8 +575,9 @@ impl Planner<'_> {
 }
 
 impl Planner<'_> {
-    /// Attributes the service itself keeps unique (SCIM `userName`, Entra
-    /// `userPrincipalName`, the embedded directory's id attribute, which names its
+    /// Attributes the service itself keeps unique (SCIM `userName`, Entra and Active
+    /// Directory `userPrincipalName`, the latter also against what the domain holds
+    /// outside the scope, the embedded directory's id attribute, which names its
     /// entries): two creates with one value, or a create or update onto a value an entry
     /// holds already, would be refused (409, 400, "already exists") on every run. The later
     /// row in apply order gives way, naming the other person or entry
@@ -590,6 +591,12 @@ impl Planner<'_> {
             DirectoryKind::Entraid(_) => ("userPrincipalName", true),
             // The embedded directory names an entry by its id attribute's value.
             DirectoryKind::File(s) => (s.id_attribute.as_str(), false),
+            // Active Directory keeps user principal names unique in the forest.
+            DirectoryKind::Ldap(s)
+                if s.unique_in_domain.iter().any(|a| a.eq_ignore_ascii_case("userPrincipalName")) =>
+            {
+                ("userPrincipalName", true)
+            }
             DirectoryKind::Ldap(_) => return,
         };
         if self.dir.field(attribute).is_none() {
@@ -604,6 +611,14 @@ impl Planner<'_> {
             };
             for v in values {
                 taken.entry(norm(v)).or_insert_with(|| Collision::Entry(entry.id.clone()));
+            }
+        }
+        // Held outside the scope (AD: anywhere in the domain).
+        for (name, values) in self.input.held_elsewhere {
+            if name.eq_ignore_ascii_case(attribute) {
+                for (v, dn) in values {
+                    taken.entry(norm(v)).or_insert_with(|| Collision::Entry(dn.clone()));
+                }
             }
         }
         let reason = |other: &Collision| -> String {

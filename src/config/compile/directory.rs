@@ -552,7 +552,12 @@ impl Compiler {
         // AD keeps sAMAccountName and userPrincipalName unique across the domain: a
         // unique field's value taken in CN=Users is as taken as one in the scope.
         let unique_in_domain = if ad {
-            common.fields.iter().filter(|(_, f)| f.unique).map(|(name, _)| name.clone()).collect()
+            common
+                .fields
+                .iter()
+                .filter(|(name, f)| f.unique || name.eq_ignore_ascii_case("userPrincipalName"))
+                .map(|(name, _)| name.clone())
+                .collect()
         } else {
             Vec::new()
         };

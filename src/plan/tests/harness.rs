@@ -119,7 +119,7 @@ impl Case {
 
     /// The plan, with `held_elsewhere` as the unique values the directory holds outside
     /// the scope.
-    pub(in crate::plan) fn plan_with(&self, held_elsewhere: &BTreeMap<String, Vec<String>>) -> Plan {
+    pub(in crate::plan) fn plan_with(&self, held_elsewhere: &crate::directory::HeldElsewhere) -> Plan {
         let source = self.config.source("hr").unwrap();
         let people: Vec<Arc<Person>> = self.people.iter().cloned().map(Arc::new).collect();
         let records = [SourceRecords { config: source, people: &people, employments: &[], org_units: &[] }];

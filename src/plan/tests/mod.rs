@@ -976,7 +976,8 @@ fn a_unique_value_held_outside_the_scope_is_taken_too() {
     let free = case.plan();
     assert_eq!(after(row(&free, "E1"), "uid").as_deref(), Some("ada"));
     // Elsewhere in the domain (AD: CN=Users) someone is `ADA` already.
-    let elsewhere = BTreeMap::from([("uid".to_owned(), vec!["ADA".to_owned()])]);
+    let elsewhere =
+        BTreeMap::from([("uid".to_owned(), vec![("ADA".to_owned(), "uid=ADA,ou=other,dc=t".to_owned())])]);
     let plan = case.plan_with(&elsewhere);
     assert_eq!(after(row(&plan, "E1"), "uid").as_deref(), Some("ada2"));
     assert_ne!(plan.id, free.id, "what is held elsewhere is part of the plan");
