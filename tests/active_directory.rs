@@ -182,3 +182,27 @@ fn names_taken_outside_the_scope_and_computers_and_hand_made_users_in_it_are_lef
         "the computer is not even read: {rows:#}"
     );
 }
+
+#[test]
+fn accounts_ad_made_never_expire_are_adopted_without_an_update_and_a_rehire_is_enabled() {
+    let dc = SambaDc::start();
+    let ex = example(&dc);
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    // AD's own "never" for two accounts, as an account made in AD has it.
+    let never = |cn: &str| {
+        format!(
+            "dn: CN={cn},OU=Staff,DC=acme,DC=example\nchangetype: modify\nreplace: accountExpires\naccountExpires: 9223372036854775807\n\n"
+        )
+    };
+    dc.add(&format!("{}{}", never("Katharina von der Heide"), never("Günther Böhm")));
+    let plan = json(&hrsync(&ex, NOW, &["plan", "--format", "json"]).stdout);
+    assert_eq!(plan[0]["summary"]["update"], 0, "{:#}", plan[0]["summary"]);
+
+    // 10060 leaves, then is rehired: disabled, then enabled with its other flags kept.
+    ex.set_german(&["10060"], 10, "30.11.2026");
+    assert!(hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]).stdout.contains("1 disabled"));
+    ex.set_german(&["10060"], 10, "");
+    let rehired = hrsync(&ex, "2026-12-02T08:00:00Z", &["apply"]);
+    assert!(rehired.stdout.contains("0 created, 1 updated"), "{rehired:?}");
+    assert_eq!(uac(by_id(&users(&dc), "10060")), NORMAL_ACCOUNT);
+}
