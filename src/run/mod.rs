@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use tracing::info;
+use tracing::{info, warn};
 
 pub use fetch::hash_inputs;
 pub use open::{OpenError, load_config};
@@ -242,7 +242,16 @@ impl Run {
     ) -> DirectoryPlan<'a> {
         let directory = directory::build(config, self.store.dir());
         let read = match directory::read_all(directory.as_ref()).await {
-            Ok(live) => directory.held_elsewhere().await.map(|elsewhere| (live, elsewhere)),
+            Ok(live) => match directory.held_elsewhere().await {
+                Ok(elsewhere) => Ok((live, elsewhere)),
+                // A service account that may not read the whole domain still syncs the
+                // scope: values taken outside it are then refused at write time instead.
+                Err(e) if !matches!(e, crate::directory::DirectoryError::Unavailable { .. }) => {
+                    warn!(directory = %config.id, kind = e.label(), "cannot read the unique values held outside the scope; only the scope's are checked");
+                    Ok((live, Default::default()))
+                }
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         let plan = match read {
