@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, missing_docs, dead_code)]
 
+#[path = "../tests/certs.rs"]
+mod certs;
 mod common;
 #[path = "../tests/scim_server.rs"]
 mod scim_server;

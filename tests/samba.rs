@@ -74,7 +74,7 @@ impl SambaDc {
         for sub in ["tls", "run", "log"] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
-        write_certificates(&d.join("tls"));
+        crate::certs::write_certificates(&d.join("tls"), "dc01.acme.example");
         let options = [
             "server services = ldap".to_owned(),
             "interfaces = 127.0.0.1".to_owned(),
@@ -210,26 +210,4 @@ impl Drop for SambaDc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A CA and a server certificate for `127.0.0.1` and `localhost` in `d`; the key file
-/// private to its owner, as Samba insists.
-fn write_certificates(d: &Path) {
-    use std::os::unix::fs::PermissionsExt as _;
-
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(rcgen::DnType::CommonName, "hrsync test CA");
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
-    let mut server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    server.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    server.distinguished_name.push(rcgen::DnType::CommonName, "dc01.acme.example");
-    let key = KeyPair::generate().unwrap();
-    let cert = server.signed_by(&key, &ca).unwrap();
-    std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(d.join("server.pem"), cert.pem()).unwrap();
-    let key_file = d.join("server.key");
-    std::fs::write(&key_file, key.serialize_pem()).unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
 }

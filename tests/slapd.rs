@@ -42,7 +42,7 @@ impl Slapd {
         let d = dir.path();
         std::fs::create_dir_all(d.join("config")).unwrap();
         std::fs::create_dir_all(d.join("db")).unwrap();
-        write_certificates(d);
+        crate::certs::write_certificates(d, "localhost");
         let config = format!(
             "dn: cn=config\nobjectClass: olcGlobal\ncn: config\nolcPidFile: {d}/slapd.pid\n\
 olcTLSCACertificateFile: {d}/ca.pem\nolcTLSCertificateFile: {d}/server.pem\nolcTLSCertificateKeyFile: {d}/server.key\n\n\
@@ -188,22 +188,6 @@ pub fn parse_ldif(text: &str) -> Vec<Vec<(String, String)>> {
         out.push(attrs);
     }
     out
-}
-
-fn write_certificates(d: &Path) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, SanType};
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(rcgen::DnType::CommonName, "hrsync test CA");
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
-    let mut server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    server.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    server.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-    let key = KeyPair::generate().unwrap();
-    let cert = server.signed_by(&key, &ca).unwrap();
-    std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(d.join("server.pem"), cert.pem()).unwrap();
-    std::fs::write(d.join("server.key"), key.serialize_pem()).unwrap();
 }
 
 /// The attributes and object class of an Active Directory user, so the AD flavour can

@@ -6,6 +6,7 @@
 
 mod active_directory;
 mod architecture;
+mod certs;
 mod cli;
 mod daemon;
 mod entraid;
