@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::{Run, RunError, SourceOutcome, SourceRun};
 use crate::config::SourceConfig;
 use crate::digest::ContentHash;
-use crate::model::error_chain;
+use crate::model::{Record, error_chain};
 use crate::plan::SourceHealth;
 use crate::plan::guard::health::{self, Read, Verdict};
 use crate::report::Fetched;
@@ -172,19 +172,23 @@ pub fn hash_inputs(records: &[(&SourceConfig, &Snapshot)]) -> String {
     let mut h = ContentHash::new();
     for (cfg, snapshot) in records {
         h.text(cfg.id.as_str());
-        let mut people: Vec<&Arc<crate::model::Person>> = snapshot.people.iter().collect();
-        people.sort_by(|a, b| (&a.id, &a.location).cmp(&(&b.id, &b.location)));
-        h.items(&people, |h, p| h.person(p));
-        let mut employments: Vec<&crate::model::Employment> = snapshot.employments.iter().collect();
-        employments.sort_by(|a, b| (&a.id, &a.location).cmp(&(&b.id, &b.location)));
+        let people: Vec<&crate::model::Person> = snapshot.people.iter().map(|p| &**p).collect();
+        h.items(&as_set(people), |h, p| h.person(p));
+        let employments = as_set(snapshot.employments.iter().collect());
         h.bytes(&(employments.len() as u64).to_le_bytes());
         employments.iter().for_each(|e| h.employment(e));
-        let mut units: Vec<&crate::model::OrgUnit> = snapshot.org_units.iter().collect();
-        units.sort_by(|a, b| (&a.id, &a.location).cmp(&(&b.id, &b.location)));
+        let units = as_set(snapshot.org_units.iter().collect());
         h.bytes(&(units.len() as u64).to_le_bytes());
         units.iter().for_each(|u| h.org_unit(u));
     }
     h.finish_hex()
+}
+
+/// Records in an order of their own (id, then where they were read), whatever order the
+/// source returned them in.
+fn as_set<T: Record>(mut records: Vec<&T>) -> Vec<&T> {
+    records.sort_by(|a, b| (a.record_id(), a.location()).cmp(&(b.record_id(), b.location())));
+    records
 }
 
 #[cfg(test)]
