@@ -393,6 +393,15 @@ impl From<LdapError> for LdapFailure {
     }
 }
 
+/// Whether the entry `dn` exists (noSuchObject says it does not).
+async fn exists(ldap: &mut Ldap, dn: &str) -> Result<bool, LdapError> {
+    match ldap.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]).await.and_then(|r| r.success()) {
+        Ok(_) => Ok(true),
+        Err(LdapError::LdapResult { result }) if result.rc == 32 => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The server's text and the result code, once, with what Active Directory's sub-code
 /// means when it gives one.
 fn describe_result(result: &ldap3::LdapResult) -> String {
@@ -507,13 +516,8 @@ impl Directory for LdapDirectory {
         }
         let mut missing = Vec::new();
         for (key, dn) in containers {
-            match ldap.search(dn, Scope::Base, "(objectClass=*)", vec!["1.1"]).await.and_then(|r| r.success())
-            {
-                Ok(_) => {}
-                Err(LdapError::LdapResult { result }) if result.rc == 32 => {
-                    missing.push(format!("the container `{dn}` that {key} names does not exist: create it"))
-                }
-                Err(e) => return Err(self.unavailable(e)),
+            if !exists(&mut ldap, dn).await.map_err(|e| self.unavailable(e))? {
+                missing.push(format!("the container `{dn}` that {key} names does not exist: create it"));
             }
         }
         let first = |r: Result<ldap3::SearchResult, LdapError>| -> Result<Option<SearchEntry>, LdapError> {
@@ -601,15 +605,7 @@ impl Directory for LdapDirectory {
             let exists = if !canonical(Compare::Dn, ou).ends_with(&base) {
                 self.search(&mut ldap, ou, &mut entries).await?
             } else {
-                match ldap
-                    .search(ou, Scope::Base, "(objectClass=*)", vec!["1.1"])
-                    .await
-                    .and_then(|r| r.success())
-                {
-                    Ok(_) => true,
-                    Err(LdapError::LdapResult { result }) if result.rc == 32 => false,
-                    Err(e) => return Err(self.error(ou, e)),
-                }
+                exists(&mut ldap, ou).await.map_err(|e| self.error(ou, e))?
             };
             if !exists {
                 warnings.push(ReadWarning {
