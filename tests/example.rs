@@ -312,7 +312,10 @@ fn one_failing_item_does_not_stop_the_others_and_its_error_is_masked() {
     assert_eq!(job["status"], "warning");
     let corp = &job["directories"]["corp"];
     assert_eq!((corp["created"].as_u64(), corp["failed"].as_u64()), (Some(142), Some(1)));
-    assert_eq!(corp["errors"][0], "create germany:10…03: an entry `10…03` already exists");
+    assert_eq!(
+        corp["errors"][0],
+        "create germany:10…03: the `employeeNumber` of entry `10…03` is already in use in the directory"
+    );
     assert!(!out.stdout.contains("10003"), "the employee number is masked: {out:?}");
     assert_eq!(ex.entries().len(), 143, "142 new entries next to the one that was there");
 }

@@ -185,7 +185,30 @@ impl SambaDc {
             .unwrap()
     }
 
-    /// Runs `ldapadd` with `ldif` as the administrator.
+    /// Runs `samba-tool` on the DC's own database (as an administrator on the DC's
+    /// machine would: it reads what LDAP never shows, such as password hashes) and
+    /// returns its output.
+    pub fn tool(&self, args: &[&str]) -> String {
+        let dc = self.dir.path().join("dc");
+        let out = Command::new(need("samba-tool"))
+            .args(args)
+            .arg("-s")
+            .arg(dc.join("etc/smb.conf"))
+            .arg("-H")
+            .arg(dc.join("private/sam.ldb"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "samba-tool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `ldapadd` with `ldif` as the administrator (records with a `changetype`
+    /// modify or delete).
     pub fn add(&self, ldif: &str) {
         let path = self.dir.path().join("add.ldif");
         std::fs::write(&path, ldif).unwrap();

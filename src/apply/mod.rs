@@ -235,8 +235,37 @@ async fn apply_row(
                     attributes.insert(c.attribute.clone(), v);
                 }
             }
-            let enabled = row.enabled.map(|e| e.after).unwrap_or(true);
-            let created = directory.create(&NewEntry { attributes, enabled }).await?;
+            let mut entry = NewEntry { attributes, enabled: row.enabled.map(|e| e.after).unwrap_or(true) };
+            // The next free values of `unique` fields, for a value the directory says is
+            // taken by an object the plan's read did not see.
+            let mut alternatives: Vec<(&str, std::slice::Iter<'_, String>, usize)> = row
+                .changes
+                .iter()
+                .filter(|c| !c.alternatives.is_empty())
+                .map(|c| (c.attribute.as_str(), c.alternatives.iter(), 0))
+                .collect();
+            let created = loop {
+                match directory.create(&entry).await {
+                    Ok(created) => break created,
+                    Err(DirectoryError::Taken { entry: id, attribute, cause }) => {
+                        let next = alternatives
+                            .iter_mut()
+                            .find(|(a, ..)| a.eq_ignore_ascii_case(&attribute))
+                            .and_then(|(a, rest, tried)| rest.next().map(|v| (*a, v, tried)));
+                        let Some((a, value, tried)) = next else {
+                            return Err(DirectoryError::Taken { entry: id, attribute, cause });
+                        };
+                        *tried += 1;
+                        entry.attributes.insert(a.to_owned(), Value::One(value.clone()));
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            for (attribute, _, tried) in alternatives.iter().filter(|(.., tried)| *tried > 0) {
+                warnings.push(format!(
+                    "the planned `{attribute}` was already in use when written (held by an object the plan's read did not see): created with the next free candidate instead ({tried} more tried)"
+                ));
+            }
             warnings.extend(created.warnings);
             Ok(Some(created.id))
         }
@@ -268,6 +297,93 @@ async fn apply_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A directory that keeps `sAMAccountName` unique and holds some values already,
+    /// as a domain controller does with accounts the plan's read did not see.
+    struct Domain {
+        taken: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Directory for Domain {
+        fn id(&self) -> &crate::model::DirectoryId {
+            static ID: std::sync::OnceLock<crate::model::DirectoryId> = std::sync::OnceLock::new();
+            ID.get_or_init(|| crate::model::DirectoryId::new_unchecked("corp"))
+        }
+        async fn read_page(&self, _: Option<String>) -> Result<crate::directory::Page, DirectoryError> {
+            Ok(Default::default())
+        }
+        async fn create(&self, entry: &NewEntry) -> Result<crate::directory::Created, DirectoryError> {
+            let sam = entry.attributes["sAMAccountName"].first().unwrap_or_default().to_owned();
+            let mut taken = self.taken.lock().unwrap();
+            if taken.contains(&sam) {
+                return Err(DirectoryError::Taken {
+                    entry: format!("CN={sam}"),
+                    attribute: "sAMAccountName".into(),
+                    cause: None,
+                });
+            }
+            taken.push(sam.clone());
+            Ok(format!("CN={sam}").into())
+        }
+        async fn update(&self, _: &str, _: &Update, _: Option<&str>) -> Result<(), DirectoryError> {
+            unimplemented!("creates only")
+        }
+        async fn disable(&self, _: &str, _: Option<&str>) -> Result<(), DirectoryError> {
+            unimplemented!("creates only")
+        }
+        async fn delete(&self, _: &str, _: Option<&str>) -> Result<(), DirectoryError> {
+            unimplemented!("creates only")
+        }
+    }
+
+    /// A ready plan creating one entry per `(planned, alternatives)`.
+    fn creates(sams: &[(&str, &[&str])]) -> Plan {
+        let rows: Vec<serde_json::Value> = sams
+            .iter()
+            .map(|(sam, _)| {
+                serde_json::json!({
+                    "action": "create",
+                    "person": { "key": format!("hr:{sam}"), "sources": ["hr"] },
+                    "reasons": ["new"],
+                    "changes": [{ "attribute": "sAMAccountName", "after": sam, "mode": "import_once" }],
+                })
+            })
+            .collect();
+        let mut plan: Plan = serde_json::from_value(serde_json::json!({
+            "format": 1, "id": "0123456789abcdef0123456789abcdef", "directory": "corp", "directory_type": "ldap",
+            "mode": "apply", "as_of": "2026-12-01", "timezone": "UTC", "status": "ready",
+            "summary": { "create": sams.len(), "update": 0, "disable": 0, "delete": 0, "noop": 0, "skip": 0, "warnings": 0, "unmanaged": 0 },
+            "safety": { "managed": 0, "disables": 0, "updates": 0, "max_disable_percent": 10.0, "max_update_percent": 10.0 },
+            "sources": [], "rows": rows,
+        }))
+        .unwrap();
+        for (row, (_, alternatives)) in plan.rows.iter_mut().zip(sams) {
+            row.changes[0].alternatives = alternatives.iter().map(|a| a.to_string()).collect();
+        }
+        plan
+    }
+
+    #[tokio::test]
+    async fn a_unique_value_taken_when_written_takes_the_next_candidate_until_they_run_out() {
+        let domain =
+            Domain { taken: std::sync::Mutex::new(vec!["jdoe".into(), "jdoe2".into(), "asmith".into()]) };
+        let plan = creates(&[("jdoe", &["jdoe2", "jdoe3"]), ("asmith", &[]), ("bmiller", &["bmiller2"])]);
+        let applied = apply(&plan, &domain, &|_| {}).await.unwrap();
+        assert_eq!((applied.created, applied.failed), (2, 1), "{applied:#?}");
+        let jdoe = &applied.items[0];
+        assert_eq!(jdoe.entry.as_deref(), Some("CN=jdoe3"));
+        assert_eq!(jdoe.warnings.len(), 1, "{jdoe:?}");
+        assert!(jdoe.warnings[0].contains("`sAMAccountName` was already in use when written"), "{jdoe:?}");
+        assert!(
+            jdoe.warnings[0].ends_with("(2 more tried)") && !jdoe.warnings[0].contains("jdoe"),
+            "{jdoe:?}"
+        );
+        let ItemStatus::Failed(reason) = &applied.items[1].status else { panic!("{:?}", applied.items[1]) };
+        assert_eq!(reason, "the `sAMAccountName` of entry `CN=asmith` is already in use in the directory");
+        assert_eq!(applied.items[2].entry.as_deref(), Some("CN=bmiller"));
+        assert!(applied.items[2].warnings.is_empty());
+    }
 
     #[test]
     fn logged_errors_mask_the_entry_they_name() {

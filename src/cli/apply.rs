@@ -128,11 +128,10 @@ pub(super) async fn apply(
                 {
                     eprintln!("error: {failure}");
                 }
-                for item in &applied.items {
-                    for w in &item.warnings {
-                        let who = item.person.as_deref().map(|k| pii.key(k)).unwrap_or_default();
-                        eprintln!("warning: {} {who}: {w}", item.action.as_str());
-                    }
+                for warning in
+                    applied.items.iter().flat_map(|i| crate::report::job::describe_warnings(i, &pii))
+                {
+                    eprintln!("warning: {warning}");
                 }
                 ok &= applied.failed == 0;
             }

@@ -153,7 +153,8 @@ pub struct LdapSettings {
     /// values must be free in the whole domain (`sAMAccountName` domain-wide,
     /// `userPrincipalName` forest-wide), not only in the scope; empty for other servers.
     pub unique_in_domain: Vec<String>,
-    /// Where those values are looked up: the domain (the `DC=` part of `base`).
+    /// Where those values are looked up: `unique_base`, or the domain (the `DC=` part
+    /// of `base`).
     pub domain_base: String,
 }
 

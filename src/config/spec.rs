@@ -824,6 +824,13 @@ pub struct LdapDirectorySpec {
     /// Needs `ldaps://` or StartTLS; never stored or printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passwords: Option<PasswordSpec>,
+    /// Active Directory only: the subtree in which the values of `unique` fields and
+    /// `userPrincipalName` must be free. Default: the whole domain (the `DC=` part of
+    /// `scope.base`), since AD keeps `sAMAccountName` unique in the domain. Narrow it
+    /// only for a service account that may not read the domain: a value taken outside
+    /// it is then found when the create is refused, and the next candidate is taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_base: Option<String>,
 }
 
 /// LDAP connection settings.

@@ -155,7 +155,11 @@ impl Directory for FileDirectory {
             })?
             .to_owned();
         if self.load(&self.path(&id))?.is_some() {
-            return Err(DirectoryError::AlreadyExists(id, None));
+            return Err(DirectoryError::Taken {
+                entry: id,
+                attribute: self.id_attribute.clone(),
+                cause: None,
+            });
         }
         self.store(&Stored {
             id: id.clone(),
@@ -212,7 +216,7 @@ mod tests {
         for uid in ["c", "a", "b/x", "d"] {
             dir.create(&new(&[("uid", uid), ("cn", "X")])).await.unwrap();
         }
-        assert!(matches!(dir.create(&new(&[("uid", "a")])).await, Err(DirectoryError::AlreadyExists(..))));
+        assert!(matches!(dir.create(&new(&[("uid", "a")])).await, Err(DirectoryError::Taken { .. })));
         assert!(matches!(dir.create(&new(&[("cn", "a")])).await, Err(DirectoryError::Rejected(_))));
 
         let all = read_all(&dir).await.unwrap();

@@ -131,6 +131,18 @@ pub enum DirectoryError {
     /// An entry of that id already exists; with the server's answer.
     #[error("an entry `{0}` already exists")]
     AlreadyExists(String, #[source] Option<Cause>),
+    /// A value the directory keeps unique (a name in the domain, a DN) is held by
+    /// another object; with the server's answer. A create takes its next candidate.
+    #[error("the `{attribute}` of entry `{entry}` is already in use in the directory")]
+    Taken {
+        /// The entry written (for a create, the one it would have made).
+        entry: String,
+        /// The attribute, as the config spells it.
+        attribute: String,
+        /// What the server said.
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The directory refused the entry, for the reason in the cause.
     #[error("the directory refused the change")]
     Rejected(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -155,6 +167,7 @@ impl DirectoryError {
             DirectoryError::Conflict(..) => "conflict",
             DirectoryError::NotFound(..) => "not_found",
             DirectoryError::AlreadyExists(..) => "already_exists",
+            DirectoryError::Taken { .. } => "taken",
             DirectoryError::Rejected(_) => "rejected",
         }
     }
@@ -164,7 +177,8 @@ impl DirectoryError {
         match self {
             DirectoryError::Conflict(id, _)
             | DirectoryError::NotFound(id, _)
-            | DirectoryError::AlreadyExists(id, _) => Some(id),
+            | DirectoryError::AlreadyExists(id, _)
+            | DirectoryError::Taken { entry: id, .. } => Some(id),
             DirectoryError::Unavailable { .. } | DirectoryError::Rejected(_) => None,
         }
     }
@@ -244,7 +258,16 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
         DirectoryKind::Ldap(settings) => {
             let mut attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();
             attributes.extend(config.marker.as_ref().map(|m| m.attribute.clone()));
-            Box::new(ldap::LdapDirectory::new(config.id.clone(), (**settings).clone(), attributes))
+            let unique = config
+                .fields
+                .iter()
+                .filter(|f| matches!(f.source, crate::config::FieldSource::Templates { unique: true, .. }))
+                .map(|f| f.attribute.clone())
+                .collect();
+            Box::new(
+                ldap::LdapDirectory::new(config.id.clone(), (**settings).clone(), attributes)
+                    .with_unique(unique),
+            )
         }
         DirectoryKind::Scim(settings) => {
             let attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();

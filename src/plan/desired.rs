@@ -38,7 +38,22 @@ pub(super) enum ManagerValue<'a> {
 type Sourced = (Option<Planned>, Vec<SourceId>);
 
 /// The value picked for a `unique` field of a create, or why none is free.
-pub(super) type UniqueValue = Result<(String, Vec<SourceId>), String>;
+pub(super) type UniqueValue = Result<Unique, String>;
+
+/// How many further free values of a `unique` field a create carries, for the
+/// directory to refuse the planned one as taken when it is written.
+pub(super) const ALTERNATIVES: usize = 4;
+
+/// The value picked for a `unique` field of a create.
+pub(super) struct Unique {
+    /// The first free value.
+    pub value: String,
+    /// The sources of the fields it was rendered from.
+    pub from: Vec<SourceId>,
+    /// The next values the candidates give that were free when planning (up to
+    /// [`ALTERNATIVES`], not claimed: another create may take one first).
+    pub alternatives: Vec<String>,
+}
 
 /// Per-thread working memory of row computation.
 #[derive(Default)]
@@ -99,14 +114,24 @@ impl<'a> Planner<'a> {
                 if !matches!(self.fates[i], Fate::Create { .. }) {
                     continue;
                 }
-                let claim = |v: &str| {
+                let key = |v: &str| -> Key<'static> {
                     let v: Cow<'_, str> = if rdn { Cow::Owned(rdn_key(v)) } else { Cow::Borrowed(v) };
-                    taken.insert(Key::new(compare, &v).into_owned())
+                    Key::new(compare, &v).into_owned()
                 };
-                let chosen = match map::first_free(candidates, &self.people[i], claim) {
+                let mut values = map::candidate_values(candidates, &self.people[i]);
+                let chosen = match map::first_free(&mut values, &self.people[i], |v| taken.insert(key(v))) {
                     // Every candidate empty: the field has no value, like any other field.
                     Free::Empty => continue,
-                    Free::Value(value, from) => Ok((value, from)),
+                    Free::Value(value, from) => {
+                        // What the server may still refuse as taken (a name made since
+                        // the read, or held where the read could not see) gets the next.
+                        let alternatives = values
+                            .filter(|(v, _)| !taken.contains(&key(v)))
+                            .map(|(v, _)| v)
+                            .take(ALTERNATIVES)
+                            .collect();
+                        Ok(Unique { value, from, alternatives })
+                    }
                     Free::Taken => {
                         Err(format!("no free value for `{}`: every candidate is taken", field.attribute))
                     }
@@ -166,7 +191,7 @@ impl<'a> Planner<'a> {
             }
             let value = match &field.source {
                 FieldSource::Templates { unique: true, .. } => match unique.get(&(i, f)) {
-                    Some(Ok((v, from))) => Some((Some(Planned::Value(Value::One(v.clone()))), from.clone())),
+                    Some(Ok(u)) => Some((Some(Planned::Value(Value::One(u.value.clone()))), u.from.clone())),
                     Some(Err(reason)) => return Err(reason.clone()),
                     None => Some((None, Vec::new())),
                 },
@@ -254,6 +279,7 @@ impl<'a> Planner<'a> {
                 mode: field.mode,
                 from,
                 personal: field.personal,
+                alternatives: Vec::new(),
             });
         }
         changes
@@ -269,6 +295,7 @@ pub(super) fn marker_change(marker: &Marker, before: Option<Value>) -> Change {
         mode: FieldMode::Continuous,
         from: Vec::new(),
         personal: false,
+        alternatives: Vec::new(),
     }
 }
 

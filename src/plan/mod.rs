@@ -297,6 +297,11 @@ pub struct Change {
     /// Whether the values are personal data (reports mask them).
     #[serde(skip)]
     pub personal: bool,
+    /// For a `unique` field of a create: the next free values its candidates give, in
+    /// order, which apply takes when the directory refuses `after` as taken by an
+    /// object the read did not see. Not in reports: what was written is in the result.
+    #[serde(skip)]
+    pub alternatives: Vec<String>,
 }
 
 /// A planned value.

@@ -58,7 +58,8 @@ impl Pii {
 
     /// A directory's or server's message about an entry: the entry's id masked as an
     /// id, and every quoted value ('…' or "…", as LDAP servers, AD, SCIM and Graph quote
-    /// the values they refuse) and every e-mail address masked as a value. The words of
+    /// the values they refuse), every e-mail address and the naming value of every DN
+    /// (`Entry CN=Jane Roe,OU=Staff,… already exists`) masked as a value. The words of
     /// the message stay, so a reviewer still sees why.
     pub fn message(&self, text: &str, entry: Option<&str>) -> String {
         if matches!(self, Pii::Full) {
@@ -97,7 +98,7 @@ impl Pii {
                 after.char_indices().find(|(j, c)| *c == quote && closes(after[j + 1..].chars().next()));
             match close {
                 Some((j, _)) if j > 0 => {
-                    out.push_str(&mask_addresses(self, &rest[..i]));
+                    out.push_str(&mask_plain(self, &rest[..i]));
                     out.push(quote);
                     out.push_str(&self.value(&after[..j]));
                     out.push(quote);
@@ -105,13 +106,13 @@ impl Pii {
                     before = Some(quote);
                 }
                 _ => {
-                    out.push_str(&mask_addresses(self, &rest[..=i]));
+                    out.push_str(&mask_plain(self, &rest[..=i]));
                     rest = after;
                     before = Some(quote);
                 }
             }
         }
-        out.push_str(&mask_addresses(self, rest));
+        out.push_str(&mask_plain(self, rest));
         out
     }
 
@@ -184,6 +185,65 @@ pub fn redact(plan: &Plan, pii: &Pii) -> Plan {
     out
 }
 
+/// Unquoted text of a server's message with its e-mail addresses and the naming values
+/// of its DNs masked.
+fn mask_plain(pii: &Pii, text: &str) -> String {
+    mask_addresses(pii, &mask_dns(pii, text))
+}
+
+/// `text` with the value of the first RDN of every DN in it masked as a value: an
+/// `attribute=value` that starts a word and ends at an unescaped comma followed by
+/// another `attribute=`. Containers (`ou=`, `dc=`, `o=`, `c=`, `l=`, `st=`) name no
+/// one and stay. A value runs 256 bytes at most, so this stays linear.
+fn mask_dns(pii: &Pii, text: &str) -> String {
+    const MAX_VALUE: usize = 256;
+    let bytes = text.as_bytes();
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || b == b'-';
+    // Where an `attribute=` ends, if one starts at `at`.
+    let attribute_at = |at: usize| -> Option<usize> {
+        let len = bytes[at..].iter().take(33).take_while(|b| name_char(**b)).count();
+        (len > 0 && bytes[at].is_ascii_alphabetic() && bytes.get(at + len) == Some(&b'='))
+            .then_some(at + len + 1)
+    };
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        let starts_word =
+            at == 0 || !(name_char(bytes[at - 1]) || matches!(bytes[at - 1], b'=' | b',' | b'\\'));
+        let Some(value_start) = starts_word.then(|| attribute_at(at)).flatten() else {
+            at += 1;
+            continue;
+        };
+        // The value ends at the first comma that no backslash escapes.
+        let mut end = None;
+        let mut i = value_start;
+        while i < bytes.len() && i - value_start <= MAX_VALUE {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b',' => {
+                    end = Some(i);
+                    break;
+                }
+                _ => i += 1,
+            }
+        }
+        let container = ["ou", "dc", "o", "c", "l", "st"]
+            .iter()
+            .any(|c| text[at..value_start - 1].eq_ignore_ascii_case(c));
+        match end {
+            Some(end) if end > value_start && !container && attribute_at(end + 1).is_some() => {
+                out.push_str(&text[copied..value_start]);
+                out.push_str(&pii.value(&text[value_start..end]));
+                copied = end;
+                at = end + 1;
+            }
+            _ => at = value_start,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// `text` with every word that holds an `@` (an e-mail address) masked as a value.
 fn mask_addresses(pii: &Pii, text: &str) -> String {
     if !text.contains('@') {
@@ -225,6 +285,21 @@ mod tests {
         let masked = Pii::Masked.message(&format!("entry `{dn}` does not exist"), Some(dn));
         assert!(!masked.contains("jane"), "{masked}");
         assert_eq!(Pii::Full.message(ad, None), ad);
+        // DNs in a server's text: their naming values go, the rest of the DN stays.
+        let samba = "Entry CN=Jane Roe,OU=Staff,DC=acme,DC=example already exists (LDAP result 68)";
+        assert_eq!(
+            Pii::Masked.message(samba, None),
+            "Entry CN=J… R…,OU=Staff,DC=acme,DC=example already exists (LDAP result 68)"
+        );
+        let container = "the container `ou=gone,dc=acme,dc=example` does not exist";
+        assert_eq!(Pii::Masked.message(container, None), container, "a container names no one");
+        let escaped = r"no such entry uid=roe\, jane,ou=people,dc=acme; data 52e, v4563 a=b";
+        assert_eq!(
+            Pii::Masked.message(escaped, None),
+            r"no such entry uid=r… j…,ou=people,dc=acme; data 52e, v4563 a=b"
+        );
+        let hostile = "cn=".repeat(50_000);
+        assert!(Pii::Masked.message(&hostile, None).len() <= 2049 * 3);
         let long = "'".repeat(100_000);
         assert!(Pii::Masked.message(&long, None).chars().count() <= 2049);
     }

@@ -343,8 +343,13 @@ impl Planner<'_> {
             .fields
             .iter()
             .zip(desired)
-            .filter_map(|(field, d)| {
+            .enumerate()
+            .filter_map(|(f, (field, d))| {
                 let (after, from) = d?;
+                let alternatives = match unique.get(&(i, f)) {
+                    Some(Ok(u)) => u.alternatives.clone(),
+                    _ => Vec::new(),
+                };
                 Some(Change {
                     attribute: field.attribute.clone(),
                     before: None,
@@ -352,6 +357,7 @@ impl Planner<'_> {
                     mode: field.mode,
                     from,
                     personal: field.personal,
+                    alternatives,
                 })
             })
             .collect();

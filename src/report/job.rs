@@ -97,6 +97,7 @@ impl DirectoryResult {
             skipped_rows: s.skip,
             failed: 0,
             errors: Vec::new(),
+            warnings: Vec::new(),
         };
         match applied {
             None => {
@@ -116,6 +117,7 @@ impl DirectoryResult {
                 result.deleted = a.deleted;
                 result.failed = a.failed;
                 result.errors = a.items.iter().filter_map(|i| describe_failure(i, pii)).collect();
+                result.warnings = a.items.iter().flat_map(|i| describe_warnings(i, pii)).collect();
             }
         }
         if matches!(plan.status, PlanStatus::Blocked | PlanStatus::Failed) {
@@ -126,6 +128,13 @@ impl DirectoryResult {
         }
         result
     }
+}
+
+/// An item's warnings in words, each with the action and the person as `pii` says (the
+/// warnings themselves carry no values).
+pub fn describe_warnings<'a>(item: &'a ItemOutcome, pii: &'a Pii) -> impl Iterator<Item = String> + 'a {
+    let who = item.person.as_deref().map(|k| pii.key(k)).unwrap_or_default();
+    item.warnings.iter().map(move |w| format!("{} {who}: {w}", item.action.as_str()))
 }
 
 /// A failed item in words, with person and entry shown as `pii` says; `None` for an

@@ -134,6 +134,10 @@ pub struct DirectoryResult {
     pub failed: usize,
     /// Per-item errors.
     pub errors: Vec<String>,
+    /// Gaps in items that worked (a manager left for the next run, a unique value the
+    /// directory refused at write time and the next candidate taken), per item.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl DirectoryResult {
@@ -163,6 +167,7 @@ impl DirectoryResult {
             skipped_rows: 0,
             failed: 0,
             errors: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }

@@ -43,24 +43,34 @@ pub fn first_value_in<'b, 't>(
     Some((buf.trim(), used))
 }
 
+/// Every value a `unique` field's candidates render for `person`, in order, with the
+/// candidate that gave it: a candidate with a counter is rendered with `n` from 2 to
+/// 99, and passed over from the first `n` it renders nothing for. At most
+/// `candidates × 98` renderings, made one at a time as the caller asks for them.
+pub fn candidate_values<'t>(
+    candidates: &'t [Template],
+    person: &MergedPerson,
+) -> impl Iterator<Item = (String, &'t Template)> {
+    candidates.iter().flat_map(move |t| {
+        let numbers: Box<dyn Iterator<Item = Option<u32>>> =
+            if t.uses_counter() { Box::new((2..=99).map(Some)) } else { Box::new(std::iter::once(None)) };
+        numbers.map(move |n| t.render(person, n)).take_while(Option::is_some).flatten().map(move |v| (v, t))
+    })
+}
+
 /// The first value of a `unique` field's candidates that `claim` takes: `claim` says
-/// whether a value is free, and marks it taken if it is. A candidate with a counter is
-/// tried with `n` from 2 to 99; one that renders nothing is passed over.
-pub fn first_free(
-    candidates: &[Template],
+/// whether a value is free, and marks it taken if it is (see [`candidate_values`] for
+/// the order). `values` is left at the ones after it, for the caller to look further.
+pub fn first_free<'t>(
+    values: &mut impl Iterator<Item = (String, &'t Template)>,
     person: &MergedPerson,
     mut claim: impl FnMut(&str) -> bool,
 ) -> Free {
     let mut rendered_any = false;
-    'candidates: for t in candidates {
-        let numbers: Box<dyn Iterator<Item = Option<u32>>> =
-            if t.uses_counter() { Box::new((2..=99).map(Some)) } else { Box::new(std::iter::once(None)) };
-        for n in numbers {
-            let Some(value) = t.render(person, n) else { continue 'candidates };
-            rendered_any = true;
-            if claim(&value) {
-                return Free::Value(value, person.owners_of(&t.fields()));
-            }
+    for (value, t) in values {
+        rendered_any = true;
+        if claim(&value) {
+            return Free::Value(value, person.owners_of(&t.fields()));
         }
     }
     if rendered_any { Free::Taken } else { Free::Empty }

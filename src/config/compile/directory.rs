@@ -566,9 +566,22 @@ impl Compiler {
             .skip_while(|rdn| !rdn.trim().to_ascii_lowercase().starts_with("dc="))
             .collect::<Vec<_>>()
             .join(",");
+        if spec.unique_base.is_some() && !ad {
+            self.error(
+                doc,
+                "/unique_base",
+                "`unique_base` is for Active Directory, which keeps names unique beyond the scope",
+                Some("remove `unique_base`, or set `flavor: active_directory`".into()),
+            );
+        }
+        let domain_base = match &spec.unique_base {
+            Some(configured) => configured.clone(),
+            None if domain_base.is_empty() => base.clone(),
+            None => domain_base,
+        };
         LdapSettings {
             unique_in_domain,
-            domain_base: if domain_base.is_empty() { base.clone() } else { domain_base },
+            domain_base,
             url: c.url.clone(),
             starttls: c.starttls,
             ca_file: c.ca_file.clone(),

@@ -317,6 +317,17 @@ fn unique_values_take_the_first_free_candidate() {
     assert_eq!(after(row(&plan, "E2"), "uid").as_deref(), Some("ada2"));
     assert_eq!(after(row(&plan, "E3"), "uid").as_deref(), Some("ada3"));
     assert!(change(row(&plan, "E1"), "uid").is_none(), "import_once: never renamed");
+    // Each create carries the next values that were free, for a refusal at write time:
+    // what an earlier create of the plan claimed is not among them, what a later one
+    // claims may be (the directory then refuses it too, and the next is taken).
+    assert_eq!(change(row(&plan, "E2"), "uid").unwrap().alternatives, ["ada3", "ada4", "ada5", "ada6"]);
+    assert_eq!(change(row(&plan, "E3"), "uid").unwrap().alternatives, ["ada4", "ada5", "ada6", "ada7"]);
+    let one = Fixture::new().directory(
+        "  cn: {",
+        "  uid: { candidates: [\"{{ first_name | lower }}\"], unique: true, mode: import_once }\n  cn: {",
+    );
+    let plan = Case::new(vec![Person::test("E2").first("Ada")], Vec::new()).config(one).plan();
+    assert!(change(row(&plan, "E2"), "uid").unwrap().alternatives.is_empty(), "one candidate, no others");
 }
 
 // §4.7 managers -----------------------------------------------------------------------

@@ -18,6 +18,12 @@ use ldap3::adapters::{EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_escape};
 use tokio::sync::Mutex;
 
+mod refusal;
+mod schema;
+
+use schema::Schema;
+pub(crate) use schema::schema_names;
+
 use super::password::{generate_password, unicode_pwd};
 use super::{
     Affects, Created, Directory, DirectoryError, Entry, HeldElsewhere, NewEntry, Page, ReadWarning, Update,
@@ -78,6 +84,9 @@ pub struct LdapDirectory {
     attributes: Vec<String>,
     /// The mapped ones among them (lowercase): others are read for bookkeeping only.
     mapped: HashSet<String>,
+    /// Attributes whose values the server keeps unique, or hrsync keeps unique by
+    /// config (`unique` fields): a refusal naming one is [`DirectoryError::Taken`].
+    unique: Vec<String>,
     conn: Mutex<Option<Ldap>>,
     names: std::sync::Mutex<Names>,
     /// What the last read found that writes will trip over.
@@ -107,10 +116,24 @@ impl LdapDirectory {
             settings,
             attributes,
             mapped,
+            unique: Vec::new(),
             conn: Mutex::new(None),
             names: Default::default(),
             warnings: Default::default(),
         }
+    }
+
+    /// This directory, knowing the attributes `unique` fields write: a refusal that
+    /// says one's value is taken lets a create take its next candidate. AD's
+    /// domain-wide unique attributes are added to them.
+    pub fn with_unique(mut self, unique: Vec<String>) -> Self {
+        self.unique = unique;
+        for a in &self.settings.unique_in_domain {
+            if !self.unique.iter().any(|u| u.eq_ignore_ascii_case(a)) {
+                self.unique.push(a.clone());
+            }
+        }
+        self
     }
 
     fn unavailable(&self, e: impl std::error::Error + Send + Sync + 'static) -> DirectoryError {
@@ -200,6 +223,16 @@ impl LdapDirectory {
 
     /// Maps an LDAP failure of an operation on `dn` to a directory error.
     fn error(&self, dn: &str, e: LdapError) -> DirectoryError {
+        if let LdapError::LdapResult { result } = &e
+            && let Some(attribute) = refusal::taken_attribute(result.rc, &result.text, &self.unique)
+        {
+            let attribute = attribute.to_owned();
+            return DirectoryError::Taken {
+                entry: dn.to_owned(),
+                attribute,
+                cause: Some(Box::new(LdapFailure::from(e))),
+            };
+        }
         match &e {
             LdapError::LdapResult { result } => match result.rc {
                 // noSuchAttribute, attributeOrValueExists: the entry changed since it was read.
@@ -377,7 +410,7 @@ struct BindError(String, #[source] LdapFailure);
 #[derive(Debug, thiserror::Error)]
 enum LdapFailure {
     /// The server answered with an error result.
-    #[error("{}", describe_result(.0))]
+    #[error("{}", refusal::describe(.0.rc, &.0.text))]
     Result(ldap3::LdapResult),
     /// Anything else (connection, protocol, timeout).
     #[error(transparent)]
@@ -400,37 +433,6 @@ async fn exists(ldap: &mut Ldap, dn: &str) -> Result<bool, LdapError> {
         Err(LdapError::LdapResult { result }) if result.rc == 32 => Ok(false),
         Err(e) => Err(e),
     }
-}
-
-/// The server's text and the result code, once, with what Active Directory's sub-code
-/// means when it gives one.
-fn describe_result(result: &ldap3::LdapResult) -> String {
-    let said = match result.text.trim() {
-        "" => format!("LDAP result {}", result.rc),
-        text => format!("{text} (LDAP result {})", result.rc),
-    };
-    match ad_bind_meaning(&result.text) {
-        Some(meaning) => format!("{said}: {meaning}"),
-        None => said,
-    }
-}
-
-/// What the sub-code of an Active Directory bind refusal ("…AcceptSecurityContext
-/// error, data 52e, v4563") means, and what to do.
-fn ad_bind_meaning(text: &str) -> Option<&'static str> {
-    let code = text.split("data ").nth(1)?.split(|c: char| !c.is_ascii_hexdigit()).next()?;
-    Some(match code.to_ascii_lowercase().as_str() {
-        "525" => "no such user: check `bind_dn`",
-        "52e" => "wrong password for the bind DN: check the password secret",
-        "530" => "the account may not sign in at this time of day",
-        "531" => "the account may not sign in from this computer",
-        "532" => "the account's password has expired: set a new one",
-        "533" => "the account is disabled: enable it",
-        "701" => "the account has expired: extend `accountExpires`",
-        "773" => "the account must reset its password before it can sign in",
-        "775" => "the account is locked out: unlock it, or wait for the lockout to end",
-        _ => return None,
-    })
 }
 
 /// A TLS configuration trusting the certificate authorities of a PEM file.
@@ -508,49 +510,96 @@ impl Directory for LdapDirectory {
 
     async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
         let mut ldap = self.ldap().await?;
-        // The containers hrsync writes to must exist: creates go to `parent`, disables
-        // with `move_to` move entries to their container.
-        let mut containers = vec![("`parent`", self.settings.parent.as_str())];
-        if let LdapDisable::MoveTo(ou) = &self.settings.disable {
+        let s = &self.settings;
+        // The containers hrsync reads and writes must exist: the scope, where creates
+        // go, and where disables with `move_to` move entries.
+        let mut containers = vec![("`scope.base`", s.base.as_str())];
+        if canonical(Compare::Dn, &s.parent) != canonical(Compare::Dn, &s.base) {
+            containers.push(("`entry.parent`", s.parent.as_str()));
+        }
+        if let LdapDisable::MoveTo(ou) = &s.disable {
             containers.push(("`disable.move_to`", ou.as_str()));
         }
-        let mut missing = Vec::new();
+        let mut problems = Vec::new();
         for (key, dn) in containers {
             if !exists(&mut ldap, dn).await.map_err(|e| self.unavailable(e))? {
-                missing.push(format!("the container `{dn}` that {key} names does not exist: create it"));
+                problems.push(format!("the container `{dn}` that {key} names does not exist: create it"));
             }
         }
         let first = |r: Result<ldap3::SearchResult, LdapError>| -> Result<Option<SearchEntry>, LdapError> {
             let (entries, _) = r?.success()?;
             Ok(entries.into_iter().next().and_then(search_entry))
         };
-        let root = first(ldap.search("", Scope::Base, "(objectClass=*)", vec!["subschemaSubentry"]).await)
-            .map_err(|e| self.unavailable(e))?;
-        let subschema = root
-            .and_then(|e| e.attrs.get("subschemaSubentry").and_then(|v| v.first().cloned()))
-            .unwrap_or_else(|| "cn=Subschema".to_owned());
+        let root = first(
+            ldap.search("", Scope::Base, "(objectClass=*)", vec!["subschemaSubentry", "schemaNamingContext"])
+                .await,
+        )
+        .map_err(|e| self.unavailable(e))?;
+        let root_value =
+            |name: &str| root.as_ref().and_then(|e| e.attrs.get(name)).and_then(|v| v.first().cloned());
+        let subschema = root_value("subschemaSubentry").unwrap_or_else(|| "cn=Subschema".to_owned());
         let filter = "(objectClass=subschema)";
-        let schema = first(
+        let definitions = first(
             ldap.search(&subschema, Scope::Base, filter, vec!["attributeTypes", "objectClasses"]).await,
         )
         .map_err(|e| self.unavailable(e))?;
-        let Some(schema) = schema else {
-            return Ok((!missing.is_empty()).then_some(missing));
+        let Some(definitions) = definitions else {
+            return Ok((!problems.is_empty()).then_some(problems));
         };
-        let names = |attr: &str| -> HashSet<String> {
-            schema.attrs.get(attr).into_iter().flatten().flat_map(|d| schema_names(d)).collect()
-        };
-        let (types, classes) = (names("attributeTypes"), names("objectClasses"));
-        let mut problems = missing;
+        let values = |attr: &str| definitions.attrs.get(attr).into_iter().flatten();
+        let mut schema = Schema::new(values("attributeTypes"), values("objectClasses"));
+        // Active Directory links auxiliary classes in its schema partition.
+        if let Some(schema_nc) = root_value("schemaNamingContext") {
+            let linked = "(&(objectClass=classSchema)(|(auxiliaryClass=*)(systemAuxiliaryClass=*)))";
+            let attrs = vec!["lDAPDisplayName", "auxiliaryClass", "systemAuxiliaryClass"];
+            let (entries, _) = ldap
+                .search(&schema_nc, Scope::OneLevel, linked, attrs)
+                .await
+                .and_then(|r| r.success())
+                .map_err(|e| self.unavailable(e))?;
+            for e in entries.into_iter().filter_map(search_entry) {
+                let get = |name: &'static str| {
+                    e.attrs.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).flat_map(|(_, v)| v)
+                };
+                let Some(class) = get("lDAPDisplayName").next() else { continue };
+                let aux = get("auxiliaryClass").chain(get("systemAuxiliaryClass"));
+                schema
+                    .auxiliaries
+                    .insert(class.to_ascii_lowercase(), aux.map(|a| a.to_ascii_lowercase()).collect());
+            }
+        }
         for a in &self.attributes {
-            let bare = a.split(';').next().unwrap_or(a).to_ascii_lowercase();
-            if !types.contains(&bare) {
+            if schema.attribute_type(a).is_none() {
                 problems.push(format!("attribute `{a}` is not in the server's schema"));
             }
         }
-        for c in &self.settings.object_classes {
-            if !classes.contains(&c.to_ascii_lowercase()) {
+        for c in &s.object_classes {
+            if !schema.classes.contains_key(&c.to_ascii_lowercase()) {
                 problems.push(format!("object class `{c}` is not in the server's schema"));
+            }
+        }
+        let allowed = schema.allowed(&s.object_classes);
+        let classes = allowed.classes.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+        let mut written: HashSet<String> = HashSet::from(["objectclass".to_owned()]);
+        for a in self.attributes.iter().chain([&s.rdn]) {
+            let Some(t) = schema.attribute_type(a) else { continue };
+            written.insert(t.to_owned());
+            if !allowed.may.contains(t) {
+                problems.push(format!(
+                    "attribute `{a}` is not allowed on entries of the object classes {classes} (with their superior and auxiliary classes): the server would refuse every create (objectClassViolation, 65); map another attribute, or add a class that allows it to `entry.object_classes`"
+                ));
+            }
+        }
+        // Active Directory sets these itself (a random sAMAccountName when none is given).
+        let ad_sets =
+            ["objectcategory", "ntsecuritydescriptor", "instancetype", "objectsid", "samaccountname"];
+        for (a, class) in &allowed.must {
+            let set_by_server =
+                s.flavor == crate::config::spec::LdapFlavor::ActiveDirectory && ad_sets.contains(&a.as_str());
+            if !written.contains(a) && !set_by_server {
+                problems.push(format!(
+                    "object class `{class}` requires `{a}`, which no field maps: the server would refuse every create (objectClassViolation, 65); map it"
+                ));
             }
         }
         Ok(Some(problems))
@@ -660,12 +709,31 @@ impl Directory for LdapDirectory {
             }
         }
         let dn_ref = dn.as_str();
-        self.write(dn_ref, |mut ldap| {
-            let attrs = attrs.clone();
-            async move { ldap.add(dn_ref, attrs).await.and_then(|r| r.success()).map(|_| ()) }
-        })
-        .await?;
-        Ok(dn.into())
+        let sent = std::sync::atomic::AtomicU32::new(0);
+        let added = self
+            .write(dn_ref, |mut ldap| {
+                let attrs = attrs.clone();
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                async move { ldap.add(dn_ref, attrs).await.and_then(|r| r.success()).map(|_| ()) }
+            })
+            .await;
+        match added {
+            // Sent again after a lost answer, the add may find its own first try: that is
+            // no name to pass over for the next candidate. The next run matches the entry.
+            Err(DirectoryError::AlreadyExists(_, cause) | DirectoryError::Taken { cause, .. })
+                if sent.load(std::sync::atomic::Ordering::Relaxed) > 1 =>
+            {
+                Err(DirectoryError::AlreadyExists(dn, cause))
+            }
+            // The DN is taken: its naming value, when a `unique` field gives it, is.
+            Err(DirectoryError::AlreadyExists(entry, cause))
+                if self.unique.iter().any(|u| u.eq_ignore_ascii_case(&s.rdn)) =>
+            {
+                Err(DirectoryError::Taken { entry, attribute: s.rdn.clone(), cause })
+            }
+            Err(e) => Err(e),
+            Ok(()) => Ok(dn.into()),
+        }
     }
 
     async fn update(&self, id: &str, update: &Update, _revision: Option<&str>) -> Result<(), DirectoryError> {
@@ -677,11 +745,20 @@ impl Directory for LdapDirectory {
             let rdn = format!("{}={}", s.rdn, dn_escape(value));
             if !first_rdn(&dn).eq_ignore_ascii_case(&rdn) {
                 let (from, to) = (dn.as_str(), rdn.as_str());
-                self.write(from, |mut ldap| async move {
-                    ldap.modifydn(from, to, true, None).await.and_then(|r| r.success()).map(|_| ())
-                })
-                .await?;
-                dn = format!("{rdn},{}", parent_of(&dn));
+                let target = format!("{rdn},{}", parent_of(&dn));
+                let renamed = self
+                    .write(from, |mut ldap| async move {
+                        ldap.modifydn(from, to, true, None).await.and_then(|r| r.success()).map(|_| ())
+                    })
+                    .await;
+                match renamed {
+                    // What exists is the entry of the new name, not the one renamed.
+                    Err(DirectoryError::AlreadyExists(_, cause) | DirectoryError::Taken { cause, .. }) => {
+                        return Err(DirectoryError::AlreadyExists(target, cause));
+                    }
+                    other => other?,
+                }
+                dn = target;
             }
         }
         let mut mods = Vec::new();
@@ -722,24 +799,6 @@ impl Directory for LdapDirectory {
     }
 }
 
-/// The names (lowercase) of a schema definition such as
-/// `( 2.5.4.3 NAME ( 'cn' 'commonName' ) SUP name )` (RFC 4512 §4.1).
-pub(crate) fn schema_names(definition: &str) -> Vec<String> {
-    let Some((_, rest)) = definition.split_once(" NAME ") else {
-        return Vec::new();
-    };
-    let rest = rest.trim_start();
-    let names = match rest.strip_prefix('(') {
-        Some(list) => list.split(')').next().unwrap_or_default(),
-        None => rest.split_whitespace().next().unwrap_or_default(),
-    };
-    names
-        .split_whitespace()
-        .map(|n| n.trim_matches('\'').to_ascii_lowercase())
-        .filter(|n| !n.is_empty())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,24 +819,15 @@ mod tests {
             })),
         };
         let chain = crate::model::error_chain(&busy);
-        assert_eq!(chain, "directory `corp` is unavailable: index generation failed (LDAP result 80)");
+        assert_eq!(chain, "directory `corp` is unavailable: index generation failed (LDAP result 80, other)");
         let refused = DirectoryError::Rejected(Box::new(LdapFailure::from(LdapError::LdapResult {
             result: result(19, ""),
         })));
-        assert_eq!(crate::model::error_chain(&refused), "the directory refused the change: LDAP result 19");
-        assert_eq!((busy.label(), refused.label()), ("unavailable", "rejected"));
-    }
-
-    #[test]
-    fn active_directory_bind_sub_codes_are_translated() {
-        let text = "80090308: LdapErr: DSID-0C09041C, comment: AcceptSecurityContext error, data 52e, v4563";
-        assert_eq!(ad_bind_meaning(text), Some("wrong password for the bind DN: check the password secret"));
         assert_eq!(
-            ad_bind_meaning("data 775, v2580"),
-            Some("the account is locked out: unlock it, or wait for the lockout to end")
+            crate::model::error_chain(&refused),
+            "the directory refused the change: LDAP result 19, constraintViolation"
         );
-        assert_eq!(ad_bind_meaning("data 999"), None);
-        assert_eq!(ad_bind_meaning("invalid credentials"), None);
+        assert_eq!((busy.label(), refused.label()), ("unavailable", "rejected"));
     }
 
     #[test]
@@ -814,17 +864,6 @@ mod tests {
         assert!(parse_entry(short).is_none(), "no attribute list");
         let wrong = StructureTag { class: TagClass::Application, id: 5, payload: PL::C(Vec::new()) };
         assert!(parse_entry(wrong).is_none(), "not an entry");
-    }
-
-    #[test]
-    fn reads_names_from_schema_definitions() {
-        let cn = "( 2.5.4.3 NAME ( 'cn' 'commonName' ) DESC 'RFC4519: common name(s)' SUP name )";
-        assert_eq!(schema_names(cn), ["cn", "commonname"]);
-        assert_eq!(
-            schema_names("( 0.9.2342.19200300.100.1.1 NAME 'uid' EQUALITY caseIgnoreMatch )"),
-            ["uid"]
-        );
-        assert!(schema_names("( 1.2.3 DESC 'no name' )").is_empty());
     }
 
     #[test]
