@@ -204,7 +204,12 @@ impl LdapDirectory {
                             // The connection is gone (reset, closed, timed out): reopen it.
                             *self.conn.lock().await = None;
                         }
-                        tracing::warn!(directory = %self.id, attempt = attempt + 1, error = %LdapFailure::from(e), "LDAP write interrupted; trying again");
+                        // The code or the connection's error only: a server's text may quote the entry.
+                        let error = match &e {
+                            LdapError::LdapResult { result } => refusal::describe(result.rc, ""),
+                            other => other.to_string(),
+                        };
+                        tracing::warn!(directory = %self.id, attempt = attempt + 1, %error, "LDAP write interrupted; trying again");
                         Ok(())
                     }
                     Err(e) => Err(self.error(dn, e)),
