@@ -294,7 +294,8 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("gives 1 person an account"), "{out:?}");
     assert!(out.stdout.contains("gives 1 person an account and changes `l` for 143 people."), "{out:?}");
-    assert!(out.stdout.contains("| `germany:10…99` N… K… | nothing to do | create"), "masked: {out:?}");
+    assert!(out.stdout.contains("| `germany:10…99#"), "masked, with a hash: {out:?}");
+    assert!(out.stdout.contains("` N… K… | nothing to do | create"), "masked: {out:?}");
     assert!(!out.stdout.contains("neue.kollegin"), "{out:?}");
     assert_eq!(entries(), before, "plan-only: nothing written");
 

@@ -40,14 +40,23 @@ fn apply_then_nothing_left_to_do() {
 #[test]
 fn two_plan_runs_give_byte_identical_json() {
     let ex = Example::new();
-    let a = ex.run(&["plan", "--format", "json"]);
-    let b = ex.run(&["plan", "--format", "json"]);
+    // Masked labels carry a hash keyed by `reports.pii_key` (or the state directory's
+    // own key, which a first `plan` does not make): with the key, labels are stable.
+    let config = ex.path("hrsync.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("pii: masked }", "pii: masked, pii_key: \"${env:PII_KEY}\" }"))
+        .unwrap();
+    let now = "2026-11-22T09:00:00Z";
+    let a = ex.run_with(("PII_KEY", "a-key-of-this-test"), now, &["plan", "--format", "json"]);
+    let b = ex.run_with(("PII_KEY", "a-key-of-this-test"), now, &["plan", "--format", "json"]);
     assert_eq!(a.code, 0, "{a:?}");
     assert_eq!(a.stdout, b.stdout);
     let full_a = ex.run(&["plan", "--format", "json", "--pii", "full"]);
     let full_b = ex.run(&["plan", "--format", "json", "--pii", "full"]);
     assert_eq!(full_a.stdout, full_b.stdout);
     assert_ne!(a.stdout, full_a.stdout, "masking changes the output");
+    let other = ex.run_with(("PII_KEY", "another-key"), now, &["plan", "--format", "json"]);
+    assert_ne!(a.stdout, other.stdout, "the labels' hashes are keyed");
 }
 
 #[test]
@@ -312,10 +321,11 @@ fn one_failing_item_does_not_stop_the_others_and_its_error_is_masked() {
     assert_eq!(job["status"], "warning");
     let corp = &job["directories"]["corp"];
     assert_eq!((corp["created"].as_u64(), corp["failed"].as_u64()), (Some(142), Some(1)));
-    assert_eq!(
-        corp["errors"][0],
-        "create germany:10…03: the `employeeNumber` of entry `10…03` is already in use in the directory"
-    );
+    // Masked labels carry a keyed hash (`#…`) so that no two people read the same.
+    let error = corp["errors"][0].as_str().unwrap();
+    assert!(error.starts_with("create germany:10…03#"), "{error}");
+    assert!(error.contains(": the `employeeNumber` of entry `10…03#"), "{error}");
+    assert!(error.ends_with("` is already in use in the directory"), "{error}");
     assert!(!out.stdout.contains("10003"), "the employee number is masked: {out:?}");
     assert_eq!(ex.entries().len(), 143, "142 new entries next to the one that was there");
 }

@@ -68,7 +68,7 @@ pub struct Applied {
 /// entry's id (a DN names a person) and the values the server quotes are masked in them; the job result and the command's
 /// own output say it as `reports.pii` or `--pii` asks.
 fn logged(e: &DirectoryError, entry: Option<&str>) -> String {
-    crate::plan::pii::Pii::Masked.message(&crate::model::error_chain(e), entry)
+    crate::plan::pii::Pii::Masked(None).message(&crate::model::error_chain(e), entry)
 }
 
 /// Applies `plan` to `directory`; `progress` hears the number of items done after each.

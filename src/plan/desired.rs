@@ -280,6 +280,7 @@ impl<'a> Planner<'a> {
                 from,
                 personal: field.personal,
                 alternatives: Vec::new(),
+                reference: matches!(field.source, FieldSource::Manager),
             });
         }
         changes
@@ -296,6 +297,7 @@ pub(super) fn marker_change(marker: &Marker, before: Option<Value>) -> Change {
         from: Vec::new(),
         personal: false,
         alternatives: Vec::new(),
+        reference: false,
     }
 }
 

@@ -302,6 +302,10 @@ pub struct Change {
     /// object the read did not see. Not in reports: what was written is in the result.
     #[serde(skip)]
     pub alternatives: Vec<String>,
+    /// Whether the values are entry ids (a manager reference): reports mask them as
+    /// the entry they name is masked.
+    #[serde(skip)]
+    pub reference: bool,
 }
 
 /// A planned value.

@@ -9,6 +9,8 @@
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
+use std::collections::{BTreeSet, HashMap};
+
 use super::{Plan, Planned};
 use crate::config::Secret;
 use crate::model::Value;
@@ -18,11 +20,18 @@ use crate::model::Value;
 pub enum Pii {
     /// As they are.
     Full,
-    /// Shortened: a first letter, an email's domain, the ends of an identifier.
-    Masked,
+    /// Shortened: a first letter, an email's domain, the ends of an identifier. With a
+    /// key, the labels of people and entries also carry a short keyed hash (`#3fa2`),
+    /// so that two people never read the same in a report (see [`redact`]); logs use
+    /// no key.
+    Masked(Option<Secret>),
     /// Replaced by a keyed hash: equal values can be recognised, not guessed back.
     Hashed(Secret),
 }
+
+/// The hex digits of a label's keyed hash in a masked report, at first: four tell
+/// most people apart; [`redact`] lengthens the few that still read the same.
+const TAG_DIGITS: usize = 4;
 
 impl Pii {
     /// A personal text value (a name, a title made from personal fields …).
@@ -30,7 +39,7 @@ impl Pii {
         match self {
             Pii::Full => s.to_owned(),
             Pii::Hashed(key) => hash(key, s),
-            Pii::Masked => match s.split_once('@') {
+            Pii::Masked(_) => match s.split_once('@') {
                 Some((local, domain)) => format!("{}…@{domain}", first(local)),
                 None => s.split_whitespace().map(|w| format!("{}…", first(w))).collect::<Vec<_>>().join(" "),
             },
@@ -43,7 +52,7 @@ impl Pii {
         match self {
             Pii::Full => s.to_owned(),
             Pii::Hashed(key) => hash(key, s),
-            Pii::Masked => {
+            Pii::Masked(_) => {
                 let chars: Vec<char> = s.chars().collect();
                 if chars.len() <= 4 {
                     format!("{}…", first(s))
@@ -77,7 +86,7 @@ impl Pii {
             None => text,
         };
         let text = match entry.filter(|e| !e.is_empty()) {
-            Some(id) => text.replace(id, &self.id(id)),
+            Some(id) => text.replace(id, &self.entry(id)),
             None => text.to_owned(),
         };
         // A quote opens a value where a word could start, and closes it where a word
@@ -118,10 +127,61 @@ impl Pii {
 
     /// A person key `<source>:<record id>`: the source stays.
     pub fn key(&self, key: &str) -> String {
+        self.key_tagged(key, TAG_DIGITS)
+    }
+
+    fn key_tagged(&self, key: &str, digits: usize) -> String {
         match key.split_once(':') {
-            Some((source, id)) if !matches!(self, Pii::Full) => format!("{source}:{}", self.id(id)),
-            _ => self.id(key),
+            Some((source, id)) if !matches!(self, Pii::Full) => {
+                format!("{source}:{}{}", self.id(id), self.tag(key, digits))
+            }
+            _ => format!("{}{}", self.id(key), self.tag(key, digits)),
         }
+    }
+
+    /// An entry's id: a DN keeps its structure and only its naming value is masked
+    /// (`CN=J… R…#3fa2,OU=Staff,DC=acme,DC=example`); any other id is masked as an id.
+    pub fn entry(&self, id: &str) -> String {
+        self.entry_tagged(id, TAG_DIGITS)
+    }
+
+    fn entry_tagged(&self, id: &str, digits: usize) -> String {
+        if !matches!(self, Pii::Masked(_)) {
+            return self.id(id);
+        }
+        let rdn = crate::model::value::first_rdn(id);
+        let parent = crate::model::value::parent_of(id);
+        match rdn.split_once('=') {
+            Some((attribute, value)) if !parent.is_empty() && !attribute.is_empty() => {
+                format!("{attribute}={}{},{parent}", self.value(value), self.tag(id, digits))
+            }
+            _ => format!("{}{}", self.id(id), self.tag(id, digits)),
+        }
+    }
+
+    /// The keyed-hash suffix of a masked label: `#` and `digits` hex digits; nothing
+    /// without a key, or when not masked.
+    fn tag(&self, s: &str, digits: usize) -> String {
+        match self {
+            Pii::Masked(Some(key)) => {
+                let h = hash(key, s);
+                let hex = h.strip_prefix("h:").unwrap_or(&h);
+                let mut out = String::from("#");
+                // 12 digits from one hash; past that, a hash of the hash (never needed in
+                // practice, but labels must stay distinct for any input).
+                out.push_str(&hex[..digits.min(hex.len())]);
+                if digits > hex.len() {
+                    out.push_str(&hash(key, hex).replace("h:", ""));
+                }
+                out
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// Whether labels tell everyone apart by a keyed hash.
+    fn tagged(&self) -> bool {
+        matches!(self, Pii::Masked(Some(_)))
     }
 
     fn planned(&self, v: &Planned) -> Planned {
@@ -154,34 +214,112 @@ fn hash(key: &Secret, s: &str) -> String {
 }
 
 /// A copy of `plan` with personal values shown as `pii` says.
+///
+/// Under `masked` with a key, every person key and entry id gets one label for the whole
+/// plan (a manager's reference reads as the manager's own row), and labels that would
+/// still read the same get longer hashes until none do.
 pub fn redact(plan: &Plan, pii: &Pii) -> Plan {
     let mut out = plan.clone();
     if matches!(pii, Pii::Full) {
         return out;
     }
+    // Every person key and entry id the plan names, labelled once.
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    let mut entries: BTreeSet<&str> = BTreeSet::new();
+    for row in &plan.rows {
+        keys.extend(row.person.as_ref().map(|p| p.key.as_str()));
+        if row.entry_personal {
+            entries.extend(row.entry.as_deref());
+        }
+        match &row.collides_with {
+            Some(super::Collision::Person(key)) => {
+                keys.insert(key);
+            }
+            Some(super::Collision::Entry(id)) => {
+                entries.insert(id);
+            }
+            None => {}
+        }
+        for c in &row.changes {
+            if let Some(Planned::EntryOf { entry_of }) = &c.after {
+                keys.insert(entry_of);
+            }
+            if c.reference {
+                let after = match &c.after {
+                    Some(Planned::Value(v)) => Some(v),
+                    _ => None,
+                };
+                entries.extend(c.before.iter().chain(after).flat_map(|v| v.values()).map(String::as_str));
+            }
+        }
+    }
+    entries.extend(plan.timers.keys().map(String::as_str));
+    let keys = distinct(pii, keys, |s, digits| pii.key_tagged(s, digits));
+    let entries = distinct(pii, entries, |s, digits| pii.entry_tagged(s, digits));
+    let key = |k: &str| keys.get(k).cloned().unwrap_or_else(|| pii.key(k));
+    let entry = |e: &str| entries.get(e).cloned().unwrap_or_else(|| pii.entry(e));
+    let reference = |v: &Value| match v {
+        Value::One(s) => Value::One(entry(s)),
+        Value::Many(vs) => Value::Many(vs.iter().map(|s| entry(s)).collect()),
+    };
     for row in &mut out.rows {
         if let Some(p) = &mut row.person {
-            p.key = pii.key(&p.key);
+            p.key = key(&p.key);
             p.employee_number = p.employee_number.as_deref().map(|n| pii.id(n));
             p.name = p.name.as_deref().map(|n| pii.value(n));
         }
         if row.entry_personal {
-            row.entry = row.entry.as_deref().map(|e| pii.id(e));
+            row.entry = row.entry.as_deref().map(entry);
         }
         row.collides_with = row.collides_with.take().map(|c| match c {
-            super::Collision::Person(key) => super::Collision::Person(pii.key(&key)),
-            super::Collision::Entry(id) => super::Collision::Entry(pii.id(&id)),
+            super::Collision::Person(k) => super::Collision::Person(key(&k)),
+            super::Collision::Entry(id) => super::Collision::Entry(entry(&id)),
         });
         for c in &mut row.changes {
-            if c.personal {
+            if c.reference {
+                c.before = c.before.as_ref().map(reference);
+                c.after = c.after.as_ref().map(|p| match p {
+                    Planned::Value(v) => Planned::Value(reference(v)),
+                    Planned::EntryOf { entry_of } => Planned::EntryOf { entry_of: key(entry_of) },
+                });
+            } else if c.personal {
                 c.before = c.before.as_ref().map(|v| pii.directory_value(v));
                 c.after = c.after.as_ref().map(|v| pii.planned(v));
             } else if let Some(Planned::EntryOf { entry_of }) = &c.after {
-                c.after = Some(Planned::EntryOf { entry_of: pii.key(entry_of) });
+                c.after = Some(Planned::EntryOf { entry_of: key(entry_of) });
             }
         }
     }
-    out.timers = out.timers.iter().map(|(k, v)| (pii.id(k), *v)).collect();
+    out.timers = out.timers.iter().map(|(k, v)| (entry(k), *v)).collect();
+    out
+}
+
+/// One label per item, distinct: items whose labels read the same get `label` with
+/// more hash digits, until none do (at most four rounds; only a keyed `masked` has
+/// digits to add).
+fn distinct<'a>(
+    pii: &Pii,
+    items: BTreeSet<&'a str>,
+    label: impl Fn(&str, usize) -> String,
+) -> HashMap<&'a str, String> {
+    let mut out = HashMap::with_capacity(items.len());
+    let mut pending: Vec<&str> = items.into_iter().collect();
+    let mut digits = TAG_DIGITS;
+    while !pending.is_empty() {
+        let mut by_label: HashMap<String, Vec<&str>> = HashMap::with_capacity(pending.len());
+        for item in pending.drain(..) {
+            by_label.entry(label(item, digits)).or_default().push(item);
+        }
+        let last = !pii.tagged() || digits >= 4 * TAG_DIGITS;
+        for (l, group) in by_label {
+            if group.len() == 1 || last {
+                out.extend(group.into_iter().map(|item| (item, l.clone())));
+            } else {
+                pending.extend(group);
+            }
+        }
+        digits += TAG_DIGITS;
+    }
     out
 }
 
@@ -272,47 +410,72 @@ mod tests {
     fn server_messages_keep_their_words_and_lose_their_values() {
         let ad =
             "00002071: samldb: userPrincipalName 'jane.roe@acme.example' is already in use (LDAP result 19)";
-        let masked = Pii::Masked.message(ad, None);
+        let masked = Pii::Masked(None).message(ad, None);
         assert_eq!(
             masked,
             "00002071: samldb: userPrincipalName 'j…@acme.example' is already in use (LDAP result 19)"
         );
         let scim = r#"POST Users answered 409 Conflict: User "Jane Roe" doesn't fit, mail jane.roe@acme.example taken"#;
-        let masked = Pii::Masked.message(scim, None);
+        let masked = Pii::Masked(None).message(scim, None);
         assert!(!masked.contains("Jane") && !masked.contains("jane.roe"), "{masked}");
         assert!(masked.contains("doesn't fit") && masked.contains("@acme.example"), "{masked}");
         let dn = "uid=jane.roe,ou=people,dc=acme";
-        let masked = Pii::Masked.message(&format!("entry `{dn}` does not exist"), Some(dn));
+        let masked = Pii::Masked(None).message(&format!("entry `{dn}` does not exist"), Some(dn));
         assert!(!masked.contains("jane"), "{masked}");
         assert_eq!(Pii::Full.message(ad, None), ad);
         // DNs in a server's text: their naming values go, the rest of the DN stays.
         let samba = "Entry CN=Jane Roe,OU=Staff,DC=acme,DC=example already exists (LDAP result 68)";
         assert_eq!(
-            Pii::Masked.message(samba, None),
+            Pii::Masked(None).message(samba, None),
             "Entry CN=J… R…,OU=Staff,DC=acme,DC=example already exists (LDAP result 68)"
         );
         let container = "the container `ou=gone,dc=acme,dc=example` does not exist";
-        assert_eq!(Pii::Masked.message(container, None), container, "a container names no one");
+        assert_eq!(Pii::Masked(None).message(container, None), container, "a container names no one");
         let escaped = r"no such entry uid=roe\, jane,ou=people,dc=acme; data 52e, v4563 a=b";
         assert_eq!(
-            Pii::Masked.message(escaped, None),
+            Pii::Masked(None).message(escaped, None),
             r"no such entry uid=r… j…,ou=people,dc=acme; data 52e, v4563 a=b"
         );
         let hostile = "cn=".repeat(50_000);
-        assert!(Pii::Masked.message(&hostile, None).len() <= 2049 * 3);
+        assert!(Pii::Masked(None).message(&hostile, None).len() <= 2049 * 3);
         let long = "'".repeat(100_000);
-        assert!(Pii::Masked.message(&long, None).chars().count() <= 2049);
+        assert!(Pii::Masked(None).message(&long, None).chars().count() <= 2049);
     }
 
     #[test]
     fn masks_values_ids_and_keys() {
-        let m = Pii::Masked;
+        let m = Pii::Masked(None);
         assert_eq!(m.value("Ada Lovelace"), "A… L…");
         assert_eq!(m.value("ada.lovelace@acme.example"), "a…@acme.example");
         assert_eq!(m.id("E1001"), "E1…01");
         assert_eq!(m.id("42"), "4…");
         assert_eq!(m.key("germany:E1001"), "germany:E1…01");
         assert_eq!(Pii::Full.value("Ada"), "Ada");
+    }
+
+    #[test]
+    fn masked_labels_never_read_the_same() {
+        let pii = Pii::Masked(Some(Secret::new("k")));
+        // Every key masks to `s:10…01`: only the hash tells them apart, and 2,000 of
+        // them share some four-digit hashes.
+        let keys: Vec<String> = (0..2000).map(|i| format!("s:10{i:05}01")).collect();
+        let labels = distinct(&pii, keys.iter().map(String::as_str).collect(), |k, d| pii.key_tagged(k, d));
+        let unique: BTreeSet<&String> = labels.values().collect();
+        assert_eq!((labels.len(), unique.len()), (2000, 2000));
+        assert!(labels.values().all(|l| l.starts_with("s:10…01#")), "{labels:?}");
+        assert!(labels.values().any(|l| l.len() > "s:10…01#abcd".len()), "some needed more digits");
+        assert!(labels.values().filter(|l| l.len() == "s:10…01#abcd".len()).count() > 1900);
+        // The same key, the same label; another key, another; no key, no hash.
+        assert_eq!(pii.key("germany:10001"), pii.key("germany:10001"));
+        assert_ne!(pii.key("germany:10001"), pii.key("germany:10101"));
+        assert_eq!(Pii::Masked(None).key("germany:10001"), "germany:10…01");
+        // A DN keeps its structure: only the naming value is masked.
+        let dn = pii.entry("CN=Jane Roe,OU=Staff,DC=acme,DC=example");
+        assert!(dn.starts_with("CN=J… R…#") && dn.ends_with(",OU=Staff,DC=acme,DC=example"), "{dn}");
+        assert!(pii.entry("2819c223-7f76-453a-919d-413861904646").starts_with("28…46#"));
+        assert_eq!(Pii::Full.entry("uid=jane,dc=x"), "uid=jane,dc=x");
+        let hashed = Pii::Hashed(Secret::new("k")).entry("uid=jane,dc=x");
+        assert!(hashed.starts_with("h:") && !hashed.contains("jane"), "{hashed}");
     }
 
     #[test]

@@ -358,6 +358,7 @@ impl Planner<'_> {
                     from,
                     personal: field.personal,
                     alternatives,
+                    reference: matches!(field.source, crate::config::FieldSource::Manager),
                 })
             })
             .collect();

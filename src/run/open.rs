@@ -32,6 +32,9 @@ pub enum OpenError {
     /// The `pii_key` of hashed reports cannot be resolved.
     #[error("cannot read reports.pii_key")]
     PiiKey(#[source] SecretError),
+    /// The local key of masked reports' labels cannot be read or made.
+    #[error("cannot read or make the key of masked labels in the state directory")]
+    LabelKey(#[source] crate::state::StateError),
 }
 
 impl OpenError {
@@ -42,6 +45,7 @@ impl OpenError {
             OpenError::Config(_) => "config_unreadable",
             OpenError::TimerKey(_) | OpenError::PiiKey(_) => "pii_key_unreadable",
             OpenError::NoPiiKey => "pii_key_missing",
+            OpenError::LabelKey(_) => "label_key_unreadable",
         }
     }
 }
@@ -83,7 +87,10 @@ impl Run {
         let reports = &self.config.workspace.reports;
         Ok(match policy.unwrap_or(reports.pii) {
             PiiSpec::Full => Pii::Full,
-            PiiSpec::Masked => Pii::Masked,
+            PiiSpec::Masked => Pii::Masked(Some(match &reports.pii_key {
+                Some(key) => key.resolve().map_err(OpenError::PiiKey)?,
+                None => self.store.label_key().map_err(OpenError::LabelKey)?,
+            })),
             PiiSpec::Hashed => {
                 let key = reports.pii_key.as_ref().ok_or(OpenError::NoPiiKey)?;
                 Pii::Hashed(key.resolve().map_err(OpenError::PiiKey)?)

@@ -108,6 +108,69 @@ impl StateStore {
         self.write_json(&self.snapshot_path(source), snapshot)
     }
 
+    /// The key of masked reports' labels on this machine: 32 random bytes, made when a
+    /// run first takes the state directory's lock (see [`StateStore::lock`]). It never
+    /// leaves the state directory, so the labels' hashes cannot be recomputed from what
+    /// git holds. Before any run has written state (a first `plan`, a review in CI),
+    /// a key made for this process stands in, and writes nothing. `reports.pii_key`
+    /// takes its place when set, and keeps labels the same across machines.
+    pub fn label_key(&self) -> Result<crate::config::Secret, StateError> {
+        static PROCESS_KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        match self.read_label_key()? {
+            Some(key) => Ok(key),
+            None => {
+                if let Some(key) = PROCESS_KEY.get() {
+                    return Ok(crate::config::Secret::new(key.clone()));
+                }
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(|e| StateError::Io {
+                    path: self.label_key_path(),
+                    source: io::Error::other(e.to_string()),
+                })?;
+                Ok(crate::config::Secret::new(PROCESS_KEY.get_or_init(|| hex::encode(bytes)).clone()))
+            }
+        }
+    }
+
+    fn label_key_path(&self) -> PathBuf {
+        self.dir.join("label.key")
+    }
+
+    fn read_label_key(&self) -> Result<Option<crate::config::Secret>, StateError> {
+        let path = self.label_key_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim().len() >= 32 => Ok(Some(crate::config::Secret::new(text.trim()))),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Io { path, source }),
+        }
+    }
+
+    /// Makes the key of masked labels if there is none yet.
+    fn make_label_key(&self) -> Result<(), StateError> {
+        if self.read_label_key()?.is_some() {
+            return Ok(());
+        }
+        let path = self.label_key_path();
+        let io_err = |source| StateError::Io { path: path.clone(), source };
+        create_private_dir(&self.dir).map_err(io_err)?;
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| io_err(io::Error::other(e.to_string())))?;
+        let key = hex::encode(bytes);
+        let tmp = path.with_extension("key.tmp");
+        {
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).truncate(true).write(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp).map_err(io_err)?;
+            io::Write::write_all(&mut file, key.as_bytes()).map_err(io_err)?;
+            file.sync_all().map_err(io_err)?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io_err)?;
+        Ok(())
+    }
+
     /// Takes the lock of the state directory, held while a run may write: one run at a
     /// time per state directory, and so per directory. It is an OS file lock, released
     /// when the returned value is dropped or the process ends, however it ends.
@@ -122,7 +185,10 @@ impl StateStore {
             .open(&path)
             .map_err(io_err)?;
         match file.try_lock() {
-            Ok(()) => Ok(StateLock { _file: file }),
+            Ok(()) => {
+                self.make_label_key()?;
+                Ok(StateLock { _file: file })
+            }
             Err(std::fs::TryLockError::WouldBlock) => Err(StateError::Busy(self.dir.clone())),
             Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
         }

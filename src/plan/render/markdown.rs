@@ -174,14 +174,19 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
         }
     }
 
-    let noops: Vec<&Row> = plan.rows.iter().filter(|r| r.action == Action::Noop).collect();
+    // Rows with warnings first, so that a long list never hides one.
+    let mut noops: Vec<&Row> = plan.rows.iter().filter(|r| r.action == Action::Noop).collect();
+    noops.sort_by_key(|r| r.warnings.is_empty());
     if !noops.is_empty() {
         writeln!(out, "<details><summary>Unchanged, with a reason ({})</summary>", noops.len())?;
         writeln!(out)?;
         writeln!(out, "| person | entry | why |")?;
         writeln!(out, "|---|---|---|")?;
         for row in noops.iter().take(MAX_NOOP_ROWS) {
-            let why = row.reasons.last().map(|r| prose(r)).unwrap_or_default();
+            let mut why = row.reasons.last().map(|r| prose(r)).unwrap_or_default();
+            for w in &row.warnings {
+                write!(why, "<br>⚠ {}", prose(w))?;
+            }
             writeln!(
                 out,
                 "| {} | {} | {why} |",

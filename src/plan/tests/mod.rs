@@ -993,3 +993,30 @@ fn a_unique_value_held_outside_the_scope_is_taken_too() {
     assert_eq!(after(row(&plan, "E1"), "uid").as_deref(), Some("ada2"));
     assert_ne!(plan.id, free.id, "what is held elsewhere is part of the plan");
 }
+
+#[test]
+fn a_masked_report_labels_people_apart_and_a_managers_reference_like_their_row() {
+    use crate::config::Secret;
+    use pii::{Pii, redact};
+    let directory = LDAP_DIRECTORY.replace("RDN", "uid").replace(
+        "  title: { value: \"{{ job_title }}\" }\n",
+        "  title: { value: \"{{ job_title }}\" }\n  manager: { manager: true }\n",
+    );
+    let fixture = Fixture::new().with("directories/d.yaml", &directory);
+    // 10001 and 10101 both mask to `10…01`; 10001 has drifted, 10101 is new and
+    // reports to 10001.
+    let live = vec![ldap_entry("uid=ada,ou=people,dc=t", Some("10001"), "Someone Else")];
+    let people =
+        vec![Person::test("10001").first("Ada"), Person::test("10101").first("Ada").manager("10001")];
+    let plan = Case::new(people, live).config(fixture).plan();
+    let masked = redact(&plan, &Pii::Masked(Some(Secret::new("key"))));
+    let manager = masked.rows.iter().find(|r| r.action == Action::Update).expect("10001 drifted");
+    let report = masked.rows.iter().find(|r| r.action == Action::Create).expect("10101 is new");
+    let (m, r) = (&manager.person.as_ref().unwrap().key, &report.person.as_ref().unwrap().key);
+    assert!(m.starts_with("hr:10…01#") && r.starts_with("hr:10…01#") && m != r, "{m} {r}");
+    let entry = manager.entry.as_deref().unwrap();
+    assert!(entry.starts_with("uid=a…#") && entry.ends_with(",ou=people,dc=t"), "{entry}");
+    let reference = report.changes.iter().find(|c| c.attribute == "manager").unwrap();
+    assert_eq!(reference.after, Some(Planned::Value(Value::One(entry.to_owned()))), "as the manager's row");
+    assert!(!format!("{masked:?}").contains("10001"), "{masked:?}");
+}
