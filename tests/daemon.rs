@@ -277,6 +277,80 @@ fn pull_request(tmp: &tempfile::TempDir, repo: &Repository, main: &str, hires: &
     repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
 }
 
+/// Commits `edit` (of the sync repository's folder) to a new branch `name`, then checks
+/// `main` out again.
+fn branch(tmp: &tempfile::TempDir, repo: &Repository, main: &str, name: &str, edit: impl FnOnce(&Path)) {
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    repo.branch(name, &head, false).unwrap();
+    repo.set_head(&format!("refs/heads/{name}")).unwrap();
+    edit(&tmp.path().join("sync"));
+    commit_all(repo, name);
+    repo.set_head(&format!("refs/heads/{main}")).unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+}
+
+#[test]
+fn a_review_gives_the_branch_plans_verdict_with_the_approval_and_a_broken_configs_errors() {
+    let (tmp, repo, main) = applied_repository();
+    let sync = tmp.path().join("sync");
+    let sync = sync.to_str().unwrap();
+    let now = "2026-11-22T09:00:00Z";
+    // A branch that leaves out everyone in Berlin: a mass disable, blocked by the guard.
+    branch(&tmp, &repo, &main, "no-berlin", |dir| {
+        let filter = dir.join("filters/staff.yaml");
+        let mut text = std::fs::read_to_string(&filter).unwrap();
+        text.push_str("  - { field: work_location, in: [Berlin], reason: the Berlin office closes }\n");
+        std::fs::write(filter, text).unwrap();
+    });
+    let review = tmp.path().join("review.md");
+    let args = |r: &str, out: &Path| {
+        let out = out.to_str().unwrap().to_owned();
+        run(&[
+            "--repo",
+            sync,
+            "--ref",
+            r,
+            "--now",
+            now,
+            "plan",
+            "--base",
+            &main,
+            "--detailed-exitcode",
+            "--out",
+            &out,
+        ])
+    };
+    let out = args("no-berlin", &review);
+    assert_eq!(out.code, 2, "{out:?}");
+    let text = std::fs::read_to_string(&review).unwrap();
+    let plan =
+        json(&run(&["--repo", sync, "--ref", "no-berlin", "--now", now, "plan", "--format", "json"]).stdout);
+    let id = plan[0]["id"].as_str().unwrap();
+    assert_eq!(plan[0]["status"], "blocked");
+    assert!(text.contains(&format!("| `corp` | **blocked** · plan `{id}` | no changes · plan `")), "{text}");
+    assert!(text.contains(&format!("add `{id}` to `approvals` in `hrsync.yaml`")), "{text}");
+    assert!(text.contains("(limit 20 %)") || text.contains("limit 20 %"), "{text}");
+    let disables = plan[0]["summary"]["disable"].as_u64().unwrap();
+    assert!(disables > 20, "{disables}");
+    assert!(text.contains(&format!("disables the account of {disables} people")), "{text}");
+    assert!(text.contains("| Person | On the base | With this change | Why |"), "{text}");
+    assert!(text.contains("the Berlin office closes"), "each row's reason: {text}");
+    assert!(text.contains("Skipped rows of the sources (1)"), "the example's malformed row: {text}");
+
+    // A branch whose config does not parse still gets a review: the errors, with lines.
+    branch(&tmp, &repo, &main, "broken", |dir| {
+        let corp = dir.join("directories/corp.yaml");
+        let text = std::fs::read_to_string(&corp).unwrap().replace("mode: apply", "mode: [apply");
+        std::fs::write(corp, text).unwrap();
+    });
+    let broken = tmp.path().join("broken.md");
+    let out = args("broken", &broken);
+    assert_eq!(out.code, 1, "{out:?}");
+    let text = std::fs::read_to_string(&broken).unwrap();
+    assert!(text.starts_with("## hrsync: this change cannot be planned"), "{text}");
+    assert!(text.contains("directories/corp.yaml:"), "file and line: {text}");
+}
+
 #[test]
 fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
     let (tmp, repo, main) = applied_repository();
@@ -293,7 +367,7 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
         run(&["--repo", sync, "--ref", "pr", "--now", now, "plan", "--base", &main, "--detailed-exitcode"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("gives 1 person an account"), "{out:?}");
-    assert!(out.stdout.contains("gives 1 person an account and changes `l` for 143 people."), "{out:?}");
+    assert!(out.stdout.contains("gives 1 person an account and changes `l` for 143 people |"), "{out:?}");
     assert!(out.stdout.contains("| `germany:10…99#"), "masked, with a hash: {out:?}");
     assert!(out.stdout.contains("` N… K… | nothing to do | create"), "masked: {out:?}");
     assert!(!out.stdout.contains("neue.kollegin"), "{out:?}");
@@ -303,7 +377,7 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
     let same =
         run(&["--repo", sync, "--ref", &main, "--now", now, "plan", "--base", &main, "--detailed-exitcode"]);
     assert_eq!(same.code, 0, "{same:?}");
-    assert!(same.stdout.contains("`corp`: no effect"), "{same:?}");
+    assert!(same.stdout.contains("| no effect: the plan is the same as on the base |"), "{same:?}");
 }
 
 #[test]
@@ -325,18 +399,19 @@ fn the_review_of_a_large_change_fits_a_pull_request_comment() {
     assert!(chars <= 60_000, "{chars} characters");
     assert!(chars > 50_000, "the room is used: {chars} characters");
     assert!(
-        out.stdout.contains("gives 3000 people an account and changes `l` for 143 people."),
+        out.stdout.contains("gives 3000 people an account and changes `l` for 143 people |"),
         "{}",
         &out.stdout[..500]
     );
-    let tail = out.stdout.trim_end().lines().last().unwrap();
+    let tail = out.stdout.lines().rev().find(|l| l.starts_with("… and ")).unwrap_or_default();
     let left_out: usize = tail
         .strip_prefix("… and ")
         .and_then(|t| t.strip_suffix(" more people, not listed to keep this comment short."))
         .unwrap_or_else(|| panic!("{tail}"))
         .parse()
         .unwrap();
-    let listed = out.stdout.lines().filter(|l| l.starts_with("| `")).count();
+    // Person rows, not the table of directories.
+    let listed = out.stdout.lines().filter(|l| l.starts_with("| `") && !l.starts_with("| `corp`")).count();
     assert_eq!(listed + left_out, 3_143, "every person is listed or counted");
 }
 

@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::{Global, PiiArg, emit, load, open_run, pii};
+use super::{Global, PiiArg, emit, new_run, open_files, open_run, pii};
+use crate::config::ConfigError;
 use crate::config::files::RepoFiles;
 use crate::git::GitTree;
 use crate::model::error_chain;
+use crate::plan::render::review::Unplanned;
 use crate::plan::render::{self, Format};
 use crate::plan::{Plan, PlanStatus};
 use crate::run::{PlanOptions, Run};
@@ -33,6 +35,11 @@ pub(super) struct PlanOutput<'a> {
 
 /// `plan --base`: what the config of `--ref` (or the working tree) does compared with
 /// the config of `base`, against the same live directories at the same time.
+///
+/// The review is always written, so a CI job can post it whatever happened: an invalid
+/// config gives its diagnostics, a directory that cannot be planned says why. The exit
+/// code says what happened: 1 when the change cannot be planned (anywhere), 2 with
+/// `--detailed-exitcode` when it changes something, else 0.
 pub(super) async fn review(
     g: &Global,
     base: &str,
@@ -41,38 +48,84 @@ pub(super) async fn review(
     detailed: bool,
     pii_arg: Option<PiiArg>,
 ) -> Result<ExitCode> {
-    let head = open_run(g).await?;
-    let base_files: Arc<dyn RepoFiles> = Arc::new(
-        GitTree::open(Path::new(&g.repo), base)
-            .with_context(|| format!("cannot read `--base {base}` from git"))?,
-    );
-    let base_config =
-        load(base_files.as_ref()).with_context(|| format!("the config at `{base}` is not valid"))?;
-    let base_run = Run {
-        config: base_config,
-        files: base_files,
-        store: StateStore::new(head.store.dir().to_owned()),
-        now: head.now,
-        progress: false,
-        timer_secret: head.timer_secret.clone(),
+    let revision = g.git_ref.as_deref().unwrap_or("the working tree");
+    let head_files = match open_files(g) {
+        Ok(files) => files,
+        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
     };
-    let pii = pii(&head, pii_arg)?;
-    let (head_plans, head_errors) = plans_of(&head, directory, false).await?;
-    let only = directory.filter(|d| base_run.config.directories.iter().any(|c| c.id.as_str() == *d));
-    let (base_plans, base_errors) = if directory.is_some() && only.is_none() {
-        (Vec::new(), Vec::new())
-    } else {
-        plans_of(&base_run, only, false).await?
+    let head_config = match crate::config::load(head_files.as_ref()) {
+        Ok(config) => config,
+        Err(ConfigError::Invalid(diagnostics)) => {
+            let text = diagnostics.to_string();
+            eprintln!("{text}");
+            emit(out, &render::review::invalid(revision, &text))?;
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return cannot_plan(out, revision, &error_chain(&e)),
     };
-    let (text, differs) = crate::plan::render::review::review(&base_plans, &head_plans, &pii);
+    let head = match new_run(g, head_files, head_config, true) {
+        Ok(run) => run,
+        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
+    };
+    let pii = match pii(&head, pii_arg) {
+        Ok(pii) => pii,
+        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
+    };
+    let (head_plans, head_errors) = match plans_of(&head, directory, false).await {
+        Ok(planned) => planned,
+        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
+    };
+    // The base as it was; one that cannot be read or planned is compared as empty, and
+    // the review says so.
+    let mut notes = Vec::new();
+    let opened = GitTree::open(Path::new(&g.repo), base)
+        .with_context(|| format!("cannot read `--base {base}` from git"));
+    let base_run = opened.and_then(|tree| {
+        let files: Arc<dyn RepoFiles> = Arc::new(tree);
+        let config = crate::config::load(files.as_ref())
+            .with_context(|| format!("the config at `{base}` is not valid"))?;
+        Ok(Run {
+            config,
+            files,
+            store: StateStore::new(head.store.dir().to_owned()),
+            now: head.now,
+            progress: false,
+            timer_secret: head.timer_secret.clone(),
+        })
+    });
+    let (base_plans, base_errors) = match &base_run {
+        Ok(base_run) => {
+            let only = directory.filter(|d| base_run.config.directories.iter().any(|c| c.id.as_str() == *d));
+            if directory.is_some() && only.is_none() {
+                (Vec::new(), Vec::new())
+            } else {
+                plans_of(base_run, only, false).await.unwrap_or_else(|e| {
+                    notes.push(format!("the base `{base}` cannot be planned: {e:#}"));
+                    (Vec::new(), Vec::new())
+                })
+            }
+        }
+        Err(e) => {
+            notes.push(format!("{e:#}"));
+            (Vec::new(), Vec::new())
+        }
+    };
+    let (mut text, differs) = render::review::review(&base_plans, &head_plans, &head_errors, &pii);
+    for n in &notes {
+        text.push_str(&format!("\n> [!NOTE]\n> Compared with nothing: {}\n", n.replace('\n', " ")));
+    }
     emit(out, &text)?;
     for e in &head_errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", e.reason);
     }
-    for e in &base_errors {
+    for e in base_errors.iter().map(|e| &e.reason) {
         eprintln!("error (on `{base}`): {e}");
     }
-    Ok(if !head_errors.is_empty() {
+    for n in &notes {
+        eprintln!("error: {n}");
+    }
+    // A review against no base is written, but is not the review asked for.
+    Ok(if !head_errors.is_empty() || !notes.is_empty() {
         ExitCode::FAILURE
     } else if detailed && differs {
         ExitCode::from(2)
@@ -81,9 +134,24 @@ pub(super) async fn review(
     })
 }
 
-/// The plans of `run`'s directories (or of `directory`), and the errors of those that
-/// could not be planned.
-async fn plans_of(run: &Run, directory: Option<&str>, unchanged: bool) -> Result<(Vec<Plan>, Vec<String>)> {
+/// Writes the review of a change that cannot be planned at all, and fails.
+fn cannot_plan(out: Option<&Path>, revision: &str, why: &str) -> Result<ExitCode> {
+    eprintln!("error: {why}");
+    let text = format!(
+        "## hrsync: this change cannot be planned\n\n> [!CAUTION]\n> The config at `{revision}` cannot be planned: {}\n",
+        why.replace('\n', " ")
+    );
+    emit(out, &text)?;
+    Ok(ExitCode::FAILURE)
+}
+
+/// The plans of `run`'s directories (or of `directory`), and the directories that
+/// could not be planned, with why.
+async fn plans_of(
+    run: &Run,
+    directory: Option<&str>,
+    unchanged: bool,
+) -> Result<(Vec<Plan>, Vec<Unplanned>)> {
     let state = run.store.load()?;
     let gathered = run.gather(None, &state).await?;
     let mut plans: Vec<Plan> = Vec::new();
@@ -98,7 +166,8 @@ async fn plans_of(run: &Run, directory: Option<&str>, unchanged: bool) -> Result
                 let chain = error_chain(&e);
                 // Most errors name their directory already.
                 let named = chain.contains(&format!("directory `{}`", d.id));
-                errors.push(if named { chain } else { format!("directory `{}`: {chain}", d.id) });
+                let reason = if named { chain } else { format!("directory `{}`: {chain}", d.id) };
+                errors.push(Unplanned { directory: d.id.to_string(), reason });
             }
         }
     }
@@ -126,7 +195,7 @@ pub(super) async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput
     };
     emit(out, &text)?;
     for e in &errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", e.reason);
     }
     let failed = !errors.is_empty() || plans.iter().any(|p| p.status == PlanStatus::Failed);
     Ok(if failed {

@@ -294,7 +294,7 @@ pub(super) fn code(s: &str) -> String {
 
 /// hrsync's own prose (reasons, warnings): its code spans stay, table pipes, HTML and
 /// line breaks are neutralized. Values never go through here: see [`md`].
-fn prose(s: &str) -> String {
+pub(super) fn prose(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -6,78 +6,114 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
-use super::markdown::{code, planned, subject};
+use super::markdown::{code, planned, prose, subject};
 use crate::plan::pii::{Pii, redact};
-use crate::plan::{Action, Plan, Planned, Row};
+use crate::plan::{Action, Plan, PlanStatus, Planned, Row};
 
 /// GitHub refuses comments over 65,536 characters; stay well below.
 pub const MAX_CHARS: usize = 60_000;
 
-/// The review of `head` (the change) against `base`, and whether the change does
-/// anything at all.
-pub fn review(base: &[Plan], head: &[Plan], pii: &Pii) -> (String, bool) {
+/// A directory of the change that could not be planned, and why.
+#[derive(Clone, Debug)]
+pub struct Unplanned {
+    /// The directory.
+    pub directory: String,
+    /// Why (unreachable, unreadable …), without personal data.
+    pub reason: String,
+}
+
+/// How many warnings and skipped rows a review lists per directory.
+const MAX_LISTED: usize = 50;
+
+/// The review of `head` (the change) against `base`: per directory, the verdict of the
+/// change's own plan (its status, the guard's figures against their limits, the plan id
+/// and the approval to give when it is blocked), what the change does compared with the
+/// base, its warnings and skipped rows, and each affected person with the reason of their
+/// row. Also whether the change does anything at all.
+pub fn review(base: &[Plan], head: &[Plan], unplanned: &[Unplanned], pii: &Pii) -> (String, bool) {
     let mut out = String::from("## hrsync: what this change does\n\n");
-    let mut differs = false;
-    let ids: BTreeSet<&str> = base.iter().chain(head).map(|p| p.directory.as_str()).collect();
-    let mut details = Vec::new();
-    for id in ids {
-        let b = base.iter().find(|p| p.directory.as_str() == id);
-        let h = head.iter().find(|p| p.directory.as_str() == id);
-        match (b, h) {
+    let mut differs = !unplanned.is_empty();
+    let ids: BTreeSet<&str> = base
+        .iter()
+        .chain(head)
+        .map(|p| p.directory.as_str())
+        .chain(unplanned.iter().map(|u| u.directory.as_str()))
+        .collect();
+    writeln!(out, "| directory | with this change | on the base | what the change does |").ok();
+    writeln!(out, "|---|---|---|---|").ok();
+    let mut sections = Vec::new();
+    for id in &ids {
+        let b = base.iter().find(|p| p.directory.as_str() == *id);
+        let h = head.iter().find(|p| p.directory.as_str() == *id);
+        let failed = unplanned.iter().find(|u| u.directory == *id);
+        let verdict = match (h, failed) {
+            (Some(h), _) => status(h),
+            (None, Some(_)) => "**failed** (cannot be planned)".to_owned(),
+            (None, None) => "removed".to_owned(),
+        };
+        let on_base = b.map(status).unwrap_or_else(|| "—".to_owned());
+        let (effect, delta) = match (b, h) {
             (None, Some(h)) => {
-                differs = true;
                 let s = &h.summary;
-                writeln!(
-                    out,
-                    "- {}: a new directory; its first plan creates {}, updates {}, disables {}, deletes {}.",
-                    code(id),
-                    s.create,
-                    s.update,
-                    s.disable,
-                    s.delete
-                )
-                .ok();
+                let text = format!(
+                    "a new directory: creates {}, updates {}, disables {}, deletes {}",
+                    s.create, s.update, s.disable, s.delete
+                );
+                (text, None)
             }
-            (Some(_), None) => {
-                differs = true;
-                writeln!(
-                    out,
-                    "- {}: removed; hrsync stops managing it and leaves its entries as they are.",
-                    code(id)
-                )
-                .ok();
+            (Some(_), None) if failed.is_none() => {
+                ("removed: hrsync stops managing it and leaves its entries as they are".to_owned(), None)
             }
             (Some(b), Some(h)) => {
                 let delta = compare(b, h);
                 if delta.is_empty() {
-                    writeln!(out, "- {}: no effect; the plan is the same as on the base.", code(id)).ok();
+                    ("no effect: the plan is the same as on the base".to_owned(), None)
                 } else {
-                    differs = true;
-                    writeln!(out, "- {}: this change {}.", code(id), delta.sentence()).ok();
-                    details.push((id, b, h, delta));
+                    (delta.sentence(), Some(delta))
                 }
             }
-            (None, None) => {}
+            _ => ("—".to_owned(), None),
+        };
+        differs |= delta.is_some() || b.is_none() != h.is_none();
+        writeln!(out, "| {} | {verdict} | {on_base} | {effect} |", code(id)).ok();
+        let noteworthy = h.is_some_and(|h| {
+            matches!(h.status, PlanStatus::Blocked | PlanStatus::Failed) || has_warnings_or_skips(h)
+        });
+        if failed.is_some() || delta.is_some() || noteworthy {
+            sections.push((*id, b, h, failed, delta));
         }
     }
+    writeln!(out).ok();
     // Room kept for the line that says how many people were left out.
-    let budget = MAX_CHARS - 200;
-    for (id, b, h, delta) in details {
-        let total = delta.people.len();
-        let header =
-            format!("\n### {}\n\n| Person | On the base | With this change |\n|---|---|---|\n", code(id));
-        if out.len() + header.len() > budget {
-            writeln!(
-                out,
-                "\n{}: the {} are not listed, to keep this comment short.",
-                code(id),
-                people(total)
-            )
-            .ok();
+    let budget = MAX_CHARS - 400;
+    for (id, b, h, failed, delta) in sections {
+        if out.len() > budget {
+            writeln!(out, "\n{}: not detailed, to keep this comment short.", code(id)).ok();
             continue;
         }
-        out.push_str(&header);
-        let (rb, rh) = (redact(b, pii), redact(h, pii));
+        writeln!(out, "### {}\n", code(id)).ok();
+        if let Some(f) = failed {
+            writeln!(
+                out,
+                "> [!CAUTION]\n> **This directory cannot be planned with this change**: {}\n",
+                prose(&f.reason)
+            )
+            .ok();
+        }
+        let Some(h) = h else { continue };
+        verdict(&mut out, h);
+        let rh = redact(h, pii);
+        listed(&mut out, &rh);
+        let (Some(delta), Some(b)) = (delta, b) else { continue };
+        let rb = redact(b, pii);
+        let total = delta.people.len();
+        writeln!(
+            out,
+            "<details><summary>{} this change affects, with the reason of each row</summary>\n",
+            capitalized(&people(total))
+        )
+        .ok();
+        writeln!(out, "| Person | On the base | With this change | Why |\n|---|---|---|---|").ok();
         for (n, person) in delta.people.iter().enumerate() {
             let row = person.head.map(|i| &rh.rows[i]).or(person.base.map(|i| &rb.rows[i]));
             let Some(row) = row else { continue };
@@ -95,8 +131,13 @@ pub fn review(base: &[Plan], head: &[Plan], pii: &Pii) -> (String, bool) {
                 }
                 text
             };
-            let line =
-                format!("| {} | {} | {} |\n", subject(row), side(&rb, person.base), side(&rh, person.head));
+            let why = row.reasons.iter().map(|r| prose(r)).collect::<Vec<_>>().join("; ");
+            let line = format!(
+                "| {} | {} | {} | {why} |\n",
+                subject(row),
+                side(&rb, person.base),
+                side(&rh, person.head)
+            );
             if out.len() + line.len() > budget {
                 let more = if total - n == 1 {
                     "1 more person".to_owned()
@@ -108,8 +149,144 @@ pub fn review(base: &[Plan], head: &[Plan], pii: &Pii) -> (String, bool) {
             }
             out.push_str(&line);
         }
+        writeln!(out, "\n</details>\n").ok();
     }
     (out, differs)
+}
+
+/// The review of a change whose config is not valid: its diagnostics, each with file
+/// and line, as the validation printed them.
+pub fn invalid(revision: &str, diagnostics: &str) -> String {
+    let mut out = String::from("## hrsync: this change cannot be planned\n\n");
+    writeln!(
+        out,
+        "> [!CAUTION]\n> The config at {} is not valid; fix these and push again:\n",
+        code(revision)
+    )
+    .ok();
+    let text: String = diagnostics.chars().take(MAX_CHARS - 400).collect();
+    writeln!(out, "```text\n{}\n```", text.replace("```", "` ` `").trim_end()).ok();
+    out
+}
+
+/// A plan's status for the table, with its id.
+fn status(p: &Plan) -> String {
+    let word = match p.status {
+        PlanStatus::NoChanges => "no changes",
+        PlanStatus::Ready if p.approved => "ready (approved)",
+        PlanStatus::Ready => "ready",
+        PlanStatus::Blocked => "**blocked**",
+        PlanStatus::Failed => "**failed**",
+    };
+    format!("{word} · plan {}", code(p.id.as_str()))
+}
+
+/// The verdict of the change's own plan: its figures against the limits, and what it
+/// takes to apply a blocked one.
+fn verdict(out: &mut String, h: &Plan) {
+    let s = &h.safety;
+    let pct = |n: usize| if s.managed == 0 { 0.0 } else { n as f64 * 100.0 / s.managed as f64 };
+    writeln!(
+        out,
+        "With this change: {} · of {} managed entries, {} disabled or deleted ({:.1} %, limit {} %) and {} updated ({:.1} %, limit {} %).\n",
+        status(h),
+        s.managed,
+        s.disables,
+        pct(s.disables),
+        s.max_disable_percent,
+        s.updates,
+        pct(s.updates),
+        s.max_update_percent
+    )
+    .ok();
+    match h.status {
+        PlanStatus::Blocked => {
+            writeln!(
+                out,
+                "> [!WARNING]\n> **Blocked by the safety limits**: merged as it is, this plan is not applied."
+            )
+            .ok();
+            for r in &h.blocked_by {
+                writeln!(out, "> - {}", prose(r)).ok();
+            }
+            writeln!(
+                out,
+                ">\n> If these changes are intended, approve this exact plan in a reviewed commit: add `{}` to `approvals` in `hrsync.yaml`.\n",
+                h.id
+            )
+            .ok();
+        }
+        PlanStatus::Failed => {
+            writeln!(out, "> [!CAUTION]\n> **Nothing would be written to this directory:**").ok();
+            for r in &h.blocked_by {
+                writeln!(out, "> - {}", prose(r)).ok();
+            }
+            writeln!(out).ok();
+        }
+        PlanStatus::Ready if h.approved => {
+            writeln!(out, "Approved beyond the safety limits:").ok();
+            for r in &h.blocked_by {
+                writeln!(out, "- {}", prose(r)).ok();
+            }
+            writeln!(out).ok();
+        }
+        _ => {}
+    }
+}
+
+/// Whether a plan has warnings or skipped rows for a review to list.
+fn has_warnings_or_skips(p: &Plan) -> bool {
+    p.rows.iter().any(|r| !r.warnings.is_empty()) || p.sources.iter().any(|s| !s.skipped.is_empty())
+}
+
+/// The warnings and skipped rows of a (redacted) plan, a bounded number of each.
+fn listed(out: &mut String, plan: &Plan) {
+    let warned: Vec<&Row> = plan.rows.iter().filter(|r| !r.warnings.is_empty()).collect();
+    if !warned.is_empty() {
+        writeln!(out, "Warnings ({}):\n", warned.len()).ok();
+        for row in warned.iter().take(MAX_LISTED) {
+            for w in &row.warnings {
+                writeln!(out, "- {}: {}", subject(row), prose(w)).ok();
+            }
+        }
+        if warned.len() > MAX_LISTED {
+            writeln!(
+                out,
+                "- … and {} more rows with warnings (the plan lists them all)",
+                warned.len() - MAX_LISTED
+            )
+            .ok();
+        }
+        writeln!(out).ok();
+    }
+    let skipped: Vec<String> = plan
+        .sources
+        .iter()
+        .flat_map(|src| src.skipped.iter().map(move |r| format!("`{}` {}", src.id, prose(&r.to_string()))))
+        .collect();
+    if !skipped.is_empty() {
+        writeln!(
+            out,
+            "Skipped rows of the sources ({}), whose people are held as they are:\n",
+            skipped.len()
+        )
+        .ok();
+        for line in skipped.iter().take(MAX_LISTED) {
+            writeln!(out, "- {line}").ok();
+        }
+        if skipped.len() > MAX_LISTED {
+            writeln!(out, "- … and {} more (the job result lists them all)", skipped.len() - MAX_LISTED).ok();
+        }
+        writeln!(out).ok();
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn people(n: usize) -> String {
