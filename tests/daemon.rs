@@ -352,6 +352,56 @@ fn a_review_gives_the_branch_plans_verdict_with_the_approval_and_a_broken_config
 }
 
 #[test]
+fn an_allowance_merged_through_review_lets_the_daemon_apply_a_mass_change_on_a_later_day() {
+    let (tmp, repo) = repository();
+    assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:00:00Z").code, 0);
+    // Merged: everyone in Berlin leaves. The plan is blocked by the guard.
+    let filter = tmp.path().join("sync/filters/staff.yaml");
+    let mut text = std::fs::read_to_string(&filter).unwrap();
+    text.push_str("  - { field: work_location, in: [Berlin], reason: the Berlin office closes }\n");
+    std::fs::write(&filter, text).unwrap();
+    commit_all(&repo, "close the Berlin office");
+    let blocked = daemon_once(tmp.path(), "2026-11-23T09:00:00Z");
+    let corp = &file_on_branch(&repo, "reports/result.json")["directories"]["corp"];
+    assert_eq!(corp["plan_status"], "blocked", "{blocked:?}");
+    assert!(blocked.stderr.contains("plan blocked by the safety limits"), "said at WARN: {blocked:?}");
+    let disables = file_on_branch(&repo, "reports/corp/plan.json")["summary"]["disable"].as_u64().unwrap();
+
+    // A second reviewed commit allows it until the 25th; the next day's plan (another
+    // plan id: another date) applies within it.
+    let workspace = tmp.path().join("sync/hrsync.yaml");
+    let mut text = std::fs::read_to_string(&workspace).unwrap();
+    text.push_str(&format!(
+        "allowances:\n  - {{ directory: corp, max_disables: {}, until: \"2026-11-25\", reason: the Berlin office closes }}\n",
+        disables + 5
+    ));
+    std::fs::write(&workspace, text).unwrap();
+    let allowed = commit_all(&repo, "allow the Berlin closure");
+    let applied = daemon_once(tmp.path(), "2026-11-24T09:00:00Z");
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let corp = &file_on_branch(&repo, "reports/result.json")["directories"]["corp"];
+    assert_eq!(corp["applied"], true, "{corp:#}");
+    assert_eq!(corp["disabled"].as_u64(), Some(disables), "{corp:#}");
+    let by = &corp["approved_by"];
+    assert_eq!((by["by"].as_str(), by["index"].as_u64()), (Some("allowance"), Some(0)), "{corp:#}");
+    assert_eq!(by["commit"], allowed.to_string(), "the commit that added it: {corp:#}");
+    assert_eq!(by["reason"], "the Berlin office closes");
+    let plan = file_on_branch(&repo, "reports/corp/plan.json");
+    assert_eq!(plan["approved_by"], *by, "the committed plan says so too");
+
+    // Once expired, validate names it, and it holds no more.
+    let sync = tmp.path().join("sync");
+    let out = run(&["--repo", sync.to_str().unwrap(), "--now", "2026-11-26T09:00:00Z", "validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "allowance 1 for `corp` (the Berlin office closes) expired on 2026-11-25 and is ignored"
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
     let (tmp, repo, main) = applied_repository();
     let sync = tmp.path().join("sync");

@@ -24,6 +24,19 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
         n(config.directories.len(), "directory").replace("directorys", "directories"),
         n(config.filters.len(), "filter")
     );
+    // Expired allowances are ignored when planning; say so, so that they get removed.
+    let today = super::parse_now(g.now.as_deref())?.to_zoned(config.workspace.timezone.clone()).date();
+    for a in config.workspace.allowances.iter().filter(|a| a.expired(today)) {
+        println!(
+            "warning: {}:{}: allowance {} for `{}` ({}) expired on {} and is ignored: remove it",
+            crate::config::WORKSPACE_FILE,
+            a.line,
+            a.index + 1,
+            a.directory,
+            a.reason,
+            a.until
+        );
+    }
     if !online {
         return Ok(ExitCode::SUCCESS);
     }

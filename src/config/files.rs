@@ -26,6 +26,12 @@ pub trait RepoFiles: Send + Sync {
     /// The folder on disk that relative state paths hang off (the sync repository's
     /// folder, also when reading a git revision).
     fn root(&self) -> &Path;
+
+    /// The commit that last changed line `line` (1-based) of `path`, when the files come
+    /// from git: who approved what is in the history, not in the file.
+    fn commit_of_line(&self, _path: &str, _line: usize) -> Option<String> {
+        None
+    }
 }
 
 /// A sync repository in a folder on disk.

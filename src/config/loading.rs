@@ -57,10 +57,14 @@ pub(super) fn read(files: &dyn RepoFiles) -> Result<Loaded, ConfigError> {
         source,
     };
 
-    let workspace = match files.read("hrsync.yaml") {
-        Ok(bytes) => {
-            parse::<WorkspaceSpec>(DocumentKind::Workspace, "hrsync.yaml", &bytes, &mut diags, &mut culprits)
-        }
+    let workspace = match files.read(super::WORKSPACE_FILE) {
+        Ok(bytes) => parse::<WorkspaceSpec>(
+            DocumentKind::Workspace,
+            super::WORKSPACE_FILE,
+            &bytes,
+            &mut diags,
+            &mut culprits,
+        ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             diags.push(Diagnostic {
                 file: "hrsync.yaml".into(),

@@ -45,7 +45,10 @@ pub use source::{
     RestSettings, SourceConfig, SourceKind,
 };
 pub use spec::{FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec};
-pub use workspace::{Reports, Schedule, Workspace};
+pub use workspace::{Allowance, Reports, Schedule, Workspace};
+
+/// The workspace document, at the root of the sync repository.
+pub const WORKSPACE_FILE: &str = "hrsync.yaml";
 
 use crate::model::FilterId;
 use crate::model::filter::Filter;

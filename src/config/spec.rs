@@ -87,6 +87,34 @@ pub struct WorkspaceSpec {
     /// applied once its exact id is listed here (or passed to `hrsync apply --approve`).
     #[serde(default)]
     pub approvals: Vec<String>,
+    /// Bounded, expiring permissions for a mass change, committed through review (so
+    /// that an approval survives the night and the next HR export, unlike a plan id):
+    /// a plan of `directory` beyond the safety limits applies while its figures stay
+    /// within the allowance, until the end of `until`. Expired ones are ignored, and
+    /// `hrsync validate` names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowances: Vec<AllowanceSpec>,
+}
+
+/// One allowance: "allow up to 300 disables in `corp` until 2026-12-05, reason: closing
+/// the Lyon office".
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowanceSpec {
+    /// The directory it is for.
+    pub directory: String,
+    /// The most disables plus deletes a plan may have (a shrunk source's plan
+    /// included). Absent: the directory's own limits on disables still apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_disables: Option<u64>,
+    /// The most updates a plan may have. Absent: the directory's own limits on updates
+    /// still apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_updates: Option<u64>,
+    /// The last day it holds, `YYYY-MM-DD` in the workspace time zone.
+    pub until: String,
+    /// Why, as reviewers agreed: shown in plans, reviews and job results.
+    pub reason: String,
 }
 
 fn default_timezone() -> String {

@@ -245,3 +245,29 @@ fn two_directories_may_not_manage_the_same_entries() {
     assert!(problems(&files(&ldap(people, "hrsync-b", "ou=disabled,dc=acme"))).is_empty());
     assert!(problems(&files(&ldap("ou=staff,dc=acme", "hrsync", "ou=staff-disabled,dc=acme"))).is_empty());
 }
+
+#[test]
+fn allowances_name_a_directory_a_date_a_figure_and_a_reason() {
+    let good = format!(
+        "{WORKSPACE}allowances:\n  - {{ directory: corp, max_disables: 300, until: \"2026-12-05\", reason: closing the Lyon office }}\n"
+    );
+    let config = load(&repo().with("hrsync.yaml", &good)).unwrap();
+    let a = &config.workspace.allowances[0];
+    assert_eq!((a.directory.as_str(), a.max_disables, a.line), ("corp", Some(300), 4));
+    assert_eq!(a.until, jiff::civil::date(2026, 12, 5));
+    let fingerprint = load(&repo()).unwrap().fingerprint;
+    assert_eq!(config.fingerprint, fingerprint, "an allowance does not change plan ids");
+
+    let bad = format!(
+        "{WORKSPACE}allowances:\n  - {{ directory: hr, max_disables: 3, until: \"2026-12-05\", reason: x }}\n  - {{ directory: corp, until: \"5.12.2026\", reason: \" \" }}\n"
+    );
+    assert_eq!(
+        problems(&repo().with("hrsync.yaml", &bad)),
+        [
+            "hrsync.yaml:4:18 there is no directory `hr` (the directories are: corp)",
+            "hrsync.yaml:5:5 an allowance without `max_disables` or `max_updates` allows nothing (give the most disables (and deletes) or updates it allows)",
+            "hrsync.yaml:5:31 `5.12.2026` is not a date (write the last day it holds as `YYYY-MM-DD`)",
+            "hrsync.yaml:5:52 an allowance needs a reason (say why, as the reviewers agreed)",
+        ]
+    );
+}

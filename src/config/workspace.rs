@@ -33,6 +33,34 @@ pub struct Workspace {
     pub reports: Reports,
     /// Approved plan ids.
     pub approvals: BTreeSet<PlanId>,
+    /// Allowances for mass changes, in file order.
+    pub allowances: Vec<Allowance>,
+}
+
+/// A bounded, expiring permission for a mass change (`allowances` in `hrsync.yaml`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allowance {
+    /// Its place in `allowances` (0-based).
+    pub index: usize,
+    /// The line of `hrsync.yaml` it starts on, to find the commit that added it.
+    pub line: usize,
+    /// The directory.
+    pub directory: crate::model::DirectoryId,
+    /// The most disables plus deletes; `None`: the directory's limits apply.
+    pub max_disables: Option<u64>,
+    /// The most updates; `None`: the directory's limits apply.
+    pub max_updates: Option<u64>,
+    /// The last day it holds, in the workspace time zone.
+    pub until: jiff::civil::Date,
+    /// Why.
+    pub reason: String,
+}
+
+impl Allowance {
+    /// Whether it has expired on `today`.
+    pub fn expired(&self, today: jiff::civil::Date) -> bool {
+        today > self.until
+    }
 }
 
 /// When the daemon re-plans.

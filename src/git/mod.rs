@@ -185,4 +185,14 @@ impl RepoFiles for GitTree {
     fn root(&self) -> &Path {
         &self.root
     }
+
+    fn commit_of_line(&self, path: &str, line: usize) -> Option<String> {
+        let full = if self.prefix.is_empty() { path.to_owned() } else { format!("{}/{path}", self.prefix) };
+        let repo = self.repo.lock().unwrap_or_else(|p| p.into_inner());
+        let mut options = git2::BlameOptions::new();
+        options.newest_commit(self.commit);
+        let blame = repo.blame_file(Path::new(&full), Some(&mut options)).ok()?;
+        let hunk = blame.get_line(line)?;
+        Some(hunk.final_commit_id().to_string())
+    }
 }

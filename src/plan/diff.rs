@@ -222,11 +222,18 @@ impl<'a> Planner<'a> {
         let safety = guard::mass::safety_check(&self.dir.safety, managed, &summary);
         let id = plan_id(self.input, self.workspace_today, &timers);
         let starts_timers = timers.keys().any(|k| !self.input.timers.contains_key(k));
-        let Verdict { status, blocked_by, approved } = guard::verdict(
+        let allowances: Vec<&crate::config::Allowance> =
+            (self.input.config.workspace.allowances.iter()).filter(|a| a.directory == self.dir.id).collect();
+        let approvals = guard::Approvals {
+            ids: self.input.approvals,
+            allowances: &allowances,
+            today: self.workspace_today,
+        };
+        let Verdict { status, blocked_by, approved_by } = guard::verdict(
             self.input.sources,
             &safety,
             &summary,
-            self.input.approvals,
+            &approvals,
             &id,
             self.absence_blocker.as_deref(),
             starts_timers,
@@ -242,7 +249,8 @@ impl<'a> Planner<'a> {
             timezone: self.input.config.workspace.timezone.iana_name().unwrap_or("UTC").to_owned(),
             status,
             blocked_by,
-            approved,
+            approved: approved_by.is_some(),
+            approved_by,
             summary,
             safety,
             sources: self

@@ -65,9 +65,12 @@ pub struct Plan {
     /// Why it is blocked or failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked_by: Vec<String>,
-    /// Whether a blocked plan was approved by its id.
+    /// Whether a plan beyond the safety limits was approved (by its id or an allowance).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub approved: bool,
+    /// What approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<ApprovedBy>,
     /// Counts per action.
     pub summary: Summary,
     /// The mass-change check.
@@ -86,6 +89,56 @@ impl Plan {
     /// Whether the plan writes anything.
     pub fn has_changes(&self) -> bool {
         self.summary.changes() > 0
+    }
+}
+
+/// What let a plan beyond the safety limits through.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum ApprovedBy {
+    /// Its exact id, in `approvals` of `hrsync.yaml` or given to `apply --approve`.
+    PlanId,
+    /// An allowance of `hrsync.yaml`.
+    Allowance {
+        /// Its place in `allowances` (0-based).
+        index: usize,
+        /// Its reason.
+        reason: String,
+        /// The last day it holds.
+        until: Date,
+        /// Its limit on disables and deletes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_disables: Option<u64>,
+        /// Its limit on updates.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_updates: Option<u64>,
+        /// The commit that added it, when the config is read from git.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<String>,
+    },
+}
+
+impl ApprovedBy {
+    /// In words, for logs, reviews and commit messages.
+    pub fn describe(&self) -> String {
+        match self {
+            ApprovedBy::PlanId => "approved by its plan id".to_owned(),
+            ApprovedBy::Allowance { index, reason, until, max_disables, max_updates, commit } => {
+                let mut limits = Vec::new();
+                if let Some(n) = max_disables {
+                    limits.push(format!("up to {n} disables"));
+                }
+                if let Some(n) = max_updates {
+                    limits.push(format!("up to {n} updates"));
+                }
+                let added = commit.as_ref().map(|c| format!(", added in {c}")).unwrap_or_default();
+                format!(
+                    "within allowance {} ({} until {until}: {reason}{added})",
+                    index + 1,
+                    limits.join(" and ")
+                )
+            }
+        }
     }
 }
 

@@ -89,6 +89,7 @@ impl DirectoryResult {
             reason: None,
             plan: Some(plan.id.clone()),
             plan_status: Some(plan.status),
+            approved_by: plan.approved_by.clone(),
             applied: false,
             created: s.create,
             updated: s.update,

@@ -118,6 +118,10 @@ pub struct DirectoryResult {
     /// The plan's status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_status: Option<PlanStatus>,
+    /// What let a plan beyond the safety limits through: its id, or an allowance (with
+    /// the commit that added it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<crate::plan::ApprovedBy>,
     /// Whether the plan was applied.
     pub applied: bool,
     /// Entries created (planned, when not applied).
@@ -159,6 +163,7 @@ impl DirectoryResult {
             reason: Some(reason),
             plan: None,
             plan_status: None,
+            approved_by: None,
             applied: false,
             created: 0,
             updated: 0,

@@ -275,6 +275,22 @@ impl Run {
                     list_unchanged: options.list_unchanged,
                 });
                 show_read_warnings(&mut plan, &directory.read_warnings());
+                // Who approved what is in git: the commit that added the allowance.
+                if let Some(plan::ApprovedBy::Allowance { index, commit, .. }) = &mut plan.approved_by
+                    && let Some(a) = self.config.workspace.allowances.iter().find(|a| a.index == *index)
+                {
+                    *commit = self.files.commit_of_line(crate::config::WORKSPACE_FILE, a.line);
+                }
+                match (&plan.status, &plan.approved_by) {
+                    (plan::PlanStatus::Blocked, _) => warn!(
+                        directory = %config.id, plan = %plan.id, reasons = %plan.blocked_by.join("; "),
+                        "plan blocked by the safety limits: nothing is applied; if the changes are intended, add this plan id to `approvals` in hrsync.yaml, or an allowance, through a reviewed commit"
+                    ),
+                    (_, Some(by)) => {
+                        info!(directory = %config.id, plan = %plan.id, approved = %by.describe(), "plan beyond the safety limits approved")
+                    }
+                    _ => {}
+                }
                 let s = &plan.summary;
                 info!(
                     directory = %config.id, plan = %plan.id, status = plan.status.as_str(),

@@ -43,6 +43,23 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
     let default_safety = workspace.as_ref().map(|w| w.spec.safety.clone()).unwrap_or_default();
     let workspace_name = workspace.as_ref().map_or("", |w| w.spec.workspace.as_str());
     let directory_cfgs = cx.directories(&directories, &filter_cfgs, &default_safety, workspace_name);
+    // An allowance names a directory of the repository (by its file's name).
+    if let (Some(w), Some(cfg)) = (workspace.as_ref(), workspace_cfg.as_ref()) {
+        let ids: Vec<&str> = directories
+            .iter()
+            .filter_map(|d| std::path::Path::new(&d.doc.file).file_stem().and_then(|s| s.to_str()))
+            .collect();
+        for a in &cfg.allowances {
+            if !ids.contains(&a.directory.as_str()) {
+                cx.error(
+                    &w.doc,
+                    &format!("/allowances/{}/directory", a.index),
+                    format!("there is no directory `{}`", a.directory),
+                    Some(format!("the directories are: {}", ids.join(", "))),
+                );
+            }
+        }
+    }
 
     let diags = cx.diags.finish();
     match workspace_cfg {
@@ -255,7 +272,8 @@ fn date_format_round_trips(format: &str) -> bool {
     Date::strptime(format, &text).is_ok_and(|back| back == date)
 }
 
-/// A hash of the specs that shape a plan, without approvals and directory modes.
+/// A hash of the specs that shape a plan, without approvals, allowances and directory
+/// modes.
 ///
 /// A spec that does not serialize is an error, not hashed as `null`: that would give two
 /// different configs one fingerprint, and a plan approved under one would pass under
@@ -276,6 +294,7 @@ fn fingerprint(
     if let Some(w) = workspace {
         let mut spec = w.spec.clone();
         spec.approvals.clear();
+        spec.allowances.clear();
         spec.schedule = None;
         feed("workspace", serde_json::to_value(&spec)?);
     }

@@ -68,6 +68,53 @@ impl Compiler {
                 );
             }
         }
+        let mut allowances = Vec::new();
+        for (i, a) in spec.allowances.iter().enumerate() {
+            let at = |key: &str| format!("/allowances/{i}/{key}");
+            let directory = crate::model::DirectoryId::new(&a.directory).ok();
+            if directory.is_none() {
+                self.error(doc, &at("directory"), format!("`{}` is not a directory id", a.directory), None);
+            }
+            let until = match a.until.parse::<jiff::civil::Date>() {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    self.error(
+                        doc,
+                        &at("until"),
+                        format!("`{}` is not a date", a.until),
+                        Some("write the last day it holds as `YYYY-MM-DD`".into()),
+                    );
+                    None
+                }
+            };
+            if a.max_disables.is_none() && a.max_updates.is_none() {
+                self.error(
+                    doc,
+                    &format!("/allowances/{i}"),
+                    "an allowance without `max_disables` or `max_updates` allows nothing",
+                    Some("give the most disables (and deletes) or updates it allows".into()),
+                );
+            }
+            if a.reason.trim().is_empty() {
+                self.error(
+                    doc,
+                    &at("reason"),
+                    "an allowance needs a reason",
+                    Some("say why, as the reviewers agreed".into()),
+                );
+            }
+            if let (Some(directory), Some(until)) = (directory, until) {
+                allowances.push(crate::config::Allowance {
+                    index: i,
+                    line: doc.position(&format!("/allowances/{i}")).line,
+                    directory,
+                    max_disables: a.max_disables,
+                    max_updates: a.max_updates,
+                    until,
+                    reason: a.reason.trim().to_owned(),
+                });
+            }
+        }
         if spec.reports.pii == PiiSpec::Hashed && spec.reports.pii_key.is_none() {
             self.error(
                 doc,
@@ -90,6 +137,7 @@ impl Compiler {
                 pii_key: spec.reports.pii_key.clone(),
             },
             approvals: spec.approvals.iter().filter_map(|id| PlanId::new(id).ok()).collect(),
+            allowances,
         })
     }
 }

@@ -7,7 +7,8 @@
 //!   `min_source_share`) makes the source unhealthy, and a plan with an unhealthy
 //!   source fails;
 //! - [`mass`]: changes beyond the mass-change limits block a plan unless this exact plan
-//!   id is approved;
+//!   id is approved, or an allowance of the directory holds today and the plan stays
+//!   within its figures;
 //! - [`check`]: a blocked or failed plan is refused before anything is written, so what
 //!   blocks a plan and what refuses it cannot drift apart;
 //! - [`saved`]: a saved plan is applied only while the live state it was computed
@@ -23,7 +24,10 @@ pub mod saved;
 
 use std::collections::BTreeSet;
 
-use super::{Plan, PlanStatus, SafetyCheck, SourceHealth, SourceStatus, Summary};
+use jiff::civil::Date;
+
+use super::{ApprovedBy, Plan, PlanStatus, SafetyCheck, SourceHealth, SourceStatus, Summary};
+use crate::config::Allowance;
 use crate::model::PlanId;
 
 /// Why a plan was not applied at all.
@@ -69,8 +73,19 @@ pub(super) struct Verdict {
     pub(super) status: PlanStatus,
     /// Why it is blocked or failed (or, approved, which limits it exceeds).
     pub(super) blocked_by: Vec<String>,
-    /// Whether it exceeds a limit and its id is approved.
-    pub(super) approved: bool,
+    /// What approved it, when it exceeds a limit and is approved.
+    pub(super) approved_by: Option<ApprovedBy>,
+}
+
+/// The approvals a plan beyond the limits may have: its id among `ids`, or one of
+/// `allowances` (of its directory) that holds `today` and whose figures it stays within.
+pub(super) struct Approvals<'a> {
+    /// Approved plan ids.
+    pub(super) ids: &'a BTreeSet<PlanId>,
+    /// The directory's allowances.
+    pub(super) allowances: &'a [&'a Allowance],
+    /// The plan's day, in the workspace time zone.
+    pub(super) today: Date,
 }
 
 /// The status of plan `id`: failed if a source is unhealthy, else blocked if it exceeds
@@ -84,7 +99,7 @@ pub(super) fn verdict(
     sources: &[SourceStatus],
     safety: &SafetyCheck,
     summary: &Summary,
-    approvals: &BTreeSet<PlanId>,
+    approvals: &Approvals<'_>,
     id: &PlanId,
     absence: Option<&str>,
     starts_timers: bool,
@@ -103,16 +118,44 @@ pub(super) fn verdict(
             _ => {}
         }
     }
-    let mut exceeded: Vec<String> = sources
+    let shrunk: Vec<String> = sources
         .iter()
         .filter_map(|s| match &s.health {
             SourceHealth::Shrunk { reason } if !quiet => Some(format!("source `{}` {reason}", s.id)),
             _ => None,
         })
         .collect();
-    exceeded.extend(mass::mass_change(safety));
+    let (disables, updates) = mass::limits_exceeded(safety);
+    let exceeded: Vec<String> = shrunk.iter().chain(&disables).chain(&updates).cloned().collect();
 
-    let approved = !exceeded.is_empty() && approvals.contains(id);
+    // An allowance holds a plan whose disables (a shrunk source's included) and updates
+    // stay within its figures; a kind it gives no figure for keeps its own limits.
+    let fits = |a: &Allowance| {
+        let disables_fit = match a.max_disables {
+            Some(max) => safety.disables as u64 <= max,
+            None => disables.is_empty() && shrunk.is_empty(),
+        };
+        let updates_fit = match a.max_updates {
+            Some(max) => safety.updates as u64 <= max,
+            None => updates.is_empty(),
+        };
+        !a.expired(approvals.today) && disables_fit && updates_fit
+    };
+    let approved_by = if exceeded.is_empty() {
+        None
+    } else if approvals.ids.contains(id) {
+        Some(ApprovedBy::PlanId)
+    } else {
+        approvals.allowances.iter().find(|a| fits(a)).map(|a| ApprovedBy::Allowance {
+            index: a.index,
+            reason: a.reason.clone(),
+            until: a.until,
+            max_disables: a.max_disables,
+            max_updates: a.max_updates,
+            commit: None,
+        })
+    };
+    let approved = approved_by.is_some();
     let (status, blocked_by) = if !failed.is_empty() {
         (PlanStatus::Failed, failed)
     } else if !exceeded.is_empty() && !approved {
@@ -122,7 +165,8 @@ pub(super) fn verdict(
     } else {
         (PlanStatus::Ready, if approved { exceeded } else { Vec::new() })
     };
-    Verdict { status, blocked_by, approved }
+    let approved_by = if status == PlanStatus::Ready { approved_by } else { None };
+    Verdict { status, blocked_by, approved_by }
 }
 
 /// Refuses plans that must not be applied.

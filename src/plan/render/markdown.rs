@@ -146,7 +146,8 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
             writeln!(out)?;
         }
         PlanStatus::Ready if plan.approved => {
-            writeln!(out, "Approved beyond the safety limits by plan id:")?;
+            let by = plan.approved_by.as_ref().map(|b| b.describe()).unwrap_or_else(|| "approved".to_owned());
+            writeln!(out, "Beyond the safety limits, {}:", prose(&by))?;
             for b in &plan.blocked_by {
                 writeln!(out, "- {}", prose(b))?;
             }

@@ -211,8 +211,11 @@ fn verdict(out: &mut String, h: &Plan) {
             }
             writeln!(
                 out,
-                ">\n> If these changes are intended, approve this exact plan in a reviewed commit: add `{}` to `approvals` in `hrsync.yaml`.\n",
-                h.id
+                ">\n> If these changes are intended, approve this exact plan in a reviewed commit: add `{}` to `approvals` in `hrsync.yaml`. An approval that survives new HR data and the next days is an allowance: `allowances: [{{ directory: {}, max_disables: {}, max_updates: {}, until: YYYY-MM-DD, reason: … }}]`.\n",
+                h.id,
+                h.directory,
+                h.safety.disables,
+                h.safety.updates
             )
             .ok();
         }
@@ -224,7 +227,8 @@ fn verdict(out: &mut String, h: &Plan) {
             writeln!(out).ok();
         }
         PlanStatus::Ready if h.approved => {
-            writeln!(out, "Approved beyond the safety limits:").ok();
+            let by = h.approved_by.as_ref().map(|b| b.describe()).unwrap_or_else(|| "approved".to_owned());
+            writeln!(out, "Beyond the safety limits, {}:", prose(&by)).ok();
             for r in &h.blocked_by {
                 writeln!(out, "- {}", prose(r)).ok();
             }

@@ -432,6 +432,47 @@ fn mass_disables_are_blocked_until_approved_by_id() {
 }
 
 #[test]
+fn an_allowance_lets_a_plan_within_its_figures_through_until_it_expires() {
+    let live: Vec<Entry> = (1..=8).map(|i| entry(&format!("E{i}"))).collect();
+    let people: Vec<Person> = (1..=8).map(|i| Person::test(&format!("E{i}"))).collect();
+    let allowing = |max: &str, until: &str| {
+        Fixture::new().with(
+            "hrsync.yaml",
+            &format!(
+                "{WORKSPACE}allowances:\n  - {{ directory: d, {max}, until: \"{until}\", reason: closing the Lyon office }}\n"
+            ),
+        )
+    };
+    let case = |fixture: Fixture, n: usize| {
+        Case::new(people[..n].to_vec(), live.clone()).config(fixture).now("2026-12-01T09:00:00Z")
+    };
+    // Two disables are 25 %: blocked, but within an allowance of up to 3 until the 5th.
+    let plan = case(allowing("max_disables: 3", "2026-12-05"), 6).plan();
+    assert_eq!(plan.status, PlanStatus::Ready, "{:?}", plan.blocked_by);
+    assert_eq!(
+        plan.approved_by,
+        Some(ApprovedBy::Allowance {
+            index: 0,
+            reason: "closing the Lyon office".into(),
+            until: jiff::civil::date(2026, 12, 5),
+            max_disables: Some(3),
+            max_updates: None,
+            commit: None,
+        })
+    );
+    assert!(guard::check(&plan).is_ok());
+    let blocked = case(Fixture::new(), 6).plan();
+    assert_eq!(blocked.status, PlanStatus::Blocked);
+    assert_eq!(plan.id, blocked.id, "an allowance does not change the plan id");
+    // Beyond its figure, after its day, or for updates it gives no figure for: blocked.
+    assert_eq!(case(allowing("max_disables: 3", "2026-12-05"), 4).plan().status, PlanStatus::Blocked);
+    assert_eq!(case(allowing("max_disables: 3", "2026-11-30"), 6).plan().status, PlanStatus::Blocked);
+    assert_eq!(case(allowing("max_updates: 100", "2026-12-05"), 6).plan().status, PlanStatus::Blocked);
+    // The last day still holds.
+    assert_eq!(case(allowing("max_disables: 3", "2026-12-01"), 6).plan().status, PlanStatus::Ready);
+}
+
+#[test]
 fn a_saved_plan_applies_only_while_it_is_still_the_plan() {
     use guard::saved::{self, SavedPlanError};
     let mut case = Case::new(vec![Person::test("E1"), Person::test("E2")], vec![entry("E1")]);
