@@ -401,6 +401,71 @@ fn an_allowance_merged_through_review_lets_the_daemon_apply_a_mass_change_on_a_l
     );
 }
 
+/// Every `Plan-Id` a commit of the reports branch names, and whether each is the id of
+/// a `plan.json` committed on the branch.
+fn plan_ids_in_git(repo: &Repository) -> Vec<(String, bool)> {
+    let tip = repo.find_reference("refs/heads/hrsync/reports").unwrap().peel_to_commit().unwrap();
+    let mut walk = repo.revwalk().unwrap();
+    walk.push(tip.id()).unwrap();
+    let mut committed = std::collections::BTreeSet::new();
+    let mut named = Vec::new();
+    for oid in walk {
+        let c = repo.find_commit(oid.unwrap()).unwrap();
+        if let Ok(entry) = c.tree().unwrap().get_path(Path::new("reports/corp/plan.json")) {
+            let blob = entry.to_object(repo).unwrap().peel_to_blob().unwrap();
+            let plan: serde_json::Value = serde_json::from_slice(blob.content()).unwrap();
+            committed.insert(plan["id"].as_str().unwrap().to_owned());
+        }
+        for line in c.message().unwrap().lines() {
+            if let Some(id) = line.strip_prefix("Plan-Id: ") {
+                named.push(id.to_owned());
+            }
+        }
+    }
+    named.into_iter().map(|id| (id.clone(), committed.contains(&id))).collect()
+}
+
+#[test]
+fn a_failed_plan_and_a_broken_config_each_leave_a_commit_on_the_reports_branch() {
+    let (tmp, repo) = repository();
+    for day in ["22", "23", "24"] {
+        assert_eq!(daemon_once(tmp.path(), &format!("2026-11-{day}T09:00:00Z")).code, 0);
+    }
+    let quiet = file_on_branch(&repo, "reports/corp/plan.json");
+    assert_eq!(quiet["status"], "no_changes");
+    // The German export arrives empty: the source is unhealthy, the plan fails, and the
+    // branch says so instead of showing the last quiet plan.
+    let csv = tmp.path().join("sync/data/germany.csv");
+    let header = std::fs::read_to_string(&csv).unwrap().lines().next().unwrap().to_owned();
+    std::fs::write(&csv, format!("{header}\n")).unwrap();
+    commit_all(&repo, "an empty export");
+    let failed = daemon_once(tmp.path(), "2026-11-25T09:00:00Z");
+    let plan = file_on_branch(&repo, "reports/corp/plan.json");
+    assert_eq!(plan["status"], "failed", "{failed:?}");
+    assert!(plan["blocked_by"][0].as_str().unwrap().contains("source `germany` is unhealthy"), "{plan:#}");
+    assert_eq!(file_on_branch(&repo, "reports/result.json")["directories"]["corp"]["plan"], plan["id"]);
+
+    // A commit that breaks the config: the branch records the errors and the revision.
+    let corp = tmp.path().join("sync/directories/corp.yaml");
+    let text = std::fs::read_to_string(&corp).unwrap().replace("mode: apply", "mode: [apply");
+    std::fs::write(&corp, text).unwrap();
+    let broken = commit_all(&repo, "a typo");
+    let out = daemon_once(tmp.path(), "2026-11-25T10:00:00Z");
+    assert_eq!(out.code, 1, "{out:?}");
+    let status = file_on_branch(&repo, "reports/status.json");
+    assert_eq!(status["status"], "invalid_config", "{status:#}");
+    assert_eq!(status["revision"], broken.to_string());
+    let error = &status["errors"][0];
+    assert_eq!(error["file"], "directories/corp.yaml", "{status:#}");
+    assert!(error["line"].as_u64().is_some_and(|l| l >= 8) && error["message"].is_string(), "{status:#}");
+    let (subject, _) = &reports(&repo)[0];
+    assert!(subject.starts_with("Config at ") && subject.contains("is not valid"), "{subject}");
+    // Every Plan-Id a commit names is a plan in git.
+    let ids = plan_ids_in_git(&repo);
+    assert!(ids.len() >= 4, "{ids:?}");
+    assert!(ids.iter().all(|(_, in_git)| *in_git), "{ids:?}");
+}
+
 #[test]
 fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
     let (tmp, repo, main) = applied_repository();
@@ -566,6 +631,8 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
     assert!(m.contains("hrsync_runs_total{status=\"warning\"} 1"), "{m}");
     assert!(m.contains("hrsync_actions_total{directory=\"corp\",kind=\"created\"} 143"), "{m}");
     assert!(m.contains("hrsync_last_success_timestamp_seconds{source=\"germany\"} "), "{m}");
+    assert!(m.contains("hrsync_plan_blocked{directory=\"corp\"} 0"), "{m}");
+    assert!(m.contains("hrsync_items_failed_total{directory=\"corp\"} 0"), "{m}");
 
     // POST /runs needs the token.
     let runs = format!("{base}/runs");

@@ -7,7 +7,9 @@
 //! this machine's (a higher serial), so a daemon on a fresh machine carries on.
 //!
 //! Commits are skipped when they would change nothing: a plan without changes is not
-//! committed again over a plan without changes, and `result.json` is committed with
+//! committed again over a plan without changes (a failed or blocked plan always is; a
+//! quiet plan goes with the result's commit if one is made, so every `Plan-Id` is in
+//! git), and `result.json` is committed with
 //! `status.json` (which holds no times) only for a run that wrote something or changed
 //! the status. An unchanged interval run therefore commits nothing.
 
@@ -80,9 +82,12 @@ pub async fn cycle(
     let time = run.now.as_second();
     let options =
         JobOptions { source: None, dry_run: false, approvals: Default::default(), pii: pii.clone() };
+    // The files of plans not committed because nothing changed.
+    let quiet: Arc<Mutex<Vec<ReportFile>>> = Arc::default();
     let result = {
         let reports = reports.clone();
         let commits = commits.clone();
+        let quiet = quiet.clone();
         let pii = pii.clone();
         let mut on_plan = move |directory: &DirectoryConfig, plan: &Plan| -> Result<(), String> {
             let reports = reports.lock().map_err(|_| "reports lock poisoned".to_owned())?;
@@ -91,18 +96,22 @@ pub async fn cycle(
                 CycleError::Reports(git) => crate::model::error_chain(&git),
                 other => crate::model::error_chain(&other),
             })?;
-            if made.is_some() {
-                publish()
-                    .map_err(|e| format!("cannot publish the plan: {}", crate::model::error_chain(&e)))?;
+            match made {
+                Planned::Committed(oid, subject) => {
+                    publish()
+                        .map_err(|e| format!("cannot publish the plan: {}", crate::model::error_chain(&e)))?;
+                    commits.lock().map(|mut c| c.push((oid, subject))).unwrap_or(());
+                }
+                Planned::Quiet(files) => quiet.lock().map(|mut q| q.extend(files)).unwrap_or(()),
             }
-            commits.lock().map(|mut c| c.extend(made)).unwrap_or(());
             Ok(())
         };
         run.job_with(&options, &mut on_plan).await?
     };
     let reports =
         reports.lock().map_err(|_| CycleError::Reports(GitError::Git(git2::Error::from_str("lock"))))?;
-    let made = commit_result(&reports, run, &result, revision, time)?;
+    let quiet = quiet.lock().map(|q| q.clone()).unwrap_or_default();
+    let made = commit_result(&reports, run, &result, quiet, revision, time)?;
     if made.is_some() {
         publish().map_err(CycleError::Reports)?;
     }
@@ -120,24 +129,30 @@ fn commit_plan(
     pii: &Pii,
     revision: &str,
     time: i64,
-) -> Result<Option<(git2::Oid, String)>, CycleError> {
+) -> Result<Planned, CycleError> {
     let dir = directory.id.as_str();
     let json_path = format!("{dir}/plan.json");
-    // Only the summary of the committed plan matters; a plan may be megabytes.
+    // Only the summary and status of the committed plan matter; a plan may be megabytes.
     #[derive(serde::Deserialize)]
     struct Committed {
         summary: crate::plan::Summary,
-    }
-    let previous_quiet = reports
-        .read(&json_path)
-        .and_then(|b| serde_json::from_slice::<Committed>(&b).ok())
-        .is_some_and(|p| p.summary.changes() == 0);
-    if !plan.has_changes() && previous_quiet {
-        return Ok(None);
+        status: crate::plan::PlanStatus,
     }
     let redacted = pii::redact(plan, pii);
     let json = pretty(&redacted)?;
     let markdown = render::render(plan, Format::Markdown, pii)?.into_bytes();
+    let files = vec![(format!("{dir}/plan.md"), markdown), (json_path.clone(), json)];
+    // A quiet plan after a quiet one of the same status is not committed again (its id
+    // changes with the date alone); a failed or blocked plan always is, so the previous
+    // plan never stands as if it were current. Its files are kept for the result's
+    // commit, if one is made, so that its Plan-Id is in git.
+    let previous_quiet = reports
+        .read(&json_path)
+        .and_then(|b| serde_json::from_slice::<Committed>(&b).ok())
+        .is_some_and(|p| p.summary.changes() == 0 && p.status == plan.status);
+    if !plan.has_changes() && previous_quiet && plan.status == crate::plan::PlanStatus::NoChanges {
+        return Ok(Planned::Quiet(files));
+    }
     let s = &plan.summary;
     let subject = format!(
         "Plan for `{dir}`: {} to create, {} to update, {} to disable, {} to delete ({})",
@@ -148,13 +163,27 @@ fn commit_plan(
         plan.status.as_str()
     );
     let commit = ReportCommit {
-        files: vec![(format!("{dir}/plan.md"), markdown), (json_path, json)],
+        files,
         subject: subject.clone(),
         trailers: vec![("Config-Revision", revision.to_owned()), ("Plan-Id", plan.id.to_string())],
         time,
     };
-    Ok(reports.commit(&commit).map_err(CycleError::Reports)?.map(|oid| (oid, subject)))
+    Ok(match reports.commit(&commit).map_err(CycleError::Reports)? {
+        Some(oid) => Planned::Committed(oid, subject),
+        None => Planned::Quiet(Vec::new()),
+    })
 }
+
+/// What became of a directory's plan on the reports branch.
+enum Planned {
+    /// Committed, with the commit's subject.
+    Committed(git2::Oid, String),
+    /// Not committed (nothing changed since the last quiet plan): its files.
+    Quiet(Vec<ReportFile>),
+}
+
+/// A file of the reports branch: its path below the reports folder, and its bytes.
+type ReportFile = (String, Vec<u8>);
 
 /// The run state committed to the reports branch.
 const STATE: &str = "state.json";
@@ -190,6 +219,7 @@ fn commit_result(
     reports: &ReportsBranch,
     run: &Run,
     result: &JobResult,
+    quiet_plans: Vec<ReportFile>,
     revision: &str,
     time: i64,
 ) -> Result<Option<(git2::Oid, String)>, CycleError> {
@@ -222,11 +252,13 @@ fn commit_result(
     }
     state.advance_serial(committed.as_ref());
     let state_json = serde_json::to_value(&state)?;
-    let files = vec![
+    // Plans not committed on their own go with the result that names them.
+    let mut files = quiet_plans;
+    files.extend([
         ("status.json".to_owned(), status),
         ("result.json".to_owned(), pretty(&full)?),
         (STATE.to_owned(), pretty(&state_json)?),
-    ];
+    ]);
     let subject = format!("Run {}: {}", result.started_at, result.status.as_str());
     let mut trailers = vec![("Config-Revision", revision.to_owned())];
     for d in result.directories.values() {

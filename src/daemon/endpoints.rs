@@ -41,6 +41,10 @@ struct Record {
     actions: BTreeMap<(String, &'static str), u64>,
     duration_sum: f64,
     last_success: BTreeMap<(String, String), i64>,
+    /// Per directory: whether its last plan was blocked by the safety limits.
+    blocked: BTreeMap<String, bool>,
+    /// Per directory: items that failed, over all runs.
+    failed_items: BTreeMap<String, u64>,
 }
 
 impl Shared {
@@ -101,6 +105,9 @@ impl Shared {
                     if d.status != JobStatus::Failed {
                         r.last_success.insert(("directory".into(), id.to_string()), when);
                     }
+                    let blocked = d.plan_status == Some(crate::plan::PlanStatus::Blocked);
+                    r.blocked.insert(id.to_string(), blocked);
+                    *r.failed_items.entry(id.to_string()).or_default() += d.failed as u64;
                 }
                 if let Sources::All { sources } = &result.sources {
                     for (id, s) in sources {
@@ -179,6 +186,16 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
     out.push_str("# TYPE hrsync_last_success_timestamp_seconds gauge\n");
     for ((kind, id), at) in &r.last_success {
         writeln!(out, "hrsync_last_success_timestamp_seconds{{{kind}=\"{}\"}} {at}", label(id)).ok();
+    }
+    out.push_str("# HELP hrsync_plan_blocked Whether the directory's last plan was blocked by the safety limits (1) and waits for an approval.\n");
+    out.push_str("# TYPE hrsync_plan_blocked gauge\n");
+    for (dir, blocked) in &r.blocked {
+        writeln!(out, "hrsync_plan_blocked{{directory=\"{}\"}} {}", label(dir), u8::from(*blocked)).ok();
+    }
+    out.push_str("# HELP hrsync_items_failed_total Items a directory refused or that could not be written, over all runs.\n");
+    out.push_str("# TYPE hrsync_items_failed_total counter\n");
+    for (dir, n) in &r.failed_items {
+        writeln!(out, "hrsync_items_failed_total{{directory=\"{}\"}} {n}", label(dir)).ok();
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -22,7 +22,7 @@ use crate::git::GitTree;
 use crate::git::remote::Mirror;
 use crate::model::error_chain;
 use crate::report::JobStatus;
-use crate::run::{Run, load_config};
+use crate::run::Run;
 
 /// How often a watching daemon fetches a remote repository (a webhook fetches at once).
 const FETCH_INTERVAL: Duration = Duration::from_secs(30);
@@ -51,7 +51,7 @@ impl Host {
     /// `hrsync daemon --once`: one cycle on `branch`, its job result on stdout.
     pub async fn once(&self, branch: Option<&str>) -> Result<ExitCode> {
         let default = if is_remote(&self.repo) { "main" } else { "HEAD" };
-        let (cycle, _, _) = self.one_cycle(branch.unwrap_or(default)).await?;
+        let (cycle, _, _) = self.one_cycle(branch.unwrap_or(default)).await.map_err(|f| f.error)?;
         println!("{}", serde_json::to_string_pretty(&cycle.result)?);
         Ok(if cycle.result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
@@ -121,27 +121,54 @@ impl Host {
                 }
             });
         }
+        // Runs that failed in a row: the next is retried after a minute, then two, four …
+        // up to the schedule's interval.
+        let failures = std::sync::atomic::AtomicU32::new(0);
         super::watch(&watch_dir, &watched, triggers, || async {
             #[allow(clippy::disallowed_methods)] // the run's duration, for /metrics
             let started = std::time::Instant::now();
             let outcome = self.one_cycle(&branch).await;
             let seconds = started.elapsed().as_secs_f64();
-            match outcome {
+            let (revision, result, scheduled) = match outcome {
                 Ok((cycle, wait, revision)) => {
-                    tracing::info!(status = ?cycle.result.status, commits = cycle.commits.len(), "run finished");
-                    let next = wall_clock() + jiff::SignedDuration::try_from(wait).unwrap_or_default();
-                    shared.finished(Some(revision), Ok(&cycle.result), seconds, next);
-                    wait
+                    let r = &cycle.result;
+                    let failed = failures_of(r);
+                    match r.status {
+                        JobStatus::Failed => tracing::error!(status = "failed", causes = %failed.join("; "), commits = cycle.commits.len(), "run failed"),
+                        JobStatus::Warning => tracing::warn!(status = "warning", causes = %failed.join("; "), commits = cycle.commits.len(), "run finished with warnings"),
+                        JobStatus::Completed => tracing::info!(status = "completed", commits = cycle.commits.len(), "run finished"),
+                    }
+                    // A source or directory that failed as a whole; failed items wait for
+                    // the next scheduled run, like everything else.
+                    let retry = r.status == JobStatus::Failed
+                        || r.directories.values().any(|d| d.status == JobStatus::Failed)
+                        || matches!(&r.sources, crate::report::Sources::All { sources } if sources.values().any(|s| s.status == Some(JobStatus::Failed)));
+                    (Some(revision), Ok((cycle, retry)), wait)
                 }
-                Err(e) => {
-                    let error = error_chain(e.as_ref());
-                    tracing::error!(error = %error, "run failed");
-                    let wait = Duration::from_secs(60);
-                    let next = wall_clock() + jiff::SignedDuration::from_secs(60);
-                    shared.finished(None, Err(error), seconds, next);
-                    wait
+                Err(failure) => {
+                    let error = error_chain(failure.error.as_ref());
+                    tracing::error!(error = %error, revision = failure.revision.as_deref().unwrap_or(""), "run failed");
+                    (failure.revision, Err(error), failure.interval)
                 }
+            };
+            let retry = match &result {
+                Ok((_, retry)) => *retry,
+                Err(_) => true,
+            };
+            let wait = if retry {
+                let wait = retry_wait(failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed), scheduled);
+                tracing::warn!(retry_in_seconds = wait.as_secs(), "retrying after a failure");
+                wait
+            } else {
+                failures.store(0, std::sync::atomic::Ordering::Relaxed);
+                scheduled
+            };
+            let next = wall_clock() + jiff::SignedDuration::try_from(wait).unwrap_or_default();
+            match &result {
+                Ok((cycle, _)) => shared.finished(revision, Ok(&cycle.result), seconds, next),
+                Err(error) => shared.finished(revision, Err(error.clone()), seconds, next),
             }
+            wait
         })
         .await?;
         tracing::info!("stopped");
@@ -172,8 +199,23 @@ impl Host {
     }
 
     /// One cycle on the config at `rev`: the cycle, when the next scheduled run is due,
-    /// and the revision read.
-    async fn one_cycle(&self, rev: &str) -> Result<(Cycle, Duration, String)> {
+    /// and the revision read; or why it failed, with the revision when it was read.
+    async fn one_cycle(&self, rev: &str) -> Result<(Cycle, Duration, String), CycleFailure> {
+        let mut revision = None;
+        let mut interval = Duration::from_secs(3600);
+        self.try_cycle(rev, &mut revision, &mut interval).await.map_err(|error| CycleFailure {
+            error,
+            revision,
+            interval,
+        })
+    }
+
+    async fn try_cycle(
+        &self,
+        rev: &str,
+        read: &mut Option<String>,
+        interval: &mut Duration,
+    ) -> Result<(Cycle, Duration, String)> {
         let mirror = self.mirror()?;
         if let Some(m) = &mirror {
             m.fetch().with_context(|| format!("cannot fetch {}", self.repo))?;
@@ -193,7 +235,25 @@ impl Host {
             )
         })?);
         let revision = files.revision().unwrap_or_default();
-        let config = load_config(files.as_ref())?;
+        *read = Some(revision.clone());
+        let config = match crate::config::load(files.as_ref()) {
+            Ok(config) => config,
+            Err(crate::config::ConfigError::Invalid(diagnostics)) => {
+                let text = diagnostics.to_string();
+                eprintln!("{text}");
+                // The reports branch says so, with the errors and the revision, so the
+                // trail has no gap and the previous status does not stand as current.
+                let remote = mirror.as_ref().map(|m| (self.url(), m.path().to_owned()));
+                let dir = mirror.as_ref().map_or_else(|| PathBuf::from(&self.repo), |m| m.path().to_owned());
+                record_invalid_config(files.as_ref(), &dir, &revision, &diagnostics, self.clock(), remote)?;
+                bail!(
+                    "the config at {revision} is not valid ({} problems); the reports branch says which",
+                    diagnostics.len()
+                );
+            }
+            Err(e) => return Err(e.into()),
+        };
+        *interval = next_run(config.workspace.schedule.as_ref(), wall_clock());
         let run = Run::open(files, config, self.state_dir.clone(), self.clock(), false)?;
         let _lock = run.store.lock()?;
         let pii = run.pii(None)?;
@@ -232,6 +292,89 @@ impl Host {
     }
 }
 
+/// How long to wait before retrying after `failed_before` failed runs in a row: a
+/// minute, then two, four … but never longer than the schedule's `interval` (nor less
+/// than a minute).
+fn retry_wait(failed_before: u32, interval: Duration) -> Duration {
+    let backoff = Duration::from_secs(60u64.saturating_mul(1 << failed_before.min(16)));
+    backoff.min(interval.max(Duration::from_secs(60)))
+}
+
+/// Why a cycle failed as a whole, with the revision it read, if any, and the schedule's
+/// interval, which bounds the retries' back-off.
+struct CycleFailure {
+    error: anyhow::Error,
+    revision: Option<String>,
+    interval: Duration,
+}
+
+/// The failed sources and directories of a run, and its failed items, in words.
+fn failures_of(result: &crate::report::JobResult) -> Vec<String> {
+    let mut out = Vec::new();
+    if let crate::report::Sources::All { sources } = &result.sources {
+        for (id, s) in sources {
+            if let Some(e) = s.errors.first() {
+                out.push(format!("source `{id}`: {e}"));
+            }
+        }
+    }
+    for (id, d) in &result.directories {
+        if d.status == JobStatus::Failed {
+            out.push(format!("directory `{id}`: {}", d.reason.as_deref().unwrap_or("failed")));
+        } else if d.failed > 0 {
+            out.push(format!("directory `{id}`: {} items failed", d.failed));
+        }
+    }
+    out
+}
+
+/// Commits `status.json` saying the config at `revision` is invalid, with its
+/// diagnostics, to the reports branch the workspace names (read leniently: the config
+/// did not validate), or the default one; pushes it to `remote` when there is one.
+fn record_invalid_config(
+    files: &dyn RepoFiles,
+    dir: &Path,
+    revision: &str,
+    diagnostics: &crate::config::Diagnostics,
+    now: Timestamp,
+    remote: Option<(&str, PathBuf)>,
+) -> Result<()> {
+    let raw: serde_json::Value = files
+        .read(crate::config::WORKSPACE_FILE)
+        .ok()
+        .and_then(|b| serde_yaml::from_slice(&b).ok())
+        .unwrap_or_default();
+    let defaults = crate::config::spec::ReportsSpec::default();
+    let branch = raw["reports"]["branch"].as_str().unwrap_or(&defaults.branch).to_owned();
+    let folder = raw["reports"]["path"].as_str().unwrap_or(&defaults.path).to_owned();
+    let status = serde_json::json!({
+        "status": "invalid_config",
+        "revision": revision,
+        "errors": diagnostics
+            .iter()
+            .map(|d| serde_json::json!({
+                "file": d.file, "line": d.line, "column": d.column, "message": d.message, "hint": d.hint,
+            }))
+            .collect::<Vec<_>>(),
+    });
+    let mut bytes = serde_json::to_vec_pretty(&status)?;
+    bytes.push(b'\n');
+    let reports = crate::git::reports::ReportsBranch::open(dir, &branch, &folder)?;
+    let short = &revision[..revision.len().min(12)];
+    let commit = crate::git::reports::ReportCommit {
+        files: vec![("status.json".to_owned(), bytes)],
+        subject: format!("Config at {short} is not valid: nothing was planned"),
+        trailers: vec![("Config-Revision", revision.to_owned())],
+        time: now.as_second(),
+    };
+    if reports.commit(&commit)?.is_some()
+        && let Some((url, path)) = remote
+    {
+        Mirror::open(url, &path)?.push_reports(&branch)?;
+    }
+    Ok(())
+}
+
 /// The clock, read here at the daemon's edge and handed to each run as data.
 #[allow(clippy::disallowed_methods)]
 fn wall_clock() -> Timestamp {
@@ -254,6 +397,15 @@ fn next_run(schedule: Option<&Schedule>, now: Timestamp) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_runs_are_retried_after_a_minute_then_longer_up_to_the_interval() {
+        let hour = Duration::from_secs(3600);
+        let waits: Vec<u64> = (0..8).map(|n| retry_wait(n, hour).as_secs()).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(retry_wait(u32::MAX, hour).as_secs(), 3600, "no overflow");
+        assert_eq!(retry_wait(3, Duration::from_secs(10)).as_secs(), 60, "a minute at least");
+    }
 
     #[test]
     fn scheduled_runs_fall_on_the_start_plus_whole_intervals() {
