@@ -7,6 +7,7 @@
 mod active_directory;
 mod architecture;
 mod certs;
+mod ci_workflow;
 mod cli;
 mod daemon;
 mod entraid;
