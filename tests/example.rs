@@ -500,3 +500,22 @@ fn a_directory_that_cannot_be_planned_does_not_lose_what_apply_did_before_it() {
     assert!(state["directories"]["corp"]["last_applied_plan"].is_string(), "{state:#}");
     assert!(state["directories"]["zz"]["last_error"].as_str().unwrap().contains("127.0.0.1:9"), "{state:#}");
 }
+
+#[test]
+fn a_masked_plan_never_gives_two_people_one_label() {
+    // 10001 and 10101 both shorten to `10…01`: the keyed hash tells them apart.
+    let ex = Example::new();
+    let plan = ex.run(&["plan", "--unchanged"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let labels: Vec<&str> = plan
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("#### `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    assert_eq!(labels.len(), 143, "every person's row: {}", plan.stdout);
+    let distinct: std::collections::BTreeSet<&str> = labels.iter().copied().collect();
+    assert_eq!(distinct.len(), labels.len(), "two rows share a label");
+    let alike = labels.iter().filter(|l| l.starts_with("germany:10…01#")).count();
+    assert!(alike >= 2, "10001 and 10101: {labels:?}");
+}
