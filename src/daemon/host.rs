@@ -139,9 +139,12 @@ impl Host {
                         JobStatus::Completed => tracing::info!(status = "completed", commits = cycle.commits.len(), "run finished"),
                     }
                     // A source or directory that failed as a whole; failed items wait for
-                    // the next scheduled run, like everything else.
-                    let retry = r.status == JobStatus::Failed
-                        || r.directories.values().any(|d| d.status == JobStatus::Failed)
+                    // the next scheduled run, like everything else, and a blocked plan
+                    // for its approval (a commit starts a run at once).
+                    let blocked = |d: &crate::report::DirectoryResult| {
+                        d.plan_status == Some(crate::plan::PlanStatus::Blocked)
+                    };
+                    let retry = r.directories.values().any(|d| d.status == JobStatus::Failed && !blocked(d))
                         || matches!(&r.sources, crate::report::Sources::All { sources } if sources.values().any(|s| s.status == Some(JobStatus::Failed)));
                     (Some(revision), Ok((cycle, retry)), wait)
                 }
