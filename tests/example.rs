@@ -321,6 +321,36 @@ fn one_failing_item_does_not_stop_the_others_and_its_error_is_masked() {
 }
 
 #[test]
+fn run_shows_people_in_its_job_result_as_pii_says() {
+    // The job result names the person of a failed item: masked by the workspace's
+    // `reports.pii`, in full with `--pii full` (as `plan`, `apply` and `preview` take it).
+    let squat = |ex: &Example| {
+        let dir = ex.path(".hrsync/directories/corp");
+        std::fs::create_dir_all(&dir).unwrap();
+        let squatter = serde_json::json!({"id": "left-by-hand", "enabled": true, "revision": 1, "attributes": {"employeeNumber": "X-1"}});
+        std::fs::write(dir.join("10003.json"), squatter.to_string()).unwrap();
+    };
+    let error = |out: &crate::util::Run| json(&out.stdout)["directories"]["corp"]["errors"][0].clone();
+    let ex = Example::new();
+    squat(&ex);
+    let full = ex.run(&["run", "--pii", "full"]);
+    assert_eq!(full.code, 0, "{full:?}");
+    assert_eq!(
+        error(&full),
+        "create germany:10003: the `employeeNumber` of entry `10003` is already in use in the directory"
+    );
+    let ex = Example::new();
+    squat(&ex);
+    let masked = ex.run(&["run", "--pii", "masked"]);
+    assert_eq!(masked.code, 0, "{masked:?}");
+    assert!(error(&masked).as_str().unwrap().starts_with("create germany:10…03: "), "{masked:?}");
+    assert!(!masked.stdout.contains("10003"), "{masked:?}");
+    let hashed = Example::new().run(&["run", "--dry-run", "--pii", "hashed"]);
+    assert_eq!(hashed.code, 1, "hashed needs a key, as elsewhere: {hashed:?}");
+    assert!(hashed.stderr.contains("`pii: hashed` needs `reports.pii_key`"), "{hashed:?}");
+}
+
+#[test]
 fn every_directory_example_validates_in_the_example_repository() {
     let mut names: Vec<String> = std::fs::read_dir(crate::util::root().join("examples/directories"))
         .unwrap()

@@ -140,6 +140,9 @@ pub(super) enum Command {
         /// Approve a plan blocked by the safety limits, by its id.
         #[arg(long, value_name = "ID")]
         approve: Vec<String>,
+        /// How personal data is shown in the job result [default: reports.pii of hrsync.yaml].
+        #[arg(long, value_enum)]
+        pii: Option<PiiArg>,
     },
     /// The GitOps loop: plan, commit the plan to the reports branch, apply, commit the
     /// result; once with `--once`, else watching the branch until stopped.

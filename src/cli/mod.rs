@@ -72,7 +72,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Apply { plan, approve, directory, pii } => {
             apply::apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
         }
-        Command::Run { source, dry_run, approve } => run::run(g, source.clone(), *dry_run, approve).await,
+        Command::Run { source, dry_run, approve, pii } => {
+            run::run(g, source.clone(), *dry_run, approve, *pii).await
+        }
         Command::Daemon { once, branch, listen } => {
             daemon::daemon(g, *once, branch.as_deref(), listen.as_deref()).await
         }
