@@ -1,7 +1,7 @@
 //! The command line: validate messages, exit codes, schema freshness, preview, and the
 //! errors of what is not built yet.
 
-use crate::util::{Example, json, root, run};
+use crate::util::{Example, command, json, root, run};
 
 #[test]
 fn validate_reports_three_mistakes_in_two_files_with_positions() {
@@ -80,6 +80,65 @@ fn logs_are_json_lines_with_log_format_json() {
     let last = json(out.stderr.lines().last().unwrap_or_default());
     assert_eq!(last["level"], "ERROR", "{out:?}");
     assert!(last["fields"]["error"].as_str().unwrap().contains("there is no directory `nope`"), "{out:?}");
+}
+
+#[test]
+fn repository_options_go_before_or_after_the_command_but_not_on_schema() {
+    let ex = Example::new();
+    let repo = ex.repo();
+    let repo = repo.to_str().unwrap();
+    let before = run(&["--repo", repo, "--now", "2026-11-22", "plan", "--format", "json"]);
+    assert_eq!(before.code, 0, "{before:?}");
+    let after = run(&["plan", "--format", "json", "--repo", repo, "--now", "2026-11-22"]);
+    assert_eq!(after.code, 0, "{after:?}");
+    assert_eq!(before.stdout, after.stdout, "the same plan, whichever side the options are on");
+    // After the command wins over before it, and the command line over the environment.
+    let out = command(&["--repo", "/nonexistent", "plan", "--format", "json", "--repo", repo])
+        .env("HRSYNC_NOW", "2026-11-22")
+        .env("HRSYNC_REPO", "/nonexistent/too")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), before.stdout);
+    let plan_help = run(&["plan", "--help"]).stdout;
+    let schema_help = run(&["schema", "--help"]).stdout;
+    for flag in ["--repo", "--ref", "--state-dir", "--now"] {
+        assert!(plan_help.contains(flag), "{plan_help}");
+        assert!(
+            !schema_help.contains(flag),
+            "`schema --help` offers {flag}, which does nothing there:\n{schema_help}"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    for args in
+        [&["--repo", repo, "schema", "--out", out][..], &["schema", "--out", out, "--now", "2026-11-22"]]
+    {
+        let refused = run(args);
+        assert_eq!(refused.code, 1, "{refused:?}");
+        assert!(refused.stderr.contains("not apply to `hrsync schema`"), "{refused:?}");
+    }
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "nothing written");
+    assert_eq!(run(&["schema", "--out", out]).code, 0);
+}
+
+#[test]
+fn daemon_help_says_what_the_daemon_does() {
+    let help = run(&["daemon", "--help"]);
+    assert_eq!(help.code, 0, "{help:?}");
+    for what in [
+        "--once",
+        "every new commit of the tracked branch",
+        "schedule.interval",
+        "SIGHUP",
+        "POST /runs",
+        "SIGTERM",
+        "remote git URL",
+        "/healthz",
+    ] {
+        assert!(help.stdout.contains(what), "`daemon --help` does not mention {what}:\n{}", help.stdout);
+    }
+    assert!(!help.stdout.contains("not built"), "{}", help.stdout);
+    assert!(!help.stdout.contains("--ref"), "the daemon reads --branch: {}", help.stdout);
 }
 
 #[test]
