@@ -13,7 +13,7 @@ use jsonschema::error::ValidationErrorKind;
 use schemars::{JsonSchema, Schema, schema_for};
 use serde_json::{Value, json};
 
-use super::diagnostic::{Diagnostic, did_you_mean};
+use super::diagnostic::{Diagnostic, article, did_you_mean, one_of};
 use super::spec::{
     CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec,
     LdapDirectorySpec, RestSourceSpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
@@ -203,28 +203,31 @@ pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Problem> {
 /// yet", not "unknown".
 const PLANNED_SOURCES: &[&str] = &["kombo", "merge", "personio", "bamboohr", "afas", "entraid"];
 
+/// The schema's problems with `doc`.
 fn check(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
-    compiled
-        .validator
-        .iter_errors(&doc.value)
-        .map(|e| {
-            let pointer = e.instance_path().as_str();
-            let diagnostic =
-                describe(&compiled.schema, doc, pointer, e.schema_path().as_str(), e.kind(), e.instance());
-            let culprits = match e.kind() {
-                ValidationErrorKind::Required { .. } => Vec::new(),
-                ValidationErrorKind::AdditionalProperties { unexpected }
-                | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                    unexpected.iter().map(|k| child(pointer, k)).collect()
-                }
-                _ if pointer.is_empty() => Vec::new(),
-                _ => vec![pointer.to_owned()],
-            };
-            Problem { diagnostic, culprits }
-        })
-        .collect()
+    let mut problems = Vec::new();
+    for e in compiled.validator.iter_errors(&doc.value) {
+        let pointer = e.instance_path().as_str();
+        let culprits = match e.kind() {
+            ValidationErrorKind::Required { .. } => Vec::new(),
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                unexpected.iter().map(|k| child(pointer, k)).collect()
+            }
+            _ if pointer.is_empty() => Vec::new(),
+            _ => vec![pointer.to_owned()],
+        };
+        let diagnostics =
+            describe(&compiled.schema, doc, pointer, e.schema_path().as_str(), e.kind(), e.instance());
+        problems.extend(
+            diagnostics.into_iter().map(|diagnostic| Problem { diagnostic, culprits: culprits.clone() }),
+        );
+    }
+    problems
 }
 
+/// The diagnostics of one schema error: one, except for unknown keys, which get one
+/// each, at each key.
 fn describe(
     schema: &Value,
     doc: &Document,
@@ -232,34 +235,33 @@ fn describe(
     schema_path: &str,
     kind: &ValidationErrorKind,
     instance: &Value,
-) -> Diagnostic {
+) -> Vec<Diagnostic> {
     use ValidationErrorKind as K;
-    let allowed = || -> Vec<String> {
-        let parent = schema_path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-        schema
-            .pointer(parent)
-            .and_then(|node| node.get("properties"))
-            .and_then(Value::as_object)
-            .map(|props| props.keys().cloned().collect())
-            .unwrap_or_default()
-    };
+    // The schema node the failing keyword belongs to.
+    let node = || schema.pointer(schema_path.rsplit_once('/').map(|(p, _)| p).unwrap_or(""));
+    let one = |d: Diagnostic| vec![d];
     match kind {
         K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
-            let key = unexpected.first().map(String::as_str).unwrap_or_default();
-            let allowed = allowed();
-            let hint = did_you_mean(key, allowed.iter().map(String::as_str)).or_else(|| {
-                (!allowed.is_empty()).then(|| format!("known keys here: {}", allowed.join(", ")))
-            });
-            let more = if unexpected.len() > 1 {
-                format!(" (and {} more)", unexpected.len() - 1)
-            } else {
-                String::new()
-            };
-            doc.error_at_key(&child(pointer, key), format!("unknown key `{key}`{more}"), hint)
+            let allowed: Vec<&str> = node()
+                .and_then(|node| node.get("properties"))
+                .and_then(Value::as_object)
+                .map(|props| props.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            // Every unknown key at its own line: a typo in one and a key misplaced from
+            // another mapping are two mistakes.
+            unexpected
+                .iter()
+                .map(|key| {
+                    let hint = did_you_mean(key, allowed.iter().copied()).or_else(|| {
+                        (!allowed.is_empty()).then(|| format!("known keys here: {}", allowed.join(", ")))
+                    });
+                    doc.error_at_key(&child(pointer, key), format!("unknown key `{key}`"), hint)
+                })
+                .collect()
         }
         K::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            doc.error_at(pointer, format!("missing key `{name}`"), None)
+            one(doc.error_at(pointer, format!("missing key `{name}`"), None))
         }
         K::Type { kind } => {
             let want = match kind {
@@ -268,38 +270,34 @@ fn describe(
                     set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or ")
                 }
             };
-            doc.error_at(pointer, format!("expected {want}, found {}", describe_value(instance)), None)
+            one(doc.error_at(pointer, format!("expected {want}, found {}", describe_value(instance)), None))
         }
         K::Enum { options } => {
-            let options: Vec<String> = options
-                .as_array()
-                .map(|a| {
-                    a.iter().map(|o| o.as_str().map(str::to_owned).unwrap_or_else(|| o.to_string())).collect()
-                })
-                .unwrap_or_default();
-            let found = instance.as_str().map(str::to_owned).unwrap_or_else(|| instance.to_string());
-            doc.error_at(
-                pointer,
-                format!("`{found}` is not allowed here"),
-                did_you_mean(&found, options.iter().map(String::as_str))
-                    .or_else(|| Some(format!("use one of: {}", options.join(", ")))),
-            )
+            let allowed: Vec<&str> =
+                options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            one(not_one_of(doc, pointer, node(), &allowed, instance))
         }
-        K::Constant { expected_value } => doc.error_at(
+        K::Constant { expected_value } => one(doc.error_at(
             pointer,
             format!("expected {expected_value}, found {}", describe_value(instance)),
             None,
-        ),
-        K::Minimum { limit } => doc.error_at(pointer, format!("must be at least {limit}"), None),
-        K::Maximum { limit } => doc.error_at(pointer, format!("must be at most {limit}"), None),
-        K::Pattern { .. } if schema_path.contains("SecretRef") => doc.error_at(
+        )),
+        K::Minimum { limit } => one(doc.error_at(pointer, format!("must be at least {limit}"), None)),
+        K::Maximum { limit } => one(doc.error_at(pointer, format!("must be at most {limit}"), None)),
+        K::Pattern { .. } if schema_path.contains("SecretRef") => one(doc.error_at(
             pointer,
             "a secret must be a reference, not a literal value",
             Some(
                 "write `${env:NAME}` or `${file:/run/secrets/name}` and provide the value at run time".into(),
             ),
-        ),
+        )),
         K::AnyOf { context } | K::OneOfNotValid { context } => {
+            // An enum with documented values is a `oneOf` of constants: say which values
+            // are allowed, not what the first of them is.
+            let keyword = schema_path.rsplit('/').next().unwrap_or_default();
+            if let Some(allowed) = constants(node().and_then(|n| n.get(keyword))) {
+                return one(not_one_of(doc, pointer, node(), &allowed, instance));
+            }
             // `Option<T>` is `anyOf [T, null]`: report what is wrong with the non-null
             // branch rather than the combination.
             let inner = context
@@ -315,23 +313,42 @@ fn describe(
                     e.kind(),
                     e.instance(),
                 ),
-                None => doc.error_at(pointer, "this value is not allowed here", None),
+                None => one(doc.error_at(pointer, "this value is not allowed here", None)),
             }
         }
         // Never format the instance: it may be a literal secret someone pasted.
-        _ => doc.error_at(
+        _ => one(doc.error_at(
             pointer,
             "this value is not allowed here",
             Some("see the schema in schema/ for what this key takes".into()),
-        ),
+        )),
     }
 }
 
-fn article(word: &str) -> String {
-    match word.chars().next() {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {word}"),
-        _ => format!("a {word}"),
-    }
+/// The values of `branches` when every one of them is a string constant (how an enum
+/// with documented values is written), else `None`.
+fn constants(branches: Option<&Value>) -> Option<Vec<&str>> {
+    let branches = branches?.as_array()?;
+    let values: Option<Vec<&str>> = branches.iter().map(|b| b.get("const")?.as_str()).collect();
+    values.filter(|v| !v.is_empty())
+}
+
+/// `instance` is none of `allowed`: every allowed value, and the closest. `node` is the
+/// enum's schema, whose `title` names the kind of value.
+fn not_one_of(
+    doc: &Document,
+    pointer: &str,
+    node: Option<&Value>,
+    allowed: &[&str],
+    instance: &Value,
+) -> Diagnostic {
+    let what = node.and_then(|n| n.get("title")).and_then(Value::as_str);
+    let (message, hint) = one_of(instance.as_str(), what, allowed);
+    let message = match instance {
+        Value::String(_) => message,
+        other => format!("{message}; found {}", describe_value(other)),
+    };
+    doc.error_at(pointer, message, hint)
 }
 
 fn describe_value(v: &Value) -> String {
@@ -408,6 +425,99 @@ mod tests {
         );
         let p = problems(DocumentKind::Source, "version: 1\ntype: json\n");
         assert_eq!(p, vec!["1:1 missing key `path`".to_owned()]);
+    }
+
+    #[test]
+    fn every_unknown_key_is_named_at_its_own_position() {
+        let p = problems(
+            DocumentKind::Workspace,
+            "version: 1\nworkspace: acme\nsafety:\n  max_disable_percnt: 5\n  max_update_prcent: 5\n  zzz: 1\n",
+        );
+        assert_eq!(
+            p,
+            [
+                "4:3 unknown key `max_disable_percnt` (did you mean `max_disable_percent`?)",
+                "5:3 unknown key `max_update_prcent` (did you mean `max_update_percent`?)",
+                &format!("6:3 unknown key `zzz` (known keys here: {})", safety_keys()),
+            ],
+        );
+    }
+
+    fn safety_keys() -> String {
+        let schema = DocumentKind::Workspace.schema().to_value();
+        let props = schema.pointer("/$defs/SafetySpec/properties").and_then(Value::as_object).unwrap();
+        props.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    #[test]
+    fn enum_values_are_listed_with_the_closest_one() {
+        let dir = |extra: &str| {
+            let fields = if extra.starts_with("fields:") { "" } else { "fields: { n: { value: x } }\n" };
+            format!(
+                "version: 1\ntype: file\nmatch: [{{ person: employee_number, attribute: n }}]\n{extra}{fields}"
+            )
+        };
+        // A documented enum (a `oneOf` of constants), a plain one, one inside an
+        // `Option`, in each kind of document: the same message.
+        let cases = [
+            (
+                DocumentKind::Directory,
+                dir("mode: aply\n"),
+                "4:7 `aply` is not a directory mode: expected one of `plan`, `apply`, `off` (did you mean `apply`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("fields:\n  n: { value: x, mode: importonce }\n"),
+                "5:24 `importonce` is not a field mode: expected one of `continuous`, `import_once`, `ignore` (did you mean `import_once`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("fields:\n  n: { value: x, compare: ignorecase }\n"),
+                "5:27 `ignorecase` is not a comparison: expected one of `exact`, `ignore_case`, `dn`, `phone`, `account_expires` (did you mean `ignore_case`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("leavers: { action: disabel }\n"),
+                "4:20 `disabel` is not a leaver action: expected one of `disable`, `delete`, `ignore` (did you mean `disable`?)",
+            ),
+            (
+                DocumentKind::Workspace,
+                "version: 1\nworkspace: a\nreports: { pii: maskd }\n".into(),
+                "3:17 `maskd` is not a personal data policy: expected one of `full`, `masked`, `hashed` (did you mean `masked`?)",
+            ),
+            (
+                DocumentKind::Source,
+                "version: 1\ntype: rest\nconnection: { url: \"https://x\" }\npagination: { style: cursr }\n"
+                    .into(),
+                "4:22 `cursr` is not a paging style: expected one of `none`, `page`, `offset`, `cursor`, `link` (did you mean `cursor`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("mode: zzz\n"),
+                "4:7 `zzz` is not a directory mode: expected one of `plan`, `apply`, `off`",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("mode: 5\n"),
+                "4:7 expected a directory mode, one of `plan`, `apply`, `off`; found the number 5",
+            ),
+        ];
+        for (kind, text, expected) in cases {
+            assert_eq!(problems(kind, &text), [expected], "{text}");
+        }
+    }
+
+    #[test]
+    fn every_enum_of_the_config_has_a_title_to_name_it_in_errors() {
+        for kind in DocumentKind::ALL {
+            let schema = kind.schema().to_value();
+            for (name, def) in schema.get("$defs").and_then(Value::as_object).into_iter().flatten() {
+                let is_enum = constants(def.get("oneOf")).is_some() || def.get("enum").is_some();
+                if is_enum {
+                    assert!(def.get("title").is_some(), "{kind:?}: give `{name}` a #[schemars(title = …)]");
+                }
+            }
+        }
     }
 
     #[test]
