@@ -7,6 +7,7 @@
 //! values out of range. Sources and directories are validated against the schema of
 //! their `type` only, so errors talk about that kind and not about a `oneOf`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use jsonschema::error::ValidationErrorKind;
@@ -14,6 +15,7 @@ use schemars::{JsonSchema, Schema, schema_for};
 use serde_json::{Value, json};
 
 use super::diagnostic::{Diagnostic, article, did_you_mean, one_of};
+use super::secret::{SecretError, SecretRef, reference_in};
 use super::spec::{
     CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec,
     LdapDirectorySpec, RestSourceSpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
@@ -203,8 +205,21 @@ pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Problem> {
 /// yet", not "unknown".
 const PLANNED_SOURCES: &[&str] = &["kombo", "merge", "personio", "bamboohr", "afas", "entraid"];
 
-/// The schema's problems with `doc`.
+/// The problems of `doc` against `compiled`: the schema's, and references where no
+/// secret goes.
 fn check(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
+    let mut problems = structure(compiled, doc);
+    let reported: BTreeSet<String> = problems.iter().filter_map(|p| p.diagnostic.pointer.clone()).collect();
+    problems.extend(
+        misplaced_references(compiled, doc)
+            .into_iter()
+            .filter(|p| p.diagnostic.pointer.as_ref().is_none_or(|ptr| !reported.contains(ptr))),
+    );
+    problems
+}
+
+/// The schema's problems with `doc`.
+fn structure(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
     let mut problems = Vec::new();
     for e in compiled.validator.iter_errors(&doc.value) {
         let pointer = e.instance_path().as_str();
@@ -284,13 +299,7 @@ fn describe(
         )),
         K::Minimum { limit } => one(doc.error_at(pointer, format!("must be at least {limit}"), None)),
         K::Maximum { limit } => one(doc.error_at(pointer, format!("must be at most {limit}"), None)),
-        K::Pattern { .. } if schema_path.contains("SecretRef") => one(doc.error_at(
-            pointer,
-            "a secret must be a reference, not a literal value",
-            Some(
-                "write `${env:NAME}` or `${file:/run/secrets/name}` and provide the value at run time".into(),
-            ),
-        )),
+        K::Pattern { .. } if schema_path.contains("SecretRef") => one(secret_problem(doc, pointer, instance)),
         K::AnyOf { context } | K::OneOfNotValid { context } => {
             // An enum with documented values is a `oneOf` of constants: say which values
             // are allowed, not what the first of them is.
@@ -331,6 +340,177 @@ fn constants(branches: Option<&Value>) -> Option<Vec<&str>> {
     let branches = branches?.as_array()?;
     let values: Option<Vec<&str>> = branches.iter().map(|b| b.get("const")?.as_str()).collect();
     values.filter(|v| !v.is_empty())
+}
+
+/// A value where a secret reference belongs that is not one: an unknown scheme (with the
+/// closest known one), a reference that names nothing, or literal text. Only the scheme
+/// of the text is ever shown: the rest may be a secret someone pasted.
+fn secret_problem(doc: &Document, pointer: &str, instance: &Value) -> Diagnostic {
+    let literal = || {
+        doc.error_at(
+            pointer,
+            "a secret must be a reference, not a literal value",
+            Some(
+                "write `${env:NAME}` or `${file:/run/secrets/name}` and provide the value at run time".into(),
+            ),
+        )
+    };
+    let Some(text) = instance.as_str() else { return literal() };
+    match SecretRef::parse(text) {
+        Err(e @ SecretError::UnknownScheme(_)) => {
+            let scheme = reference_in(text).map(|r| r.scheme).unwrap_or_default();
+            doc.error_at(pointer, e.to_string(), Some(scheme_hint(scheme)))
+        }
+        Err(e @ SecretError::Empty(_)) => doc.error_at(
+            pointer,
+            e.to_string(),
+            Some("write `${env:NAME}` or `${file:/run/secrets/name}`".into()),
+        ),
+        _ => literal(),
+    }
+}
+
+/// What to write instead of the unknown scheme `scheme`.
+fn scheme_hint(scheme: &str) -> String {
+    let lower = scheme.to_ascii_lowercase();
+    if SecretRef::SCHEMES.contains(&lower.as_str()) {
+        return format!("did you mean `{lower}`? schemes are lowercase");
+    }
+    did_you_mean(scheme, SecretRef::SCHEMES)
+        .unwrap_or_else(|| "write `${env:NAME}` or `${file:/run/secrets/name}`".into())
+}
+
+/// References outside the places secrets go: hrsync resolves `${scheme:…}` only where a
+/// secret belongs, so anywhere else it would be used as written (a URL of
+/// `https://${env:HOST}/`). Found by walking the document along its schema, so the
+/// places secrets go are the schema's (`$ref` to `SecretRef`), not a list of key names.
+fn misplaced_references(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
+    let mut walk = Walk { root: &compiled.schema, secret: BTreeSet::new(), found: BTreeMap::new() };
+    walk.visit(&compiled.schema, &doc.value, String::new(), 0);
+    let Walk { secret, found, .. } = walk;
+    let keys = secret_keys();
+    found
+        .into_iter()
+        .filter(|(pointer, _)| !secret.contains(pointer))
+        .map(|(pointer, (offset, scheme))| {
+            let known = SecretRef::SCHEMES.contains(&scheme.as_str());
+            let (message, hint) = if known {
+                (
+                    format!("`${{{scheme}:…}}` is not resolved here: only keys that hold a secret ({keys}) take references"),
+                    "write the value itself, or put the secret under one of those keys; hrsync expands references nowhere else".to_owned(),
+                )
+            } else {
+                (
+                    format!("unknown secret scheme `{scheme}`: hrsync knows `env` and `file`, and only in keys that hold a secret ({keys})"),
+                    match did_you_mean(&scheme, SecretRef::SCHEMES) {
+                        Some(h) => h,
+                        None => "write the value itself; `$` in other shapes is taken as written".into(),
+                    },
+                )
+            };
+            // Positions count characters; the offset is in bytes.
+            let column = doc.value.pointer(&pointer).and_then(Value::as_str).map_or(0, |t| t[..offset].chars().count());
+            let diagnostic = Diagnostic {
+                pointer: Some(pointer.clone()),
+                ..doc.diagnostic(doc.position_in(&pointer, column), message, Some(hint))
+            };
+            Problem { diagnostic, culprits: vec![pointer] }
+        })
+        .collect()
+}
+
+/// A walk of a document along its schema, collecting the pointers of the strings where
+/// secrets go and of those that hold a `${scheme:…}`.
+struct Walk<'a> {
+    root: &'a Value,
+    /// Strings where a secret reference belongs.
+    secret: BTreeSet<String>,
+    /// Strings holding a reference: where it starts in the text, and its scheme.
+    found: BTreeMap<String, (usize, String)>,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, schema: &Value, value: &Value, pointer: String, depth: usize) {
+        // A document nests 64 levels at most, and schemas refer to each other without
+        // cycles through a value; the bound only guards against a schema that would.
+        if depth > 256 {
+            return;
+        }
+        let schema = match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) if r.ends_with("/SecretRef") => {
+                self.secret.insert(pointer);
+                return;
+            }
+            Some(r) => match r.strip_prefix('#').and_then(|p| self.root.pointer(p)) {
+                Some(target) => target,
+                None => return,
+            },
+            None => schema,
+        };
+        for keyword in ["anyOf", "oneOf", "allOf"] {
+            for branch in schema.get(keyword).and_then(Value::as_array).into_iter().flatten() {
+                self.visit(branch, value, pointer.clone(), depth + 1);
+            }
+        }
+        match value {
+            Value::String(text) => {
+                if let Some(r) = reference_in(text) {
+                    self.found.insert(pointer, (r.offset, r.scheme.to_owned()));
+                }
+            }
+            Value::Object(members) => {
+                let properties = schema.get("properties").and_then(Value::as_object);
+                for (key, member) in members {
+                    // A key the schema does not know is reported as unknown already.
+                    let sub = properties
+                        .and_then(|p| p.get(key))
+                        .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()));
+                    if let Some(sub) = sub {
+                        self.visit(sub, member, child(&pointer, key), depth + 1);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(sub) = schema.get("items").filter(|i| i.is_object()) {
+                    for (i, item) in items.iter().enumerate() {
+                        self.visit(sub, item, format!("{pointer}/{i}"), depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The keys whose values are secret references in any kind of document, for messages:
+/// "`password`, `token`, …", read off the schemas.
+fn secret_keys() -> &'static str {
+    fn is_secret(v: &Value) -> bool {
+        v.get("$ref").and_then(Value::as_str).is_some_and(|r| r.ends_with("/SecretRef"))
+            || ["anyOf", "oneOf"]
+                .iter()
+                .any(|k| v.get(k).and_then(Value::as_array).is_some_and(|b| b.iter().any(is_secret)))
+            || v.get("additionalProperties").is_some_and(is_secret)
+    }
+    static KEYS: OnceLock<String> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys = BTreeSet::new();
+        let schemas: Vec<Value> = DocumentKind::ALL.iter().map(|k| k.schema().to_value()).collect();
+        let mut stack: Vec<&Value> = schemas.iter().collect();
+        while let Some(node) = stack.pop() {
+            match node {
+                Value::Object(map) => {
+                    if let Some(Value::Object(props)) = map.get("properties") {
+                        keys.extend(props.iter().filter(|(_, v)| is_secret(v)).map(|(k, _)| k.clone()));
+                    }
+                    stack.extend(map.values());
+                }
+                Value::Array(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+        keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    })
 }
 
 /// `instance` is none of `allowed`: every allowed value, and the closest. `node` is the
@@ -518,6 +698,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn unknown_secret_schemes_are_named_with_the_known_ones() {
+        let ws =
+            |key: &str| format!("version: 1\nworkspace: a\nreports: {{ pii: hashed, pii_key: \"{key}\" }}\n");
+        let one = |key: &str| {
+            let p = problems(DocumentKind::Workspace, &ws(key));
+            assert_eq!(p.len(), 1, "{p:?}");
+            p.into_iter().next().unwrap()
+        };
+        assert_eq!(
+            one("${envv:SECRET_NAME}"),
+            "3:34 unknown secret scheme `envv`: hrsync knows `env` and `file` (did you mean `env`?)"
+        );
+        assert!(one("${ENV:X}").ends_with("(did you mean `env`? schemes are lowercase)"));
+        assert!(one("${vault:kv/x}").contains("unknown secret scheme `vault`"));
+        assert!(one("${env:}").contains("`${env:}` names no environment variable"));
+        let literal = one("hunter2 ${HOME} $5");
+        assert!(literal.contains("a secret must be a reference, not a literal value"), "{literal}");
+        for p in [one("${envv:SECRET_NAME}"), literal] {
+            assert!(!p.contains("SECRET_NAME") && !p.contains("hunter2"), "only the scheme is shown: {p}");
+        }
+        assert!(problems(DocumentKind::Workspace, &ws("${file:/run/secrets/k}")).is_empty());
+    }
+
+    #[test]
+    fn references_where_no_secret_goes_are_refused_and_other_dollars_are_text() {
+        let scim = |url: &str, title: &str| {
+            format!(
+                "version: 1\ntype: scim\nconnection: {{ url: \"{url}\", token: \"${{env:T}}\" }}\nmatch: [{{ person: employee_number, attribute: externalId }}]\nfields:\n  title: {{ value: \"{title}\" }}\n"
+            )
+        };
+        let p = problems(DocumentKind::Directory, &scim("https://${env:HOST}/scim", "x"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("3:29 `${env:…}` is not resolved here: only keys that hold a secret ("),
+            "{p:?}"
+        );
+        assert!(p[0].contains("`password`") && p[0].contains("`token`"), "{p:?}");
+        let p = problems(DocumentKind::Directory, &scim("https://x/scim", "Kosten ${envv:X}"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("6:27 unknown secret scheme `envv`"), "{p:?}");
+        assert!(p[0].ends_with("(did you mean `env`?)"), "{p:?}");
+        // `$` in any other shape is text, taken as written.
+        let p = problems(DocumentKind::Directory, &scim("https://x/$5/${HOME}", "$5 ${ a:b } ${1:2} a$b:c}"));
+        assert!(p.is_empty(), "{p:?}");
     }
 
     #[test]
