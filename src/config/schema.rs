@@ -385,13 +385,11 @@ fn scheme_hint(scheme: &str) -> String {
 /// `https://${env:HOST}/`). Found by walking the document along its schema, so the
 /// places secrets go are the schema's (`$ref` to `SecretRef`), not a list of key names.
 fn misplaced_references(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
-    let mut walk = Walk { root: &compiled.schema, secret: BTreeSet::new(), found: BTreeMap::new() };
-    walk.visit(&compiled.schema, &doc.value, String::new(), 0);
-    let Walk { secret, found, .. } = walk;
+    let mut walk = Walk { root: &compiled.schema, path: Vec::new(), found: BTreeMap::new() };
+    walk.visit(&compiled.schema, &doc.value, 0);
     let keys = secret_keys();
-    found
+    walk.found
         .into_iter()
-        .filter(|(pointer, _)| !secret.contains(pointer))
         .map(|(pointer, (offset, scheme))| {
             let known = SecretRef::SCHEMES.contains(&scheme.as_str());
             let (message, hint) = if known {
@@ -419,43 +417,70 @@ fn misplaced_references(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
         .collect()
 }
 
-/// A walk of a document along its schema, collecting the pointers of the strings where
-/// secrets go and of those that hold a `${scheme:…}`.
+/// The most misplaced references reported for one document: each is an error, and the
+/// first ones say what to fix.
+const MAX_REFERENCES_REPORTED: usize = 20;
+
+/// A walk of a document along its schema, collecting the strings outside the places
+/// secrets go that hold a `${scheme:…}`. It keeps the path as borrowed segments and
+/// writes a pointer only for what it reports, so a long key over many items costs its
+/// length once, not once per item.
 struct Walk<'a> {
     root: &'a Value,
-    /// Strings where a secret reference belongs.
-    secret: BTreeSet<String>,
-    /// Strings holding a reference: where it starts in the text, and its scheme.
+    /// The keys and indices from the root to the value being visited.
+    path: Vec<Segment<'a>>,
+    /// By pointer: where the reference starts in the text, and its scheme.
     found: BTreeMap<String, (usize, String)>,
 }
 
-impl Walk<'_> {
-    fn visit(&mut self, schema: &Value, value: &Value, pointer: String, depth: usize) {
-        // A document nests 64 levels at most, and schemas refer to each other without
-        // cycles through a value; the bound only guards against a schema that would.
-        if depth > 256 {
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> Walk<'a> {
+    /// `schema` with its `$ref` followed; `None` for a place where a secret goes (or a
+    /// reference to nothing).
+    fn resolve(&self, schema: &'a Value) -> Option<&'a Value> {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) if r.ends_with("/SecretRef") => None,
+            Some(r) => r.strip_prefix('#').and_then(|p| self.root.pointer(p)),
+            None => Some(schema),
+        }
+    }
+
+    /// Whether `schema`, or one of its alternatives, is where a secret goes.
+    fn takes_a_secret(&self, schema: &'a Value, depth: usize) -> bool {
+        if schema.get("$ref").and_then(Value::as_str).is_some_and(|r| r.ends_with("/SecretRef")) {
+            return true;
+        }
+        let Some(schema) = self.resolve(schema).filter(|_| depth < 16) else { return false };
+        ["anyOf", "oneOf"].iter().any(|k| {
+            let branches = schema.get(k).and_then(Value::as_array);
+            branches.is_some_and(|b| b.iter().any(|b| self.takes_a_secret(b, depth + 1)))
+        })
+    }
+
+    fn visit(&mut self, schema: &'a Value, value: &'a Value, depth: usize) {
+        // A document nests 64 levels at most; the bound only guards against a schema
+        // whose references would loop without going deeper into the document.
+        if depth > 256 || self.found.len() >= MAX_REFERENCES_REPORTED {
             return;
         }
-        let schema = match schema.get("$ref").and_then(Value::as_str) {
-            Some(r) if r.ends_with("/SecretRef") => {
-                self.secret.insert(pointer);
-                return;
-            }
-            Some(r) => match r.strip_prefix('#').and_then(|p| self.root.pointer(p)) {
-                Some(target) => target,
-                None => return,
-            },
-            None => schema,
-        };
+        if value.is_string() && self.takes_a_secret(schema, 0) {
+            return;
+        }
+        let Some(schema) = self.resolve(schema) else { return };
         for keyword in ["anyOf", "oneOf", "allOf"] {
             for branch in schema.get(keyword).and_then(Value::as_array).into_iter().flatten() {
-                self.visit(branch, value, pointer.clone(), depth + 1);
+                self.visit(branch, value, depth + 1);
             }
         }
         match value {
             Value::String(text) => {
                 if let Some(r) = reference_in(text) {
-                    self.found.insert(pointer, (r.offset, r.scheme.to_owned()));
+                    let pointer = self.pointer();
+                    self.found.entry(pointer).or_insert_with(|| (r.offset, r.scheme.to_owned()));
                 }
             }
             Value::Object(members) => {
@@ -466,19 +491,35 @@ impl Walk<'_> {
                         .and_then(|p| p.get(key))
                         .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()));
                     if let Some(sub) = sub {
-                        self.visit(sub, member, child(&pointer, key), depth + 1);
+                        self.path.push(Segment::Key(key));
+                        self.visit(sub, member, depth + 1);
+                        self.path.pop();
                     }
                 }
             }
             Value::Array(items) => {
                 if let Some(sub) = schema.get("items").filter(|i| i.is_object()) {
                     for (i, item) in items.iter().enumerate() {
-                        self.visit(sub, item, format!("{pointer}/{i}"), depth + 1);
+                        self.path.push(Segment::Index(i));
+                        self.visit(sub, item, depth + 1);
+                        self.path.pop();
                     }
                 }
             }
             _ => {}
         }
+    }
+
+    /// The JSON pointer of the value being visited.
+    fn pointer(&self) -> String {
+        let mut pointer = String::new();
+        for segment in &self.path {
+            match segment {
+                Segment::Key(k) => pointer = child(&pointer, k),
+                Segment::Index(i) => pointer.push_str(&format!("/{i}")),
+            }
+        }
+        pointer
     }
 }
 
@@ -745,6 +786,24 @@ mod tests {
         // `$` in any other shape is text, taken as written.
         let p = problems(DocumentKind::Directory, &scim("https://x/$5/${HOME}", "$5 ${ a:b } ${1:2} a$b:c}"));
         assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn the_walk_for_references_stays_linear_in_a_long_key_over_many_items() {
+        // A pointer per visited string would be 50 KB × 50,000 = 2.5 GB here.
+        let key = "k".repeat(50_000);
+        let items: String = (0..50_000).map(|i| format!("    v{i}: active\n")).collect();
+        let text = format!("version: 1\ntype: csv\npath: a.csv\nvalues:\n  ? {key}\n  :\n{items}");
+        let doc = Document::parse("s.yaml", &text).unwrap();
+        let v = validators();
+        let (_, variants) = v.tagged.iter().find(|(k, _)| *k == DocumentKind::Source).unwrap();
+        let (_, csv) = variants.iter().find(|(t, _)| *t == "csv").unwrap();
+        assert!(misplaced_references(csv, &doc).is_empty());
+        let text = text.replace("v49999: active", "v49999: \"${env:X}\"");
+        let doc = Document::parse("s.yaml", &text).unwrap();
+        let found = misplaced_references(csv, &doc);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].diagnostic.line, 50_006);
     }
 
     #[test]
