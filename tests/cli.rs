@@ -142,6 +142,113 @@ fn daemon_help_says_what_the_daemon_does() {
 }
 
 #[test]
+fn config_mistakes_are_reported_each_at_its_line_as_text_or_as_json_lines() {
+    let ex = Example::new();
+    ex.edit_directory(
+        "    mode: import_once              # picked",
+        "    mode: importonce               # picked",
+    );
+    ex.edit_directory("joiners: {", "joinerz: 1\nleaverz: 2\njoiners: {");
+    let ws = ex.path("hrsync.yaml");
+    let text = std::fs::read_to_string(&ws)
+        .unwrap()
+        .replace("pii: masked }", "pii: hashed, pii_key: \"${envv:KEY}\" }");
+    std::fs::write(&ws, text).unwrap();
+    let expected = [
+        (
+            "directories/corp.yaml",
+            20,
+            11,
+            "`importonce` is not a field mode: expected one of `continuous`, `import_once`, `ignore`",
+            "did you mean `import_once`?",
+        ),
+        ("directories/corp.yaml", 34, 1, "unknown key `joinerz`", "did you mean `joiners`?"),
+        ("directories/corp.yaml", 35, 1, "unknown key `leaverz`", "did you mean `leavers`?"),
+        (
+            "hrsync.yaml",
+            20,
+            73,
+            "unknown secret scheme `envv`: hrsync knows `env` and `file`",
+            "did you mean `env`?",
+        ),
+    ];
+    let text = ex.run(&["validate"]);
+    assert_eq!(text.code, 1, "{text:?}");
+    let shown: Vec<&str> = text.stderr.lines().collect();
+    let mut want = Vec::new();
+    for (file, line, column, message, hint) in expected {
+        want.push(format!("{file}:{line}:{column}: error: {message}"));
+        want.push(format!("  hint: {hint}"));
+    }
+    want.push("4 problems in 2 files".into());
+    assert_eq!(shown, want, "{text:?}");
+
+    let logs = ex.run(&["--log-format", "json", "validate"]);
+    assert_eq!(logs.code, 1, "{logs:?}");
+    let lines: Vec<serde_json::Value> = logs.stderr.lines().map(json).collect();
+    assert_eq!(lines.len(), expected.len() + 1, "one line per diagnostic, then their count: {logs:?}");
+    for (line, (file, n, column, message, hint)) in lines.iter().zip(expected) {
+        assert_eq!(line["level"], "ERROR");
+        let f = &line["fields"];
+        assert_eq!(
+            (f["file"].as_str(), f["line"].as_u64(), f["column"].as_u64()),
+            (Some(file), Some(n), Some(column))
+        );
+        assert_eq!((f["message"].as_str(), f["hint"].as_str()), (Some(message), Some(hint)));
+    }
+    assert_eq!(lines[4]["fields"]["problems"], 4);
+    // The errors of a command that fails later are JSON lines too.
+    let ex = Example::new();
+    ex.edit_directory("mode: apply ", "mode: plan  ");
+    let out = ex.run(&["--log-format", "json", "apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let lines: Vec<serde_json::Value> = out.stderr.lines().map(json).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("is in mode `plan`"))),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn without_a_terminal_the_progress_of_an_apply_is_logged_as_lines() {
+    // 1,200 more people make an apply long enough to be followed; stderr is a pipe here.
+    let more = |ex: &Example| {
+        let path = ex.path("data/germany.csv");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for i in 0..1200 {
+            text.push_str(&format!(
+                "2{i:04};Test;Person{i};test.person{i}@acme.example;DE-ENG;Engineer;10001;Aktiv;Festangestellt;01.01.2020;;Berlin;ACME GmbH;\n"
+            ));
+        }
+        std::fs::write(path, text).unwrap();
+    };
+    let ex = Example::new();
+    more(&ex);
+    let out = ex.run(&["apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let progress: Vec<&str> = out.stderr.lines().filter(|l| l.contains("hrsync::run::progress")).collect();
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.contains("INFO") && l.contains("applying") && l.contains("done=1000 total=1343")),
+        "progress lines at the default verbosity: {out:?}"
+    );
+    let ex = Example::new();
+    more(&ex);
+    let out = ex.run(&["--log-format", "json", "run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<serde_json::Value> = out.stderr.lines().map(json).collect();
+    let line =
+        lines.iter().find(|l| l["fields"]["message"] == "applying").unwrap_or_else(|| panic!("{out:?}"));
+    assert_eq!((line["level"].as_str(), line["fields"]["done"].as_u64()), (Some("INFO"), Some(1000)));
+    // A short apply says nothing more than it did.
+    let out = Example::new().run(&["apply"]);
+    assert!(!out.stderr.contains("applying"), "{out:?}");
+}
+
+#[test]
 fn plan_exit_codes() {
     let ex = Example::new();
     assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 2, "changes");

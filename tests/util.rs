@@ -227,7 +227,7 @@ impl Example {
             files,
             store: StateStore::new(self.path(".hrsync")),
             now: now.parse().unwrap(),
-            progress: false,
+            progress: hrsync::run::ShowProgress::Off,
             timer_secret: None,
         };
         let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -33,7 +33,7 @@ use crate::git::GitTree;
 use crate::model::PlanId;
 use crate::plan::pii::Pii;
 use crate::plan::render::Format;
-use crate::run::Run;
+use crate::run::{Run, ShowProgress};
 
 /// Runs the command.
 pub fn execute(cli: Cli) -> Result<ExitCode> {
@@ -47,7 +47,7 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let g = &global(&cli)?;
     match &cli.command {
-        Command::Schema { out, check, .. } => schema::schema(out, *check),
+        Command::Schema { out, check, .. } => schema::schema(g, out, *check),
         Command::Validate { online, .. } => validate::validate(g, *online).await,
         Command::Preview { source, directory, pii, .. } => {
             preview::preview(g, source.as_deref(), directory.as_deref(), *pii).await
@@ -141,20 +141,43 @@ fn open_files(g: &Global) -> Result<Arc<dyn RepoFiles>> {
     })
 }
 
-/// Loads the config; validation problems are printed, and the command ends with 1.
-fn load(files: &dyn RepoFiles) -> Result<config::Config> {
-    Ok(crate::run::load_config(files)?)
+/// Loads the config; validation problems are printed (as log lines with JSON logs), and
+/// the command ends with 1.
+fn load(g: &Global, files: &dyn RepoFiles) -> Result<config::Config> {
+    Ok(crate::run::load_config(files, g.log_format == LogFormat::Json)?)
 }
 
-/// The run of `--repo`, with a progress bar on a terminal.
+/// An error for people on stderr, `error: …`; with JSON logs, an ERROR log line like
+/// every other line there.
+fn error_line(g: &Global, text: &str) {
+    match g.log_format {
+        LogFormat::Human => eprintln!("error: {text}"),
+        LogFormat::Json => tracing::error!("{text}"),
+    }
+}
+
+/// A warning for people on stderr, `warning: …`; with JSON logs, a WARN log line.
+fn warning_line(g: &Global, text: &str) {
+    match g.log_format {
+        LogFormat::Human => eprintln!("warning: {text}"),
+        LogFormat::Json => tracing::warn!("{text}"),
+    }
+}
+
+/// The run of `--repo`.
 async fn open_run(g: &Global) -> Result<Run> {
     let files = open_files(g)?;
-    let config = load(files.as_ref())?;
-    new_run(g, files, config, true)
+    let config = load(g, files.as_ref())?;
+    new_run(g, files, config)
 }
 
-/// A run over `config` read from `files`, with the state directory and clock of `g`.
-fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config, progress: bool) -> Result<Run> {
+/// A run over `config` read from `files`, with the state directory and clock of `g`, and
+/// its progress shown as a bar on a terminal, as log lines elsewhere and with JSON logs.
+fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config) -> Result<Run> {
+    let progress = match g.log_format {
+        LogFormat::Human => ShowProgress::Auto,
+        LogFormat::Json => ShowProgress::Log,
+    };
     Ok(Run::open(files, config, g.state_dir.clone(), parse_now(g.now.as_deref())?, progress)?)
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::{Global, PiiArg, emit, load, open_run, pii};
+use super::{Global, LogFormat, PiiArg, emit, error_line, load, open_run, pii};
 use crate::config::files::RepoFiles;
 use crate::git::GitTree;
 use crate::model::error_chain;
@@ -47,13 +47,13 @@ pub(super) async fn review(
             .with_context(|| format!("cannot read `--base {base}` from git"))?,
     );
     let base_config =
-        load(base_files.as_ref()).with_context(|| format!("the config at `{base}` is not valid"))?;
+        load(g, base_files.as_ref()).with_context(|| format!("the config at `{base}` is not valid"))?;
     let base_run = Run {
         config: base_config,
         files: base_files,
         store: StateStore::new(head.store.dir().to_owned()),
         now: head.now,
-        progress: false,
+        progress: head.progress,
         timer_secret: head.timer_secret.clone(),
     };
     let pii = pii(&head, pii_arg)?;
@@ -67,10 +67,13 @@ pub(super) async fn review(
     let (text, differs) = crate::plan::render::review::review(&base_plans, &head_plans, &pii);
     emit(out, &text)?;
     for e in &head_errors {
-        eprintln!("error: {e}");
+        error_line(g, e);
     }
     for e in &base_errors {
-        eprintln!("error (on `{base}`): {e}");
+        match g.log_format {
+            LogFormat::Human => eprintln!("error (on `{base}`): {e}"),
+            LogFormat::Json => tracing::error!(revision = %base, "{e}"),
+        }
     }
     Ok(if !head_errors.is_empty() {
         ExitCode::FAILURE
@@ -126,7 +129,7 @@ pub(super) async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput
     };
     emit(out, &text)?;
     for e in &errors {
-        eprintln!("error: {e}");
+        error_line(g, e);
     }
     let failed = !errors.is_empty() || plans.iter().any(|p| p.status == PlanStatus::Failed);
     Ok(if failed {

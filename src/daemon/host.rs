@@ -22,7 +22,7 @@ use crate::git::GitTree;
 use crate::git::remote::Mirror;
 use crate::model::error_chain;
 use crate::report::JobStatus;
-use crate::run::{Run, load_config};
+use crate::run::{Run, ShowProgress, load_config};
 
 /// How often a watching daemon fetches a remote repository (a webhook fetches at once).
 const FETCH_INTERVAL: Duration = Duration::from_secs(30);
@@ -193,8 +193,9 @@ impl Host {
             )
         })?);
         let revision = files.revision().unwrap_or_default();
-        let config = load_config(files.as_ref())?;
-        let run = Run::open(files, config, self.state_dir.clone(), self.clock(), false)?;
+        let config = load_config(files.as_ref(), self.json_logs)?;
+        // A daemon's stderr is a log: progress comes as log lines, never a bar.
+        let run = Run::open(files, config, self.state_dir.clone(), self.clock(), ShowProgress::Log)?;
         let _lock = run.store.lock()?;
         let pii = run.pii(None)?;
         let branch = &run.config.workspace.reports.branch;

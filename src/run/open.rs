@@ -2,14 +2,15 @@
 //! with every diagnostic shown, the state directory, the run's clock and the key of the
 //! leaver timers; and the personal-data policy of an output.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::Run;
+use super::{Run, ShowProgress};
 use crate::config::files::RepoFiles;
-use crate::config::{self, Config, ConfigError, PiiSpec, SecretError};
+use crate::config::{self, Config, ConfigError, Diagnostics, PiiSpec, SecretError};
 use crate::plan::pii::Pii;
 use crate::state::StateStore;
 
@@ -47,16 +48,38 @@ impl OpenError {
 }
 
 /// Loads the config of `files`; an invalid repository's diagnostics are printed on
-/// stderr, every one, and the error is [`OpenError::Reported`].
-pub fn load_config(files: &dyn RepoFiles) -> Result<Config, OpenError> {
+/// stderr, every one, and the error is [`OpenError::Reported`]. With `json_logs` each
+/// diagnostic is an ERROR log line of its own (`file`, `line`, `column`, `hint`, and the
+/// message), like every other line of a JSON log, then one line that counts them.
+pub fn load_config(files: &dyn RepoFiles, json_logs: bool) -> Result<Config, OpenError> {
     match config::load(files) {
         Ok(c) => Ok(c),
         Err(ConfigError::Invalid(diags)) => {
-            eprintln!("{diags}");
+            if json_logs {
+                log_diagnostics(&diags);
+            } else {
+                eprintln!("{diags}");
+            }
             Err(OpenError::Reported)
         }
         Err(e) => Err(OpenError::Config(e)),
     }
+}
+
+/// Each diagnostic as an ERROR event, then their count.
+fn log_diagnostics(diags: &Diagnostics) {
+    for d in diags.iter() {
+        tracing::error!(
+            file = %d.file,
+            line = d.line,
+            column = d.column,
+            hint = d.hint.as_deref(),
+            "{}",
+            d.message
+        );
+    }
+    let files: BTreeSet<&str> = diags.iter().map(|d| d.file.as_str()).collect();
+    tracing::error!(problems = diags.len(), files = files.len(), "the sync repository is not valid");
 }
 
 impl Run {
@@ -67,7 +90,7 @@ impl Run {
         config: Config,
         state_dir: Option<PathBuf>,
         now: Timestamp,
-        progress: bool,
+        progress: ShowProgress,
     ) -> Result<Run, OpenError> {
         let state_dir = state_dir.unwrap_or_else(|| files.root().join(".hrsync"));
         // The pii_key, when there is one, keys the leaver timers as well as the reports.
