@@ -3,7 +3,7 @@
 //! leaver timers; and the personal-data policy of an output.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -82,6 +82,34 @@ fn log_diagnostics(diags: &Diagnostics) {
     tracing::error!(problems = diags.len(), files = files.len(), "the sync repository is not valid");
 }
 
+/// Warns when the state directory lies in a git work tree that does not ignore it: its
+/// snapshots hold personal data, and a `git add -A` would commit them. A state directory
+/// hrsync creates ignores itself (a `.gitignore` of `*`); one made otherwise (by an older
+/// hrsync, by hand, `--state-dir` at a folder of the repository) may not.
+fn warn_if_not_ignored(dir: &Path) {
+    if !dir.is_dir() {
+        return; // hrsync will create it, ignoring itself
+    }
+    let Ok(repo) = git2::Repository::discover(dir) else { return };
+    let Some(workdir) = repo.workdir() else { return };
+    let (Ok(dir), Ok(workdir)) = (dir.canonicalize(), workdir.canonicalize()) else { return };
+    let Ok(relative) = dir.strip_prefix(&workdir) else { return };
+    // Any file of the folder will do: a snapshot is what must not be committed.
+    if let Ok(false) = repo.is_path_ignored(relative.join("snapshots").join("source.json")) {
+        let folder = relative.display().to_string();
+        let fix = if folder.is_empty() {
+            "move it out with `--state-dir`".to_owned()
+        } else {
+            format!("add `{folder}/` to .gitignore, or a .gitignore holding `*` inside it")
+        };
+        tracing::warn!(
+            state_dir = %dir.display(),
+            "the state directory is in the git work tree {} and git does not ignore it: its snapshots hold personal data, which `git add` would commit; {fix}",
+            workdir.display()
+        );
+    }
+}
+
 impl Run {
     /// A run over `config` read from `files`, keeping its state in `state_dir`
     /// (`<repo>/.hrsync` when `None`), as of `now`.
@@ -93,6 +121,7 @@ impl Run {
         progress: ShowProgress,
     ) -> Result<Run, OpenError> {
         let state_dir = state_dir.unwrap_or_else(|| files.root().join(".hrsync"));
+        warn_if_not_ignored(&state_dir);
         // The pii_key, when there is one, keys the leaver timers as well as the reports.
         let timer_secret = match &config.workspace.reports.pii_key {
             Some(key) => Some(key.resolve().map_err(OpenError::TimerKey)?),
