@@ -315,8 +315,14 @@ fn a_directory_in_plan_mode_is_never_written() {
 
 #[test]
 fn schema_folder_is_up_to_date() {
-    let out = run(&["schema", "--check", "--out", root().join("schema").to_str().unwrap()]);
-    assert_eq!(out.code, 0, "schema/ is stale: run `cargo run -- schema` and commit it\n{out:?}");
+    // The project's, and the example repository's own copy its files point at.
+    for folder in ["schema", "examples/sync-repo/schema"] {
+        let out = run(&["schema", "--check", "--out", root().join(folder).to_str().unwrap()]);
+        assert_eq!(
+            out.code, 0,
+            "{folder}/ is stale: run `cargo run -- schema --out {folder}` and commit it\n{out:?}"
+        );
+    }
     let tmp = tempfile::tempdir().unwrap();
     let stale = run(&["schema", "--check", "--out", tmp.path().to_str().unwrap()]);
     assert_eq!(stale.code, 1, "{stale:?}");
@@ -324,8 +330,35 @@ fn schema_folder_is_up_to_date() {
     assert_eq!(run(&["schema", "--check", "--out", tmp.path().to_str().unwrap()]).code, 0);
 }
 
+/// The schema a file's first line points at, relative to the file.
+fn schema_comment(file: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("# yaml-language-server: $schema=")
+        .unwrap_or_else(|| panic!("{} has no schema comment", file.display()))
+        .to_owned()
+}
+
+/// `path` without `.` and `..`, as an editor resolves it (not following links).
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[test]
-fn example_files_carry_the_schema_comment() {
+fn example_files_point_at_schemas_that_travel_with_the_repository() {
+    // A copy of examples/sync-repo keeps working in an editor: every comment points into
+    // the repository's own schema/ folder, never out of it.
     let repo = root().join("examples/sync-repo");
     let mut files = vec![repo.join("hrsync.yaml")];
     for dir in ["sources", "directories", "filters"] {
@@ -333,13 +366,27 @@ fn example_files_carry_the_schema_comment() {
             files.push(e.unwrap().path());
         }
     }
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        let first = text.lines().next().unwrap();
-        let schema = first
-            .strip_prefix("# yaml-language-server: $schema=")
-            .unwrap_or_else(|| panic!("{}", f.display()));
-        assert!(f.parent().unwrap().join(schema).is_file(), "{} points at a missing schema", f.display());
+    for f in &files {
+        let target = normalize(&f.parent().unwrap().join(schema_comment(f)));
+        assert!(
+            target.starts_with(repo.join("schema")),
+            "{} points out of the repository: {}",
+            f.display(),
+            target.display()
+        );
+        assert!(target.is_file(), "{} points at a missing schema", f.display());
+    }
+    // The directory and source examples are copied into a sync repository's
+    // directories/ and sources/: their comments point at its schema/ from there, and
+    // from where they are (examples/schema is a link to the example's).
+    for (dir, kind) in [("directories", "directory"), ("sources", "source")] {
+        for e in std::fs::read_dir(root().join("examples").join(dir)).unwrap() {
+            let f = e.unwrap().path();
+            let schema = schema_comment(&f);
+            assert_eq!(schema, format!("../schema/{kind}.schema.json"), "{}", f.display());
+            assert!(repo.join(dir).join(&schema).is_file(), "{}", f.display());
+            assert!(f.parent().unwrap().join(&schema).is_file(), "{}", f.display());
+        }
     }
 }
 
