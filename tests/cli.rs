@@ -391,6 +391,50 @@ fn example_files_point_at_schemas_that_travel_with_the_repository() {
 }
 
 #[test]
+fn the_ci_example_installs_the_hrsync_its_variables_name_and_no_placeholder() {
+    let text = std::fs::read_to_string(root().join("examples/ci/plan-review.github.yml")).unwrap();
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let steps = workflow["jobs"]["review"]["steps"].as_sequence().unwrap();
+    let install = steps.iter().find(|s| s["name"].as_str() == Some("Install hrsync")).unwrap();
+    let script = install["run"].as_str().unwrap();
+    assert!(!script.contains("://"), "no hard-coded source: {script}");
+    // Run the step with a `cargo` that records what it is asked and installs a stub.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {0}/asked\nprintf '#!/bin/sh\\necho hrsync 0.1.0\\n' > {0}/bin/hrsync\nchmod +x {0}/bin/hrsync\n",
+            tmp.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let step = |vars: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.args(["-e", "-c", script]).env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+        cmd.env_remove("HRSYNC_GIT_URL").env_remove("HRSYNC_GIT_REV");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let unset = step(&[]);
+    assert_eq!(unset.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unset.stdout).contains("set the repository variables HRSYNC_GIT_URL"));
+    let set =
+        step(&[("HRSYNC_GIT_URL", "https://git.acme.example/idm/hrsync.git"), ("HRSYNC_GIT_REV", "v0.1.0")]);
+    assert!(set.status.success(), "{set:?}");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("asked")).unwrap().trim(),
+        "install --locked --git https://git.acme.example/idm/hrsync.git --rev v0.1.0 hrsync"
+    );
+    assert_eq!(String::from_utf8_lossy(&set.stdout).trim(), "hrsync 0.1.0");
+}
+
+#[test]
 fn preview_lists_who_is_excluded_and_why() {
     let ex = Example::new();
     let out = ex.run(&["preview", "--pii", "full"]);
