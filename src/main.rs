@@ -17,12 +17,14 @@ static GLOBAL: MiMalloc = MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = match cli.verbosity() {
-        0 => "warn",
+    // Progress of long steps shows without -v: on a terminal it is a bar, elsewhere these
+    // lines stand in for it.
+    let default_filter = match cli.verbosity() {
+        0 => "warn,hrsync::run::progress=info",
         1 => "info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_env("HRSYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = EnvFilter::try_from_env("HRSYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let json = matches!(cli.log_format(), LogFormat::Json);
     if json {

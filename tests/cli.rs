@@ -1,7 +1,7 @@
 //! The command line: validate messages, exit codes, schema freshness, preview, and the
 //! errors of what is not built yet.
 
-use crate::util::{Example, json, root, run};
+use crate::util::{Example, command, json, root, run};
 
 #[test]
 fn validate_reports_three_mistakes_in_two_files_with_positions() {
@@ -83,6 +83,174 @@ fn logs_are_json_lines_with_log_format_json() {
 }
 
 #[test]
+fn repository_options_go_before_or_after_the_command_but_not_on_schema() {
+    let ex = Example::new();
+    let repo = ex.repo();
+    let repo = repo.to_str().unwrap();
+    // Full: masked labels are keyed per process until a run has written state.
+    let before = run(&["--repo", repo, "--now", "2026-11-22", "plan", "--format", "json", "--pii", "full"]);
+    assert_eq!(before.code, 0, "{before:?}");
+    let after = run(&["plan", "--format", "json", "--pii", "full", "--repo", repo, "--now", "2026-11-22"]);
+    assert_eq!(after.code, 0, "{after:?}");
+    assert_eq!(before.stdout, after.stdout, "the same plan, whichever side the options are on");
+    // After the command wins over before it, and the command line over the environment.
+    let out =
+        command(&["--repo", "/nonexistent", "plan", "--format", "json", "--pii", "full", "--repo", repo])
+            .env("HRSYNC_NOW", "2026-11-22")
+            .env("HRSYNC_REPO", "/nonexistent/too")
+            .output()
+            .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), before.stdout);
+    let plan_help = run(&["plan", "--help"]).stdout;
+    let schema_help = run(&["schema", "--help"]).stdout;
+    for flag in ["--repo", "--ref", "--state-dir", "--now"] {
+        assert!(plan_help.contains(flag), "{plan_help}");
+        assert!(
+            !schema_help.contains(flag),
+            "`schema --help` offers {flag}, which does nothing there:\n{schema_help}"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    for args in
+        [&["--repo", repo, "schema", "--out", out][..], &["schema", "--out", out, "--now", "2026-11-22"]]
+    {
+        let refused = run(args);
+        assert_eq!(refused.code, 1, "{refused:?}");
+        assert!(refused.stderr.contains("not apply to `hrsync schema`"), "{refused:?}");
+    }
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "nothing written");
+    assert_eq!(run(&["schema", "--out", out]).code, 0);
+}
+
+#[test]
+fn daemon_help_says_what_the_daemon_does() {
+    let help = run(&["daemon", "--help"]);
+    assert_eq!(help.code, 0, "{help:?}");
+    for what in [
+        "--once",
+        "every new commit of the tracked branch",
+        "schedule.interval",
+        "SIGHUP",
+        "POST /runs",
+        "SIGTERM",
+        "remote git URL",
+        "/healthz",
+    ] {
+        assert!(help.stdout.contains(what), "`daemon --help` does not mention {what}:\n{}", help.stdout);
+    }
+    assert!(!help.stdout.contains("not built"), "{}", help.stdout);
+    assert!(!help.stdout.contains("--ref"), "the daemon reads --branch: {}", help.stdout);
+}
+
+#[test]
+fn config_mistakes_are_reported_each_at_its_line_as_text_or_as_json_lines() {
+    let ex = Example::new();
+    ex.edit_directory(
+        "    mode: import_once              # picked",
+        "    mode: importonce               # picked",
+    );
+    ex.edit_directory("joiners: {", "joinerz: 1\nleaverz: 2\njoiners: {");
+    let ws = ex.path("hrsync.yaml");
+    let text = std::fs::read_to_string(&ws)
+        .unwrap()
+        .replace("pii: masked }", "pii: hashed, pii_key: \"${envv:KEY}\" }");
+    std::fs::write(&ws, text).unwrap();
+    let expected = [
+        (
+            "directories/corp.yaml",
+            20,
+            11,
+            "`importonce` is not a field mode: expected one of `continuous`, `import_once`, `ignore`",
+            "did you mean `import_once`?",
+        ),
+        ("directories/corp.yaml", 34, 1, "unknown key `joinerz`", "did you mean `joiners`?"),
+        ("directories/corp.yaml", 35, 1, "unknown key `leaverz`", "did you mean `leavers`?"),
+        (
+            "hrsync.yaml",
+            20,
+            73,
+            "unknown secret scheme `envv`: hrsync knows `env` and `file`",
+            "did you mean `env`?",
+        ),
+    ];
+    let text = ex.run(&["validate"]);
+    assert_eq!(text.code, 1, "{text:?}");
+    let shown: Vec<&str> = text.stderr.lines().collect();
+    let mut want = Vec::new();
+    for (file, line, column, message, hint) in expected {
+        want.push(format!("{file}:{line}:{column}: error: {message}"));
+        want.push(format!("  hint: {hint}"));
+    }
+    want.push("4 problems in 2 files".into());
+    assert_eq!(shown, want, "{text:?}");
+
+    let logs = ex.run(&["--log-format", "json", "validate"]);
+    assert_eq!(logs.code, 1, "{logs:?}");
+    let lines: Vec<serde_json::Value> = logs.stderr.lines().map(json).collect();
+    assert_eq!(lines.len(), expected.len() + 1, "one line per diagnostic, then their count: {logs:?}");
+    for (line, (file, n, column, message, hint)) in lines.iter().zip(expected) {
+        assert_eq!(line["level"], "ERROR");
+        let f = &line["fields"];
+        assert_eq!(
+            (f["file"].as_str(), f["line"].as_u64(), f["column"].as_u64()),
+            (Some(file), Some(n), Some(column))
+        );
+        assert_eq!((f["message"].as_str(), f["hint"].as_str()), (Some(message), Some(hint)));
+    }
+    assert_eq!(lines[4]["fields"]["problems"], 4);
+    // The errors of a command that fails later are JSON lines too.
+    let ex = Example::new();
+    ex.edit_directory("mode: apply ", "mode: plan  ");
+    let out = ex.run(&["--log-format", "json", "apply"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let lines: Vec<serde_json::Value> = out.stderr.lines().map(json).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("is in mode `plan`"))),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn without_a_terminal_the_progress_of_an_apply_is_logged_as_lines() {
+    // 1,200 more people make an apply long enough to be followed; stderr is a pipe here.
+    let more = |ex: &Example| {
+        let path = ex.path("data/germany.csv");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for i in 0..1200 {
+            text.push_str(&format!(
+                "2{i:04};Test;Person{i};test.person{i}@acme.example;DE-ENG;Engineer;10001;Aktiv;Festangestellt;01.01.2020;;Berlin;ACME GmbH;\n"
+            ));
+        }
+        std::fs::write(path, text).unwrap();
+    };
+    let ex = Example::new();
+    more(&ex);
+    let out = ex.run(&["apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let progress: Vec<&str> = out.stderr.lines().filter(|l| l.contains("hrsync::run::progress")).collect();
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.contains("INFO") && l.contains("applying") && l.contains("done=1000 total=1343")),
+        "progress lines at the default verbosity: {out:?}"
+    );
+    let ex = Example::new();
+    more(&ex);
+    let out = ex.run(&["--log-format", "json", "run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<serde_json::Value> = out.stderr.lines().map(json).collect();
+    let line =
+        lines.iter().find(|l| l["fields"]["message"] == "applying").unwrap_or_else(|| panic!("{out:?}"));
+    assert_eq!((line["level"].as_str(), line["fields"]["done"].as_u64()), (Some("INFO"), Some(1000)));
+    // A short apply says nothing more than it did.
+    let out = Example::new().run(&["apply"]);
+    assert!(!out.stderr.contains("applying"), "{out:?}");
+}
+
+#[test]
 fn plan_exit_codes() {
     let ex = Example::new();
     assert_eq!(ex.run(&["plan", "--detailed-exitcode"]).code, 2, "changes");
@@ -149,8 +317,14 @@ fn a_directory_in_plan_mode_is_never_written() {
 
 #[test]
 fn schema_folder_is_up_to_date() {
-    let out = run(&["schema", "--check", "--out", root().join("schema").to_str().unwrap()]);
-    assert_eq!(out.code, 0, "schema/ is stale: run `cargo run -- schema` and commit it\n{out:?}");
+    // The project's, and the example repository's own copy its files point at.
+    for folder in ["schema", "examples/sync-repo/schema"] {
+        let out = run(&["schema", "--check", "--out", root().join(folder).to_str().unwrap()]);
+        assert_eq!(
+            out.code, 0,
+            "{folder}/ is stale: run `cargo run -- schema --out {folder}` and commit it\n{out:?}"
+        );
+    }
     let tmp = tempfile::tempdir().unwrap();
     let stale = run(&["schema", "--check", "--out", tmp.path().to_str().unwrap()]);
     assert_eq!(stale.code, 1, "{stale:?}");
@@ -158,8 +332,35 @@ fn schema_folder_is_up_to_date() {
     assert_eq!(run(&["schema", "--check", "--out", tmp.path().to_str().unwrap()]).code, 0);
 }
 
+/// The schema a file's first line points at, relative to the file.
+fn schema_comment(file: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("# yaml-language-server: $schema=")
+        .unwrap_or_else(|| panic!("{} has no schema comment", file.display()))
+        .to_owned()
+}
+
+/// `path` without `.` and `..`, as an editor resolves it (not following links).
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[test]
-fn example_files_carry_the_schema_comment() {
+fn example_files_point_at_schemas_that_travel_with_the_repository() {
+    // A copy of examples/sync-repo keeps working in an editor: every comment points into
+    // the repository's own schema/ folder, never out of it.
     let repo = root().join("examples/sync-repo");
     let mut files = vec![repo.join("hrsync.yaml")];
     for dir in ["sources", "directories", "filters"] {
@@ -167,14 +368,72 @@ fn example_files_carry_the_schema_comment() {
             files.push(e.unwrap().path());
         }
     }
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        let first = text.lines().next().unwrap();
-        let schema = first
-            .strip_prefix("# yaml-language-server: $schema=")
-            .unwrap_or_else(|| panic!("{}", f.display()));
-        assert!(f.parent().unwrap().join(schema).is_file(), "{} points at a missing schema", f.display());
+    for f in &files {
+        let target = normalize(&f.parent().unwrap().join(schema_comment(f)));
+        assert!(
+            target.starts_with(repo.join("schema")),
+            "{} points out of the repository: {}",
+            f.display(),
+            target.display()
+        );
+        assert!(target.is_file(), "{} points at a missing schema", f.display());
     }
+    // The directory and source examples are copied into a sync repository's
+    // directories/ and sources/: their comments point at its schema/ from there, and
+    // from where they are (examples/schema is a link to the example's).
+    for (dir, kind) in [("directories", "directory"), ("sources", "source")] {
+        for e in std::fs::read_dir(root().join("examples").join(dir)).unwrap() {
+            let f = e.unwrap().path();
+            let schema = schema_comment(&f);
+            assert_eq!(schema, format!("../schema/{kind}.schema.json"), "{}", f.display());
+            assert!(repo.join(dir).join(&schema).is_file(), "{}", f.display());
+            assert!(f.parent().unwrap().join(&schema).is_file(), "{}", f.display());
+        }
+    }
+}
+
+#[test]
+fn the_ci_example_installs_the_hrsync_its_variables_name_and_no_placeholder() {
+    let text = std::fs::read_to_string(root().join("examples/ci/plan-review.github.yml")).unwrap();
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let steps = workflow["jobs"]["review"]["steps"].as_sequence().unwrap();
+    let install = steps.iter().find(|s| s["name"].as_str() == Some("Install hrsync")).unwrap();
+    let script = install["run"].as_str().unwrap();
+    assert!(!script.contains("://"), "no hard-coded source: {script}");
+    // Run the step with a `cargo` that records what it is asked and installs a stub.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {0}/asked\nprintf '#!/bin/sh\\necho hrsync 0.1.0\\n' > {0}/bin/hrsync\nchmod +x {0}/bin/hrsync\n",
+            tmp.path().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let step = |vars: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new("bash");
+        cmd.args(["-e", "-c", script]).env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+        cmd.env_remove("HRSYNC_GIT_URL").env_remove("HRSYNC_GIT_REV");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let unset = step(&[]);
+    assert_eq!(unset.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unset.stdout).contains("set the repository variables HRSYNC_GIT_URL"));
+    let set =
+        step(&[("HRSYNC_GIT_URL", "https://git.acme.example/idm/hrsync.git"), ("HRSYNC_GIT_REV", "v0.1.0")]);
+    assert!(set.status.success(), "{set:?}");
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("asked")).unwrap().trim(),
+        "install --locked --git https://git.acme.example/idm/hrsync.git --rev v0.1.0 hrsync"
+    );
+    assert_eq!(String::from_utf8_lossy(&set.stdout).trim(), "hrsync 0.1.0");
 }
 
 #[test]

@@ -331,6 +331,76 @@ fn one_failing_item_does_not_stop_the_others_and_its_error_is_masked() {
 }
 
 #[test]
+fn run_shows_people_in_its_job_result_as_pii_says() {
+    // The job result names the person of a failed item: masked by the workspace's
+    // `reports.pii`, in full with `--pii full` (as `plan`, `apply` and `preview` take it).
+    let squat = |ex: &Example| {
+        let dir = ex.path(".hrsync/directories/corp");
+        std::fs::create_dir_all(&dir).unwrap();
+        let squatter = serde_json::json!({"id": "left-by-hand", "enabled": true, "revision": 1, "attributes": {"employeeNumber": "X-1"}});
+        std::fs::write(dir.join("10003.json"), squatter.to_string()).unwrap();
+    };
+    let error = |out: &crate::util::Run| json(&out.stdout)["directories"]["corp"]["errors"][0].clone();
+    let ex = Example::new();
+    squat(&ex);
+    let full = ex.run(&["run", "--pii", "full"]);
+    assert_eq!(full.code, 0, "{full:?}");
+    assert_eq!(
+        error(&full),
+        "create germany:10003: the `employeeNumber` of entry `10003` is already in use in the directory"
+    );
+    let ex = Example::new();
+    squat(&ex);
+    let masked = ex.run(&["run", "--pii", "masked"]);
+    assert_eq!(masked.code, 0, "{masked:?}");
+    assert!(error(&masked).as_str().unwrap().starts_with("create germany:10…03#"), "{masked:?}");
+    assert!(!masked.stdout.contains("10003"), "{masked:?}");
+    let hashed = Example::new().run(&["run", "--dry-run", "--pii", "hashed"]);
+    assert_eq!(hashed.code, 1, "hashed needs a key, as elsewhere: {hashed:?}");
+    assert!(hashed.stderr.contains("`pii: hashed` needs `reports.pii_key`"), "{hashed:?}");
+}
+
+#[test]
+fn the_state_directory_never_goes_into_git() {
+    // A team copies the example into a repository of its own and runs it there.
+    let tmp = tempfile::tempdir().unwrap();
+    let sync = tmp.path().join("sync");
+    crate::util::copy_dir(&crate::util::root().join("examples/sync-repo"), &sync);
+    let repo = git2::Repository::init(tmp.path()).unwrap();
+    let hrsync = |args: &[&str]| {
+        let mut all = vec!["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z"];
+        all.extend_from_slice(args);
+        crate::util::run(&all)
+    };
+    let committable = || -> Vec<String> {
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+        let statuses = repo.statuses(Some(&mut options)).unwrap();
+        statuses
+            .iter()
+            .filter_map(|s| s.path().ok().map(str::to_owned))
+            .filter(|p| p.contains(".hrsync"))
+            .collect()
+    };
+    let out = hrsync(&["apply"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("does not ignore"), "{out:?}");
+    assert!(sync.join(".hrsync/snapshots/germany.json").is_file());
+    assert_eq!(committable(), Vec::<String>::new(), "the example's .gitignore");
+    // Without it, the state directory hrsync made ignores itself.
+    std::fs::remove_file(sync.join(".gitignore")).unwrap();
+    assert_eq!(committable(), Vec::<String>::new(), "the state directory's own .gitignore");
+    // One it did not make (an older hrsync, by hand) is not written into, but warned about.
+    std::fs::remove_file(sync.join(".hrsync/.gitignore")).unwrap();
+    assert!(!committable().is_empty());
+    let out = hrsync(&["plan"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("git does not ignore it: its snapshots hold personal data"), "{out:?}");
+    assert!(out.stderr.contains("add `sync/.hrsync/` to .gitignore"), "{out:?}");
+    assert!(!sync.join(".hrsync/.gitignore").exists());
+}
+
+#[test]
 fn every_directory_example_validates_in_the_example_repository() {
     let mut names: Vec<String> = std::fs::read_dir(crate::util::root().join("examples/directories"))
         .unwrap()

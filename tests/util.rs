@@ -131,10 +131,16 @@ impl Example {
     }
 }
 
+/// The line the directory examples ship with: a real directory starts as a simulation.
+const SHIPPED_MODE: &str = "\nmode: plan ";
+
 /// `examples/directories/<name>` with each `(from, to)` replaced; every `from` must occur,
-/// so the example and the tests that run it stay in step.
+/// so the example and the tests that run it stay in step. The example ships `mode: plan`
+/// (a real directory starts as a simulation); the tests run it in mode `apply`.
 pub fn example_directory(name: &str, replacements: &[(&str, &str)]) -> String {
     let mut text = std::fs::read_to_string(root().join("examples/directories").join(name)).unwrap();
+    assert!(text.contains(SHIPPED_MODE), "examples/directories/{name} no longer ships `mode: plan`");
+    text = text.replace(SHIPPED_MODE, "\nmode: apply ");
     for (from, to) in replacements {
         assert!(text.contains(from), "examples/directories/{name} no longer holds `{from}`");
         text = text.replace(from, to);
@@ -227,7 +233,7 @@ impl Example {
             files,
             store: StateStore::new(self.path(".hrsync")),
             now: now.parse().unwrap(),
-            progress: false,
+            progress: hrsync::run::ShowProgress::Off,
             timer_secret: None,
         };
         let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::{Global, PiiArg, approvals, open_run, pii};
+use super::{Global, PiiArg, approvals, error_line, open_run, pii, warning_line};
 use crate::config::Mode;
 use crate::plan::Plan;
 use crate::plan::guard;
@@ -67,9 +67,12 @@ pub(super) async fn apply(
                 continue;
             }
             Mode::Plan => {
-                eprintln!(
-                    "error: directory `{}` is in mode `plan` (simulation): set `mode: apply` in {} to write to it",
-                    d.id, d.file
+                error_line(
+                    g,
+                    &format!(
+                        "directory `{}` is in mode `plan` (simulation): set `mode: apply` in {} to write to it",
+                        d.id, d.file
+                    ),
                 );
                 ok = false;
                 continue;
@@ -90,7 +93,7 @@ pub(super) async fn apply(
             Ok(plan) => plan,
             Err(e) => {
                 let reason = crate::model::error_chain(&e);
-                eprintln!("error: cannot plan directory `{}`: {reason}", d.id);
+                error_line(g, &format!("cannot plan directory `{}`: {reason}", d.id));
                 state.record_directory_error(&d.id, Some(reason));
                 ok = false;
                 all_applied = false;
@@ -103,7 +106,7 @@ pub(super) async fn apply(
             match guard::saved::check(saved, &plan) {
                 Ok(()) => {}
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    error_line(g, &e.to_string());
                     ok = false;
                     all_applied = false;
                     continue;
@@ -113,7 +116,7 @@ pub(super) async fn apply(
         print!("{}", render::render(&plan, Format::Markdown, &pii)?);
         match run.apply(&plan, planned.directory.as_ref(), &mut state).await {
             Err(e) => {
-                eprintln!("error: {e}");
+                error_line(g, &e.to_string());
                 state.record_directory_error(&d.id, Some(crate::model::error_chain(&e)));
                 ok = false;
                 all_applied = false;
@@ -126,12 +129,12 @@ pub(super) async fn apply(
                 for failure in
                     applied.items.iter().filter_map(|i| crate::report::job::describe_failure(i, &pii))
                 {
-                    eprintln!("error: {failure}");
+                    error_line(g, &failure);
                 }
                 for warning in
                     applied.items.iter().flat_map(|i| crate::report::job::describe_warnings(i, &pii))
                 {
-                    eprintln!("warning: {warning}");
+                    warning_line(g, &warning);
                 }
                 ok &= applied.failed == 0;
             }

@@ -12,34 +12,84 @@ use crate::plan::render::Format;
 #[derive(Debug, Parser)]
 #[command(name = "hrsync", version, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
+    /// The repository options given before the command (`hrsync --repo X plan`).
     #[command(flatten)]
-    pub(super) global: Global,
+    pub(super) before: RepoArgs,
+    #[command(flatten)]
+    pub(super) logs: LogArgs,
     #[command(subcommand)]
     pub(super) command: Command,
 }
 
-/// Options every command takes.
-#[derive(Debug, Args)]
-pub(super) struct Global {
-    /// The sync repository: a folder holding hrsync.yaml.
-    #[arg(long, global = true, default_value = ".", env = "HRSYNC_REPO", value_name = "DIR")]
-    pub(super) repo: String,
+/// Where a command finds the sync repository, its state and its clock: accepted before
+/// the command (`hrsync --repo X plan`) and after it (`hrsync plan --repo X`); after it
+/// wins. Only the commands that read a repository take them, so `hrsync schema --help`
+/// does not offer options that would do nothing there.
+#[derive(Clone, Debug, Default, Args)]
+pub(super) struct RepoArgs {
+    #[command(flatten)]
+    pub(super) place: PlaceArgs,
     /// Read the sync repository at this git revision instead of the working tree.
-    #[arg(long = "ref", global = true, value_name = "REV")]
+    #[arg(long = "ref", value_name = "REV", help_heading = "Repository")]
     pub(super) git_ref: Option<String>,
-    /// Where run state and the embedded directory are kept [default: <repo>/.hrsync].
-    #[arg(long, global = true, env = "HRSYNC_STATE_DIR", value_name = "DIR")]
+}
+
+/// The options of [`RepoArgs`] the daemon takes too (it reads `--branch`, not `--ref`).
+#[derive(Clone, Debug, Default, Args)]
+pub(super) struct PlaceArgs {
+    /// The sync repository: a folder holding hrsync.yaml (for `daemon`, also a remote
+    /// git URL, `URL#folder` for a folder of it) [env: HRSYNC_REPO] [default: .]
+    #[arg(long, value_name = "DIR", help_heading = "Repository")]
+    pub(super) repo: Option<String>,
+    /// Where run state and the embedded directory are kept [env: HRSYNC_STATE_DIR]
+    /// [default: <repo>/.hrsync]
+    #[arg(long, value_name = "DIR", help_heading = "Repository")]
     pub(super) state_dir: Option<PathBuf>,
     /// Evaluate effective dates as of this time instead of now: an RFC 3339 time, or a
-    /// date (read as noon UTC). For replays and tests.
-    #[arg(long, global = true, env = "HRSYNC_NOW", value_name = "TIME")]
+    /// date (read as noon UTC). For replays and tests [env: HRSYNC_NOW]
+    #[arg(long, value_name = "TIME", help_heading = "Repository")]
     pub(super) now: Option<String>,
-    /// Log format on stderr.
+}
+
+/// The repository options after `schema`, hidden: they would do nothing there, and are
+/// refused with a message that says why.
+#[derive(Clone, Debug, Default, Args)]
+pub(super) struct RefusedArgs {
+    #[arg(long, hide = true)]
+    repo: Option<String>,
+    #[arg(long = "ref", hide = true)]
+    git_ref: Option<String>,
+    #[arg(long, hide = true)]
+    state_dir: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    now: Option<String>,
+}
+
+/// Options every command takes, anywhere on the line.
+#[derive(Debug, Args)]
+pub(super) struct LogArgs {
+    /// Log format on stderr (logs, diagnostics and errors).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub(super) log_format: LogFormat,
-    /// More logs: -v for progress, -vv for details.
+    /// More logs: -v for what each step did, -vv for details.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(super) verbose: u8,
+}
+
+/// What a command runs with: the repository options (after the command, else before it,
+/// else the environment, else the defaults) and the log options.
+#[derive(Debug)]
+pub(super) struct Global {
+    /// `--repo`.
+    pub(super) repo: String,
+    /// `--ref`.
+    pub(super) git_ref: Option<String>,
+    /// `--state-dir`.
+    pub(super) state_dir: Option<PathBuf>,
+    /// `--now`.
+    pub(super) now: Option<String>,
+    /// `--log-format`.
+    pub(super) log_format: LogFormat,
 }
 
 /// Log formats.
@@ -67,8 +117,11 @@ pub(super) enum Command {
         /// Also read every source and the first page of every directory.
         #[arg(long)]
         online: bool,
+        #[command(flatten)]
+        at: RepoArgs,
     },
-    /// Write the JSON Schema of each document kind.
+    /// Write the JSON Schema of each document kind (those of this version of hrsync,
+    /// whatever the repository).
     Schema {
         /// The folder to write to.
         #[arg(long, default_value = "schema", value_name = "DIR")]
@@ -76,6 +129,9 @@ pub(super) enum Command {
         /// Only check that the folder is up to date; exit 1 if not.
         #[arg(long)]
         check: bool,
+        /// Not options of `schema`: accepted only to say so (exit 1, not clap's 2).
+        #[command(flatten)]
+        refused: RefusedArgs,
     },
     /// List who is included and excluded, and by which rule.
     Preview {
@@ -88,6 +144,8 @@ pub(super) enum Command {
         /// How personal data is shown [default: reports.pii of hrsync.yaml].
         #[arg(long, value_enum)]
         pii: Option<PiiArg>,
+        #[command(flatten)]
+        at: RepoArgs,
     },
     /// Show what would change in each directory, and why.
     Plan {
@@ -112,6 +170,8 @@ pub(super) enum Command {
         /// Also list the people whose entries are up to date (counted either way).
         #[arg(long)]
         unchanged: bool,
+        #[command(flatten)]
+        at: RepoArgs,
     },
     /// Apply the plan to directories in mode `apply`.
     Apply {
@@ -128,6 +188,8 @@ pub(super) enum Command {
         /// How personal data is shown [default: reports.pii of hrsync.yaml].
         #[arg(long, value_enum)]
         pii: Option<PiiArg>,
+        #[command(flatten)]
+        at: RepoArgs,
     },
     /// The sync job: read sources, plan and apply every directory, print the job result.
     Run {
@@ -140,33 +202,114 @@ pub(super) enum Command {
         /// Approve a plan blocked by the safety limits, by its id.
         #[arg(long, value_name = "ID")]
         approve: Vec<String>,
+        /// How personal data is shown in the job result [default: reports.pii of hrsync.yaml].
+        #[arg(long, value_enum)]
+        pii: Option<PiiArg>,
+        #[command(flatten)]
+        at: RepoArgs,
     },
     /// The GitOps loop: plan, commit the plan to the reports branch, apply, commit the
-    /// result; once with `--once`, else watching the branch until stopped.
+    /// result; one cycle with `--once`, else watching the branch until stopped.
+    ///
+    /// A cycle reads the config committed on the tracked branch (never uncommitted
+    /// edits), plans every directory, commits each plan to the reports branch
+    /// (`reports.branch` of hrsync.yaml) before applying it, applies the directories in
+    /// mode `apply`, and commits the result, the status and the run state. Nothing
+    /// changed, nothing committed. The working tree, the index and HEAD are never touched.
+    ///
+    /// With `--once`: one cycle, its job result on stdout, then exit. Without it, the
+    /// daemon runs a cycle at start, then on every new commit of the tracked branch (it
+    /// watches the repository's refs), at every `schedule.interval` of hrsync.yaml (an
+    /// hour without a schedule), on SIGHUP, and on `POST /runs` or `POST /hooks/git`
+    /// with `--listen`; its own commits to the reports branch never start a run. A run
+    /// that fails is retried after a minute. SIGTERM or Ctrl-C stops it; a run in
+    /// progress finishes first, and a second SIGTERM abandons it.
+    ///
+    /// `--repo` may be a remote git URL (`URL#folder` for a folder of it), with
+    /// `--state-dir`: the daemon keeps a mirror of it there, fetches before every run and
+    /// every 30 seconds, and pushes the reports branch after each commit.
     Daemon {
-        /// Run one cycle and exit.
+        /// Run one cycle, print its job result, and exit.
         #[arg(long)]
         once: bool,
-        /// The branch (or revision) whose config is used [default: HEAD].
-        #[arg(long)]
+        /// The branch (or revision) whose config is used [default: the branch checked out
+        /// when the daemon starts; `main` for a remote repository].
+        #[arg(long, value_name = "REV")]
         branch: Option<String>,
-        /// Address of the status endpoints.
-        #[arg(long)]
+        /// Serve /healthz, /readyz, /metrics, /status, POST /runs and POST /hooks/git on
+        /// this address (for example 127.0.0.1:9090) while watching.
+        #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Not an option of `daemon`: accepted only to say so.
+        #[arg(long = "ref", hide = true)]
+        git_ref: Option<String>,
+        #[command(flatten)]
+        at: PlaceArgs,
     },
 }
 
 impl Cli {
     /// The log format asked for.
     pub fn log_format(&self) -> LogFormat {
-        self.global.log_format
+        self.logs.log_format
     }
 
     /// The verbosity asked for. The watching daemon tells what it does by default.
     pub fn verbosity(&self) -> u8 {
         match self.command {
-            Command::Daemon { once: false, .. } => self.global.verbose.max(1),
-            _ => self.global.verbose,
+            Command::Daemon { once: false, .. } => self.logs.verbose.max(1),
+            _ => self.logs.verbose,
+        }
+    }
+}
+
+impl Command {
+    /// The repository options given after the command.
+    pub(super) fn repo_args(&self) -> RepoArgs {
+        match self {
+            Command::Schema { refused, .. } => RepoArgs {
+                place: PlaceArgs {
+                    repo: refused.repo.clone(),
+                    state_dir: refused.state_dir.clone(),
+                    now: refused.now.clone(),
+                },
+                git_ref: refused.git_ref.clone(),
+            },
+            Command::Daemon { at, git_ref, .. } => RepoArgs { place: at.clone(), git_ref: git_ref.clone() },
+            Command::Validate { at, .. }
+            | Command::Preview { at, .. }
+            | Command::Plan { at, .. }
+            | Command::Apply { at, .. }
+            | Command::Run { at, .. } => at.clone(),
+        }
+    }
+}
+
+impl RepoArgs {
+    /// The options given, by their flags.
+    pub(super) fn given(&self) -> Vec<&'static str> {
+        let p = &self.place;
+        [
+            ("--repo", p.repo.is_some()),
+            ("--ref", self.git_ref.is_some()),
+            ("--state-dir", p.state_dir.is_some()),
+            ("--now", p.now.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+
+    /// These options, each filled in from `before` when not given here.
+    pub(super) fn or(self, before: &RepoArgs) -> RepoArgs {
+        let (p, b) = (self.place, &before.place);
+        RepoArgs {
+            place: PlaceArgs {
+                repo: p.repo.or_else(|| b.repo.clone()),
+                state_dir: p.state_dir.or_else(|| b.state_dir.clone()),
+                now: p.now.or_else(|| b.now.clone()),
+            },
+            git_ref: self.git_ref.or_else(|| before.git_ref.clone()),
         }
     }
 }
@@ -196,5 +339,26 @@ impl From<FormatArg> for Format {
             FormatArg::Markdown => Format::Markdown,
             FormatArg::Json => Format::Json,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn repository_options_after_the_command_win_over_those_before_it() {
+        let cli = Cli::parse_from(["hrsync", "--repo", "a", "--now", "t", "plan", "--repo", "b"]);
+        let given = cli.command.repo_args().or(&cli.before);
+        assert_eq!(given.place.repo.as_deref(), Some("b"));
+        assert_eq!(given.place.now.as_deref(), Some("t"));
+        assert_eq!(given.given(), ["--repo", "--now"]);
     }
 }

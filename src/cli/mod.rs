@@ -33,7 +33,7 @@ use crate::git::GitTree;
 use crate::model::PlanId;
 use crate::plan::pii::Pii;
 use crate::plan::render::Format;
-use crate::run::Run;
+use crate::run::{Run, ShowProgress};
 
 /// Runs the command.
 pub fn execute(cli: Cli) -> Result<ExitCode> {
@@ -45,14 +45,14 @@ pub fn execute(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
-    let g = &cli.global;
+    let g = &global(&cli)?;
     match &cli.command {
-        Command::Schema { out, check } => schema::schema(out, *check),
-        Command::Validate { online } => validate::validate(g, *online).await,
-        Command::Preview { source, directory, pii } => {
+        Command::Schema { out, check, .. } => schema::schema(g, out, *check),
+        Command::Validate { online, .. } => validate::validate(g, *online).await,
+        Command::Preview { source, directory, pii, .. } => {
             preview::preview(g, source.as_deref(), directory.as_deref(), *pii).await
         }
-        Command::Plan { base, directory, format, out, detailed_exitcode, pii, unchanged } => {
+        Command::Plan { base, directory, format, out, detailed_exitcode, pii, unchanged, .. } => {
             if let Some(base) = base {
                 if Format::from(*format) != Format::Markdown {
                     bail!("`--base` writes a review for people: leave out `--format`");
@@ -69,14 +69,45 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             };
             plan::plan(g, directory.as_deref(), output).await
         }
-        Command::Apply { plan, approve, directory, pii } => {
+        Command::Apply { plan, approve, directory, pii, .. } => {
             apply::apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
         }
-        Command::Run { source, dry_run, approve } => run::run(g, source.clone(), *dry_run, approve).await,
-        Command::Daemon { once, branch, listen } => {
+        Command::Run { source, dry_run, approve, pii, .. } => {
+            run::run(g, source.clone(), *dry_run, approve, *pii).await
+        }
+        Command::Daemon { once, branch, listen, .. } => {
             daemon::daemon(g, *once, branch.as_deref(), listen.as_deref()).await
         }
     }
+}
+
+/// What the command runs with: each repository option as given after the command, else
+/// before it, else from its environment variable (an empty one counts as unset), else
+/// its default. `schema` reads no repository: those options are an error there, not
+/// silently ignored.
+fn global(cli: &Cli) -> Result<Global> {
+    let given = cli.command.repo_args().or(&cli.before);
+    if matches!(cli.command, Command::Schema { .. }) {
+        let flags: Vec<String> = given.given().iter().map(|f| format!("`{f}`")).collect();
+        if let Some((last, rest)) = flags.split_last() {
+            let (list, verb) = match rest {
+                [] => (last.clone(), "does"),
+                _ => (format!("{} and {last}", rest.join(", ")), "do"),
+            };
+            bail!(
+                "{list} {verb} not apply to `hrsync schema`: it writes the schemas of this version of hrsync, whatever the repository"
+            );
+        }
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let place = given.place;
+    Ok(Global {
+        repo: place.repo.or_else(|| env("HRSYNC_REPO")).unwrap_or_else(|| ".".to_owned()),
+        git_ref: given.git_ref,
+        state_dir: place.state_dir.or_else(|| env("HRSYNC_STATE_DIR").map(Into::into)),
+        now: place.now.or_else(|| env("HRSYNC_NOW")),
+        log_format: cli.log_format(),
+    })
 }
 
 /// `--now`, or the clock: the one place the command line reads it.
@@ -110,20 +141,43 @@ fn open_files(g: &Global) -> Result<Arc<dyn RepoFiles>> {
     })
 }
 
-/// Loads the config; validation problems are printed, and the command ends with 1.
-fn load(files: &dyn RepoFiles) -> Result<config::Config> {
-    Ok(crate::run::load_config(files)?)
+/// Loads the config; validation problems are printed (as log lines with JSON logs), and
+/// the command ends with 1.
+fn load(g: &Global, files: &dyn RepoFiles) -> Result<config::Config> {
+    Ok(crate::run::load_config(files, g.log_format == LogFormat::Json)?)
 }
 
-/// The run of `--repo`, with a progress bar on a terminal.
+/// An error for people on stderr, `error: …`; with JSON logs, an ERROR log line like
+/// every other line there.
+fn error_line(g: &Global, text: &str) {
+    match g.log_format {
+        LogFormat::Human => eprintln!("error: {text}"),
+        LogFormat::Json => tracing::error!("{text}"),
+    }
+}
+
+/// A warning for people on stderr, `warning: …`; with JSON logs, a WARN log line.
+fn warning_line(g: &Global, text: &str) {
+    match g.log_format {
+        LogFormat::Human => eprintln!("warning: {text}"),
+        LogFormat::Json => tracing::warn!("{text}"),
+    }
+}
+
+/// The run of `--repo`.
 async fn open_run(g: &Global) -> Result<Run> {
     let files = open_files(g)?;
-    let config = load(files.as_ref())?;
-    new_run(g, files, config, true)
+    let config = load(g, files.as_ref())?;
+    new_run(g, files, config)
 }
 
-/// A run over `config` read from `files`, with the state directory and clock of `g`.
-fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config, progress: bool) -> Result<Run> {
+/// A run over `config` read from `files`, with the state directory and clock of `g`, and
+/// its progress shown as a bar on a terminal, as log lines elsewhere and with JSON logs.
+fn new_run(g: &Global, files: Arc<dyn RepoFiles>, config: config::Config) -> Result<Run> {
+    let progress = match g.log_format {
+        LogFormat::Human => ShowProgress::Auto,
+        LogFormat::Json => ShowProgress::Log,
+    };
     Ok(Run::open(files, config, g.state_dir.clone(), parse_now(g.now.as_deref())?, progress)?)
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::{Global, PiiArg, emit, new_run, open_files, open_run, pii};
+use super::{Global, LogFormat, PiiArg, emit, error_line, new_run, open_files, open_run, pii};
 use crate::config::ConfigError;
 use crate::config::files::RepoFiles;
 use crate::git::GitTree;
@@ -51,29 +51,29 @@ pub(super) async fn review(
     let revision = g.git_ref.as_deref().unwrap_or("the working tree");
     let head_files = match open_files(g) {
         Ok(files) => files,
-        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
+        Err(e) => return cannot_plan(g, out, revision, &format!("{e:#}")),
     };
     let head_config = match crate::config::load(head_files.as_ref()) {
         Ok(config) => config,
         Err(ConfigError::Invalid(diagnostics)) => {
             let text = diagnostics.to_string();
-            eprintln!("{text}");
+            crate::run::show_diagnostics(&diagnostics, g.log_format == LogFormat::Json);
             emit(out, &render::review::invalid(revision, &text))?;
             return Ok(ExitCode::FAILURE);
         }
-        Err(e) => return cannot_plan(out, revision, &error_chain(&e)),
+        Err(e) => return cannot_plan(g, out, revision, &error_chain(&e)),
     };
-    let head = match new_run(g, head_files, head_config, true) {
+    let head = match new_run(g, head_files, head_config) {
         Ok(run) => run,
-        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
+        Err(e) => return cannot_plan(g, out, revision, &format!("{e:#}")),
     };
     let pii = match pii(&head, pii_arg) {
         Ok(pii) => pii,
-        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
+        Err(e) => return cannot_plan(g, out, revision, &format!("{e:#}")),
     };
     let (head_plans, head_errors) = match plans_of(&head, directory, false).await {
         Ok(planned) => planned,
-        Err(e) => return cannot_plan(out, revision, &format!("{e:#}")),
+        Err(e) => return cannot_plan(g, out, revision, &format!("{e:#}")),
     };
     // The base as it was; one that cannot be read or planned is compared as empty, and
     // the review says so.
@@ -89,7 +89,7 @@ pub(super) async fn review(
             files,
             store: StateStore::new(head.store.dir().to_owned()),
             now: head.now,
-            progress: false,
+            progress: head.progress,
             timer_secret: head.timer_secret.clone(),
         })
     });
@@ -116,13 +116,16 @@ pub(super) async fn review(
     }
     emit(out, &text)?;
     for e in &head_errors {
-        eprintln!("error: {}", e.reason);
+        error_line(g, &e.reason);
     }
     for e in base_errors.iter().map(|e| &e.reason) {
-        eprintln!("error (on `{base}`): {e}");
+        match g.log_format {
+            LogFormat::Human => eprintln!("error (on `{base}`): {e}"),
+            LogFormat::Json => tracing::error!(revision = %base, "{e}"),
+        }
     }
     for n in &notes {
-        eprintln!("error: {n}");
+        error_line(g, n);
     }
     // A review against no base is written, but is not the review asked for.
     Ok(if !head_errors.is_empty() || !notes.is_empty() {
@@ -135,8 +138,8 @@ pub(super) async fn review(
 }
 
 /// Writes the review of a change that cannot be planned at all, and fails.
-fn cannot_plan(out: Option<&Path>, revision: &str, why: &str) -> Result<ExitCode> {
-    eprintln!("error: {why}");
+fn cannot_plan(g: &Global, out: Option<&Path>, revision: &str, why: &str) -> Result<ExitCode> {
+    error_line(g, why);
     let text = format!(
         "## hrsync: this change cannot be planned\n\n> [!CAUTION]\n> The config at `{revision}` cannot be planned: {}\n",
         why.replace('\n', " ")
@@ -195,7 +198,7 @@ pub(super) async fn plan(g: &Global, directory: Option<&str>, output: PlanOutput
     };
     emit(out, &text)?;
     for e in &errors {
-        eprintln!("error: {}", e.reason);
+        error_line(g, &e.reason);
     }
     let failed = !errors.is_empty() || plans.iter().any(|p| p.status == PlanStatus::Failed);
     Ok(if failed {

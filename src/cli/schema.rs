@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use super::{Global, error_line};
 use crate::config::schema::DocumentKind;
 
 /// Writes (or with `check`, compares) the schema files in `out`.
-pub(super) fn schema(out: &Path, check: bool) -> Result<ExitCode> {
+pub(super) fn schema(g: &Global, out: &Path, check: bool) -> Result<ExitCode> {
     let mut stale = Vec::new();
     for kind in DocumentKind::ALL {
         let path = out.join(kind.schema_file());
@@ -30,10 +31,13 @@ pub(super) fn schema(out: &Path, check: bool) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
-            "stale or missing: {}\nrun `hrsync schema --out {}` and commit the result",
-            stale.join(", "),
-            out.display()
+        error_line(
+            g,
+            &format!(
+                "stale or missing: {}; run `hrsync schema --out {}` and commit the result",
+                stale.join(", "),
+                out.display()
+            ),
         );
         Ok(ExitCode::FAILURE)
     }

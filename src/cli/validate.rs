@@ -14,7 +14,7 @@ use crate::run::SourceOutcome;
 /// Validates the repository of `g`.
 pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
     let files = open_files(g)?;
-    let config = load(files.as_ref())?;
+    let config = load(g, files.as_ref())?;
     let n = |count: usize, word: &str| format!("{count} {word}{}", if count == 1 { "" } else { "s" });
     println!(
         "ok: workspace `{}` in {}: {}, {}, {}",
@@ -40,7 +40,7 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
     if !online {
         return Ok(ExitCode::SUCCESS);
     }
-    let run = new_run(g, files, config, true)?;
+    let run = new_run(g, files, config)?;
     let state = run.store.load()?;
     let gathered = run.gather(None, &state).await?;
     let mut failed = false;

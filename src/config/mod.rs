@@ -34,7 +34,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use connection::{Auth, HttpSettings};
-pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean, one_of};
 pub use directory::{
     DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, LdapDisable,
     LdapSettings, Marker, MatchRule,

@@ -7,13 +7,15 @@
 //! values out of range. Sources and directories are validated against the schema of
 //! their `type` only, so errors talk about that kind and not about a `oneOf`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use jsonschema::error::ValidationErrorKind;
 use schemars::{JsonSchema, Schema, schema_for};
 use serde_json::{Value, json};
 
-use super::diagnostic::{Diagnostic, did_you_mean};
+use super::diagnostic::{Diagnostic, article, did_you_mean, one_of};
+use super::secret::{SecretError, SecretRef, reference_in};
 use super::spec::{
     CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec,
     LdapDirectorySpec, RestSourceSpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
@@ -203,28 +205,44 @@ pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Problem> {
 /// yet", not "unknown".
 const PLANNED_SOURCES: &[&str] = &["kombo", "merge", "personio", "bamboohr", "afas", "entraid"];
 
+/// The problems of `doc` against `compiled`: the schema's, and references where no
+/// secret goes.
 fn check(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
-    compiled
-        .validator
-        .iter_errors(&doc.value)
-        .map(|e| {
-            let pointer = e.instance_path().as_str();
-            let diagnostic =
-                describe(&compiled.schema, doc, pointer, e.schema_path().as_str(), e.kind(), e.instance());
-            let culprits = match e.kind() {
-                ValidationErrorKind::Required { .. } => Vec::new(),
-                ValidationErrorKind::AdditionalProperties { unexpected }
-                | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                    unexpected.iter().map(|k| child(pointer, k)).collect()
-                }
-                _ if pointer.is_empty() => Vec::new(),
-                _ => vec![pointer.to_owned()],
-            };
-            Problem { diagnostic, culprits }
-        })
-        .collect()
+    let mut problems = structure(compiled, doc);
+    let reported: BTreeSet<String> = problems.iter().filter_map(|p| p.diagnostic.pointer.clone()).collect();
+    problems.extend(
+        misplaced_references(compiled, doc)
+            .into_iter()
+            .filter(|p| p.diagnostic.pointer.as_ref().is_none_or(|ptr| !reported.contains(ptr))),
+    );
+    problems
 }
 
+/// The schema's problems with `doc`.
+fn structure(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for e in compiled.validator.iter_errors(&doc.value) {
+        let pointer = e.instance_path().as_str();
+        let culprits = match e.kind() {
+            ValidationErrorKind::Required { .. } => Vec::new(),
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                unexpected.iter().map(|k| child(pointer, k)).collect()
+            }
+            _ if pointer.is_empty() => Vec::new(),
+            _ => vec![pointer.to_owned()],
+        };
+        let diagnostics =
+            describe(&compiled.schema, doc, pointer, e.schema_path().as_str(), e.kind(), e.instance());
+        problems.extend(
+            diagnostics.into_iter().map(|diagnostic| Problem { diagnostic, culprits: culprits.clone() }),
+        );
+    }
+    problems
+}
+
+/// The diagnostics of one schema error: one, except for unknown keys, which get one
+/// each, at each key.
 fn describe(
     schema: &Value,
     doc: &Document,
@@ -232,34 +250,33 @@ fn describe(
     schema_path: &str,
     kind: &ValidationErrorKind,
     instance: &Value,
-) -> Diagnostic {
+) -> Vec<Diagnostic> {
     use ValidationErrorKind as K;
-    let allowed = || -> Vec<String> {
-        let parent = schema_path.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-        schema
-            .pointer(parent)
-            .and_then(|node| node.get("properties"))
-            .and_then(Value::as_object)
-            .map(|props| props.keys().cloned().collect())
-            .unwrap_or_default()
-    };
+    // The schema node the failing keyword belongs to.
+    let node = || schema.pointer(schema_path.rsplit_once('/').map(|(p, _)| p).unwrap_or(""));
+    let one = |d: Diagnostic| vec![d];
     match kind {
         K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
-            let key = unexpected.first().map(String::as_str).unwrap_or_default();
-            let allowed = allowed();
-            let hint = did_you_mean(key, allowed.iter().map(String::as_str)).or_else(|| {
-                (!allowed.is_empty()).then(|| format!("known keys here: {}", allowed.join(", ")))
-            });
-            let more = if unexpected.len() > 1 {
-                format!(" (and {} more)", unexpected.len() - 1)
-            } else {
-                String::new()
-            };
-            doc.error_at_key(&child(pointer, key), format!("unknown key `{key}`{more}"), hint)
+            let allowed: Vec<&str> = node()
+                .and_then(|node| node.get("properties"))
+                .and_then(Value::as_object)
+                .map(|props| props.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            // Every unknown key at its own line: a typo in one and a key misplaced from
+            // another mapping are two mistakes.
+            unexpected
+                .iter()
+                .map(|key| {
+                    let hint = did_you_mean(key, allowed.iter().copied()).or_else(|| {
+                        (!allowed.is_empty()).then(|| format!("known keys here: {}", allowed.join(", ")))
+                    });
+                    doc.error_at_key(&child(pointer, key), format!("unknown key `{key}`"), hint)
+                })
+                .collect()
         }
         K::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            doc.error_at(pointer, format!("missing key `{name}`"), None)
+            one(doc.error_at(pointer, format!("missing key `{name}`"), None))
         }
         K::Type { kind } => {
             let want = match kind {
@@ -268,38 +285,28 @@ fn describe(
                     set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or ")
                 }
             };
-            doc.error_at(pointer, format!("expected {want}, found {}", describe_value(instance)), None)
+            one(doc.error_at(pointer, format!("expected {want}, found {}", describe_value(instance)), None))
         }
         K::Enum { options } => {
-            let options: Vec<String> = options
-                .as_array()
-                .map(|a| {
-                    a.iter().map(|o| o.as_str().map(str::to_owned).unwrap_or_else(|| o.to_string())).collect()
-                })
-                .unwrap_or_default();
-            let found = instance.as_str().map(str::to_owned).unwrap_or_else(|| instance.to_string());
-            doc.error_at(
-                pointer,
-                format!("`{found}` is not allowed here"),
-                did_you_mean(&found, options.iter().map(String::as_str))
-                    .or_else(|| Some(format!("use one of: {}", options.join(", ")))),
-            )
+            let allowed: Vec<&str> =
+                options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            one(not_one_of(doc, pointer, node(), &allowed, instance))
         }
-        K::Constant { expected_value } => doc.error_at(
+        K::Constant { expected_value } => one(doc.error_at(
             pointer,
             format!("expected {expected_value}, found {}", describe_value(instance)),
             None,
-        ),
-        K::Minimum { limit } => doc.error_at(pointer, format!("must be at least {limit}"), None),
-        K::Maximum { limit } => doc.error_at(pointer, format!("must be at most {limit}"), None),
-        K::Pattern { .. } if schema_path.contains("SecretRef") => doc.error_at(
-            pointer,
-            "a secret must be a reference, not a literal value",
-            Some(
-                "write `${env:NAME}` or `${file:/run/secrets/name}` and provide the value at run time".into(),
-            ),
-        ),
+        )),
+        K::Minimum { limit } => one(doc.error_at(pointer, format!("must be at least {limit}"), None)),
+        K::Maximum { limit } => one(doc.error_at(pointer, format!("must be at most {limit}"), None)),
+        K::Pattern { .. } if schema_path.contains("SecretRef") => one(secret_problem(doc, pointer, instance)),
         K::AnyOf { context } | K::OneOfNotValid { context } => {
+            // An enum with documented values is a `oneOf` of constants: say which values
+            // are allowed, not what the first of them is.
+            let keyword = schema_path.rsplit('/').next().unwrap_or_default();
+            if let Some(allowed) = constants(node().and_then(|n| n.get(keyword))) {
+                return one(not_one_of(doc, pointer, node(), &allowed, instance));
+            }
             // `Option<T>` is `anyOf [T, null]`: report what is wrong with the non-null
             // branch rather than the combination.
             let inner = context
@@ -315,23 +322,254 @@ fn describe(
                     e.kind(),
                     e.instance(),
                 ),
-                None => doc.error_at(pointer, "this value is not allowed here", None),
+                None => one(doc.error_at(pointer, "this value is not allowed here", None)),
             }
         }
         // Never format the instance: it may be a literal secret someone pasted.
-        _ => doc.error_at(
+        _ => one(doc.error_at(
             pointer,
             "this value is not allowed here",
             Some("see the schema in schema/ for what this key takes".into()),
-        ),
+        )),
     }
 }
 
-fn article(word: &str) -> String {
-    match word.chars().next() {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {word}"),
-        _ => format!("a {word}"),
+/// The values of `branches` when every one of them is a string constant (how an enum
+/// with documented values is written), else `None`.
+fn constants(branches: Option<&Value>) -> Option<Vec<&str>> {
+    let branches = branches?.as_array()?;
+    let values: Option<Vec<&str>> = branches.iter().map(|b| b.get("const")?.as_str()).collect();
+    values.filter(|v| !v.is_empty())
+}
+
+/// A value where a secret reference belongs that is not one: an unknown scheme (with the
+/// closest known one), a reference that names nothing, or literal text. Only the scheme
+/// of the text is ever shown: the rest may be a secret someone pasted.
+fn secret_problem(doc: &Document, pointer: &str, instance: &Value) -> Diagnostic {
+    let literal = || {
+        doc.error_at(
+            pointer,
+            "a secret must be a reference, not a literal value",
+            Some(
+                "write `${env:NAME}` or `${file:/run/secrets/name}` and provide the value at run time".into(),
+            ),
+        )
+    };
+    let Some(text) = instance.as_str() else { return literal() };
+    match SecretRef::parse(text) {
+        Err(e @ SecretError::UnknownScheme(_)) => {
+            let scheme = reference_in(text).map(|r| r.scheme).unwrap_or_default();
+            doc.error_at(pointer, e.to_string(), Some(scheme_hint(scheme)))
+        }
+        Err(e @ SecretError::Empty(_)) => doc.error_at(
+            pointer,
+            e.to_string(),
+            Some("write `${env:NAME}` or `${file:/run/secrets/name}`".into()),
+        ),
+        _ => literal(),
     }
+}
+
+/// What to write instead of the unknown scheme `scheme`.
+fn scheme_hint(scheme: &str) -> String {
+    let lower = scheme.to_ascii_lowercase();
+    if SecretRef::SCHEMES.contains(&lower.as_str()) {
+        return format!("did you mean `{lower}`? schemes are lowercase");
+    }
+    did_you_mean(scheme, SecretRef::SCHEMES)
+        .unwrap_or_else(|| "write `${env:NAME}` or `${file:/run/secrets/name}`".into())
+}
+
+/// References outside the places secrets go: hrsync resolves `${scheme:…}` only where a
+/// secret belongs, so anywhere else it would be used as written (a URL of
+/// `https://${env:HOST}/`). Found by walking the document along its schema, so the
+/// places secrets go are the schema's (`$ref` to `SecretRef`), not a list of key names.
+fn misplaced_references(compiled: &Compiled, doc: &Document) -> Vec<Problem> {
+    let mut walk = Walk { root: &compiled.schema, path: Vec::new(), found: BTreeMap::new() };
+    walk.visit(&compiled.schema, &doc.value, 0);
+    let keys = secret_keys();
+    walk.found
+        .into_iter()
+        .map(|(pointer, (offset, scheme))| {
+            let known = SecretRef::SCHEMES.contains(&scheme.as_str());
+            let (message, hint) = if known {
+                (
+                    format!("`${{{scheme}:…}}` is not resolved here: only keys that hold a secret ({keys}) take references"),
+                    "write the value itself, or put the secret under one of those keys; hrsync expands references nowhere else".to_owned(),
+                )
+            } else {
+                (
+                    format!("unknown secret scheme `{scheme}`: hrsync knows `env` and `file`, and only in keys that hold a secret ({keys})"),
+                    match did_you_mean(&scheme, SecretRef::SCHEMES) {
+                        Some(h) => h,
+                        None => "write the value itself; `$` in other shapes is taken as written".into(),
+                    },
+                )
+            };
+            // Positions count characters; the offset is in bytes.
+            let column = doc.value.pointer(&pointer).and_then(Value::as_str).map_or(0, |t| t[..offset].chars().count());
+            let diagnostic = Diagnostic {
+                pointer: Some(pointer.clone()),
+                ..doc.diagnostic(doc.position_in(&pointer, column), message, Some(hint))
+            };
+            Problem { diagnostic, culprits: vec![pointer] }
+        })
+        .collect()
+}
+
+/// The most misplaced references reported for one document: each is an error, and the
+/// first ones say what to fix.
+const MAX_REFERENCES_REPORTED: usize = 20;
+
+/// A walk of a document along its schema, collecting the strings outside the places
+/// secrets go that hold a `${scheme:…}`. It keeps the path as borrowed segments and
+/// writes a pointer only for what it reports, so a long key over many items costs its
+/// length once, not once per item.
+struct Walk<'a> {
+    root: &'a Value,
+    /// The keys and indices from the root to the value being visited.
+    path: Vec<Segment<'a>>,
+    /// By pointer: where the reference starts in the text, and its scheme.
+    found: BTreeMap<String, (usize, String)>,
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> Walk<'a> {
+    /// `schema` with its `$ref` followed; `None` for a place where a secret goes (or a
+    /// reference to nothing).
+    fn resolve(&self, schema: &'a Value) -> Option<&'a Value> {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) if r.ends_with("/SecretRef") => None,
+            Some(r) => r.strip_prefix('#').and_then(|p| self.root.pointer(p)),
+            None => Some(schema),
+        }
+    }
+
+    /// Whether `schema`, or one of its alternatives, is where a secret goes.
+    fn takes_a_secret(&self, schema: &'a Value, depth: usize) -> bool {
+        if schema.get("$ref").and_then(Value::as_str).is_some_and(|r| r.ends_with("/SecretRef")) {
+            return true;
+        }
+        let Some(schema) = self.resolve(schema).filter(|_| depth < 16) else { return false };
+        ["anyOf", "oneOf"].iter().any(|k| {
+            let branches = schema.get(k).and_then(Value::as_array);
+            branches.is_some_and(|b| b.iter().any(|b| self.takes_a_secret(b, depth + 1)))
+        })
+    }
+
+    fn visit(&mut self, schema: &'a Value, value: &'a Value, depth: usize) {
+        // A document nests 64 levels at most; the bound only guards against a schema
+        // whose references would loop without going deeper into the document.
+        if depth > 256 || self.found.len() >= MAX_REFERENCES_REPORTED {
+            return;
+        }
+        if value.is_string() && self.takes_a_secret(schema, 0) {
+            return;
+        }
+        let Some(schema) = self.resolve(schema) else { return };
+        for keyword in ["anyOf", "oneOf", "allOf"] {
+            for branch in schema.get(keyword).and_then(Value::as_array).into_iter().flatten() {
+                self.visit(branch, value, depth + 1);
+            }
+        }
+        match value {
+            Value::String(text) => {
+                if let Some(r) = reference_in(text) {
+                    let pointer = self.pointer();
+                    self.found.entry(pointer).or_insert_with(|| (r.offset, r.scheme.to_owned()));
+                }
+            }
+            Value::Object(members) => {
+                let properties = schema.get("properties").and_then(Value::as_object);
+                for (key, member) in members {
+                    // A key the schema does not know is reported as unknown already.
+                    let sub = properties
+                        .and_then(|p| p.get(key))
+                        .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()));
+                    if let Some(sub) = sub {
+                        self.path.push(Segment::Key(key));
+                        self.visit(sub, member, depth + 1);
+                        self.path.pop();
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(sub) = schema.get("items").filter(|i| i.is_object()) {
+                    for (i, item) in items.iter().enumerate() {
+                        self.path.push(Segment::Index(i));
+                        self.visit(sub, item, depth + 1);
+                        self.path.pop();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The JSON pointer of the value being visited.
+    fn pointer(&self) -> String {
+        let mut pointer = String::new();
+        for segment in &self.path {
+            match segment {
+                Segment::Key(k) => pointer = child(&pointer, k),
+                Segment::Index(i) => pointer.push_str(&format!("/{i}")),
+            }
+        }
+        pointer
+    }
+}
+
+/// The keys whose values are secret references in any kind of document, for messages:
+/// "`password`, `token`, …", read off the schemas.
+fn secret_keys() -> &'static str {
+    fn is_secret(v: &Value) -> bool {
+        v.get("$ref").and_then(Value::as_str).is_some_and(|r| r.ends_with("/SecretRef"))
+            || ["anyOf", "oneOf"]
+                .iter()
+                .any(|k| v.get(k).and_then(Value::as_array).is_some_and(|b| b.iter().any(is_secret)))
+            || v.get("additionalProperties").is_some_and(is_secret)
+    }
+    static KEYS: OnceLock<String> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys = BTreeSet::new();
+        let schemas: Vec<Value> = DocumentKind::ALL.iter().map(|k| k.schema().to_value()).collect();
+        let mut stack: Vec<&Value> = schemas.iter().collect();
+        while let Some(node) = stack.pop() {
+            match node {
+                Value::Object(map) => {
+                    if let Some(Value::Object(props)) = map.get("properties") {
+                        keys.extend(props.iter().filter(|(_, v)| is_secret(v)).map(|(k, _)| k.clone()));
+                    }
+                    stack.extend(map.values());
+                }
+                Value::Array(items) => stack.extend(items),
+                _ => {}
+            }
+        }
+        keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    })
+}
+
+/// `instance` is none of `allowed`: every allowed value, and the closest. `node` is the
+/// enum's schema, whose `title` names the kind of value.
+fn not_one_of(
+    doc: &Document,
+    pointer: &str,
+    node: Option<&Value>,
+    allowed: &[&str],
+    instance: &Value,
+) -> Diagnostic {
+    let what = node.and_then(|n| n.get("title")).and_then(Value::as_str);
+    let (message, hint) = one_of(instance.as_str(), what, allowed);
+    let message = match instance {
+        Value::String(_) => message,
+        other => format!("{message}; found {}", describe_value(other)),
+    };
+    doc.error_at(pointer, message, hint)
 }
 
 fn describe_value(v: &Value) -> String {
@@ -408,6 +646,164 @@ mod tests {
         );
         let p = problems(DocumentKind::Source, "version: 1\ntype: json\n");
         assert_eq!(p, vec!["1:1 missing key `path`".to_owned()]);
+    }
+
+    #[test]
+    fn every_unknown_key_is_named_at_its_own_position() {
+        let p = problems(
+            DocumentKind::Workspace,
+            "version: 1\nworkspace: acme\nsafety:\n  max_disable_percnt: 5\n  max_update_prcent: 5\n  zzz: 1\n",
+        );
+        assert_eq!(
+            p,
+            [
+                "4:3 unknown key `max_disable_percnt` (did you mean `max_disable_percent`?)",
+                "5:3 unknown key `max_update_prcent` (did you mean `max_update_percent`?)",
+                &format!("6:3 unknown key `zzz` (known keys here: {})", safety_keys()),
+            ],
+        );
+    }
+
+    fn safety_keys() -> String {
+        let schema = DocumentKind::Workspace.schema().to_value();
+        let props = schema.pointer("/$defs/SafetySpec/properties").and_then(Value::as_object).unwrap();
+        props.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    #[test]
+    fn enum_values_are_listed_with_the_closest_one() {
+        let dir = |extra: &str| {
+            let fields = if extra.starts_with("fields:") { "" } else { "fields: { n: { value: x } }\n" };
+            format!(
+                "version: 1\ntype: file\nmatch: [{{ person: employee_number, attribute: n }}]\n{extra}{fields}"
+            )
+        };
+        // A documented enum (a `oneOf` of constants), a plain one, one inside an
+        // `Option`, in each kind of document: the same message.
+        let cases = [
+            (
+                DocumentKind::Directory,
+                dir("mode: aply\n"),
+                "4:7 `aply` is not a directory mode: expected one of `plan`, `apply`, `off` (did you mean `apply`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("fields:\n  n: { value: x, mode: importonce }\n"),
+                "5:24 `importonce` is not a field mode: expected one of `continuous`, `import_once`, `ignore` (did you mean `import_once`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("fields:\n  n: { value: x, compare: ignorecase }\n"),
+                "5:27 `ignorecase` is not a comparison: expected one of `exact`, `ignore_case`, `dn`, `phone`, `account_expires` (did you mean `ignore_case`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("leavers: { action: disabel }\n"),
+                "4:20 `disabel` is not a leaver action: expected one of `disable`, `delete`, `ignore` (did you mean `disable`?)",
+            ),
+            (
+                DocumentKind::Workspace,
+                "version: 1\nworkspace: a\nreports: { pii: maskd }\n".into(),
+                "3:17 `maskd` is not a personal data policy: expected one of `full`, `masked`, `hashed` (did you mean `masked`?)",
+            ),
+            (
+                DocumentKind::Source,
+                "version: 1\ntype: rest\nconnection: { url: \"https://x\" }\npagination: { style: cursr }\n"
+                    .into(),
+                "4:22 `cursr` is not a paging style: expected one of `none`, `page`, `offset`, `cursor`, `link` (did you mean `cursor`?)",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("mode: zzz\n"),
+                "4:7 `zzz` is not a directory mode: expected one of `plan`, `apply`, `off`",
+            ),
+            (
+                DocumentKind::Directory,
+                dir("mode: 5\n"),
+                "4:7 expected a directory mode, one of `plan`, `apply`, `off`; found the number 5",
+            ),
+        ];
+        for (kind, text, expected) in cases {
+            assert_eq!(problems(kind, &text), [expected], "{text}");
+        }
+    }
+
+    #[test]
+    fn every_enum_of_the_config_has_a_title_to_name_it_in_errors() {
+        for kind in DocumentKind::ALL {
+            let schema = kind.schema().to_value();
+            for (name, def) in schema.get("$defs").and_then(Value::as_object).into_iter().flatten() {
+                let is_enum = constants(def.get("oneOf")).is_some() || def.get("enum").is_some();
+                if is_enum {
+                    assert!(def.get("title").is_some(), "{kind:?}: give `{name}` a #[schemars(title = …)]");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_secret_schemes_are_named_with_the_known_ones() {
+        let ws =
+            |key: &str| format!("version: 1\nworkspace: a\nreports: {{ pii: hashed, pii_key: \"{key}\" }}\n");
+        let one = |key: &str| {
+            let p = problems(DocumentKind::Workspace, &ws(key));
+            assert_eq!(p.len(), 1, "{p:?}");
+            p.into_iter().next().unwrap()
+        };
+        assert_eq!(
+            one("${envv:SECRET_NAME}"),
+            "3:34 unknown secret scheme `envv`: hrsync knows `env` and `file` (did you mean `env`?)"
+        );
+        assert!(one("${ENV:X}").ends_with("(did you mean `env`? schemes are lowercase)"));
+        assert!(one("${vault:kv/x}").contains("unknown secret scheme `vault`"));
+        assert!(one("${env:}").contains("`${env:}` names no environment variable"));
+        let literal = one("hunter2 ${HOME} $5");
+        assert!(literal.contains("a secret must be a reference, not a literal value"), "{literal}");
+        for p in [one("${envv:SECRET_NAME}"), literal] {
+            assert!(!p.contains("SECRET_NAME") && !p.contains("hunter2"), "only the scheme is shown: {p}");
+        }
+        assert!(problems(DocumentKind::Workspace, &ws("${file:/run/secrets/k}")).is_empty());
+    }
+
+    #[test]
+    fn references_where_no_secret_goes_are_refused_and_other_dollars_are_text() {
+        let scim = |url: &str, title: &str| {
+            format!(
+                "version: 1\ntype: scim\nconnection: {{ url: \"{url}\", token: \"${{env:T}}\" }}\nmatch: [{{ person: employee_number, attribute: externalId }}]\nfields:\n  title: {{ value: \"{title}\" }}\n"
+            )
+        };
+        let p = problems(DocumentKind::Directory, &scim("https://${env:HOST}/scim", "x"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].starts_with("3:29 `${env:…}` is not resolved here: only keys that hold a secret ("),
+            "{p:?}"
+        );
+        assert!(p[0].contains("`password`") && p[0].contains("`token`"), "{p:?}");
+        let p = problems(DocumentKind::Directory, &scim("https://x/scim", "Kosten ${envv:X}"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("6:27 unknown secret scheme `envv`"), "{p:?}");
+        assert!(p[0].ends_with("(did you mean `env`?)"), "{p:?}");
+        // `$` in any other shape is text, taken as written.
+        let p = problems(DocumentKind::Directory, &scim("https://x/$5/${HOME}", "$5 ${ a:b } ${1:2} a$b:c}"));
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn the_walk_for_references_stays_linear_in_a_long_key_over_many_items() {
+        // A pointer per visited string would be 50 KB × 50,000 = 2.5 GB here.
+        let key = "k".repeat(50_000);
+        let items: String = (0..50_000).map(|i| format!("    v{i}: active\n")).collect();
+        let text = format!("version: 1\ntype: csv\npath: a.csv\nvalues:\n  ? {key}\n  :\n{items}");
+        let doc = Document::parse("s.yaml", &text).unwrap();
+        let v = validators();
+        let (_, variants) = v.tagged.iter().find(|(k, _)| *k == DocumentKind::Source).unwrap();
+        let (_, csv) = variants.iter().find(|(t, _)| *t == "csv").unwrap();
+        assert!(misplaced_references(csv, &doc).is_empty());
+        let text = text.replace("v49999: active", "v49999: \"${env:X}\"");
+        let doc = Document::parse("s.yaml", &text).unwrap();
+        let found = misplaced_references(csv, &doc);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].diagnostic.line, 50_006);
     }
 
     #[test]

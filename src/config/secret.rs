@@ -4,6 +4,13 @@
 //! run needs it. The resolved value lives in [`Secret`], whose `Debug` and `Display`
 //! print a redaction marker, so it cannot leak through logs, reports or errors by
 //! accident. Nothing here logs.
+//!
+//! Text of the shape `${word:…}` (a word of ASCII letters, digits, `_` or `-`, a colon,
+//! and a closing brace later on) is a reference wherever it appears: where a secret
+//! belongs its scheme must be one of [`SecretRef::SCHEMES`], and anywhere else it is
+//! refused by validation, since hrsync expands references only where secrets go. Text
+//! with a `$` of any other shape (`$5`, `$HOME`, `${HOME}`, `${ x }`) is taken as
+//! written.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,6 +36,12 @@ pub enum SecretError {
         "a secret must be a reference such as `${{env:NAME}}` or `${{file:/run/secrets/name}}`, not a literal value"
     )]
     Literal,
+    /// A reference with a scheme hrsync does not know (`${envv:X}`).
+    #[error("unknown secret scheme `{0}`: hrsync knows `env` and `file`")]
+    UnknownScheme(String),
+    /// A reference that names nothing (`${env:}`).
+    #[error("`${{{0}:}}` names no {what}", what = if *.0 == "env" { "environment variable" } else { "file" })]
+    Empty(&'static str),
     /// The environment variable is not set.
     #[error("environment variable `{0}` is not set")]
     MissingEnv(String),
@@ -48,6 +61,8 @@ impl SecretError {
     pub fn label(&self) -> &'static str {
         match self {
             SecretError::Literal => "literal",
+            SecretError::UnknownScheme(_) => "unknown_scheme",
+            SecretError::Empty(_) => "empty",
             SecretError::MissingEnv(_) => "missing_env",
             SecretError::File { .. } => "file",
         }
@@ -55,12 +70,22 @@ impl SecretError {
 }
 
 impl SecretRef {
+    /// The schemes of a reference.
+    pub const SCHEMES: [&'static str; 2] = ["env", "file"];
+
     /// Parses `${env:NAME}` or `${file:/path}`.
     pub fn parse(s: &str) -> Result<Self, SecretError> {
-        let inner = s.strip_prefix("${").and_then(|s| s.strip_suffix('}')).ok_or(SecretError::Literal)?;
-        match inner.split_once(':') {
-            Some(("env", name)) if !name.is_empty() => Ok(SecretRef::Env(name.to_owned())),
-            Some(("file", path)) if !path.is_empty() => Ok(SecretRef::File(path.to_owned())),
+        match reference_in(s) {
+            Some(Reference { offset: 0, scheme, end }) if end == s.len() => {
+                let rest = &s[2 + scheme.len() + 1..end - 1];
+                match (scheme, rest.is_empty()) {
+                    ("env", false) => Ok(SecretRef::Env(rest.to_owned())),
+                    ("file", false) => Ok(SecretRef::File(rest.to_owned())),
+                    ("env", true) => Err(SecretError::Empty("env")),
+                    ("file", true) => Err(SecretError::Empty("file")),
+                    (other, _) => Err(SecretError::UnknownScheme(other.to_owned())),
+                }
+            }
             _ => Err(SecretError::Literal),
         }
     }
@@ -76,6 +101,43 @@ impl SecretRef {
                 .map_err(|source| SecretError::File { path: path.clone(), source }),
         }
     }
+}
+
+/// A `${scheme:…}` in a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reference<'a> {
+    /// Where it starts (the `$`), in bytes.
+    pub offset: usize,
+    /// Its scheme: the word before the colon.
+    pub scheme: &'a str,
+    /// Where it ends, in bytes: just after the first `}` following the colon.
+    pub end: usize,
+}
+
+/// The longest word taken for a scheme: longer words are text, not a reference.
+const MAX_SCHEME: usize = 32;
+
+/// The first `${word:…}` in `text`, if any. Linear in the text: each `${` is looked at
+/// once, and a closing brace is found at most once per reference.
+pub fn reference_in(text: &str) -> Option<Reference<'_>> {
+    let bytes = text.as_bytes();
+    for (offset, _) in text.match_indices("${") {
+        let start = offset + 2;
+        let word = bytes[start..]
+            .iter()
+            .take(MAX_SCHEME + 1)
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-')
+            .count();
+        let colon = start + word;
+        let starts_with_letter = bytes.get(start).is_some_and(u8::is_ascii_alphabetic);
+        if !starts_with_letter || word > MAX_SCHEME || bytes.get(colon) != Some(&b':') {
+            continue;
+        }
+        // A brace after the colon closes it; no brace at all means none further on does.
+        let close = text[colon..].find('}')?;
+        return Some(Reference { offset, scheme: &text[start..colon], end: colon + close + 1 });
+    }
+    None
 }
 
 impl fmt::Display for SecretRef {
@@ -158,8 +220,25 @@ mod tests {
         assert_eq!(SecretRef::parse("${env:X}").ok(), Some(SecretRef::Env("X".into())));
         assert_eq!(SecretRef::parse("${file:/run/s}").ok(), Some(SecretRef::File("/run/s".into())));
         assert!(matches!(SecretRef::parse("hunter2"), Err(SecretError::Literal)));
-        assert!(matches!(SecretRef::parse("${vault:x}"), Err(SecretError::Literal)));
-        assert!(matches!(SecretRef::parse("${env:}"), Err(SecretError::Literal)));
+        assert!(matches!(SecretRef::parse("${vault:x}"), Err(SecretError::UnknownScheme(s)) if s == "vault"));
+        assert!(matches!(SecretRef::parse("${envv:X}"), Err(SecretError::UnknownScheme(s)) if s == "envv"));
+        assert!(matches!(SecretRef::parse("${env:}"), Err(SecretError::Empty("env"))));
+        assert_eq!(SecretRef::parse("${file:}").unwrap_err().to_string(), "`${file:}` names no file");
+        // Text with a `$` of any other shape is literal text.
+        for literal in ["${env:X} and more", "${HOME}", "${ env:X }", "$env:X", "${1x:y}", "${env:X"] {
+            assert!(matches!(SecretRef::parse(literal), Err(SecretError::Literal)), "{literal}");
+        }
+    }
+
+    #[test]
+    fn references_are_found_in_text_in_one_pass() {
+        let r = reference_in("https://${env:HOST}/scim").unwrap();
+        assert_eq!((r.offset, r.scheme, r.end), (8, "env", 19));
+        assert_eq!(reference_in("costs $5, ${HOME}, ${ x:y }, a$b:c}"), None);
+        assert_eq!(reference_in("${a:${b:c}").map(|r| r.scheme), Some("a"));
+        assert_eq!(reference_in(&format!("${{{}:x}}", "w".repeat(33))), None, "a word too long for a scheme");
+        // No closing brace anywhere: a long run of openings is still one pass.
+        assert_eq!(reference_in(&"${a:".repeat(100_000)), None);
     }
 
     #[test]

@@ -263,6 +263,7 @@ impl Default for ReportsSpec {
 /// How personal data appears in reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "personal data policy")]
 pub enum PiiSpec {
     /// Values as they are. Only for reports that never leave a trusted place.
     Full,
@@ -519,6 +520,7 @@ pub struct PaginationSpec {
 /// Paging styles of a REST source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "paging style")]
 pub enum PageStyle {
     /// One answer holds everyone.
     #[default]
@@ -600,6 +602,7 @@ impl DirectorySpec {
 /// What hrsync does with a directory.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "directory mode")]
 pub enum Mode {
     /// Simulation: plans and reports, never writes. The default, so a new directory is
     /// safe until someone turns it on.
@@ -702,6 +705,7 @@ pub struct FieldSpec {
 /// Field modes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "field mode")]
 pub enum FieldMode {
     /// HR always wins.
     #[default]
@@ -794,6 +798,7 @@ impl Default for LeaversSpec {
 /// Leaver actions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "leaver action")]
 pub enum LeaverAction {
     /// Disable the entry.
     #[default]
@@ -893,6 +898,7 @@ pub struct LdapConnectionSpec {
 /// LDAP server families.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "LDAP flavor")]
 pub enum LdapFlavor {
     /// OpenLDAP and other RFC 4519 servers: inetOrgPerson.
     #[default]

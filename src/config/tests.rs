@@ -271,3 +271,21 @@ fn allowances_name_a_directory_a_date_a_figure_and_a_reason() {
         ]
     );
 }
+
+#[test]
+fn values_of_a_closed_field_are_checked_in_sources_and_filters() {
+    // An employment status hrsync does not have would skip every row that maps to it
+    // (a source's `values`) or match nobody (a filter): refused when loading instead.
+    let source = format!("{SOURCE}values:\n  employment_status: {{ Aktiv: actve, Weg: Terminated }}\n");
+    let filter = "version: 1\ninclude:\n  - { field: employment_status, in: [active, pendng] }\nexclude:\n  - { field: employment_status, not_in: [zzz] }\n  - { field: employment_type, in: [anything] }\n";
+    let files = repo().with("sources/hr.yaml", &source).with("filters/staff.yaml", filter);
+    let expected = "is not an employment status: expected one of `active`, `pending`, `leave`, `terminated`";
+    assert_eq!(
+        problems(&files),
+        [
+            format!("filters/staff.yaml:3:46 `pendng` {expected} (did you mean `pending`?)"),
+            format!("filters/staff.yaml:5:42 `zzz` {expected}"),
+            format!("sources/hr.yaml:6:31 `actve` {expected} (did you mean `active`?)"),
+        ]
+    );
+}

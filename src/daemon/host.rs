@@ -22,7 +22,7 @@ use crate::git::GitTree;
 use crate::git::remote::Mirror;
 use crate::model::error_chain;
 use crate::report::JobStatus;
-use crate::run::Run;
+use crate::run::{Run, ShowProgress};
 
 /// How often a watching daemon fetches a remote repository (a webhook fetches at once).
 const FETCH_INTERVAL: Duration = Duration::from_secs(30);
@@ -242,8 +242,7 @@ impl Host {
         let config = match crate::config::load(files.as_ref()) {
             Ok(config) => config,
             Err(crate::config::ConfigError::Invalid(diagnostics)) => {
-                let text = diagnostics.to_string();
-                eprintln!("{text}");
+                crate::run::show_diagnostics(&diagnostics, self.json_logs);
                 // The reports branch says so, with the errors and the revision, so the
                 // trail has no gap and the previous status does not stand as current.
                 let remote = mirror.as_ref().map(|m| (self.url(), m.path().to_owned()));
@@ -257,7 +256,8 @@ impl Host {
             Err(e) => return Err(e.into()),
         };
         *interval = next_run(config.workspace.schedule.as_ref(), wall_clock());
-        let run = Run::open(files, config, self.state_dir.clone(), self.clock(), false)?;
+        // A daemon's stderr is a log: progress comes as log lines, never a bar.
+        let run = Run::open(files, config, self.state_dir.clone(), self.clock(), ShowProgress::Log)?;
         let _lock = run.store.lock()?;
         let pii = run.pii(None)?;
         let branch = &run.config.workspace.reports.branch;

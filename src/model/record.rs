@@ -32,6 +32,9 @@ impl EmploymentStatus {
     /// Every status, in declaration order.
     pub const ALL: [EmploymentStatus; 4] = [Self::Active, Self::Pending, Self::Leave, Self::Terminated];
 
+    /// The spelling of each status in config and reports, in declaration order.
+    pub const NAMES: [&'static str; 4] = ["active", "pending", "leave", "terminated"];
+
     /// The spelling used in config and reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -154,6 +157,18 @@ impl FieldRef {
             FieldRef::Person(field) => field.is_personal(),
             FieldRef::Custom(_) => true,
             FieldRef::OrgUnitName | FieldRef::Source => false,
+        }
+    }
+
+    /// The values this field can take when they are a closed set (the employment
+    /// status), so that config naming another value is refused when it is loaded
+    /// rather than matching nobody at run time. `None` for free text.
+    pub fn closed_values(&self) -> Option<(&'static str, &'static [&'static str])> {
+        match self {
+            FieldRef::Person(PersonField::EmploymentStatus) => {
+                Some(("employment status", &EmploymentStatus::NAMES))
+            }
+            _ => None,
         }
     }
 
@@ -609,5 +624,15 @@ pub mod fixtures {
             self.custom.insert(k.to_owned(), v.to_owned());
             self
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_names_are_the_statuses_spellings() {
+        assert_eq!(EmploymentStatus::ALL.map(EmploymentStatus::as_str), EmploymentStatus::NAMES);
     }
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 /// How a value is compared with the directory's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "comparison")]
 pub enum Compare {
     /// Byte for byte.
     Exact,

@@ -17,8 +17,9 @@ use jiff::Timestamp;
 use tracing::{info, warn};
 
 pub use fetch::hash_inputs;
-pub use open::{OpenError, load_config};
-use progress::Progress;
+pub use open::{OpenError, load_config, show_diagnostics};
+pub use progress::ShowProgress;
+use progress::{Progress, Step};
 
 use crate::apply::{self, Applied};
 use crate::config::files::RepoFiles;
@@ -194,8 +195,8 @@ pub struct Run {
     pub store: StateStore,
     /// The run's clock: when the run started.
     pub now: Timestamp,
-    /// Show progress bars on a terminal.
-    pub progress: bool,
+    /// How the long steps show their progress.
+    pub progress: ShowProgress,
     /// The reports' `pii_key`, when one is set: it keys the leaver timers too
     /// ([`crate::state::TimerKeys`]), whatever `reports.pii` says.
     pub timer_secret: Option<Secret>,
@@ -210,7 +211,9 @@ impl Run {
         {
             return Err(RunError::UnknownSource(id.to_owned()));
         }
-        let fetches = self.config.sources.iter().map(|cfg| self.fetch_one(cfg, only, state));
+        let fetches = self.config.sources.iter().map(|cfg| {
+            progress::watch(self.progress, Step::Source(cfg.id.as_str()), self.fetch_one(cfg, only, state))
+        });
         let sources: Vec<SourceRun> =
             futures::future::join_all(fetches).await.into_iter().collect::<Result<_, _>>()?;
 
@@ -241,7 +244,8 @@ impl Run {
         options: &PlanOptions,
     ) -> DirectoryPlan<'a> {
         let directory = directory::build(config, self.store.dir());
-        let read = match directory::read_all(directory.as_ref()).await {
+        let read_all = directory::read_all(directory.as_ref());
+        let read = match progress::watch(self.progress, Step::Directory(config.id.as_str()), read_all).await {
             Ok(live) => match directory.held_elsewhere().await {
                 Ok(elsewhere) => Ok((live, elsewhere)),
                 // A service account that may not read the whole domain still syncs the

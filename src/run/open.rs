@@ -2,14 +2,15 @@
 //! with every diagnostic shown, the state directory, the run's clock and the key of the
 //! leaver timers; and the personal-data policy of an output.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::Run;
+use super::{Run, ShowProgress};
 use crate::config::files::RepoFiles;
-use crate::config::{self, Config, ConfigError, PiiSpec, SecretError};
+use crate::config::{self, Config, ConfigError, Diagnostics, PiiSpec, SecretError};
 use crate::plan::pii::Pii;
 use crate::state::StateStore;
 
@@ -51,15 +52,71 @@ impl OpenError {
 }
 
 /// Loads the config of `files`; an invalid repository's diagnostics are printed on
-/// stderr, every one, and the error is [`OpenError::Reported`].
-pub fn load_config(files: &dyn RepoFiles) -> Result<Config, OpenError> {
+/// stderr, every one, and the error is [`OpenError::Reported`]. With `json_logs` each
+/// diagnostic is an ERROR log line of its own (`file`, `line`, `column`, `hint`, and the
+/// message), like every other line of a JSON log, then one line that counts them.
+pub fn load_config(files: &dyn RepoFiles, json_logs: bool) -> Result<Config, OpenError> {
     match config::load(files) {
         Ok(c) => Ok(c),
         Err(ConfigError::Invalid(diags)) => {
-            eprintln!("{diags}");
+            show_diagnostics(&diags, json_logs);
             Err(OpenError::Reported)
         }
         Err(e) => Err(OpenError::Config(e)),
+    }
+}
+
+/// Prints an invalid repository's diagnostics on stderr, every one; with `json_logs`,
+/// each as an ERROR log line of its own, then one line that counts them.
+pub fn show_diagnostics(diags: &Diagnostics, json_logs: bool) {
+    if json_logs {
+        log_diagnostics(diags);
+    } else {
+        eprintln!("{diags}");
+    }
+}
+
+/// Each diagnostic as an ERROR event, then their count.
+fn log_diagnostics(diags: &Diagnostics) {
+    for d in diags.iter() {
+        tracing::error!(
+            file = %d.file,
+            line = d.line,
+            column = d.column,
+            hint = d.hint.as_deref(),
+            "{}",
+            d.message
+        );
+    }
+    let files: BTreeSet<&str> = diags.iter().map(|d| d.file.as_str()).collect();
+    tracing::error!(problems = diags.len(), files = files.len(), "the sync repository is not valid");
+}
+
+/// Warns when the state directory lies in a git work tree that does not ignore it: its
+/// snapshots hold personal data, and a `git add -A` would commit them. A state directory
+/// hrsync creates ignores itself (a `.gitignore` of `*`); one made otherwise (by an older
+/// hrsync, by hand, `--state-dir` at a folder of the repository) may not.
+fn warn_if_not_ignored(dir: &Path) {
+    if !dir.is_dir() {
+        return; // hrsync will create it, ignoring itself
+    }
+    let Ok(repo) = git2::Repository::discover(dir) else { return };
+    let Some(workdir) = repo.workdir() else { return };
+    let (Ok(dir), Ok(workdir)) = (dir.canonicalize(), workdir.canonicalize()) else { return };
+    let Ok(relative) = dir.strip_prefix(&workdir) else { return };
+    // Any file of the folder will do: a snapshot is what must not be committed.
+    if let Ok(false) = repo.is_path_ignored(relative.join("snapshots").join("source.json")) {
+        let folder = relative.display().to_string();
+        let fix = if folder.is_empty() {
+            "move it out with `--state-dir`".to_owned()
+        } else {
+            format!("add `{folder}/` to .gitignore, or a .gitignore holding `*` inside it")
+        };
+        tracing::warn!(
+            state_dir = %dir.display(),
+            "the state directory is in the git work tree {} and git does not ignore it: its snapshots hold personal data, which `git add` would commit; {fix}",
+            workdir.display()
+        );
     }
 }
 
@@ -71,9 +128,10 @@ impl Run {
         config: Config,
         state_dir: Option<PathBuf>,
         now: Timestamp,
-        progress: bool,
+        progress: ShowProgress,
     ) -> Result<Run, OpenError> {
         let state_dir = state_dir.unwrap_or_else(|| files.root().join(".hrsync"));
+        warn_if_not_ignored(&state_dir);
         // The pii_key, when there is one, keys the leaver timers as well as the reports.
         let timer_secret = match &config.workspace.reports.pii_key {
             Some(key) => Some(key.resolve().map_err(OpenError::TimerKey)?),

@@ -516,7 +516,7 @@ mod rest {
             config::load(&files).err().map(|e| e.to_string()).unwrap_or_default()
         };
         let errors = load(
-            "version: 1\ntype: rest\ndelta: true\nconnection: { url: \"ftp://x\", concurrency: 4 }\nrecords: data\npagination: { style: cursor }\nheaders: { Authorization: Basic x, X-Key: \"${env:KEY}\" }\n",
+            "version: 1\ntype: rest\ndelta: true\nconnection: { url: \"ftp://x\", concurrency: 4 }\nrecords: data\npagination: { style: cursor }\nheaders: { Authorization: Basic x, X-Key: \"${env:KEY}\", X-Id: \"${ID}\" }\n",
         );
         for expected in [
             "`delta: true` needs `since_param`",
@@ -525,6 +525,9 @@ mod rest {
             "`data` is not a JSON pointer",
             "`style: cursor` needs `next`",
             "the `Authorization` header comes from `connection.token`",
+            // A reference where no secret goes (every document kind says so)…
+            "`${env:…}` is not resolved here: only keys that hold a secret",
+            // … and in a header, any `${`.
             "a secret reference in `headers` would be sent as written",
         ] {
             assert!(errors.contains(expected), "{expected}: {errors}");

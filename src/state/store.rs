@@ -1,7 +1,7 @@
 //! Where the run state lives: the state directory (created readable by its owner
-//! only), `state.json`, one snapshot file per source, and the lock that lets one writing
-//! run at a time use the folder. Every file is replaced atomically (temporary file,
-//! then rename).
+//! only, with a `.gitignore` of `*` so git never takes it in, wherever it is), `state.json`,
+//! one snapshot file per source, and the lock that lets one writing run at a time use the
+//! folder. Every file is replaced atomically (temporary file, then rename).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -218,6 +218,15 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> 
     }
 }
 
+/// What hrsync writes as `.gitignore` in a state directory it creates: snapshots hold
+/// personal data, and the state directory sits in the sync repository by default, where a
+/// `git add -A` would commit them.
+pub const GITIGNORE: &str = "# Written by hrsync: the run state holds personal data (snapshots of the HR\n# sources) and is never committed. This file ignores the folder, itself included.\n*\n";
+
+/// Creates `dir` readable by its owner only, with [`GITIGNORE`] in it. A folder that is
+/// there already is left as it is: it may be one hrsync did not make (`--state-dir`
+/// pointing at a folder of the repository itself), where ignoring everything would hide
+/// the user's files; `run` warns when such a folder is not ignored.
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
@@ -228,5 +237,24 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
-    Ok(())
+    std::fs::write(dir.join(".gitignore"), GITIGNORE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_directory_hrsync_creates_ignores_itself_and_one_it_finds_is_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::new(tmp.path().join(".hrsync"));
+        let _lock = store.lock().unwrap();
+        let ignore = std::fs::read_to_string(tmp.path().join(".hrsync/.gitignore")).unwrap();
+        assert_eq!(ignore.lines().last(), Some("*"), "{ignore}");
+        // A folder that exists is not hrsync's to ignore: it may hold the user's files.
+        let theirs = tmp.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        StateStore::new(&theirs).save(&RunState::default()).unwrap();
+        assert!(!theirs.join(".gitignore").exists());
+    }
 }

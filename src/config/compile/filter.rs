@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::Compiler;
 use crate::config::loading::Parsed;
+use crate::config::one_of;
 use crate::config::spec::{FilterSpec, RuleSpec};
 use crate::config::yaml::Document;
 use crate::model::FilterId;
@@ -30,6 +31,18 @@ impl Compiler {
         for (i, spec) in specs.iter().enumerate() {
             let at = format!("{pointer}/{i}");
             let field = self.field_ref(doc, &format!("{at}/field"), &spec.field);
+            // A value a closed field never takes makes the rule match nobody (or
+            // everybody), silently.
+            if let Some((what, allowed)) = field.as_ref().and_then(|f| f.closed_values()) {
+                for (key, list) in [("in", &spec.in_), ("not_in", &spec.not_in)] {
+                    for (j, value) in list.iter().flatten().enumerate() {
+                        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
+                            let (message, hint) = one_of(Some(value), Some(what), allowed);
+                            self.push(doc.error_at(&format!("{at}/{key}/{j}"), message, hint));
+                        }
+                    }
+                }
+            }
             let lower = |v: &Vec<String>| v.iter().map(|s| s.to_lowercase()).collect::<Vec<_>>();
             let mut tests: Vec<Test> = Vec::new();
             tests.extend(spec.in_.as_ref().map(|v| Test::In(lower(v))));

@@ -16,7 +16,7 @@ use crate::config::spec::{
 use crate::config::yaml::{Document, child};
 use crate::config::{
     Columns, CsvSettings, EMPLOYMENT_FIELDS, JsonSettings, ORG_UNIT_FIELDS, Pagination, RestEndpoint,
-    RestSettings, SourceConfig, SourceKind, did_you_mean,
+    RestSettings, SourceConfig, SourceKind, did_you_mean, one_of,
 };
 use crate::model::filter::Filter;
 use crate::model::{FieldRef, FilterId, SourceId};
@@ -63,7 +63,18 @@ impl Compiler {
         let filter_ids = self.filter_refs(doc, "/filters", &common.filters, filters);
         let mut values = BTreeMap::new();
         for (field, map) in &common.values {
-            if let Some(f) = self.field_ref(doc, &child("/values", field), field) {
+            let at = child("/values", field);
+            if let Some(f) = self.field_ref(doc, &at, field) {
+                // A source's value mapped to one hrsync does not have would skip every
+                // row that carries it.
+                if let Some((what, allowed)) = f.closed_values() {
+                    for (from, to) in map {
+                        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(to)) {
+                            let (message, hint) = one_of(Some(to), Some(what), allowed);
+                            self.push(doc.error_at(&child(&at, from), message, hint));
+                        }
+                    }
+                }
                 values.insert(f, map.clone());
             }
         }

@@ -13,7 +13,7 @@ use super::{Compiler, parse_interval};
 use crate::config::loading::Parsed;
 use crate::config::spec::WorkspaceSpec;
 use crate::config::yaml::child;
-use crate::config::{PiiSpec, Reports, Schedule, Workspace};
+use crate::config::{Diagnostic, PiiSpec, Reports, Schedule, Workspace};
 use crate::model::PlanId;
 
 impl Compiler {
@@ -116,12 +116,14 @@ impl Compiler {
             }
         }
         if spec.reports.pii == PiiSpec::Hashed && spec.reports.pii_key.is_none() {
-            self.error(
-                doc,
+            // Said at `pii`, but about `pii_key`: a `pii_key` already reported (and left
+            // out) is not missing a second time.
+            let d = doc.error_at(
                 "/reports/pii",
                 "`pii: hashed` needs `pii_key`",
                 Some("add `pii_key: ${env:HRSYNC_PII_KEY}` and set that variable".into()),
             );
+            self.push(Diagnostic { pointer: Some("/reports/pii_key".into()), ..d });
         }
         Some(Workspace {
             name: spec.workspace.clone(),
