@@ -21,6 +21,7 @@ mod graph;
 mod handover;
 mod ldap;
 mod rest_source;
+mod retention;
 mod samba;
 mod scim;
 mod scim_server;

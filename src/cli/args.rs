@@ -246,6 +246,35 @@ pub(super) enum Command {
         #[command(flatten)]
         at: PlaceArgs,
     },
+    /// The reports branch's history: retention and erasure.
+    Reports {
+        #[command(flatten)]
+        at: RepoArgs,
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
+}
+
+/// The commands of `hrsync reports`.
+#[derive(Debug, Subcommand)]
+pub(super) enum ReportsCommand {
+    /// Rewrite the reports branch without its commits made before a cutoff: the newer
+    /// ones stay, with their files, messages, authors and times, on a new root. Never
+    /// touches HEAD, the index or the working tree. Run it from cron or CI: the daemon
+    /// never rewrites history.
+    Prune {
+        /// Drop the commits made before this day (YYYY-MM-DD, in the workspace time
+        /// zone) or time (RFC 3339) [default: today minus reports.retention.days].
+        #[arg(long, value_name = "DATE")]
+        before: Option<String>,
+        /// Also force-push the rewritten branch (that one ref, with a lease) to `origin`,
+        /// or for a remote --repo to that repository (required there).
+        #[arg(long)]
+        push: bool,
+        /// Say what would be kept and dropped, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 impl Cli {
@@ -280,7 +309,8 @@ impl Command {
             | Command::Preview { at, .. }
             | Command::Plan { at, .. }
             | Command::Apply { at, .. }
-            | Command::Run { at, .. } => at.clone(),
+            | Command::Run { at, .. }
+            | Command::Reports { at, .. } => at.clone(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod args;
 mod daemon;
 mod plan;
 mod preview;
+mod reports;
 mod run;
 mod schema;
 mod validate;
@@ -78,6 +79,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Daemon { once, branch, listen, .. } => {
             daemon::daemon(g, *once, branch.as_deref(), listen.as_deref()).await
         }
+        Command::Reports { command, .. } => reports::reports(g, command),
     }
 }
 

@@ -8,6 +8,8 @@ use anyhow::Result;
 
 use super::{Global, load, new_run, open_files};
 use crate::directory;
+use crate::git::GitError;
+use crate::git::prune::{PruneError, Pruner};
 use crate::model::error_chain;
 use crate::run::SourceOutcome;
 
@@ -37,6 +39,7 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
             a.until
         );
     }
+    overdue_reports(g, &config)?;
     if !online {
         return Ok(ExitCode::SUCCESS);
     }
@@ -95,4 +98,41 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Warns when `reports.retention` is set and the reports branch holds older commits
+/// (the daemon never rewrites history; `hrsync reports prune` does). A folder outside
+/// git, or without the branch, has nothing to warn about.
+fn overdue_reports(g: &Global, config: &crate::config::Config) -> Result<()> {
+    let reports = &config.workspace.reports;
+    let Some(retention) = reports.retention else { return Ok(()) };
+    let now = super::parse_now(g.now.as_deref())?;
+    let Some(cutoff) = retention.cutoff(now, &config.workspace.timezone) else { return Ok(()) };
+    let pruner = match Pruner::open(std::path::Path::new(&g.repo), &reports.branch) {
+        Ok(pruner) => pruner,
+        Err(PruneError::Git(GitError::NotARepository(_))) => return Ok(()),
+        Err(e) => {
+            println!(
+                "warning: cannot check the reports branch against reports.retention: {}",
+                error_chain(&e)
+            );
+            return Ok(());
+        }
+    };
+    match pruner.survey(cutoff.as_second()) {
+        Ok(survey) if survey.dropped() > 0 => println!(
+            "warning: {}: the reports branch `{}` holds {} commits older than reports.retention ({} days: made before {}): run `hrsync reports prune`, from cron or CI (the daemon never rewrites history)",
+            crate::config::WORKSPACE_FILE,
+            reports.branch,
+            survey.dropped(),
+            retention.days,
+            cutoff.to_zoned(config.workspace.timezone.clone()).date()
+        ),
+        Ok(_) => {}
+        Err(e) => println!(
+            "warning: cannot check the reports branch against reports.retention: {}",
+            error_chain(&e)
+        ),
+    }
+    Ok(())
 }

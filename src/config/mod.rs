@@ -45,7 +45,7 @@ pub use source::{
     RestSettings, SourceConfig, SourceKind,
 };
 pub use spec::{FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec};
-pub use workspace::{Allowance, Reports, Schedule, Workspace};
+pub use workspace::{Allowance, Reports, Retention, Schedule, Workspace};
 
 /// The workspace document, at the root of the sync repository.
 pub const WORKSPACE_FILE: &str = "hrsync.yaml";

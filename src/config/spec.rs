@@ -240,6 +240,22 @@ pub struct ReportsSpec {
     /// The key of the keyed hash used by `pii: hashed`. Required for that mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pii_key: Option<SecretRef>,
+    /// How long reports are kept in the branch's history. Off by default: git history
+    /// is kept forever. With it, `hrsync validate` and the daemon warn when the branch
+    /// holds older commits, and `hrsync reports prune` (run from cron or CI; the daemon
+    /// never rewrites history) removes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionSpec>,
+}
+
+/// How long the reports branch keeps its history.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSpec {
+    /// Days of history to keep: `hrsync reports prune` removes the commits made before
+    /// today (in the workspace time zone) minus this many days. At most 36500.
+    #[schemars(range(min = 1, max = 36500))]
+    pub days: u32,
 }
 
 fn default_reports_branch() -> String {
@@ -256,6 +272,7 @@ impl Default for ReportsSpec {
             path: default_reports_path(),
             pii: PiiSpec::default(),
             pii_key: None,
+            retention: None,
         }
     }
 }

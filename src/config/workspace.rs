@@ -83,4 +83,76 @@ pub struct Reports {
     pub pii: PiiSpec,
     /// Key of the keyed hash for `pii: hashed`.
     pub pii_key: Option<SecretRef>,
+    /// How long the branch's history is kept; `None`: forever.
+    pub retention: Option<Retention>,
+}
+
+/// How long the reports branch keeps its history (`reports.retention`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Days of history to keep, 1 to 36500.
+    pub days: u32,
+}
+
+impl Retention {
+    /// The oldest time a commit of the branch may have on `now`: the start of the day
+    /// `days` before today, both read in `timezone`. `None` only for a `now` so near the
+    /// end of time that the day cannot be named.
+    pub fn cutoff(&self, now: Timestamp, timezone: &TimeZone) -> Option<Timestamp> {
+        let today = now.to_zoned(timezone.clone()).date();
+        let day = today.checked_sub(jiff::Span::new().try_days(i64::from(self.days)).ok()?).ok()?;
+        Some(day.to_zoned(timezone.clone()).ok()?.timestamp())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::files::MemFiles;
+    use crate::config::{ConfigError, load};
+
+    fn with_reports(reports: &str) -> MemFiles {
+        MemFiles::default().with("hrsync.yaml", &format!("version: 1\nworkspace: t\nreports: {reports}\n"))
+    }
+
+    #[test]
+    fn retention_is_off_by_default_and_a_bounded_positive_number_of_days() {
+        let config = load(&MemFiles::default().with("hrsync.yaml", "version: 1\nworkspace: t\n")).unwrap();
+        assert_eq!(config.workspace.reports.retention, None);
+        let config = load(&with_reports("{ retention: { days: 365 } }")).unwrap();
+        assert_eq!(config.workspace.reports.retention, Some(Retention { days: 365 }));
+        for (days, message) in [
+            ("0", "must be at least 1"),
+            ("-3", "must be at least 1"),
+            ("36501", "must be at most 36500"),
+            ("1.5", "expected an integer"),
+        ] {
+            let Err(ConfigError::Invalid(problems)) =
+                load(&with_reports(&format!("{{ retention: {{ days: {days} }} }}")))
+            else {
+                panic!("days: {days} is refused");
+            };
+            let p: Vec<_> = problems.iter().map(|d| (d.file.as_str(), d.line, d.message.as_str())).collect();
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!((p[0].0, p[0].1), ("hrsync.yaml", 3), "{p:?}");
+            assert!(p[0].2.contains(message), "{days}: {p:?}");
+        }
+        let Err(ConfigError::Invalid(problems)) = load(&with_reports("{ retention: {} }")) else {
+            panic!("days is required");
+        };
+        assert!(problems.iter().any(|d| d.message.contains("days")), "{problems}");
+    }
+
+    #[test]
+    fn the_cutoff_is_the_start_of_the_day_so_many_days_ago_in_the_time_zone() {
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        let cutoff = |days, now: &str| Retention { days }.cutoff(now.parse().unwrap(), &berlin).unwrap();
+        // Late on 30 June in UTC is already 1 July in Berlin (summer time, UTC+2).
+        assert_eq!(cutoff(30, "2026-06-30T23:30:00Z").to_string(), "2026-05-31T22:00:00Z");
+        // Across the change to winter time: midnight is at UTC+1 then.
+        assert_eq!(cutoff(365, "2026-11-22T09:00:00Z").to_string(), "2025-11-21T23:00:00Z");
+        assert_eq!(cutoff(1, "2026-01-01T12:00:00Z").to_string(), "2025-12-30T23:00:00Z");
+        // The end of time is no panic.
+        assert!(Retention { days: 36500 }.cutoff(Timestamp::MIN, &berlin).is_none());
+    }
 }

@@ -19,6 +19,7 @@ use super::{Cycle, endpoints};
 use crate::config::files::RepoFiles;
 use crate::config::{Schedule, Secret};
 use crate::git::GitTree;
+use crate::git::prune::Pruner;
 use crate::git::remote::Mirror;
 use crate::model::error_chain;
 use crate::report::JobStatus;
@@ -184,12 +185,17 @@ impl Host {
     }
 
     /// The remote's URL, without `#folder`.
-    fn url(&self) -> &str {
+    pub fn url(&self) -> &str {
         self.repo.split_once('#').map_or(self.repo.as_str(), |(url, _)| url)
     }
 
+    /// The sync repository's folder inside a remote repository (`#folder`), or "".
+    pub fn folder(&self) -> &str {
+        self.repo.split_once('#').map(|(_, f)| f).unwrap_or_default()
+    }
+
     /// The mirror of `--repo` when it is a remote URL (kept in the state directory).
-    fn mirror(&self) -> Result<Option<Mirror>> {
+    pub fn mirror(&self) -> Result<Option<Mirror>> {
         if !is_remote(&self.repo) {
             return Ok(None);
         }
@@ -225,8 +231,7 @@ impl Host {
         }
         let (dir, tree) = match &mirror {
             Some(m) => {
-                let folder = self.repo.split_once('#').map(|(_, f)| f).unwrap_or_default();
-                let tree = GitTree::open_bare(m.path(), folder, &Mirror::tracked(rev));
+                let tree = GitTree::open_bare(m.path(), self.folder(), &Mirror::tracked(rev));
                 (m.path().to_owned(), tree)
             }
             None => (PathBuf::from(&self.repo), GitTree::open(Path::new(&self.repo), rev)),
@@ -264,6 +269,7 @@ impl Host {
         if let Some(m) = &mirror {
             m.adopt_reports(branch)?;
         }
+        warn_overdue(&dir, &run.config.workspace, self.clock());
         // A remote's reports branch is pushed after each commit, so a plan is published
         // before it is applied, and once more at the end for what an earlier run could not.
         let remote = mirror.as_ref().map(|m| (self.url(), m.path()));
@@ -376,6 +382,28 @@ fn record_invalid_config(
         Mirror::open(url, &path)?.push_reports(&branch)?;
     }
     Ok(())
+}
+
+/// Warns when the reports branch holds commits older than `reports.retention`: the
+/// daemon never rewrites history; `hrsync reports prune`, run from cron or CI, does.
+fn warn_overdue(dir: &Path, workspace: &crate::config::Workspace, now: Timestamp) {
+    let reports = &workspace.reports;
+    let Some(retention) = reports.retention else { return };
+    let Some(cutoff) = retention.cutoff(now, &workspace.timezone) else { return };
+    let survey = Pruner::open(dir, &reports.branch).and_then(|p| p.survey(cutoff.as_second()));
+    match survey {
+        Ok(survey) if survey.dropped() > 0 => tracing::warn!(
+            branch = %reports.branch,
+            older = survey.dropped(),
+            retention_days = retention.days,
+            before = %cutoff,
+            "the reports branch holds commits older than reports.retention: run `hrsync reports prune` from cron or CI (the daemon never rewrites history)"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %error_chain(&e), "cannot check the reports branch against reports.retention")
+        }
+    }
 }
 
 /// The clock, read here at the daemon's edge and handed to each run as data.

@@ -4,8 +4,11 @@
 //! the YAML and the data files of that revision while the working tree and HEAD stay
 //! untouched. The sync repository may be a sub-folder of a larger git repository; its
 //! path inside the repository is worked out from the folder given. [`reports`] commits
-//! plans and results to a reports branch, equally without touching the working tree.
+//! plans and results to a reports branch, equally without touching the working tree;
+//! [`prune`] rewrites that branch without its old commits (retention and erasure);
+//! [`remote`] keeps the daemon's mirror of a remote repository.
 
+pub mod prune;
 pub mod remote;
 pub mod reports;
 

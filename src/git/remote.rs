@@ -6,8 +6,10 @@
 //! Branches of the remote are fetched to `refs/remotes/origin/*`; the config is read
 //! from `refs/remotes/origin/<branch>`. The reports branch is local
 //! (`refs/heads/<reports>`), taken over from the remote's when this mirror is new or
-//! behind (a daemon on a fresh machine carries on from the last one's history), and
-//! pushed without force: a push the remote refuses is an error, never an overwrite.
+//! behind (a daemon on a fresh machine carries on from the last one's history) or when
+//! the remote's was pruned elsewhere and holds everything the local one does, and
+//! pushed without force: a push the remote refuses is an error, never an overwrite (only
+//! `hrsync reports prune --push` forces, with a lease: see [`super::prune`]).
 //!
 //! Credentials come from the environment, never from the repository: `HRSYNC_GIT_USERNAME`
 //! and `HRSYNC_GIT_PASSWORD` (a token) or `HRSYNC_GIT_PASSWORD_FILE` for HTTPS, `HRSYNC_GIT_SSH_KEY` (a private key
@@ -32,7 +34,7 @@ impl std::fmt::Debug for Mirror {
 }
 
 /// A failure of a fetch or push, with what to do about an unknown SSH host key.
-fn explain(e: git2::Error) -> GitError {
+pub(super) fn explain(e: git2::Error) -> GitError {
     if e.class() == git2::ErrorClass::Ssh && e.code() == git2::ErrorCode::Certificate {
         GitError::UnknownHostKey(e)
     } else {
@@ -61,7 +63,8 @@ struct PasswordFileError {
     source: std::io::Error,
 }
 
-fn callbacks<'a>() -> RemoteCallbacks<'a> {
+/// The callbacks of a fetch or push: credentials from the environment.
+pub(super) fn callbacks<'a>() -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
     // libgit2 asks again after each refusal: the second time, the answer is an error
     // that says which settings were refused (never their values).
@@ -148,22 +151,17 @@ impl Mirror {
         Ok(())
     }
 
-    /// Takes over the remote's reports branch when the local one is missing or behind.
+    /// Takes over the remote's reports branch when the local one is missing or behind,
+    /// or when the remote's is the local one pruned elsewhere (`hrsync reports prune` in
+    /// CI, say): every local commit is in it, as itself or as its pruned copy, or is one
+    /// the prune dropped. A local branch with commits the remote lacks stays, and its
+    /// push is refused, as before.
     pub fn adopt_reports(&self, reports: &str) -> Result<(), GitError> {
         let Ok(theirs) = self.repo.find_branch(&format!("origin/{reports}"), BranchType::Remote) else {
             return Ok(());
         };
         let Some(theirs) = theirs.get().target() else { return Ok(()) };
-        let local = format!("refs/heads/{reports}");
-        match self.repo.find_reference(&local).ok().and_then(|r| r.target()) {
-            None => {
-                self.repo.reference(&local, theirs, false, "hrsync: take over the remote's reports")?;
-            }
-            Some(ours) if ours != theirs && self.repo.graph_descendant_of(theirs, ours)? => {
-                self.repo.reference_matching(&local, theirs, true, ours, "hrsync: fast-forward reports")?;
-            }
-            Some(_) => {}
-        }
+        super::prune::adopt(&self.repo, &format!("refs/heads/{reports}"), theirs)?;
         Ok(())
     }
 

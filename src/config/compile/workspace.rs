@@ -13,7 +13,7 @@ use super::{Compiler, parse_interval};
 use crate::config::loading::Parsed;
 use crate::config::spec::WorkspaceSpec;
 use crate::config::yaml::child;
-use crate::config::{Diagnostic, PiiSpec, Reports, Schedule, Workspace};
+use crate::config::{Diagnostic, PiiSpec, Reports, Retention, Schedule, Workspace};
 use crate::model::PlanId;
 
 impl Compiler {
@@ -137,6 +137,7 @@ impl Compiler {
                 path: spec.reports.path.clone(),
                 pii: spec.reports.pii,
                 pii_key: spec.reports.pii_key.clone(),
+                retention: spec.reports.retention.as_ref().map(|r| Retention { days: r.days }),
             },
             approvals: spec.approvals.iter().filter_map(|id| PlanId::new(id).ok()).collect(),
             allowances,
