@@ -152,6 +152,15 @@ fn mode_plan_commits_the_plan_and_writes_nothing_and_mode_off_skips_the_director
     let corp_result = &result["directories"]["corp"];
     assert_eq!((corp_result["mode"].as_str(), corp_result["applied"].as_bool()), (Some("plan"), Some(false)));
     assert_eq!(std::fs::read_dir(&entries).map(|d| d.count()).unwrap_or(0), 0, "a simulation writes nothing");
+    // The same simulation again: the plan is not committed again, the result once more
+    // (the sources' reads are no longer new), and then nothing at all: what a plan
+    // would write is no write.
+    assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:30:00Z").code, 0);
+    let commits = reports(&repo);
+    assert!(commits[0].0.starts_with("Run ") && commits.len() == 3, "{commits:#?}");
+    let again = daemon_once(tmp.path(), "2026-11-22T09:45:00Z");
+    assert!(again.stderr.contains("nothing changed"), "{again:?}");
+    assert_eq!(reports(&repo).len(), 3);
 
     // Off: no plan, no write, and the result says why.
     set_mode("plan", "off");
@@ -159,7 +168,7 @@ fn mode_plan_commits_the_plan_and_writes_nothing_and_mode_off_skips_the_director
     assert_eq!(out.code, 0, "{out:?}");
     let commits = reports(&repo);
     assert!(commits[0].0.starts_with("Run "), "no new plan commit: {commits:#?}");
-    assert_eq!(commits.len(), 3, "{commits:#?}");
+    assert_eq!(commits.len(), 4, "{commits:#?}");
     let corp_result = &file_on_branch(&repo, "reports/result.json")["directories"]["corp"];
     assert_eq!(corp_result["skipped"], true, "{corp_result}");
     assert_eq!(corp_result["reason"], "mode is off", "{corp_result}");

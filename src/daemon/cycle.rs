@@ -210,8 +210,12 @@ fn commit_result(
             }
         }
     }
-    let wrote =
-        result.directories.values().any(|d| d.created + d.updated + d.disabled + d.deleted + d.failed > 0);
+    // A plan that was not applied (mode plan, blocked, failed) reports what it would
+    // write: that is no write, and an unchanged one must not commit every interval.
+    let wrote = result
+        .directories
+        .values()
+        .any(|d| d.applied && d.created + d.updated + d.disabled + d.deleted + d.failed > 0);
     let status = pretty(&status)?;
     let mut state = run.store.load().map_err(RunError::from)?;
     let committed: Option<RunState> = reports.read(STATE).and_then(|b| serde_json::from_slice(&b).ok());
