@@ -8,14 +8,14 @@ use anyhow::{Context, Result};
 
 use super::{Global, PiiArg, approvals, open_run, pii};
 use crate::config::Mode;
-use crate::plan::Plan;
 use crate::plan::guard;
+use crate::plan::guard::saved::SavedPlan;
 use crate::plan::render::{self, Format};
 use crate::run::PlanOptions;
 
 /// Reads the plans of a file written by `hrsync plan --format json` (an array) or a
-/// report's `plan.json` (one plan).
-fn read_saved_plans(path: &Path) -> Result<Vec<Plan>> {
+/// report's `plan.json` (one plan's index): their directories and ids.
+fn read_saved_plans(path: &Path) -> Result<Vec<SavedPlan>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON written by `hrsync plan --format json`", path.display()))?;

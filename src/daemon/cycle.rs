@@ -2,6 +2,11 @@
 //! plan to the reports branch before applying it, apply, and commit the job result, the
 //! status and the run state.
 //!
+//! A plan is committed as [`report::plan`](crate::report::plan) lays it out: a capped
+//! `plan.md`, a small `plan.json` index and the rows in parts of bounded size, whose
+//! folder the commit replaces whole. The same plan gives the same bytes, so a plan that
+//! did not change makes no commit.
+//!
 //! The run state goes to the reports branch with the result (`state.json`, which names
 //! no one), and a cycle starts by taking the branch's state over when it is newer than
 //! this machine's (a higher serial), so a daemon on a fresh machine carries on.
@@ -20,9 +25,9 @@ use crate::config::DirectoryConfig;
 use crate::git::GitError;
 use crate::git::reports::{ReportCommit, ReportsBranch};
 use crate::plan::Plan;
-use crate::plan::pii::{self, Pii};
-use crate::plan::render::{self, Format};
+use crate::plan::pii::Pii;
 use crate::report::JobResult;
+use crate::report::plan::{self as plan_report, Limits};
 use crate::run::{JobOptions, Run, RunError};
 use crate::state::{RunState, StateStore};
 
@@ -61,14 +66,16 @@ impl CycleError {
 }
 
 /// Runs one cycle of `run` (whose config was read at `revision`), committing to the
-/// reports branch of the git repository that holds `sync_dir`. `publish` is called
-/// after each commit (a remote repository's daemon pushes the branch there), so a plan
-/// is published before it is applied.
+/// reports branch of the git repository that holds `sync_dir`, plans within `limits`
+/// (the daemon's are [`Limits::default`]). `publish` is called after each commit (a
+/// remote repository's daemon pushes the branch there), so a plan is published before
+/// it is applied.
 pub async fn cycle(
     run: &Run,
     sync_dir: &Path,
     revision: &str,
     pii: Pii,
+    limits: &Limits,
     publish: &(dyn Fn() -> Result<(), GitError> + Send + Sync),
 ) -> Result<Cycle, CycleError> {
     let reports_config = &run.config.workspace.reports;
@@ -86,11 +93,14 @@ pub async fn cycle(
         let pii = pii.clone();
         let mut on_plan = move |directory: &DirectoryConfig, plan: &Plan| -> Result<(), String> {
             let reports = reports.lock().map_err(|_| "reports lock poisoned".to_owned())?;
-            let made = commit_plan(&reports, directory, plan, &pii, revision, time).map_err(|e| match e {
-                // The git error alone, as the reason of the directory's result.
-                CycleError::Reports(git) => crate::model::error_chain(&git),
-                other => crate::model::error_chain(&other),
-            })?;
+            let made =
+                commit_plan(&reports, directory, plan, &pii, limits, revision, time).map_err(
+                    |e| match e {
+                        // The git error alone, as the reason of the directory's result.
+                        CycleError::Reports(git) => crate::model::error_chain(&git),
+                        other => crate::model::error_chain(&other),
+                    },
+                )?;
             if made.is_some() {
                 publish()
                     .map_err(|e| format!("cannot publish the plan: {}", crate::model::error_chain(&e)))?;
@@ -111,19 +121,21 @@ pub async fn cycle(
     Ok(Cycle { result, commits })
 }
 
-/// Commits `plan.md` and `plan.json` of one directory, unless the plan has no changes
-/// and neither had the one committed before.
+/// Commits the plan of one directory (`plan.md`, `plan.json` and the parts), unless the
+/// plan has no changes and neither had the one committed before.
 fn commit_plan(
     reports: &ReportsBranch,
     directory: &DirectoryConfig,
     plan: &Plan,
     pii: &Pii,
+    limits: &Limits,
     revision: &str,
     time: i64,
 ) -> Result<Option<(git2::Oid, String)>, CycleError> {
     let dir = directory.id.as_str();
     let json_path = format!("{dir}/plan.json");
-    // Only the summary of the committed plan matters; a plan may be megabytes.
+    // Only the summary of the committed plan matters (an older hrsync committed the
+    // whole plan there, megabytes of it).
     #[derive(serde::Deserialize)]
     struct Committed {
         summary: crate::plan::Summary,
@@ -135,9 +147,7 @@ fn commit_plan(
     if !plan.has_changes() && previous_quiet {
         return Ok(None);
     }
-    let redacted = pii::redact(plan, pii);
-    let json = pretty(&redacted)?;
-    let markdown = render::render(plan, Format::Markdown, pii)?.into_bytes();
+    let report = plan_report::render(plan, pii, limits)?;
     let s = &plan.summary;
     let subject = format!(
         "Plan for `{dir}`: {} to create, {} to update, {} to disable, {} to delete ({})",
@@ -148,7 +158,8 @@ fn commit_plan(
         plan.status.as_str()
     );
     let commit = ReportCommit {
-        files: vec![(format!("{dir}/plan.md"), markdown), (json_path, json)],
+        files: report.files,
+        replace: vec![report.parts_folder],
         subject: subject.clone(),
         trailers: vec![("Config-Revision", revision.to_owned()), ("Plan-Id", plan.id.to_string())],
         time,
@@ -238,7 +249,7 @@ fn commit_result(
             trailers.push(("Plan-Id", id.to_string()));
         }
     }
-    let commit = ReportCommit { files, subject: subject.clone(), trailers, time };
+    let commit = ReportCommit { files, replace: Vec::new(), subject: subject.clone(), trailers, time };
     let made = reports.commit(&commit).map_err(CycleError::Reports)?;
     // The state as committed, serial included, so the next run does not take it over.
     run.store.save(&state).map_err(RunError::from)?;

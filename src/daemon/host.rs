@@ -22,6 +22,7 @@ use crate::git::GitTree;
 use crate::git::remote::Mirror;
 use crate::model::error_chain;
 use crate::report::JobStatus;
+use crate::report::plan::Limits;
 use crate::run::{Run, load_config};
 
 /// How often a watching daemon fetches a remote repository (a webhook fetches at once).
@@ -208,7 +209,7 @@ impl Host {
             Some((url, path)) => Mirror::open(url, path)?.push_reports(branch),
             None => Ok(()),
         };
-        let cycle = super::cycle(&run, &dir, &revision, pii, &publish).await?;
+        let cycle = super::cycle(&run, &dir, &revision, pii, &Limits::default(), &publish).await?;
         if let Some(m) = &mirror {
             m.push_reports(branch).with_context(|| format!("cannot push `{branch}` to {}", self.repo))?;
         }
