@@ -9,7 +9,7 @@
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
-use super::{Plan, Planned};
+use super::{Plan, Planned, Row};
 use crate::config::Secret;
 use crate::model::Value;
 
@@ -155,34 +155,62 @@ fn hash(key: &Secret, s: &str) -> String {
 
 /// A copy of `plan` with personal values shown as `pii` says.
 pub fn redact(plan: &Plan, pii: &Pii) -> Plan {
-    let mut out = plan.clone();
-    if matches!(pii, Pii::Full) {
-        return out;
-    }
-    for row in &mut out.rows {
-        if let Some(p) = &mut row.person {
-            p.key = pii.key(&p.key);
-            p.employee_number = p.employee_number.as_deref().map(|n| pii.id(n));
-            p.name = p.name.as_deref().map(|n| pii.value(n));
-        }
-        if row.entry_personal {
-            row.entry = row.entry.as_deref().map(|e| pii.id(e));
-        }
-        row.collides_with = row.collides_with.take().map(|c| match c {
-            super::Collision::Person(key) => super::Collision::Person(pii.key(&key)),
-            super::Collision::Entry(id) => super::Collision::Entry(pii.id(&id)),
-        });
-        for c in &mut row.changes {
-            if c.personal {
-                c.before = c.before.as_ref().map(|v| pii.directory_value(v));
-                c.after = c.after.as_ref().map(|v| pii.planned(v));
-            } else if let Some(Planned::EntryOf { entry_of }) = &c.after {
-                c.after = Some(Planned::EntryOf { entry_of: pii.key(entry_of) });
-            }
-        }
-    }
-    out.timers = out.timers.iter().map(|(k, v)| (pii.id(k), *v)).collect();
+    let mut out = redact_head(plan, pii);
+    out.rows = plan.rows.iter().map(|row| redact_row(row, pii)).collect();
     out
+}
+
+/// A copy of `plan` without its rows, with personal values shown as `pii` says: with
+/// [`redact_row`], what a renderer that goes through the rows one at a time (a
+/// committed plan's parts) needs, without a copy of every row at once.
+pub fn redact_head(plan: &Plan, pii: &Pii) -> Plan {
+    Plan {
+        format: plan.format,
+        id: plan.id.clone(),
+        directory: plan.directory.clone(),
+        directory_type: plan.directory_type.clone(),
+        mode: plan.mode,
+        as_of: plan.as_of,
+        timezone: plan.timezone.clone(),
+        status: plan.status,
+        blocked_by: plan.blocked_by.clone(),
+        approved: plan.approved,
+        summary: plan.summary.clone(),
+        safety: plan.safety.clone(),
+        // Skipped rows carry where and why, never values.
+        sources: plan.sources.clone(),
+        rows: Vec::new(),
+        timers: plan.timers.iter().map(|(k, v)| (pii.id(k), *v)).collect(),
+    }
+}
+
+/// A copy of one row of a plan with personal values shown as `pii` says.
+pub fn redact_row(row: &Row, pii: &Pii) -> Row {
+    let mut row = row.clone();
+    if matches!(pii, Pii::Full) {
+        return row;
+    }
+    if let Some(p) = &mut row.person {
+        p.key = pii.key(&p.key);
+        p.employee_number = p.employee_number.as_deref().map(|n| pii.id(n));
+        p.name = p.name.as_deref().map(|n| pii.value(n));
+    }
+    if row.entry_personal {
+        row.entry = row.entry.as_deref().map(|e| pii.id(e));
+    }
+    row.collides_with = row.collides_with.take().map(|c| match c {
+        super::Collision::Person(key) => super::Collision::Person(pii.key(&key)),
+        super::Collision::Entry(id) => super::Collision::Entry(pii.id(&id)),
+    });
+    for c in &mut row.changes {
+        if c.personal {
+            c.before = c.before.as_ref().map(|v| pii.directory_value(v));
+            c.after = c.after.as_ref().map(|v| pii.planned(v));
+        } else if let Some(Planned::EntryOf { entry_of }) = &c.after {
+            c.after = Some(Planned::EntryOf { entry_of: pii.key(entry_of) });
+        }
+    }
+    row
 }
 
 /// Unquoted text of a server's message with its e-mail addresses and the naming values

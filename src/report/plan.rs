@@ -171,21 +171,29 @@ fn ends_part(line: &[u8], odds: u64) -> bool {
 /// The files of `plan`'s report for its directory, with personal values shown as
 /// `pii` says.
 pub fn render(plan: &Plan, pii: &Pii, limits: &Limits) -> Result<PlanReport, serde_json::Error> {
-    let mut redacted = pii::redact(plan, pii);
-    let dir = redacted.directory.as_str().to_owned();
+    // One row redacted at a time: a plan of a million rows is not copied whole. The
+    // Markdown gets the first rows of each action, as many as it could list.
+    let mut head = pii::redact_head(plan, pii);
+    let dir = head.directory.as_str().to_owned();
+    let mut totals: BTreeMap<Action, usize> = BTreeMap::new();
 
-    // The rows, per action in the order the Markdown lists them; within an action in
-    // plan order.
+    // The rows, per action (plan order is action order); within an action in plan order.
     let mut cutters: BTreeMap<Action, Cutter<'_>> = BTreeMap::new();
     let mut line = Vec::new();
-    for row in &redacted.rows {
+    for row in &plan.rows {
+        let row = pii::redact_row(row, pii);
         line.clear();
-        serde_json::to_writer(&mut line, row)?;
+        serde_json::to_writer(&mut line, &row)?;
         line.push(b'\n');
         cutters.entry(row.action).or_insert_with(|| Cutter::new(limits, row.action.as_str())).push(&line);
+        let seen = totals.entry(row.action).or_default();
+        *seen += 1;
+        if *seen <= limits.markdown_rows {
+            head.rows.push(row);
+        }
     }
     let mut skipped = Cutter::new(limits, SKIPPED_RECORDS);
-    for source in &redacted.sources {
+    for source in &head.sources {
         for record in &source.skipped {
             line.clear();
             serde_json::to_writer(&mut line, &SkippedLine { source: &source.id, record })?;
@@ -204,16 +212,17 @@ pub fn render(plan: &Plan, pii: &Pii, limits: &Limits) -> Result<PlanReport, ser
     let skipped_in = skipped.iter().map(|(p, _)| p.path.clone()).collect();
     parts.extend(skipped);
 
-    let budget = Budget { rows: limits.markdown_rows, bytes: limits.markdown_bytes, rows_in, skipped_in };
-    let markdown = markdown::render_within(&redacted, &budget).into_bytes();
+    let budget =
+        Budget { rows: limits.markdown_rows, bytes: limits.markdown_bytes, rows_in, skipped_in, totals };
+    let markdown = markdown::render_within(&head, &budget).into_bytes();
 
     // The index: the plan without what the parts hold.
-    redacted.rows = Vec::new();
-    let skipped_counts: Vec<usize> = redacted.sources.iter().map(|s| s.skipped.len()).collect();
-    for source in &mut redacted.sources {
+    head.rows = Vec::new();
+    let skipped_counts: Vec<usize> = head.sources.iter().map(|s| s.skipped.len()).collect();
+    for source in &mut head.sources {
         source.skipped = Vec::new();
     }
-    let index = index(&redacted, &skipped_counts, parts.iter().map(|(p, _)| p))?;
+    let index = index(&head, &skipped_counts, parts.iter().map(|(p, _)| p))?;
 
     let mut files = Vec::with_capacity(parts.len() + 2);
     files.push((format!("{dir}/plan.md"), markdown));

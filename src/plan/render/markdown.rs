@@ -44,6 +44,10 @@ pub struct Budget {
     pub rows_in: BTreeMap<Action, Vec<String>>,
     /// The files that hold every skipped source row.
     pub skipped_in: Vec<String>,
+    /// Per action, the rows the whole plan has, when the plan given holds only its
+    /// first ones (at least as many as can be listed): a committed report redacts the
+    /// rows it lists, not every row at once.
+    pub totals: BTreeMap<Action, usize>,
 }
 
 /// Room kept for the lines that say what was left out, per section.
@@ -211,6 +215,11 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
         }
     }
     let noop = SECTIONS.len() - 1;
+    let totals: Vec<usize> = SECTIONS
+        .iter()
+        .zip(&by_action)
+        .map(|(a, rows)| rows.len().max(budget.and_then(|b| b.totals.get(a).copied()).unwrap_or(0)))
+        .collect();
     // Within a budget: the rows each section lists, rendered, chosen before anything is
     // written so that whether rows were left out is said above them.
     let listed: Option<Vec<Vec<String>>> = match budget {
@@ -254,15 +263,14 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
             Some(rendered)
         }
     };
-    let cut = listed
-        .as_ref()
-        .is_some_and(|l| l.iter().zip(&by_action).any(|(shown, rows)| shown.len() < rows.len()));
+    let cut =
+        listed.as_ref().is_some_and(|l| l.iter().zip(&totals).any(|(shown, total)| shown.len() < *total));
     if let (Some(b), Some(l), true) = (budget, &listed, cut) {
         let shown: usize = l.iter().map(Vec::len).sum();
         writeln!(
             out,
             "This report lists {shown} of the plan's {} rows, the first of each action (at most {} rows and {} bytes in all). Every row is in the JSON Lines files (one row a line) that `plan.json` lists.",
-            by_action.iter().map(Vec::len).sum::<usize>(),
+            totals.iter().sum::<usize>(),
             b.rows,
             b.bytes
         )?;
@@ -270,8 +278,8 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
     }
 
     for (i, action) in SECTIONS.into_iter().enumerate() {
-        let rows = &by_action[i];
-        if rows.is_empty() || i == noop {
+        let (rows, total) = (&by_action[i], totals[i]);
+        if total == 0 || i == noop {
             continue;
         }
         let (title, left_out) = match action {
@@ -281,7 +289,7 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
             Action::Delete => ("Delete", "to delete"),
             _ => ("Skip", "skipped"),
         };
-        writeln!(out, "### {title} ({})", rows.len())?;
+        writeln!(out, "### {title} ({total})")?;
         writeln!(out)?;
         let shown = match &listed {
             Some(l) => {
@@ -295,22 +303,21 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
                 rows.len()
             }
         };
-        if shown < rows.len() {
+        if shown < total {
             let files = budget.and_then(|b| b.rows_in.get(&action)).map(Vec::as_slice).unwrap_or_default();
             writeln!(
                 out,
-                "… and {} more {left_out}, not listed here: all {} are in {}.",
-                rows.len() - shown,
-                rows.len(),
+                "… and {} more {left_out}, not listed here: all {total} are in {}.",
+                total - shown,
                 files_text(files)
             )?;
             writeln!(out)?;
         }
     }
 
-    let noops = &by_action[noop];
-    if !noops.is_empty() {
-        writeln!(out, "<details><summary>Unchanged, with a reason ({})</summary>", noops.len())?;
+    let (noops, total) = (&by_action[noop], totals[noop]);
+    if total > 0 {
+        writeln!(out, "<details><summary>Unchanged, with a reason ({total})</summary>")?;
         writeln!(out)?;
         writeln!(out, "| person | entry | why |")?;
         writeln!(out, "|---|---|---|")?;
@@ -326,13 +333,13 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
                 noops.len().min(MAX_NOOP_ROWS)
             }
         };
-        if shown < noops.len() {
+        if shown < total {
             match budget {
                 Some(b) => {
                     let files = b.rows_in.get(&Action::Noop).map(Vec::as_slice).unwrap_or_default();
-                    writeln!(out, "| … | | and {} more, all in {} |", noops.len() - shown, files_text(files))?
+                    writeln!(out, "| … | | and {} more, all in {} |", total - shown, files_text(files))?
                 }
-                None => writeln!(out, "| … | | and {} more, listed in the JSON plan |", noops.len() - shown)?,
+                None => writeln!(out, "| … | | and {} more, listed in the JSON plan |", total - shown)?,
             }
         }
         writeln!(out)?;

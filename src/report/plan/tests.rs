@@ -356,3 +356,35 @@ fn parts_hold_personal_data_only_as_the_policy_says() {
     let full = render(&plan, &Pii::Full, &small()).unwrap();
     assert!(full.files.iter().any(|(_, b)| std::str::from_utf8(b).unwrap().contains("Katharina")));
 }
+
+#[test]
+fn the_markdown_of_the_first_rows_is_the_markdown_of_the_whole_plan() {
+    // The report redacts only the rows it may list; what it lists must be what the whole
+    // redacted plan within the same budget gives.
+    let plan = plan(
+        &[(Action::Create, 120), (Action::Update, 45), (Action::Skip, 4), (Action::Noop, 80)],
+        5,
+        3,
+        PlanStatus::Ready,
+    );
+    let limits = Limits { markdown_rows: 25, markdown_bytes: 60_000, ..small() };
+    let report = render(&plan, &Pii::Masked, &limits).unwrap();
+    let mut rows_in: BTreeMap<Action, Vec<String>> = BTreeMap::new();
+    let mut skipped_in = Vec::new();
+    for part in &report.parts {
+        match serde_json::from_value::<Action>(Json::from(part.holds.clone())) {
+            Ok(action) => rows_in.entry(action).or_default().push(part.path.clone()),
+            Err(_) => skipped_in.push(part.path.clone()),
+        }
+    }
+    let budget = Budget {
+        rows: limits.markdown_rows,
+        bytes: limits.markdown_bytes,
+        rows_in,
+        skipped_in,
+        totals: BTreeMap::new(),
+    };
+    let whole = markdown::render_within(&pii::redact(&plan, &Pii::Masked), &budget);
+    assert!(whole.contains("more to create, not listed here"), "{whole}");
+    assert_eq!(std::str::from_utf8(file(&report, "corp/plan.md")).unwrap(), whole);
+}
