@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::ascii;
+use common::{DIRECTORY, FILTER, SOURCE, WORKSPACE, ascii};
 use hrsync::config;
 use mimalloc::MiMalloc;
 
@@ -27,37 +27,6 @@ use hrsync::run::hash_inputs;
 use hrsync::source::{self, Fetch, FetchRequest};
 use hrsync::state::Snapshot;
 use hrsync::transform::merge::{self, SourceRecords};
-
-const WORKSPACE: &str =
-    "version: 1\nworkspace: bench\ntimezone: Europe/Berlin\nsafety: { max_update_percent: 100 }\n";
-const FILTER: &str = "version: 1\ninclude:\n  - { field: employment_status, in: [active, pending, leave] }\nexclude:\n  - { field: employment_type, in: [contractor] }\n";
-const SOURCE: &str = "version: 1\ntype: csv\npath: people.csv\nmatch_key: [employee_number, work_email]\nfilters: [staff]\norg_units: { path: units.csv }\n";
-const DIRECTORY: &str = r#"version: 1
-type: file
-mode: apply
-scope: { marker: { attribute: managedBy, value: hrsync } }
-match:
-  - { person: employee_number, attribute: employeeNumber }
-  - { person: work_email, attribute: mail }
-fields:
-  uid:
-    candidates: ["{{ first_name | ascii | alnum | lower }}.{{ last_name | ascii | alnum | lower }}", "{{ first_name | ascii | alnum | lower }}.{{ last_name | ascii | alnum | lower }}{{ n }}"]
-    unique: true
-    mode: import_once
-  cn: { value: "{{ preferred_name | default(first_name) }} {{ last_name }}" }
-  givenName: { value: "{{ preferred_name | default(first_name) }}" }
-  sn: { value: "{{ last_name }}" }
-  mail: { value: "{{ work_email | lower }}" }
-  employeeNumber: { value: "{{ employee_number }}" }
-  title: { value: "{{ job_title }}", mode: import_once }
-  departmentNumber: { value: "{{ org_unit }}" }
-  ou: { value: "{{ org_unit_name }}" }
-  telephoneNumber: { value: "{{ phone }}" }
-  l: { value: "{{ work_location }}" }
-  manager: { manager: true }
-joiners: { pre_provision_days: 14 }
-leavers: { action: disable, delete_after_days: 30 }
-"#;
 
 /// Generates the people CSV, the org units CSV, and the entries a directory would hold
 /// after the last sync (with some drift, leavers and joiners, like a normal day).

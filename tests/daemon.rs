@@ -2,9 +2,14 @@
 //! results committed to the reports branch with their trailers, no empty commits,
 //! HEAD and the working tree untouched, a config commit leading to exactly its plan.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use git2::{Repository, Signature};
+use hrsync::config::files::RepoFiles;
+use hrsync::git::GitTree;
+use hrsync::report::plan::Limits;
 
 use crate::util::{KillOnDrop, Run, command, copy_dir, json, root, run};
 
@@ -65,6 +70,9 @@ pub fn file_on_branch(repo: &Repository, path: &str) -> serde_json::Value {
 fn one_cycle_commits_the_plan_then_the_result_and_nothing_when_nothing_changed() {
     let (tmp, repo) = repository();
     let head = repo.head().unwrap().target().unwrap();
+    let sync = tmp.path().join("sync");
+    let full =
+        run(&["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "plan", "--pii", "full"]);
     let out = daemon_once(tmp.path(), "2026-11-22T09:00:00Z");
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(json(&out.stdout)["directories"]["corp"]["created"], 143);
@@ -76,7 +84,18 @@ fn one_cycle_commits_the_plan_then_the_result_and_nothing_when_nothing_changed()
     assert!(plan_message.starts_with("Plan for `corp`: 143 to create"), "{plan_message}");
     assert!(plan_message.contains(&format!("\nConfig-Revision: {head}\n")), "{plan_message}");
     assert!(plan_message.contains(&format!("\nPlan-Id: {plan_id}\n")), "{plan_message}");
-    assert_eq!(plan_files, &["reports/corp/plan.json", "reports/corp/plan.md"]);
+    // The plan: its Markdown, its index and the parts the index lists.
+    let index = file_on_branch(&repo, "reports/corp/plan.json");
+    let mut expected: Vec<String> = index["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("reports/corp/{}", p["path"].as_str().unwrap()))
+        .collect();
+    assert!(expected.contains(&"reports/corp/plan/create-0001.jsonl".to_owned()), "{index:#}");
+    expected.extend(["reports/corp/plan.json".to_owned(), "reports/corp/plan.md".to_owned()]);
+    expected.sort();
+    assert_eq!(plan_files, &expected);
     let (result_message, result_files) = &commits[0];
     assert!(result_message.contains(&format!("Plan-Id: {plan_id}")), "{result_message}");
     assert_eq!(result_files, &["reports/result.json", "reports/state.json", "reports/status.json"]);
@@ -84,9 +103,14 @@ fn one_cycle_commits_the_plan_then_the_result_and_nothing_when_nothing_changed()
     assert_eq!(state["serial"], 1);
     assert!(state["sources"]["germany"]["last_sync_at"].is_string(), "{state}");
     assert_eq!(file_on_branch(&repo, "reports/result.json")["directories"]["corp"]["created"], 143);
-    // Personal data in committed reports follows reports.pii (masked in the example).
-    let plan = file_on_branch(&repo, "reports/corp/plan.json").to_string();
-    assert!(!plan.contains("gunther.bohm@acme.example"), "masked");
+    // Personal data in committed reports follows reports.pii (masked in the example), in
+    // the parts as in the rest.
+    for needle in ["gunther.bohm@acme.example", "Günther"] {
+        assert!(full.stdout.contains(needle), "{needle} is in the plan");
+        for (path, bytes) in corp_reports(&repo) {
+            assert!(!String::from_utf8_lossy(&bytes).contains(needle), "{needle} in {path}: masked");
+        }
+    }
 
     assert_eq!(repo.head().unwrap().target().unwrap(), head, "HEAD untouched");
     let statuses = repo.statuses(None).unwrap();
@@ -152,6 +176,15 @@ fn mode_plan_commits_the_plan_and_writes_nothing_and_mode_off_skips_the_director
     let corp_result = &result["directories"]["corp"];
     assert_eq!((corp_result["mode"].as_str(), corp_result["applied"].as_bool()), (Some("plan"), Some(false)));
     assert_eq!(std::fs::read_dir(&entries).map(|d| d.count()).unwrap_or(0), 0, "a simulation writes nothing");
+    // The same simulation again: the plan is not committed again, the result once more
+    // (the sources' reads are no longer new), and then nothing at all: what a plan
+    // would write is no write.
+    assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:30:00Z").code, 0);
+    let commits = reports(&repo);
+    assert!(commits[0].0.starts_with("Run ") && commits.len() == 3, "{commits:#?}");
+    let again = daemon_once(tmp.path(), "2026-11-22T09:45:00Z");
+    assert!(again.stderr.contains("nothing changed"), "{again:?}");
+    assert_eq!(reports(&repo).len(), 3);
 
     // Off: no plan, no write, and the result says why.
     set_mode("plan", "off");
@@ -159,7 +192,7 @@ fn mode_plan_commits_the_plan_and_writes_nothing_and_mode_off_skips_the_director
     assert_eq!(out.code, 0, "{out:?}");
     let commits = reports(&repo);
     assert!(commits[0].0.starts_with("Run "), "no new plan commit: {commits:#?}");
-    assert_eq!(commits.len(), 3, "{commits:#?}");
+    assert_eq!(commits.len(), 4, "{commits:#?}");
     let corp_result = &file_on_branch(&repo, "reports/result.json")["directories"]["corp"];
     assert_eq!(corp_result["skipped"], true, "{corp_result}");
     assert_eq!(corp_result["reason"], "mode is off", "{corp_result}");
@@ -244,6 +277,182 @@ fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_pic
         (Some(id.as_str()), Some("repository")),
         "{state:#}"
     );
+}
+
+/// One cycle of `hrsync daemon --once` on the repository in `dir`, run in this process
+/// with the caps of committed plans set to `limits`.
+fn cycle_within(dir: &Path, now: &str, limits: &Limits) -> hrsync::daemon::Cycle {
+    let sync = dir.join("sync");
+    let files: Arc<dyn RepoFiles> = Arc::new(GitTree::open(&sync, "HEAD").unwrap());
+    let revision = files.revision().unwrap();
+    let config = hrsync::run::load_config(files.as_ref(), false).unwrap();
+    let run =
+        hrsync::run::Run::open(files, config, None, now.parse().unwrap(), hrsync::run::ShowProgress::Off)
+            .unwrap();
+    // As the daemon does: the lock first (it makes the state directory's label key).
+    let _lock = run.store.lock().unwrap();
+    let pii = run.pii(None).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(hrsync::daemon::cycle(&run, &sync, &revision, pii, limits, &|| Ok(()))).unwrap()
+}
+
+/// The files of the reports branch's tip below `reports/corp/`, by path below it.
+fn corp_reports(repo: &Repository) -> BTreeMap<String, Vec<u8>> {
+    let tip = repo.find_reference("refs/heads/hrsync/reports").unwrap().peel_to_commit().unwrap();
+    let mut files = BTreeMap::new();
+    tip.tree()
+        .unwrap()
+        .walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if let (Some(below), Some(git2::ObjectType::Blob)) = (dir.strip_prefix("reports/corp/"), e.kind())
+            {
+                let blob = e.to_object(repo).unwrap().peel_to_blob().unwrap();
+                files.insert(format!("{below}{}", e.name().unwrap()), blob.content().to_vec());
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .unwrap();
+    files
+}
+
+/// Checks the committed plan of `corp` against its caps, and puts its rows back
+/// together from the parts `plan.json` lists: the index and the rows.
+fn committed_plan(repo: &Repository, limits: &Limits) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let files = corp_reports(repo);
+    let index: serde_json::Value = serde_json::from_slice(&files["plan.json"]).unwrap();
+    assert!(index.get("rows").is_none(), "the index holds no rows");
+    let md = &files["plan.md"];
+    assert!(md.len() <= limits.markdown_bytes, "plan.md: {} bytes", md.len());
+    let parts = index["parts"].as_array().unwrap();
+    let listed: BTreeSet<String> = parts.iter().map(|p| p["path"].as_str().unwrap().to_owned()).collect();
+    let present: BTreeSet<String> =
+        files.keys().filter(|p| *p != "plan.json" && *p != "plan.md").cloned().collect();
+    assert_eq!(listed, present, "the parts committed are the parts listed, no more");
+    let mut rows = Vec::new();
+    for part in parts {
+        let bytes = &files[part["path"].as_str().unwrap()];
+        assert!(bytes.len() <= limits.part_bytes, "{part}: {} bytes", bytes.len());
+        assert_eq!(part["bytes"], bytes.len(), "{part}");
+        assert_eq!(part["blake3"], blake3::hash(bytes).to_hex().as_str(), "{part}");
+        let lines: Vec<serde_json::Value> =
+            std::str::from_utf8(bytes).unwrap().lines().map(crate::util::json).collect();
+        assert_eq!(part["rows"], lines.len(), "{part}");
+        if part["holds"] != "skipped_records" {
+            rows.extend(lines);
+        }
+    }
+    (index, rows)
+}
+
+#[test]
+fn a_plan_past_the_caps_is_committed_in_parts_and_a_smaller_one_takes_the_stale_parts_away() {
+    let (tmp, repo) = repository();
+    let sync = tmp.path().join("sync");
+    let corp = sync.join("directories/corp.yaml");
+    let set_mode = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&corp).unwrap();
+        assert!(text.contains(&format!("mode: {from} ")));
+        std::fs::write(&corp, text.replace(&format!("mode: {from} "), &format!("mode: {to} "))).unwrap();
+        commit_all(&repo, &format!("mode {to}"));
+    };
+    // Caps a plan of 143 creates passes by far; the real ones are the same code.
+    let limits = Limits {
+        part_bytes: 6 * 1024,
+        part_min_rows: 2,
+        part_odds: 4,
+        markdown_rows: 20,
+        markdown_bytes: 24 * 1024,
+    };
+    let now = "2026-11-22T09:00:00Z";
+
+    // A simulation first: the plan of 143 creates is committed, nothing is written.
+    set_mode("apply", "plan");
+    let first = cycle_within(tmp.path(), now, &limits);
+    assert_eq!(first.commits.len(), 2, "{:?}", first.commits);
+    let (index, rows) = committed_plan(&repo, &limits);
+    let creates = index["parts"].as_array().unwrap().iter().filter(|p| p["holds"] == "create").count();
+    assert!(creates > 3, "the creates are cut into parts: {index:#}");
+    // Put back together, the rows are those of the plan (masked, as reports.pii says).
+    let plan =
+        &json(&run(&["--repo", sync.to_str().unwrap(), "--now", now, "plan", "--format", "json"]).stdout)[0];
+    assert_eq!(plan["rows"].as_array().unwrap(), &rows);
+    assert_eq!(plan["summary"]["create"], 143);
+    for key in ["id", "status", "summary", "safety", "blocked_by", "mode"] {
+        assert_eq!(index.get(key), plan.get(key), "{key}");
+    }
+    // The Markdown has the head and the first rows, and says where the rest is.
+    let md = String::from_utf8(corp_reports(&repo)["plan.md"].clone()).unwrap();
+    let id = plan["id"].as_str().unwrap();
+    assert!(md.contains(&format!("**Ready to apply** · plan `{id}`")), "{md}");
+    let listed = md.matches("\n#### ").count();
+    assert!((1..=limits.markdown_rows).contains(&listed), "{listed} rows: {md}");
+    let parts: Vec<&str> = index["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["holds"] == "create")
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    let pointer = format!(
+        "all 143 are in {} files, [`{}`]({}) to [`{}`]({})",
+        parts.len(),
+        parts[0],
+        parts[0],
+        parts[parts.len() - 1],
+        parts[parts.len() - 1]
+    );
+    assert!(md.contains(&pointer), "{pointer}: {md}");
+
+    // The same plan an hour later: the same bytes, so no plan commit (the result records
+    // that the sources' reads are no longer new), and then no commit at all.
+    let again = cycle_within(tmp.path(), "2026-11-22T10:00:00Z", &limits);
+    assert!(again.commits.iter().all(|(_, subject)| !subject.starts_with("Plan")), "{:?}", again.commits);
+    let commits = reports(&repo).len();
+    let quiet = cycle_within(tmp.path(), "2026-11-22T10:30:00Z", &limits);
+    assert!(quiet.commits.is_empty(), "{:?}", quiet.commits);
+    assert_eq!(reports(&repo).len(), commits);
+
+    // Applied as reviewed: the committed index is a saved plan `apply --plan` takes.
+    set_mode("plan", "apply");
+    let saved = tmp.path().join("plan.json");
+    std::fs::write(&saved, &corp_reports(&repo)["plan.json"]).unwrap();
+    let sync_arg = sync.to_str().unwrap();
+    let applied = run(&[
+        "--repo",
+        sync_arg,
+        "--now",
+        "2026-11-22T11:00:00Z",
+        "apply",
+        "--plan",
+        saved.to_str().unwrap(),
+    ]);
+    assert!(applied.stdout.contains("Applied to `corp`: 143 created, 0 updated"), "{applied:?}");
+    // Settled: the next plan creates nothing, and its commit takes the create parts of
+    // the larger plan away.
+    let settled = cycle_within(tmp.path(), "2026-11-22T12:00:00Z", &limits);
+    let (subject, files) = &reports(&repo)[1];
+    assert!(subject.starts_with("Plan for `corp`: 0 to create"), "{subject}: {:?}", settled.commits);
+    let (index, rows) = committed_plan(&repo, &limits);
+    assert!(rows.iter().all(|r| r["action"] != "create"), "{rows:#?}");
+    for part in &parts {
+        assert!(
+            files.contains(&format!("reports/corp/{part}")),
+            "{part} is taken away in that commit: {files:?}"
+        );
+    }
+    let plan = &json(
+        &run(&[
+            "--repo",
+            sync.to_str().unwrap(),
+            "--now",
+            "2026-11-22T12:00:00Z",
+            "plan",
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )[0];
+    assert_eq!(plan["rows"].as_array().unwrap(), &rows);
+    assert_eq!(index["id"], plan["id"]);
 }
 
 /// [`repository`], applied once as of 2026-11-22, with the name of its branch.

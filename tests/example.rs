@@ -38,6 +38,41 @@ fn apply_then_nothing_left_to_do() {
 }
 
 #[test]
+fn apply_prints_a_summary_and_the_whole_plan_only_when_asked() {
+    let ex = Example::new();
+    let id = json(&ex.run(&["plan", "--format", "json"]).stdout)[0]["id"].as_str().unwrap().to_owned();
+    // In full: masked labels are keyed per process until a run has written state.
+    let plan = ex.run(&["plan", "--pii", "full"]).stdout;
+    assert!(plan.contains("\n#### "), "the plan lists rows: {plan}");
+    let saved = ex.tmp.path().join("applied.md");
+    let applied = ex.run(&["apply", "--pii", "full", "--out", saved.to_str().unwrap()]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let out = &applied.stdout;
+    for needle in [
+        format!("Plan for `corp` (file directory): Ready to apply · plan {id} · as of 2026-11-22"),
+        "143 to create, 0 to update, 0 to disable, 0 to delete, 0 skipped, 5 unchanged with a reason".into(),
+        "Safety: of 0 managed entries".into(),
+        "1 source row skipped".into(),
+        "\nApplied to `corp`: 143 created, 0 updated, 0 disabled, 0 deleted, 0 failed.\n".into(),
+    ] {
+        assert!(out.contains(&needle), "{needle}: {applied:?}");
+    }
+    assert!(!out.contains("####") && !out.contains("| attribute |"), "no rows: {applied:?}");
+    assert!(out.lines().count() < plan.lines().count() / 10, "{applied:?}");
+    // `--out`: the whole plan, as `hrsync plan` showed it.
+    assert_eq!(std::fs::read_to_string(&saved).unwrap(), plan);
+
+    // `--show-plan`: the whole plan instead of the summary.
+    let plan = ex.run(&["plan"]).stdout;
+    let shown = ex.run(&["apply", "--show-plan"]);
+    // The state directory's key, made by the first apply, labels both alike.
+    assert_eq!(shown.code, 0, "{shown:?}");
+    assert!(shown.stdout.starts_with(&plan), "{shown:?}");
+    assert!(!shown.stdout.contains("Plan for `corp` (file directory)"), "{shown:?}");
+    assert!(shown.stdout.contains("Applied to `corp`: 0 created, 0 updated"), "{shown:?}");
+}
+
+#[test]
 fn two_plan_runs_give_byte_identical_json() {
     let ex = Example::new();
     // Masked labels carry a hash keyed by `reports.pii_key` (or the state directory's
@@ -145,6 +180,15 @@ fn a_mass_disable_is_blocked_until_approved_by_its_id() {
     let refused = ex.run(&["apply"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("is blocked by the safety limits"), "{refused:?}");
+    // The summary says so, with the plan id, the figures and the reason.
+    for needle in [
+        format!("Plan for `corp` (file directory): Blocked · plan {id}"),
+        "0 to create, 0 to update, 40 to disable".into(),
+        "Safety: of 143 managed entries, 40 disabled or deleted (28.0 %, limit 20 %)".into(),
+        format!("Blocked by the safety limits:\n- {}", plans[0]["blocked_by"][0].as_str().unwrap()),
+    ] {
+        assert!(refused.stdout.contains(&needle), "{needle}: {refused:?}");
+    }
     let entries = ex.entries();
     assert!(entries.len() > 100, "{}", entries.len());
     assert!(entries.iter().all(|e| e["enabled"] == true));

@@ -1,6 +1,7 @@
 //! Synthetic HR data shared by the benchmarks: N people in a tree with a span of
 //! control of seven, names with accents and collisions, org units, contractors, leavers
-//! and joiners, all from a fixed seed so every run sees the same data.
+//! and joiners, all from a fixed seed so every run sees the same data; and the sync
+//! repository the benchmarks plan them with.
 
 #![allow(dead_code)]
 
@@ -62,6 +63,41 @@ const LAST: &[&str] = &[
 const LOCATIONS: &[&str] = &["Berlin", "Paris", "München", "Lyon", "Hamburg", "Remote"];
 const TITLES: &[&str] =
     &["Engineer", "Senior Engineer", "Analyst", "Designer", "Account Executive", "Accountant", "Recruiter"];
+
+/// The sync repository of the benchmarks: `hrsync.yaml`.
+pub const WORKSPACE: &str =
+    "version: 1\nworkspace: bench\ntimezone: Europe/Berlin\nsafety: { max_update_percent: 100 }\n";
+/// `filters/staff.yaml`: contractors out.
+pub const FILTER: &str = "version: 1\ninclude:\n  - { field: employment_status, in: [active, pending, leave] }\nexclude:\n  - { field: employment_type, in: [contractor] }\n";
+/// `sources/hr.yaml`: `people.csv` and `units.csv`.
+pub const SOURCE: &str = "version: 1\ntype: csv\npath: people.csv\nmatch_key: [employee_number, work_email]\nfilters: [staff]\norg_units: { path: units.csv }\n";
+/// `directories/corp.yaml`: 12 mapped fields, a unique `uid`, a manager, a marker.
+pub const DIRECTORY: &str = r#"version: 1
+type: file
+mode: apply
+scope: { marker: { attribute: managedBy, value: hrsync } }
+match:
+  - { person: employee_number, attribute: employeeNumber }
+  - { person: work_email, attribute: mail }
+fields:
+  uid:
+    candidates: ["{{ first_name | ascii | alnum | lower }}.{{ last_name | ascii | alnum | lower }}", "{{ first_name | ascii | alnum | lower }}.{{ last_name | ascii | alnum | lower }}{{ n }}"]
+    unique: true
+    mode: import_once
+  cn: { value: "{{ preferred_name | default(first_name) }} {{ last_name }}" }
+  givenName: { value: "{{ preferred_name | default(first_name) }}" }
+  sn: { value: "{{ last_name }}" }
+  mail: { value: "{{ work_email | lower }}" }
+  employeeNumber: { value: "{{ employee_number }}" }
+  title: { value: "{{ job_title }}", mode: import_once }
+  departmentNumber: { value: "{{ org_unit }}" }
+  ou: { value: "{{ org_unit_name }}" }
+  telephoneNumber: { value: "{{ phone }}" }
+  l: { value: "{{ work_location }}" }
+  manager: { manager: true }
+joiners: { pre_provision_days: 14 }
+leavers: { action: disable, delete_after_days: 30 }
+"#;
 
 /// A tiny deterministic generator (xorshift), so every run plans the same data.
 struct Rng(u64);

@@ -1,6 +1,12 @@
 //! `hrsync apply`: apply the plans of the directories in mode `apply` (a saved plan only
 //! while the live state it was computed against is unchanged).
+//!
+//! Each directory's plan is shown as its summary (counts, status, plan id, the guards'
+//! figures and reasons), whatever its size; the whole plan only when asked, on stdout
+//! (`--show-plan`) or in a file (`--out FILE`). Then the line that says what was
+//! applied, and the failed items and warnings on stderr.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,14 +14,24 @@ use anyhow::{Context, Result};
 
 use super::{Global, PiiArg, approvals, error_line, open_run, pii, warning_line};
 use crate::config::Mode;
-use crate::plan::Plan;
 use crate::plan::guard;
-use crate::plan::render::{self, Format};
+use crate::plan::guard::saved::SavedPlan;
+use crate::plan::render::{self, Format, summary};
 use crate::run::PlanOptions;
 
+/// How `hrsync apply` shows the plans it applies.
+pub(super) struct ApplyOutput<'a> {
+    /// `--pii`.
+    pub pii: Option<PiiArg>,
+    /// `--show-plan`: each whole plan on stdout instead of its summary.
+    pub show_plan: bool,
+    /// `--out FILE`: each whole plan written there too.
+    pub out: Option<&'a Path>,
+}
+
 /// Reads the plans of a file written by `hrsync plan --format json` (an array) or a
-/// report's `plan.json` (one plan).
-fn read_saved_plans(path: &Path) -> Result<Vec<Plan>> {
+/// report's `plan.json` (one plan's index): their directories and ids.
+fn read_saved_plans(path: &Path) -> Result<Vec<SavedPlan>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON written by `hrsync plan --format json`", path.display()))?;
@@ -34,12 +50,22 @@ pub(super) async fn apply(
     saved: Option<&Path>,
     approve: &[String],
     directory: Option<&str>,
-    pii_arg: Option<PiiArg>,
+    output: ApplyOutput<'_>,
 ) -> Result<ExitCode> {
     let run = open_run(g).await?;
     let _lock = run.store.lock()?;
-    let pii = pii(&run, pii_arg)?;
+    let pii = pii(&run, output.pii)?;
     let saved = saved.map(read_saved_plans).transpose()?;
+    // Made before anything is written, so a file that cannot be written stops the apply.
+    let mut out_file = output
+        .out
+        .map(|path| {
+            std::fs::File::create(path)
+                .map(std::io::BufWriter::new)
+                .with_context(|| format!("cannot write {}", path.display()))
+        })
+        .transpose()?;
+    let mut plans_written = 0;
     let approvals = approvals(approve)?;
     let mut state = run.store.load()?;
     let previous = state.clone();
@@ -113,7 +139,27 @@ pub(super) async fn apply(
                 }
             }
         }
-        print!("{}", render::render(&plan, Format::Markdown, &pii)?);
+        if output.show_plan || out_file.is_some() {
+            let markdown = render::render(&plan, Format::Markdown, &pii)?;
+            if output.show_plan {
+                print!("{markdown}");
+            }
+            if let (Some(file), Some(path)) = (&mut out_file, output.out) {
+                let separator = if plans_written > 0 { "\n" } else { "" };
+                // What was applied before must still be recorded: this directory alone
+                // is left out.
+                if let Err(e) = write!(file, "{separator}{markdown}").and_then(|()| file.flush()) {
+                    eprintln!("error: cannot write {}: {e}; `{}` is not applied", path.display(), d.id);
+                    ok = false;
+                    all_applied = false;
+                    continue;
+                }
+                plans_written += 1;
+            }
+        }
+        if !output.show_plan {
+            print!("{}", summary::render(&plan));
+        }
         match run.apply(&plan, planned.directory.as_ref(), &mut state).await {
             Err(e) => {
                 error_line(g, &e.to_string());
@@ -131,10 +177,18 @@ pub(super) async fn apply(
                 {
                     error_line(g, &failure);
                 }
+                let mut warnings = 0;
                 for warning in
                     applied.items.iter().flat_map(|i| crate::report::job::describe_warnings(i, &pii))
                 {
                     warning_line(g, &warning);
+                    warnings += 1;
+                }
+                if warnings > 0 {
+                    println!(
+                        "{warnings} {} (on stderr).\n",
+                        if warnings == 1 { "warning" } else { "warnings" }
+                    );
                 }
                 ok &= applied.failed == 0;
             }

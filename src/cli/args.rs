@@ -188,6 +188,13 @@ pub(super) enum Command {
         /// How personal data is shown [default: reports.pii of hrsync.yaml].
         #[arg(long, value_enum)]
         pii: Option<PiiArg>,
+        /// Print each whole plan (Markdown, as `hrsync plan` shows it) instead of its
+        /// summary.
+        #[arg(long)]
+        show_plan: bool,
+        /// Also write each whole plan (Markdown) to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         at: RepoArgs,
     },

@@ -70,8 +70,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             };
             plan::plan(g, directory.as_deref(), output).await
         }
-        Command::Apply { plan, approve, directory, pii, .. } => {
-            apply::apply(g, plan.as_deref(), approve, directory.as_deref(), *pii).await
+        Command::Apply { plan, approve, directory, pii, show_plan, out, .. } => {
+            let output = apply::ApplyOutput { pii: *pii, show_plan: *show_plan, out: out.as_deref() };
+            apply::apply(g, plan.as_deref(), approve, directory.as_deref(), output).await
         }
         Command::Run { source, dry_run, approve, pii, .. } => {
             run::run(g, source.clone(), *dry_run, approve, *pii).await

@@ -2,6 +2,11 @@
 //! plan to the reports branch before applying it, apply, and commit the job result, the
 //! status and the run state.
 //!
+//! A plan is committed as [`report::plan`](crate::report::plan) lays it out: a capped
+//! `plan.md`, a small `plan.json` index and the rows in parts of bounded size, whose
+//! folder the commit replaces whole. The same plan gives the same bytes, so a plan that
+//! did not change makes no commit.
+//!
 //! The run state goes to the reports branch with the result (`state.json`, which names
 //! no one), and a cycle starts by taking the branch's state over when it is newer than
 //! this machine's (a higher serial), so a daemon on a fresh machine carries on.
@@ -22,9 +27,9 @@ use crate::config::DirectoryConfig;
 use crate::git::GitError;
 use crate::git::reports::{ReportCommit, ReportsBranch};
 use crate::plan::Plan;
-use crate::plan::pii::{self, Pii};
-use crate::plan::render::{self, Format};
+use crate::plan::pii::Pii;
 use crate::report::JobResult;
+use crate::report::plan::{self as plan_report, Limits};
 use crate::run::{JobOptions, Run, RunError};
 use crate::state::{RunState, StateStore};
 
@@ -63,14 +68,16 @@ impl CycleError {
 }
 
 /// Runs one cycle of `run` (whose config was read at `revision`), committing to the
-/// reports branch of the git repository that holds `sync_dir`. `publish` is called
-/// after each commit (a remote repository's daemon pushes the branch there), so a plan
-/// is published before it is applied.
+/// reports branch of the git repository that holds `sync_dir`, plans within `limits`
+/// (the daemon's are [`Limits::default`]). `publish` is called after each commit (a
+/// remote repository's daemon pushes the branch there), so a plan is published before
+/// it is applied.
 pub async fn cycle(
     run: &Run,
     sync_dir: &Path,
     revision: &str,
     pii: Pii,
+    limits: &Limits,
     publish: &(dyn Fn() -> Result<(), GitError> + Send + Sync),
 ) -> Result<Cycle, CycleError> {
     let reports_config = &run.config.workspace.reports;
@@ -83,7 +90,7 @@ pub async fn cycle(
     let options =
         JobOptions { source: None, dry_run: false, approvals: Default::default(), pii: pii.clone() };
     // The files of plans not committed because nothing changed.
-    let quiet: Arc<Mutex<Vec<ReportFile>>> = Arc::default();
+    let quiet: Arc<Mutex<QuietPlans>> = Arc::default();
     let result = {
         let reports = reports.clone();
         let commits = commits.clone();
@@ -91,18 +98,27 @@ pub async fn cycle(
         let pii = pii.clone();
         let mut on_plan = move |directory: &DirectoryConfig, plan: &Plan| -> Result<(), String> {
             let reports = reports.lock().map_err(|_| "reports lock poisoned".to_owned())?;
-            let made = commit_plan(&reports, directory, plan, &pii, revision, time).map_err(|e| match e {
-                // The git error alone, as the reason of the directory's result.
-                CycleError::Reports(git) => crate::model::error_chain(&git),
-                other => crate::model::error_chain(&other),
-            })?;
+            let made =
+                commit_plan(&reports, directory, plan, &pii, limits, revision, time).map_err(
+                    |e| match e {
+                        // The git error alone, as the reason of the directory's result.
+                        CycleError::Reports(git) => crate::model::error_chain(&git),
+                        other => crate::model::error_chain(&other),
+                    },
+                )?;
             match made {
                 Planned::Committed(oid, subject) => {
                     publish()
                         .map_err(|e| format!("cannot publish the plan: {}", crate::model::error_chain(&e)))?;
                     commits.lock().map(|mut c| c.push((oid, subject))).unwrap_or(());
                 }
-                Planned::Quiet(files) => quiet.lock().map(|mut q| q.extend(files)).unwrap_or(()),
+                Planned::Quiet { files, replace } => quiet
+                    .lock()
+                    .map(|mut q| {
+                        q.files.extend(files);
+                        q.replace.extend(replace);
+                    })
+                    .unwrap_or(()),
             }
             Ok(())
         };
@@ -120,28 +136,27 @@ pub async fn cycle(
     Ok(Cycle { result, commits })
 }
 
-/// Commits `plan.md` and `plan.json` of one directory, unless the plan has no changes
-/// and neither had the one committed before.
+/// Commits the plan of one directory (`plan.md`, `plan.json` and the parts), unless the
+/// plan has no changes and neither had the one committed before.
 fn commit_plan(
     reports: &ReportsBranch,
     directory: &DirectoryConfig,
     plan: &Plan,
     pii: &Pii,
+    limits: &Limits,
     revision: &str,
     time: i64,
 ) -> Result<Planned, CycleError> {
     let dir = directory.id.as_str();
     let json_path = format!("{dir}/plan.json");
-    // Only the summary and status of the committed plan matter; a plan may be megabytes.
+    // Only the summary and status of the committed plan matter (an older hrsync
+    // committed the whole plan there, megabytes of it).
     #[derive(serde::Deserialize)]
     struct Committed {
         summary: crate::plan::Summary,
         status: crate::plan::PlanStatus,
     }
-    let redacted = pii::redact(plan, pii);
-    let json = pretty(&redacted)?;
-    let markdown = render::render(plan, Format::Markdown, pii)?.into_bytes();
-    let files = vec![(format!("{dir}/plan.md"), markdown), (json_path.clone(), json)];
+    let report = plan_report::render(plan, pii, limits)?;
     // A quiet plan after a quiet one of the same status is not committed again (its id
     // changes with the date alone); a failed or blocked plan always is, so the previous
     // plan never stands as if it were current. Its files are kept for the result's
@@ -151,7 +166,7 @@ fn commit_plan(
         .and_then(|b| serde_json::from_slice::<Committed>(&b).ok())
         .is_some_and(|p| p.summary.changes() == 0 && p.status == plan.status);
     if !plan.has_changes() && previous_quiet && plan.status == crate::plan::PlanStatus::NoChanges {
-        return Ok(Planned::Quiet(files));
+        return Ok(Planned::Quiet { files: report.files, replace: vec![report.parts_folder] });
     }
     let s = &plan.summary;
     let subject = format!(
@@ -163,14 +178,15 @@ fn commit_plan(
         plan.status.as_str()
     );
     let commit = ReportCommit {
-        files,
+        files: report.files,
+        replace: vec![report.parts_folder],
         subject: subject.clone(),
         trailers: vec![("Config-Revision", revision.to_owned()), ("Plan-Id", plan.id.to_string())],
         time,
     };
     Ok(match reports.commit(&commit).map_err(CycleError::Reports)? {
         Some(oid) => Planned::Committed(oid, subject),
-        None => Planned::Quiet(Vec::new()),
+        None => Planned::Quiet { files: Vec::new(), replace: Vec::new() },
     })
 }
 
@@ -178,8 +194,21 @@ fn commit_plan(
 enum Planned {
     /// Committed, with the commit's subject.
     Committed(git2::Oid, String),
-    /// Not committed (nothing changed since the last quiet plan): its files.
-    Quiet(Vec<ReportFile>),
+    /// Not committed (nothing changed since the last quiet plan): its files, and the
+    /// folders they replace.
+    Quiet {
+        /// The files.
+        files: Vec<ReportFile>,
+        /// The folders replaced whole (its parts).
+        replace: Vec<String>,
+    },
+}
+
+/// The files of plans not committed on their own, for the result's commit.
+#[derive(Clone, Default)]
+struct QuietPlans {
+    files: Vec<ReportFile>,
+    replace: Vec<String>,
 }
 
 /// A file of the reports branch: its path below the reports folder, and its bytes.
@@ -219,7 +248,7 @@ fn commit_result(
     reports: &ReportsBranch,
     run: &Run,
     result: &JobResult,
-    quiet_plans: Vec<ReportFile>,
+    quiet_plans: QuietPlans,
     revision: &str,
     time: i64,
 ) -> Result<Option<(git2::Oid, String)>, CycleError> {
@@ -240,8 +269,12 @@ fn commit_result(
             }
         }
     }
-    let wrote =
-        result.directories.values().any(|d| d.created + d.updated + d.disabled + d.deleted + d.failed > 0);
+    // A plan that was not applied (mode plan, blocked, failed) reports what it would
+    // write: that is no write, and an unchanged one must not commit every interval.
+    let wrote = result
+        .directories
+        .values()
+        .any(|d| d.applied && d.created + d.updated + d.disabled + d.deleted + d.failed > 0);
     let status = pretty(&status)?;
     let mut state = run.store.load().map_err(RunError::from)?;
     let committed: Option<RunState> = reports.read(STATE).and_then(|b| serde_json::from_slice(&b).ok());
@@ -253,7 +286,7 @@ fn commit_result(
     state.advance_serial(committed.as_ref());
     let state_json = serde_json::to_value(&state)?;
     // Plans not committed on their own go with the result that names them.
-    let mut files = quiet_plans;
+    let QuietPlans { mut files, replace } = quiet_plans;
     files.extend([
         ("status.json".to_owned(), status),
         ("result.json".to_owned(), pretty(&full)?),
@@ -266,7 +299,7 @@ fn commit_result(
             trailers.push(("Plan-Id", id.to_string()));
         }
     }
-    let commit = ReportCommit { files, subject: subject.clone(), trailers, time };
+    let commit = ReportCommit { files, replace, subject: subject.clone(), trailers, time };
     let made = reports.commit(&commit).map_err(CycleError::Reports)?;
     // The state as committed, serial included, so the next run does not take it over.
     run.store.save(&state).map_err(RunError::from)?;

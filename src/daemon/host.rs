@@ -23,6 +23,7 @@ use crate::git::prune::Pruner;
 use crate::git::remote::Mirror;
 use crate::model::error_chain;
 use crate::report::JobStatus;
+use crate::report::plan::Limits;
 use crate::run::{Run, ShowProgress};
 
 /// How often a watching daemon fetches a remote repository (a webhook fetches at once).
@@ -277,7 +278,7 @@ impl Host {
             Some((url, path)) => Mirror::open(url, path)?.push_reports(branch),
             None => Ok(()),
         };
-        let cycle = super::cycle(&run, &dir, &revision, pii, &publish).await?;
+        let cycle = super::cycle(&run, &dir, &revision, pii, &Limits::default(), &publish).await?;
         if let Some(m) = &mirror {
             m.push_reports(branch).with_context(|| format!("cannot push `{branch}` to {}", self.repo))?;
         }
@@ -372,6 +373,7 @@ fn record_invalid_config(
     let short = &revision[..revision.len().min(12)];
     let commit = crate::git::reports::ReportCommit {
         files: vec![("status.json".to_owned(), bytes)],
+        replace: Vec::new(),
         subject: format!("Config at {short} is not valid: nothing was planned"),
         trailers: vec![("Config-Revision", revision.to_owned())],
         time: now.as_second(),

@@ -182,6 +182,9 @@ impl Mirror {
         });
         let mut options = PushOptions::new();
         options.remote_callbacks(callbacks);
+        // A large plan is hundreds of similar parts: searching deltas between them is
+        // most of a push, so on every core (0: as many threads as there are).
+        options.packbuilder_parallelism(0);
         remote.push(&[format!("{local}:{local}")], Some(&mut options)).map_err(explain)?;
         drop(options);
         match refused {

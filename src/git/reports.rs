@@ -1,12 +1,13 @@
 //! The reports branch: plans, results and status committed to a branch of the sync
 //! repository's git repository, without touching its working tree, index or HEAD.
 //!
-//! Each commit replaces some files of the branch's tree and keeps the rest, is
-//! authored by hrsync at the run's time, and carries trailers (`Config-Revision:`,
-//! `Plan-Id:`). A commit whose tree would equal its parent's is not made. The branch is
-//! moved with a compare-and-swap on its old tip, so two writers cannot lose each
-//! other's commits.
+//! Each commit replaces some files of the branch's tree and keeps the rest (but for the
+//! folders it replaces whole, whose files it does not write are removed), is authored by
+//! hrsync at the run's time, and carries trailers (`Config-Revision:`, `Plan-Id:`). A
+//! commit whose tree would equal its parent's is not made. The branch is moved with a
+//! compare-and-swap on its old tip, so two writers cannot lose each other's commits.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use git2::{FileMode, Oid, Repository, Signature, Time, build::TreeUpdateBuilder};
@@ -31,6 +32,9 @@ impl std::fmt::Debug for ReportsBranch {
 pub struct ReportCommit<'a> {
     /// Files to write, by path below the reports folder.
     pub files: Vec<(String, Vec<u8>)>,
+    /// Folders below the reports folder that this commit replaces whole: their files
+    /// that are not in `files` are removed (the parts of an earlier, larger plan).
+    pub replace: Vec<String>,
     /// The first line of the message.
     pub subject: String,
     /// Trailers, in order.
@@ -78,6 +82,25 @@ impl ReportsBranch {
         Some(entry.to_object(&self.repo).ok()?.peel_to_blob().ok()?.content().to_vec())
     }
 
+    /// The paths of the files below `folder` in `tree` (none when it is not a folder).
+    fn files_below(&self, tree: &git2::Tree<'_>, folder: &str) -> Result<Vec<String>, GitError> {
+        let Ok(entry) = tree.get_path(Path::new(folder)) else { return Ok(Vec::new()) };
+        if entry.kind() != Some(git2::ObjectType::Tree) {
+            return Ok(Vec::new());
+        }
+        let sub = self.repo.find_tree(entry.id())?;
+        let mut files = Vec::new();
+        sub.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() != Some(git2::ObjectType::Tree)
+                && let Ok(name) = e.name()
+            {
+                files.push(format!("{folder}/{dir}{name}"));
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        Ok(files)
+    }
+
     /// Makes the commit, unless it would change nothing: the new tip, or `None`.
     pub fn commit(&self, commit: &ReportCommit<'_>) -> Result<Option<Oid>, GitError> {
         let parent = self.tip();
@@ -86,9 +109,19 @@ impl ReportsBranch {
             None => self.repo.find_tree(self.repo.treebuilder(None)?.write()?)?,
         };
         let mut update = TreeUpdateBuilder::new();
+        let mut written = BTreeSet::new();
         for (file, bytes) in &commit.files {
             let blob = self.repo.blob(bytes)?;
-            update.upsert(self.path(file), blob, FileMode::Blob);
+            let path = self.path(file);
+            update.upsert(&path, blob, FileMode::Blob);
+            written.insert(path);
+        }
+        for folder in &commit.replace {
+            for stale in self.files_below(&base, &self.path(folder.trim_matches('/')))? {
+                if !written.contains(&stale) {
+                    update.remove(&stale);
+                }
+            }
         }
         let tree_id = update.create_updated(&self.repo, &base)?;
         if parent.is_some() && tree_id == base.id() {
@@ -133,6 +166,7 @@ mod tests {
     fn commit<'a>(files: &[(&str, &str)]) -> ReportCommit<'a> {
         ReportCommit {
             files: files.iter().map(|(p, c)| ((*p).to_owned(), c.as_bytes().to_vec())).collect(),
+            replace: Vec::new(),
             subject: "hrsync: plan".into(),
             trailers: vec![("Config-Revision", "abc".into()), ("Plan-Id", "0123".into())],
             time: 1_795_000_000,
@@ -156,6 +190,48 @@ mod tests {
         assert_eq!(repo.head().unwrap().target().unwrap(), head, "HEAD untouched");
         assert!(!tmp.path().join("reports").exists(), "the working tree untouched");
         assert!(repo.statuses(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_replaced_folder_loses_the_files_the_commit_does_not_write() {
+        let (tmp, repo) = repo_with_a_commit();
+        let reports = ReportsBranch::open(tmp.path(), "hrsync/reports", "reports").unwrap();
+        let parts = |n: usize| -> Vec<(String, String)> {
+            (1..=n).map(|i| (format!("corp/plan/create-{i:04}.jsonl"), format!("part {i}\n"))).collect()
+        };
+        let replacing = |files: &[(String, String)]| {
+            let mut c = commit(&[("corp/plan.md", "md"), ("corp/notes.txt", "kept")]);
+            c.files.extend(files.iter().map(|(p, b)| (p.clone(), b.as_bytes().to_vec())));
+            c.replace = vec!["corp/plan".into()];
+            c
+        };
+        reports.commit(&replacing(&parts(3))).unwrap().unwrap();
+        let names = |repo: &Repository| -> Vec<String> {
+            let tree = repo.find_reference("refs/heads/hrsync/reports").unwrap().peel_to_tree().unwrap();
+            let mut names = Vec::new();
+            tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+                if e.kind() == Some(git2::ObjectType::Blob) {
+                    names.push(format!("{dir}{}", e.name().unwrap()));
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .unwrap();
+            names
+        };
+        assert_eq!(names(&repo).iter().filter(|n| n.starts_with("reports/corp/plan/")).count(), 3);
+        // A smaller plan: the third part goes, in the same commit.
+        reports.commit(&replacing(&parts(2))).unwrap().unwrap();
+        let now = names(&repo);
+        assert!(now.contains(&"reports/corp/plan/create-0002.jsonl".to_owned()), "{now:?}");
+        assert!(!now.contains(&"reports/corp/plan/create-0003.jsonl".to_owned()), "{now:?}");
+        assert!(now.contains(&"reports/corp/notes.txt".to_owned()), "only the folder is replaced: {now:?}");
+        // The same files again: no commit.
+        assert!(reports.commit(&replacing(&parts(2))).unwrap().is_none());
+        // No parts at all: the folder is gone.
+        reports.commit(&replacing(&[])).unwrap().unwrap();
+        let now = names(&repo);
+        assert!(now.iter().all(|n| !n.starts_with("reports/corp/plan/")), "{now:?}");
+        assert!(now.contains(&"reports/corp/plan.md".to_owned()), "{now:?}");
     }
 
     #[test]

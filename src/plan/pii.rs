@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Plan, Planned};
+use super::{Plan, Planned, Row};
 use crate::config::Secret;
 use crate::model::Value;
 
@@ -219,79 +219,136 @@ fn hash(key: &Secret, s: &str) -> String {
 /// plan (a manager's reference reads as the manager's own row), and labels that would
 /// still read the same get longer hashes until none do.
 pub fn redact(plan: &Plan, pii: &Pii) -> Plan {
-    let mut out = plan.clone();
-    if matches!(pii, Pii::Full) {
-        return out;
+    let redactor = Redactor::new(plan, pii);
+    let mut out = redactor.head(plan);
+    out.rows = plan.rows.iter().map(|row| redactor.row(row)).collect();
+    out
+}
+
+/// The labels of one plan's people and entries, made once, for redacting its head and
+/// then its rows one at a time (a committed plan's parts) without a copy of every row
+/// at once.
+pub struct Redactor<'a> {
+    pii: &'a Pii,
+    keys: HashMap<String, String>,
+    entries: HashMap<String, String>,
+}
+
+impl<'a> Redactor<'a> {
+    /// The labels of every person key and entry id `plan` names.
+    pub fn new(plan: &Plan, pii: &'a Pii) -> Redactor<'a> {
+        if matches!(pii, Pii::Full) {
+            return Redactor { pii, keys: HashMap::new(), entries: HashMap::new() };
+        }
+        let mut keys: BTreeSet<&str> = BTreeSet::new();
+        let mut entries: BTreeSet<&str> = BTreeSet::new();
+        for row in &plan.rows {
+            keys.extend(row.person.as_ref().map(|p| p.key.as_str()));
+            if row.entry_personal {
+                entries.extend(row.entry.as_deref());
+            }
+            match &row.collides_with {
+                Some(super::Collision::Person(key)) => {
+                    keys.insert(key);
+                }
+                Some(super::Collision::Entry(id)) => {
+                    entries.insert(id);
+                }
+                None => {}
+            }
+            for c in &row.changes {
+                if let Some(Planned::EntryOf { entry_of }) = &c.after {
+                    keys.insert(entry_of);
+                }
+                if c.reference {
+                    let after = match &c.after {
+                        Some(Planned::Value(v)) => Some(v),
+                        _ => None,
+                    };
+                    entries.extend(c.before.iter().chain(after).flat_map(|v| v.values()).map(String::as_str));
+                }
+            }
+        }
+        entries.extend(plan.timers.keys().map(String::as_str));
+        let owned = |m: HashMap<&str, String>| m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let keys = owned(distinct(pii, keys, |s, digits| pii.key_tagged(s, digits)));
+        let entries = owned(distinct(pii, entries, |s, digits| pii.entry_tagged(s, digits)));
+        Redactor { pii, keys, entries }
     }
-    // Every person key and entry id the plan names, labelled once.
-    let mut keys: BTreeSet<&str> = BTreeSet::new();
-    let mut entries: BTreeSet<&str> = BTreeSet::new();
-    for row in &plan.rows {
-        keys.extend(row.person.as_ref().map(|p| p.key.as_str()));
-        if row.entry_personal {
-            entries.extend(row.entry.as_deref());
-        }
-        match &row.collides_with {
-            Some(super::Collision::Person(key)) => {
-                keys.insert(key);
-            }
-            Some(super::Collision::Entry(id)) => {
-                entries.insert(id);
-            }
-            None => {}
-        }
-        for c in &row.changes {
-            if let Some(Planned::EntryOf { entry_of }) = &c.after {
-                keys.insert(entry_of);
-            }
-            if c.reference {
-                let after = match &c.after {
-                    Some(Planned::Value(v)) => Some(v),
-                    _ => None,
-                };
-                entries.extend(c.before.iter().chain(after).flat_map(|v| v.values()).map(String::as_str));
-            }
+
+    fn key(&self, k: &str) -> String {
+        self.keys.get(k).cloned().unwrap_or_else(|| self.pii.key(k))
+    }
+
+    fn entry(&self, e: &str) -> String {
+        self.entries.get(e).cloned().unwrap_or_else(|| self.pii.entry(e))
+    }
+
+    fn reference(&self, v: &Value) -> Value {
+        match v {
+            Value::One(s) => Value::One(self.entry(s)),
+            Value::Many(vs) => Value::Many(vs.iter().map(|s| self.entry(s)).collect()),
         }
     }
-    entries.extend(plan.timers.keys().map(String::as_str));
-    let keys = distinct(pii, keys, |s, digits| pii.key_tagged(s, digits));
-    let entries = distinct(pii, entries, |s, digits| pii.entry_tagged(s, digits));
-    let key = |k: &str| keys.get(k).cloned().unwrap_or_else(|| pii.key(k));
-    let entry = |e: &str| entries.get(e).cloned().unwrap_or_else(|| pii.entry(e));
-    let reference = |v: &Value| match v {
-        Value::One(s) => Value::One(entry(s)),
-        Value::Many(vs) => Value::Many(vs.iter().map(|s| entry(s)).collect()),
-    };
-    for row in &mut out.rows {
+
+    /// A copy of `plan` without its rows, with personal values shown as `pii` says.
+    pub fn head(&self, plan: &Plan) -> Plan {
+        Plan {
+            format: plan.format,
+            id: plan.id.clone(),
+            directory: plan.directory.clone(),
+            directory_type: plan.directory_type.clone(),
+            mode: plan.mode,
+            as_of: plan.as_of,
+            timezone: plan.timezone.clone(),
+            status: plan.status,
+            blocked_by: plan.blocked_by.clone(),
+            approved: plan.approved,
+            approved_by: plan.approved_by.clone(),
+            summary: plan.summary.clone(),
+            safety: plan.safety.clone(),
+            // Skipped rows carry where and why, never values.
+            sources: plan.sources.clone(),
+            rows: Vec::new(),
+            timers: plan.timers.iter().map(|(k, v)| (self.entry(k), *v)).collect(),
+        }
+    }
+
+    /// A copy of one row of the plan with personal values shown as `pii` says.
+    pub fn row(&self, row: &Row) -> Row {
+        let mut row = row.clone();
+        let pii = self.pii;
+        if matches!(pii, Pii::Full) {
+            return row;
+        }
         if let Some(p) = &mut row.person {
-            p.key = key(&p.key);
+            p.key = self.key(&p.key);
             p.employee_number = p.employee_number.as_deref().map(|n| pii.id(n));
             p.name = p.name.as_deref().map(|n| pii.value(n));
         }
         if row.entry_personal {
-            row.entry = row.entry.as_deref().map(entry);
+            row.entry = row.entry.as_deref().map(|e| self.entry(e));
         }
         row.collides_with = row.collides_with.take().map(|c| match c {
-            super::Collision::Person(k) => super::Collision::Person(key(&k)),
-            super::Collision::Entry(id) => super::Collision::Entry(entry(&id)),
+            super::Collision::Person(k) => super::Collision::Person(self.key(&k)),
+            super::Collision::Entry(id) => super::Collision::Entry(self.entry(&id)),
         });
         for c in &mut row.changes {
             if c.reference {
-                c.before = c.before.as_ref().map(reference);
+                c.before = c.before.as_ref().map(|v| self.reference(v));
                 c.after = c.after.as_ref().map(|p| match p {
-                    Planned::Value(v) => Planned::Value(reference(v)),
-                    Planned::EntryOf { entry_of } => Planned::EntryOf { entry_of: key(entry_of) },
+                    Planned::Value(v) => Planned::Value(self.reference(v)),
+                    Planned::EntryOf { entry_of } => Planned::EntryOf { entry_of: self.key(entry_of) },
                 });
             } else if c.personal {
                 c.before = c.before.as_ref().map(|v| pii.directory_value(v));
                 c.after = c.after.as_ref().map(|v| pii.planned(v));
             } else if let Some(Planned::EntryOf { entry_of }) = &c.after {
-                c.after = Some(Planned::EntryOf { entry_of: key(entry_of) });
+                c.after = Some(Planned::EntryOf { entry_of: self.key(entry_of) });
             }
         }
+        row
     }
-    out.timers = out.timers.iter().map(|(k, v)| (entry(k), *v)).collect();
-    out
 }
 
 /// One label per item, distinct: items whose labels read the same get `label` with

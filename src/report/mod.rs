@@ -1,13 +1,14 @@
-//! Job results (DESIGN §5): what a run did, per source and per directory.
+//! Job results (DESIGN §5): what a run did, per source and per directory; and the
+//! plan as the daemon commits it ([`plan`]).
 //!
 //! Per source, the `employees`, `employments` and `org_units` buckets count the HR
 //! records reconciled into hrsync's view of that source (new, changed, skipped rows)
 //! compared with its last good read. Per directory, the counts are the writes of the
 //! plan. For one source the source's counts sit at the top level; for all sources they
-//! are nested under `sources.<id>`. The report documents committed by the daemon will
-//! live here as well.
+//! are nested under `sources.<id>`.
 
 pub mod job;
+pub mod plan;
 
 use std::collections::BTreeMap;
 

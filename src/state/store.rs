@@ -115,21 +115,26 @@ impl StateStore {
     /// a key made for this process stands in, and writes nothing. `reports.pii_key`
     /// takes its place when set, and keeps labels the same across machines.
     pub fn label_key(&self) -> Result<crate::config::Secret, StateError> {
-        static PROCESS_KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         match self.read_label_key()? {
             Some(key) => Ok(key),
-            None => {
-                if let Some(key) = PROCESS_KEY.get() {
-                    return Ok(crate::config::Secret::new(key.clone()));
-                }
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).map_err(|e| StateError::Io {
-                    path: self.label_key_path(),
-                    source: io::Error::other(e.to_string()),
-                })?;
-                Ok(crate::config::Secret::new(PROCESS_KEY.get_or_init(|| hex::encode(bytes)).clone()))
-            }
+            None => Ok(crate::config::Secret::new(self.process_key()?)),
         }
+    }
+
+    /// The key made for this process, the first time it is asked for; it becomes the
+    /// state directory's own when a run takes the lock, so what this process showed
+    /// before reads the same after.
+    fn process_key(&self) -> Result<String, StateError> {
+        static PROCESS_KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        if let Some(key) = PROCESS_KEY.get() {
+            return Ok(key.clone());
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| StateError::Io {
+            path: self.label_key_path(),
+            source: io::Error::other(e.to_string()),
+        })?;
+        Ok(PROCESS_KEY.get_or_init(|| hex::encode(bytes)).clone())
     }
 
     fn label_key_path(&self) -> PathBuf {
@@ -154,9 +159,7 @@ impl StateStore {
         let path = self.label_key_path();
         let io_err = |source| StateError::Io { path: path.clone(), source };
         create_private_dir(&self.dir).map_err(io_err)?;
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| io_err(io::Error::other(e.to_string())))?;
-        let key = hex::encode(bytes);
+        let key = self.process_key()?;
         let tmp = path.with_extension("key.tmp");
         {
             let mut options = std::fs::OpenOptions::new();

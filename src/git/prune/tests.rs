@@ -36,6 +36,7 @@ fn reports_at(dir: &Path, times: &[i64]) -> Vec<Oid> {
                     ("corp/plan.md".to_owned(), format!("plan {i}\n").into_bytes()),
                     (format!("day-{i}.json"), b"{}\n".to_vec()),
                 ],
+                replace: Vec::new(),
                 subject: format!("Plan {i}"),
                 trailers: vec![("Config-Revision", format!("rev{i}")), ("Plan-Id", format!("{i:032x}"))],
                 time: *time,

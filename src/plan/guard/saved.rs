@@ -1,9 +1,30 @@
 //! The saved-plan guard: `hrsync apply --plan FILE` applies a plan reviewed earlier only
 //! while it is still the plan: hrsync plans again, and the plan ids (content hashes of
 //! everything a plan depends on) must be equal.
+//!
+//! Only a saved plan's directory and id matter, so a saved plan is read as a
+//! [`SavedPlan`]: from a whole plan (`hrsync plan --format json`) or from the index a
+//! report commits as `plan.json`, which holds the plan without its rows.
+
+use serde::Deserialize;
 
 use crate::model::{DirectoryId, PlanId};
 use crate::plan::Plan;
+
+/// What the guard needs of a saved plan: whose it is and its id.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct SavedPlan {
+    /// The directory.
+    pub directory: DirectoryId,
+    /// The plan's id.
+    pub id: PlanId,
+}
+
+impl From<&Plan> for SavedPlan {
+    fn from(plan: &Plan) -> SavedPlan {
+        SavedPlan { directory: plan.directory.clone(), id: plan.id.clone() }
+    }
+}
 
 /// Why a saved plan is not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +57,7 @@ impl SavedPlanError {
 }
 
 /// Whether `fresh`, the plan made now, is the one saved in `saved` for its directory.
-pub fn check(saved: &[Plan], fresh: &Plan) -> Result<(), SavedPlanError> {
+pub fn check(saved: &[SavedPlan], fresh: &Plan) -> Result<(), SavedPlanError> {
     let Some(wanted) = saved.iter().find(|p| p.directory == fresh.directory) else {
         return Err(SavedPlanError::Missing(fresh.directory.clone()));
     };

@@ -1,39 +1,106 @@
 //! The Markdown plan: fit for a pull request comment and a committed report.
 //!
-//! A summary table first (status, counts, sources, safety), then one section per action
-//! with each person's reasons and field-level before/after, then the unchanged rows in
-//! a collapsed list. It formats a (redacted) plan; it decides nothing.
+//! A summary table first (status, counts, sources, safety, why a plan is blocked or
+//! failed), then one section per action with each person's reasons and field-level
+//! before/after, then the unchanged rows in a collapsed list. It formats a (redacted)
+//! plan; it decides nothing.
+//!
+//! [`render`] lists every row (the unchanged ones up to [`MAX_NOOP_ROWS`]).
+//! [`render_within`] keeps to a [`Budget`] of rows and bytes, as a committed report
+//! must: the head (status, plan id, counts, sources, safety, the guards' reasons) is
+//! always written whole, then each action lists its first rows, the budget shared out
+//! so that a small action is listed whole beside a large one, and says how many more
+//! there are and which files hold them all.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::model::{SkippedRecord, Value};
 use crate::plan::{Action, Collision, Plan, PlanStatus, Planned, Row, SourceHealth, SourceView};
 
 /// Unchanged rows listed before the rest are only counted.
-const MAX_NOOP_ROWS: usize = 500;
+pub const MAX_NOOP_ROWS: usize = 500;
 
 /// Skipped source rows listed at most; the job result has every one.
 const MAX_SKIPPED_ROWS: usize = 50;
 
-/// Renders a plan as Markdown.
+/// Renders a plan as Markdown, every row listed.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail.
-    let _ = write_plan(&mut out, plan);
+    let _ = write_plan(&mut out, plan, None);
     out
 }
 
-fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
+/// How much of a plan's rows [`render_within`] lists, and where the rest is.
+#[derive(Clone, Debug, Default)]
+pub struct Budget {
+    /// Rows listed at most, over all actions (unchanged rows included).
+    pub rows: usize,
+    /// Bytes of the whole document at most; only a head longer than that (it is never
+    /// cut) makes the document longer.
+    pub bytes: usize,
+    /// Per action, the files (paths relative to the document) that hold all its rows.
+    pub rows_in: BTreeMap<Action, Vec<String>>,
+    /// The files that hold every skipped source row.
+    pub skipped_in: Vec<String>,
+    /// Per action, the rows the whole plan has, when the plan given holds only its
+    /// first ones (at least as many as can be listed): a committed report redacts the
+    /// rows it lists, not every row at once.
+    pub totals: BTreeMap<Action, usize>,
+}
+
+/// Room kept for the lines that say what was left out, per section.
+const FOOTER_RESERVE: usize = 1024;
+
+/// Renders a plan as Markdown within `budget`: the head whole, then the first rows of
+/// each action, with how many more there are and where they are.
+pub fn render_within(plan: &Plan, budget: &Budget) -> String {
+    let mut out = String::new();
+    let _ = write_plan(&mut out, plan, Some(budget));
+    out
+}
+
+/// Shares `total` among `counts` so that each gets as much as an even share of what is
+/// left, smallest first: a count below its share is listed whole and leaves the rest to
+/// the others.
+fn share_out(counts: &[usize], total: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > 0).collect();
+    order.sort_by_key(|&i| counts[i]);
+    let mut shares = vec![0; counts.len()];
+    let (mut left, mut waiting) = (total, order.len());
+    for i in order {
+        let share = counts[i].min(left.div_ceil(waiting));
+        shares[i] = share;
+        left -= share;
+        waiting -= 1;
+    }
+    shares
+}
+
+/// `files` in words: the one file, or the first and the last of several.
+fn files_text(files: &[String]) -> String {
+    match files {
+        [] => "the JSON plan".to_owned(),
+        [one] => link(one),
+        [first, .., last] => format!("{} files, {} to {}", files.len(), link(first), link(last)),
+    }
+}
+
+fn link(path: &str) -> String {
+    let clean = path.replace(['\n', '\r', '[', ']', '(', ')', '`', '<', '>'], "");
+    format!("[`{clean}`]({clean})")
+}
+
+/// The order sections are written in; the last is the unchanged rows.
+const SECTIONS: [Action; 6] =
+    [Action::Create, Action::Update, Action::Disable, Action::Delete, Action::Skip, Action::Noop];
+
+fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fmt::Result {
     let s = &plan.summary;
     writeln!(out, "## hrsync plan for `{}` ({} directory)", plan.directory, plan.directory_type)?;
     writeln!(out)?;
-    let status = match plan.status {
-        PlanStatus::NoChanges => "No changes",
-        PlanStatus::Ready if plan.approved => "Ready to apply (approved)",
-        PlanStatus::Ready => "Ready to apply",
-        PlanStatus::Blocked => "Blocked",
-        PlanStatus::Failed => "Failed",
-    };
+    let status = status(plan);
     writeln!(
         out,
         "**{status}** · plan `{}` · as of {} ({}) · mode `{}`",
@@ -88,37 +155,23 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
             writeln!(out, "- `{}` {}", src.id, prose(&r.to_string()))?;
         }
         if skipped.len() > MAX_SKIPPED_ROWS {
-            writeln!(
-                out,
-                "- … and {} more (the job result lists them all)",
-                skipped.len() - MAX_SKIPPED_ROWS
-            )?;
+            match budget {
+                Some(b) => writeln!(
+                    out,
+                    "- … and {} more, all in {} (the job result lists them too)",
+                    skipped.len() - MAX_SKIPPED_ROWS,
+                    files_text(&b.skipped_in)
+                )?,
+                None => writeln!(
+                    out,
+                    "- … and {} more (the job result lists them all)",
+                    skipped.len() - MAX_SKIPPED_ROWS
+                )?,
+            }
         }
         writeln!(out)?;
     }
-    let safety = &plan.safety;
-    let pct = |n: usize| if safety.managed == 0 { 0.0 } else { n as f64 * 100.0 / safety.managed as f64 };
-    write!(
-        out,
-        "Safety: of {} managed {}, {} disabled or deleted ({:.1} %, limit {} %) and {} updated ({:.1} %, limit {} %).",
-        safety.managed,
-        plural(safety.managed, "entry", "entries"),
-        safety.disables,
-        pct(safety.disables),
-        safety.max_disable_percent,
-        safety.updates,
-        pct(safety.updates),
-        safety.max_update_percent,
-    )?;
-    if s.unmanaged > 0 {
-        let (verb, pronoun) = if s.unmanaged == 1 { ("is", "it is") } else { ("are", "they are") };
-        write!(
-            out,
-            " {} {} in scope {verb} not managed by hrsync; {pronoun} left alone.",
-            s.unmanaged,
-            plural(s.unmanaged, "entry", "entries")
-        )?;
-    }
+    out.push_str(&safety(plan));
     writeln!(out)?;
     writeln!(out)?;
 
@@ -156,47 +209,139 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
         _ => {}
     }
 
-    for action in [Action::Create, Action::Update, Action::Disable, Action::Delete, Action::Skip] {
-        let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.action == action).collect();
-        if rows.is_empty() {
+    let mut by_action: [Vec<&Row>; SECTIONS.len()] = Default::default();
+    for row in &plan.rows {
+        if let Some(i) = SECTIONS.iter().position(|a| *a == row.action) {
+            by_action[i].push(row);
+        }
+    }
+    let noop = SECTIONS.len() - 1;
+    let totals: Vec<usize> = SECTIONS
+        .iter()
+        .zip(&by_action)
+        .map(|(a, rows)| rows.len().max(budget.and_then(|b| b.totals.get(a).copied()).unwrap_or(0)))
+        .collect();
+    // Within a budget: the rows each section lists, rendered, chosen before anything is
+    // written so that whether rows were left out is said above them.
+    let listed: Option<Vec<Vec<String>>> = match budget {
+        None => None,
+        Some(b) => {
+            let listable: Vec<usize> = by_action
+                .iter()
+                .enumerate()
+                .map(|(i, rows)| if i == noop { rows.len().min(MAX_NOOP_ROWS) } else { rows.len() })
+                .collect();
+            let shares = share_out(&listable, b.rows);
+            let mut rendered: Vec<Vec<String>> = Vec::with_capacity(SECTIONS.len());
+            for (i, rows) in by_action.iter().enumerate() {
+                let mut texts = Vec::with_capacity(shares[i]);
+                for row in rows.iter().take(shares[i]) {
+                    let mut text = String::new();
+                    if i == noop {
+                        write_noop(&mut text, row)?
+                    } else {
+                        write_row(&mut text, row)?
+                    }
+                    texts.push(text);
+                }
+                rendered.push(texts);
+            }
+            // The bytes, shared the same way: a section whose first rows are short is
+            // listed whole, and leaves the rest to the others.
+            let sections = listable.iter().filter(|n| **n > 0).count();
+            let room = b.bytes.saturating_sub(out.len() + FOOTER_RESERVE * (sections + 1));
+            let needs: Vec<usize> = rendered.iter().map(|t| t.iter().map(String::len).sum()).collect();
+            let allowances = share_out(&needs, room);
+            for (texts, allowance) in rendered.iter_mut().zip(allowances) {
+                let mut used = 0;
+                let fits = texts.iter().take_while(|t| {
+                    used += t.len();
+                    used <= allowance
+                });
+                let n = fits.count();
+                texts.truncate(n);
+            }
+            Some(rendered)
+        }
+    };
+    let cut =
+        listed.as_ref().is_some_and(|l| l.iter().zip(&totals).any(|(shown, total)| shown.len() < *total));
+    if let (Some(b), Some(l), true) = (budget, &listed, cut) {
+        let shown: usize = l.iter().map(Vec::len).sum();
+        writeln!(
+            out,
+            "This report lists {shown} of the plan's {} rows, the first of each action (at most {} rows and {} bytes in all). Every row is in the JSON Lines files (one row a line) that `plan.json` lists.",
+            totals.iter().sum::<usize>(),
+            b.rows,
+            b.bytes
+        )?;
+        writeln!(out)?;
+    }
+
+    for (i, action) in SECTIONS.into_iter().enumerate() {
+        let (rows, total) = (&by_action[i], totals[i]);
+        if total == 0 || i == noop {
             continue;
         }
-        let title = match action {
-            Action::Create => "Create",
-            Action::Update => "Update",
-            Action::Disable => "Disable",
-            Action::Delete => "Delete",
-            _ => "Skip",
+        let (title, left_out) = match action {
+            Action::Create => ("Create", "to create"),
+            Action::Update => ("Update", "to update"),
+            Action::Disable => ("Disable", "to disable"),
+            Action::Delete => ("Delete", "to delete"),
+            _ => ("Skip", "skipped"),
         };
-        writeln!(out, "### {title} ({})", rows.len())?;
+        writeln!(out, "### {title} ({total})")?;
         writeln!(out)?;
-        for row in rows {
-            write_row(out, row)?;
+        let shown = match &listed {
+            Some(l) => {
+                l[i].iter().for_each(|t| out.push_str(t));
+                l[i].len()
+            }
+            None => {
+                for row in rows {
+                    write_row(out, row)?;
+                }
+                rows.len()
+            }
+        };
+        if shown < total {
+            let files = budget.and_then(|b| b.rows_in.get(&action)).map(Vec::as_slice).unwrap_or_default();
+            writeln!(
+                out,
+                "… and {} more {left_out}, not listed here: all {total} are in {}.",
+                total - shown,
+                files_text(files)
+            )?;
+            writeln!(out)?;
         }
     }
 
-    // Rows with warnings first, so that a long list never hides one.
-    let mut noops: Vec<&Row> = plan.rows.iter().filter(|r| r.action == Action::Noop).collect();
-    noops.sort_by_key(|r| r.warnings.is_empty());
-    if !noops.is_empty() {
-        writeln!(out, "<details><summary>Unchanged, with a reason ({})</summary>", noops.len())?;
+    let (noops, total) = (&by_action[noop], totals[noop]);
+    if total > 0 {
+        writeln!(out, "<details><summary>Unchanged, with a reason ({total})</summary>")?;
         writeln!(out)?;
         writeln!(out, "| person | entry | why |")?;
         writeln!(out, "|---|---|---|")?;
-        for row in noops.iter().take(MAX_NOOP_ROWS) {
-            let mut why = row.reasons.last().map(|r| prose(r)).unwrap_or_default();
-            for w in &row.warnings {
-                write!(why, "<br>⚠ {}", prose(w))?;
+        let shown = match &listed {
+            Some(l) => {
+                l[noop].iter().for_each(|t| out.push_str(t));
+                l[noop].len()
             }
-            writeln!(
-                out,
-                "| {} | {} | {why} |",
-                subject(row),
-                row.entry.as_deref().map(code).unwrap_or_default()
-            )?;
-        }
-        if noops.len() > MAX_NOOP_ROWS {
-            writeln!(out, "| … | | and {} more, listed in the JSON plan |", noops.len() - MAX_NOOP_ROWS)?;
+            None => {
+                for row in noops.iter().take(MAX_NOOP_ROWS) {
+                    write_noop(out, row)?;
+                }
+                noops.len().min(MAX_NOOP_ROWS)
+            }
+        };
+        if shown < total {
+            match budget {
+                Some(b) => {
+                    let files = b.rows_in.get(&Action::Noop).map(Vec::as_slice).unwrap_or_default();
+                    writeln!(out, "| … | | and {} more, all in {} |", total - shown, files_text(files))?
+                }
+                None => writeln!(out, "| … | | and {} more, listed in the JSON plan |", total - shown)?,
+            }
         }
         writeln!(out)?;
         writeln!(out, "</details>")?;
@@ -214,6 +359,44 @@ fn write_plan(out: &mut String, plan: &Plan) -> std::fmt::Result {
     Ok(())
 }
 
+/// The mass-change check in a sentence, and the entries hrsync leaves alone.
+pub(super) fn safety(plan: &Plan) -> String {
+    let (s, safety) = (&plan.summary, &plan.safety);
+    let pct = |n: usize| if safety.managed == 0 { 0.0 } else { n as f64 * 100.0 / safety.managed as f64 };
+    let mut out = format!(
+        "Safety: of {} managed {}, {} disabled or deleted ({:.1} %, limit {} %) and {} updated ({:.1} %, limit {} %).",
+        safety.managed,
+        plural(safety.managed, "entry", "entries"),
+        safety.disables,
+        pct(safety.disables),
+        safety.max_disable_percent,
+        safety.updates,
+        pct(safety.updates),
+        safety.max_update_percent,
+    );
+    if s.unmanaged > 0 {
+        let (verb, pronoun) = if s.unmanaged == 1 { ("is", "it is") } else { ("are", "they are") };
+        let _ = write!(
+            out,
+            " {} {} in scope {verb} not managed by hrsync; {pronoun} left alone.",
+            s.unmanaged,
+            plural(s.unmanaged, "entry", "entries")
+        );
+    }
+    out
+}
+
+/// The status of a plan in words.
+pub(super) fn status(plan: &Plan) -> &'static str {
+    match plan.status {
+        PlanStatus::NoChanges => "No changes",
+        PlanStatus::Ready if plan.approved => "Ready to apply (approved)",
+        PlanStatus::Ready => "Ready to apply",
+        PlanStatus::Blocked => "Blocked",
+        PlanStatus::Failed => "Failed",
+    }
+}
+
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
@@ -229,6 +412,16 @@ pub(super) fn subject(row: &Row) -> String {
         }
         None => "(no person)".to_owned(),
     }
+}
+
+/// One line of the table of unchanged rows.
+fn write_noop(out: &mut String, row: &Row) -> std::fmt::Result {
+    let mut why = row.reasons.last().map(|r| prose(r)).unwrap_or_default();
+    // An unchanged row's warnings are listed with it: the summary counts them.
+    for w in &row.warnings {
+        write!(why, "<br>⚠ {}", prose(w))?;
+    }
+    writeln!(out, "| {} | {} | {why} |", subject(row), row.entry.as_deref().map(code).unwrap_or_default())
 }
 
 fn write_row(out: &mut String, row: &Row) -> std::fmt::Result {
@@ -330,6 +523,17 @@ fn md(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_budget_is_shared_so_that_small_counts_are_whole() {
+        assert_eq!(share_out(&[1_000_000, 0, 3, 10, 400], 2000), vec![1587, 0, 3, 10, 400]);
+        assert_eq!(share_out(&[50, 50, 50], 100), vec![34, 33, 33]);
+        assert_eq!(share_out(&[5, 7], 100), vec![5, 7], "everything fits");
+        assert_eq!(share_out(&[5, 7], 0), vec![0, 0]);
+        let shares = share_out(&[9, 1, 12, 4], 10);
+        assert_eq!(shares.iter().sum::<usize>(), 10);
+        assert_eq!(shares[1], 1);
+    }
 
     #[test]
     fn escapes_markdown_in_values() {

@@ -2,10 +2,12 @@
 //!
 //! Each renderer formats an already redacted plan (see `plan::pii`) and never decides
 //! anything. The JSON form is the plan itself, pretty-printed with a final newline;
-//! the Markdown form is for people.
+//! the Markdown form is for people (whole, or within a budget of rows and bytes for a
+//! committed report); the summary is a few lines for a terminal.
 
 pub mod markdown;
 pub mod review;
+pub mod summary;
 
 use serde::{Deserialize, Serialize};
 

@@ -476,7 +476,7 @@ fn an_allowance_lets_a_plan_within_its_figures_through_until_it_expires() {
 fn a_saved_plan_applies_only_while_it_is_still_the_plan() {
     use guard::saved::{self, SavedPlanError};
     let mut case = Case::new(vec![Person::test("E1"), Person::test("E2")], vec![entry("E1")]);
-    let saved = case.plan();
+    let saved = saved::SavedPlan::from(&case.plan());
     assert_eq!(saved::check(std::slice::from_ref(&saved), &case.plan()), Ok(()));
     // Someone new in HR: the plan made now is another plan.
     case.people.push(Person::test("E3"));
