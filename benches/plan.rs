@@ -176,6 +176,7 @@ fn main() {
             org_units: batch.org_units,
             as_of: None,
             skipped: Vec::new(),
+            withheld: Vec::new(),
         };
         let live = parse_entries(&entries_json);
         parses.push(t.elapsed());
@@ -187,6 +188,7 @@ fn main() {
             people: &snapshot.people,
             employments: &snapshot.employments,
             org_units: &snapshot.org_units,
+            withheld: &[],
         }];
         let population = merge::merge(&records, &config.filters);
         let merged = t.elapsed();

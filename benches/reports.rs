@@ -115,12 +115,14 @@ fn first_sync(n: usize, root: &Path) -> Plan {
         org_units: batch.org_units,
         as_of: None,
         skipped: Vec::new(),
+        withheld: Vec::new(),
     };
     let records = [SourceRecords {
         config: &config.sources[0],
         people: &snapshot.people,
         employments: &snapshot.employments,
         org_units: &snapshot.org_units,
+        withheld: &[],
     }];
     let population = merge::merge(&records, &config.filters);
     let inputs_hash = hash_inputs(&[(&config.sources[0], &snapshot)]);

@@ -18,7 +18,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value as Json;
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::config::{Auth, HttpSettings, Secret};
+use base64::Engine as _;
+
+use crate::config::{Auth, Credential, HttpSettings, Secret};
 
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -185,11 +187,36 @@ impl Http {
         }
     }
 
+    /// The `Authorization` header's value, if the service takes one.
+    async fn authorization(&self, renew: bool) -> Result<Option<Secret>, HttpError> {
+        let resolve = |c: &Credential| match c {
+            Credential::Plain(text) => Ok(Secret::new(text.clone())),
+            Credential::Secret(secret) => secret.resolve().map_err(|e| HttpError::Auth(Box::new(e))),
+        };
+        Ok(Some(match &self.auth {
+            Auth::Basic { user, password } => {
+                let pair = format!("{}:{}", resolve(user)?.expose(), resolve(password)?.expose());
+                Secret::new(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
+            }
+            Auth::Encoded { scheme, secret } => {
+                let secret = secret.resolve().map_err(|e| HttpError::Auth(Box::new(e)))?;
+                Secret::new(format!(
+                    "{scheme} {}",
+                    base64::engine::general_purpose::STANDARD.encode(secret.expose())
+                ))
+            }
+            _ => match self.bearer(renew).await? {
+                Some(token) => Secret::new(format!("Bearer {}", token.expose())),
+                None => return Ok(None),
+            },
+        }))
+    }
+
     // A cached token expires by the monotonic clock, read here at the edge.
     #[allow(clippy::disallowed_methods)]
     async fn bearer(&self, renew: bool) -> Result<Option<Secret>, HttpError> {
         match &self.auth {
-            Auth::None => Ok(None),
+            Auth::None | Auth::Basic { .. } | Auth::Encoded { .. } => Ok(None),
             Auth::Bearer(secret) => secret.resolve().map(Some).map_err(|e| HttpError::Auth(Box::new(e))),
             Auth::ClientCredentials { token_url, client_id, client_secret, scope } => {
                 let mut cached = self.token.lock().await;
@@ -254,8 +281,11 @@ impl Http {
         loop {
             attempt += 1;
             let mut request = self.client.request(method.clone(), self.url(path)).query(query);
-            if let Some(token) = self.bearer(false).await? {
-                request = request.bearer_auth(token.expose());
+            if let Some(value) = self.authorization(false).await? {
+                let mut value = reqwest::header::HeaderValue::from_str(value.expose())
+                    .map_err(|_| HttpError::Auth("the credentials hold characters a header cannot".into()))?;
+                value.set_sensitive(true);
+                request = request.header(reqwest::header::AUTHORIZATION, value);
             }
             for (name, value) in headers {
                 request = request.header(*name, value);
@@ -278,11 +308,7 @@ impl Http {
                 }
                 Ok(response) => {
                     let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after);
+                    let retry_after = throttle_wait(response.headers());
                     let etag =
                         response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
                     let next_link = response
@@ -318,6 +344,11 @@ impl Http {
                     if status.is_success() || status == StatusCode::NOT_MODIFIED {
                         return Ok(Response { status, etag, body, body_error, next_link });
                     }
+                    // AFAS says how long its maintenance lasts in the body of a 503.
+                    let retry_after = retry_after.or_else(|| {
+                        let seconds = body.as_ref()?.get("retry_after")?.as_u64()?;
+                        Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+                    });
                     if !transient || attempt > self.retries {
                         return Err(HttpError::Status {
                             method,
@@ -358,6 +389,24 @@ fn link_next(header: &str) -> Option<String> {
     })
 }
 
+/// How long a throttled response asks to wait: `Retry-After`, else `retry-after-ms`
+/// (Kombo's SDK reads it), else `X-RateLimit-Reset` (HiBob: the Unix time the window
+/// resets; a small number is read as seconds from now).
+#[allow(clippy::disallowed_methods)]
+fn throttle_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(wait) = header("retry-after").and_then(parse_retry_after) {
+        return Some(wait);
+    }
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).filter(|ms| *ms >= 0.0) {
+        return Some(Duration::from_secs_f64(ms.min(1e9) / 1000.0).min(MAX_RETRY_AFTER));
+    }
+    let reset = header("x-ratelimit-reset")?.parse::<u64>().ok()?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    let wait = if reset > 1_000_000_000 { reset.saturating_sub(now) } else { reset };
+    Some(Duration::from_secs(wait).min(MAX_RETRY_AFTER))
+}
+
 /// `Retry-After`: seconds, or an HTTP date (how long until then, by the clock).
 #[allow(clippy::disallowed_methods)]
 fn parse_retry_after(v: &str) -> Option<Duration> {
@@ -375,16 +424,31 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 fn detail(body: Option<&Json>) -> Option<String> {
     let body = body?;
     // SCIM `detail`, Graph `error.message`, then the common shapes of other APIs.
-    [
+    let message = [
         body.get("detail"),
         body.get("error").and_then(|e| e.get("message")),
         body.get("message"),
+        body.get("error_description"),
+        body.get("externalMessage"),
         body.get("error"),
     ]
     .into_iter()
     .flatten()
-    .find_map(Json::as_str)
-    .map(|s| s.chars().take(300).collect())
+    .find_map(Json::as_str)?;
+    // A vendor's error code says more than its words (Kombo's
+    // `INTEGRATION.SETUP_SYNC_PENDING`, Graph's `syncStateNotFound`); AFAS's log
+    // reference is what its administrators look up.
+    let code = body
+        .get("error")
+        .and_then(|e| e.get("code"))
+        .or_else(|| body.get("profitLogReference"))
+        .and_then(Json::as_str)
+        .filter(|c| c.len() <= 80);
+    let text: String = message.chars().take(300).collect();
+    Some(match code {
+        Some(code) if !text.contains(code) => format!("{text} ({code})"),
+        _ => text,
+    })
 }
 
 #[cfg(test)]
@@ -400,6 +464,25 @@ mod tests {
         let d = parse_retry_after(&later).unwrap();
         assert!(d <= Duration::from_secs(20) && d >= Duration::from_secs(18), "{d:?}");
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn throttles_are_read_from_every_vendor_header() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let with = |name: &'static str, value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_str(value).unwrap());
+            h
+        };
+        assert_eq!(throttle_wait(&with("retry-after", "3")), Some(Duration::from_secs(3)));
+        assert_eq!(throttle_wait(&with("retry-after-ms", "1500")), Some(Duration::from_millis(1500)));
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let reset = throttle_wait(&with("x-ratelimit-reset", &(now + 10).to_string())).unwrap();
+        assert!(reset <= Duration::from_secs(10) && reset >= Duration::from_secs(8), "{reset:?}");
+        assert_eq!(throttle_wait(&with("x-ratelimit-reset", "7")), Some(Duration::from_secs(7)));
+        assert_eq!(throttle_wait(&with("retry-after-ms", "-1")), None);
+        assert_eq!(throttle_wait(&HeaderMap::new()), None);
     }
 
     #[test]
@@ -424,7 +507,14 @@ mod tests {
         let scim = serde_json::json!({"detail": "userName is taken", "status": "409"});
         assert_eq!(detail(Some(&scim)).as_deref(), Some("userName is taken"));
         let graph = serde_json::json!({"error": {"code": "Request_BadRequest", "message": "Invalid value"}});
-        assert_eq!(detail(Some(&graph)).as_deref(), Some("Invalid value"));
+        assert_eq!(detail(Some(&graph)).as_deref(), Some("Invalid value (Request_BadRequest)"));
+        let kombo = serde_json::json!({"status": "error", "error": {"code": "INTEGRATION.SETUP_SYNC_PENDING", "title": "t", "message": "The first sync is not done."}});
+        assert_eq!(
+            detail(Some(&kombo)).as_deref(),
+            Some("The first sync is not done. (INTEGRATION.SETUP_SYNC_PENDING)")
+        );
+        let afas = serde_json::json!({"externalMessage": "Connector-veld 'X' niet gevonden", "profitLogReference": "3A4C"});
+        assert_eq!(detail(Some(&afas)).as_deref(), Some("Connector-veld 'X' niet gevonden (3A4C)"));
         assert_eq!(detail(Some(&serde_json::json!({"error": "db down"}))).as_deref(), Some("db down"));
         assert_eq!(detail(Some(&serde_json::json!({"message": "slow down"}))).as_deref(), Some("slow down"));
     }

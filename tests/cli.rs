@@ -280,12 +280,6 @@ fn what_is_not_built_yet_says_so() {
     let remote = run(&["--repo", "https://example.invalid/sync.git", "validate"]);
     assert_eq!(remote.code, 1);
     assert!(remote.stderr.contains("is a remote repository"), "{remote:?}");
-    let source = ex.path("sources/germany.yaml");
-    let text = std::fs::read_to_string(&source).unwrap().replace("type: csv", "type: personio");
-    std::fs::write(&source, text).unwrap();
-    let personio = ex.run(&["validate"]);
-    assert_eq!(personio.code, 1);
-    assert!(personio.stderr.contains("the `personio` source is not built yet"), "{personio:?}");
 }
 
 #[test]

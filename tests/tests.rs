@@ -9,6 +9,7 @@ mod architecture;
 mod certs;
 mod ci_workflow;
 mod cli;
+mod connectors;
 mod daemon;
 mod entraid;
 mod example;

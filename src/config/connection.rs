@@ -13,6 +13,21 @@ pub enum Auth {
     None,
     /// A static bearer token.
     Bearer(SecretRef),
+    /// HTTP Basic (RFC 7617): a user and a password, either of which may be a secret
+    /// (BambooHR sends its API key as the user, HiBob a service user and its token).
+    Basic {
+        /// The user.
+        user: Credential,
+        /// The password.
+        password: Credential,
+    },
+    /// `Authorization: <scheme> <base64 of the secret>`, as AFAS's `AfasToken`.
+    Encoded {
+        /// The scheme word.
+        scheme: &'static str,
+        /// The secret, sent Base64-encoded.
+        secret: SecretRef,
+    },
     /// OAuth2 client credentials.
     ClientCredentials {
         /// Token endpoint.
@@ -24,6 +39,15 @@ pub enum Auth {
         /// Scope asked for.
         scope: Option<String>,
     },
+}
+
+/// A part of a credential: written in the config (a service user's id), or a secret.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// Not a secret.
+    Plain(String),
+    /// A secret reference.
+    Secret(SecretRef),
 }
 
 /// How to reach an HTTP service: a directory (SCIM, Graph) or an HR API.

@@ -33,7 +33,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub use connection::{Auth, HttpSettings};
+pub use connection::{Auth, Credential, HttpSettings};
 pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean, one_of};
 pub use directory::{
     DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, LdapDisable,
@@ -41,10 +41,12 @@ pub use directory::{
 };
 pub use secret::{Secret, SecretError, SecretRef};
 pub use source::{
-    Columns, CsvSettings, EMPLOYMENT_FIELDS, JsonSettings, ORG_UNIT_FIELDS, Pagination, RestEndpoint,
-    RestSettings, SourceConfig, SourceKind,
+    Columns, CsvSettings, EMPLOYMENT_FIELDS, HrSettings, JsonSettings, ORG_UNIT_FIELDS, Pagination,
+    RestEndpoint, RestSettings, SourceConfig, SourceKind,
 };
-pub use spec::{FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec};
+pub use spec::{
+    FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec, Vendor,
+};
 pub use workspace::{Allowance, Reports, Retention, Schedule, Workspace};
 
 /// The workspace document, at the root of the sync repository.

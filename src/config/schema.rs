@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use super::diagnostic::{Diagnostic, article, did_you_mean, one_of};
 use super::secret::{SecretError, SecretRef, reference_in};
 use super::spec::{
-    CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, JsonSourceSpec,
-    LdapDirectorySpec, RestSourceSpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
+    CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, HrSourceSpec,
+    JsonSourceSpec, LdapDirectorySpec, RestSourceSpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 
@@ -78,6 +78,14 @@ impl DocumentKind {
                 variant::<CsvSourceSpec>("csv"),
                 variant::<JsonSourceSpec>("json"),
                 variant::<RestSourceSpec>("rest"),
+                variant::<HrSourceSpec>("bamboohr"),
+                variant::<HrSourceSpec>("personio"),
+                variant::<HrSourceSpec>("hibob"),
+                variant::<HrSourceSpec>("afas"),
+                variant::<HrSourceSpec>("kombo"),
+                variant::<HrSourceSpec>("merge"),
+                variant::<HrSourceSpec>("entraid"),
+                variant::<HrSourceSpec>("workday"),
             ]),
             Self::Directory => Some(vec![
                 variant::<FileDirectorySpec>("file"),
@@ -174,16 +182,6 @@ pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Problem> {
         )),
         Some(Value::String(tag)) => match variants.iter().find(|(t, _)| t == tag) {
             Some((_, compiled)) => check(compiled, doc),
-            None if kind == DocumentKind::Source && PLANNED_SOURCES.contains(&tag.as_str()) => {
-                fatal(doc.error_at(
-                    "/type",
-                    format!("the `{tag}` source is not built yet"),
-                    Some(format!(
-                        "this version of hrsync reads {}; export the HR data to one of those meanwhile",
-                        tags.join(", ")
-                    )),
-                ))
-            }
             None => fatal(doc.error_at(
                 "/type",
                 format!("unknown {noun} type `{tag}`"),
@@ -200,10 +198,6 @@ pub fn validate(kind: DocumentKind, doc: &Document) -> Vec<Problem> {
         )),
     }
 }
-
-/// Source types of DESIGN §9 that this version does not have yet: they get "not built
-/// yet", not "unknown".
-const PLANNED_SOURCES: &[&str] = &["kombo", "merge", "personio", "bamboohr", "afas", "entraid"];
 
 /// The problems of `doc` against `compiled`: the schema's, and references where no
 /// secret goes.

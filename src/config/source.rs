@@ -39,6 +39,17 @@ pub struct SourceConfig {
     pub kind: SourceKind,
 }
 
+impl SourceConfig {
+    /// How often a delta source reads in full anyway; `None` when every read is full or
+    /// the source decides itself.
+    pub fn full_every(&self) -> Option<std::time::Duration> {
+        match &self.kind {
+            SourceKind::Hr(settings) if self.delta => Some(settings.full_every),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 impl SourceConfig {
     /// A CSV source for tests: matched by employee number then work email, no filters.
@@ -77,6 +88,8 @@ pub enum SourceKind {
     Json(JsonSettings),
     /// A JSON API over HTTP.
     Rest(Box<RestSettings>),
+    /// An HR system with a built-in connector.
+    Hr(Box<HrSettings>),
 }
 
 impl SourceKind {
@@ -86,6 +99,7 @@ impl SourceKind {
             SourceKind::Csv(_) => "csv",
             SourceKind::Json(_) => "json",
             SourceKind::Rest(_) => "rest",
+            SourceKind::Hr(settings) => settings.vendor.type_name(),
         }
     }
 }
@@ -163,6 +177,32 @@ pub struct RestSettings {
     pub since_param: Option<String>,
     /// Renamed keys of people.
     pub fields: Columns,
+}
+
+/// An HR connector's settings, every default of its vendor filled in.
+#[derive(Clone, Debug)]
+pub struct HrSettings {
+    /// Which vendor.
+    pub vendor: super::spec::Vendor,
+    /// The API's base URL, authentication, timeouts, retries, page size and parallel
+    /// requests.
+    pub http: HttpSettings,
+    /// Headers of every request whose values are secrets (Merge's `X-Account-Token`).
+    pub secret_headers: Vec<(String, SecretRef)>,
+    /// Headers of every request (Kombo's `X-Integration-Id`).
+    pub headers: Vec<(String, String)>,
+    /// Person field → vendor key, overriding the default mapping; an empty key unmaps.
+    pub fields: Columns,
+    /// How often a delta source reads in full anyway.
+    pub full_every: std::time::Duration,
+    /// AFAS: the GetConnector; Workday: `<tenant>/<owner>/<report>`.
+    pub report: Option<String>,
+    /// AFAS: the field pages are ordered by.
+    pub order_by: Option<String>,
+    /// AFAS: the field, Workday: the prompt, that asks for changes since a time.
+    pub changed_since: Option<String>,
+    /// Query parameters of every people request.
+    pub query: Vec<(String, String)>,
 }
 
 /// Field → column (or key) names of one table of a file source.

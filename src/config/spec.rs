@@ -305,6 +305,22 @@ pub enum SourceSpec {
     Json(JsonSourceSpec),
     /// A JSON API over HTTP, declared: URL, authentication, pagination, field keys.
     Rest(Box<RestSourceSpec>),
+    /// BambooHR: a custom report of every employee, and `/employees/changed` for deltas.
+    Bamboohr(Box<HrSourceSpec>),
+    /// Personio: API v2 persons and employments (client credentials).
+    Personio(Box<HrSourceSpec>),
+    /// HiBob: `people/search` as a service user, inactive people included.
+    Hibob(Box<HrSourceSpec>),
+    /// AFAS Profit: a GetConnector read with an `AfasToken`.
+    Afas(Box<HrSourceSpec>),
+    /// Kombo's unified HRIS API (`/hris/employees`).
+    Kombo(Box<HrSourceSpec>),
+    /// Merge's unified HRIS API (`/hris/v1/employees`).
+    Merge(Box<HrSourceSpec>),
+    /// Microsoft Entra ID users through Microsoft Graph `/users/delta`.
+    Entraid(Box<HrSourceSpec>),
+    /// A Workday report as a service (RaaS) in JSON.
+    Workday(Box<HrSourceSpec>),
 }
 
 impl SourceSpec {
@@ -314,6 +330,14 @@ impl SourceSpec {
             SourceSpec::Csv(spec) => &spec.common,
             SourceSpec::Json(spec) => &spec.common,
             SourceSpec::Rest(spec) => &spec.common,
+            SourceSpec::Bamboohr(spec)
+            | SourceSpec::Personio(spec)
+            | SourceSpec::Hibob(spec)
+            | SourceSpec::Afas(spec)
+            | SourceSpec::Kombo(spec)
+            | SourceSpec::Merge(spec)
+            | SourceSpec::Entraid(spec)
+            | SourceSpec::Workday(spec) => &spec.common,
         }
     }
 
@@ -323,7 +347,23 @@ impl SourceSpec {
             SourceSpec::Csv(_) => "csv",
             SourceSpec::Json(_) => "json",
             SourceSpec::Rest(_) => "rest",
+            other => other.hr().map_or("rest", |(vendor, _)| vendor.type_name()),
         }
+    }
+
+    /// The vendor and settings of an HR connector.
+    pub fn hr(&self) -> Option<(Vendor, &HrSourceSpec)> {
+        Some(match self {
+            SourceSpec::Csv(_) | SourceSpec::Json(_) | SourceSpec::Rest(_) => return None,
+            SourceSpec::Bamboohr(spec) => (Vendor::Bamboohr, spec),
+            SourceSpec::Personio(spec) => (Vendor::Personio, spec),
+            SourceSpec::Hibob(spec) => (Vendor::Hibob, spec),
+            SourceSpec::Afas(spec) => (Vendor::Afas, spec),
+            SourceSpec::Kombo(spec) => (Vendor::Kombo, spec),
+            SourceSpec::Merge(spec) => (Vendor::Merge, spec),
+            SourceSpec::Entraid(spec) => (Vendor::Entraid, spec),
+            SourceSpec::Workday(spec) => (Vendor::Workday, spec),
+        })
     }
 }
 
@@ -483,6 +523,173 @@ pub struct RestSourceSpec {
     /// The org units endpoint, read in full on every run with the same connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_units: Option<RestTableSpec>,
+}
+
+/// An HR system hrsync has a connector for (`type: bamboohr`, `personio`, …): the
+/// vendor's own authentication, paging, deltas and deletion markers are built in, and
+/// `fields` overrides the default mapping field by field.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct HrSourceSpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub common: SourceCommonSpec,
+    /// How to reach the vendor's API and the credentials to use; which keys a vendor
+    /// takes is in `examples/sources/<type>.yaml`.
+    pub connection: HrConnectionSpec,
+    /// Person field → key in the vendor's record (dots for nested keys), overriding the
+    /// default mapping; custom attributes are `custom.<name>`. An empty key unmaps a
+    /// default.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// With `delta: true`, how often a full read runs anyway: only full reads see who
+    /// is gone. A jiff span such as `24h` or `7d`. Default `24h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_every: Option<String>,
+    /// AFAS: the GetConnector to read. Workday: the report's path after
+    /// `customreport2/`, `<tenant>/<owner>/<report>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    /// AFAS: the field the GetConnector is ordered by (pages are stable only when
+    /// ordered). Default `EmployeeId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<String>,
+    /// AFAS and Workday: the field (AFAS) or report prompt (Workday) that asks for
+    /// records changed since a time, for delta reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_since: Option<String>,
+    /// Query parameters added to every people request (vendor filters), for example
+    /// Kombo's `{ legal_entity_ids: "…" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub query: BTreeMap<String, String>,
+}
+
+/// How to reach an HR vendor's API. Each vendor takes the keys it needs and refuses the
+/// others.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HrConnectionSpec {
+    /// The API's base URL, when not the vendor's default (a region, a sandbox, a proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// BambooHR: the company's subdomain (`acme` of `acme.bamboohr.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_domain: Option<String>,
+    /// AFAS: the environment number (`12345` of `12345.rest.afas.online`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Entra ID: the tenant id or a verified domain. Workday: the tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// BambooHR, Kombo, Merge: the API key, as a secret reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<SecretRef>,
+    /// Personio, Entra ID, Workday (OAuth): the client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Personio, Entra ID, Workday (OAuth): the client secret, as a secret reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretRef>,
+    /// The token endpoint, when not the vendor's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// HiBob: the service user's id. Workday: the integration system user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// HiBob: the service user's token. AFAS: the XML token (`<token>…</token>`).
+    /// Workday: the integration system user's password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretRef>,
+    /// Kombo: the integration id (`X-Integration-Id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<String>,
+    /// Merge: the linked account's token (`X-Account-Token`), as a secret reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_token: Option<SecretRef>,
+    /// A PEM file of certificate authorities to trust besides the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Seconds before a request is given up. Default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout_seconds: Option<u64>,
+    /// Retries of a request that failed for a passing reason (429, 503, a dropped
+    /// connection). Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 20))]
+    pub retries: Option<u32>,
+    /// Records asked per page, when the API pages; default and maximum per vendor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub page_size: Option<u32>,
+    /// Requests in flight at once, where the connector reads in parallel (Personio's
+    /// employments, AFAS). Default and maximum per vendor (AFAS allows 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 16))]
+    pub concurrency: Option<usize>,
+}
+
+/// HR systems with a built-in connector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Vendor {
+    /// BambooHR.
+    Bamboohr,
+    /// Personio.
+    Personio,
+    /// HiBob.
+    Hibob,
+    /// AFAS Profit.
+    Afas,
+    /// Kombo.
+    Kombo,
+    /// Merge.
+    Merge,
+    /// Microsoft Entra ID.
+    Entraid,
+    /// Workday.
+    Workday,
+}
+
+impl Vendor {
+    /// Every vendor.
+    pub const ALL: [Vendor; 8] = [
+        Vendor::Bamboohr,
+        Vendor::Personio,
+        Vendor::Hibob,
+        Vendor::Afas,
+        Vendor::Kombo,
+        Vendor::Merge,
+        Vendor::Entraid,
+        Vendor::Workday,
+    ];
+
+    /// The `type` value.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Vendor::Bamboohr => "bamboohr",
+            Vendor::Personio => "personio",
+            Vendor::Hibob => "hibob",
+            Vendor::Afas => "afas",
+            Vendor::Kombo => "kombo",
+            Vendor::Merge => "merge",
+            Vendor::Entraid => "entraid",
+            Vendor::Workday => "workday",
+        }
+    }
+
+    /// The vendor's name, as people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Vendor::Bamboohr => "BambooHR",
+            Vendor::Personio => "Personio",
+            Vendor::Hibob => "HiBob",
+            Vendor::Afas => "AFAS",
+            Vendor::Kombo => "Kombo",
+            Vendor::Merge => "Merge",
+            Vendor::Entraid => "Microsoft Entra ID",
+            Vendor::Workday => "Workday",
+        }
+    }
 }
 
 /// A further endpoint of a REST source, read with the source's connection.

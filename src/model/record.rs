@@ -388,6 +388,19 @@ impl Person {
     }
 }
 
+/// A mapped field that no record of a source's full read carried: most often a
+/// credential that may not see it (the API answers 200 without it). Directories keep
+/// what they hold for such a field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withheld {
+    /// The person field (`department`, `custom.cost_center`).
+    pub field: String,
+    /// The source's key it is mapped from.
+    pub key: String,
+    /// What to grant the credential.
+    pub grant: String,
+}
+
 /// An employment (contract) of a person, as a record of its own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

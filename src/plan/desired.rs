@@ -251,10 +251,21 @@ impl<'a> Planner<'a> {
                     if same_text(field.compare, text, before) {
                         continue;
                     }
+                    if let Some(f) = withheld_in(p, candidates) {
+                        warnings.push(held(&field.attribute, &f));
+                        continue;
+                    }
                     let from = rendered.map(|(_, t)| p.owners_of(&t.fields())).unwrap_or_default();
                     (text.map(|t| Planned::Value(Value::One(t.to_owned()))), from)
                 }
                 FieldSource::Manager => {
+                    let manager = crate::model::FieldRef::Person(PersonField::Manager);
+                    if p.is_withheld(&manager) {
+                        if before.is_some() {
+                            warnings.push(held(&field.attribute, &manager));
+                        }
+                        continue;
+                    }
                     let value = self.manager_value(i);
                     let from = || vec![p.owner(PersonField::Manager).clone()];
                     match value {
@@ -285,6 +296,25 @@ impl<'a> Planner<'a> {
         }
         changes
     }
+}
+
+/// The first field a field's candidates read that is withheld from `p` (its source
+/// could not see it for anyone): the attribute is kept as the directory holds it.
+fn withheld_in(
+    p: &MergedPerson,
+    candidates: &[crate::model::template::Template],
+) -> Option<crate::model::FieldRef> {
+    if p.withheld.is_empty() {
+        return None;
+    }
+    candidates.iter().flat_map(|t| t.fields()).find(|f| p.is_withheld(f))
+}
+
+/// The warning of an attribute kept because its field is withheld.
+fn held(attribute: &str, field: &crate::model::FieldRef) -> String {
+    format!(
+        "`{attribute}` kept as it is: no record of the source carried `{field}` (the source's warning says what to grant)"
+    )
 }
 
 /// The change that sets the ownership marker's value.

@@ -64,6 +64,12 @@ pub struct Fetched {
     pub employments: usize,
     /// Org units.
     pub org_units: usize,
+    /// Legal entities, where the source knows them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_entities: Option<usize>,
+    /// Work locations, where the source knows them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_locations: Option<usize>,
 }
 
 /// What a run did with one source.
@@ -92,6 +98,9 @@ pub struct SourceResult {
     pub fetched: Option<Fetched>,
     /// Errors while fetching or reconciling.
     pub errors: Vec<String>,
+    /// What the read could not see (fields no record carried), and what to grant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The rows skipped, with where and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_records: Vec<SkippedRecord>,

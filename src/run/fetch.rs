@@ -26,6 +26,7 @@ impl Run {
         cfg: &SourceConfig,
         only: Option<&str>,
         state: &RunState,
+        progress: Arc<std::sync::atomic::AtomicUsize>,
     ) -> Result<SourceRun, RunError> {
         let id = cfg.id.clone();
         let mut run = SourceRun {
@@ -35,6 +36,8 @@ impl Run {
             records: None,
             skipped: Vec::new(),
             fetched: None,
+            full: false,
+            cursor: None,
         };
         if !cfg.enabled {
             run.outcome = SourceOutcome::Disabled;
@@ -57,8 +60,16 @@ impl Run {
             Some(snapshot) if cfg.delta && watermark.is_some() && snapshot.as_of == watermark => watermark,
             _ => None,
         };
+        // Only full reads see who is gone: a delta source reads in full every
+        // `full_every`, counted from its last full read.
+        let full_due = cfg.full_every().is_some_and(|every| {
+            let last = previous.and_then(|p| p.last_full_at);
+            last.is_none_or(|at| self.now.duration_since(at).unsigned_abs() >= every)
+        });
+        let since = since.filter(|_| !full_due);
+        let cursor = since.and(previous.and_then(|p| p.cursor.clone()));
         let source = source::build(cfg, self.files.clone());
-        let fetched = source.fetch(&FetchRequest { since }).await;
+        let fetched = source.fetch(&FetchRequest { since, cursor, progress: Some(progress) }).await;
         match fetched {
             Err(e) => {
                 let reason = error_chain(&e);
@@ -74,23 +85,32 @@ impl Run {
                     SourceHealth::Snapshot { reason: format!("the source asked to skip this run: {reason}") };
                 run.records = last_good;
             }
-            Ok(Fetch::Records(batch)) => {
+            Ok(Fetch::Records(mut batch)) => {
                 run.fetched = Some(Fetched {
                     employees: batch.people.len(),
                     employments: batch.employments.len(),
                     org_units: batch.org_units.len(),
+                    legal_entities: batch.legal_entities,
+                    work_locations: batch.work_locations,
                 });
                 let delta = batch.completeness == Completeness::Delta;
+                run.full = !delta;
+                run.cursor = batch.cursor.clone();
+                for w in &batch.withheld {
+                    warn!(source = %id, field = %w.field, key = %w.key, "no record carried the field: the directories keep what they hold for it; {}", w.grant);
+                }
+                let removed = std::mem::take(&mut batch.removed);
                 let fresh = Snapshot {
                     people: batch.people.into_iter().map(Arc::new).collect(),
                     employments: batch.employments,
                     org_units: batch.org_units,
                     as_of: None,
                     skipped: batch.skipped.iter().map(SkippedRow::keep).collect(),
+                    withheld: batch.withheld,
                 };
                 run.skipped = batch.skipped;
                 let records = match (delta, &last_good) {
-                    (true, Some(base)) if since.is_some() => apply_delta(base, fresh),
+                    (true, Some(base)) if since.is_some() => apply_delta(base, fresh, &removed),
                     (true, _) => {
                         // A delta with no base to merge it into would look like everyone
                         // else left: treat the source as unhealthy for this run.
@@ -140,7 +160,28 @@ impl Run {
 }
 
 /// A delta read merged into the last good read: records replace those of the same id.
-fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
+/// Nobody leaves by being absent from a delta; a person an explicit deletion marker
+/// names (`removed`) stays with their last record marked terminated, so that the plan
+/// treats them as a leaver by their status (absence is judged only after full reads),
+/// until a full read no longer lists them.
+fn apply_delta(base: &Snapshot, delta: Snapshot, removed: &[String]) -> Snapshot {
+    let gone: BTreeSet<&str> = removed.iter().map(String::as_str).collect();
+    let base = &Snapshot {
+        people: base
+            .people
+            .iter()
+            .map(|p| {
+                if gone.contains(p.id.as_str()) {
+                    let mut tombstone = crate::model::Person::clone(p);
+                    tombstone.employment_status = Some(crate::model::EmploymentStatus::Terminated);
+                    Arc::new(tombstone)
+                } else {
+                    p.clone()
+                }
+            })
+            .collect(),
+        ..base.clone()
+    };
     fn merge<T: Clone>(base: &[T], delta: Vec<T>, id: impl Fn(&T) -> &str) -> Vec<T> {
         let changed: BTreeSet<String> = delta.iter().map(|r| id(r).to_owned()).collect();
         let mut out: Vec<T> = base.iter().filter(|r| !changed.contains(id(r))).cloned().collect();
@@ -162,6 +203,8 @@ fn apply_delta(base: &Snapshot, delta: Snapshot) -> Snapshot {
         org_units: merge(&base.org_units, delta.org_units, |u| &u.id),
         as_of: None,
         skipped,
+        // What the last full read could not see, a delta cannot tell either.
+        withheld: base.withheld.clone(),
     }
 }
 
@@ -206,10 +249,28 @@ mod tests {
             people: vec![Arc::new(Person::test("E2").title("B")), Arc::new(Person::test("E3"))],
             ..Default::default()
         };
-        let merged = apply_delta(&base, delta);
+        let merged = apply_delta(&base, delta, &[]);
         let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["E1", "E2", "E3"]);
         assert_eq!(merged.people[1].job_title.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn a_deletion_marker_in_a_delta_makes_a_leaver_by_status_and_absence_makes_none() {
+        let base = Snapshot {
+            people: vec![
+                Arc::new(Person::test("E1")),
+                Arc::new(Person::test("E2")),
+                Arc::new(Person::test("E3")),
+            ],
+            ..Default::default()
+        };
+        let delta = Snapshot { people: vec![Arc::new(Person::test("E2").title("B"))], ..Default::default() };
+        let merged = apply_delta(&base, delta, &["E3".to_owned(), "E9".to_owned()]);
+        let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["E1", "E3", "E2"], "E1 is not in the delta and stays; E9 was never there");
+        assert_eq!(merged.people[0].employment_status, Some(crate::model::EmploymentStatus::Active));
+        assert_eq!(merged.people[1].employment_status, Some(crate::model::EmploymentStatus::Terminated));
     }
 
     #[test]

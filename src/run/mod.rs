@@ -73,6 +73,10 @@ pub struct SourceRun {
     pub skipped: Vec<SkippedRecord>,
     /// Counts of the records fetched in this run.
     pub fetched: Option<Fetched>,
+    /// Whether this run read the source in full (not a delta).
+    pub full: bool,
+    /// The vendor's delta position to go on from next time.
+    pub cursor: Option<String>,
 }
 
 /// What happened to a source in a run.
@@ -211,8 +215,10 @@ impl Run {
         {
             return Err(RunError::UnknownSource(id.to_owned()));
         }
-        let fetches = self.config.sources.iter().map(|cfg| {
-            progress::watch(self.progress, Step::Source(cfg.id.as_str()), self.fetch_one(cfg, only, state))
+        let fetches = self.config.sources.iter().map(|cfg| async move {
+            let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let step = Step::Source(cfg.id.as_str(), &counter);
+            progress::watch(self.progress, step, self.fetch_one(cfg, only, state, counter.clone())).await
         });
         let sources: Vec<SourceRun> =
             futures::future::join_all(fetches).await.into_iter().collect::<Result<_, _>>()?;
@@ -228,6 +234,7 @@ impl Run {
                 people: &snap.people,
                 employments: &snap.employments,
                 org_units: &snap.org_units,
+                withheld: &snap.withheld,
             })
             .collect();
         let population = merge::merge(&merge_input, &self.config.filters);
@@ -454,7 +461,22 @@ impl Run {
     ) -> Result<BTreeMap<SourceId, SourceResult>, RunError> {
         let mut results = BTreeMap::new();
         for s in &gathered.sources {
-            results.insert(s.id.clone(), self.record_source(s, previous, state, accepted, dry_run)?);
+            let mut result = self.record_source(s, previous, state, accepted, dry_run)?;
+            if matches!(s.outcome, SourceOutcome::Read | SourceOutcome::Shrunk(_))
+                && let Some(records) = &s.records
+            {
+                result.warnings = records
+                    .withheld
+                    .iter()
+                    .map(|w| {
+                        format!(
+                            "no record carried `{}` (key `{}`): directories keep what they hold for it; {}",
+                            w.field, w.key, w.grant
+                        )
+                    })
+                    .collect();
+            }
+            results.insert(s.id.clone(), result);
         }
         Ok(results)
     }
@@ -497,7 +519,7 @@ impl Run {
                     let result = SourceResult::read(old.as_ref(), &new, &s.skipped, None, Some(self.now));
                     let people = new.people.len();
                     self.store.save_snapshot(&s.id, &Snapshot { as_of: Some(self.now), ..new })?;
-                    state.record_source_read(&s.id, people, self.now);
+                    state.record_source_read(&s.id, people, self.now, s.full, s.cursor.clone());
                     result
                 }
             }

@@ -48,18 +48,34 @@ impl ShowProgress {
 /// A step that takes a while.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Step<'a> {
-    /// Reading the source with this id.
-    Source(&'a str),
+    /// Reading the source with this id, which has read this many records so far.
+    Source(&'a str, &'a AtomicUsize),
     /// Reading the live entries of the directory with this id.
     Directory(&'a str),
 }
 
 /// Runs `work`, logging every [`EVERY`] that `step` is still going.
 pub(super) async fn watch<F: Future>(show: ShowProgress, step: Step<'_>, work: F) -> F::Output {
+    if let Step::Source(source, records) = step
+        && show.bar()
+    {
+        // On a terminal: a spinner with the records read so far.
+        let bar = ProgressBar::new_spinner().with_message(format!("reading source {source}"));
+        let out = beating(show, Duration::from_millis(200), work, |_| {
+            bar.set_message(format!("reading source {source}: {} records", records.load(Ordering::Relaxed)));
+            bar.tick();
+        })
+        .await;
+        bar.finish_and_clear();
+        return out;
+    }
     beating(show, EVERY, work, |elapsed| {
         let seconds = elapsed.as_secs();
         match step {
-            Step::Source(source) => info!(source, seconds, "still reading the source"),
+            Step::Source(source, records) => {
+                let records = records.load(Ordering::Relaxed);
+                info!(source, seconds, records, "still reading the source")
+            }
             Step::Directory(directory) => info!(directory, seconds, "still reading the directory"),
         }
     })

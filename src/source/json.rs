@@ -259,7 +259,7 @@ fn table_values<'a>(
 }
 
 /// The text at a dotted key of an item; `Ok(None)` when absent or null.
-fn text_at(item: &Value, key: &str) -> Result<Option<String>, String> {
+pub(super) fn text_at(item: &Value, key: &str) -> Result<Option<String>, String> {
     let mut node = item;
     for part in key.split('.') {
         match node.get(part) {

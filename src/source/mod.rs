@@ -8,10 +8,12 @@
 //! what changed. Sources never write anything.
 
 mod csv;
+mod hr;
 mod json;
 mod rest;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -19,6 +21,7 @@ use jiff::Timestamp;
 use crate::config::files::RepoFiles;
 use crate::config::{SourceConfig, SourceKind};
 use crate::model::SourceId;
+pub use crate::model::Withheld;
 use crate::model::{Employment, OrgUnit, Person, Record, SkippedRecord};
 
 /// What a fetch is asked for.
@@ -27,6 +30,11 @@ pub struct FetchRequest {
     /// Start of the last successful sync of this source. Sources with `delta: true` that
     /// support it return only what changed since; `None` asks for everything.
     pub since: Option<Timestamp>,
+    /// The vendor's own delta position the last good read ended at (Microsoft Graph's
+    /// delta link), used with `since`.
+    pub cursor: Option<String>,
+    /// Counts the records read so far, for progress.
+    pub progress: Option<Arc<AtomicUsize>>,
 }
 
 /// The records a source returned.
@@ -45,6 +53,30 @@ pub struct Batch {
     /// Set when the source noticed its read may be incomplete (a short page, a total
     /// that does not add up): the run treats the source as unhealthy.
     pub incomplete: Option<String>,
+    /// Ids of people an explicit deletion marker of a delta read removes (a hard delete
+    /// the API reports); absence from a delta read removes no one.
+    pub removed: Vec<String>,
+    /// Mapped fields no record of a full read carried: the plan keeps what directories
+    /// hold for them.
+    pub withheld: Vec<Withheld>,
+    /// The vendor's delta position for the next read.
+    pub cursor: Option<String>,
+    /// Legal entities read, where the source knows them.
+    pub legal_entities: Option<usize>,
+    /// Work locations read, where the source knows them.
+    pub work_locations: Option<usize>,
+}
+
+/// What `validate --online` learns of a source: a first page read, and the mapped
+/// fields none of its records carried.
+#[derive(Clone, Debug, Default)]
+pub struct Probe {
+    /// Records on the first page (every record, for sources that do not page).
+    pub people: usize,
+    /// Mapped fields no record carried, named with their keys.
+    pub missing: Vec<String>,
+    /// What to grant when fields are missing.
+    pub grant: Option<String>,
 }
 
 /// Whether a batch holds everything or only changes.
@@ -59,6 +91,7 @@ pub enum Completeness {
 
 /// The outcome of a fetch that did not fail.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per read; boxing would buy nothing
 pub enum Fetch {
     /// Records were read.
     Records(Batch),
@@ -108,6 +141,30 @@ pub enum SourceError {
         #[source]
         source: Arc<crate::http::HttpError>,
     },
+    /// The HR system refused the credentials (401, 403, or the token endpoint). Never
+    /// retried: some vendors block addresses that keep failing.
+    #[error("credentials rejected by {vendor}: check the {credential} referenced in {file}")]
+    Credentials {
+        /// The vendor.
+        vendor: &'static str,
+        /// The source file.
+        file: String,
+        /// Which credential.
+        credential: &'static str,
+        /// What the API answered.
+        #[source]
+        source: Box<crate::http::HttpError>,
+    },
+    /// The HR system answered with an error of its own.
+    #[error("{vendor} at `{url}`: {message}")]
+    Vendor {
+        /// The vendor.
+        vendor: &'static str,
+        /// The endpoint.
+        url: String,
+        /// What it said, and what to do.
+        message: String,
+    },
     /// The fetch task stopped unexpectedly.
     #[error("the fetch of source `{0}` stopped unexpectedly")]
     Aborted(SourceId),
@@ -121,6 +178,8 @@ impl SourceError {
             SourceError::Format { .. } => "format",
             SourceError::Http { .. } => "http",
             SourceError::Client { .. } => "client",
+            SourceError::Credentials { .. } => "credentials",
+            SourceError::Vendor { .. } => "vendor",
             SourceError::Aborted(_) => "aborted",
         }
     }
@@ -134,6 +193,15 @@ pub trait Source: Send + Sync {
 
     /// Reads the source.
     async fn fetch(&self, request: &FetchRequest) -> Result<Fetch, SourceError>;
+
+    /// What `validate --online` checks: by default a full read; connectors read a first
+    /// page and name the mapped fields it lacks.
+    async fn check(&self) -> Result<Probe, SourceError> {
+        match self.fetch(&FetchRequest::default()).await? {
+            Fetch::Records(batch) => Ok(Probe { people: batch.people.len(), ..Probe::default() }),
+            Fetch::Skip { .. } => Ok(Probe::default()),
+        }
+    }
 }
 
 /// Builds the source a config declares. File paths are read through `files`.
@@ -144,6 +212,7 @@ pub fn build(config: &SourceConfig, files: Arc<dyn RepoFiles>) -> Box<dyn Source
             Box::new(json::JsonSource::new(config.clone(), settings.clone(), files))
         }
         SourceKind::Rest(settings) => Box::new(rest::RestSource::new(config.clone(), (**settings).clone())),
+        SourceKind::Hr(settings) => Box::new(hr::HrSource::new(config.clone(), (**settings).clone())),
     }
 }
 

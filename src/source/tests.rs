@@ -249,7 +249,7 @@ mod rest {
             Err(e) => panic!("{e}"),
         };
         let source = build(&cfg.sources[0], Arc::new(files));
-        let request = FetchRequest { since: since.map(|s| s.parse().unwrap()) };
+        let request = FetchRequest { since: since.map(|s| s.parse().unwrap()), ..FetchRequest::default() };
         match source.fetch(&request).await? {
             Fetch::Records(b) => Ok(b),
             Fetch::Skip { reason } => panic!("skip: {reason}"),

@@ -68,6 +68,13 @@ pub struct SourceState {
     /// People in the last good read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_good_people: Option<usize>,
+    /// Start of the last good full read (a delta source reads in full again after
+    /// `full_every`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_full_at: Option<Timestamp>,
+    /// The vendor's delta position the last good read ended at (Graph's delta link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
     /// The last error, if the last run failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -132,6 +139,10 @@ pub struct Snapshot {
     /// those people as the read's own plan did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<SkippedRow>,
+    /// Mapped fields no record of the last full read carried: directories keep what
+    /// they hold for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub withheld: Vec<crate::source::Withheld>,
 }
 
 /// A skipped row kept with a snapshot. Unlike a [`SkippedRecord`] in a report, it keeps
@@ -217,10 +228,22 @@ impl RunState {
     }
 
     /// Records a good read of `source` at `now` with `people` people: the watermark of
-    /// the next delta read, and the count the next read's health is judged against.
-    pub fn record_source_read(&mut self, source: &SourceId, people: usize, now: Timestamp) {
+    /// the next delta read, and the count the next read's health is judged against;
+    /// `full` when it read everything, and the vendor's delta position to go on from.
+    pub fn record_source_read(
+        &mut self,
+        source: &SourceId,
+        people: usize,
+        now: Timestamp,
+        full: bool,
+        cursor: Option<String>,
+    ) {
         let s = self.sources.entry(source.clone()).or_default();
         s.last_sync_at = Some(now);
+        if full {
+            s.last_full_at = Some(now);
+        }
+        s.cursor = cursor;
         s.last_good_people = Some(people);
         s.last_error = None;
         s.last_error_at = None;
@@ -288,7 +311,8 @@ impl RunState {
     }
 
     /// This state without the times that move on every run (`last_sync_at`,
-    /// `last_error_at`, `last_applied_at`) and without the serial: what tells whether
+    /// `last_error_at`, `last_full_at`, `last_applied_at`, and a delta source's cursor)
+    /// and without the serial: what tells whether
     /// anything worth committing changed.
     pub fn without_times(&self) -> RunState {
         let mut state = self.clone();
@@ -296,6 +320,8 @@ impl RunState {
         for source in state.sources.values_mut() {
             source.last_sync_at = None;
             source.last_error_at = None;
+            source.last_full_at = None;
+            source.cursor = None;
         }
         for directory in state.directories.values_mut() {
             directory.last_applied_at = None;

@@ -24,7 +24,7 @@ use crate::model::filter::{self, Decision, Filter};
 use crate::model::template::{PersonOnly, Vars};
 use crate::model::{Compare, FilterId, SourceId};
 use crate::model::{Employment, FieldRef, FieldValue, OrgUnit, Person, PersonField};
-use crate::model::{Key, Slot};
+use crate::model::{Key, Slot, Withheld};
 
 /// The records of one source that take part in a merge.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +37,8 @@ pub struct SourceRecords<'a> {
     pub employments: &'a [Employment],
     /// Its org units.
     pub org_units: &'a [OrgUnit],
+    /// Mapped fields its last full read did not carry for anyone.
+    pub withheld: &'a [Withheld],
 }
 
 /// Everyone the sources describe, merged.
@@ -66,6 +68,24 @@ pub struct MergedPerson {
     pub org_unit_name: Option<String>,
     /// Why the person cannot be synced safely, when records conflict.
     pub ambiguity: Option<String>,
+    /// Fields a source of the person's records could not see for anyone
+    /// ([`Withheld`]): where the person has no value for one, directories keep theirs.
+    pub withheld: Vec<FieldRef>,
+}
+
+impl MergedPerson {
+    /// Whether `field` is withheld from this person: a source could not see it, and no
+    /// other gave a value.
+    pub fn is_withheld(&self, field: &FieldRef) -> bool {
+        if self.withheld.is_empty() {
+            return false;
+        }
+        let field = match field {
+            FieldRef::OrgUnitName => &FieldRef::Person(PersonField::OrgUnit),
+            other => other,
+        };
+        self.withheld.contains(field) && self.get(field).is_none()
+    }
 }
 
 /// A record that was merged into a person.
@@ -143,6 +163,7 @@ struct Candidate<'a> {
     person: &'a Arc<Person>,
     source: &'a SourceConfig,
     decision: Decision,
+    withheld: &'a [Withheld],
 }
 
 /// Merges the records of `sources`, applying each source's `filters`.
@@ -227,7 +248,7 @@ pub fn merge(sources: &[SourceRecords<'_>], filters: &BTreeMap<FilterId, Filter>
                     }
                 }
             }
-            candidates.push(Candidate { person, source: s.config, decision });
+            candidates.push(Candidate { person, source: s.config, decision, withheld: s.withheld });
             group_of.push(group);
         }
     }
@@ -341,6 +362,14 @@ fn build(mut group: Vec<&Candidate<'_>>, conflict: Option<String>) -> MergedPers
         Some(_) => Decision::Included,
         None => first.decision.clone(),
     };
+    let mut withheld: Vec<FieldRef> = Vec::new();
+    for w in group.iter().flat_map(|c| c.withheld) {
+        if let Ok(field) = w.field.parse::<FieldRef>()
+            && !withheld.contains(&field)
+        {
+            withheld.push(field);
+        }
+    }
     MergedPerson {
         key: format!("{}:{}", first.source.id, first.person.id),
         records: group
@@ -358,6 +387,7 @@ fn build(mut group: Vec<&Candidate<'_>>, conflict: Option<String>) -> MergedPers
         manager: ManagerLink::None,
         org_unit_name: None,
         ambiguity: conflict,
+        withheld,
     }
 }
 
@@ -457,7 +487,7 @@ mod tests {
     }
 
     fn records<'a>(config: &'a SourceConfig, people: &[Person]) -> SourceRecords<'a> {
-        SourceRecords { config, people: shared(people), employments: &[], org_units: &[] }
+        SourceRecords { config, people: shared(people), employments: &[], org_units: &[], withheld: &[] }
     }
 
     #[test]
@@ -584,6 +614,7 @@ mod tests {
                 people: shared(&people),
                 employments: &employments,
                 org_units: &units,
+                withheld: &[],
             }],
             &BTreeMap::new(),
         );

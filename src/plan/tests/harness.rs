@@ -122,7 +122,13 @@ impl Case {
     pub(in crate::plan) fn plan_with(&self, held_elsewhere: &crate::directory::HeldElsewhere) -> Plan {
         let source = self.config.source("hr").unwrap();
         let people: Vec<Arc<Person>> = self.people.iter().cloned().map(Arc::new).collect();
-        let records = [SourceRecords { config: source, people: &people, employments: &[], org_units: &[] }];
+        let records = [SourceRecords {
+            config: source,
+            people: &people,
+            employments: &[],
+            org_units: &[],
+            withheld: &[],
+        }];
         let population = merge::merge(&records, &self.config.filters);
         // The records as a set: a run hands the planner a hash of what it read, and the
         // order of the records says nothing about them.

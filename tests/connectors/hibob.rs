@@ -1,0 +1,1 @@
+//! This connector's end-to-end test comes with the connector (issue 13).
