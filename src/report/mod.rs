@@ -93,6 +93,12 @@ pub struct SourceResult {
     /// Org units.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub org_units: Option<Bucket>,
+    /// Legal entities the read named (HR connectors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_entities: Option<usize>,
+    /// Work locations the read named (HR connectors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_locations: Option<usize>,
     /// Records fetched (dry runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fetched: Option<Fetched>,

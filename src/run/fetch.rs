@@ -3,7 +3,7 @@
 //! and the health of what came back ([`health`](crate::plan::guard::health)). A read
 //! that is not trusted leaves the last good read in place.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tracing::{info, warn};
@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::{Run, RunError, SourceOutcome, SourceRun};
 use crate::config::SourceConfig;
 use crate::digest::ContentHash;
-use crate::model::{Record, error_chain};
+use crate::model::{FieldRef, Person, Record, error_chain};
 use crate::plan::SourceHealth;
 use crate::plan::guard::health::{self, Read, Verdict};
 use crate::report::Fetched;
@@ -100,6 +100,7 @@ impl Run {
                     warn!(source = %id, field = %w.field, key = %w.key, "no record carried the field: the directories keep what they hold for it; {}", w.grant);
                 }
                 let removed = std::mem::take(&mut batch.removed);
+                let unsent = std::mem::take(&mut batch.unsent);
                 let fresh = Snapshot {
                     people: batch.people.into_iter().map(Arc::new).collect(),
                     employments: batch.employments,
@@ -110,7 +111,7 @@ impl Run {
                 };
                 run.skipped = batch.skipped;
                 let records = match (delta, &last_good) {
-                    (true, Some(base)) if since.is_some() => apply_delta(base, fresh, &removed),
+                    (true, Some(base)) if since.is_some() => apply_delta(base, fresh, &removed, &unsent),
                     (true, _) => {
                         // A delta with no base to merge it into would look like everyone
                         // else left: treat the source as unhealthy for this run.
@@ -163,8 +164,36 @@ impl Run {
 /// Nobody leaves by being absent from a delta; a person an explicit deletion marker
 /// names (`removed`) stays with their last record marked terminated, so that the plan
 /// treats them as a leaver by their status (absence is judged only after full reads),
-/// until a full read no longer lists them.
-fn apply_delta(base: &Snapshot, delta: Snapshot, removed: &[String]) -> Snapshot {
+/// until a full read no longer lists them. A field a delta record does not carry at all
+/// (`unsent`: Graph leaves out a manager that did not change) keeps its last value.
+fn apply_delta(
+    base: &Snapshot,
+    mut delta: Snapshot,
+    removed: &[String],
+    unsent: &BTreeMap<String, Vec<FieldRef>>,
+) -> Snapshot {
+    if !unsent.is_empty() {
+        let by_id: BTreeMap<&str, &Arc<Person>> = base.people.iter().map(|p| (p.id.as_str(), p)).collect();
+        for person in delta.people.iter_mut() {
+            let (Some(fields), Some(old)) = (unsent.get(&person.id), by_id.get(person.id.as_str())) else {
+                continue;
+            };
+            let person = Arc::make_mut(person);
+            for field in fields {
+                match field {
+                    FieldRef::Person(f) => {
+                        person.fill_from(old, *f);
+                    }
+                    FieldRef::Custom(name) => {
+                        if let Some(v) = old.custom.get(name) {
+                            person.custom.entry(name.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                    FieldRef::OrgUnitName | FieldRef::Source => {}
+                }
+            }
+        }
+    }
     let gone: BTreeSet<&str> = removed.iter().map(String::as_str).collect();
     let base = &Snapshot {
         people: base
@@ -237,7 +266,6 @@ fn as_set<T: Record>(mut records: Vec<&T>) -> Vec<&T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Person;
 
     #[test]
     fn deltas_replace_records_by_id() {
@@ -249,7 +277,7 @@ mod tests {
             people: vec![Arc::new(Person::test("E2").title("B")), Arc::new(Person::test("E3"))],
             ..Default::default()
         };
-        let merged = apply_delta(&base, delta, &[]);
+        let merged = apply_delta(&base, delta, &[], &BTreeMap::new());
         let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["E1", "E2", "E3"]);
         assert_eq!(merged.people[1].job_title.as_deref(), Some("B"));
@@ -266,11 +294,30 @@ mod tests {
             ..Default::default()
         };
         let delta = Snapshot { people: vec![Arc::new(Person::test("E2").title("B"))], ..Default::default() };
-        let merged = apply_delta(&base, delta, &["E3".to_owned(), "E9".to_owned()]);
+        let merged = apply_delta(&base, delta, &["E3".to_owned(), "E9".to_owned()], &BTreeMap::new());
         let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["E1", "E3", "E2"], "E1 is not in the delta and stays; E9 was never there");
         assert_eq!(merged.people[0].employment_status, Some(crate::model::EmploymentStatus::Active));
         assert_eq!(merged.people[1].employment_status, Some(crate::model::EmploymentStatus::Terminated));
+    }
+
+    #[test]
+    fn a_field_a_delta_record_does_not_carry_keeps_its_last_value() {
+        let mut old = Person::test("E1").title("Boss");
+        old.manager = Some("E0".into());
+        old.department = Some("Sales".into());
+        let base = Snapshot { people: vec![Arc::new(old)], ..Default::default() };
+        // The delta carries the title (changed) and the department key as null; the
+        // manager key is not in the record at all.
+        let delta =
+            Snapshot { people: vec![Arc::new(Person::test("E1").title("CEO"))], ..Default::default() };
+        let unsent =
+            BTreeMap::from([("E1".to_owned(), vec![FieldRef::Person(crate::model::PersonField::Manager)])]);
+        let merged = apply_delta(&base, delta, &[], &unsent);
+        let p = &merged.people[0];
+        assert_eq!(p.job_title.as_deref(), Some("CEO"));
+        assert_eq!(p.manager.as_deref(), Some("E0"), "not carried: kept");
+        assert_eq!(p.department, None, "carried as null: cleared");
     }
 
     #[test]

@@ -462,6 +462,10 @@ impl Run {
         let mut results = BTreeMap::new();
         for s in &gathered.sources {
             let mut result = self.record_source(s, previous, state, accepted, dry_run)?;
+            if let Some(fetched) = s.fetched {
+                result.legal_entities = fetched.legal_entities;
+                result.work_locations = fetched.work_locations;
+            }
             if matches!(s.outcome, SourceOutcome::Read | SourceOutcome::Shrunk(_))
                 && let Some(records) = &s.records
             {

@@ -65,6 +65,9 @@ pub struct Batch {
     pub legal_entities: Option<usize>,
     /// Work locations read, where the source knows them.
     pub work_locations: Option<usize>,
+    /// In a delta read, the fields each person's record did not carry at all (the key
+    /// absent, not null): they keep the last good read's values when merged.
+    pub unsent: std::collections::BTreeMap<String, Vec<crate::model::FieldRef>>,
 }
 
 /// What `validate --online` learns of a source: a first page read, and the mapped

@@ -107,6 +107,8 @@ fn kombo_people_reach_ldap_deltas_merge_and_only_deletion_markers_and_full_reads
     let job = parse(&out.stdout);
     assert_eq!(job["directories"]["corp"]["updated"], 1, "{out:?}");
     assert_eq!(job["directories"]["corp"]["disabled"], 1, "{out:?}");
+    assert_eq!(job["sources"]["hr"]["legal_entities"], 1, "{out:?}");
+    assert_eq!(job["sources"]["hr"]["work_locations"], 1, "{out:?}");
     let asked = kombo.api.params("/v1/hris/employees", "updated_after");
     assert_eq!(asked.last().unwrap().as_deref(), Some("2026-11-22T09:00:00Z"), "{asked:?}");
     assert_eq!(numbers(&repo.disabled()), ["20004"]);
@@ -128,5 +130,22 @@ fn kombo_people_reach_ldap_deltas_merge_and_only_deletion_markers_and_full_reads
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(kombo.api.params("/v1/hris/employees", "updated_after").last().unwrap(), &None);
     assert_eq!(numbers(&repo.disabled()), ["20004", "20005"]);
+
+    // The integration loses the groups scope: the next full read has no department for
+    // anyone. The directory keeps `ou` as it is, and the job result says what to grant.
+    for e in kombo.people.lock().unwrap().iter_mut() {
+        e.as_object_mut().unwrap().remove("groups");
+    }
+    let out = repo.run("2026-11-24T13:00:00Z", &["run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = parse(&out.stdout);
+    assert_eq!(job["directories"]["corp"]["updated"], 0, "{out:?}");
+    let warnings = job["sources"]["hr"]["warnings"].to_string();
+    assert!(
+        warnings.contains("no record carried `department`") && warnings.contains("Data scopes"),
+        "{out:?}"
+    );
+    let two = repo.people().into_iter().find(|e| attr(e, "employeeNumber") == Some("20002")).unwrap();
+    assert_eq!(attr(&two, "ou"), Some("Finance"), "kept: {two:?}");
     repo.assert_no_secret_kept();
 }

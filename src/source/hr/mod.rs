@@ -390,7 +390,7 @@ impl Source for HrSource {
         let name = api.name(&got.endpoint);
         let mut batch =
             Batch { cursor: got.cursor.clone(), incomplete: got.incomplete.clone(), ..Batch::default() };
-        let present = map_people(&got.people, &name, &api.fields, &self.normalizer(), &mut batch);
+        let present = map_people(&got.people, &name, &api.fields, &self.normalizer(), &mut batch, got.delta);
         let normalizer = self.normalizer();
         let keys = |keys: &[(&str, &str)]| -> crate::config::Columns {
             keys.iter().map(|(f, k)| ((*f).to_owned(), (*k).to_owned())).collect()
@@ -460,8 +460,14 @@ impl Source for HrSource {
         let ask = Ask { since: None, cursor: None, first_page_only: true };
         let (got, api) = self.read(&ask, None).await?;
         let mut batch = Batch::default();
-        let present =
-            map_people(&got.people, &api.name(&got.endpoint), &api.fields, &self.normalizer(), &mut batch);
+        let present = map_people(
+            &got.people,
+            &api.name(&got.endpoint),
+            &api.fields,
+            &self.normalizer(),
+            &mut batch,
+            false,
+        );
         let missing = if got.people.is_empty() {
             Vec::new()
         } else {
@@ -499,13 +505,15 @@ impl Presence {
 }
 
 /// Maps vendor records onto people, into `batch`; returns, per mapped field, whether
-/// it arrived.
+/// it arrived. In a `delta`, the fields a record does not carry at all are noted in
+/// [`Batch::unsent`], to keep their last good values.
 fn map_people(
     items: &[Value],
     name: &str,
     fields: &[(PersonTarget, String)],
     normalizer: &Normalizer,
     batch: &mut Batch,
+    delta: bool,
 ) -> Vec<Presence> {
     let mut present = vec![Presence::default(); fields.len()];
     for (i, item) in items.iter().enumerate() {
@@ -520,9 +528,16 @@ fn map_people(
         }
         let mut values: Vec<(&PersonTarget, String)> = Vec::with_capacity(fields.len());
         let mut problem = None;
+        let mut unsent: Vec<FieldRef> = Vec::new();
         for (f, (target, key)) in fields.iter().enumerate() {
-            if !present[f].key && has_key(item, key) {
+            let carried = has_key(item, key);
+            if carried {
                 present[f].key = true;
+            } else if delta {
+                unsent.push(match target {
+                    PersonTarget::Field(field) => FieldRef::Person(*field),
+                    PersonTarget::Custom(name) => FieldRef::Custom(name.clone()),
+                });
             }
             match text_at(item, key) {
                 Ok(Some(v)) => {
@@ -547,7 +562,12 @@ fn map_people(
             None => normalizer.person(location, values.iter().map(|(t, v)| (*t, v.as_str()))),
         };
         match person {
-            Ok(p) => batch.people.push(p),
+            Ok(p) => {
+                if !unsent.is_empty() {
+                    batch.unsent.insert(p.id.clone(), unsent);
+                }
+                batch.people.push(p)
+            }
             Err(s) => batch.skipped.push(s),
         }
     }
