@@ -96,6 +96,30 @@ impl Run {
                 let delta = batch.completeness == Completeness::Delta;
                 run.full = !delta;
                 run.cursor = batch.cursor.clone();
+                // A filter that tests a withheld field would decide for everyone on a
+                // value the source never sent: nobody is judged by such a read.
+                let filtered: Vec<&str> = batch
+                    .withheld
+                    .iter()
+                    .filter(|w| {
+                        let Ok(field) = w.field.parse::<FieldRef>() else { return false };
+                        cfg.filters.iter().filter_map(|id| self.config.filters.get(id)).any(|f| {
+                            f.include.iter().chain(&f.exclude).any(|rule| {
+                                rule.field == field
+                                    || (rule.field == FieldRef::OrgUnitName
+                                        && field == FieldRef::Person(crate::model::PersonField::OrgUnit))
+                            })
+                        })
+                    })
+                    .map(|w| w.field.as_str())
+                    .collect();
+                if !filtered.is_empty() && batch.incomplete.is_none() {
+                    batch.incomplete = Some(format!(
+                        "no record carried {}, which the source's filters test: hrsync cannot tell who is in scope; {}",
+                        filtered.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+                        batch.withheld.first().map(|w| w.grant.as_str()).unwrap_or_default()
+                    ));
+                }
                 for w in &batch.withheld {
                     warn!(source = %id, field = %w.field, key = %w.key, "no record carried the field: the directories keep what they hold for it; {}", w.grant);
                 }

@@ -149,3 +149,32 @@ fn kombo_people_reach_ldap_deltas_merge_and_only_deletion_markers_and_full_reads
     assert_eq!(attr(&two, "ou"), Some("Finance"), "kept: {two:?}");
     repo.assert_no_secret_kept();
 }
+
+#[test]
+fn a_field_the_filters_test_that_never_arrives_stops_the_read_from_judging_anyone() {
+    let kombo = start();
+    for e in kombo.people.lock().unwrap().iter_mut() {
+        e.as_object_mut().unwrap().remove("employment_type");
+    }
+    let url = format!("{}/v1", kombo.api.url());
+    let repo = Repo::new(
+        "kombo.yaml",
+        &[("  # url: https://api.us.kombo.dev/v1", &format!("  url: {url}"))],
+        ("KOMBO_API_KEY", KEY),
+    );
+    std::fs::create_dir_all(repo.repo().join("filters")).unwrap();
+    std::fs::write(
+        repo.repo().join("filters/staff.yaml"),
+        "version: 1\nexclude:\n  - { field: employment_type, in: [CONTRACT] }\n",
+    )
+    .unwrap();
+    let source = repo.repo().join("sources/hr.yaml");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, format!("{text}filters: [staff]\n")).unwrap();
+    let out = repo.run("2026-11-22T09:00:00Z", &["run"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    let job = parse(&out.stdout);
+    assert_eq!(job["directories"]["corp"]["created"], 0, "{out:?}");
+    assert!(out.stdout.contains("which the source's filters test"), "{out:?}");
+    assert!(repo.people().is_empty());
+}
