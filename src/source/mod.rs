@@ -158,6 +158,19 @@ pub enum SourceError {
         #[source]
         source: Box<crate::http::HttpError>,
     },
+    /// A credential of an HR connector cannot be read (an unset variable, a missing file).
+    #[error("cannot read the {credential} of {vendor} referenced in {file}")]
+    Secret {
+        /// The vendor.
+        vendor: &'static str,
+        /// The source file.
+        file: String,
+        /// Which credential.
+        credential: &'static str,
+        /// Why.
+        #[source]
+        source: Box<crate::http::HttpError>,
+    },
     /// The HR system answered with an error of its own.
     #[error("{vendor} at `{url}`: {message}")]
     Vendor {
@@ -182,6 +195,7 @@ impl SourceError {
             SourceError::Http { .. } => "http",
             SourceError::Client { .. } => "client",
             SourceError::Credentials { .. } => "credentials",
+            SourceError::Secret { .. } => "secret",
             SourceError::Vendor { .. } => "vendor",
             SourceError::Aborted(_) => "aborted",
         }

@@ -222,6 +222,16 @@ impl Api<'_> {
     /// A failed request as a source error: refused credentials say what to check.
     pub fn failed(&self, path: &str, source: HttpError) -> SourceError {
         let status = source.status();
+        if let HttpError::Auth(inner) = &source
+            && inner.is::<crate::config::SecretError>()
+        {
+            return SourceError::Secret {
+                vendor: self.vendor(),
+                file: self.config.file.clone(),
+                credential: self.credential,
+                source: Box::new(source),
+            };
+        }
         let refused = matches!(status, Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN))
             || matches!(source, HttpError::Auth(_));
         if refused {
@@ -351,7 +361,7 @@ impl HrSource {
         let mut headers: Vec<(&str, String)> = vec![("Accept", "application/json".to_owned())];
         headers.extend(self.settings.headers.iter().map(|(k, v)| (k.as_str(), v.clone())));
         for (name, secret) in &self.settings.secret_headers {
-            let value = secret.resolve().map_err(|e| SourceError::Credentials {
+            let value = secret.resolve().map_err(|e| SourceError::Secret {
                 vendor: self.settings.vendor.name(),
                 file: self.config.file.clone(),
                 credential: self.connector.credential(),

@@ -314,3 +314,14 @@ fn the_source_file_is_checked_against_what_kombo_takes() {
     );
     assert_eq!(mock::problems(&format!("{base}  integration_id: x\n")), "");
 }
+
+#[tokio::test]
+async fn a_secret_that_cannot_be_read_is_named_and_nothing_is_sent() {
+    let (server, log) = serve(vec![employee(1, "ACTIVE")]).await;
+    let mut missing = mock::secret("");
+    missing.reference = "${file:/nonexistent/kombo-key}".into();
+    let err = mock::read(mock::source(&yaml(&server, &missing, "")).as_ref(), None, None).await.unwrap_err();
+    assert!(matches!(err, SourceError::Secret { .. }), "{err}");
+    assert_eq!(err.to_string(), "cannot read the API key and integration id of Kombo referenced in sources/s.yaml");
+    assert!(log.requests().is_empty());
+}
