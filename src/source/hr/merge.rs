@@ -208,6 +208,7 @@ fn derive(record: &mut Value, units: &mut BTreeMap<String, Value>, employments: 
         });
         if let Some(d) = department
             && let Some(id) = d.get("id").and_then(Value::as_str)
+            && d.get("name").is_some_and(Value::is_string)
         {
             units.entry(id.to_owned()).or_insert_with(|| {
                 json!({"id": id, "name": text_of(Some(d), "name"), "parent": text_of(Some(d), "parent_group")})
