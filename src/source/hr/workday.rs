@@ -32,6 +32,10 @@
 //! - Dates: Workday writes a date with the tenant's offset (`2026-03-01-08:00`, its XML
 //!   form, ◐ in JSON); the start and end date columns are read as their date.
 //! - Org units: the distinct pairs of the `org_unit` and `department` columns.
+//! - Time zones: Workday evaluates effective dates in the integration user's time zone;
+//!   a user far from the workers' zone sees terminations late (Entra ID's Workday
+//!   inbound saw up to 17 h for Melbourne, hr-apis.md §2.8). Give the user the workers'
+//!   zone, and the source the same `timezone`.
 
 use std::collections::BTreeMap;
 
