@@ -23,10 +23,9 @@
 //! - **Relationships are different.** The overview says `propertyName@delta`
 //!   annotations are "included in the response of the initial delta query request"; in
 //!   later rounds a changed user carries `manager@delta` only when the manager changed.
-//!   A delta record without it says nothing about the manager, and the core's merge
-//!   would clear the manager of every user whose job title changed. So such users'
-//!   managers are asked for (`GET users/{id}/manager?$select=id`, 404 = none) — at most
-//!   [`LOOKUPS`]; a delta with more reads a full round instead.
+//!   A delta record without it says nothing about the manager: its `hrsync.manager`
+//!   key is left out (not null), and the core's merge keeps the manager of the last
+//!   good read for a key a delta record does not carry.
 //! - **Resets.** A delta link Graph no longer knows (410 Gone with an empty token in
 //!   `Location`, tokens older than seven days for directory objects, tenant
 //!   maintenance; codes such as `syncStateNotFound`) starts a full round; so does a
@@ -50,7 +49,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -66,10 +64,6 @@ pub(super) struct EntraId;
 
 /// The delta function of the users collection.
 const DELTA: &str = "users/delta";
-
-/// At most this many manager look-ups for one delta read; a delta with more users whose
-/// record does not say who their manager is reads a full round instead.
-const LOOKUPS: usize = 200;
 
 /// Graph error codes that mean the delta link is no longer usable and a full round is
 /// due (delta-query-overview.md, "Synchronization reset" and "Token duration").
@@ -201,16 +195,7 @@ async fn round(api: &Api<'_>, ask: &Ask<'_>, start: Option<&str>) -> Result<Roun
         }
     };
     let mut got = Got { delta, cursor: delta_link, endpoint: DELTA.into(), ..Got::default() };
-    let unknown = settle(entries, &mut got);
-    if !unknown.is_empty() {
-        if unknown.len() > LOOKUPS {
-            return Ok(Round::Resync(format!(
-                "{} changed users carry no `manager@delta` (more than {LOOKUPS} to look up)",
-                unknown.len()
-            )));
-        }
-        lookup_managers(api, &mut got.people, &unknown).await?;
-    }
+    settle(entries, &mut got);
     got.org_units = org_units(api, &got.people);
     Ok(Round::Done(Box::new(got)))
 }
@@ -260,9 +245,10 @@ fn manager_of(record: &Value) -> Option<Option<String>> {
 }
 
 /// Keeps the last occurrence of each id, sorts deletion markers into `got.removed`
-/// (delta reads only) and the rest into `got.people` with their derived keys. Returns
-/// the positions in `got.people` of delta records that do not say who their manager is.
-fn settle(entries: Vec<Value>, got: &mut Got) -> Vec<usize> {
+/// (delta reads only) and the rest into `got.people` with their derived keys. A delta
+/// record that does not say who the manager is gets no `hrsync.manager` key: the core
+/// keeps the last good value of a key a delta record does not carry.
+fn settle(entries: Vec<Value>, got: &mut Got) {
     let id_of = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_owned);
     let mut last: HashMap<String, usize> = HashMap::new();
     let mut managers: HashMap<String, Option<String>> = HashMap::new();
@@ -274,7 +260,6 @@ fn settle(entries: Vec<Value>, got: &mut Got) -> Vec<usize> {
             last.insert(id, i);
         }
     }
-    let mut unknown = Vec::new();
     for (i, mut entry) in entries.into_iter().enumerate() {
         let id = id_of(&entry);
         if let Some(id) = &id
@@ -306,52 +291,14 @@ fn settle(entries: Vec<Value>, got: &mut Got) -> Vec<usize> {
                 None if !got.delta => {
                     derived.insert("manager".into(), Value::Null);
                 }
-                // A delta that does not say: leave the key out until it is looked up.
-                None => unknown.push(got.people.len()),
+                // A delta that does not say: the key is left out, and the merge keeps
+                // the manager the last good read had.
+                None => {}
             }
             o.insert("hrsync".into(), Value::Object(derived));
         }
         got.people.push(entry);
     }
-    unknown
-}
-
-/// Asks Graph for the manager of each of `people[at]` and sets `hrsync.manager`.
-async fn lookup_managers(api: &Api<'_>, people: &mut [Value], at: &[usize]) -> Result<(), SourceError> {
-    let mut asks = Vec::with_capacity(at.len());
-    for &i in at {
-        let id = people.get(i).and_then(|p| p.get("id")).and_then(Value::as_str).unwrap_or("");
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(api.format(DELTA, format!("record {}: `id` is not a Graph object id", i + 1)));
-        }
-        asks.push((i, format!("users/{id}/manager")));
-    }
-    let found: Vec<(usize, Result<Option<String>, SourceError>)> =
-        futures::stream::iter(asks.into_iter().map(|(i, path)| async move {
-            let answer = match api.get(&path, &[("$select", "id".to_owned())]).await {
-                Ok(r) => {
-                    Ok(r.body.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str).map(str::to_owned))
-                }
-                // Graph answers 404 (Request_ResourceNotFound) for a user without one.
-                Err(SourceError::Http { source, .. }) if source.status() == Some(StatusCode::NOT_FOUND) => {
-                    Ok(None)
-                }
-                Err(e) => Err(e),
-            };
-            (i, answer)
-        }))
-        .buffered(api.settings.http.concurrency.max(1))
-        .collect()
-        .await;
-    for (i, manager) in found {
-        let manager = manager?;
-        if let Some(derived) =
-            people.get_mut(i).and_then(|p| p.get_mut("hrsync")).and_then(Value::as_object_mut)
-        {
-            derived.insert("manager".into(), manager.map_or(Value::Null, Value::String));
-        }
-    }
-    Ok(())
 }
 
 /// The org units: the distinct values of the key `org_unit` is mapped to, each its own
