@@ -9,7 +9,11 @@
 //!   total. At most 400 field ids. `showInactive` defaults to false, which leaves out
 //!   every terminated person and would make them all look gone: every read sends
 //!   `true`. `humanReadable: REPLACE` gives list fields (department, site) as their
-//!   names instead of item ids.
+//!   names instead of item ids. Dates: "Fields and lists metadata" says a date's
+//!   human-readable value is the same ISO date, but the older "How to work with lists
+//!   Public API" page shows human-readable dates in the calling user's date format
+//!   (`08/09/2019`); should a tenant answer so, people are skipped with the date's
+//!   reason (never read as leavers), and the service user's date format must be ISO.
 //! - Keys: the answer names fields in slash notation (`"/root/id": {"value": …}`),
 //!   often beside nested category objects (`"work": {"department": …}`), and root
 //!   fields at the top (`"id"`, `"firstName"`). Each record gets the nested form of
@@ -27,10 +31,12 @@
 //!   Without it, `internal.status` (Active/Inactive) with `internal.terminationDate`:
 //!   Active → active, Inactive with a termination date → terminated, without → pending.
 //! - Manager: `work.reportsTo.id`. `work.manager` is an employee-reference field whose
-//!   backend value is the manager's id, but under `humanReadable: REPLACE` an
-//!   employee reference is replaced by the person's display name ("Fields and lists
-//!   metadata", human-readable values); `work.reportsTo` is an object carrying the
-//!   manager's `id` and `email` either way (as in lyft/cartography's HiBob fixture).
+//!   backend value is the manager's id ("Fields and lists metadata": an
+//!   employee-reference is "the string ID of an employee"), but under `humanReadable:
+//!   REPLACE` a reference gets its human-readable value, which that table gives as
+//!   the employee rather than the id; `work.reportsTo` is an object carrying the
+//!   manager's `id` and `email` (as in lyft/cartography's HiBob fixture, where
+//!   `work.manager` and `work.reportsTo.id` hold the same id).
 //! - Throttling: people search allows 50 requests a minute; a 429 carries
 //!   `X-RateLimit-Reset` (the Unix time the window resets), which the client waits
 //!   for. 401 and 403 are never retried: HiBob's firewall blocks addresses with

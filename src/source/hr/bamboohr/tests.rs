@@ -399,3 +399,22 @@ fn the_source_file_is_checked_against_what_bamboohr_takes() {
     assert!(mock::problems(&host).contains("is not a host name label"), "{}", mock::problems(&host));
     assert_eq!(mock::problems(&format!("{base}  company_domain: acme\n  api_key: \"${{env:K}}\"\n")), "");
 }
+
+#[tokio::test]
+async fn many_changed_people_are_read_in_reports_of_page_size_ids() {
+    let mut people = company();
+    for p in people.iter_mut().take(3) {
+        p["lastChanged"] = json!("2026-11-25T10:00:00+00:00");
+    }
+    let (server, log) = serve(people, &[]).await;
+    let key = mock::secret(KEY);
+    let source = mock::source(
+        &yaml(&server, &key, "delta: true\n").replace("retries: 2\n", "retries: 2\n  page_size: 2\n"),
+    );
+    let batch = mock::read(source.as_ref(), Some("2026-11-24T09:00:00Z"), None).await.unwrap();
+    let filters: Vec<Value> =
+        report_bodies(&log).iter().map(|b| b["filters"]["employeeIds"].clone()).collect();
+    assert_eq!(filters, [json!([1, 2]), json!([3])]);
+    assert_eq!(batch.people.len(), 3);
+    assert!(batch.incomplete.is_none());
+}
