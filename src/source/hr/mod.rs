@@ -57,7 +57,6 @@ pub(super) struct Ask<'a> {
     /// Changes since this time (a delta read), or `None` for everything.
     pub since: Option<Timestamp>,
     /// The vendor's own delta position from the last read (Graph's delta link).
-    #[allow(dead_code)] // read by the Graph connector, being written
     pub cursor: Option<&'a str>,
     /// Only the first page (`validate --online`).
     pub first_page_only: bool,
@@ -252,7 +251,6 @@ impl Api<'_> {
 
     /// The keys the mapping reads, without duplicates, in mapping order: what to ask
     /// for where the API returns only the fields it is asked for.
-    #[allow(dead_code)] // used by the connectors that ask for named fields, being written
     pub fn mapped_keys(&self) -> Vec<&str> {
         let mut seen = HashSet::new();
         self.fields.iter().map(|(_, k)| k.as_str()).filter(|k| !k.is_empty() && seen.insert(*k)).collect()
@@ -614,7 +612,16 @@ pub(super) fn date_part(raw: &str) -> Option<String> {
         && b[4] == b'-'
         && b[7] == b'-'
         && b[5..7].iter().chain(&b[8..10]).all(u8::is_ascii_digit);
-    if dated && (b.len() == 10 || matches!(b[10], b'T' | b't' | b' ')) {
+    // A time, or a zone alone (`2026-03-01Z`, Workday's `2026-03-01-08:00`), after
+    // the date: the date is what the HR system recorded.
+    let zone = |rest: &[u8]| {
+        rest == b"Z"
+            || (rest.len() == 6
+                && matches!(rest[0], b'+' | b'-')
+                && rest[1..3].iter().chain(&rest[4..6]).all(u8::is_ascii_digit)
+                && rest[3] == b':')
+    };
+    if dated && (b.len() == 10 || matches!(b[10], b'T' | b't' | b' ') || zone(&b[10..])) {
         return Some(t[..10].to_owned());
     }
     Some(t.to_owned())
@@ -659,6 +666,10 @@ mod tests {
         assert_eq!(date_part("0000-00-00"), None);
         assert_eq!(date_part("01.03.2026").as_deref(), Some("01.03.2026"));
         assert_eq!(date_part("2026-03-01x").as_deref(), Some("2026-03-01x"));
+        assert_eq!(date_part("2026-03-01-08:00").as_deref(), Some("2026-03-01"));
+        assert_eq!(date_part("2026-03-01+01:00").as_deref(), Some("2026-03-01"));
+        assert_eq!(date_part("2026-03-01Z").as_deref(), Some("2026-03-01"));
+        assert_eq!(date_part("2026-03-01-0800").as_deref(), Some("2026-03-01-0800"));
         assert_eq!(date_part("é"), Some("é".to_owned()));
     }
 }
