@@ -309,6 +309,17 @@ impl Http {
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = throttle_wait(response.headers());
+                    // BambooHR explains errors in `X-BambooHR-Error-Message` (one of its own
+                    // pages spells it `…-Messsage`): any `x-…-error-mess…` header will do.
+                    let header_detail = response
+                        .headers()
+                        .iter()
+                        .find(|(name, _)| {
+                            let name = name.as_str();
+                            name.starts_with("x-") && name.contains("-error-mess")
+                        })
+                        .and_then(|(_, v)| v.to_str().ok())
+                        .map(|v| v.chars().take(300).collect::<String>());
                     let etag =
                         response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
                     let next_link = response
@@ -354,7 +365,7 @@ impl Http {
                             method,
                             path: display_path,
                             status,
-                            detail: detail(body.as_ref()),
+                            detail: detail(body.as_ref()).or(header_detail),
                         });
                     }
                     retry_after
