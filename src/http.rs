@@ -103,6 +103,9 @@ pub enum HttpError {
     /// The client could not be built (no TLS back end, say).
     #[error("cannot set up the HTTP client")]
     Setup(#[source] reqwest::Error),
+    /// A link to another host than the API's: credentials are sent nowhere else.
+    #[error("`{0}` is not on the API's host; hrsync sends its credentials nowhere else")]
+    ElsewhereLink(String),
     /// The client is shutting down: no request is sent any more.
     #[error("the HTTP client is shutting down")]
     Closed,
@@ -118,6 +121,7 @@ impl HttpError {
             HttpError::Auth(_) => "auth",
             HttpError::CaFile { .. } | HttpError::CaCertificates { .. } => "ca_file",
             HttpError::Setup(_) => "setup",
+            HttpError::ElsewhereLink(_) => "elsewhere",
             HttpError::Closed => "closed",
         }
     }
@@ -275,6 +279,11 @@ impl Http {
     ) -> Result<Response, HttpError> {
         let _permit = self.in_flight.acquire().await.map_err(|_| HttpError::Closed)?;
         let display_path = path.split('?').next().unwrap_or(path).to_owned();
+        // A link an API hands out (a next page, a delta link) is followed with the
+        // credentials only on the API's own host.
+        if !matches!(self.auth, Auth::None) && !same_origin(&self.base, &self.url(path)) {
+            return Err(HttpError::ElsewhereLink(display_path));
+        }
         let repeatable = method != Method::POST;
         let mut attempt = 0;
         let mut renewed = false;
@@ -386,6 +395,14 @@ impl Http {
     }
 }
 
+/// Whether two URLs have the same scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
 /// The `rel="next"` URL of a `Link` header value: `<https://…>; rel="next", <…>; rel="last"`.
 fn link_next(header: &str) -> Option<String> {
     header.split(',').find_map(|link| {
@@ -441,6 +458,9 @@ fn detail(body: Option<&Json>) -> Option<String> {
         body.get("message"),
         body.get("error_description"),
         body.get("externalMessage"),
+        // RFC 7807 lists (Personio v2: `{"errors": [{"title", "detail"}]}`).
+        body.pointer("/errors/0/detail"),
+        body.pointer("/errors/0/title"),
         body.get("error"),
     ]
     .into_iter()
@@ -497,6 +517,15 @@ mod tests {
     }
 
     #[test]
+    fn credentials_go_only_to_the_apis_own_host() {
+        assert!(same_origin("https://api.personio.de", "https://api.personio.de/v2/persons?cursor=x"));
+        assert!(!same_origin("https://api.personio.de", "https://evil.example/v2/persons"));
+        assert!(!same_origin("https://api.personio.de", "http://api.personio.de/v2"));
+        assert!(!same_origin("https://a.example:8443", "https://a.example/x"));
+        assert!(!same_origin("not a url", "https://a.example/x"));
+    }
+
+    #[test]
     fn link_headers_give_the_next_page() {
         let github =
             r#"<https://api.example/x?page=2>; rel="next", <https://api.example/x?page=9>; rel="last""#;
@@ -528,5 +557,7 @@ mod tests {
         assert_eq!(detail(Some(&afas)).as_deref(), Some("Connector-veld 'X' niet gevonden (3A4C)"));
         assert_eq!(detail(Some(&serde_json::json!({"error": "db down"}))).as_deref(), Some("db down"));
         assert_eq!(detail(Some(&serde_json::json!({"message": "slow down"}))).as_deref(), Some("slow down"));
+        let personio = serde_json::json!({"personio_trace_id": "t", "errors": [{"title": "Bad filter", "detail": "updated_at.gt must be a date"}]});
+        assert_eq!(detail(Some(&personio)).as_deref(), Some("updated_at.gt must be a date"));
     }
 }

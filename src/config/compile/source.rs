@@ -746,6 +746,42 @@ impl Compiler {
                 Some("remove it, or set `delta: true`".into()),
             );
         }
+        // `query` adds the vendor's own filters; the parameters the connector sets
+        // itself (paging, deltas, the flags that keep leavers in) are not the source
+        // file's to change.
+        let reserved: Option<&[&str]> = match vendor {
+            Vendor::Bamboohr | Vendor::Hibob => None,
+            Vendor::Personio => Some(&["limit", "cursor", "updated_at.gt"]),
+            Vendor::Afas => Some(&["skip", "take", "orderbyfieldids"]),
+            Vendor::Kombo => Some(&[
+                "page_size",
+                "cursor",
+                "include_deleted",
+                "updated_after",
+                "ignore_unsupported_filters",
+            ]),
+            Vendor::Merge => {
+                Some(&["page_size", "cursor", "expand", "include_deleted_data", "modified_after"])
+            }
+            Vendor::Entraid => Some(&["$select", "$top", "$expand", "$orderby", "$deltatoken", "$skiptoken"]),
+            Vendor::Workday => Some(&["format"]),
+        };
+        for key in spec.query.keys() {
+            let own = spec.changed_since.as_deref() == Some(key.as_str()) && vendor == Vendor::Workday;
+            match reserved {
+                None => self.push(doc.error_at_key(
+                    &child("/query", key),
+                    format!("the {name} connector sends no query parameters of a source's"),
+                    Some("remove `query`".into()),
+                )),
+                Some(keys) if own || keys.iter().any(|k| k.eq_ignore_ascii_case(key)) => self.push(doc.error_at_key(
+                    &child("/query", key),
+                    format!("`{key}` is set by the {name} connector itself"),
+                    Some("remove it: paging, deltas and the flags that keep leavers in are the connector's".into()),
+                )),
+                Some(_) => {}
+            }
+        }
         // `fields` keys are person fields; an empty value unmaps a default.
         let fields = self.person_columns(doc, "/fields", &spec.fields);
         if self.diags.len() != errors_before {

@@ -322,6 +322,9 @@ async fn a_secret_that_cannot_be_read_is_named_and_nothing_is_sent() {
     missing.reference = "${file:/nonexistent/kombo-key}".into();
     let err = mock::read(mock::source(&yaml(&server, &missing, "")).as_ref(), None, None).await.unwrap_err();
     assert!(matches!(err, SourceError::Secret { .. }), "{err}");
-    assert_eq!(err.to_string(), "cannot read the API key and integration id of Kombo referenced in sources/s.yaml");
+    assert_eq!(
+        err.to_string(),
+        "cannot read the API key and integration id of Kombo referenced in sources/s.yaml"
+    );
     assert!(log.requests().is_empty());
 }
