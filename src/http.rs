@@ -4,7 +4,9 @@
 //!
 //! A request that gets 429 or 503 (the server did not do it) or cannot connect is
 //! retried with exponential back-off and full jitter, waiting at least what a
-//! `Retry-After` header asks (at most a minute). 500, 502 and 504, and connections that
+//! `Retry-After` header asks (at most a minute); a token endpoint that answers 429 or
+//! 5xx is asked again the same way. Redirects are followed on the same host only, and
+//! credentials go only to the API's own host. 500, 502 and 504, and connections that
 //! break after the request was sent, are retried only for methods that are safe to
 //! repeat: a POST whose answer was lost is handed back to the caller, which checks
 //! whether it happened before trying again (a create must never be doubled). Bearer
@@ -157,7 +159,18 @@ impl Http {
     /// A client for the API at `settings.url`, sending bodies as `content_type`.
     pub fn new(settings: &HttpSettings, content_type: &'static str) -> Result<Http, HttpError> {
         crate::tls::install_crypto_provider();
+        // Redirects are followed on the API's own host only: a redirect elsewhere would
+        // carry headers (an account token) reqwest does not know are secret.
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            let first = attempt.previous().first().map(|u| u.origin());
+            if attempt.previous().len() > 5 || first.is_some_and(|o| o != attempt.url().origin()) {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
         let mut builder = reqwest::Client::builder()
+            .redirect(redirects)
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("hrsync/", env!("CARGO_PKG_VERSION")));
@@ -248,6 +261,16 @@ impl Http {
                     .map_err(|e| HttpError::Auth(Box::new(e)))?;
                 let status = response.status();
                 let body: Json = response.json().await.unwrap_or(Json::Null);
+                // A token endpoint that is throttled or down says nothing of the
+                // credentials: the caller waits and asks again.
+                if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                    return Err(HttpError::Status {
+                        method: Method::POST,
+                        path: token_url.split('?').next().unwrap_or(token_url).to_owned(),
+                        status,
+                        detail: detail(Some(&body)),
+                    });
+                }
                 let token = body.get("access_token").and_then(Json::as_str).ok_or_else(|| {
                     let why =
                         body.get("error_description").or_else(|| body.get("error")).and_then(Json::as_str);
@@ -290,7 +313,18 @@ impl Http {
         loop {
             attempt += 1;
             let mut request = self.client.request(method.clone(), self.url(path)).query(query);
-            if let Some(value) = self.authorization(false).await? {
+            let authorization = match self.authorization(false).await {
+                Ok(value) => value,
+                Err(HttpError::Status { status, .. })
+                    if attempt <= self.retries
+                        && (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) =>
+                {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(value) = authorization {
                 let mut value = reqwest::header::HeaderValue::from_str(value.expose())
                     .map_err(|_| HttpError::Auth("the credentials hold characters a header cannot".into()))?;
                 value.set_sensitive(true);
@@ -352,9 +386,16 @@ impl Http {
                         self.bearer(true).await?;
                         continue;
                     }
+                    // A 500 that explains itself as a business error (AFAS's
+                    // `profitLogReference`: an unknown field, a blocked connector) fails
+                    // the same way every time.
+                    let business = body.as_ref().is_some_and(|b| {
+                        b.get("profitLogReference").is_some() || b.get("errorNumber").is_some()
+                    });
                     let transient = status == StatusCode::TOO_MANY_REQUESTS
                         || status == StatusCode::SERVICE_UNAVAILABLE
                         || (repeatable
+                            && !business
                             && matches!(
                                 status,
                                 StatusCode::INTERNAL_SERVER_ERROR
@@ -559,5 +600,116 @@ mod tests {
         assert_eq!(detail(Some(&serde_json::json!({"message": "slow down"}))).as_deref(), Some("slow down"));
         let personio = serde_json::json!({"personio_trace_id": "t", "errors": [{"title": "Bad filter", "detail": "updated_at.gt must be a date"}]});
         assert_eq!(detail(Some(&personio)).as_deref(), Some("updated_at.gt must be a date"));
+    }
+}
+
+#[cfg(test)]
+mod wire {
+    //! The client against wiremock servers: redirects, token endpoints, business errors.
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+    use super::*;
+    use crate::config::SecretRef;
+
+    fn settings(url: &str, auth: Auth) -> HttpSettings {
+        HttpSettings {
+            url: url.to_owned(),
+            auth,
+            ca_file: None,
+            timeout: Duration::from_secs(5),
+            concurrency: 2,
+            retries: 3,
+            backoff: Duration::from_millis(1),
+            page_size: 10,
+        }
+    }
+
+    fn counter(
+        server_hits: &Arc<AtomicUsize>,
+        answer: ResponseTemplate,
+    ) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+        let hits = server_hits.clone();
+        move |_: &Request| {
+            hits.fetch_add(1, Ordering::SeqCst);
+            answer.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_another_host_is_not_followed() {
+        let (api, elsewhere) = (MockServer::start().await, MockServer::start().await);
+        let hits = Arc::new(AtomicUsize::new(0));
+        Mock::given(path("/people"))
+            .respond_with(
+                ResponseTemplate::new(302).insert_header("location", format!("{}/steal", elsewhere.uri())),
+            )
+            .mount(&api)
+            .await;
+        Mock::given(path("/steal"))
+            .respond_with(counter(&hits, ResponseTemplate::new(200)))
+            .mount(&elsewhere)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t"), "tok").unwrap();
+        let auth = Auth::Bearer(SecretRef::File(dir.path().join("t").display().to_string()));
+        let http = Http::new(&settings(&api.uri(), auth), "application/json").unwrap();
+        let err = http
+            .send(Method::GET, "people", &[], None, &[("X-Account-Token", "acct".into())])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::FOUND), "{err}");
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the other host");
+        let err =
+            http.send(Method::GET, &format!("{}/steal", elsewhere.uri()), &[], None, &[]).await.unwrap_err();
+        assert!(matches!(err, HttpError::ElsewhereLink(_)), "{err}");
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_token_endpoint_is_asked_again_and_a_business_error_is_not() {
+        let server = MockServer::start().await;
+        let tokens = Arc::new(AtomicUsize::new(0));
+        let t = tokens.clone();
+        Mock::given(path("/token"))
+            .respond_with(move |_: &Request| {
+                if t.fetch_add(1, Ordering::SeqCst) == 0 {
+                    ResponseTemplate::new(503)
+                        .set_body_json(serde_json::json!({"error": "temporarily_unavailable"}))
+                } else {
+                    ResponseTemplate::new(200)
+                        .set_body_json(serde_json::json!({"access_token": "abc", "expires_in": 3600}))
+                }
+            })
+            .mount(&server)
+            .await;
+        let business = Arc::new(AtomicUsize::new(0));
+        Mock::given(method("GET"))
+            .and(path("/connectors/x"))
+            .respond_with(counter(
+                &business,
+                ResponseTemplate::new(500).set_body_json(serde_json::json!({
+                    "externalMessage": "Connector-veld 'X' niet gevonden", "errorNumber": -2147180999, "profitLogReference": "3A4C"
+                })),
+            ))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s"), "secret").unwrap();
+        let auth = Auth::ClientCredentials {
+            token_url: format!("{}/token", server.uri()),
+            client_id: "id".into(),
+            client_secret: SecretRef::File(dir.path().join("s").display().to_string()),
+            scope: None,
+        };
+        let http = Http::new(&settings(&server.uri(), auth), "application/json").unwrap();
+        let err = http.send(Method::GET, "connectors/x", &[], None, &[]).await.unwrap_err();
+        assert_eq!(tokens.load(Ordering::SeqCst), 2, "the 503 of the token endpoint was waited out");
+        assert_eq!(business.load(Ordering::SeqCst), 1, "a business error is not retried");
+        assert!(err.to_string().contains("niet gevonden (3A4C)"), "{err}");
     }
 }

@@ -166,10 +166,13 @@ impl Planner<'_> {
     }
 
     /// Whether the disabled entry of person `i` is enabled: they have started and are
-    /// not on leave.
+    /// neither on leave nor terminated (a terminated status with an end date still
+    /// ahead keeps an enabled entry on until then, but never turns a disabled one on).
     pub(super) fn enables(&self, i: usize, entry: &Entry) -> bool {
         let status = self.people[i].person.employment_status;
-        !entry.enabled && self.started(i) && status != Some(EmploymentStatus::Leave)
+        !entry.enabled
+            && self.started(i)
+            && !matches!(status, Some(EmploymentStatus::Leave | EmploymentStatus::Terminated))
     }
 
     /// An entry no person matches has left, first seen today unless its timer says

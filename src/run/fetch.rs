@@ -69,7 +69,14 @@ impl Run {
         let since = since.filter(|_| !full_due);
         let cursor = since.and(previous.and_then(|p| p.cursor.clone()));
         let source = source::build(cfg, self.files.clone());
-        let fetched = source.fetch(&FetchRequest { since, cursor, progress: Some(progress) }).await;
+        let fetched = source
+            .fetch(&FetchRequest {
+                since,
+                cursor,
+                progress: Some(progress),
+                today: Some(self.now.to_zoned(self.config.workspace.timezone.clone()).date()),
+            })
+            .await;
         match fetched {
             Err(e) => {
                 let reason = error_chain(&e);
@@ -96,26 +103,32 @@ impl Run {
                 let delta = batch.completeness == Completeness::Delta;
                 run.full = !delta;
                 run.cursor = batch.cursor.clone();
-                // A filter that tests a withheld field would decide for everyone on a
-                // value the source never sent: nobody is judged by such a read.
+                // A filter (the source's or a directory's) that tests a withheld field
+                // would decide for everyone on a value the source never sent: nobody is
+                // judged by such a read.
                 let filtered: Vec<&str> = batch
                     .withheld
                     .iter()
                     .filter(|w| {
                         let Ok(field) = w.field.parse::<FieldRef>() else { return false };
-                        cfg.filters.iter().filter_map(|id| self.config.filters.get(id)).any(|f| {
-                            f.include.iter().chain(&f.exclude).any(|rule| {
-                                rule.field == field
-                                    || (rule.field == FieldRef::OrgUnitName
-                                        && field == FieldRef::Person(crate::model::PersonField::OrgUnit))
+                        let directories = self.config.directories.iter().flat_map(|d| &d.filters);
+                        cfg.filters
+                            .iter()
+                            .chain(directories)
+                            .filter_map(|id| self.config.filters.get(id))
+                            .any(|f| {
+                                f.include.iter().chain(&f.exclude).any(|rule| {
+                                    rule.field == field
+                                        || (rule.field == FieldRef::OrgUnitName
+                                            && field == FieldRef::Person(crate::model::PersonField::OrgUnit))
+                                })
                             })
-                        })
                     })
                     .map(|w| w.field.as_str())
                     .collect();
                 if !filtered.is_empty() && batch.incomplete.is_none() {
                     batch.incomplete = Some(format!(
-                        "no record carried {}, which the source's filters test: hrsync cannot tell who is in scope; {}",
+                        "no record carried {}, which filters test: hrsync cannot tell who is in scope; {}",
                         filtered.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
                         batch.withheld.first().map(|w| w.grant.as_str()).unwrap_or_default()
                     ));
@@ -135,7 +148,13 @@ impl Run {
                 };
                 run.skipped = batch.skipped;
                 let records = match (delta, &last_good) {
-                    (true, Some(base)) if since.is_some() => apply_delta(base, fresh, &removed, &unsent),
+                    (true, Some(base)) if since.is_some() => apply_delta(
+                        base,
+                        fresh,
+                        &removed,
+                        &unsent,
+                        self.now.to_zoned(self.config.workspace.timezone.clone()).date(),
+                    ),
                     (true, _) => {
                         // A delta with no base to merge it into would look like everyone
                         // else left: treat the source as unhealthy for this run.
@@ -195,6 +214,7 @@ fn apply_delta(
     mut delta: Snapshot,
     removed: &[String],
     unsent: &BTreeMap<String, Vec<FieldRef>>,
+    today: jiff::civil::Date,
 ) -> Snapshot {
     if !unsent.is_empty() {
         let by_id: BTreeMap<&str, &Arc<Person>> = base.people.iter().map(|p| (p.id.as_str(), p)).collect();
@@ -227,6 +247,11 @@ fn apply_delta(
                 if gone.contains(p.id.as_str()) {
                     let mut tombstone = crate::model::Person::clone(p);
                     tombstone.employment_status = Some(crate::model::EmploymentStatus::Terminated);
+                    // An end date still ahead would keep them on until then: they are
+                    // gone now.
+                    if tombstone.end_date.is_some_and(|end| end >= today) {
+                        tombstone.end_date = None;
+                    }
                     Arc::new(tombstone)
                 } else {
                     p.clone()
@@ -291,6 +316,10 @@ fn as_set<T: Record>(mut records: Vec<&T>) -> Vec<&T> {
 mod tests {
     use super::*;
 
+    fn day() -> jiff::civil::Date {
+        jiff::civil::date(2026, 11, 25)
+    }
+
     #[test]
     fn deltas_replace_records_by_id() {
         let base = Snapshot {
@@ -301,7 +330,7 @@ mod tests {
             people: vec![Arc::new(Person::test("E2").title("B")), Arc::new(Person::test("E3"))],
             ..Default::default()
         };
-        let merged = apply_delta(&base, delta, &[], &BTreeMap::new());
+        let merged = apply_delta(&base, delta, &[], &BTreeMap::new(), day());
         let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["E1", "E2", "E3"]);
         assert_eq!(merged.people[1].job_title.as_deref(), Some("B"));
@@ -309,20 +338,19 @@ mod tests {
 
     #[test]
     fn a_deletion_marker_in_a_delta_makes_a_leaver_by_status_and_absence_makes_none() {
+        let mut e3 = Person::test("E3");
+        e3.end_date = Some(jiff::civil::date(2026, 12, 31));
         let base = Snapshot {
-            people: vec![
-                Arc::new(Person::test("E1")),
-                Arc::new(Person::test("E2")),
-                Arc::new(Person::test("E3")),
-            ],
+            people: vec![Arc::new(Person::test("E1")), Arc::new(Person::test("E2")), Arc::new(e3)],
             ..Default::default()
         };
         let delta = Snapshot { people: vec![Arc::new(Person::test("E2").title("B"))], ..Default::default() };
-        let merged = apply_delta(&base, delta, &["E3".to_owned(), "E9".to_owned()], &BTreeMap::new());
+        let merged = apply_delta(&base, delta, &["E3".to_owned(), "E9".to_owned()], &BTreeMap::new(), day());
         let ids: Vec<&str> = merged.people.iter().map(|p| p.id.as_str()).collect();
         assert_eq!(ids, ["E1", "E3", "E2"], "E1 is not in the delta and stays; E9 was never there");
         assert_eq!(merged.people[0].employment_status, Some(crate::model::EmploymentStatus::Active));
         assert_eq!(merged.people[1].employment_status, Some(crate::model::EmploymentStatus::Terminated));
+        assert_eq!(merged.people[1].end_date, None, "an end date ahead no longer keeps them on");
     }
 
     #[test]
@@ -337,7 +365,7 @@ mod tests {
             Snapshot { people: vec![Arc::new(Person::test("E1").title("CEO"))], ..Default::default() };
         let unsent =
             BTreeMap::from([("E1".to_owned(), vec![FieldRef::Person(crate::model::PersonField::Manager)])]);
-        let merged = apply_delta(&base, delta, &[], &unsent);
+        let merged = apply_delta(&base, delta, &[], &unsent, day());
         let p = &merged.people[0];
         assert_eq!(p.job_title.as_deref(), Some("CEO"));
         assert_eq!(p.manager.as_deref(), Some("E0"), "not carried: kept");

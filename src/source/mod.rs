@@ -35,6 +35,9 @@ pub struct FetchRequest {
     pub cursor: Option<String>,
     /// Counts the records read so far, for progress.
     pub progress: Option<Arc<AtomicUsize>>,
+    /// The run's date (in the workspace's zone), for connectors whose statuses need
+    /// one (BambooHR's Inactive is a future hire only before the hire date).
+    pub today: Option<jiff::civil::Date>,
 }
 
 /// The records a source returned.

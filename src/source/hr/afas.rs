@@ -113,6 +113,7 @@ impl Connector for Afas {
         let take = u64::from(api.settings.http.page_size.max(1));
         let mut pager = Pager::new();
         let mut skip: u64 = 0;
+        let mut previous: Option<blake3::Hash> = None;
         loop {
             let mut params: Vec<(&str, String)> =
                 vec![("skip", skip.to_string()), ("take", take.to_string())];
@@ -132,6 +133,19 @@ impl Connector for Afas {
                     format!("page {page} has {} rows, more than the {take} asked", rows.len()),
                 ));
             }
+            // A server that ignores `skip` gives the same page again: without the
+            // `skip` echo that would only end after MAX_PAGES.
+            let digest = blake3::hash(&serde_json::to_vec(&rows).unwrap_or_default());
+            if !rows.is_empty() && previous == Some(digest) {
+                return Err(api.format(
+                    &path,
+                    format!(
+                        "page {page} holds the same rows as page {}: the server ignores `skip`",
+                        page - 1
+                    ),
+                ));
+            }
+            previous = Some(digest);
             pager.next(api, &path, None)?;
             api.count(rows.len());
             let done = rows.is_empty() || ask.first_page_only;

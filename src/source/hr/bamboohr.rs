@@ -25,18 +25,22 @@
 //!   defaulting to `yes` it would bring in everyone without a change date). A
 //!   changed person the report does not return makes the delta incomplete.
 //! - Status: `status` is `Active`/`Inactive` only, and future hires are Inactive too.
-//!   `hrsync.status` is derived: Active → active; Inactive with a termination date →
-//!   terminated; Inactive without one → pending. `hrsync.end_date` is the termination
+//!   `hrsync.status` is derived: Active → active; Inactive with a hire date still
+//!   ahead → pending; any other Inactive → terminated. `hrsync.end_date` is the termination
 //!   date unless it lies before the hire date (a rehire keeps the old one). Empty
 //!   dates are `0000-00-00`.
 //! - Org units: list fields come back as names (`department`, `division`,
 //!   `location`); the departments read become the org units, named by themselves.
-//! - Manager: `supervisorEId`. The spec names neither supervisor field; sources
-//!   disagree on which of `supervisorEId`/`supervisorId` is the employee id and which
-//!   the employee number (Workato's BambooHR trigger docs say `supervisorId` is the
-//!   id; community clients that resolve the manager against `id` read
-//!   `supervisorEId`, as the reference's sample report does). A company whose
-//!   `supervisorEId` holds numbers maps `manager: supervisorId` in `fields`.
+//! - Manager: `hrsync.manager`, the manager's `id`. The spec names neither supervisor
+//!   field, and sources disagree on which of `supervisorEId`/`supervisorId` is the
+//!   employee id and which the employee number (Workato's BambooHR trigger docs say
+//!   `supervisorId` is the id and `supervisorEId` the number; community clients read
+//!   `supervisorEId` as the id). Both are asked for and checked against the read: a
+//!   `supervisorId` that is the id of someone read is taken; else a `supervisorEId`
+//!   that is someone's employee number names that person, or one that is an id, them.
+//!   A value that names no one read is no manager. In a delta, where the read holds
+//!   only the changed people, only `supervisorId` is taken; otherwise the key is left
+//!   out and the last good manager is kept.
 //! - Throttling: 429 with `Retry-After` since 2026-09-16, 503 with `Retry-After`
 //!   before; the client retries both. 401 (bad key) and 403 (no permission) are
 //!   refused credentials, asked once.
@@ -58,7 +62,8 @@ const CHANGED: &str = "employees/changed";
 /// The most fields a custom report takes.
 const MAX_FIELDS: usize = 400;
 /// Fields every report asks for: the id, and what the status is derived from.
-const ALWAYS: [&str; 4] = ["id", "status", "terminationDate", "hireDate"];
+const ALWAYS: [&str; 7] =
+    ["id", "status", "terminationDate", "hireDate", "employeeNumber", "supervisorId", "supervisorEId"];
 
 #[async_trait]
 impl Connector for BambooHr {
@@ -77,7 +82,7 @@ impl Connector for BambooHr {
             ("department", "department"),
             ("org_unit", "department"),
             ("work_location", "location"),
-            ("manager", "supervisorEId"),
+            ("manager", "hrsync.manager"),
             ("employment_status", "hrsync.status"),
             ("employment_type", "employmentHistoryStatus"),
             ("start_date", "hireDate"),
@@ -112,7 +117,8 @@ impl Connector for BambooHr {
         let mut got = Got { delta: ask.since.is_some(), endpoint: REPORT.into(), ..Got::default() };
         let fields = report_fields(api)?;
         let Some(since) = ask.since else {
-            got.people = report(api, &fields, None).await?;
+            got.people = report(api, &fields, None, ask.today).await?;
+            managers(&mut got.people, true);
             api.count(got.people.len());
             got.org_units = departments(&got.people);
             return Ok(got);
@@ -126,7 +132,8 @@ impl Connector for BambooHr {
         let size = api.settings.http.page_size.clamp(1, 1000) as usize;
         let mut pager = Pager::new();
         for chunk in changed.chunks(size) {
-            let people = report(api, &fields, Some(chunk)).await?;
+            let mut people = report(api, &fields, Some(chunk), ask.today).await?;
+            managers(&mut people, false);
             pager.next(api, REPORT, None)?;
             api.count(people.len());
             got.people.extend(people);
@@ -171,7 +178,12 @@ fn report_fields(api: &Api<'_>) -> Result<Vec<String>, SourceError> {
 
 /// Runs the custom report, of everyone or of the employees `ids`, and derives each
 /// record's `hrsync.status`.
-async fn report(api: &Api<'_>, fields: &[String], ids: Option<&[u64]>) -> Result<Vec<Value>, SourceError> {
+async fn report(
+    api: &Api<'_>,
+    fields: &[String],
+    ids: Option<&[u64]>,
+    today: Option<jiff::civil::Date>,
+) -> Result<Vec<Value>, SourceError> {
     let mut body = json!({"title": "hrsync", "fields": fields});
     if let Some(ids) = ids {
         body["filters"] = json!({"employeeIds": ids});
@@ -181,14 +193,14 @@ async fn report(api: &Api<'_>, fields: &[String], ids: Option<&[u64]>) -> Result
     let mut answer = api.json(REPORT, response, 1)?;
     let mut people = take_array(api, REPORT, &mut answer, "/employees", 1)?;
     for record in &mut people {
-        derive(record);
+        derive(record, today);
     }
     Ok(people)
 }
 
 /// The changed employees to read (ids as the report filter takes them) and the deleted
 /// ones, from `/employees/changed`.
-fn changes(api: &Api<'_>, body: &Value) -> Result<(Vec<u64>, Vec<String>), SourceError> {
+fn changes(api: &Api<'_>, body: &Value) -> Result<(Vec<u64>, Vec<Value>), SourceError> {
     let employees = match body.get("employees") {
         Some(Value::Object(map)) => map,
         // PHP encodes an empty map as an empty list.
@@ -207,7 +219,7 @@ fn changes(api: &Api<'_>, body: &Value) -> Result<(Vec<u64>, Vec<String>), Sourc
         let id = super::text(entry, "/id").unwrap_or_else(|| key.clone());
         let action = entry.get("action").and_then(Value::as_str).unwrap_or("");
         if action.eq_ignore_ascii_case("Deleted") {
-            removed.push(id);
+            removed.push(serde_json::json!({ "id": id }));
             continue;
         }
         // Inserted, Updated, or an action this connector does not know: read the
@@ -237,20 +249,71 @@ fn departments(people: &[Value]) -> Vec<Value> {
     names.into_iter().map(|d| json!({"id": d, "name": d})).collect()
 }
 
-/// Adds `hrsync.status` from `status` and `terminationDate`: Active → active;
-/// Inactive with a termination date → terminated; Inactive without one (a future
-/// hire) → pending; no status → none (withheld). Another value is passed on, for the
-/// mapping to refuse with a reason. Adds `hrsync.end_date`: the termination date,
-/// unless it lies before the hire date (a rehire).
-fn derive(record: &mut Value) {
+/// Adds `hrsync.manager` to each record, as the module says: in a `full` read checked
+/// against the ids and employee numbers read; in a delta only `supervisorId`, else the
+/// key is left out (the merge keeps the last good manager).
+fn managers(people: &mut [Value], full: bool) {
+    let text = |r: &Value, key: &str| {
+        r.get(key).and_then(|v| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let ids: HashSet<String> = people.iter().filter_map(|r| text(r, "id")).collect();
+    let mut by_number: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for r in people.iter() {
+        if let (Some(number), Some(id)) = (text(r, "employeeNumber"), text(r, "id")) {
+            by_number.insert(number, id);
+        }
+    }
+    for record in people.iter_mut() {
+        let said = record.get("supervisorId").is_some() || record.get("supervisorEId").is_some();
+        let (sid, eid) = (text(record, "supervisorId"), text(record, "supervisorEId"));
+        let manager = if full {
+            sid.filter(|s| ids.contains(s)).or_else(|| {
+                let e = eid?;
+                by_number.get(&e).cloned().or_else(|| ids.contains(&e).then_some(e))
+            })
+        } else {
+            sid
+        };
+        let Some(object) = record.as_object_mut() else { continue };
+        let Some(Value::Object(hrsync)) = object.get_mut("hrsync") else { continue };
+        match manager {
+            Some(m) => {
+                hrsync.insert("manager".into(), Value::String(m));
+            }
+            None if full && said => {
+                hrsync.insert("manager".into(), Value::Null);
+            }
+            // Not said, or a delta that cannot check: the key is left out.
+            None => {}
+        }
+    }
+}
+
+/// Adds `hrsync.status` from `status`, `terminationDate` and `hireDate`: Active →
+/// active; Inactive with a hire date still ahead of `today` (a future hire) → pending;
+/// any other Inactive → terminated (a termination date the credential may not see, or
+/// none recorded, never makes a former employee pending, which would enable them);
+/// no status → none (withheld). Another value is passed on, for the mapping to refuse
+/// with a reason. Adds `hrsync.end_date`: the termination date, unless it lies before
+/// the hire date (a rehire).
+fn derive(record: &mut Value, today: Option<jiff::civil::Date>) {
     let Some(object) = record.as_object_mut() else { return };
     let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::trim);
     let terminated = text("terminationDate").and_then(super::date_part).is_some();
+    let future_hire = text("hireDate")
+        .and_then(super::date_part)
+        .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+        .zip(today)
+        .is_some_and(|(hired, today)| hired > today);
     let status = match text("status") {
         None | Some("") => Value::Null,
         Some(s) if s.eq_ignore_ascii_case("active") => json!("active"),
         Some(s) if s.eq_ignore_ascii_case("inactive") => {
-            json!(if terminated { "terminated" } else { "pending" })
+            json!(if !terminated && future_hire { "pending" } else { "terminated" })
         }
         Some(other) => json!(other),
     };

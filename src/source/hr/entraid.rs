@@ -270,10 +270,8 @@ fn settle(entries: Vec<Value>, got: &mut Got) {
         if entry.get("@removed").is_some() {
             // "changed": soft-deleted, restorable for 30 days; "deleted": gone for good.
             // Either way the person leaves by a delta; a full round just leaves them out.
-            if got.delta
-                && let Some(id) = id
-            {
-                got.removed.push(id);
+            if got.delta && id.is_some() {
+                got.removed.push(entry);
             }
             continue;
         }

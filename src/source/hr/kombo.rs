@@ -114,10 +114,8 @@ impl Connector for Kombo {
             for mut record in results {
                 let deleted = record.get("remote_deleted_at").is_some_and(|d| !d.is_null());
                 if deleted {
-                    if let Some(id) = record.get("id").and_then(Value::as_str)
-                        && got.delta
-                    {
-                        got.removed.push(id.to_owned());
+                    if got.delta {
+                        got.removed.push(record);
                     }
                     continue;
                 }

@@ -146,10 +146,8 @@ impl Connector for Merge {
             api.count(results.len());
             for mut record in results {
                 if record.get("remote_was_deleted").and_then(Value::as_bool) == Some(true) {
-                    if got.delta
-                        && let Some(id) = record.get("id").and_then(Value::as_str)
-                    {
-                        got.removed.push(id.to_owned());
+                    if got.delta {
+                        got.removed.push(record);
                     }
                     continue;
                 }

@@ -60,6 +60,8 @@ pub(super) struct Ask<'a> {
     pub cursor: Option<&'a str>,
     /// Only the first page (`validate --online`).
     pub first_page_only: bool,
+    /// The run's date, when known.
+    pub today: Option<jiff::civil::Date>,
 }
 
 /// What a connector read.
@@ -67,9 +69,11 @@ pub(super) struct Ask<'a> {
 pub(super) struct Got {
     /// People records, as JSON objects the mapping reads keys of.
     pub people: Vec<Value>,
-    /// Ids of people an explicit deletion marker removes (a delta read only; a full read
-    /// just leaves them out).
-    pub removed: Vec<String>,
+    /// What explicit deletion markers say of the people they remove (a delta read only;
+    /// a full read just leaves them out): the record as the API gave it, or at least
+    /// the vendor's own `id`. The core names them by the mapped id; a marker that does
+    /// not carry the mapped id key removes no one.
+    pub removed: Vec<Value>,
     /// Employment records, read with [`Connector::employment_keys`].
     pub employments: Vec<Value>,
     /// Org unit records, read with [`Connector::org_unit_keys`].
@@ -393,6 +397,7 @@ impl Source for HrSource {
             since,
             cursor: request.cursor.as_deref().filter(|_| since.is_some()),
             first_page_only: false,
+            today: request.today,
         };
         let (got, api) = self.read(&ask, request.progress.as_deref()).await?;
         let name = api.name(&got.endpoint);
@@ -418,7 +423,7 @@ impl Source for HrSource {
             &mut batch,
         );
         batch.skipped.extend(got.skipped);
-        batch.removed = got.removed;
+        batch.removed = removed_ids(&got.removed, &api.fields, &self.config.id);
         batch.legal_entities = Some(
             got.legal_entities.unwrap_or_else(|| distinct(&batch.people, |p| p.legal_entity.as_deref())),
         );
@@ -460,12 +465,13 @@ impl Source for HrSource {
                 ));
             }
         }
+        hold_repeated_ids(&mut batch);
         tracing::info!(source = %self.config.id, people = batch.people.len(), delta = got.delta, "read from {}", api.vendor());
         Ok(Fetch::Records(dedupe(batch)))
     }
 
     async fn check(&self) -> Result<Probe, SourceError> {
-        let ask = Ask { since: None, cursor: None, first_page_only: true };
+        let ask = Ask { since: None, cursor: None, first_page_only: true, today: None };
         let (got, api) = self.read(&ask, None).await?;
         let mut batch = Batch::default();
         let present = map_people(
@@ -489,6 +495,67 @@ impl Source for HrSource {
         };
         Ok(Probe { people: got.people.len(), missing, grant: Some(self.connector.grant().to_owned()) })
     }
+}
+
+/// People whose id more than one record carries (an AFAS GetConnector with a row per
+/// contract, an id mapped to a key that is not unique): none of the records is taken
+/// over the others, which one an API lists first can change between reads. Each is
+/// skipped with the reason, keeping what it says of the person, so that their entry is
+/// held until one record remains.
+fn hold_repeated_ids(batch: &mut Batch) {
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for p in &batch.people {
+        *count.entry(p.id.as_str()).or_default() += 1;
+    }
+    let repeated: HashSet<String> =
+        count.into_iter().filter(|(_, n)| *n > 1).map(|(id, _)| id.to_owned()).collect();
+    if repeated.is_empty() {
+        return;
+    }
+    let people = std::mem::take(&mut batch.people);
+    for p in people {
+        if repeated.contains(&p.id) {
+            let location = p.location.clone();
+            batch.skipped.push(SkippedRecord {
+                partial: Some(Box::new(p)),
+                ..SkippedRecord::new(
+                    RecordKind::Employee,
+                    location,
+                    "another record carries the same id: the person is held until one record remains (map `id` to a unique key, or give the report one row per person)",
+                )
+            });
+        } else {
+            batch.people.push(p);
+        }
+    }
+}
+
+/// The mapped ids of the people deletion markers name: the key `id` is mapped to, else
+/// the employee number's (as the normalizer takes it). A marker without that key (the
+/// source maps `id` to a key the marker does not carry) removes no one: the person
+/// leaves, if they did, when a full read no longer lists them.
+fn removed_ids(markers: &[Value], fields: &[(PersonTarget, String)], source: &SourceId) -> Vec<String> {
+    let key = |field: PersonField| {
+        fields.iter().find(|(t, _)| *t == PersonTarget::Field(field)).map(|(_, k)| k.as_str())
+    };
+    let keys: Vec<&str> =
+        [key(PersonField::Id), key(PersonField::EmployeeNumber)].into_iter().flatten().collect();
+    let mut out = Vec::new();
+    let mut unnamed = 0usize;
+    for marker in markers {
+        let id = keys
+            .iter()
+            .find_map(|k| text_at(marker, k).ok().flatten())
+            .and_then(|v| crate::transform::normalize::text(&v));
+        match id {
+            Some(id) => out.push(id),
+            None => unnamed += 1,
+        }
+    }
+    if unnamed > 0 {
+        tracing::warn!(source = %source, markers = unnamed, "deletion markers without the mapped id remove no one; a full read will");
+    }
+    out
 }
 
 /// How many different values `value` takes among `people`.

@@ -141,7 +141,10 @@ impl Connector for Personio {
             persons.iter().filter_map(|p| text(p, "/id")).collect::<HashSet<_>>().into_iter().collect();
         let concurrency = api.settings.http.concurrency.max(1);
         let mut fetched: HashMap<String, Vec<Value>> = HashMap::with_capacity(ids.len());
-        let mut failures: Vec<(String, SourceError)> = Vec::new();
+        // The first failure stops the reads: a credential that may not read
+        // employments would otherwise be refused once per person (and vendors block
+        // addresses that keep failing).
+        let mut failure: Option<SourceError> = None;
         let mut stream = futures::stream::iter(ids)
             .map(|id| async move {
                 let path = format!("{PERSONS}/{}/employments", segment(&id));
@@ -154,12 +157,14 @@ impl Connector for Personio {
                 Ok(e) => {
                     fetched.insert(id, e);
                 }
-                Err(e) => failures.push((id, e)),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
         drop(stream);
-        // The error of the first person in id order, whichever finished first.
-        if let Some((_, e)) = failures.into_iter().min_by(|a, b| a.0.cmp(&b.0)) {
+        if let Some(e) = failure {
             return Err(e);
         }
 

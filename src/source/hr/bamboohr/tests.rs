@@ -418,3 +418,54 @@ async fn many_changed_people_are_read_in_reports_of_page_size_ids() {
     assert_eq!(batch.people.len(), 3);
     assert!(batch.incomplete.is_none());
 }
+
+#[test]
+fn an_inactive_employee_is_pending_only_before_the_hire_date() {
+    let status = |hire: &str, today: Option<jiff::civil::Date>| {
+        let mut record =
+            json!({"id": "9", "status": "Inactive", "hireDate": hire, "terminationDate": "0000-00-00"});
+        super::derive(&mut record, today);
+        record["hrsync"]["status"].as_str().unwrap_or("").to_owned()
+    };
+    let today = Some(jiff::civil::date(2026, 11, 25));
+    assert_eq!(status("2027-01-04", today), "pending");
+    assert_eq!(
+        status("2019-04-01", today),
+        "terminated",
+        "a former employee whose termination date is not seen"
+    );
+    assert_eq!(
+        status("2027-01-04", None),
+        "terminated",
+        "without the date, never pending: that would enable"
+    );
+}
+
+#[test]
+fn the_manager_is_found_whichever_supervisor_field_holds_the_id() {
+    let record = |id: &str, number: &str, sid: Value, eid: Value| json!({"id": id, "employeeNumber": number, "supervisorId": sid, "supervisorEId": eid, "hrsync": {}});
+    let manager = |people: &[Value], i: usize| people[i]["hrsync"].get("manager").cloned();
+    // Workato's reading: supervisorId the id, supervisorEId the employee number.
+    let mut workato =
+        vec![record("7", "1001", Value::Null, Value::Null), record("8", "1002", json!("7"), json!("1001"))];
+    super::managers(&mut workato, true);
+    assert_eq!(manager(&workato, 1), Some(json!("7")));
+    // The community's reading: supervisorEId the id, supervisorId a number.
+    let mut community =
+        vec![record("7", "1001", Value::Null, Value::Null), record("8", "1002", json!("1001"), json!("7"))];
+    super::managers(&mut community, true);
+    assert_eq!(manager(&community, 1), Some(json!("7")));
+    // A number that is also someone else's id: the employee number names the person.
+    let mut both = vec![
+        record("7", "8", Value::Null, Value::Null),
+        record("8", "1002", Value::Null, Value::Null),
+        record("9", "1003", Value::Null, json!("8")),
+    ];
+    super::managers(&mut both, true);
+    assert_eq!(manager(&both, 2), Some(json!("7")), "{both:?}");
+    assert_eq!(manager(&both, 0), Some(Value::Null), "said, and no one: no manager");
+    // A delta keeps what it cannot check out of the record.
+    let mut delta = vec![record("8", "1002", Value::Null, json!("7"))];
+    super::managers(&mut delta, false);
+    assert_eq!(manager(&delta, 0), None, "left out: the merge keeps the last good manager");
+}

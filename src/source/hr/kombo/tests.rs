@@ -328,3 +328,39 @@ async fn a_secret_that_cannot_be_read_is_named_and_nothing_is_sent() {
     );
     assert!(log.requests().is_empty());
 }
+
+#[tokio::test]
+async fn deletion_markers_name_people_by_the_mapped_id_or_no_one() {
+    let mut people: Vec<Value> = (1..=3).map(|n| employee(n, "ACTIVE")).collect();
+    people[2]["changed_at"] = json!("2026-11-25T10:00:00.000Z");
+    people[2]["remote_deleted_at"] = json!("2026-11-25T10:00:00.000Z");
+    let (server, _log) = serve(people.clone()).await;
+    let key = mock::secret(KEY);
+    let by_number = mock::source(&yaml(&server, &key, "delta: true\nfields:\n  id: employee_number\n"));
+    let batch = mock::read(by_number.as_ref(), Some("2026-11-24T09:00:00Z"), None).await.unwrap();
+    assert_eq!(batch.removed, ["E0003"], "the marker names the person as the source maps ids");
+    // Anonymised on deletion: the record no longer carries the key ids are mapped from.
+    people[2].as_object_mut().unwrap().remove("employee_number");
+    let (server, _log) = serve(people).await;
+    let by_number = mock::source(&yaml(&server, &key, "delta: true\nfields:\n  id: employee_number\n"));
+    let batch = mock::read(by_number.as_ref(), Some("2026-11-24T09:00:00Z"), None).await.unwrap();
+    assert_eq!(batch.removed, Vec::<String>::new(), "a marker that cannot name the person removes no one");
+}
+
+#[tokio::test]
+async fn two_records_with_one_id_hold_the_person_rather_than_pick_one() {
+    let mut people: Vec<Value> = (1..=3).map(|n| employee(n, "ACTIVE")).collect();
+    let mut old_contract = employee(2, "INACTIVE");
+    old_contract["termination_date"] = json!("2021-12-31T00:00:00.000Z");
+    people.push(old_contract);
+    let (server, _log) = serve(people).await;
+    let key = mock::secret(KEY);
+    let batch = mock::read(mock::source(&yaml(&server, &key, "")).as_ref(), None, None).await.unwrap();
+    let ids: Vec<&str> = batch.people.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["kmb0001", "kmb0003"]);
+    let people: Vec<_> =
+        batch.skipped.iter().filter(|s| s.kind == crate::model::RecordKind::Employee).collect();
+    assert_eq!(people.len(), 2, "{:?}", batch.skipped);
+    assert!(people.iter().all(|s| s.reason.starts_with("another record carries the same id")));
+    assert!(people.iter().all(|s| s.partial.as_ref().is_some_and(|p| p.id == "kmb0002")), "held");
+}

@@ -485,3 +485,17 @@ fn labels_become_keys_without_dots() {
     assert_eq!(super::segment("50/../x y"), "50%2F%2E%2E%2Fx%20y");
     assert_eq!(super::since_date("2026-03-01T00:30:00Z".parse().unwrap()), "2026-02-28");
 }
+
+#[tokio::test]
+async fn the_first_refused_employments_read_stops_the_others() {
+    let statuses = vec!["ACTIVE"; 20];
+    let mut d = data(&statuses);
+    d.employments.clear(); // every employments read answers 404
+    let s = serve(d).await;
+    let secret = mock::secret(SECRET);
+    let source = mock::source(&yaml(&s.server, &secret, ""));
+    let err = mock::read(source.as_ref(), None, None).await.unwrap_err();
+    assert!(crate::model::error_chain(&err).contains("404"), "{err}");
+    let asked = s.log.requests().iter().filter(|r| r.url.path().ends_with("/employments")).count();
+    assert!(asked <= 8, "at most the reads already in flight, not one per person: {asked}");
+}
