@@ -67,7 +67,15 @@ impl Repo {
     /// Runs hrsync as of `now` with the source's secret and the LDAP password set.
     pub fn run(&self, now: &str, args: &[&str]) -> Run {
         let repo = self.repo();
-        let out = crate::util::command(&["--repo", repo.to_str().unwrap(), "--now", now])
+        // HRSYNC_TEST_BINARY runs another build (the release binary) through the same
+        // scenarios.
+        let mut command = crate::util::command(&["--repo", repo.to_str().unwrap(), "--now", now]);
+        if let Ok(binary) = std::env::var("HRSYNC_TEST_BINARY") {
+            let mut other = std::process::Command::new(binary);
+            other.args(["--repo", repo.to_str().unwrap(), "--now", now]).env_remove("HRSYNC_TEST_BINARY");
+            command = other;
+        }
+        let out = command
             .args(args)
             .env(&self.secret.0, &self.secret.1)
             .env("LDAP_PASSWORD", PASSWORD)
