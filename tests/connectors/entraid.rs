@@ -155,9 +155,7 @@ fn entra_users_reach_ldap_deltas_keep_managers_and_only_markers_and_full_reads_r
         ],
         ("ENTRA_CLIENT_SECRET", SECRET),
     );
-    let out = repo.run("2026-11-22T09:00:00Z", &["validate", "--online"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("source `hr`: ok, first page has 4 people"), "{out:?}");
+    repo.first_page_ok("2026-11-22T09:00:00Z", 4);
 
     let out = repo.run("2026-11-22T09:00:00Z", &["apply"]);
     assert_eq!(out.code, 0, "{out:?}");

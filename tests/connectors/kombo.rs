@@ -81,9 +81,7 @@ fn kombo_people_reach_ldap_deltas_merge_and_only_deletion_markers_and_full_reads
         ],
         ("KOMBO_API_KEY", KEY),
     );
-    let out = repo.run("2026-11-22T09:00:00Z", &["validate", "--online"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("source `hr`: ok, first page has 4 people"), "{out:?}");
+    repo.first_page_ok("2026-11-22T09:00:00Z", 4);
 
     let out = repo.run("2026-11-22T09:00:00Z", &["apply"]);
     assert_eq!(out.code, 0, "{out:?}");

@@ -25,8 +25,8 @@ use crate::util::{Run, example_directory, root};
 pub struct Repo {
     pub tmp: tempfile::TempDir,
     pub slapd: Slapd,
-    /// The variable the source's secret is read from, and its value.
-    secret: (String, String),
+    /// The variables the source's secrets are read from, and their values.
+    secrets: Vec<(String, String)>,
 }
 
 impl Repo {
@@ -57,7 +57,22 @@ impl Repo {
             ],
         );
         std::fs::write(repo.join("directories/corp.yaml"), directory).unwrap();
-        Repo { tmp, slapd, secret: (secret.0.to_owned(), secret.1.to_owned()) }
+        Repo { tmp, slapd, secrets: vec![(secret.0.to_owned(), secret.1.to_owned())] }
+    }
+
+    /// With a further secret the source reads from the variable `name`.
+    pub fn with_secret(mut self, name: &str, value: &str) -> Repo {
+        self.secrets.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// `validate --online` as of `now` passes, its first page holding `people` people
+    /// and every mapped field.
+    pub fn first_page_ok(&self, now: &str, people: usize) {
+        let out = self.run(now, &["validate", "--online"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let ok = format!("source `hr`: ok, first page has {people} people, every mapped field arrived");
+        assert!(out.stdout.contains(&ok), "{out:?}");
     }
 
     pub fn repo(&self) -> PathBuf {
@@ -75,21 +90,22 @@ impl Repo {
             other.args(["--repo", repo.to_str().unwrap(), "--now", now]).env_remove("HRSYNC_TEST_BINARY");
             command = other;
         }
-        let out = command
-            .args(args)
-            .env(&self.secret.0, &self.secret.1)
-            .env("LDAP_PASSWORD", PASSWORD)
-            .output()
-            .unwrap();
+        command.args(args).env("LDAP_PASSWORD", PASSWORD);
+        for (name, value) in &self.secrets {
+            command.env(name, value);
+        }
+        let out = command.output().unwrap();
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
-        assert!(
-            !run.stdout.contains(&self.secret.1) && !run.stderr.contains(&self.secret.1),
-            "the secret is shown: {run:?}"
-        );
+        for (_, secret) in &self.secrets {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "a secret is shown: {run:?}"
+            );
+        }
         run
     }
 
@@ -113,7 +129,9 @@ impl Repo {
                 if path.is_dir() {
                     stack.push(path);
                 } else if let Ok(text) = std::fs::read_to_string(&path) {
-                    assert!(!text.contains(&self.secret.1), "{} holds the secret", path.display());
+                    for (_, secret) in &self.secrets {
+                        assert!(!text.contains(secret), "{} holds a secret", path.display());
+                    }
                 }
             }
         }

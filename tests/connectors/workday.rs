@@ -78,9 +78,7 @@ fn workday_people_reach_ldap_a_leaver_lands_by_status_and_a_vanished_worker_only
         ],
         ("WORKDAY_ISU_PASSWORD", PASSWORD),
     );
-    let out = repo.run("2026-11-22T09:00:00Z", &["validate", "--online"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("source `hr`: ok, first page has 6 people"), "{out:?}");
+    repo.first_page_ok("2026-11-22T09:00:00Z", 6);
 
     let out = repo.run("2026-11-22T09:00:00Z", &["apply"]);
     assert_eq!(out.code, 0, "{out:?}");
