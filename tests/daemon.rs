@@ -1060,3 +1060,35 @@ fn a_remote_over_ssh_needs_a_known_host_key_and_an_accepted_key() {
     walk.push_ref("refs/heads/hrsync/reports").unwrap();
     assert_eq!(walk.count(), 2, "plan and result pushed over SSH");
 }
+
+#[test]
+fn a_pull_request_adding_an_override_changes_exactly_the_rows_it_names_with_its_reason() {
+    let (tmp, repo, main) = applied_repository();
+    let sync = tmp.path().join("sync");
+    let sync = sync.to_str().unwrap();
+    let now = "2026-11-22T09:00:00Z";
+    branch(&tmp, &repo, &main, "exception", |dir| {
+        std::fs::write(
+            dir.join("overrides.yaml"),
+            "version: 1\noverrides:\n  - person: { employee_number: \"10004\" }\n    keep_disabled: true\n    reason: on sabbatical, no access (HR-77)\n",
+        )
+        .unwrap();
+    });
+    let out = run(&[
+        "--repo",
+        sync,
+        "--ref",
+        "exception",
+        "--now",
+        now,
+        "plan",
+        "--base",
+        &main,
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stdout.contains("on sabbatical, no access (HR-77)"), "the review gives the reason: {out:?}");
+    let people =
+        out.stdout.lines().filter(|l| l.starts_with("| `germany:") || l.starts_with("| `france:")).count();
+    assert_eq!(people, 1, "one person's row changes: {}", out.stdout);
+}

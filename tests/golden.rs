@@ -62,6 +62,7 @@ const CASES: &[&str] = &[
     "managers",
     "mass-disable-blocked",
     "movers-and-field-modes",
+    "overrides",
     "two-sources",
 ];
 
@@ -93,4 +94,9 @@ fn movers_and_field_modes() {
 #[test]
 fn two_sources() {
     check("two-sources");
+}
+
+#[test]
+fn overrides() {
+    check("overrides");
 }

@@ -11,7 +11,7 @@ use crate::util::{Example, Run, example_directory, json};
 const ENV: &str = "LDAP_PASSWORD";
 
 /// The example repository with `examples/directories/openldap.yaml` pointed at `slapd`.
-fn example(slapd: &Slapd) -> Example {
+pub fn example(slapd: &Slapd) -> Example {
     Example::with_directory(
         "openldap.yaml",
         &[
@@ -22,7 +22,7 @@ fn example(slapd: &Slapd) -> Example {
 }
 
 /// Runs hrsync with the bind password in the environment.
-fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
+pub fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
     ex.run_with((ENV, PASSWORD), now, args)
 }
 

@@ -1,4 +1,5 @@
-//! `hrsync preview`: who is included and excluded, by which rule, and the rows skipped.
+//! `hrsync preview`: who is included and excluded, by which rule (or hidden, by which
+//! override of `overrides.yaml`), and the rows skipped.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ pub(super) async fn preview(
         }
         None => Vec::new(),
     };
+    let today = run.now.to_zoned(run.config.workspace.timezone.clone()).date();
     let mut out = String::new();
     writeln!(out, "| person | name | sources | decision |")?;
     writeln!(out, "|---|---|---|---|")?;
@@ -39,7 +41,10 @@ pub(super) async fn preview(
         } else {
             p.decision.clone()
         };
-        if decision.is_included() {
+        // `overrides.yaml` hides people from every directory.
+        let hidden = crate::plan::overrides_naming(&run.config.overrides, p, today)
+            .find(|o| matches!(o.kind, crate::config::OverrideKind::Hide { .. }));
+        if decision.is_included() && hidden.is_none() {
             included += 1
         } else {
             excluded += 1
@@ -50,7 +55,10 @@ pub(super) async fn preview(
             (None, None) => String::new(),
         };
         let sources: Vec<String> = p.sources().iter().map(|s| s.to_string()).collect();
-        let mut decision = decision.to_string();
+        let mut decision = match hidden {
+            Some(o) if decision.is_included() => o.describe(),
+            _ => decision.to_string(),
+        };
         if let Some(a) = &p.ambiguity {
             write!(decision, " (ambiguous: {a})")?;
         }

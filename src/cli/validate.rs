@@ -39,6 +39,15 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
             a.until
         );
     }
+    for o in config.overrides.iter().filter(|o| o.expired(today)) {
+        println!(
+            "warning: {}: the override for `{}` ({}) expired on {} and is ignored: remove it",
+            o.place(),
+            o.field,
+            o.reason,
+            o.until.map(|u| u.to_string()).unwrap_or_default()
+        );
+    }
     overdue_reports(g, &config)?;
     if !online {
         return Ok(ExitCode::SUCCESS);
@@ -82,6 +91,25 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
                     cfg.id,
                     probe.missing.join(", "),
                     probe.grant.unwrap_or_default()
+                );
+            }
+        }
+    }
+    // An override that names nobody the sources read (connectors, read a page only
+    // here, aside) is most often a typo.
+    if connectors.is_empty() {
+        let today =
+            super::parse_now(g.now.as_deref())?.to_zoned(run.config.workspace.timezone.clone()).date();
+        for o in run.config.overrides.iter().filter(|o| !o.expired(today)) {
+            let named =
+                gathered.population.people.iter().any(|p| {
+                    crate::plan::overrides_naming(std::slice::from_ref(o), p, today).next().is_some()
+                });
+            if !named {
+                println!(
+                    "warning: {}: the override for `{}` names nobody the sources hold",
+                    o.place(),
+                    o.field
                 );
             }
         }

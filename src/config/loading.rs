@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::files::RepoFiles;
 use super::schema::{self, DocumentKind};
-use super::spec::{DirectorySpec, FilterSpec, SourceSpec, WorkspaceSpec};
+use super::spec::{DirectorySpec, FilterSpec, OverridesSpec, SourceSpec, WorkspaceSpec};
 use super::yaml::Document;
 use super::{ConfigError, Diagnostic, Diagnostics};
 
@@ -39,6 +39,8 @@ pub(super) struct Loaded {
     pub(super) sources: Vec<Parsed<SourceSpec>>,
     /// `directories/*.yaml` that parsed, sorted by file.
     pub(super) directories: Vec<Parsed<DirectorySpec>>,
+    /// `overrides.yaml`, when there is one and it parses.
+    pub(super) overrides: Option<Parsed<OverridesSpec>>,
     /// The problems found so far.
     pub(super) diags: Diagnostics,
     /// Nodes left out of salvaged documents, by file.
@@ -79,6 +81,18 @@ pub(super) fn read(files: &dyn RepoFiles) -> Result<Loaded, ConfigError> {
         Err(e) => return Err(read_error("hrsync.yaml", e)),
     };
 
+    let overrides = match files.read(super::OVERRIDES_FILE) {
+        Ok(bytes) => parse::<OverridesSpec>(
+            DocumentKind::Overrides,
+            super::OVERRIDES_FILE,
+            &bytes,
+            &mut diags,
+            &mut culprits,
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(read_error(super::OVERRIDES_FILE, e)),
+    };
+
     let mut read_kind =
         |dir: &str, kind: DocumentKind| -> Result<Vec<Parsed<serde_json::Value>>, ConfigError> {
             let mut out = Vec::new();
@@ -103,7 +117,16 @@ pub(super) fn read(files: &dyn RepoFiles) -> Result<Loaded, ConfigError> {
     let sources = typed::<SourceSpec>(source_docs, &mut diags, &culprits);
     let directories = typed::<DirectorySpec>(directory_docs, &mut diags, &culprits);
 
-    Ok(Loaded { workspace, filters, sources, directories, diags, culprits, revision: files.revision() })
+    Ok(Loaded {
+        workspace,
+        filters,
+        sources,
+        directories,
+        overrides,
+        diags,
+        culprits,
+        revision: files.revision(),
+    })
 }
 
 /// Parses and structurally validates a document. A document with structural problems

@@ -21,6 +21,7 @@ pub mod diagnostic;
 mod directory;
 pub mod files;
 mod loading;
+mod overrides;
 pub mod schema;
 pub mod secret;
 mod source;
@@ -39,6 +40,7 @@ pub use directory::{
     DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, LdapDisable,
     LdapSettings, Marker, MatchRule,
 };
+pub use overrides::{OVERRIDES_FILE, Override, OverrideKind};
 pub use secret::{Secret, SecretError, SecretRef};
 pub use source::{
     Columns, CsvSettings, EMPLOYMENT_FIELDS, HrSettings, JsonSettings, ORG_UNIT_FIELDS, Pagination,
@@ -101,6 +103,9 @@ pub struct Config {
     pub directories: Vec<DirectoryConfig>,
     /// Named filters.
     pub filters: BTreeMap<FilterId, Filter>,
+    /// `overrides.yaml`, in file order (expired ones too: the plan ignores them, and
+    /// `validate` reports them).
+    pub overrides: Vec<Override>,
     /// A hash of everything that shapes a plan, except approvals and directory modes
     /// (so approving a plan or switching a directory to `apply` does not change the
     /// plan's id).

@@ -18,7 +18,8 @@ use super::diagnostic::{Diagnostic, article, did_you_mean, one_of};
 use super::secret::{SecretError, SecretRef, reference_in};
 use super::spec::{
     CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, HrSourceSpec,
-    JsonSourceSpec, LdapDirectorySpec, RestSourceSpec, ScimDirectorySpec, SourceSpec, WorkspaceSpec,
+    JsonSourceSpec, LdapDirectorySpec, OverridesSpec, RestSourceSpec, ScimDirectorySpec, SourceSpec,
+    WorkspaceSpec,
 };
 use super::yaml::{Document, child};
 
@@ -33,11 +34,14 @@ pub enum DocumentKind {
     Directory,
     /// `filters/*.yaml`.
     Filter,
+    /// `overrides.yaml`.
+    Overrides,
 }
 
 impl DocumentKind {
     /// Every kind.
-    pub const ALL: [DocumentKind; 4] = [Self::Workspace, Self::Source, Self::Directory, Self::Filter];
+    pub const ALL: [DocumentKind; 5] =
+        [Self::Workspace, Self::Source, Self::Directory, Self::Filter, Self::Overrides];
 
     /// The schema's file name in `schema/`.
     pub fn schema_file(self) -> &'static str {
@@ -46,6 +50,7 @@ impl DocumentKind {
             Self::Source => "source.schema.json",
             Self::Directory => "directory.schema.json",
             Self::Filter => "filter.schema.json",
+            Self::Overrides => "overrides.schema.json",
         }
     }
 
@@ -56,6 +61,7 @@ impl DocumentKind {
             Self::Source => schema_for!(SourceSpec),
             Self::Directory => schema_for!(DirectorySpec),
             Self::Filter => schema_for!(FilterSpec),
+            Self::Overrides => schema_for!(OverridesSpec),
         };
         schema.insert("$id".into(), json!(format!("https://hrsync.dev/schema/{}", self.schema_file())));
         schema
@@ -93,7 +99,7 @@ impl DocumentKind {
                 variant::<ScimDirectorySpec>("scim"),
                 variant::<EntraDirectorySpec>("entraid"),
             ]),
-            Self::Workspace | Self::Filter => None,
+            Self::Workspace | Self::Filter | Self::Overrides => None,
         }
     }
 }

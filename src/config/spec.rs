@@ -1315,6 +1315,79 @@ pub struct OAuthSpec {
 // ---------------------------------------------------------------------------------
 // filters/*.yaml
 
+/// `overrides.yaml`: exceptions for single people, reviewed in git like the rest of
+/// the repository. Each names a person by a source key, says what to do, why, and
+/// until when.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverridesSpec {
+    /// Document format version: `1`.
+    pub version: Version,
+    /// The exceptions, each with a `reason`.
+    #[serde(default)]
+    pub overrides: Vec<OverrideSpec>,
+}
+
+/// One exception: exactly one of `hide`, `keep_disabled`, `pin` and
+/// `delay_leaving_until`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideSpec {
+    /// Who: one person field and its value, as a source gives it, for example
+    /// `{ employee_number: "10042" }` or `{ work_email: "a@acme.example" }`; with
+    /// `source: <id>` only that source's record counts.
+    pub person: BTreeMap<String, String>,
+    /// Never give the person an entry. An entry they already have is left exactly as
+    /// it is, or, with `existing: disable`, treated as a leaver's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hide: bool,
+    /// With `hide`: what happens to an entry the person already has: `leave` (the
+    /// default) or `disable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub existing: Option<HiddenEntry>,
+    /// Keep the person's entry disabled whatever HR says (created disabled, disabled
+    /// if enabled, never enabled); its attributes are kept in step as usual.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_disabled: bool,
+    /// Pin one attribute of the person's entry to a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<PinSpec>,
+    /// Do not treat the person as a leaver before the end of this day (`YYYY-MM-DD`),
+    /// whatever their end date or status says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_leaving_until: Option<String>,
+    /// Why: shown on every row the override changes.
+    pub reason: String,
+    /// The last day the override holds (`YYYY-MM-DD`, the workspace's zone). An expired
+    /// override is ignored, and `hrsync validate` says to remove it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+/// What a hidden person's existing entry becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "what becomes of a hidden person's entry")]
+pub enum HiddenEntry {
+    /// Left exactly as it is.
+    Leave,
+    /// Treated as a leaver's (disabled, then deleted as `leavers` says).
+    Disable,
+}
+
+/// A pinned attribute.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinSpec {
+    /// The directory; default every directory that maps the attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    /// The attribute, as the directory's `fields` names it.
+    pub attribute: String,
+    /// Its value.
+    pub value: String,
+}
+
 /// `filters/<id>.yaml`: who is synced. A person is excluded when any `exclude` rule
 /// matches, else included when every `include` rule matches.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

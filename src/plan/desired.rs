@@ -189,6 +189,10 @@ impl<'a> Planner<'a> {
                 out.push(None);
                 continue;
             }
+            if let Some(value) = self.pinned(i, &field.attribute) {
+                out.push(Some((Some(Planned::Value(Value::One(value.to_owned()))), Vec::new())));
+                continue;
+            }
             let value = match &field.source {
                 FieldSource::Templates { unique: true, .. } => match unique.get(&(i, f)) {
                     Some(Ok(u)) => Some((Some(Planned::Value(Value::One(u.value.clone()))), u.from.clone())),
@@ -238,6 +242,26 @@ impl<'a> Planner<'a> {
         let Scratch { buf, hints } = scratch;
         hints.resize(self.dir.fields.len(), 0);
         for (field, hint) in self.dir.fields.iter().zip(hints.iter_mut()) {
+            if field.mode == FieldMode::Ignore {
+                continue;
+            }
+            // A pinned attribute holds the override's value, whatever its mode.
+            if let Some(value) = self.pinned(i, &field.attribute) {
+                let before = entry.attributes.get_hinted(&field.attribute, hint);
+                if !same_text(field.compare, Some(value), before) {
+                    changes.push(Change {
+                        attribute: field.attribute.clone(),
+                        before: before.cloned(),
+                        after: Some(Planned::Value(Value::One(value.to_owned()))),
+                        mode: field.mode,
+                        from: Vec::new(),
+                        personal: field.personal,
+                        alternatives: Vec::new(),
+                        reference: false,
+                    });
+                }
+                continue;
+            }
             if field.mode != FieldMode::Continuous {
                 continue;
             }
@@ -295,6 +319,19 @@ impl<'a> Planner<'a> {
             });
         }
         changes
+    }
+}
+
+impl Planner<'_> {
+    /// The value an override pins `attribute` of person `i`'s entry to, if one does.
+    pub(super) fn pinned(&self, i: usize, attribute: &str) -> Option<&str> {
+        let overrides = self.overrides.get(i).filter(|o| !o.is_empty())?;
+        overrides.iter().find_map(|o| match &o.kind {
+            crate::config::OverrideKind::Pin { attribute: a, value, .. } if a == attribute => {
+                Some(value.as_str())
+            }
+            _ => None,
+        })
     }
 }
 

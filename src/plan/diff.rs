@@ -29,11 +29,12 @@ use super::id::plan_id;
 use super::lifecycle::{self, Fate};
 use super::rows::{self, Rows, Shared};
 use super::{Plan, SourceView};
-use crate::config::{Config, DirectoryConfig};
+use crate::config::{Config, DirectoryConfig, Override, OverrideKind};
 use crate::directory::Entry;
 use crate::model::PlanId;
 use crate::model::filter::{self, Decision, Filter};
-use crate::model::{RecordKind, RecordLocation, SkippedRecord, SourceId};
+use crate::model::template::Vars;
+use crate::model::{FieldRef, PersonField, RecordKind, RecordLocation, SkippedRecord, SourceId};
 use crate::transform::merge::{MergedPerson, Population};
 
 /// How a source took part in this run.
@@ -154,6 +155,9 @@ pub(super) struct Planner<'a> {
     pub(super) absence_blocker: Option<String>,
     pub(super) shared: Shared,
     pub(super) included: HashMap<SourceId, Arc<str>>,
+    /// Per person: the overrides of `overrides.yaml` that name them and hold today for
+    /// this directory.
+    pub(super) overrides: Vec<Vec<&'a Override>>,
 }
 
 impl<'a> Planner<'a> {
@@ -188,6 +192,7 @@ impl<'a> Planner<'a> {
             )
             .collect();
 
+        let overrides = overrides_of(input, people, workspace_today);
         Planner {
             input,
             people,
@@ -204,11 +209,18 @@ impl<'a> Planner<'a> {
             absence_blocker: guard::absence::blocker(input.sources, dir.safety.hold_leavers_on_skipped_rows),
             shared: Shared::new(dir),
             included: rows::scope_reasons(input.config, dir),
+            overrides,
         }
+    }
+
+    /// The override of person `i` that `pick` selects, if any.
+    pub(super) fn override_of<T>(&self, i: usize, pick: impl Fn(&'a Override) -> Option<T>) -> Option<T> {
+        self.overrides.get(i)?.iter().find_map(|o| pick(o))
     }
 
     fn plan(mut self) -> Plan {
         self.match_people();
+        self.hide_entries();
         self.decide_fates();
         let unique = self.assign_unique_values();
         let rows = self.rows(&unique);
@@ -267,5 +279,50 @@ impl<'a> Planner<'a> {
             rows,
             timers,
         }
+    }
+}
+
+/// The overrides naming each person that hold on `today` for the directory planned:
+/// not expired, and a pin only where it pins this directory's attribute.
+fn overrides_of<'a>(input: &PlanInput<'a>, people: &[MergedPerson], today: Date) -> Vec<Vec<&'a Override>> {
+    let mut out: Vec<Vec<&'a Override>> = vec![Vec::new(); people.len()];
+    let dir = input.directory;
+    for o in input.config.overrides.iter().filter(|o| !o.expired(today)) {
+        if let OverrideKind::Pin { directory, attribute, .. } = &o.kind
+            && (directory.as_ref().is_some_and(|d| *d != dir.id)
+                || !dir.fields.iter().any(|f| f.attribute == *attribute))
+        {
+            continue;
+        }
+        for (i, p) in people.iter().enumerate() {
+            if names(o, p) {
+                out[i].push(o);
+            }
+        }
+    }
+    out
+}
+
+/// The overrides of `overrides` that name `p` and hold on `today` (`preview`, and the
+/// check for overrides that name nobody).
+pub fn overrides_naming<'o>(
+    overrides: &'o [Override],
+    p: &MergedPerson,
+    today: Date,
+) -> impl Iterator<Item = &'o Override> {
+    overrides.iter().filter(move |o| !o.expired(today) && names(o, p))
+}
+
+/// Whether override `o` names person `p`: a record of its source (any, without one)
+/// whose field holds its value, without regard to case or surrounding space.
+pub(super) fn names(o: &Override, p: &MergedPerson) -> bool {
+    let of_source = |source: &SourceId| o.source.as_ref().is_none_or(|s| s == source);
+    if !p.records.iter().any(|r| of_source(&r.source)) {
+        return false;
+    }
+    let same = |v: &str| v.trim().eq_ignore_ascii_case(&o.value);
+    match &o.field {
+        FieldRef::Person(PersonField::Id) => p.records.iter().any(|r| of_source(&r.source) && same(&r.id)),
+        field => p.get(field).is_some_and(|v| same(&v.to_text())),
     }
 }

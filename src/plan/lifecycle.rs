@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::Action;
 use super::diff::{PlanInput, Planner};
-use crate::config::LeaverAction;
+use crate::config::{LeaverAction, OverrideKind};
 use crate::directory::Entry;
 use crate::model::filter::Decision;
 use crate::model::{EmploymentStatus, SourceId};
@@ -90,6 +90,22 @@ impl Planner<'_> {
             why,
             observed: true,
         };
+        // `overrides.yaml`: a hidden person's entry, with `existing: disable`, leaves;
+        // a delayed leaver does not, until the day after the override's date.
+        if let Some(o) = self
+            .override_of(i, |o| matches!(o.kind, OverrideKind::Hide { disable_existing: true }).then_some(o))
+        {
+            return Some(observed(format!("out of scope: {}", o.describe())));
+        }
+        if self
+            .override_of(i, |o| match o.kind {
+                OverrideKind::DelayLeaving(until) => Some(until),
+                _ => None,
+            })
+            .is_some_and(|until| today <= until)
+        {
+            return None;
+        }
         if let Some(end) = p.end_date {
             if end < today {
                 let since = end.tomorrow().unwrap_or(end);
@@ -131,6 +147,12 @@ impl Planner<'_> {
             }
             let p = &self.people[i].person;
             let today = self.today[i];
+            if let Some(why) =
+                self.override_of(i, |o| matches!(o.kind, OverrideKind::Hide { .. }).then(|| o.describe()))
+            {
+                self.fates[i] = Fate::Nothing(format!("{why}; no entry is made"));
+                continue;
+            }
             self.fates[i] = if let Some(leaving) = self.leaving(i, None) {
                 if leaving.why.starts_with("out of scope") {
                     Fate::Nothing(format!("{}; no entry", leaving.why))
@@ -138,7 +160,8 @@ impl Planner<'_> {
                     Fate::Nothing(format!("{}; no entry to offboard", leaving.why))
                 }
             } else if self.started(i) {
-                Fate::Create { enabled: true, why: "joiner: no entry yet".into() }
+                let enabled = !self.keeps_disabled(i);
+                Fate::Create { enabled, why: "joiner: no entry yet".into() }
             } else {
                 let days = self.dir.joiners.pre_provision_days;
                 match p.start_date {
@@ -171,8 +194,27 @@ impl Planner<'_> {
     pub(super) fn enables(&self, i: usize, entry: &Entry) -> bool {
         let status = self.people[i].person.employment_status;
         !entry.enabled
+            && !self.keeps_disabled(i)
             && self.started(i)
             && !matches!(status, Some(EmploymentStatus::Leave | EmploymentStatus::Terminated))
+    }
+
+    /// Whether an override keeps person `i`'s entry disabled.
+    pub(super) fn keeps_disabled(&self, i: usize) -> bool {
+        self.override_of(i, |o| (o.kind == OverrideKind::KeepDisabled).then_some(())).is_some()
+    }
+
+    /// Entries of people an override hides (and leaves as they are) are skipped: held
+    /// exactly as they are.
+    pub(super) fn hide_entries(&mut self) {
+        for i in 0..self.people.len() {
+            let hidden = self.override_of(i, |o| {
+                matches!(o.kind, OverrideKind::Hide { disable_existing: false }).then(|| o.describe())
+            });
+            if let (Some(why), Fate::Exists(_)) = (hidden, &self.fates[i]) {
+                self.fates[i] = Fate::Skip(why);
+            }
+        }
     }
 
     /// An entry no person matches has left, first seen today unless its timer says

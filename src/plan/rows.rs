@@ -116,7 +116,14 @@ impl Planner<'_> {
             .into_par_iter()
             .map_init(Scratch::default, |scratch, i| {
                 let mut row_timers = BTreeMap::new();
-                let row = self.person_row(i, unique, &mut row_timers, scratch).map(|row| {
+                let row = self.person_row(i, unique, &mut row_timers, scratch).map(|mut row| {
+                    // Every row of a person an override names says so, last.
+                    for o in self.overrides.get(i).into_iter().flatten() {
+                        let said = o.describe();
+                        if !row.reasons.iter().any(|r| r.starts_with(&said)) {
+                            row.reasons.push(said.into());
+                        }
+                    }
                     let depth = if row.action == Action::Create { self.depth(i) } else { 0 };
                     (row.action, depth, i, row)
                 });
@@ -282,6 +289,12 @@ impl Planner<'_> {
             }
             return Some(self.leaver_row(Some(i), entry, leaving, reasons, self.today[i]));
         }
+        if self.keeps_disabled(i) && entry.enabled && self.managed[e] {
+            let mut row = self.row(Action::Disable, Some(i), Some(entry), vec![scope(), matched()]);
+            row.enabled = Some(EnabledChange { before: Some(true), after: false });
+            row.reasons.push(self.shared.disables_by.clone());
+            return Some(row);
+        }
         let mut warnings = Vec::new();
         let mut changes = self.drift(i, entry, &mut warnings, scratch);
         // A marker with a value is hrsync's to set; a presence marker is a mapped field,
@@ -292,7 +305,10 @@ impl Planner<'_> {
         }
         let enable = self.enables(i, entry);
         let up_to_date = changes.is_empty() && !enable;
-        if up_to_date && warnings.is_empty() && !self.input.list_unchanged {
+        // A person an override names is always listed: the override is what keeps
+        // the row as it is, and the review shows it.
+        let overridden = self.overrides.get(i).is_some_and(|o| !o.is_empty());
+        if up_to_date && warnings.is_empty() && !self.input.list_unchanged && !overridden {
             return None;
         }
         let mut row = self.row(Action::Noop, Some(i), Some(entry), Vec::with_capacity(4));

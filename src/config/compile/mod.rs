@@ -14,6 +14,7 @@
 
 mod directory;
 mod filter;
+mod overrides;
 mod source;
 mod workspace;
 
@@ -25,7 +26,7 @@ use jiff::{SignedDuration, Span, SpanRelativeTo};
 use sha2::{Digest, Sha256};
 
 use super::loading::{Loaded, Parsed};
-use super::spec::{DirectorySpec, FilterSpec, HttpConnectionSpec, SourceSpec, WorkspaceSpec};
+use super::spec::{DirectorySpec, FilterSpec, HttpConnectionSpec, OverridesSpec, SourceSpec, WorkspaceSpec};
 use super::yaml::Document;
 use super::{Auth, Config, ConfigError, Diagnostic, Diagnostics, HttpSettings, did_you_mean};
 use crate::model::filter::Filter;
@@ -35,7 +36,7 @@ use crate::model::{FieldRef, FilterId, InvalidId};
 /// Compiles what `loading` read. Filters come first because sources and directories
 /// refer to them; the config exists only when no document has a problem.
 pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
-    let Loaded { workspace, filters, sources, directories, diags, culprits, revision } = loaded;
+    let Loaded { workspace, filters, sources, directories, overrides, diags, culprits, revision } = loaded;
     let mut cx = Compiler { diags, culprits };
     let workspace_cfg = workspace.as_ref().and_then(|w| cx.workspace(w));
     let filter_cfgs = cx.filters(&filters);
@@ -43,6 +44,7 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
     let default_safety = workspace.as_ref().map(|w| w.spec.safety.clone()).unwrap_or_default();
     let workspace_name = workspace.as_ref().map_or("", |w| w.spec.workspace.as_str());
     let directory_cfgs = cx.directories(&directories, &filter_cfgs, &default_safety, workspace_name);
+    let override_cfgs = cx.overrides(overrides.as_ref(), &source_cfgs, &directory_cfgs);
     // An allowance names a directory of the repository (by its file's name).
     if let (Some(w), Some(cfg)) = (workspace.as_ref(), workspace_cfg.as_ref()) {
         let ids: Vec<&str> = directories
@@ -64,12 +66,19 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
     let diags = cx.diags.finish();
     match workspace_cfg {
         Some(workspace_cfg) if diags.is_empty() => Ok(Config {
-            fingerprint: fingerprint(workspace.as_ref(), &filters, &sources, &directories)
-                .map_err(ConfigError::Fingerprint)?,
+            fingerprint: fingerprint(
+                workspace.as_ref(),
+                &filters,
+                &sources,
+                &directories,
+                overrides.as_ref(),
+            )
+            .map_err(ConfigError::Fingerprint)?,
             workspace: workspace_cfg,
             sources: source_cfgs,
             directories: directory_cfgs,
             filters: filter_cfgs,
+            overrides: override_cfgs,
             revision,
         }),
         _ => Err(ConfigError::Invalid(diags)),
@@ -283,6 +292,7 @@ fn fingerprint(
     filters: &[Parsed<FilterSpec>],
     sources: &[Parsed<SourceSpec>],
     directories: &[Parsed<DirectorySpec>],
+    overrides: Option<&Parsed<OverridesSpec>>,
 ) -> Result<String, serde_json::Error> {
     let mut hasher = Sha256::new();
     let mut feed = |label: &str, value: serde_json::Value| {
@@ -311,6 +321,9 @@ fn fingerprint(
             obj.remove("mode");
         }
         feed(&p.doc.file, value);
+    }
+    if let Some(p) = overrides {
+        feed(&p.doc.file, serde_json::to_value(&p.spec)?);
     }
     Ok(hex::encode(hasher.finalize()))
 }

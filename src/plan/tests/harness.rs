@@ -41,6 +41,7 @@ joiners: { pre_provision_days: 7 }
 leavers: { action: disable, grace_days: 0, delete_after_days: 30 }
 "#;
 
+#[derive(Clone)]
 pub(in crate::plan) struct Fixture {
     pub(in crate::plan) files: MemFiles,
 }

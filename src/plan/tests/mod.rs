@@ -3,6 +3,7 @@
 //! clock is passed in, all through the [`harness`].
 
 pub(super) mod harness;
+mod overrides;
 
 use super::*;
 use crate::config;
