@@ -294,10 +294,15 @@ fn overrides_of<'a>(input: &PlanInput<'a>, people: &[MergedPerson], today: Date)
         {
             continue;
         }
-        for (i, p) in people.iter().enumerate() {
-            if names(o, p) {
-                out[i].push(o);
-            }
+        let named: Vec<usize> = (0..people.len()).filter(|i| names(o, &people[*i])).collect();
+        // An override is for one person: one that names several (a work email two
+        // people share) decides for none of them.
+        if named.len() > 1 {
+            tracing::warn!(place = %o.place(), people = named.len(), "an override names several people and is applied to none of them");
+            continue;
+        }
+        for i in named {
+            out[i].push(o);
         }
     }
     out
@@ -323,6 +328,11 @@ pub(super) fn names(o: &Override, p: &MergedPerson) -> bool {
     let same = |v: &str| v.trim().eq_ignore_ascii_case(&o.value);
     match &o.field {
         FieldRef::Person(PersonField::Id) => p.records.iter().any(|r| of_source(&r.source) && same(&r.id)),
+        // With `source`, the value must be that source's (the merged value may come
+        // from another).
+        FieldRef::Person(f) if o.source.is_some() => {
+            of_source(p.owner(*f)) && p.get(&o.field).is_some_and(|v| same(&v.to_text()))
+        }
         field => p.get(field).is_some_and(|v| same(&v.to_text())),
     }
 }

@@ -97,18 +97,27 @@ impl Planner<'_> {
         {
             return Some(observed(format!("out of scope: {}", o.describe())));
         }
-        if self
-            .override_of(i, |o| match o.kind {
-                OverrideKind::DelayLeaving(until) => Some(until),
-                _ => None,
-            })
-            .is_some_and(|until| today <= until)
-        {
+        // A delay keeps an existing entry on; it never makes one.
+        let delay = self.override_of(i, |o| match o.kind {
+            OverrideKind::DelayLeaving(until) => Some(until),
+            _ => None,
+        });
+        if entry_id.is_some() && delay.is_some_and(|until| today <= until) {
             return None;
         }
+        // Once the delay is over, the leaving counts from the day after it: the grace
+        // period and `delete_after_days` start then.
+        let after_delay = |since: Date| match delay {
+            Some(until) => since.max(until.tomorrow().unwrap_or(until)),
+            None => since,
+        };
+        let observed = |why: String| {
+            let l = observed(why);
+            Leaving { since: after_delay(l.since), ..l }
+        };
         if let Some(end) = p.end_date {
             if end < today {
-                let since = end.tomorrow().unwrap_or(end);
+                let since = after_delay(end.tomorrow().unwrap_or(end));
                 return Some(Leaving {
                     since,
                     why: format!("left: end date {end} has passed"),

@@ -275,6 +275,18 @@ impl Planner<'_> {
             Fate::Exists(e) => *e,
         };
         let entry = &self.input.live[e];
+        // An override keeps the entry disabled: before anything else, an enabled entry
+        // is disabled (its attributes kept in step in the same row).
+        if self.keeps_disabled(i) && entry.enabled && self.managed[e] {
+            let mut warnings = Vec::new();
+            let changes = self.drift(i, entry, &mut warnings, scratch);
+            let mut row = self.row(Action::Disable, Some(i), Some(entry), vec![scope(), matched()]);
+            row.enabled = Some(EnabledChange { before: Some(true), after: false });
+            row.reasons.push(self.shared.disables_by.clone());
+            row.changes = changes;
+            row.warnings = warnings;
+            return Some(row);
+        }
         if let Some(leaving) = self.leaving(i, Some(&entry.id)) {
             let mut reasons = vec![scope(), matched()];
             if !self.managed[e] {
@@ -288,12 +300,6 @@ impl Planner<'_> {
                 timers.insert(entry.id.clone(), leaving.since);
             }
             return Some(self.leaver_row(Some(i), entry, leaving, reasons, self.today[i]));
-        }
-        if self.keeps_disabled(i) && entry.enabled && self.managed[e] {
-            let mut row = self.row(Action::Disable, Some(i), Some(entry), vec![scope(), matched()]);
-            row.enabled = Some(EnabledChange { before: Some(true), after: false });
-            row.reasons.push(self.shared.disables_by.clone());
-            return Some(row);
         }
         let mut warnings = Vec::new();
         let mut changes = self.drift(i, entry, &mut warnings, scratch);

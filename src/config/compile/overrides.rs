@@ -2,15 +2,16 @@
 //!
 //! This module owns what an override means when it is read: one person field and a
 //! value (and a source, if given), exactly one kind, a reason, dates that are dates,
-//! and a pinned attribute some directory maps. It must not look for the person: who an
-//! override names is the plan's to find, and an override that names nobody is a
-//! warning of `validate --online` and of the run, not an error.
+//! a pinned attribute some directory maps and that does not identify the entry, and one
+//! override deciding a person's entry. It must not look for the person: who an override
+//! names is the plan's to find, and an override that names nobody (or several people)
+//! is a warning, not an error.
 
 use super::Compiler;
 use crate::config::loading::Parsed;
 use crate::config::spec::{HiddenEntry, OverridesSpec};
-use crate::config::{DirectoryConfig, Override, OverrideKind, SourceConfig};
-use crate::model::{DirectoryId, FieldRef, SourceId};
+use crate::config::{DirectoryConfig, DirectoryKind, Override, OverrideKind, SourceConfig};
+use crate::model::{DirectoryId, FieldRef, PersonField, SourceId};
 
 impl Compiler {
     pub(super) fn overrides(
@@ -52,8 +53,34 @@ impl Compiler {
                     None
                 }
             };
-            if let Some((FieldRef::OrgUnitName | FieldRef::Source, _)) = &named {
-                self.error(doc, &at("person"), "a person is named by one of their own fields", None);
+            // A person is named by a key: a value that names one person, not a group of
+            // them (a department, a last name).
+            let key = |f: &FieldRef| {
+                matches!(
+                    f,
+                    FieldRef::Person(PersonField::Id | PersonField::EmployeeNumber | PersonField::WorkEmail)
+                )
+            };
+            if let Some((field, _)) = &named
+                && !key(field)
+            {
+                self.error(
+                    doc,
+                    &at("person"),
+                    format!("`{field}` does not name one person"),
+                    Some("name the person by `employee_number`, `work_email` or `id` (with `source`)".into()),
+                );
+            }
+            if let Some((FieldRef::Person(PersonField::Id), _)) = &named
+                && source.is_none()
+                && sources.len() > 1
+            {
+                self.error(
+                    doc,
+                    &at("person"),
+                    "a record id names a person only within its source",
+                    Some("add `source: <id>`".into()),
+                );
             }
             if named.as_ref().is_some_and(|(_, v)| v.is_empty()) {
                 self.error(doc, &at("person"), "the value naming the person is empty", None);
@@ -118,6 +145,39 @@ impl Compiler {
                     None => directories.iter().collect(),
                 };
                 let mapped = scope.iter().any(|d| d.fields.iter().any(|f| f.attribute == pin.attribute));
+                // Attributes that identify or name the entry, or that hrsync keeps
+                // unique or owns, are not for pinning: a pin there would lose the match,
+                // rename the entry, or pass by the checks that keep values unique.
+                let identifying = scope.iter().find_map(|d| {
+                    let same = |a: &str| a.eq_ignore_ascii_case(&pin.attribute);
+                    if d.match_rules.iter().any(|m| same(&m.attribute)) {
+                        Some("it matches people to entries")
+                    } else if d.fields.iter().any(|f| {
+                        same(&f.attribute)
+                            && matches!(f.source, crate::config::FieldSource::Templates { unique: true, .. })
+                    }) {
+                        Some("its values are kept unique")
+                    } else if d.marker.as_ref().is_some_and(|m| same(&m.attribute)) {
+                        Some("it marks the entries hrsync owns")
+                    } else {
+                        match &d.kind {
+                            DirectoryKind::Ldap(l) if same(&l.rdn) => Some("it names the entry (its RDN)"),
+                            DirectoryKind::File(f) if same(&f.id_attribute) => Some("it names the entry"),
+                            _ => None,
+                        }
+                    }
+                });
+                if let Some(why) = identifying {
+                    self.error(
+                        doc,
+                        &format!("{}/attribute", at("pin")),
+                        format!("`{}` cannot be pinned: {why}", pin.attribute),
+                        Some(
+                            "pin an attribute that only describes the person (a title, a phone number)"
+                                .into(),
+                        ),
+                    );
+                }
                 if !scope.is_empty() && !mapped {
                     self.error(
                         doc,
@@ -138,6 +198,20 @@ impl Compiler {
                 continue;
             }
             let (Some((field, value)), Some(kind)) = (named, kind) else { continue };
+            let lifecycle = |k: &OverrideKind| !matches!(k, OverrideKind::Pin { .. });
+            let same_person =
+                |o: &Override| o.source == source && o.field == field && o.value.eq_ignore_ascii_case(&value);
+            if lifecycle(&kind)
+                && let Some(other) = out.iter().find(|o: &&Override| same_person(o) && lifecycle(&o.kind))
+            {
+                self.error(
+                    doc,
+                    &format!("/overrides/{i}"),
+                    format!("{} already decides this person's entry", other.place()),
+                    Some("keep one of `hide`, `keep_disabled` and `delay_leaving_until` per person".into()),
+                );
+                continue;
+            }
             out.push(Override {
                 line: doc.position(&format!("/overrides/{i}")).line,
                 source,

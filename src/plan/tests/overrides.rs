@@ -131,3 +131,58 @@ fn overrides_are_checked_when_they_load() {
     assert!(p.contains("`existing` goes with `hide`"), "{p}");
     assert_eq!(problems("  - person: { employee_number: E1 }\n    hide: true\n    reason: r\n"), "");
 }
+
+#[test]
+fn a_delay_never_makes_an_entry_and_the_leaving_counts_from_the_day_after_it() {
+    let fixture = with(
+        "  - person: { employee_number: E1 }\n    delay_leaving_until: 2026-12-15\n    reason: handover\n  - person: { employee_number: E2 }\n    delay_leaving_until: 2026-12-15\n    reason: handover\n",
+    );
+    let people = vec![
+        Person::test("E1").ends("2026-11-15").status(EmploymentStatus::Terminated),
+        Person::test("E2").ends("2026-11-15").status(EmploymentStatus::Terminated),
+    ];
+    let plan = Case::new(people.clone(), vec![entry("E1")]).config(fixture.clone()).plan();
+    assert_ne!(row(&plan, "E1").action, Action::Disable);
+    assert_eq!(row(&plan, "E2").action, Action::Noop, "no entry, and a delay makes none");
+    // Disabled the day after the delay; deleted 30 days (delete_after_days) after that,
+    // not 30 days after the end date.
+    let mut off = entry("E1");
+    off.enabled = false;
+    let later = Case::new(people.clone(), vec![off.clone()])
+        .config(fixture.clone())
+        .now("2027-01-10T10:00:00Z")
+        .plan();
+    assert_eq!(row(&later, "E1").action, Action::Noop, "{:?}", row(&later, "E1"));
+    let much_later = Case::new(people, vec![off]).config(fixture).now("2027-01-16T10:00:00Z").plan();
+    assert_eq!(row(&much_later, "E1").action, Action::Delete);
+}
+
+#[test]
+fn a_kept_disabled_entry_is_disabled_first_with_its_attributes_in_step() {
+    let fixture = with(
+        "  - person: { employee_number: E1 }\n    keep_disabled: true\n    reason: under investigation\n",
+    );
+    let plan =
+        Case::new(vec![Person::test("E1").department("Audit")], vec![entry("E1")]).config(fixture).plan();
+    let e1 = row(&plan, "E1");
+    assert_eq!(e1.action, Action::Disable);
+    assert_eq!(super::after(e1, "department").as_deref(), Some("Audit"), "{e1:?}");
+}
+
+#[test]
+fn overrides_name_one_person_and_pins_leave_what_identifies_entries_alone() {
+    let problems = |o: &str| match crate::config::load(&with(o).files) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    };
+    let p = problems("  - person: { department: Finance }\n    hide: true\n    reason: r\n");
+    assert!(p.contains("`department` does not name one person"), "{p}");
+    let p = problems(
+        "  - person: { employee_number: E1 }\n    pin: { attribute: mail, value: x@y }\n    reason: r\n",
+    );
+    assert!(p.contains("`mail` cannot be pinned: it matches people to entries"), "{p}");
+    let p = problems(
+        "  - person: { employee_number: E1 }\n    hide: true\n    reason: a\n  - person: { employee_number: e1 }\n    keep_disabled: true\n    reason: b\n",
+    );
+    assert!(p.contains("overrides.yaml:3 already decides this person's entry"), "{p}");
+}
