@@ -11,6 +11,14 @@ fn with(overrides: &str) -> Fixture {
     Fixture::new().with("overrides.yaml", &format!("version: 1\noverrides:\n{overrides}"))
 }
 
+/// The problems of the repository with `overrides`, or nothing.
+fn problems(overrides: &str) -> String {
+    match crate::config::load(&with(overrides).files) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
 #[test]
 fn a_hidden_person_is_never_created_and_an_existing_entry_is_left_or_disabled() {
     let fixture = with(
@@ -104,10 +112,6 @@ fn a_delayed_leaver_stays_until_the_date_and_an_expired_override_is_ignored() {
 
 #[test]
 fn overrides_are_checked_when_they_load() {
-    let problems = |o: &str| match crate::config::load(&with(o).files) {
-        Ok(_) => String::new(),
-        Err(e) => e.to_string(),
-    };
     let p = problems("  - person: { employee_number: E1 }\n    reason: nothing\n");
     assert!(p.contains("overrides.yaml:3:5: error: an override that does nothing"), "{p}");
     let p = problems(
@@ -171,10 +175,6 @@ fn a_kept_disabled_entry_is_disabled_first_with_its_attributes_in_step() {
 
 #[test]
 fn overrides_name_one_person_and_pins_leave_what_identifies_entries_alone() {
-    let problems = |o: &str| match crate::config::load(&with(o).files) {
-        Ok(_) => String::new(),
-        Err(e) => e.to_string(),
-    };
     let p = problems("  - person: { department: Finance }\n    hide: true\n    reason: r\n");
     assert!(p.contains("`department` does not name one person"), "{p}");
     let p = problems(
