@@ -325,7 +325,7 @@ impl<'a> Planner<'a> {
 impl Planner<'_> {
     /// The value an override pins `attribute` of person `i`'s entry to, if one does.
     pub(super) fn pinned(&self, i: usize, attribute: &str) -> Option<&str> {
-        let overrides = self.overrides.get(i).filter(|o| !o.is_empty())?;
+        let overrides = self.overrides.get(&i)?;
         overrides.iter().find_map(|o| match &o.kind {
             crate::config::OverrideKind::Pin { attribute: a, value, .. } if a == attribute => {
                 Some(value.as_str())
@@ -341,9 +341,7 @@ fn withheld_in(
     p: &MergedPerson,
     candidates: &[crate::model::template::Template],
 ) -> Option<crate::model::FieldRef> {
-    if p.withheld.is_empty() {
-        return None;
-    }
+    p.withheld.as_ref()?;
     candidates.iter().flat_map(|t| t.fields()).find(|f| p.is_withheld(f))
 }
 

@@ -157,7 +157,8 @@ pub(super) struct Planner<'a> {
     pub(super) included: HashMap<SourceId, Arc<str>>,
     /// Per person: the overrides of `overrides.yaml` that name them and hold today for
     /// this directory.
-    pub(super) overrides: Vec<Vec<&'a Override>>,
+    /// (Sparse: overrides name a few people of many.)
+    pub(super) overrides: rustc_hash::FxHashMap<usize, Vec<&'a Override>>,
 }
 
 impl<'a> Planner<'a> {
@@ -215,7 +216,7 @@ impl<'a> Planner<'a> {
 
     /// The override of person `i` that `pick` selects, if any.
     pub(super) fn override_of<T>(&self, i: usize, pick: impl Fn(&'a Override) -> Option<T>) -> Option<T> {
-        self.overrides.get(i)?.iter().find_map(|o| pick(o))
+        self.overrides.get(&i)?.iter().find_map(|o| pick(o))
     }
 
     fn plan(mut self) -> Plan {
@@ -284,8 +285,12 @@ impl<'a> Planner<'a> {
 
 /// The overrides naming each person that hold on `today` for the directory planned:
 /// not expired, and a pin only where it pins this directory's attribute.
-fn overrides_of<'a>(input: &PlanInput<'a>, people: &[MergedPerson], today: Date) -> Vec<Vec<&'a Override>> {
-    let mut out: Vec<Vec<&'a Override>> = vec![Vec::new(); people.len()];
+fn overrides_of<'a>(
+    input: &PlanInput<'a>,
+    people: &[MergedPerson],
+    today: Date,
+) -> rustc_hash::FxHashMap<usize, Vec<&'a Override>> {
+    let mut out: rustc_hash::FxHashMap<usize, Vec<&'a Override>> = rustc_hash::FxHashMap::default();
     let dir = input.directory;
     for o in input.config.overrides.iter().filter(|o| !o.expired(today)) {
         if let OverrideKind::Pin { directory, attribute, .. } = &o.kind
@@ -302,7 +307,7 @@ fn overrides_of<'a>(input: &PlanInput<'a>, people: &[MergedPerson], today: Date)
             continue;
         }
         for i in named {
-            out[i].push(o);
+            out.entry(i).or_default().push(o);
         }
     }
     out

@@ -118,7 +118,7 @@ impl Planner<'_> {
                 let mut row_timers = BTreeMap::new();
                 let row = self.person_row(i, unique, &mut row_timers, scratch).map(|mut row| {
                     // Every row of a person an override names says so, last.
-                    for o in self.overrides.get(i).into_iter().flatten() {
+                    for o in self.overrides.get(&i).into_iter().flatten() {
                         let said = o.describe();
                         if !row.reasons.iter().any(|r| r.starts_with(&said)) {
                             row.reasons.push(said.into());
@@ -313,7 +313,7 @@ impl Planner<'_> {
         let up_to_date = changes.is_empty() && !enable;
         // A person an override names is always listed: the override is what keeps
         // the row as it is, and the review shows it.
-        let overridden = self.overrides.get(i).is_some_and(|o| !o.is_empty());
+        let overridden = self.overrides.contains_key(&i);
         if up_to_date && warnings.is_empty() && !self.input.list_unchanged && !overridden {
             return None;
         }

@@ -70,21 +70,20 @@ pub struct MergedPerson {
     pub ambiguity: Option<String>,
     /// Fields a source of the person's records could not see for anyone
     /// ([`Withheld`]): where the person has no value for one, directories keep theirs.
-    pub withheld: Vec<FieldRef>,
+    /// (Boxed: almost always absent, and a population holds a million of these.)
+    pub withheld: Option<Box<Vec<FieldRef>>>,
 }
 
 impl MergedPerson {
     /// Whether `field` is withheld from this person: a source could not see it, and no
     /// other gave a value.
     pub fn is_withheld(&self, field: &FieldRef) -> bool {
-        if self.withheld.is_empty() {
-            return false;
-        }
+        let Some(withheld) = &self.withheld else { return false };
         let field = match field {
             FieldRef::OrgUnitName => &FieldRef::Person(PersonField::OrgUnit),
             other => other,
         };
-        self.withheld.contains(field) && self.get(field).is_none()
+        withheld.contains(field) && self.get(field).is_none()
     }
 }
 
@@ -387,7 +386,7 @@ fn build(mut group: Vec<&Candidate<'_>>, conflict: Option<String>) -> MergedPers
         manager: ManagerLink::None,
         org_unit_name: None,
         ambiguity: conflict,
-        withheld,
+        withheld: (!withheld.is_empty()).then(|| Box::new(withheld)),
     }
 }
 
