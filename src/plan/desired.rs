@@ -155,20 +155,36 @@ impl<'a> Planner<'a> {
                         "manager left unset: manager cycle of {size} people"
                     ));
                 }
-                if self.leaving(m, None).is_some() {
-                    return ManagerValue::Unresolved(
-                        "manager left unset: the manager is out of scope or has left".into(),
-                    );
+                // With their entry's id: an override may keep a leaving manager on.
+                let entry = match &self.fates[m] {
+                    Fate::Exists(e) => Some(self.input.live[*e].id.as_str()),
+                    _ => None,
+                };
+                // A manager an override hides: say which, so the review can tell why.
+                let hidden = || {
+                    self.override_of(m, |o| {
+                        matches!(o.kind, crate::config::OverrideKind::Hide { .. }).then(|| o.place())
+                    })
+                    .map(|place| format!(" (hidden by the override at {place})"))
+                    .unwrap_or_default()
+                };
+                if self.leaving(m, entry).is_some() {
+                    return ManagerValue::Unresolved(format!(
+                        "manager left unset: the manager is out of scope or has left{}",
+                        hidden()
+                    ));
                 }
                 match &self.fates[m] {
                     Fate::Exists(e) => ManagerValue::Entry(&self.input.live[*e].id),
                     Fate::Create { .. } => ManagerValue::Pending(&self.people[m].key),
-                    Fate::Skip(_) => {
-                        ManagerValue::Unresolved("manager left unset: the manager's row is skipped".into())
-                    }
-                    Fate::Nothing(_) => {
-                        ManagerValue::Unresolved("manager left unset: the manager has no entry yet".into())
-                    }
+                    Fate::Skip(_) => ManagerValue::Unresolved(format!(
+                        "manager left unset: the manager's row is skipped{}",
+                        hidden()
+                    )),
+                    Fate::Nothing(_) => ManagerValue::Unresolved(format!(
+                        "manager left unset: the manager has no entry yet{}",
+                        hidden()
+                    )),
                 }
             }
         }

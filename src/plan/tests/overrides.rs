@@ -186,3 +186,25 @@ fn overrides_name_one_person_and_pins_leave_what_identifies_entries_alone() {
     );
     assert!(p.contains("overrides.yaml:3 already decides this person's entry"), "{p}");
 }
+
+#[test]
+fn reports_keep_a_delayed_manager_and_say_when_their_manager_is_hidden() {
+    let fixture = with(
+        "  - person: { employee_number: E1 }\n    delay_leaving_until: 2026-12-15\n    reason: handover\n  - person: { employee_number: E3 }\n    hide: true\n    reason: external\n",
+    );
+    let people = vec![
+        Person::test("E1").ends("2026-11-15"),
+        Person::test("E2").manager("E1"),
+        Person::test("E3"),
+        Person::test("E4").manager("E3"),
+    ];
+    let plan = Case::new(people, vec![entry("E1")]).config(fixture).plan();
+    let e2 = row(&plan, "E2");
+    assert!(super::change(e2, "manager").is_some(), "the delayed manager is still referenced: {e2:?}");
+    let e4 = row(&plan, "E4");
+    assert!(
+        e4.warnings.iter().any(|w| w.contains("hidden by the override at overrides.yaml:6")),
+        "{:?}",
+        e4.warnings
+    );
+}
