@@ -98,20 +98,10 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
     // An override that names nobody the sources read (connectors, read a page only
     // here, aside) is most often a typo.
     if connectors.is_empty() {
-        let today =
-            super::parse_now(g.now.as_deref())?.to_zoned(run.config.workspace.timezone.clone()).date();
-        for o in run.config.overrides.iter().filter(|o| !o.expired(today)) {
-            let named =
-                gathered.population.people.iter().any(|p| {
-                    crate::plan::overrides_naming(std::slice::from_ref(o), p, today).next().is_some()
-                });
-            if !named {
-                println!(
-                    "warning: {}: the override for `{}` names nobody the sources hold",
-                    o.place(),
-                    o.field
-                );
-            }
+        for o in
+            crate::plan::overrides_naming_nobody(&run.config.overrides, &gathered.population.people, today)
+        {
+            println!("warning: {}: the override for `{}` names nobody the sources hold", o.place(), o.field);
         }
     }
     for s in gathered.sources.iter().filter(|s| !connectors.iter().any(|c| c.id == s.id)) {

@@ -323,6 +323,16 @@ pub fn overrides_naming<'o>(
     overrides.iter().filter(move |o| !o.expired(today) && names(o, p))
 }
 
+/// The overrides of `overrides` that hold on `today` and name nobody of `people`: most
+/// often a mistyped key (the run warns of them, and `validate --online`).
+pub fn overrides_naming_nobody<'o>(
+    overrides: &'o [Override],
+    people: &[MergedPerson],
+    today: Date,
+) -> Vec<&'o Override> {
+    overrides.iter().filter(|o| !o.expired(today) && !people.iter().any(|p| names(o, p))).collect()
+}
+
 /// Whether override `o` names person `p`: a record of its source (any, without one)
 /// whose field holds its value, without regard to case or surrounding space.
 pub(super) fn names(o: &Override, p: &MergedPerson) -> bool {

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-pub use diff::{PlanInput, SourceHealth, SourceStatus, diff, overrides_naming};
+pub use diff::{PlanInput, SourceHealth, SourceStatus, diff, overrides_naming, overrides_naming_nobody};
 
 use crate::config::{FieldMode, Mode};
 use crate::model::Value;

@@ -240,14 +240,8 @@ impl Run {
         let population = merge::merge(&merge_input, &self.config.filters);
         // An override that names nobody is most often a mistyped key.
         let today = self.now.to_zoned(self.config.workspace.timezone.clone()).date();
-        for o in self.config.overrides.iter().filter(|o| !o.expired(today)) {
-            let named = population
-                .people
-                .iter()
-                .any(|p| crate::plan::overrides_naming(std::slice::from_ref(o), p, today).next().is_some());
-            if !named {
-                tracing::warn!(place = %o.place(), field = %o.field, "the override names nobody the sources hold");
-            }
+        for o in crate::plan::overrides_naming_nobody(&self.config.overrides, &population.people, today) {
+            tracing::warn!(place = %o.place(), field = %o.field, "the override names nobody the sources hold");
         }
         let inputs_hash = hash_inputs(&records);
         Ok(Gathered { sources, population, inputs_hash })

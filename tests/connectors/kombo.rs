@@ -114,11 +114,7 @@ fn kombo_people_reach_ldap_deltas_merge_and_only_deletion_markers_and_full_reads
 
     // The API fails: nobody is disabled, and the secret is nowhere.
     kombo.failing.store(true, Ordering::SeqCst);
-    let out = repo.run("2026-11-22T12:00:00Z", &["run"]);
-    assert_ne!(out.code, 0, "{out:?}");
-    let job = parse(&out.stdout);
-    assert_eq!(job["directories"]["corp"]["disabled"], 0, "{out:?}");
-    assert!(out.stderr.contains("REMOTE.SERVICE_UNAVAILABLE"), "{out:?}");
+    repo.fails_and_disables_no_one("2026-11-22T12:00:00Z", "REMOTE.SERVICE_UNAVAILABLE");
     kombo.failing.store(false, Ordering::SeqCst);
 
     // A day later the full read runs (full_every: 24h): 20005 gone from Kombo without a

@@ -129,11 +129,7 @@ fn merge_people_reach_ldap_deltas_merge_and_only_deletion_flags_and_full_reads_r
 
     // The API fails: nobody is disabled, and no secret is anywhere.
     merge.failing.store(true, Ordering::SeqCst);
-    let out = repo.run("2026-11-22T12:00:00Z", &["run"]);
-    assert_ne!(out.code, 0, "{out:?}");
-    let job = parse(&out.stdout);
-    assert_eq!(job["directories"]["corp"]["disabled"], 0, "{out:?}");
-    assert!(out.stderr.contains("unavailable"), "{out:?}");
+    repo.fails_and_disables_no_one("2026-11-22T12:00:00Z", "unavailable");
     merge.failing.store(false, Ordering::SeqCst);
 
     // A day later the full read runs (full_every: 24h): 30005, gone from Merge without a

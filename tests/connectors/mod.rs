@@ -66,6 +66,16 @@ impl Repo {
         self
     }
 
+    /// A run as of `now` against a failing API fails, saying `why` on stderr, and
+    /// disables no one.
+    pub fn fails_and_disables_no_one(&self, now: &str, why: &str) {
+        let out = self.run(now, &["run"]);
+        assert_ne!(out.code, 0, "{out:?}");
+        let job = crate::util::json(&out.stdout);
+        assert_eq!(job["directories"]["corp"]["disabled"], 0, "{out:?}");
+        assert!(out.stderr.contains(why), "{out:?}");
+    }
+
     /// `validate --online` as of `now` passes, its first page holding `people` people
     /// and every mapped field.
     pub fn first_page_ok(&self, now: &str, people: usize) {

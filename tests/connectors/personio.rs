@@ -180,11 +180,7 @@ fn personio_people_reach_ldap_deltas_merge_and_only_full_reads_remove() {
 
     // The API fails: nobody is disabled, and the secret is nowhere.
     personio.failing.store(true, Ordering::SeqCst);
-    let out = repo.run("2026-11-22T12:00:00Z", &["run"]);
-    assert_ne!(out.code, 0, "{out:?}");
-    let job = parse(&out.stdout);
-    assert_eq!(job["directories"]["corp"]["disabled"], 0, "{out:?}");
-    assert!(out.stderr.contains("503"), "{out:?}");
+    repo.fails_and_disables_no_one("2026-11-22T12:00:00Z", "503");
     personio.failing.store(false, Ordering::SeqCst);
 
     // A day later the full read runs: 30005, gone from Personio without a marker, is a

@@ -403,8 +403,8 @@ impl Source for HrSource {
         let name = api.name(&got.endpoint);
         let mut batch =
             Batch { cursor: got.cursor.clone(), incomplete: got.incomplete.clone(), ..Batch::default() };
-        let present = map_people(&got.people, &name, &api.fields, &self.normalizer(), &mut batch, got.delta);
         let normalizer = self.normalizer();
+        let present = map_people(&got.people, &name, &api.fields, &normalizer, &mut batch, got.delta);
         let keys = |keys: &[(&str, &str)]| -> crate::config::Columns {
             keys.iter().map(|(f, k)| ((*f).to_owned(), (*k).to_owned())).collect()
         };
