@@ -98,3 +98,21 @@ fn the_examples_commented_overrides_load_and_each_changes_the_rows_it_names() {
     assert_eq!(with("kept disabled")[0]["enabled"]["after"], false, "created disabled");
     assert_eq!(with("hidden: external")[0]["action"], "noop", "never created");
 }
+
+#[test]
+fn an_override_naming_nobody_is_a_warning_of_validate_online() {
+    let ex = Example::new();
+    std::fs::write(
+        ex.path("overrides.yaml"),
+        "version: 1\noverrides:\n  - person: { employee_number: \"99999\" }\n    hide: true\n    reason: a typo\n  - person: { employee_number: \"10005\" }\n    hide: true\n    reason: real\n",
+    )
+    .unwrap();
+    let out = ex.run(&["validate", "--online"]);
+    assert!(
+        out.stdout.contains(
+            "warning: overrides.yaml:3: the override for `employee_number` names nobody the sources hold"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("overrides.yaml:6"), "10005 is in the export: {out:?}");
+}

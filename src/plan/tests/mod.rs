@@ -1062,3 +1062,17 @@ fn a_masked_report_labels_people_apart_and_a_managers_reference_like_their_row()
     assert_eq!(reference.after, Some(Planned::Value(Value::One(entry.to_owned()))), "as the manager's row");
     assert!(!format!("{masked:?}").contains("10001"), "{masked:?}");
 }
+
+#[test]
+fn a_terminated_persons_disabled_entry_is_not_enabled_before_their_end_date() {
+    let mut off = entry("E1");
+    off.enabled = false;
+    let people = vec![Person::test("E1").status(EmploymentStatus::Terminated).ends("2026-12-31")];
+    // Without the `staff` filter, which would make them a leaver by scope.
+    let unfiltered =
+        Fixture::new().with("sources/hr.yaml", &harness::SOURCE.replace("filters: [staff]\n", ""));
+    let plan = Case::new(people, vec![off]).config(unfiltered).plan();
+    let e1 = row(&plan, "E1");
+    assert!(e1.enabled.is_none(), "{e1:?}");
+    assert_ne!(e1.action, Action::Update, "{e1:?}");
+}
