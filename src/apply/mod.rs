@@ -122,12 +122,13 @@ pub async fn apply(
                                 .collect()
                         };
                         match apply_row(row, directory, &refs, &mut outcome.warnings).await {
-                            Ok(new_id) => {
-                                if let (Some(id), Some(p)) = (new_id, &row.person) {
+                            Ok(Some(id)) if row.action == Action::Create => {
+                                if let Some(p) = &row.person {
                                     created.lock().unwrap_or_else(|p| p.into_inner()).insert(p.key.clone(), id.clone());
-                                    outcome.entry = Some(id);
                                 }
+                                outcome.entry = Some(id);
                             }
+                            Ok(_) => {}
                             Err(e) => {
                                 let entry = row.entry.as_deref().or(e.entry());
                                 tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %logged(&e, entry), "item failed");
@@ -286,9 +287,9 @@ async fn apply_row(
                 }
             }
             let update = Update { set, enabled: row.enabled.map(|e| e.after), expect };
-            directory.update(entry, &update, revision).await.map(|()| None)
+            directory.update(entry, &update, revision).await.map(Some)
         }
-        Action::Disable => directory.disable(entry, revision).await.map(|()| None),
+        Action::Disable => directory.disable(entry, revision).await.map(Some),
         Action::Delete => directory.delete(entry, revision).await.map(|()| None),
         Action::Noop | Action::Skip => Ok(None),
     }
@@ -326,10 +327,10 @@ mod tests {
             taken.push(sam.clone());
             Ok(format!("CN={sam}").into())
         }
-        async fn update(&self, _: &str, _: &Update, _: Option<&str>) -> Result<(), DirectoryError> {
+        async fn update(&self, _: &str, _: &Update, _: Option<&str>) -> Result<String, DirectoryError> {
             unimplemented!("creates only")
         }
-        async fn disable(&self, _: &str, _: Option<&str>) -> Result<(), DirectoryError> {
+        async fn disable(&self, _: &str, _: Option<&str>) -> Result<String, DirectoryError> {
             unimplemented!("creates only")
         }
         async fn delete(&self, _: &str, _: Option<&str>) -> Result<(), DirectoryError> {

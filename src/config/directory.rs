@@ -36,6 +36,53 @@ pub struct DirectoryConfig {
     pub leavers: LeaversSpec,
     /// Safety limits.
     pub safety: SafetySpec,
+    /// How it keeps groups; `None`: no group is synced to it.
+    pub groups: Option<GroupSettings>,
+}
+
+/// How a directory keeps groups (`groups` of its file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupSettings {
+    /// LDAP: the container groups are read from and created in.
+    pub container: Option<String>,
+    /// What kind of group the directory has.
+    pub class: GroupClass,
+    /// The attribute holding hrsync's key of a group it owns.
+    pub key_attribute: String,
+}
+
+/// Kinds of group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupClass {
+    /// LDAP `groupOfNames`, members in `member`.
+    GroupOfNames,
+    /// LDAP `groupOfUniqueNames`, members in `uniqueMember`.
+    GroupOfUniqueNames,
+    /// Active Directory `group`, members in `member`.
+    ActiveDirectory,
+    /// The groups of a SCIM service, Entra ID or the embedded directory.
+    Native,
+}
+
+impl GroupClass {
+    /// The LDAP object class of such groups (`None` outside LDAP).
+    pub fn object_class(self) -> Option<&'static str> {
+        match self {
+            GroupClass::GroupOfNames => Some("groupOfNames"),
+            GroupClass::GroupOfUniqueNames => Some("groupOfUniqueNames"),
+            GroupClass::ActiveDirectory => Some("group"),
+            GroupClass::Native => None,
+        }
+    }
+
+    /// The LDAP attribute holding the members (`None` outside LDAP).
+    pub fn member_attribute(self) -> Option<&'static str> {
+        match self {
+            GroupClass::GroupOfNames | GroupClass::ActiveDirectory => Some("member"),
+            GroupClass::GroupOfUniqueNames => Some("uniqueMember"),
+            GroupClass::Native => None,
+        }
+    }
 }
 
 impl DirectoryConfig {

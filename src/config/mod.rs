@@ -37,8 +37,8 @@ use std::collections::BTreeMap;
 pub use connection::{Auth, Credential, HttpSettings};
 pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean, one_of};
 pub use directory::{
-    DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, LdapDisable,
-    LdapSettings, Marker, MatchRule,
+    DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, GroupClass,
+    GroupSettings, LdapDisable, LdapSettings, Marker, MatchRule,
 };
 pub use overrides::{OVERRIDES_FILE, Override, OverrideKind};
 pub use secret::{Secret, SecretError, SecretRef};

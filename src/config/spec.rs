@@ -186,6 +186,50 @@ pub struct SafetySpec {
     /// Set `false` to disable entries no person matches all the same.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub hold_leavers_on_skipped_rows: bool,
+    /// Members removed from one group, as a percentage of its members; removals of up
+    /// to `group_member_removals_allowed` never count.
+    #[serde(
+        default = "default_max_group_member_removal_percent",
+        skip_serializing_if = "is_default_max_group_member_removal_percent"
+    )]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_group_member_removal_percent: f64,
+    /// Removals from one group that never block, however small the group.
+    #[serde(
+        default = "default_group_member_removals_allowed",
+        skip_serializing_if = "is_default_group_member_removals_allowed"
+    )]
+    pub group_member_removals_allowed: u64,
+    /// Groups deleted, as a percentage of the groups hrsync owns in the directory; one
+    /// deletion never counts.
+    #[serde(
+        default = "default_max_group_delete_percent",
+        skip_serializing_if = "is_default_max_group_delete_percent"
+    )]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_group_delete_percent: f64,
+}
+
+fn default_max_group_member_removal_percent() -> f64 {
+    30.0
+}
+#[allow(clippy::trivially_copy_pass_by_ref, clippy::float_cmp)] // serde's signature; the default is exact
+fn is_default_max_group_member_removal_percent(v: &f64) -> bool {
+    *v == default_max_group_member_removal_percent()
+}
+fn default_group_member_removals_allowed() -> u64 {
+    2
+}
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_default_group_member_removals_allowed(v: &u64) -> bool {
+    *v == default_group_member_removals_allowed()
+}
+fn default_max_group_delete_percent() -> f64 {
+    20.0
+}
+#[allow(clippy::trivially_copy_pass_by_ref, clippy::float_cmp)] // serde's signature; the default is exact
+fn is_default_max_group_delete_percent(v: &f64) -> bool {
+    *v == default_max_group_delete_percent()
 }
 
 fn default_max_skipped_share() -> f64 {
@@ -220,6 +264,9 @@ impl Default for SafetySpec {
             min_source_share: default_min_source_share(),
             max_skipped_share: default_max_skipped_share(),
             hold_leavers_on_skipped_rows: true,
+            max_group_member_removal_percent: default_max_group_member_removal_percent(),
+            group_member_removals_allowed: default_group_member_removals_allowed(),
+            max_group_delete_percent: default_max_group_delete_percent(),
         }
     }
 }
@@ -884,6 +931,45 @@ pub struct DirectoryCommonSpec {
     /// Safety limits for this directory, replacing the workspace's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safety: Option<SafetySpec>,
+    /// Where this directory keeps its groups, for the definitions of `groups/*.yaml`.
+    /// Without it, no group is synced to the directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<DirectoryGroupsSpec>,
+}
+
+/// How a directory keeps groups. hrsync owns the groups whose key attribute holds
+/// its key (`hrsync:<definition>:<value>`): it creates, renames, fills and deletes
+/// those, and never touches another group. A group of the wanted name without the key is
+/// left alone, and its row says how to hand it over.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryGroupsSpec {
+    /// LDAP (required there): the container groups are read from and created in, for
+    /// example `ou=groups,dc=acme,dc=example`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// OpenLDAP: `groupOfNames` (the default, members in `member`) or
+    /// `groupOfUniqueNames` (members in `uniqueMember`). Active Directory groups are
+    /// always `group`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_class: Option<GroupObjectClass>,
+    /// The attribute that holds hrsync's key of a group. Default: `businessCategory`
+    /// (OpenLDAP), `adminDescription` (Active Directory), `externalId` (SCIM),
+    /// `description` (Entra ID), `key` (the embedded directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_attribute: Option<String>,
+}
+
+/// LDAP group object classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[schemars(title = "LDAP group object class")]
+pub enum GroupObjectClass {
+    /// `groupOfNames`, members in `member`.
+    #[serde(rename = "groupOfNames")]
+    GroupOfNames,
+    /// `groupOfUniqueNames`, members in `uniqueMember`.
+    #[serde(rename = "groupOfUniqueNames")]
+    GroupOfUniqueNames,
 }
 
 /// One step of the match key chain.
@@ -1313,6 +1399,63 @@ pub struct OAuthSpec {
 }
 
 // ---------------------------------------------------------------------------------
+// groups/*.yaml
+
+/// `groups/<id>.yaml`: groups made from HR data. With `per`, one group per value of a
+/// person field or org unit ("one group per department"); without, one static group
+/// of everyone the filter lets through ("permanent staff of ACME GmbH").
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSpec {
+    /// Document format version: `1`.
+    pub version: Version,
+    /// The definition's id, part of every group's key. Defaults to the file name
+    /// without `.yaml`; changing it hands the groups over to a new definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What these groups are for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The directories that get these groups; default every directory with `groups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directories: Option<Vec<String>>,
+    /// One group per value of this person field (`department`, `team`, `legal_entity`,
+    /// `work_location`, `custom.cost_center` …) or org unit (`org_unit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
+    /// The group's name: a template. `{{ value }}` is the value grouped by and, for
+    /// org units, `{{ name }}` the unit's name, for example
+    /// `team-{{ name | ascii | lower }}`. A static group's name is plain text.
+    pub name: String,
+    /// A named filter (`filters/<id>.yaml`): only the people it includes are members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// With `per: org_unit`: a unit's group has the groups of its child units as
+    /// members, following the org-unit tree.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nesting: bool,
+    /// What happens to a leaver's membership: `remove` (the default) once their entry is
+    /// disabled or deleted, or `keep` while their entry exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leavers: Option<GroupLeavers>,
+    /// Delete a group hrsync owns once it has no members left (default `false`: it
+    /// stays, empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_empty: bool,
+}
+
+/// What happens to a leaver's group memberships.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "group membership of leavers")]
+pub enum GroupLeavers {
+    /// Removed once the entry is disabled or deleted.
+    #[default]
+    Remove,
+    /// Kept while the entry exists, disabled.
+    Keep,
+}
+
 // filters/*.yaml
 
 /// `overrides.yaml`: exceptions for single people, reviewed in git like the rest of

@@ -27,7 +27,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::password::generate_password;
 use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
-use crate::config::{EntraSettings, spec::PasswordSpec};
+use crate::config::{EntraSettings, GroupSettings, spec::PasswordSpec};
 use crate::http::{Http, HttpError};
 use crate::model::DirectoryId;
 use crate::model::{Attributes, Names, Value};
@@ -191,6 +191,8 @@ pub struct EntraDirectory {
     page_size: u32,
     concurrency: usize,
     names: std::sync::Mutex<Names>,
+    /// How it keeps groups (`groups` of its file); `None`: it has no groups to sync.
+    groups: Option<GroupSettings>,
 }
 
 impl std::fmt::Debug for EntraDirectory {
@@ -200,6 +202,12 @@ impl std::fmt::Debug for EntraDirectory {
 }
 
 impl EntraDirectory {
+    /// This directory, keeping groups as `groups` says (`None`: it has none to sync).
+    pub fn with_groups(mut self, groups: Option<GroupSettings>) -> Self {
+        self.groups = groups;
+        self
+    }
+
     /// A directory reading and writing `attributes` (Graph user properties); `manager`
     /// is the one holding the manager.
     pub fn new(
@@ -227,6 +235,7 @@ impl EntraDirectory {
             page_size: page_size.max(1),
             concurrency: settings.http.concurrency,
             names: Default::default(),
+            groups: None,
         }
     }
 
@@ -493,7 +502,12 @@ impl Directory for EntraDirectory {
         Ok(created)
     }
 
-    async fn update(&self, id: &str, update: &Update, _revision: Option<&str>) -> Result<(), DirectoryError> {
+    async fn update(
+        &self,
+        id: &str,
+        update: &Update,
+        _revision: Option<&str>,
+    ) -> Result<String, DirectoryError> {
         self.check(id, &update.expect).await?;
         let mut body = Map::new();
         for (name, prop) in &self.props {
@@ -508,13 +522,13 @@ impl Directory for EntraDirectory {
         if let Some(manager) = self.manager.as_ref().and_then(|m| update.set.get(m)) {
             self.set_manager(id, manager.as_ref().and_then(Value::first)).await?;
         }
-        Ok(())
+        Ok(id.to_owned())
     }
 
-    async fn disable(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
+    async fn disable(&self, id: &str, _revision: Option<&str>) -> Result<String, DirectoryError> {
         let mut body = Map::new();
         body.insert("accountEnabled".into(), json!(false));
-        self.patch(id, body).await
+        self.patch(id, body).await.map(|()| id.to_owned())
     }
 
     async fn delete(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {

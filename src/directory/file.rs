@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use crate::config::GroupSettings;
 use crate::model::DirectoryId;
 use crate::model::{Attributes, Names, Value};
 
@@ -27,6 +28,8 @@ pub struct FileDirectory {
     id_attribute: String,
     page_size: usize,
     names: std::sync::Mutex<Names>,
+    /// How it keeps groups (`groups` of its file); `None`: it has no groups to sync.
+    groups: Option<GroupSettings>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,9 +42,15 @@ struct Stored {
 }
 
 impl FileDirectory {
+    /// This directory, keeping groups as `groups` says (`None`: it has none to sync).
+    pub fn with_groups(mut self, groups: Option<GroupSettings>) -> Self {
+        self.groups = groups;
+        self
+    }
+
     /// The directory kept in `folder`; new entries are named by `id_attribute`.
     pub fn new(id: DirectoryId, folder: PathBuf, id_attribute: String) -> Self {
-        FileDirectory { id, folder, id_attribute, page_size: 200, names: Default::default() }
+        FileDirectory { id, folder, id_attribute, page_size: 200, names: Default::default(), groups: None }
     }
 
     /// The same directory with another page size.
@@ -170,7 +179,12 @@ impl Directory for FileDirectory {
         Ok(id.into())
     }
 
-    async fn update(&self, id: &str, update: &Update, revision: Option<&str>) -> Result<(), DirectoryError> {
+    async fn update(
+        &self,
+        id: &str,
+        update: &Update,
+        revision: Option<&str>,
+    ) -> Result<String, DirectoryError> {
         let mut stored = self.current(id, revision)?;
         for (name, value) in &update.set {
             match value {
@@ -182,10 +196,10 @@ impl Directory for FileDirectory {
             stored.enabled = enabled;
         }
         stored.revision += 1;
-        self.store(&stored)
+        self.store(&stored).map(|()| id.to_owned())
     }
 
-    async fn disable(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {
+    async fn disable(&self, id: &str, revision: Option<&str>) -> Result<String, DirectoryError> {
         self.update(id, &Update { enabled: Some(false), ..Update::default() }, revision).await
     }
 

@@ -94,6 +94,51 @@ impl From<String> for Created {
     }
 }
 
+/// A group as read from a directory: one of the groups in the directory's group scope
+/// (`groups` of the directory's file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// The directory's reference to the group: a DN, a SCIM or Graph id, a file id.
+    pub id: String,
+    /// Its name: `cn`, `displayName`.
+    pub name: String,
+    /// What its key attribute holds (`groups.key_attribute`): hrsync's key of the group
+    /// (`hrsync:<definition>:<value>`) on the groups it owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Its members, as the directory names them: entry ids (the ids [`Directory::read_page`]
+    /// gives) and ids of nested groups. A placeholder a directory needs for an empty
+    /// group (`groupOfNames` must have a `member`) is not listed.
+    pub members: Vec<String>,
+}
+
+/// A group to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewGroup {
+    /// Its name.
+    pub name: String,
+    /// hrsync's key of the group, written to the key attribute.
+    pub key: String,
+    /// Its first members (entry and group ids); may be empty.
+    pub members: Vec<String>,
+}
+
+/// A change of a group: members added and removed one by one, never the membership
+/// replaced as a whole (a group of thousands changes by its difference).
+///
+/// Adding a member that already is one and removing one that is not are not errors: a
+/// retried apply, or a server that rewrote a renamed member itself (OpenLDAP's
+/// `refint`, Active Directory), finds the work done.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupChange {
+    /// A new name.
+    pub rename: Option<String>,
+    /// Members to add.
+    pub add: Vec<String>,
+    /// Members to remove.
+    pub remove: Vec<String>,
+}
+
 /// Changes to an existing entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Update {
@@ -214,19 +259,68 @@ pub trait Directory: Send + Sync {
     /// Creates an entry and returns its id.
     async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError>;
 
-    /// Updates an entry, if it is still at `revision`.
-    async fn update(&self, id: &str, update: &Update, revision: Option<&str>) -> Result<(), DirectoryError>;
+    /// Updates an entry, if it is still at `revision`, and returns its id after the
+    /// update (an LDAP entry whose RDN changes gets a new DN).
+    async fn update(
+        &self,
+        id: &str,
+        update: &Update,
+        revision: Option<&str>,
+    ) -> Result<String, DirectoryError>;
 
-    /// Disables an entry, if it is still at `revision`.
-    async fn disable(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError>;
+    /// Disables an entry, if it is still at `revision`, and returns its id after (an
+    /// LDAP disable by `move_to` moves it).
+    async fn disable(&self, id: &str, revision: Option<&str>) -> Result<String, DirectoryError>;
 
     /// Deletes an entry, if it is still at `revision`.
     async fn delete(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError>;
+
+    /// Every group in the directory's group scope (the LDAP container, all SCIM or
+    /// Graph groups), with the members of each.
+    async fn read_groups(&self) -> Result<Vec<Group>, DirectoryError> {
+        Err(self.groups_unsupported())
+    }
+
+    /// Creates a group and returns its id.
+    async fn create_group(&self, group: &NewGroup) -> Result<String, DirectoryError> {
+        let _ = group;
+        Err(self.groups_unsupported())
+    }
+
+    /// Renames a group and adds and removes members; returns the group's id after the
+    /// change (an LDAP group renamed gets a new DN).
+    async fn change_group(&self, id: &str, change: &GroupChange) -> Result<String, DirectoryError> {
+        let _ = (id, change);
+        Err(self.groups_unsupported())
+    }
+
+    /// Deletes a group.
+    async fn delete_group(&self, id: &str) -> Result<(), DirectoryError> {
+        let _ = id;
+        Err(self.groups_unsupported())
+    }
+
+    /// The error of a group operation this directory does not have.
+    fn groups_unsupported(&self) -> DirectoryError {
+        DirectoryError::refused(format!("directory `{}` does not manage groups", self.id()))
+    }
 
     /// What the directory's schema lacks of what hrsync reads and writes (attributes,
     /// object classes), one line each. `Ok(None)`: there is no schema to check against.
     async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
         Ok(None)
+    }
+}
+
+/// How members of a group are compared in a directory of `kind`: LDAP DNs as DNs (case
+/// and spacing around separators ignored), Graph ids without regard to case, SCIM and
+/// file ids byte for byte.
+pub fn member_key(kind: &DirectoryKind, id: &str) -> String {
+    use crate::model::value::{Compare, canonical};
+    match kind {
+        DirectoryKind::Ldap(_) => canonical(Compare::Dn, id),
+        DirectoryKind::Entraid(_) => canonical(Compare::IgnoreCase, id),
+        DirectoryKind::Scim(_) | DirectoryKind::File(_) => id.to_owned(),
     }
 }
 
@@ -253,7 +347,8 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
                 state_dir.join(&settings.path),
                 settings.id_attribute.clone(),
             )
-            .with_page_size(settings.page_size),
+            .with_page_size(settings.page_size)
+            .with_groups(config.groups.clone()),
         ),
         DirectoryKind::Ldap(settings) => {
             let mut attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();
@@ -266,7 +361,8 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
                 .collect();
             Box::new(
                 ldap::LdapDirectory::new(config.id.clone(), (**settings).clone(), attributes)
-                    .with_unique(unique),
+                    .with_unique(unique)
+                    .with_groups(config.groups.clone()),
             )
         }
         DirectoryKind::Scim(settings) => {
@@ -276,7 +372,10 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
                 .iter()
                 .find(|f| matches!(f.source, crate::config::FieldSource::Manager))
                 .map(|f| f.attribute.clone());
-            Box::new(scim::ScimDirectory::new(config.id.clone(), settings, attributes, manager))
+            Box::new(
+                scim::ScimDirectory::new(config.id.clone(), settings, attributes, manager)
+                    .with_groups(config.groups.clone()),
+            )
         }
         DirectoryKind::Entraid(settings) => {
             let mut attributes: Vec<String> = config.fields.iter().map(|f| f.attribute.clone()).collect();
@@ -290,7 +389,10 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
                 .iter()
                 .find(|f| matches!(f.source, crate::config::FieldSource::Manager))
                 .map(|f| f.attribute.clone());
-            Box::new(entraid::EntraDirectory::new(config.id.clone(), settings, attributes, manager))
+            Box::new(
+                entraid::EntraDirectory::new(config.id.clone(), settings, attributes, manager)
+                    .with_groups(config.groups.clone()),
+            )
         }
     }
 }

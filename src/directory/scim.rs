@@ -19,7 +19,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
 use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
-use crate::config::HttpSettings;
+use crate::config::{GroupSettings, HttpSettings};
 use crate::http::{Http, HttpError};
 use crate::model::DirectoryId;
 use crate::model::{Attributes, Names, Value};
@@ -161,6 +161,8 @@ pub struct ScimDirectory {
     page_size: u32,
     concurrency: usize,
     names: std::sync::Mutex<Names>,
+    /// How it keeps groups (`groups` of its file); `None`: it has no groups to sync.
+    groups: Option<GroupSettings>,
 }
 
 impl std::fmt::Debug for ScimDirectory {
@@ -170,6 +172,12 @@ impl std::fmt::Debug for ScimDirectory {
 }
 
 impl ScimDirectory {
+    /// This directory, keeping groups as `groups` says (`None`: it has none to sync).
+    pub fn with_groups(mut self, groups: Option<GroupSettings>) -> Self {
+        self.groups = groups;
+        self
+    }
+
     /// A directory reading and writing `attributes` (SCIM paths); `manager` is the one
     /// holding the manager reference.
     pub fn new(
@@ -187,6 +195,7 @@ impl ScimDirectory {
             page_size: settings.page_size,
             concurrency: settings.concurrency,
             names: Default::default(),
+            groups: None,
         }
     }
 
@@ -381,7 +390,12 @@ impl Directory for ScimDirectory {
         Err(DirectoryError::refused("the create could not be confirmed; the next run checks again"))
     }
 
-    async fn update(&self, id: &str, update: &Update, revision: Option<&str>) -> Result<(), DirectoryError> {
+    async fn update(
+        &self,
+        id: &str,
+        update: &Update,
+        revision: Option<&str>,
+    ) -> Result<String, DirectoryError> {
         let mut operations = Vec::new();
         for (name, new) in &update.set {
             let Some((_, path)) = self.paths.iter().find(|(n, _)| n == name) else { continue };
@@ -405,11 +419,13 @@ impl Directory for ScimDirectory {
         if let Some(enabled) = update.enabled {
             operations.push(json!({ "op": "replace", "path": "active", "value": enabled }));
         }
-        self.patch(id, operations, revision).await
+        self.patch(id, operations, revision).await.map(|()| id.to_owned())
     }
 
-    async fn disable(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {
-        self.patch(id, vec![json!({ "op": "replace", "path": "active", "value": false })], revision).await
+    async fn disable(&self, id: &str, revision: Option<&str>) -> Result<String, DirectoryError> {
+        self.patch(id, vec![json!({ "op": "replace", "path": "active", "value": false })], revision)
+            .await
+            .map(|()| id.to_owned())
     }
 
     async fn delete(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {

@@ -13,13 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Compiler;
 use crate::config::loading::Parsed;
 use crate::config::spec::{
-    DirectoryCommonSpec, DirectorySpec, EntraDirectorySpec, FieldMode, FieldSpec, LdapDirectorySpec,
-    LdapDisableSpec, LdapEntrySpec, LdapFlavor,
+    DirectoryCommonSpec, DirectoryGroupsSpec, DirectorySpec, EntraDirectorySpec, FieldMode, FieldSpec,
+    GroupObjectClass, LdapDirectorySpec, LdapDisableSpec, LdapEntrySpec, LdapFlavor,
 };
 use crate::config::yaml::{Document, child};
 use crate::config::{
-    Auth, DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, HttpSettings,
-    LdapDisable, LdapSettings, LeaverAction, Marker, MatchRule, SafetySpec, did_you_mean,
+    Auth, DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, GroupClass,
+    GroupSettings, HttpSettings, LdapDisable, LdapSettings, LeaverAction, Marker, MatchRule, SafetySpec,
+    did_you_mean,
 };
 use crate::model::filter::Filter;
 use crate::model::template::{Counter, Template};
@@ -311,6 +312,7 @@ impl Compiler {
             }
             _ => return None,
         };
+        let groups = common.groups.as_ref().map(|g| self.group_settings(doc, &kind, g));
         if self.diags.len() != errors_before {
             return None;
         }
@@ -326,7 +328,77 @@ impl Compiler {
             joiners: common.joiners.clone(),
             leavers: common.leavers.clone(),
             safety: common.safety.clone().unwrap_or_else(|| safety.clone()),
+            groups,
         })
+    }
+
+    /// The `groups` block of a directory of `kind`.
+    fn group_settings(
+        &mut self,
+        doc: &Document,
+        kind: &DirectoryKind,
+        spec: &DirectoryGroupsSpec,
+    ) -> GroupSettings {
+        let ldap = match kind {
+            DirectoryKind::Ldap(s) => Some(s.flavor),
+            _ => None,
+        };
+        let class = match (ldap, spec.object_class) {
+            (Some(LdapFlavor::ActiveDirectory), Some(_)) => {
+                self.error(
+                    doc,
+                    "/groups/object_class",
+                    "Active Directory groups are always `group`",
+                    Some("remove `object_class`".into()),
+                );
+                GroupClass::ActiveDirectory
+            }
+            (Some(LdapFlavor::ActiveDirectory), None) => GroupClass::ActiveDirectory,
+            (Some(_), Some(GroupObjectClass::GroupOfUniqueNames)) => GroupClass::GroupOfUniqueNames,
+            (Some(_), _) => GroupClass::GroupOfNames,
+            (None, Some(_)) => {
+                self.error(
+                    doc,
+                    "/groups/object_class",
+                    "`groups.object_class` is for LDAP directories",
+                    Some("remove it: this directory has one kind of group".into()),
+                );
+                GroupClass::Native
+            }
+            (None, None) => GroupClass::Native,
+        };
+        let container = match (ldap, &spec.container) {
+            (Some(_), None) => {
+                self.error(
+                    doc,
+                    "/groups",
+                    "an LDAP directory's `groups` needs a `container`",
+                    Some("add `container: ou=groups,<your base DN>`: hrsync reads and creates its groups there".into()),
+                );
+                None
+            }
+            (None, Some(_)) => {
+                self.error(
+                    doc,
+                    "/groups/container",
+                    "`groups.container` is for LDAP directories",
+                    Some("remove it: hrsync reads every group of this directory".into()),
+                );
+                None
+            }
+            (_, c) => c.clone(),
+        };
+        let key_attribute = spec.key_attribute.clone().unwrap_or_else(|| {
+            match (kind, class) {
+                (_, GroupClass::ActiveDirectory) => "adminDescription",
+                (DirectoryKind::Ldap(_), _) => "businessCategory",
+                (DirectoryKind::Scim(_), _) => "externalId",
+                (DirectoryKind::Entraid(_), _) => "description",
+                (DirectoryKind::File(_), _) => "key",
+            }
+            .to_owned()
+        });
+        GroupSettings { container, class, key_attribute }
     }
 
     fn field(&mut self, doc: &Document, kind: &DirectoryKind, attr: &str, spec: &FieldSpec) -> Option<Field> {

@@ -28,7 +28,7 @@ use super::password::{generate_password, unicode_pwd};
 use super::{
     Affects, Created, Directory, DirectoryError, Entry, HeldElsewhere, NewEntry, Page, ReadWarning, Update,
 };
-use crate::config::{LdapDisable, LdapSettings};
+use crate::config::{GroupSettings, LdapDisable, LdapSettings};
 use crate::model::value::{first_rdn, parent_of};
 use crate::model::{Attributes, Names, Value, canonical};
 use crate::model::{Compare, DirectoryId};
@@ -91,6 +91,8 @@ pub struct LdapDirectory {
     names: std::sync::Mutex<Names>,
     /// What the last read found that writes will trip over.
     warnings: std::sync::Mutex<Vec<ReadWarning>>,
+    /// How it keeps groups (`groups` of its file); `None`: it has no groups to sync.
+    groups: Option<GroupSettings>,
 }
 
 impl std::fmt::Debug for LdapDirectory {
@@ -100,6 +102,12 @@ impl std::fmt::Debug for LdapDirectory {
 }
 
 impl LdapDirectory {
+    /// This directory, keeping groups as `groups` says (`None`: it has none to sync).
+    pub fn with_groups(mut self, groups: Option<GroupSettings>) -> Self {
+        self.groups = groups;
+        self
+    }
+
     /// A directory reading `attributes` (the mapped ones and the ownership marker).
     pub fn new(id: DirectoryId, settings: LdapSettings, attributes: Vec<String>) -> Self {
         let mapped = attributes.iter().map(|a| a.to_ascii_lowercase()).collect();
@@ -120,6 +128,7 @@ impl LdapDirectory {
             conn: Mutex::new(None),
             names: Default::default(),
             warnings: Default::default(),
+            groups: None,
         }
     }
 
@@ -741,7 +750,12 @@ impl Directory for LdapDirectory {
         }
     }
 
-    async fn update(&self, id: &str, update: &Update, _revision: Option<&str>) -> Result<(), DirectoryError> {
+    async fn update(
+        &self,
+        id: &str,
+        update: &Update,
+        _revision: Option<&str>,
+    ) -> Result<String, DirectoryError> {
         let s = &self.settings;
         let mut dn = id.to_owned();
         // A new RDN value renames the entry; the old RDN value is removed with it.
@@ -789,13 +803,13 @@ impl Directory for LdapDirectory {
         }
         self.modify(&dn, mods).await?;
         if let Some(enabled) = update.enabled {
-            self.set_enabled(&dn, enabled).await?;
+            dn = self.set_enabled(&dn, enabled).await?;
         }
-        Ok(())
+        Ok(dn)
     }
 
-    async fn disable(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
-        self.set_enabled(id, false).await.map(|_| ())
+    async fn disable(&self, id: &str, _revision: Option<&str>) -> Result<String, DirectoryError> {
+        self.set_enabled(id, false).await
     }
 
     async fn delete(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
