@@ -207,6 +207,8 @@ fn main() {
             inputs_hash: &inputs_hash,
             sources: &sources,
             live: &live,
+            groups: None,
+            org_units: &[],
             held_elsewhere: &Default::default(),
             now: "2026-11-22T09:00:00Z".parse().unwrap(),
             timers: &BTreeMap::new(),

@@ -139,6 +139,8 @@ fn first_sync(n: usize, root: &Path) -> Plan {
         inputs_hash: &inputs_hash,
         sources: &sources,
         live: &[],
+        groups: None,
+        org_units: &[],
         held_elsewhere: &Default::default(),
         now: "2026-11-22T09:00:00Z".parse().unwrap(),
         timers: &BTreeMap::new(),

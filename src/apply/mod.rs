@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::directory::{Directory, DirectoryError, NewEntry, Update};
 use crate::model::Value;
 use crate::plan::guard::{GuardError, check};
-use crate::plan::{Action, Plan, Planned, Row};
+use crate::plan::{Action, GroupAction, GroupRow, Member, Plan, Planned, Row};
 
 /// The outcome of one row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -62,6 +62,52 @@ pub struct Applied {
     pub failed: usize,
     /// Every written row's outcome, in order.
     pub items: Vec<ItemOutcome>,
+    /// Groups created, changed and deleted, and members added and removed.
+    #[serde(skip_serializing_if = "GroupsApplied::is_empty")]
+    pub groups: GroupsApplied,
+}
+
+/// What applying a plan's groups did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupsApplied {
+    /// Groups created.
+    pub created: usize,
+    /// Groups changed (renamed, members added or removed).
+    pub updated: usize,
+    /// Groups deleted.
+    pub deleted: usize,
+    /// Members added.
+    pub members_added: usize,
+    /// Members removed.
+    pub members_removed: usize,
+    /// Group rows that failed or were not attempted.
+    pub failed: usize,
+    /// Every written group row's outcome, in order.
+    pub items: Vec<GroupOutcome>,
+}
+
+impl GroupsApplied {
+    /// Whether no group row was written.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// The outcome of one group row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupOutcome {
+    /// What was to be done.
+    pub action: GroupAction,
+    /// The group's name.
+    pub name: String,
+    /// The group's id (for a create: the new group's, if created).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Whether it worked.
+    pub status: ItemStatus,
+    /// Members left out (an entry whose create failed) for the next run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// An item's error as logged: logs are not reports and have no `pii` setting, so the
@@ -88,6 +134,8 @@ pub async fn apply(
     check(plan)?;
     let rows: Vec<&Row> = plan.rows.iter().filter(|r| r.action.writes()).collect();
     let created: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
+    // Entries whose id the rows changed (an LDAP rename or move): old id → new.
+    let moved: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
     let unavailable: Mutex<Option<String>> = Mutex::new(None);
     let done = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; rows.len()];
@@ -95,7 +143,7 @@ pub async fn apply(
         let results: Vec<(usize, ItemOutcome)> = futures::stream::iter(wave)
             .map(|i| {
                 let row = rows[i];
-                let (created, unavailable, done) = (&created, &unavailable, &done);
+                let (created, moved, unavailable, done) = (&created, &moved, &unavailable, &done);
                 async move {
                     let mut outcome = ItemOutcome {
                         action: row.action,
@@ -128,7 +176,12 @@ pub async fn apply(
                                 }
                                 outcome.entry = Some(id);
                             }
-                            Ok(_) => {}
+                            Ok(Some(id)) => {
+                                if let Some(old) = row.entry.as_deref().filter(|old| *old != id) {
+                                    moved.lock().unwrap_or_else(|p| p.into_inner()).insert(old.to_owned(), id);
+                                }
+                            }
+                            Ok(None) => {}
                             Err(e) => {
                                 let entry = row.entry.as_deref().or(e.entry());
                                 tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %logged(&e, entry), "item failed");
@@ -158,6 +211,15 @@ pub async fn apply(
         }
     }
     let mut applied = Applied::default();
+    if let Some(groups) = &plan.groups {
+        let ids = Ids {
+            created: created.into_inner().unwrap_or_else(|p| p.into_inner()),
+            moved: moved.into_inner().unwrap_or_else(|p| p.into_inner()),
+        };
+        let stopped = unavailable.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        applied.groups = apply_groups(plan, &groups.rows, directory, &ids, stopped).await;
+        applied.failed += applied.groups.failed;
+    }
     for outcome in outcomes.into_iter().flatten() {
         match (&outcome.status, outcome.action) {
             (ItemStatus::Done, Action::Create) => applied.created += 1,
@@ -170,6 +232,152 @@ pub async fn apply(
         applied.items.push(outcome);
     }
     Ok(applied)
+}
+
+/// The ids the rows gave: new entries by person key, and entries whose id changed.
+struct Ids {
+    created: HashMap<String, String>,
+    moved: HashMap<String, String>,
+}
+
+impl Ids {
+    /// The id of `m` after the rows: a created entry's new id, a moved entry's new DN.
+    /// `None` for an entry whose create failed, or a group not created yet.
+    fn of(&self, m: &Member, groups: &HashMap<String, String>) -> Option<String> {
+        if let Some(key) = &m.group {
+            return m.id.clone().or_else(|| groups.get(key).cloned());
+        }
+        match &m.id {
+            Some(id) => Some(self.moved.get(id).cloned().unwrap_or_else(|| id.clone())),
+            None => self.created.get(m.person.as_deref()?).cloned(),
+        }
+    }
+}
+
+/// Applies the group rows after the rows of people: creates (children's groups before
+/// their parents' where nested), then changes, then deletes, one at a time. A member
+/// whose entry was not created is left for the next run; a removal names the entry by
+/// the id it had and the one it has after the rows, so a renamed entry leaves as it
+/// should whether or not the server rewrote its membership.
+async fn apply_groups(
+    plan: &Plan,
+    rows: &[GroupRow],
+    directory: &dyn Directory,
+    ids: &Ids,
+    mut stopped: Option<String>,
+) -> GroupsApplied {
+    use crate::directory::{GroupChange, NewGroup};
+    let mut out = GroupsApplied::default();
+    let mut made: HashMap<String, String> = HashMap::new();
+    // Nested groups whose id was not known when their parent was made.
+    let mut later: Vec<(usize, String, Vec<&Member>)> = Vec::new();
+    let mut order: Vec<&GroupRow> = rows.iter().filter(|r| r.action.writes()).collect();
+    // Creates whose members are groups created here go after those groups.
+    order.sort_by_key(|r| (r.action, r.add.iter().filter(|m| m.group.is_some() && m.id.is_none()).count()));
+    for row in order {
+        let mut outcome = GroupOutcome {
+            action: row.action,
+            name: row.name.clone(),
+            group: row.group.clone(),
+            status: ItemStatus::Done,
+            warnings: Vec::new(),
+        };
+        if let Some(reason) = &stopped {
+            outcome.status = ItemStatus::NotAttempted(reason.clone());
+            out.failed += 1;
+            out.items.push(outcome);
+            continue;
+        }
+        let mut add = Vec::new();
+        let mut unknown = Vec::new();
+        for m in &row.add {
+            match ids.of(m, &made) {
+                Some(id) => add.push(id),
+                None if m.group.is_some() => unknown.push(m),
+                None => outcome.warnings.push(
+                    "a member was left out because their entry was not created; the next run adds them"
+                        .into(),
+                ),
+            }
+        }
+        let result = match row.action {
+            GroupAction::Create => {
+                let group = NewGroup { name: row.name.clone(), key: row.key.clone(), members: add.clone() };
+                directory.create_group(&group).await.inspect(|id| {
+                    made.insert(row.key.clone(), id.clone());
+                    if !unknown.is_empty() {
+                        later.push((out.items.len(), id.clone(), std::mem::take(&mut unknown)));
+                    }
+                })
+            }
+            GroupAction::Update => {
+                let mut remove = Vec::new();
+                for m in &row.remove {
+                    if let Some(id) = &m.id {
+                        remove.push(id.clone());
+                        if let Some(new) = ids.moved.get(id) {
+                            remove.push(new.clone());
+                        }
+                    }
+                }
+                let change = GroupChange {
+                    rename: row.renamed_from.as_ref().map(|_| row.name.clone()),
+                    add: add.clone(),
+                    remove,
+                };
+                let id = row.group.as_deref().unwrap_or_default();
+                directory.change_group(id, &change).await
+            }
+            GroupAction::Delete => {
+                let id = row.group.as_deref().unwrap_or_default();
+                directory.delete_group(id).await.map(|()| id.to_owned())
+            }
+            GroupAction::Skip | GroupAction::Noop => continue,
+        };
+        match result {
+            Ok(id) => {
+                outcome.group = Some(id);
+                match row.action {
+                    GroupAction::Create => out.created += 1,
+                    GroupAction::Update => out.updated += 1,
+                    _ => out.deleted += 1,
+                }
+                if row.action != GroupAction::Delete {
+                    out.members_added += add.len();
+                    out.members_removed += row.remove.len();
+                }
+            }
+            Err(e) => {
+                tracing::warn!(directory = %plan.directory, action = row.action.as_str(), kind = e.label(), error = %logged(&e, None), "group item failed");
+                if matches!(e, DirectoryError::Unavailable { .. }) {
+                    stopped = Some(format!("not attempted: {e}"));
+                }
+                outcome.status = ItemStatus::Failed(crate::model::error_chain(&e));
+                out.failed += 1;
+            }
+        }
+        out.items.push(outcome);
+    }
+    // Nested groups created after their parent join it now.
+    for (item, parent, members) in later {
+        let add: Vec<String> = members.iter().filter_map(|m| ids.of(m, &made)).collect();
+        if add.is_empty() || stopped.is_some() {
+            continue;
+        }
+        let change = GroupChange { rename: None, add: add.clone(), remove: Vec::new() };
+        match directory.change_group(&parent, &change).await {
+            Ok(_) => out.members_added += add.len(),
+            Err(e) => {
+                if let Some(o) = out.items.get_mut(item) {
+                    o.warnings.push(format!(
+                        "nested groups were not added: {}; the next run adds them",
+                        crate::model::error_chain(&e)
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The rows in waves that can run at once: creates by how many creates of this plan

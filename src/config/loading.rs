@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::files::RepoFiles;
 use super::schema::{self, DocumentKind};
-use super::spec::{DirectorySpec, FilterSpec, OverridesSpec, SourceSpec, WorkspaceSpec};
+use super::spec::{DirectorySpec, FilterSpec, GroupSpec, OverridesSpec, SourceSpec, WorkspaceSpec};
 use super::yaml::Document;
 use super::{ConfigError, Diagnostic, Diagnostics};
 
@@ -39,6 +39,8 @@ pub(super) struct Loaded {
     pub(super) sources: Vec<Parsed<SourceSpec>>,
     /// `directories/*.yaml` that parsed, sorted by file.
     pub(super) directories: Vec<Parsed<DirectorySpec>>,
+    /// `groups/*.yaml` that parsed, sorted by file.
+    pub(super) groups: Vec<Parsed<GroupSpec>>,
     /// `overrides.yaml`, when there is one and it parses.
     pub(super) overrides: Option<Parsed<OverridesSpec>>,
     /// The problems found so far.
@@ -112,16 +114,19 @@ pub(super) fn read(files: &dyn RepoFiles) -> Result<Loaded, ConfigError> {
     let filter_docs = read_kind("filters", DocumentKind::Filter)?;
     let source_docs = read_kind("sources", DocumentKind::Source)?;
     let directory_docs = read_kind("directories", DocumentKind::Directory)?;
+    let group_docs = read_kind("groups", DocumentKind::Group)?;
 
     let filters = typed::<FilterSpec>(filter_docs, &mut diags, &culprits);
     let sources = typed::<SourceSpec>(source_docs, &mut diags, &culprits);
     let directories = typed::<DirectorySpec>(directory_docs, &mut diags, &culprits);
+    let groups = typed::<GroupSpec>(group_docs, &mut diags, &culprits);
 
     Ok(Loaded {
         workspace,
         filters,
         sources,
         directories,
+        groups,
         overrides,
         diags,
         culprits,

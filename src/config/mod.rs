@@ -20,6 +20,7 @@ mod connection;
 pub mod diagnostic;
 mod directory;
 pub mod files;
+pub mod groups;
 mod loading;
 mod overrides;
 pub mod schema;
@@ -106,6 +107,8 @@ pub struct Config {
     /// `overrides.yaml`, in file order (expired ones too: the plan ignores them, and
     /// `validate` reports them).
     pub overrides: Vec<Override>,
+    /// `groups/*.yaml`, by file.
+    pub groups: Vec<groups::GroupDef>,
     /// A hash of everything that shapes a plan, except approvals and directory modes
     /// (so approving a plan or switching a directory to `apply` does not change the
     /// plan's id).

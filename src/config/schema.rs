@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::diagnostic::{Diagnostic, article, did_you_mean, one_of};
 use super::secret::{SecretError, SecretRef, reference_in};
 use super::spec::{
-    CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, HrSourceSpec,
+    CsvSourceSpec, DirectorySpec, EntraDirectorySpec, FileDirectorySpec, FilterSpec, GroupSpec, HrSourceSpec,
     JsonSourceSpec, LdapDirectorySpec, OverridesSpec, RestSourceSpec, ScimDirectorySpec, SourceSpec,
     WorkspaceSpec,
 };
@@ -36,12 +36,14 @@ pub enum DocumentKind {
     Filter,
     /// `overrides.yaml`.
     Overrides,
+    /// `groups/*.yaml`.
+    Group,
 }
 
 impl DocumentKind {
     /// Every kind.
-    pub const ALL: [DocumentKind; 5] =
-        [Self::Workspace, Self::Source, Self::Directory, Self::Filter, Self::Overrides];
+    pub const ALL: [DocumentKind; 6] =
+        [Self::Workspace, Self::Source, Self::Directory, Self::Filter, Self::Overrides, Self::Group];
 
     /// The schema's file name in `schema/`.
     pub fn schema_file(self) -> &'static str {
@@ -51,6 +53,7 @@ impl DocumentKind {
             Self::Directory => "directory.schema.json",
             Self::Filter => "filter.schema.json",
             Self::Overrides => "overrides.schema.json",
+            Self::Group => "group.schema.json",
         }
     }
 
@@ -62,6 +65,7 @@ impl DocumentKind {
             Self::Directory => schema_for!(DirectorySpec),
             Self::Filter => schema_for!(FilterSpec),
             Self::Overrides => schema_for!(OverridesSpec),
+            Self::Group => schema_for!(GroupSpec),
         };
         schema.insert("$id".into(), json!(format!("https://hrsync.dev/schema/{}", self.schema_file())));
         schema
@@ -99,7 +103,7 @@ impl DocumentKind {
                 variant::<ScimDirectorySpec>("scim"),
                 variant::<EntraDirectorySpec>("entraid"),
             ]),
-            Self::Workspace | Self::Filter | Self::Overrides => None,
+            Self::Workspace | Self::Filter | Self::Overrides | Self::Group => None,
         }
     }
 }

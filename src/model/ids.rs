@@ -1,5 +1,5 @@
 //! Validated identifiers: sources, directories and filters ([`SourceId`],
-//! [`DirectoryId`], [`FilterId`]) and plans ([`PlanId`]).
+//! [`DirectoryId`], [`FilterId`], [`GroupDefId`]) and plans ([`PlanId`]).
 //!
 //! Ids name files and appear in reports, metrics and commit trailers, so they are
 //! restricted to lowercase ASCII letters, digits, `-` and `_` (at most 63 characters).
@@ -98,6 +98,10 @@ id_newtype!(
 id_newtype!(
     /// The id of a named filter (`filters/<id>.yaml`).
     FilterId
+);
+id_newtype!(
+    /// The id of a group definition (`groups/<id>.yaml`).
+    GroupDefId
 );
 
 /// Why a string is not a plan id.

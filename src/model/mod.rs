@@ -21,6 +21,6 @@ pub mod template;
 pub mod value;
 
 pub use error::error_chain;
-pub use ids::{DirectoryId, FilterId, InvalidId, InvalidPlanId, PlanId, SourceId, is_valid_id};
+pub use ids::{DirectoryId, FilterId, GroupDefId, InvalidId, InvalidPlanId, PlanId, SourceId, is_valid_id};
 pub use record::*;
 pub use value::{Attributes, Compare, Key, Names, Slot, Value, canonical, eq_ignore_case, same_text};

@@ -141,6 +141,17 @@ pub enum Counter {
 impl Template {
     /// Compiles a template.
     pub fn parse(source: &str, counter: Counter) -> Result<Template, TemplateError> {
+        Self::parse_with(source, counter, &[])
+    }
+
+    /// Compiles a template in which the names of `aliases` stand for their fields, and
+    /// no other field may be used (a group's name: `{{ value }}` is the value grouped
+    /// by). Without aliases, every field may be used.
+    pub fn parse_with(
+        source: &str,
+        counter: Counter,
+        aliases: &[(&'static str, FieldRef)],
+    ) -> Result<Template, TemplateError> {
         if source.len() > MAX_TEMPLATE_BYTES {
             let mut cut = MAX_TEMPLATE_BYTES;
             while !source.is_char_boundary(cut) {
@@ -179,7 +190,8 @@ impl Template {
                 unknown: None,
             })?;
             let inner_offset = offset + char_len(&rest[..start + 2]);
-            let expr = ExprParser { text: &after[..end], pos: 0, base: inner_offset, counter }.parse()?;
+            let expr =
+                ExprParser { text: &after[..end], pos: 0, base: inner_offset, counter, aliases }.parse()?;
             parts.push(Part::Expr(expr));
             offset = inner_offset + char_len(&after[..end + 2]);
             rest = &after[end + 2..];
@@ -351,6 +363,8 @@ struct ExprParser<'a> {
     pos: usize,
     base: usize,
     counter: Counter,
+    /// Names standing for fields; when given, the only names allowed.
+    aliases: &'a [(&'static str, FieldRef)],
 }
 
 impl ExprParser<'_> {
@@ -450,6 +464,23 @@ impl ExprParser<'_> {
                     hint: Some("use `candidates: [...]` with `unique: true` to number values".into()),
                     unknown: None,
                 }),
+            };
+        }
+        if !self.aliases.is_empty() {
+            return match self.aliases.iter().find(|(alias, _)| *alias == name) {
+                Some((_, field)) => Ok(Operand::Field(field.clone())),
+                None => {
+                    let known: Vec<&'static str> = self.aliases.iter().map(|(a, _)| *a).collect();
+                    Err(TemplateError {
+                        offset: start,
+                        message: format!("unknown name `{name}`"),
+                        hint: Some(format!(
+                            "use {}",
+                            known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or ")
+                        )),
+                        unknown: Some(UnknownName { name: name.clone(), known }),
+                    })
+                }
             };
         }
         name.parse::<FieldRef>().map(Operand::Field).map_err(|()| TemplateError {

@@ -96,6 +96,11 @@ pub struct PlanInput<'a> {
     pub sources: &'a [SourceStatus],
     /// The entries in the directory's scope.
     pub live: &'a [Entry],
+    /// The groups in the directory's group scope, when it keeps groups (`None`: it
+    /// keeps none, or they were not read).
+    pub groups: Option<&'a [crate::directory::Group]>,
+    /// The sources' org units: names and the tree, for groups per org unit.
+    pub org_units: &'a [crate::model::OrgUnit],
     /// Values of unique attributes held outside the scope, which new entries must not
     /// take either (see `Directory::held_elsewhere`), by attribute.
     pub held_elsewhere: &'a crate::directory::HeldElsewhere,
@@ -225,10 +230,11 @@ impl<'a> Planner<'a> {
         self.decide_fates();
         let unique = self.assign_unique_values();
         let rows = self.rows(&unique);
-        self.finish(rows)
+        let groups = self.group_plan(&rows.rows);
+        self.finish(rows, groups)
     }
 
-    fn finish(self, rows: Rows) -> Plan {
+    fn finish(self, rows: Rows, groups: Option<super::GroupPlan>) -> Plan {
         let Rows { rows, timers, unmanaged, unlisted } = rows;
         let summary = rows::summarize(&rows, unmanaged, unlisted);
         let managed = self.managed.iter().filter(|m| **m).count();
@@ -250,6 +256,7 @@ impl<'a> Planner<'a> {
             &id,
             self.absence_blocker.as_deref(),
             starts_timers,
+            groups.as_ref(),
         );
 
         Plan {
@@ -278,6 +285,7 @@ impl<'a> Planner<'a> {
                 })
                 .collect(),
             rows,
+            groups,
             timers,
         }
     }

@@ -68,6 +68,29 @@ pub(super) fn plan_id(input: &PlanInput<'_>, as_of: Date, timers: &BTreeMap<Stri
         h.text(id);
         h.text(&date.to_string());
     }
+    // Groups and org units decide group rows; a directory without groups hashes as it
+    // always has.
+    if let Some(groups) = input.groups {
+        h.text("groups");
+        let mut sorted: Vec<&crate::directory::Group> = groups.iter().collect();
+        sorted.sort_by(|a, b| a.id.cmp(&b.id));
+        h.items(&sorted, |h, g| {
+            h.text(&g.id);
+            h.text(&g.name);
+            h.text(g.key.as_deref().unwrap_or(""));
+            let mut members: Vec<&String> = g.members.iter().collect();
+            members.sort();
+            h.items(&members, |h, m| h.text(m));
+        });
+        let mut units: Vec<&crate::model::OrgUnit> = input.org_units.iter().collect();
+        units.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
+        h.items(&units, |h, u| {
+            h.text(u.source.as_str());
+            h.text(&u.id);
+            h.text(&u.name);
+            h.text(u.parent.as_deref().unwrap_or(""));
+        });
+    }
     let digest = h.finish();
     let mut first = [0; 16];
     first.copy_from_slice(&digest[..16]);

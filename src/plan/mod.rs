@@ -14,6 +14,7 @@
 
 mod desired;
 mod diff;
+mod groups;
 pub mod guard;
 mod id;
 mod lifecycle;
@@ -79,6 +80,11 @@ pub struct Plan {
     pub sources: Vec<SourceView>,
     /// One row per person or entry, in apply order.
     pub rows: Vec<Row>,
+    /// The directory's groups (`groups/*.yaml`), when it keeps groups; applied after
+    /// the rows, so members created, renamed or disabled by them are members as they
+    /// are after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupPlan>,
     /// Leaver timers after this plan: entry id → the day its leaving was first seen.
     /// Saved in the run state when the plan is applied; not part of reports.
     #[serde(skip)]
@@ -88,8 +94,138 @@ pub struct Plan {
 impl Plan {
     /// Whether the plan writes anything.
     pub fn has_changes(&self) -> bool {
-        self.summary.changes() > 0
+        self.summary.changes() > 0 || self.groups.as_ref().is_some_and(|g| g.summary.changes() > 0)
     }
+}
+
+/// The groups part of a plan.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct GroupPlan {
+    /// Counts per action.
+    pub summary: GroupSummary,
+    /// Groups hrsync owns in the directory, as read.
+    pub owned: usize,
+    /// Limit on members removed from one group, percent of its members.
+    pub max_member_removal_percent: f64,
+    /// Removals from one group that never block.
+    pub member_removals_allowed: u64,
+    /// Limit on groups deleted, percent of the owned groups.
+    pub max_delete_percent: f64,
+    /// One row per group that changes or needs a word (and, with `--unchanged`, per
+    /// group up to date), creates first, then changes, then deletes, by name.
+    pub rows: Vec<GroupRow>,
+    /// Whether member entry ids are personal data (LDAP DNs name people).
+    #[serde(skip)]
+    pub members_personal: bool,
+}
+
+/// Counts of group changes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GroupSummary {
+    /// Groups to create.
+    pub create: usize,
+    /// Groups whose members or name change.
+    pub update: usize,
+    /// Of those, groups renamed.
+    pub rename: usize,
+    /// Groups to delete.
+    pub delete: usize,
+    /// Groups left out, with a reason.
+    pub skip: usize,
+    /// Groups up to date.
+    pub noop: usize,
+    /// Members added, over all groups.
+    pub members_added: usize,
+    /// Members removed, over all groups.
+    pub members_removed: usize,
+}
+
+impl GroupSummary {
+    /// Groups created, changed or deleted.
+    pub fn changes(&self) -> usize {
+        self.create + self.update + self.delete
+    }
+}
+
+/// What happens to a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupAction {
+    /// Create it, with its members.
+    Create,
+    /// Rename it, add and remove members.
+    Update,
+    /// Delete it.
+    Delete,
+    /// Left alone, with a reason.
+    Skip,
+    /// Up to date.
+    Noop,
+}
+
+impl GroupAction {
+    /// The spelling used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupAction::Create => "create",
+            GroupAction::Update => "update",
+            GroupAction::Delete => "delete",
+            GroupAction::Skip => "skip",
+            GroupAction::Noop => "noop",
+        }
+    }
+
+    /// Whether the action writes.
+    pub fn writes(self) -> bool {
+        matches!(self, GroupAction::Create | GroupAction::Update | GroupAction::Delete)
+    }
+}
+
+/// One group of a plan.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GroupRow {
+    /// What happens.
+    pub action: GroupAction,
+    /// Its name (after a rename).
+    pub name: String,
+    /// The definition it comes from.
+    pub definition: crate::model::GroupDefId,
+    /// hrsync's key of the group.
+    pub key: String,
+    /// The group's id in the directory, unless it is yet to be created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Its name before a rename.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    /// Members to add.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<Member>,
+    /// Members to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<Member>,
+    /// How many members it has after the row.
+    pub members: usize,
+    /// Why.
+    pub reasons: Vec<String>,
+    /// Things a reviewer should know that did not stop the row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A member added to or removed from a group: a person's entry, or a nested group.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Member {
+    /// The person (`<source>:<record id>`), when the member is a person's entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// The entry's or nested group's id as read; absent for one created by this plan
+    /// (apply takes the id the create returned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The nested group's key, when the member is a group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// What let a plan beyond the safety limits through.

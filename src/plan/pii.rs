@@ -270,6 +270,14 @@ impl<'a> Redactor<'a> {
             }
         }
         entries.extend(plan.timers.keys().map(String::as_str));
+        if let Some(g) = &plan.groups {
+            for m in g.rows.iter().flat_map(|r| r.add.iter().chain(&r.remove)) {
+                keys.extend(m.person.as_deref());
+                if g.members_personal && m.group.is_none() {
+                    entries.extend(m.id.as_deref());
+                }
+            }
+        }
         let owned = |m: HashMap<&str, String>| m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let keys = owned(distinct(pii, keys, |s, digits| pii.key_tagged(s, digits)));
         let entries = owned(distinct(pii, entries, |s, digits| pii.entry_tagged(s, digits)));
@@ -310,8 +318,27 @@ impl<'a> Redactor<'a> {
             // Skipped rows carry where and why, never values.
             sources: plan.sources.clone(),
             rows: Vec::new(),
+            groups: plan.groups.as_ref().map(|g| self.groups(g)),
             timers: plan.timers.iter().map(|(k, v)| (self.entry(k), *v)).collect(),
         }
+    }
+
+    /// A copy of a plan's groups with their members shown as `pii` says: person keys
+    /// as in the rows, member ids masked where they name people (LDAP DNs). Group
+    /// names and keys are organizational, never personal (`per` refuses personal
+    /// fields).
+    fn groups(&self, groups: &super::GroupPlan) -> super::GroupPlan {
+        let mut out = groups.clone();
+        if matches!(self.pii, Pii::Full) {
+            return out;
+        }
+        for m in out.rows.iter_mut().flat_map(|r| r.add.iter_mut().chain(r.remove.iter_mut())) {
+            m.person = m.person.as_deref().map(|k| self.key(k));
+            if groups.members_personal && m.group.is_none() {
+                m.id = m.id.as_deref().map(|e| self.entry(e));
+            }
+        }
+        out
     }
 
     /// A copy of one row of the plan with personal values shown as `pii` says.

@@ -99,6 +99,15 @@ impl DirectoryResult {
             failed: 0,
             errors: Vec::new(),
             warnings: Vec::new(),
+            groups: plan.groups.as_ref().map(|g| super::GroupsResult {
+                created: g.summary.create,
+                updated: g.summary.update,
+                deleted: g.summary.delete,
+                members_added: g.summary.members_added,
+                members_removed: g.summary.members_removed,
+                skipped: g.summary.skip,
+                failed: 0,
+            }),
         };
         match applied {
             None => {
@@ -119,6 +128,33 @@ impl DirectoryResult {
                 result.failed = a.failed;
                 result.errors = a.items.iter().filter_map(|i| describe_failure(i, pii)).collect();
                 result.warnings = a.items.iter().flat_map(|i| describe_warnings(i, pii)).collect();
+                if let Some(g) = &mut result.groups {
+                    let done = &a.groups;
+                    *g = super::GroupsResult {
+                        created: done.created,
+                        updated: done.updated,
+                        deleted: done.deleted,
+                        members_added: done.members_added,
+                        members_removed: done.members_removed,
+                        skipped: g.skipped,
+                        failed: done.failed,
+                    };
+                    for item in &done.items {
+                        if let ItemStatus::Failed(r) | ItemStatus::NotAttempted(r) = &item.status {
+                            result.errors.push(format!(
+                                "{} group `{}`: {}",
+                                item.action.as_str(),
+                                item.name,
+                                pii.message(r, item.group.as_deref())
+                            ));
+                        }
+                        result.warnings.extend(
+                            item.warnings
+                                .iter()
+                                .map(|w| format!("{} group `{}`: {w}", item.action.as_str(), item.name)),
+                        );
+                    }
+                }
             }
         }
         if matches!(plan.status, PlanStatus::Blocked | PlanStatus::Failed) {

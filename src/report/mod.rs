@@ -158,6 +158,28 @@ pub struct DirectoryResult {
     /// directory refused at write time and the next candidate taken), per item.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Groups (planned, when not applied), for a directory that keeps groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupsResult>,
+}
+
+/// The groups part of a directory's job result.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupsResult {
+    /// Groups created.
+    pub created: usize,
+    /// Groups changed (renamed, members added or removed).
+    pub updated: usize,
+    /// Groups deleted.
+    pub deleted: usize,
+    /// Members added.
+    pub members_added: usize,
+    /// Members removed.
+    pub members_removed: usize,
+    /// Group rows skipped by the plan.
+    pub skipped: usize,
+    /// Group rows that failed.
+    pub failed: usize,
 }
 
 impl DirectoryResult {
@@ -189,6 +211,7 @@ impl DirectoryResult {
             failed: 0,
             errors: Vec::new(),
             warnings: Vec::new(),
+            groups: None,
         }
     }
 }

@@ -270,9 +270,28 @@ impl Run {
             },
             Err(e) => Err(e),
         };
+        // Groups are read only where groups are kept, after the entries.
+        let read = match read {
+            Ok((live, elsewhere)) if config.groups.is_some() => match directory.read_groups().await {
+                Ok(groups) => Ok((live, elsewhere, Some(groups))),
+                Err(e) => Err(e),
+            },
+            Ok((live, elsewhere)) => Ok((live, elsewhere, None)),
+            Err(e) => Err(e),
+        };
         let plan = match read {
             Err(e) => Err(e),
-            Ok((live, held_elsewhere)) => {
+            Ok((live, held_elsewhere, groups)) => {
+                let org_units: Vec<crate::model::OrgUnit> = if groups.is_some() {
+                    gathered
+                        .sources
+                        .iter()
+                        .filter_map(|s| s.records.as_deref())
+                        .flat_map(|snap| snap.org_units.iter().cloned())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let timers = state.timers(&config.id, &live, self.timer_secret.as_ref());
                 let statuses = gathered.statuses();
                 let mut approved = self.config.workspace.approvals.clone();
@@ -284,6 +303,8 @@ impl Run {
                     inputs_hash: &gathered.inputs_hash,
                     sources: &statuses,
                     live: &live,
+                    groups: groups.as_deref(),
+                    org_units: &org_units,
                     held_elsewhere: &held_elsewhere,
                     now: self.now,
                     timers: &timers,

@@ -14,6 +14,7 @@
 
 mod directory;
 mod filter;
+mod groups;
 mod overrides;
 mod source;
 mod workspace;
@@ -26,7 +27,9 @@ use jiff::{SignedDuration, Span, SpanRelativeTo};
 use sha2::{Digest, Sha256};
 
 use super::loading::{Loaded, Parsed};
-use super::spec::{DirectorySpec, FilterSpec, HttpConnectionSpec, OverridesSpec, SourceSpec, WorkspaceSpec};
+use super::spec::{
+    DirectorySpec, FilterSpec, GroupSpec, HttpConnectionSpec, OverridesSpec, SourceSpec, WorkspaceSpec,
+};
 use super::yaml::Document;
 use super::{Auth, Config, ConfigError, Diagnostic, Diagnostics, HttpSettings, did_you_mean};
 use crate::model::filter::Filter;
@@ -36,7 +39,8 @@ use crate::model::{FieldRef, FilterId, InvalidId};
 /// Compiles what `loading` read. Filters come first because sources and directories
 /// refer to them; the config exists only when no document has a problem.
 pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
-    let Loaded { workspace, filters, sources, directories, overrides, diags, culprits, revision } = loaded;
+    let Loaded { workspace, filters, sources, directories, groups, overrides, diags, culprits, revision } =
+        loaded;
     let mut cx = Compiler { diags, culprits };
     let workspace_cfg = workspace.as_ref().and_then(|w| cx.workspace(w));
     let filter_cfgs = cx.filters(&filters);
@@ -45,6 +49,7 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
     let workspace_name = workspace.as_ref().map_or("", |w| w.spec.workspace.as_str());
     let directory_cfgs = cx.directories(&directories, &filter_cfgs, &default_safety, workspace_name);
     let override_cfgs = cx.overrides(overrides.as_ref(), &source_cfgs, &directory_cfgs);
+    let group_cfgs = cx.groups(&groups, &filter_cfgs, &directory_cfgs);
     // An allowance names a directory of the repository (by its file's name).
     if let (Some(w), Some(cfg)) = (workspace.as_ref(), workspace_cfg.as_ref()) {
         let ids: Vec<&str> = directories
@@ -71,6 +76,7 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
                 &filters,
                 &sources,
                 &directories,
+                &groups,
                 overrides.as_ref(),
             )
             .map_err(ConfigError::Fingerprint)?,
@@ -79,6 +85,7 @@ pub(super) fn compile(loaded: Loaded) -> Result<Config, ConfigError> {
             directories: directory_cfgs,
             filters: filter_cfgs,
             overrides: override_cfgs,
+            groups: group_cfgs,
             revision,
         }),
         _ => Err(ConfigError::Invalid(diags)),
@@ -292,6 +299,7 @@ fn fingerprint(
     filters: &[Parsed<FilterSpec>],
     sources: &[Parsed<SourceSpec>],
     directories: &[Parsed<DirectorySpec>],
+    groups: &[Parsed<GroupSpec>],
     overrides: Option<&Parsed<OverridesSpec>>,
 ) -> Result<String, serde_json::Error> {
     let mut hasher = Sha256::new();
@@ -321,6 +329,9 @@ fn fingerprint(
             obj.remove("mode");
         }
         feed(&p.doc.file, value);
+    }
+    for p in groups {
+        feed(&p.doc.file, serde_json::to_value(&p.spec)?);
     }
     if let Some(p) = overrides {
         feed(&p.doc.file, serde_json::to_value(&p.spec)?);

@@ -95,6 +95,7 @@ pub(super) struct Approvals<'a> {
 /// `starts_timers` says whether the plan starts a leaver's timer: a shrunk read whose
 /// plan neither writes nor starts one means nothing to this directory, and does not
 /// block it.
+#[allow(clippy::too_many_arguments)] // one input of each phase the guards weigh
 pub(super) fn verdict(
     sources: &[SourceStatus],
     safety: &SafetyCheck,
@@ -103,8 +104,11 @@ pub(super) fn verdict(
     id: &PlanId,
     absence: Option<&str>,
     starts_timers: bool,
+    groups: Option<&crate::plan::GroupPlan>,
 ) -> Verdict {
-    let quiet = summary.changes() == 0 && !starts_timers;
+    let group_changes = groups.map_or(0, |g| g.summary.changes());
+    let changes = summary.changes() + group_changes;
+    let quiet = changes == 0 && !starts_timers;
     let mut failed: Vec<String> = Vec::new();
     for s in sources {
         match (&s.health, absence) {
@@ -126,7 +130,9 @@ pub(super) fn verdict(
         })
         .collect();
     let (disables, updates) = mass::limits_exceeded(safety);
-    let exceeded: Vec<String> = shrunk.iter().chain(&disables).chain(&updates).cloned().collect();
+    let group_limits = groups.map(crate::plan::groups::limits_exceeded).unwrap_or_default();
+    let exceeded: Vec<String> =
+        shrunk.iter().chain(&disables).chain(&updates).chain(&group_limits).cloned().collect();
 
     // An allowance holds a plan whose disables (a shrunk source's included) and updates
     // stay within its figures; a kind it gives no figure for keeps its own limits.
@@ -139,7 +145,9 @@ pub(super) fn verdict(
             Some(max) => safety.updates as u64 <= max,
             None => updates.is_empty(),
         };
-        !a.expired(approvals.today) && disables_fit && updates_fit
+        // Allowances give figures for people, not groups: beyond a group limit, only
+        // the plan's id approves.
+        !a.expired(approvals.today) && disables_fit && updates_fit && group_limits.is_empty()
     };
     let approved_by = if exceeded.is_empty() {
         None
@@ -160,7 +168,7 @@ pub(super) fn verdict(
         (PlanStatus::Failed, failed)
     } else if !exceeded.is_empty() && !approved {
         (PlanStatus::Blocked, exceeded)
-    } else if summary.changes() == 0 {
+    } else if changes == 0 {
         (PlanStatus::NoChanges, Vec::new())
     } else {
         (PlanStatus::Ready, if approved { exceeded } else { Vec::new() })

@@ -356,6 +356,96 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
             if s.unlisted == 1 { "it" } else { "them" }
         )?;
     }
+    if let Some(groups) = &plan.groups {
+        write_groups(out, groups)?;
+    }
+    Ok(())
+}
+
+/// Group rows at most listed with their members in the Markdown plan (the JSON plan
+/// has them all).
+const MAX_GROUP_ROWS: usize = 200;
+/// Members at most listed per group row and direction.
+const MAX_MEMBERS_LISTED: usize = 50;
+
+/// The groups part of a plan: counts, then one section per group that changes.
+fn write_groups(out: &mut String, g: &crate::plan::GroupPlan) -> std::fmt::Result {
+    let s = &g.summary;
+    if !out.ends_with("\n\n") {
+        writeln!(out)?;
+    }
+    writeln!(out, "### Groups")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| create | update | rename | delete | skip | unchanged | members added | members removed |"
+    )?;
+    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+        s.create, s.update, s.rename, s.delete, s.skip, s.noop, s.members_added, s.members_removed
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Group safety: hrsync owns {} {}; removing more than {} % of a group's members (beyond {}) or deleting more than {} % of the groups blocks the plan.",
+        g.owned,
+        plural(g.owned, "group", "groups"),
+        g.max_member_removal_percent,
+        g.member_removals_allowed,
+        g.max_delete_percent
+    )?;
+    writeln!(out)?;
+    let member = |m: &crate::plan::Member| -> String {
+        match (&m.group, &m.person, &m.id) {
+            (Some(k), _, _) => format!("group {}", code(k)),
+            (None, Some(p), Some(id)) => format!("{} ({})", code(p), code(id)),
+            (None, Some(p), None) => format!("{} (created by this plan)", code(p)),
+            (None, None, Some(id)) => code(id),
+            (None, None, None) => String::new(),
+        }
+    };
+    for row in g.rows.iter().take(MAX_GROUP_ROWS) {
+        let action = match row.action {
+            crate::plan::GroupAction::Create => "Create",
+            crate::plan::GroupAction::Update => "Update",
+            crate::plan::GroupAction::Delete => "Delete",
+            crate::plan::GroupAction::Skip => "Skip",
+            crate::plan::GroupAction::Noop => "Unchanged",
+        };
+        writeln!(out, "#### {action} group {}", code(&row.name))?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "- key {} · {} {} after",
+            code(&row.key),
+            row.members,
+            plural(row.members, "member", "members")
+        )?;
+        if let Some(before) = &row.renamed_from {
+            writeln!(out, "- renamed from {}", code(before))?;
+        }
+        writeln!(out, "- why: {}", row.reasons.iter().map(|r| prose(r)).collect::<Vec<_>>().join("; "))?;
+        for (sign, list) in [("add", &row.add), ("remove", &row.remove)] {
+            if list.is_empty() {
+                continue;
+            }
+            let mut shown: Vec<String> = list.iter().take(MAX_MEMBERS_LISTED).map(member).collect();
+            if list.len() > MAX_MEMBERS_LISTED {
+                shown.push(format!("… and {} more (in the JSON plan)", list.len() - MAX_MEMBERS_LISTED));
+            }
+            writeln!(out, "- {sign} {}: {}", list.len(), shown.join(", "))?;
+        }
+        for w in &row.warnings {
+            writeln!(out, "- ⚠ {}", prose(w))?;
+        }
+        writeln!(out)?;
+    }
+    if g.rows.len() > MAX_GROUP_ROWS {
+        writeln!(out, "… and {} more groups, listed in the JSON plan.", g.rows.len() - MAX_GROUP_ROWS)?;
+        writeln!(out)?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::markdown::{code, planned, prose, subject};
 use crate::plan::pii::{Pii, redact};
-use crate::plan::{Action, Plan, PlanStatus, Planned, Row};
+use crate::plan::{Action, GroupAction, GroupRow, Member, Plan, PlanStatus, Planned, Row};
 
 /// GitHub refuses comments over 65,536 characters; stay well below.
 pub const MAX_CHARS: usize = 60_000;
@@ -106,7 +106,11 @@ pub fn review(base: &[Plan], head: &[Plan], unplanned: &[Unplanned], pii: &Pii) 
         listed(&mut out, &rh);
         let (Some(delta), Some(b)) = (delta, b) else { continue };
         let rb = redact(b, pii);
+        group_table(&mut out, &delta.groups, &rb, &rh, budget);
         let total = delta.people.len();
+        if total == 0 {
+            continue;
+        }
         writeln!(
             out,
             "<details><summary>{} this change affects, with the reason of each row</summary>\n",
@@ -199,6 +203,15 @@ fn verdict(out: &mut String, h: &Plan) {
         s.max_update_percent
     )
     .ok();
+    if let Some(g) = &h.groups {
+        let s = &g.summary;
+        writeln!(
+            out,
+            "Groups: of {} owned, creates {}, changes {} ({} renamed; {} members added, {} removed), deletes {}, skips {}.\n",
+            g.owned, s.create, s.update, s.rename, s.members_added, s.members_removed, s.delete, s.skip
+        )
+        .ok();
+    }
     match h.status {
         PlanStatus::Blocked => {
             writeln!(
@@ -305,6 +318,9 @@ struct Delta {
     /// Per attribute: for how many people the planned value differs.
     attributes: BTreeMap<String, usize>,
     people: Vec<PersonDelta>,
+    /// Groups whose row differs: (base row, head row), by index into each plan's
+    /// group rows.
+    groups: Vec<(Option<usize>, Option<usize>)>,
 }
 
 #[derive(Debug)]
@@ -316,7 +332,7 @@ struct PersonDelta {
 
 impl Delta {
     fn is_empty(&self) -> bool {
-        self.people.is_empty()
+        self.people.is_empty() && self.groups.is_empty()
     }
 
     fn sentence(&self) -> String {
@@ -339,6 +355,11 @@ impl Delta {
         attrs.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         for (attr, n) in attrs {
             parts.push(format!("changes {} for {}", code(attr), people(*n)));
+        }
+        match self.groups.len() {
+            0 => {}
+            1 => parts.push("changes 1 group".to_owned()),
+            n => parts.push(format!("changes {n} groups")),
         }
         match parts.len() {
             0 => "changes only the order or reasons of the plan".to_owned(),
@@ -416,5 +437,96 @@ fn compare(base: &Plan, head: &Plan) -> Delta {
         }
         delta.people.push(PersonDelta { base: b, head: h, attributes });
     }
+    delta.groups = compare_groups(base, head);
     delta
+}
+
+/// The group rows that differ between `base` and `head`, by group key: another action,
+/// name, or members added or removed.
+fn compare_groups(base: &Plan, head: &Plan) -> Vec<(Option<usize>, Option<usize>)> {
+    let rows = |p: &Plan| -> BTreeMap<String, usize> {
+        p.groups.iter().flat_map(|g| g.rows.iter().enumerate().map(|(i, r)| (r.key.clone(), i))).collect()
+    };
+    let (bi, hi) = (rows(base), rows(head));
+    let same = |a: Option<&GroupRow>, b: Option<&GroupRow>| match (a, b) {
+        (Some(a), Some(b)) => {
+            a.action == b.action && a.name == b.name && a.add == b.add && a.remove == b.remove
+        }
+        (None, None) => true,
+        (Some(r), None) | (None, Some(r)) => !r.action.writes() && r.action != GroupAction::Skip,
+    };
+    bi.keys()
+        .chain(hi.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|k| (bi.get(k).copied(), hi.get(k).copied()))
+        .filter(|(b, h)| !same(group_row(base, *b), group_row(head, *h)))
+        .collect()
+}
+
+/// Group row `i` of `p`.
+fn group_row(p: &Plan, i: Option<usize>) -> Option<&GroupRow> {
+    i.and_then(|i| p.groups.as_ref()?.rows.get(i))
+}
+
+/// A group row in a few words: its action, rename and member counts.
+fn group_side(row: Option<&GroupRow>) -> String {
+    let Some(r) = row else { return "nothing to do".to_owned() };
+    let mut text = r.action.as_str().to_owned();
+    if let Some(before) = &r.renamed_from {
+        write!(text, "<br>renamed from {}", code(before)).ok();
+    }
+    let who = |ms: &[Member]| -> String {
+        let mut names: Vec<String> = ms
+            .iter()
+            .take(MAX_LISTED)
+            .map(|m| {
+                m.group.as_deref().or(m.person.as_deref()).or(m.id.as_deref()).map(code).unwrap_or_default()
+            })
+            .collect();
+        if ms.len() > MAX_LISTED {
+            names.push(format!("… {} more", ms.len() - MAX_LISTED));
+        }
+        names.join(", ")
+    };
+    if !r.add.is_empty() {
+        write!(text, "<br>+{}: {}", r.add.len(), who(&r.add)).ok();
+    }
+    if !r.remove.is_empty() {
+        write!(text, "<br>−{}: {}", r.remove.len(), who(&r.remove)).ok();
+    }
+    text
+}
+
+/// The groups a change affects, as a table of the (redacted) plans.
+fn group_table(
+    out: &mut String,
+    groups: &[(Option<usize>, Option<usize>)],
+    rb: &Plan,
+    rh: &Plan,
+    budget: usize,
+) {
+    if groups.is_empty() {
+        return;
+    }
+    let n = groups.len();
+    writeln!(
+        out,
+        "<details><summary>{} this change affects, with the reason of each</summary>\n",
+        if n == 1 { "1 group".to_owned() } else { format!("{n} groups") }
+    )
+    .ok();
+    writeln!(out, "| Group | On the base | With this change | Why |\n|---|---|---|---|").ok();
+    for (k, (b, h)) in groups.iter().enumerate() {
+        let (br, hr) = (group_row(rb, *b), group_row(rh, *h));
+        let Some(any) = hr.or(br) else { continue };
+        let why = any.reasons.iter().map(|r| prose(r)).collect::<Vec<_>>().join("; ");
+        let line = format!("| {} | {} | {} | {why} |\n", code(&any.name), group_side(br), group_side(hr));
+        if out.len() + line.len() > budget {
+            writeln!(out, "\n… and {} more groups, not listed to keep this comment short.", n - k).ok();
+            break;
+        }
+        out.push_str(&line);
+    }
+    writeln!(out, "\n</details>\n").ok();
 }

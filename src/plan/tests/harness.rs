@@ -149,6 +149,8 @@ impl Case {
             inputs_hash: &inputs_hash,
             sources: &sources,
             live: &self.live,
+            groups: None,
+            org_units: &[],
             held_elsewhere,
             now: self.now,
             timers: &self.timers,

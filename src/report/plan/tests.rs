@@ -91,6 +91,7 @@ fn plan(counts: &[(Action, usize)], attributes: usize, skipped: usize, status: P
         blocked_by,
         approved: false,
         approved_by: None,
+        groups: None,
         safety: SafetyCheck {
             managed: 143,
             disables: summary.disable + summary.delete,

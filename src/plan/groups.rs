@@ -1,0 +1,563 @@
+//! Groups: which groups of `groups/*.yaml` a directory should have, with which
+//! members, against the groups it has ([`GroupPlan`]).
+//!
+//! Memberships follow the people's rows of the same plan: an entry created by a row
+//! joins once created, an entry a row disables or deletes leaves its groups (unless the
+//! definition keeps leavers), an entry a row renames stays a member. Whatever the rows
+//! hold (a skipped or ambiguous person, a hidden person's entry, an entry hrsync does
+//! not manage, a value a source withheld) keeps its memberships exactly as they are:
+//! it is neither added nor removed. Members that are not entries in scope (a service
+//! account added by hand) are never removed.
+//!
+//! hrsync owns the groups whose key attribute holds a key of one of its definitions
+//! (`hrsync:<definition>[:<value>]`), and only those: a group of the wanted name
+//! without the key is skipped, its row saying how to hand it over.
+//!
+//! This module owns group rows and their guard. It must not decide anything about
+//! people: it reads their fates and rows.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::diff::Planner;
+use super::lifecycle::Fate;
+use super::{Action, GroupAction, GroupPlan, GroupRow, GroupSummary, Member, Row};
+use crate::config::groups::{GroupDef, GroupLeavers, KEY_PREFIX};
+use crate::config::{DirectoryKind, GroupSettings};
+use crate::directory::{Group, member_key};
+use crate::model::filter;
+use crate::model::{FieldRef, OrgUnit};
+
+/// Where a live entry stands for its groups after this plan's rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Standing {
+    /// Held as it is: memberships are not touched.
+    Hold,
+    /// The entry of person `i`, enabled (or a joiner's, disabled ahead of the start).
+    Member(usize),
+    /// A leaver's entry, disabled; the person when one matches.
+    Leaver(Option<usize>),
+    /// Deleted by this plan.
+    Gone,
+}
+
+/// A member a group should have.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Want {
+    /// A live entry, by index.
+    Entry(usize),
+    /// The entry person `i`'s create makes.
+    New(usize),
+    /// The group of another key (nesting).
+    Group(String),
+}
+
+/// A group one definition wants.
+struct Wanted {
+    name: String,
+    members: BTreeSet<Want>,
+}
+
+impl Planner<'_> {
+    /// The groups part of the plan, given the plan's rows; `None` when the directory
+    /// keeps no groups.
+    pub(super) fn group_plan(&self, rows: &[Row]) -> Option<GroupPlan> {
+        let settings = self.dir.groups.as_ref()?;
+        let live = self.input.groups?;
+        let defs: Vec<&GroupDef> =
+            self.input.config.groups.iter().filter(|d| d.directories.contains(&self.dir.id)).collect();
+        let kind = &self.dir.kind;
+        let (standing, person_of) = self.standings(rows);
+        let joiners: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.action == Action::Create)
+            .filter_map(|r| self.person_index(r.person.as_ref()?.key.as_str()))
+            .collect();
+
+        // The live entries by member key, the live groups by key and by name.
+        let entries: HashMap<String, usize> =
+            self.input.live.iter().enumerate().map(|(e, entry)| (member_key(kind, &entry.id), e)).collect();
+        let owned: BTreeMap<&str, &Group> = live
+            .iter()
+            .filter_map(|g| {
+                let key = g.key.as_deref()?.trim();
+                key.starts_with(KEY_PREFIX).then_some((key, g))
+            })
+            .collect();
+        let by_name: HashMap<String, &Group> = live.iter().map(|g| (g.name.to_lowercase(), g)).collect();
+        let group_ids: HashMap<String, &str> =
+            owned.iter().map(|(k, g)| (member_key(kind, &g.id), *k)).collect();
+
+        let cx = Cx { entries: &entries, group_ids: &group_ids, person_of: &person_of, owned: &owned };
+        let mut out: Vec<GroupRow> = Vec::new();
+        for def in &defs {
+            let wanted = self.wanted(def, &standing, &joiners);
+            // People whose membership in this definition's groups is held: a withheld
+            // field, or a filter that cannot decide.
+            let held: BTreeSet<usize> = (0..self.input.live.len())
+                .filter(|e| match standing[*e] {
+                    Standing::Member(i) => self.held_for(def, i),
+                    Standing::Hold => true,
+                    Standing::Leaver(_) => def.leavers == GroupLeavers::Keep,
+                    Standing::Gone => false,
+                })
+                .collect();
+            for (key, want) in &wanted {
+                let row = match owned.get(key.as_str()) {
+                    Some(group) => self.group_update(def, key, want, group, &held, &cx),
+                    None => match by_name.get(&want.name.to_lowercase()) {
+                        Some(other) => skip_taken(def, key, want, other, settings),
+                        None => self.group_create(def, key, want, &cx),
+                    },
+                };
+                out.push(row);
+            }
+            // Groups of this definition no longer wanted: emptied of what is hrsync's,
+            // deleted once empty if the definition says so.
+            for (key, group) in owned.iter().filter(|(k, _)| def.owns_key(k) && !wanted.contains_key(**k)) {
+                let empty = Wanted { name: group.name.clone(), members: BTreeSet::new() };
+                let mut row = self.group_update(def, key, &empty, group, &held, &cx);
+                row.reasons.insert(1, "no one has this value any more".to_owned());
+                if def.delete_empty && row.members == 0 {
+                    // The members it loses are listed: the guard counts them.
+                    row.action = GroupAction::Delete;
+                    row.renamed_from = None;
+                    row.reasons.retain(|r| !r.starts_with("renamed") && r != "up to date");
+                    row.reasons.push(
+                        "empty of hrsync's members, and the definition has `delete_empty: true`".to_owned(),
+                    );
+                }
+                out.push(row);
+            }
+        }
+        // Groups hrsync owns by a definition that is gone are left as they are.
+        for (key, group) in &owned {
+            if defs.iter().any(|d| d.owns_key(key)) {
+                continue;
+            }
+            let def_id = key.trim_start_matches(KEY_PREFIX).split(':').next().unwrap_or_default();
+            let Ok(definition) = crate::model::GroupDefId::new(def_id) else { continue };
+            out.push(GroupRow {
+                action: GroupAction::Skip,
+                name: group.name.clone(),
+                definition,
+                key: (*key).to_owned(),
+                group: Some(group.id.clone()),
+                renamed_from: None,
+                add: Vec::new(),
+                remove: Vec::new(),
+                members: group.members.len(),
+                reasons: vec![format!(
+                    "its definition `{def_id}` is not in groups/ (or not for this directory): left as it is; delete it by hand, or restore the definition"
+                )],
+                warnings: Vec::new(),
+            });
+        }
+        out.sort_by(|a, b| (a.action, &a.name, &a.key).cmp(&(b.action, &b.name, &b.key)));
+        let summary = summarize(&out);
+        if !self.input.list_unchanged {
+            out.retain(|r| r.action != GroupAction::Noop);
+        }
+        Some(GroupPlan {
+            summary,
+            owned: owned.len(),
+            max_member_removal_percent: self.dir.safety.max_group_member_removal_percent,
+            member_removals_allowed: self.dir.safety.group_member_removals_allowed,
+            max_delete_percent: self.dir.safety.max_group_delete_percent,
+            rows: out,
+            members_personal: matches!(kind, DirectoryKind::Ldap(_)),
+        })
+    }
+
+    /// The index of the person with `key`.
+    fn person_index(&self, key: &str) -> Option<usize> {
+        self.people.binary_search_by(|p| p.key.as_str().cmp(key)).ok()
+    }
+
+    /// Where each live entry stands after the rows, and whose entry it is.
+    fn standings(&self, rows: &[Row]) -> (Vec<Standing>, Vec<Option<usize>>) {
+        let by_entry: HashMap<&str, &Row> =
+            rows.iter().filter_map(|r| Some((r.entry.as_deref()?, r))).collect();
+        let mut person_of: Vec<Option<usize>> = vec![None; self.input.live.len()];
+        for (i, fate) in self.fates.iter().enumerate() {
+            if let Fate::Exists(e) = fate {
+                person_of[*e] = Some(i);
+            }
+        }
+        let standing = self
+            .input
+            .live
+            .iter()
+            .enumerate()
+            .map(|(e, entry)| {
+                if !self.managed[e] || self.held[e].is_some() {
+                    return Standing::Hold;
+                }
+                let row = by_entry.get(entry.id.as_str());
+                match row.map(|r| r.action) {
+                    Some(Action::Skip) => return Standing::Hold,
+                    Some(Action::Delete) => return Standing::Gone,
+                    Some(Action::Disable) => return Standing::Leaver(person_of[e]),
+                    _ => {}
+                }
+                let enabled = row.and_then(|r| r.enabled).map_or(entry.enabled, |c| c.after);
+                match person_of[e] {
+                    // A person no row lists is up to date.
+                    Some(i) if enabled || self.leaving(i, Some(&entry.id)).is_none() => Standing::Member(i),
+                    Some(i) => Standing::Leaver(Some(i)),
+                    // An entry of a person whose fate is not an entry (hidden,
+                    // skipped) is held; one no person matches is a leaver once
+                    // disabled, and held until then (a grace period).
+                    None if self.claimed[e] || enabled => Standing::Hold,
+                    None => Standing::Leaver(None),
+                }
+            })
+            .collect();
+        (standing, person_of)
+    }
+
+    /// Whether person `i`'s memberships in `def`'s groups are held: the field grouped
+    /// by, or one its filter reads, is withheld by a source.
+    fn held_for(&self, def: &GroupDef, i: usize) -> bool {
+        let p = &self.people[i];
+        if p.withheld.is_none() {
+            return false;
+        }
+        if def.per.as_ref().is_some_and(|f| p.is_withheld(f)) {
+            return true;
+        }
+        let filter = def.filter.as_ref().and_then(|f| self.input.config.filters.get(f));
+        filter.is_some_and(|f| f.include.iter().chain(&f.exclude).any(|r| p.is_withheld(&r.field)))
+    }
+
+    /// Whether person `i` is a member of `def`'s groups at all (its filter), and of
+    /// which value.
+    fn member_value(&self, def: &GroupDef, i: usize) -> Option<Option<String>> {
+        let p = &self.people[i];
+        if let Some(f) = def.filter.as_ref().and_then(|f| self.input.config.filters.get(f))
+            && !filter::decide([f], p).is_included()
+        {
+            return None;
+        }
+        match &def.per {
+            None => Some(None),
+            Some(field) => {
+                let value = crate::model::template::Vars::get(p, field)?.to_text();
+                let value = value.trim();
+                (!value.is_empty()).then(|| Some(value.to_owned()))
+            }
+        }
+    }
+
+    /// The groups `def` wants in this directory, by key.
+    fn wanted(&self, def: &GroupDef, standing: &[Standing], joiners: &[usize]) -> BTreeMap<String, Wanted> {
+        let mut out: BTreeMap<String, Wanted> = BTreeMap::new();
+        let units: HashMap<&str, &OrgUnit> = if def.per_org_unit() {
+            self.input.org_units.iter().map(|u| (u.id.as_str(), u)).collect()
+        } else {
+            HashMap::new()
+        };
+        // The value of each key, as first spelled, for nesting.
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        let mut add = |out: &mut BTreeMap<String, Wanted>, i: usize, want: Want| {
+            if self.held_for(def, i) {
+                return;
+            }
+            let Some(value) = self.member_value(def, i) else { return };
+            let key = def.key(value.as_deref());
+            let unit_name = value
+                .as_deref()
+                .and_then(|v| units.get(v).map(|u| u.name.as_str()))
+                .or(self.people[i].org_unit_name.as_deref());
+            let Some(name) = def.group_name(value.as_deref(), unit_name) else { return };
+            match out.get_mut(&key) {
+                // Values that differ in case only are one group: its name is the
+                // first of their names in sort order, whatever order people come in.
+                Some(w) => {
+                    w.members.insert(want);
+                    if name < w.name {
+                        w.name = name;
+                    }
+                }
+                None => {
+                    if let Some(v) = &value {
+                        values.insert(key.clone(), v.clone());
+                    }
+                    out.insert(key, Wanted { name, members: BTreeSet::from([want]) });
+                }
+            }
+        };
+        for (e, s) in standing.iter().enumerate() {
+            if let Standing::Member(i) = s {
+                add(&mut out, *i, Want::Entry(e));
+            }
+        }
+        for &i in joiners {
+            add(&mut out, i, Want::New(i));
+        }
+        // A static group exists as declared, members or not.
+        if def.per.is_none() {
+            let key = def.key(None);
+            if !out.contains_key(&key)
+                && let Some(name) = def.group_name(None, None)
+            {
+                out.insert(key, Wanted { name, members: BTreeSet::new() });
+            }
+        }
+        if def.nesting {
+            // Every unit above a unit with a group gets one, with its children's
+            // groups as members; each unit is visited once, so a cycle in the tree
+            // stops where it repeats.
+            let mut pending: Vec<String> = values.into_values().collect();
+            let mut seen: BTreeSet<String> = BTreeSet::new();
+            while let Some(child) = pending.pop() {
+                if !seen.insert(child.trim().to_lowercase()) {
+                    continue;
+                }
+                let Some(unit) = units.get(child.as_str()) else { continue };
+                let Some(parent) = unit.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) else {
+                    continue;
+                };
+                let (parent_key, child_key) = (def.key(Some(parent)), def.key(Some(&child)));
+                if parent_key == child_key {
+                    continue;
+                }
+                if !out.contains_key(&parent_key) {
+                    let name = units.get(parent).map(|u| u.name.as_str());
+                    let Some(name) = def.group_name(Some(parent), name) else { continue };
+                    out.insert(parent_key.clone(), Wanted { name, members: BTreeSet::new() });
+                }
+                if let Some(w) = out.get_mut(&parent_key) {
+                    w.members.insert(Want::Group(child_key));
+                }
+                pending.push(parent.to_owned());
+            }
+        }
+        out
+    }
+
+    /// The member of a plan row for `want`.
+    fn member(&self, want: &Want, cx: &Cx<'_>) -> Member {
+        match want {
+            Want::Entry(e) => self.entry_member(*e, self.input.live[*e].id.clone(), cx),
+            Want::New(i) => Member { person: Some(self.people[*i].key.clone()), id: None, group: None },
+            Want::Group(key) => Member {
+                person: None,
+                id: cx.owned.get(key.as_str()).map(|g| g.id.clone()),
+                group: Some(key.clone()),
+            },
+        }
+    }
+
+    /// The member that is live entry `e`, named `id` as the group (or the read) has it.
+    fn entry_member(&self, e: usize, id: String, cx: &Cx<'_>) -> Member {
+        Member { person: cx.person_of[e].map(|i| self.people[i].key.clone()), id: Some(id), group: None }
+    }
+
+    /// The row creating the group of `key`.
+    fn group_create(&self, def: &GroupDef, key: &str, want: &Wanted, cx: &Cx<'_>) -> GroupRow {
+        let add: Vec<Member> = want.members.iter().map(|w| self.member(w, cx)).collect();
+        GroupRow {
+            action: GroupAction::Create,
+            name: want.name.clone(),
+            definition: def.id.clone(),
+            key: key.to_owned(),
+            group: None,
+            renamed_from: None,
+            members: add.len(),
+            add,
+            remove: Vec::new(),
+            reasons: vec![describe(def), "no group of this key yet".to_owned()],
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The row bringing `group` (owned, of `key`) to `want`; the entries of `held`
+    /// keep their membership as it is.
+    fn group_update(
+        &self,
+        def: &GroupDef,
+        key: &str,
+        want: &Wanted,
+        group: &Group,
+        held: &BTreeSet<usize>,
+        cx: &Cx<'_>,
+    ) -> GroupRow {
+        let kind = &self.dir.kind;
+        let current: BTreeSet<String> = group.members.iter().map(|m| member_key(kind, m)).collect();
+        let mut add = Vec::new();
+        for w in &want.members {
+            let present = match w {
+                Want::Entry(e) => current.contains(&member_key(kind, &self.input.live[*e].id)),
+                Want::New(_) => false,
+                Want::Group(k) => {
+                    cx.owned.get(k.as_str()).is_some_and(|g| current.contains(&member_key(kind, &g.id)))
+                }
+            };
+            if !present {
+                add.push(self.member(w, cx));
+            }
+        }
+        let wanted_entries: BTreeSet<usize> = want
+            .members
+            .iter()
+            .filter_map(|w| if let Want::Entry(e) = w { Some(*e) } else { None })
+            .collect();
+        let wanted_groups: BTreeSet<&str> = want
+            .members
+            .iter()
+            .filter_map(|w| if let Want::Group(k) = w { Some(k.as_str()) } else { None })
+            .collect();
+        let mut remove = Vec::new();
+        for (m, raw) in current.iter().zip(group_members_sorted(kind, group)) {
+            if let Some(&e) = cx.entries.get(m) {
+                if wanted_entries.contains(&e) || held.contains(&e) {
+                    continue;
+                }
+                remove.push(self.entry_member(e, raw, cx));
+            } else if let Some(k) = cx.group_ids.get(m) {
+                // A nested group of this definition no longer under this one.
+                if def.nesting && def.owns_key(k) && !wanted_groups.contains(k) {
+                    remove.push(Member { person: None, id: Some(raw.clone()), group: Some((*k).to_owned()) });
+                }
+            }
+        }
+        let renamed_from = (group.name != want.name).then(|| group.name.clone());
+        let members = current.len() + add.len() - remove.len();
+        let mut reasons = vec![describe(def)];
+        if let Some(before) = &renamed_from {
+            reasons.push(format!("renamed: `{before}` → `{}`", want.name));
+        }
+        if !add.is_empty() {
+            reasons.push(format!("{} to add", add.len()));
+        }
+        if !remove.is_empty() {
+            reasons.push(format!("{} to remove", remove.len()));
+        }
+        let changes = renamed_from.is_some() || !add.is_empty() || !remove.is_empty();
+        if !changes {
+            reasons.push("up to date".to_owned());
+        }
+        GroupRow {
+            action: if changes { GroupAction::Update } else { GroupAction::Noop },
+            name: want.name.clone(),
+            definition: def.id.clone(),
+            key: key.to_owned(),
+            group: Some(group.id.clone()),
+            renamed_from,
+            add,
+            remove,
+            members,
+            reasons,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// What the rows of one plan share: live entries by member key, owned groups by member
+/// key and by key, and whose entry each live entry is.
+struct Cx<'a> {
+    entries: &'a HashMap<String, usize>,
+    group_ids: &'a HashMap<String, &'a str>,
+    person_of: &'a [Option<usize>],
+    owned: &'a BTreeMap<&'a str, &'a Group>,
+}
+
+/// A group's members as read, in the order of their member keys (one each).
+fn group_members_sorted(kind: &DirectoryKind, group: &Group) -> Vec<String> {
+    let mut by_key: BTreeMap<String, &String> = BTreeMap::new();
+    for m in &group.members {
+        by_key.entry(member_key(kind, m)).or_insert(m);
+    }
+    by_key.into_values().cloned().collect()
+}
+
+/// What a definition is, as a row's first reason.
+fn describe(def: &GroupDef) -> String {
+    match &def.per {
+        Some(FieldRef::Person(crate::model::PersonField::OrgUnit)) => {
+            format!("one group per org unit ({})", def.file)
+        }
+        Some(field) => format!("one group per {field} ({})", def.file),
+        None => format!("static group ({})", def.file),
+    }
+}
+
+/// The row of a wanted group whose name a group hrsync does not own has.
+fn skip_taken(def: &GroupDef, key: &str, want: &Wanted, other: &Group, settings: &GroupSettings) -> GroupRow {
+    let why = match other.key.as_deref() {
+        Some(k) if k.trim().starts_with(KEY_PREFIX) => format!(
+            "a group named `{}` exists, owned by hrsync under another key (`{}`): two definitions or values give one name; make the names differ",
+            other.name,
+            k.trim()
+        ),
+        _ => format!(
+            "a group named `{}` exists that hrsync does not own; to let hrsync manage it, set its `{}` to `{key}`, or choose another name",
+            other.name, settings.key_attribute
+        ),
+    };
+    GroupRow {
+        action: GroupAction::Skip,
+        name: want.name.clone(),
+        definition: def.id.clone(),
+        key: key.to_owned(),
+        group: Some(other.id.clone()),
+        renamed_from: None,
+        add: Vec::new(),
+        remove: Vec::new(),
+        members: other.members.len(),
+        reasons: vec![describe(def), why],
+        warnings: Vec::new(),
+    }
+}
+
+/// Counts per action.
+fn summarize(rows: &[GroupRow]) -> GroupSummary {
+    let mut s = GroupSummary::default();
+    for r in rows {
+        match r.action {
+            GroupAction::Create => s.create += 1,
+            GroupAction::Update => s.update += 1,
+            GroupAction::Delete => s.delete += 1,
+            GroupAction::Skip => s.skip += 1,
+            GroupAction::Noop => s.noop += 1,
+        }
+        if r.renamed_from.is_some() {
+            s.rename += 1;
+        }
+        s.members_added += r.add.len();
+        s.members_removed += r.remove.len();
+    }
+    s
+}
+
+/// Which group limits `plan` exceeds: removals from one group beyond its share of
+/// members, deletes beyond their share of the owned groups.
+pub(super) fn limits_exceeded(plan: &GroupPlan) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &plan.rows {
+        let removed = r.remove.len();
+        if removed as u64 <= plan.member_removals_allowed {
+            continue;
+        }
+        // `members` counts after the row: members = before + added - removed.
+        let before = (r.members + removed).saturating_sub(r.add.len()).max(removed);
+        let share = removed as f64 * 100.0 / before as f64;
+        if share > plan.max_member_removal_percent {
+            out.push(format!(
+                "removing {removed} of {before} members ({share:.1} %) of group `{}` is above max_group_member_removal_percent {}",
+                r.name, plan.max_member_removal_percent
+            ));
+        }
+    }
+    let deletes = plan.summary.delete;
+    if deletes > 1 && plan.owned > 0 {
+        let share = deletes as f64 * 100.0 / plan.owned as f64;
+        if share > plan.max_delete_percent {
+            out.push(format!(
+                "deleting {deletes} of {} groups hrsync owns ({share:.1} %) is above max_group_delete_percent {}",
+                plan.owned, plan.max_delete_percent
+            ));
+        }
+    }
+    out
+}
