@@ -38,6 +38,30 @@ fn need(tool: &str) -> PathBuf {
 impl Slapd {
     /// Starts a server with `ou=people`, `ou=disabled` and `ou=services` under the suffix.
     pub fn start() -> Slapd {
+        Slapd::start_with("")
+    }
+
+    /// [`Slapd::start`], with the `auditlog` overlay writing every change the database
+    /// takes to `audit.ldif` (see [`Slapd::audit`]): what a client sent, not only what
+    /// the entries hold after.
+    pub fn start_audited() -> Slapd {
+        Slapd::start_with(
+            "\n\
+dn: cn=module{1},cn=config\nobjectClass: olcModuleList\ncn: module{1}\nolcModulePath: /usr/lib/ldap\nolcModuleLoad: auditlog\n\n\
+dn: olcOverlay={0}auditlog,olcDatabase={1}mdb,cn=config\nobjectClass: olcOverlayConfig\nobjectClass: olcAuditlogConfig\n\
+olcOverlay: {0}auditlog\nolcAuditlogFile: AUDIT\n",
+        )
+    }
+
+    /// The changes written since the server started, as the `auditlog` overlay of
+    /// [`Slapd::start_audited`] logs them (LDIF change records).
+    pub fn audit(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("audit.ldif")).unwrap_or_default()
+    }
+
+    /// Starts a server with `extra` (LDIF, `AUDIT` standing for the audit file's path)
+    /// appended to its configuration.
+    fn start_with(extra: &str) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::create_dir_all(d.join("config")).unwrap();
@@ -56,8 +80,9 @@ dn: olcDatabase={{-1}}frontend,cn=config\nobjectClass: olcDatabaseConfig\nobject
 dn: olcDatabase={{0}}config,cn=config\nobjectClass: olcDatabaseConfig\nolcDatabase: {{0}}config\nolcAccess: {{0}}to * by * none\n\n\
 dn: olcDatabase={{1}}mdb,cn=config\nobjectClass: olcDatabaseConfig\nobjectClass: olcMdbConfig\nolcDatabase: {{1}}mdb\n\
 olcDbDirectory: {d}/db\nolcSuffix: {SUFFIX}\nolcRootDN: {ADMIN}\nolcRootPW: {PASSWORD}\nolcDbMaxSize: 1073741824\n\
-olcSizeLimit: unlimited\nolcAccess: {{0}}to * by dn.exact=\"cn=reader,ou=services,{SUFFIX}\" read by anonymous auth by * none\n",
-            d = d.display()
+olcSizeLimit: unlimited\nolcAccess: {{0}}to * by dn.exact=\"cn=reader,ou=services,{SUFFIX}\" read by anonymous auth by * none\n{extra}",
+            d = d.display(),
+            extra = extra.replace("AUDIT", &d.join("audit.ldif").display().to_string()),
         );
         std::fs::write(d.join("ad.ldif"), AD_SCHEMA).unwrap();
         std::fs::write(d.join("config.ldif"), config).unwrap();
@@ -183,6 +208,9 @@ pub fn parse_ldif(text: &str) -> Vec<Vec<(String, String)>> {
                 attrs.push((k.to_owned(), value));
             } else if let Some((k, v)) = line.split_once(": ") {
                 attrs.push((k.to_owned(), v.to_owned()));
+            } else if let Some(k) = line.strip_suffix(':') {
+                // An empty value (the empty DN of a group's placeholder member).
+                attrs.push((k.to_owned(), String::new()));
             }
         }
         out.push(attrs);

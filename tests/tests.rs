@@ -21,6 +21,7 @@ mod golden;
 mod graph;
 mod handover;
 mod ldap;
+mod ldap_groups;
 mod overrides;
 mod rest_source;
 mod retention;

@@ -9,6 +9,7 @@
 //! Values placed in a DN are escaped (RFC 4514); hrsync builds no search filter from
 //! data. A change of the RDN attribute renames the entry. Accounts are disabled by an
 //! attribute value, a move to another OU, or `userAccountControl` (Active Directory).
+//! Groups (`groupOfNames`, `groupOfUniqueNames`, AD's `group`) are in the module `groups`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use ldap3::adapters::{EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Mod, Scope, SearchEntry, dn_escape};
 use tokio::sync::Mutex;
 
+mod groups;
 mod refusal;
 mod schema;
 
@@ -26,7 +28,8 @@ pub(crate) use schema::schema_names;
 
 use super::password::{generate_password, unicode_pwd};
 use super::{
-    Affects, Created, Directory, DirectoryError, Entry, HeldElsewhere, NewEntry, Page, ReadWarning, Update,
+    Affects, Created, Directory, DirectoryError, Entry, Group, GroupChange, HeldElsewhere, NewEntry,
+    NewGroup, Page, ReadWarning, Update,
 };
 use crate::config::{GroupSettings, LdapDisable, LdapSettings};
 use crate::model::value::{first_rdn, parent_of};
@@ -815,6 +818,22 @@ impl Directory for LdapDirectory {
     async fn delete(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
         self.write(id, |mut ldap| async move { ldap.delete(id).await.and_then(|r| r.success()).map(|_| ()) })
             .await
+    }
+
+    async fn read_groups(&self) -> Result<Vec<Group>, DirectoryError> {
+        self.read_all_groups().await
+    }
+
+    async fn create_group(&self, group: &NewGroup) -> Result<String, DirectoryError> {
+        self.add_group(group).await
+    }
+
+    async fn change_group(&self, id: &str, change: &GroupChange) -> Result<String, DirectoryError> {
+        self.change_one_group(id, change).await
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<(), DirectoryError> {
+        self.delete_one_group(id).await
     }
 }
 
