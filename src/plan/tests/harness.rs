@@ -87,6 +87,10 @@ pub(in crate::plan) struct Case {
     pub(in crate::plan) health: Option<SourceHealth>,
     pub(in crate::plan) list_unchanged: bool,
     pub(in crate::plan) skipped: Vec<SkippedRecord>,
+    /// The directory's groups, for a directory that keeps groups.
+    pub(in crate::plan) groups: Option<Vec<crate::directory::Group>>,
+    /// The source's org units.
+    pub(in crate::plan) org_units: Vec<crate::model::OrgUnit>,
 }
 
 impl Case {
@@ -101,6 +105,8 @@ impl Case {
             health: None,
             list_unchanged: true,
             skipped: Vec::new(),
+            groups: None,
+            org_units: Vec::new(),
         }
     }
 
@@ -149,8 +155,8 @@ impl Case {
             inputs_hash: &inputs_hash,
             sources: &sources,
             live: &self.live,
-            groups: None,
-            org_units: &[],
+            groups: self.groups.as_deref(),
+            org_units: &self.org_units,
             held_elsewhere,
             now: self.now,
             timers: &self.timers,

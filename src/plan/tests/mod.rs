@@ -2,6 +2,7 @@
 //! (the real loader), people are built with `Person::test`, live entries by hand; the
 //! clock is passed in, all through the [`harness`].
 
+mod groups;
 pub(super) mod harness;
 mod overrides;
 
