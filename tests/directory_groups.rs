@@ -464,6 +464,10 @@ fn entra_groups_are_created_read_changed_by_their_difference_and_deleted() {
     let unknown = rt.block_on(entra.directory.change_group(&id, &change(&["0000-gone"], &[])));
     assert!(matches!(&unknown, Err(DirectoryError::Rejected(_))), "{unknown:?}");
     assert!(hrsync::model::error_chain(&unknown.unwrap_err()).contains("0000-gone"));
+    let create =
+        rt.block_on(entra.directory.create_group(&new_group("Bad", "hrsync:bad:x", &["0000-gone".into()])));
+    assert!(matches!(&create, Err(DirectoryError::Rejected(_))), "{create:?}");
+    assert_eq!(entra.graph.groups().len(), 2, "Graph made no group");
 
     rt.block_on(entra.directory.delete_group(&id)).unwrap();
     assert!(rt.block_on(entra.directory.read_groups()).unwrap().iter().all(|g| g.id != id));

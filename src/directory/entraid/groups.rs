@@ -220,7 +220,8 @@ impl EntraDirectory {
                         break;
                     }
                 }
-                Err(e) => return Err(self.error(&group.name, e)),
+                // A 404 names a member bound that Graph does not find.
+                Err(e) => return Err(self.add_error(&group.name, e)),
             }
         }
         let Some(id) = id else {
@@ -234,10 +235,11 @@ impl EntraDirectory {
         Ok(id)
     }
 
-    /// The error of adding members to group `id`. Graph's 404 there names the object it
-    /// does not find, which is a member as often as the group ("Add members": "404 Not
-    /// Found response code when the object being added doesn't exist"): the change is
-    /// refused with Graph's answer rather than the group reported missing.
+    /// The error of adding members to group `id` (or of creating it with them). Graph's
+    /// 404 there names the object it does not find, which is a member as often as the
+    /// group ("Add members": "404 Not Found response code when the object being added
+    /// doesn't exist"): the change is refused with Graph's answer rather than the group
+    /// reported missing.
     fn add_error(&self, id: &str, e: HttpError) -> DirectoryError {
         match e.status() {
             Some(StatusCode::NOT_FOUND) => DirectoryError::Rejected(Box::new(e)),
