@@ -7,6 +7,19 @@
 //! (`Request_ResourceNotFound`, `Request_BadRequest`, `TooManyRequests` with
 //! `Retry-After`), and AADSTS errors from the token endpoint.
 //!
+//! Groups, after "Create group", "Add members", "Remove member" and "List group
+//! members" of the Graph v1.0 reference
+//! (https://learn.microsoft.com/en-us/graph/api/group-post-groups,
+//! https://learn.microsoft.com/en-us/graph/api/group-post-members,
+//! https://learn.microsoft.com/en-us/graph/api/group-delete-members,
+//! https://learn.microsoft.com/en-us/graph/api/group-list-members): `/groups` listed,
+//! filtered and paged like users, POST with the properties Graph requires and at most 20
+//! references (`members@odata.bind`, `owners@odata.bind`), PATCH binding at most 20
+//! members and refusing the whole request when one is a member already, `$ref` adds and
+//! removes one by one (404 for a non-member, naming the group as Graph does), the members
+//! paged by `$top`, and DELETE. The fake's own words stand where the reference gives none
+//! (the answer beyond 20 references).
+//!
 //! Graph cannot run here, so this is the one HTTP mock of the directory tests; the LDAP
 //! and SCIM directories are tested against real servers.
 
@@ -54,6 +67,11 @@ pub struct PasswordProfile {
 struct State {
     base: String,
     users: BTreeMap<String, Map<String, Json>>,
+    groups: BTreeMap<String, Map<String, Json>>,
+    /// Members by group.
+    members: BTreeMap<String, BTreeSet<String>>,
+    /// The bodies of the requests logged, `null` for none.
+    bodies: Vec<Json>,
     managers: BTreeMap<String, String>,
     next_id: u64,
     tokens: BTreeSet<String>,
@@ -85,6 +103,9 @@ impl Graph {
         let state = Arc::new(Mutex::new(State {
             base: server.uri(),
             users: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            members: BTreeMap::new(),
+            bodies: Vec::new(),
             managers: BTreeMap::new(),
             next_id: 1,
             tokens: BTreeSet::new(),
@@ -155,6 +176,39 @@ impl Graph {
     /// `METHOD path?query` of every Graph request served, faults included.
     pub fn log(&self) -> Vec<String> {
         self.state().log.clone()
+    }
+
+    /// Every group, with `members` (their ids) added.
+    pub fn groups(&self) -> Vec<Json> {
+        let state = self.state();
+        state
+            .groups
+            .iter()
+            .map(|(id, group)| {
+                let mut group = group.clone();
+                let members: Vec<&String> = state.members.get(id).into_iter().flatten().collect();
+                group.insert("members".into(), json!(members));
+                Json::Object(group)
+            })
+            .collect()
+    }
+
+    /// Adds a group the way an administrator would, with `members`, returning its id.
+    pub fn insert_group(&self, group: Json, members: &[&str]) -> String {
+        let mut state = self.state();
+        let id = state.new_id();
+        let mut group = group.as_object().cloned().unwrap();
+        group.insert("id".into(), json!(id));
+        state.groups.insert(id.clone(), group);
+        state.members.insert(id.clone(), members.iter().map(|m| m.to_string()).collect());
+        id
+    }
+
+    /// `METHOD path?query` and the JSON body (`null` for none) of every Graph request
+    /// served, faults included.
+    pub fn requests(&self) -> Vec<(String, Json)> {
+        let state = self.state();
+        state.log.iter().cloned().zip(state.bodies.iter().cloned()).collect()
     }
 
     /// How many requests got `fault`.
@@ -289,6 +343,7 @@ impl State {
         let n = self.requests;
         let query = request.url.query().map(|q| format!("?{q}")).unwrap_or_default();
         self.log.push(format!("{method} {path}{query}"));
+        self.bodies.push(request.body_json::<Json>().unwrap_or(Json::Null));
         let fault = (self.fault)(n, &method, &path, &String::from_utf8_lossy(&request.body));
         if fault != Fault::None {
             self.faults.push((n, fault));
@@ -362,6 +417,9 @@ impl State {
     }
 
     fn graph(&mut self, method: &str, path: &str, request: &Request) -> ResponseTemplate {
+        if let Some(rest) = path.strip_prefix("/v1.0/groups") {
+            return self.groups_api(method, rest, request);
+        }
         let Some(rest) = path.strip_prefix("/v1.0/users") else {
             return graph_error(400, "BadRequest", &format!("Resource not found for the segment '{path}'."));
         };
@@ -398,6 +456,9 @@ impl State {
                 }
                 self.managers.remove(*id);
                 self.managers.retain(|_, m| m != id);
+                for members in self.members.values_mut() {
+                    members.remove(*id);
+                }
                 ResponseTemplate::new(204)
             }
             ("PUT", [id, "manager", "$ref"]) => {
@@ -629,5 +690,301 @@ impl State {
             }
         }
         ResponseTemplate::new(204)
+    }
+}
+
+/// Group properties the fake knows (a subset of Graph's group resource).
+const GROUP_PROPERTIES: &[&str] =
+    &["description", "displayName", "groupTypes", "mail", "mailEnabled", "mailNickname", "securityEnabled"];
+
+/// The most references Graph takes in one request: "up to 20 members can be added in a
+/// single request" (Add members), "a maximum of 20 relationships, such as owners and
+/// members, can be added as part of group creation" (Create group).
+pub const REFERENCES_PER_REQUEST: usize = 20;
+
+/// Graph's answer to adding a member that is one already (Add members: "400 Bad
+/// Request response code when the object is already a member of the group").
+const ALREADY_MEMBER: &str =
+    "One or more added object references already exist for the following modified properties: 'members'.";
+
+/// A group's mail alias as "Create group" allows it: at most 64 ASCII characters, none of
+/// `@ () \ [] " ; : . <> ,` and space.
+fn valid_group_nickname(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii() && !"@()\\[]\";:.<>, ".contains(c))
+}
+
+impl State {
+    /// The directory object a reference (`https://…/directoryObjects/{id}`) names.
+    fn referenced(&self, reference: &Json) -> Result<String, Box<ResponseTemplate>> {
+        let Some(url) = reference.as_str() else {
+            return Err(Box::new(bad_request("Invalid object identifier.")));
+        };
+        let Some(id) = url.rsplit('/').next().filter(|_| url.contains("/v1.0/")) else {
+            return Err(Box::new(bad_request(&format!("Invalid object identifier '{url}'."))));
+        };
+        if !self.users.contains_key(id) && !self.groups.contains_key(id) {
+            return Err(Box::new(not_found(id)));
+        }
+        Ok(id.to_owned())
+    }
+
+    /// The first property of a group write the fake does not know, if any.
+    fn unknown_group_property(body: &Map<String, Json>) -> Option<ResponseTemplate> {
+        let unknown = body.keys().find(|k| {
+            !GROUP_PROPERTIES.contains(&k.as_str())
+                && !k.starts_with("extension_")
+                && *k != "members@odata.bind"
+                && *k != "owners@odata.bind"
+        })?;
+        Some(bad_request(&format!(
+            "Property '{unknown}' does not exist as a declared property or extension property."
+        )))
+    }
+
+    /// The references of `members@odata.bind`, at most 20, all existing.
+    fn bound(&self, body: &Map<String, Json>, limit: usize) -> Result<Vec<String>, Box<ResponseTemplate>> {
+        let refs = match body.get("members@odata.bind") {
+            None => return Ok(Vec::new()),
+            Some(Json::Array(refs)) => refs,
+            Some(_) => return Err(Box::new(bad_request("Invalid value for 'members@odata.bind'."))),
+        };
+        if refs.len() > limit {
+            // Graph's words for this are not in its reference; these are the fake's.
+            return Err(Box::new(bad_request(&format!(
+                "The request binds {} references; at most {REFERENCES_PER_REQUEST} are allowed in one request.",
+                refs.len()
+            ))));
+        }
+        refs.iter().map(|r| self.referenced(r)).collect()
+    }
+
+    fn groups_api(&mut self, method: &str, rest: &str, request: &Request) -> ResponseTemplate {
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
+        let body = || request.body_json::<Json>().ok().and_then(|b| b.as_object().cloned());
+        if method == "GET"
+            && segments.len() < 2
+            && let Some(select) = query.get("$select")
+            && let Some(unknown) = select
+                .split(',')
+                .find(|p| *p != "id" && !p.starts_with("extension_") && !GROUP_PROPERTIES.contains(p))
+        {
+            return bad_request(&format!(
+                "Could not find a property named '{unknown}' on type 'microsoft.graph.group'."
+            ));
+        }
+        match (method, segments.as_slice()) {
+            ("GET", []) => self.list_groups(&query),
+            ("POST", []) => match body() {
+                Some(b) => self.create_group(b),
+                None => bad_request("Unable to read JSON request payload."),
+            },
+            ("GET", [id]) => match self.groups.get(*id) {
+                Some(group) => ResponseTemplate::new(200).set_body_json(select(group, &query)),
+                None => not_found(id),
+            },
+            ("PATCH", [id]) => match body() {
+                Some(b) => self.patch_group(id, b),
+                None => bad_request("Unable to read JSON request payload."),
+            },
+            ("DELETE", [id]) => {
+                if self.groups.remove(*id).is_none() {
+                    return not_found(id);
+                }
+                self.members.remove(*id);
+                for members in self.members.values_mut() {
+                    members.remove(*id);
+                }
+                ResponseTemplate::new(204)
+            }
+            ("GET", [id, "members"]) => self.list_members(id, &query),
+            ("POST", [id, "members", "$ref"]) => {
+                if !self.groups.contains_key(*id) {
+                    return not_found(id);
+                }
+                let member = match body().and_then(|b| b.get("@odata.id").cloned()) {
+                    Some(reference) => match self.referenced(&reference) {
+                        Ok(member) => member,
+                        Err(answer) => return *answer,
+                    },
+                    None => return bad_request("Invalid object identifier."),
+                };
+                if !self.members.entry((*id).to_owned()).or_default().insert(member) {
+                    return bad_request(ALREADY_MEMBER);
+                }
+                ResponseTemplate::new(204)
+            }
+            // Graph answers a non-member as it answers a missing group: the group's id in
+            // `Request_ResourceNotFound`.
+            ("DELETE", [id, "members", member, "$ref"]) => {
+                let removed = self.groups.contains_key(*id)
+                    && self.members.get_mut(*id).is_some_and(|members| members.remove(*member));
+                if removed { ResponseTemplate::new(204) } else { not_found(id) }
+            }
+            _ => graph_error(
+                405,
+                "Request_BadRequest",
+                "Specified HTTP method is not allowed for the request target.",
+            ),
+        }
+    }
+
+    /// One page of `items` as Graph pages a collection at `path`: `$top` (1–999,
+    /// default 100) and `$skiptoken` in an absolute `@odata.nextLink`.
+    fn paged(&self, path: &str, items: Vec<Json>, query: &BTreeMap<String, String>) -> ResponseTemplate {
+        let size = match query.get("$top") {
+            None => 100,
+            Some(t) => match t.parse::<usize>() {
+                Ok(n) if (1..=999).contains(&n) => n,
+                _ => {
+                    return graph_error(
+                        400,
+                        "Request_UnsupportedQuery",
+                        &format!("Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."),
+                    );
+                }
+            },
+        };
+        let skip = match query.get("$skiptoken") {
+            None => 0,
+            Some(t) => match t.strip_prefix("X'").and_then(|t| usize::from_str_radix(t, 16).ok()) {
+                Some(n) => n,
+                None => {
+                    return graph_error(
+                        400,
+                        "Directory_ExpiredPageToken",
+                        "The specified page token value has expired and can no longer be included in your request.",
+                    );
+                }
+            },
+        };
+        let total = items.len();
+        let page: Vec<Json> = items.into_iter().skip(skip).take(size).collect();
+        let mut body = Map::new();
+        body.insert("@odata.context".into(), json!(format!("{}/v1.0/$metadata#{path}", self.base)));
+        if skip + size < total {
+            let mut next = Url::parse(&format!("{}/v1.0/{path}", self.base)).unwrap();
+            {
+                let mut pairs = next.query_pairs_mut();
+                for (k, v) in query {
+                    if k != "$skiptoken" {
+                        pairs.append_pair(k, v);
+                    }
+                }
+                pairs.append_pair("$skiptoken", &format!("X'{:x}", skip + size));
+            }
+            body.insert("@odata.nextLink".into(), json!(next.as_str()));
+        }
+        body.insert("value".into(), Json::Array(page));
+        ResponseTemplate::new(200).set_body_json(Json::Object(body))
+    }
+
+    fn list_groups(&self, query: &BTreeMap<String, String>) -> ResponseTemplate {
+        let matching: Vec<&Map<String, Json>> = match query.get("$filter") {
+            None => self.groups.values().collect(),
+            Some(filter) => {
+                let Some((prop, literal)) = filter.split_once(" eq ") else {
+                    return graph_error(400, "Request_UnsupportedQuery", "Unsupported query.");
+                };
+                let Some(value) = literal.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else {
+                    return graph_error(400, "BadRequest", &format!("Invalid filter clause: {filter}"));
+                };
+                let value = value.replace("''", "'");
+                self.groups.values().filter(|g| g.get(prop).and_then(Json::as_str) == Some(&value)).collect()
+            }
+        };
+        let items = matching.into_iter().map(|g| select(g, query)).collect();
+        self.paged("groups", items, query)
+    }
+
+    fn list_members(&self, id: &str, query: &BTreeMap<String, String>) -> ResponseTemplate {
+        let Some(members) = self.members.get(id).filter(|_| self.groups.contains_key(id)) else {
+            return not_found(id);
+        };
+        let items = members
+            .iter()
+            .map(|m| {
+                let kind = if self.groups.contains_key(m) { "group" } else { "user" };
+                json!({ "@odata.type": format!("#microsoft.graph.{kind}"), "id": m })
+            })
+            .collect();
+        self.paged(&format!("groups/{id}/members"), items, query)
+    }
+
+    fn create_group(&mut self, mut body: Map<String, Json>) -> ResponseTemplate {
+        if let Some(bad) = Self::unknown_group_property(&body) {
+            return bad;
+        }
+        for required in ["displayName", "mailEnabled", "mailNickname", "securityEnabled"] {
+            if body.get(required).is_none_or(Json::is_null) {
+                return bad_request(&format!(
+                    "Invalid value specified for property '{required}' of resource 'Group'."
+                ));
+            }
+        }
+        if !body["mailNickname"].as_str().is_some_and(valid_group_nickname) {
+            return bad_request("Invalid value specified for property 'mailNickname' of resource 'Group'.");
+        }
+        let unified =
+            body.get("groupTypes").and_then(Json::as_array).is_some_and(|t| t.iter().any(|t| t == "Unified"));
+        if body.get("mailEnabled") == Some(&json!(true)) && !unified {
+            return bad_request("Cannot Create a mail-enabled security groups and or distribution list.");
+        }
+        let owners = body.get("owners@odata.bind").and_then(Json::as_array).map_or(0, Vec::len);
+        let members = match self.bound(&body, REFERENCES_PER_REQUEST.saturating_sub(owners)) {
+            Ok(members) => members,
+            Err(answer) => return *answer,
+        };
+        body.remove("members@odata.bind");
+        body.remove("owners@odata.bind");
+        let id = self.new_id();
+        body.insert("id".into(), json!(id));
+        self.groups.insert(id.clone(), body.clone());
+        self.members.insert(id.clone(), members.into_iter().collect());
+        body.insert("@odata.context".into(), json!(format!("{}/v1.0/$metadata#groups/$entity", self.base)));
+        ResponseTemplate::new(201).set_body_json(Json::Object(body))
+    }
+
+    fn patch_group(&mut self, id: &str, mut body: Map<String, Json>) -> ResponseTemplate {
+        if !self.groups.contains_key(id) {
+            return not_found(id);
+        }
+        if let Some(bad) = Self::unknown_group_property(&body) {
+            return bad;
+        }
+        let added = match self.bound(&body, REFERENCES_PER_REQUEST) {
+            Ok(added) => added,
+            Err(answer) => return *answer,
+        };
+        // "If an error condition exists in the request body, no members are added."
+        let members = self.members.entry(id.to_owned()).or_default();
+        if added.iter().any(|m| members.contains(m)) {
+            return bad_request(ALREADY_MEMBER);
+        }
+        members.extend(added);
+        body.remove("members@odata.bind");
+        body.remove("owners@odata.bind");
+        let group = self.groups.get_mut(id).unwrap();
+        for (k, v) in body {
+            if v.is_null() {
+                group.remove(&k);
+            } else {
+                group.insert(k, v);
+            }
+        }
+        ResponseTemplate::new(204)
+    }
+}
+
+/// A resource as Graph renders it for `$select`.
+fn select(resource: &Map<String, Json>, query: &BTreeMap<String, String>) -> Json {
+    match query.get("$select") {
+        Some(select) => Json::Object(
+            select
+                .split(',')
+                .map(|p| (p.to_owned(), resource.get(p).cloned().unwrap_or(Json::Null)))
+                .collect(),
+        ),
+        None => Json::Object(resource.clone()),
     }
 }

@@ -1,6 +1,7 @@
 //! A real SCIM server for tests (`scim2-server` from PyPI, in the venv scripts/test
 //! makes), on a free loopback port, killed by its process id when dropped; and a proxy
-//! in front of it that can answer 429 or drop a connection after the server answered.
+//! in front of it that can answer 429, refuse, answer for the server or drop a
+//! connection after the server answered, and records every request with its body.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -94,6 +95,28 @@ impl ScimServer {
         })
     }
 
+    /// Every group with its members, through the API.
+    pub fn groups(&self) -> Vec<Json> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let page: Json = reqwest::Client::new()
+                .get(format!("{}/Groups?count=1000", self.url()))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["Resources"].as_array().cloned().unwrap_or_default()
+        })
+    }
+
+    /// Creates a group directly.
+    pub fn create_group(&self, group: Json) -> Json {
+        self.send(reqwest::Method::POST, "Groups", &group).1.unwrap()
+    }
+
     /// Creates a user directly.
     pub fn create(&self, user: Json) -> Json {
         self.send(reqwest::Method::POST, "Users", &user).1.unwrap()
@@ -145,12 +168,29 @@ pub enum Fault {
     /// Answer with this status and a SCIM error body (RFC 7644 §3.12), without passing
     /// it on: the server's "no" about one item.
     Refuse(u16),
+    /// Answer 400 with `scimType` `noTarget` (RFC 7644 §3.12), without passing it on: what
+    /// a server may say to a PATCH removing a member the group does not have.
+    NoTarget,
+    /// Answer 200 with this JSON body, without passing it on.
+    Answer(&'static str),
+}
+
+/// A request the proxy received.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    /// The path, with its query.
+    pub path: String,
+    /// The body as JSON, `null` for none.
+    pub body: Json,
 }
 
 /// A proxy deciding per request (numbered from 1, with method and path) what to do.
 pub struct Proxy {
     pub port: u16,
     pub faults: Arc<Mutex<Vec<(usize, String, Fault)>>>,
+    /// Every request, in the order received.
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
 }
 
 type Rule = Arc<dyn Fn(usize, &str, &str) -> Fault + Send + Sync>;
@@ -162,16 +202,25 @@ impl Proxy {
         let requests = Arc::new(AtomicUsize::new(0));
         let faults = Arc::new(Mutex::new(Vec::new()));
         let rule: Rule = Arc::new(rule);
-        let (counter, log) = (requests.clone(), faults.clone());
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log, record) = (requests.clone(), faults.clone(), recorded.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let (counter, log, rule) = (counter.clone(), log.clone(), rule.clone());
+                let (counter, log, record, rule) =
+                    (counter.clone(), log.clone(), record.clone(), rule.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(client, upstream, &counter, &log, &rule);
+                    let _ = serve(client, upstream, &counter, &log, &record, &rule);
                 });
             }
         });
-        Proxy { port, faults }
+        Proxy { port, faults, requests: recorded }
+    }
+
+    /// The requests received so far whose method is `method` and whose path starts with
+    /// `prefix`.
+    pub fn received(&self, method: &str, prefix: &str) -> Vec<Recorded> {
+        let requests = self.requests.lock().unwrap();
+        requests.iter().filter(|r| r.method == method && r.path.starts_with(prefix)).cloned().collect()
     }
 
     pub fn url(&self) -> String {
@@ -189,6 +238,7 @@ fn serve(
     upstream: u16,
     counter: &AtomicUsize,
     log: &Mutex<Vec<(usize, String, Fault)>>,
+    record: &Mutex<Vec<Recorded>>,
     rule: &Rule,
 ) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -220,6 +270,8 @@ fn serve(
     }
     let mut words = head.split_whitespace();
     let (method, path) = (words.next().unwrap_or("").to_owned(), words.next().unwrap_or("").to_owned());
+    let body = serde_json::from_slice(&request[header_end..]).unwrap_or(Json::Null);
+    record.lock().unwrap().push(Recorded { method: method.clone(), path: path.clone(), body });
     let number = counter.fetch_add(1, Ordering::SeqCst) + 1;
     let fault = rule(number, &method, &path);
     if fault != Fault::None {
@@ -229,9 +281,22 @@ fn serve(
         client.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return Ok(());
     }
-    if let Fault::Refuse(status) = fault {
+    let refusal = match fault {
+        Fault::Refuse(status) => Some((status, "invalidValue")),
+        Fault::NoTarget => Some((400, "noTarget")),
+        _ => None,
+    };
+    if let Fault::Answer(body) = fault {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        client.write_all(head.as_bytes())?;
+        return client.write_all(body.as_bytes());
+    }
+    if let Some((status, scim_type)) = refusal {
         let body = format!(
-            r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"{status}","scimType":"invalidValue","detail":"refused by the test proxy"}}"#
+            r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"{status}","scimType":"{scim_type}","detail":"refused by the test proxy"}}"#
         );
         let head = format!(
             "HTTP/1.1 {status} Refused\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

@@ -17,6 +17,11 @@
 //! properties it changes and gives up on the entry if they no longer hold what the plan
 //! saw. `accountEnabled` carries the enabled state; a delete moves the user to Entra's
 //! deleted items, where it stays restorable for 30 days.
+//!
+//! Groups are security groups, their members added 20 a request and removed one by one,
+//! never replaced as a whole (the `groups` submodule).
+
+mod groups;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,7 +31,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value as Json, json};
 
 use super::password::generate_password;
-use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use super::{
+    Created, Directory, DirectoryError, Entry, Group, GroupChange, NewEntry, NewGroup, Page, Update,
+};
 use crate::config::{EntraSettings, GroupSettings, spec::PasswordSpec};
 use crate::http::{Http, HttpError};
 use crate::model::DirectoryId;
@@ -537,6 +544,25 @@ impl Directory for EntraDirectory {
             .await
             .map(|_| ())
             .map_err(|e| self.error(id, e))
+    }
+
+    /// Every group of the tenant. Only the groups whose key starts with `hrsync:` (the
+    /// ones hrsync owns) are read with their members; every other group is listed with
+    /// `members` empty, whatever it holds.
+    async fn read_groups(&self) -> Result<Vec<Group>, DirectoryError> {
+        self.list_groups().await
+    }
+
+    async fn create_group(&self, group: &NewGroup) -> Result<String, DirectoryError> {
+        self.make_group(group).await
+    }
+
+    async fn change_group(&self, id: &str, change: &GroupChange) -> Result<String, DirectoryError> {
+        self.patch_group(id, change).await
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<(), DirectoryError> {
+        self.remove_group(id).await
     }
 }
 

@@ -6,16 +6,22 @@
 //! entry checked on every write, refusal to create an id that exists. A new entry's id
 //! is the value of its id attribute (the first match attribute unless configured), the
 //! way an LDAP entry is named by its RDN. Each write replaces one file atomically
-//! (write to a temporary file, then rename).
+//! (write to a temporary file, then rename). Groups are files of their own in a
+//! `groups` folder beside the entries (the `groups` submodule).
+
+mod groups;
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use super::{
+    Created, Directory, DirectoryError, Entry, Group, GroupChange, NewEntry, NewGroup, Page, Update,
+};
 use crate::config::GroupSettings;
 use crate::model::DirectoryId;
 use crate::model::{Attributes, Names, Value};
@@ -68,6 +74,11 @@ impl FileDirectory {
     }
 
     fn load(&self, path: &Path) -> Result<Option<Stored>, DirectoryError> {
+        self.read_json(path)
+    }
+
+    /// The JSON file at `path` (`None`: there is none).
+    fn read_json<T: DeserializeOwned>(&self, path: &Path) -> Result<Option<T>, DirectoryError> {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 self.unavailable(io::Error::new(
@@ -81,13 +92,20 @@ impl FileDirectory {
     }
 
     fn store(&self, stored: &Stored) -> Result<(), DirectoryError> {
-        std::fs::create_dir_all(&self.folder).map_err(|e| self.unavailable(e))?;
-        let path = self.path(&stored.id);
+        self.write_json(&self.path(&stored.id), stored)
+    }
+
+    /// Replaces the file at `path` by `value` as JSON, atomically: written to a
+    /// temporary file beside it, then renamed over it.
+    fn write_json(&self, path: &Path, value: &impl Serialize) -> Result<(), DirectoryError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| self.unavailable(e))?;
+        }
         let tmp = path.with_extension("json.tmp");
-        let mut bytes = serde_json::to_vec_pretty(stored).map_err(|e| self.unavailable(e))?;
+        let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| self.unavailable(e))?;
         bytes.push(b'\n');
         std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, &path))
+            .and_then(|()| std::fs::rename(&tmp, path))
             .map_err(|e| self.unavailable(e))
     }
 
@@ -206,6 +224,22 @@ impl Directory for FileDirectory {
     async fn delete(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {
         self.current(id, revision)?;
         std::fs::remove_file(self.path(id)).map_err(|e| self.unavailable(e))
+    }
+
+    async fn read_groups(&self) -> Result<Vec<Group>, DirectoryError> {
+        self.list_groups()
+    }
+
+    async fn create_group(&self, group: &NewGroup) -> Result<String, DirectoryError> {
+        self.make_group(group)
+    }
+
+    async fn change_group(&self, id: &str, change: &GroupChange) -> Result<String, DirectoryError> {
+        self.edit_group(id, change)
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<(), DirectoryError> {
+        self.remove_group(id)
     }
 }
 

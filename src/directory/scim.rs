@@ -10,6 +10,11 @@
 //! the service gave an ETag (200 with a body and 204 without are both success); `active`
 //! carries the enabled state; DELETE removes. Filter values are JSON strings, escaped
 //! as RFC 7644 says.
+//!
+//! Groups are `/Groups` resources, changed member by member, never replaced as a whole
+//! (the `groups` submodule).
+
+mod groups;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +23,9 @@ use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
-use super::{Created, Directory, DirectoryError, Entry, NewEntry, Page, Update};
+use super::{
+    Created, Directory, DirectoryError, Entry, Group, GroupChange, NewEntry, NewGroup, Page, Update,
+};
 use crate::config::{GroupSettings, HttpSettings};
 use crate::http::{Http, HttpError};
 use crate::model::DirectoryId;
@@ -434,6 +441,22 @@ impl Directory for ScimDirectory {
             .await
             .map(|_| ())
             .map_err(|e| self.error(id, e))
+    }
+
+    async fn read_groups(&self) -> Result<Vec<Group>, DirectoryError> {
+        self.list_groups().await
+    }
+
+    async fn create_group(&self, group: &NewGroup) -> Result<String, DirectoryError> {
+        self.make_group(group).await
+    }
+
+    async fn change_group(&self, id: &str, change: &GroupChange) -> Result<String, DirectoryError> {
+        self.patch_group(id, change).await
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<(), DirectoryError> {
+        self.remove_group(id).await
     }
 }
 
