@@ -44,7 +44,7 @@ fn validate_accepts_the_example() {
     let out = run(&["--repo", root().join("examples/sync-repo").to_str().unwrap(), "validate"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.starts_with("ok: workspace `acme`"), "{out:?}");
-    assert!(out.stdout.contains("2 sources, 1 directory, 1 filter"), "{out:?}");
+    assert!(out.stdout.contains("2 sources, 1 directory, 2 filters"), "{out:?}");
 }
 
 #[test]

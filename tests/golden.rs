@@ -58,6 +58,7 @@ fn every_case_folder_has_a_test() {
 
 const CASES: &[&str] = &[
     "ambiguous-matches",
+    "groups-and-overrides",
     "joiners-and-leavers",
     "managers",
     "mass-disable-blocked",
@@ -99,4 +100,9 @@ fn two_sources() {
 #[test]
 fn overrides() {
     check("overrides");
+}
+
+#[test]
+fn groups_and_overrides() {
+    check("groups-and-overrides");
 }

@@ -38,10 +38,29 @@ fn openldap(slapd: &Slapd, groups: &str) -> (Example, Box<dyn Directory>) {
     let ex = crate::ldap::example(slapd);
     ex.secret_in_file("LDAP_PASSWORD", slapd::PASSWORD);
     let path = ex.path("directories/corp.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = without_groups(&std::fs::read_to_string(&path).unwrap());
     std::fs::write(&path, format!("{text}{groups}")).unwrap();
     let directory = build(&ex);
     (ex, directory)
+}
+
+/// A directory file without its `groups:` block (the shipped example has one).
+fn without_groups(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("groups:") {
+            inside = true;
+            continue;
+        }
+        if inside && (line.starts_with(' ') || line.is_empty()) {
+            continue;
+        }
+        inside = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -224,21 +243,27 @@ fn ldap_group_changes_that_find_their_work_done_succeed() {
     let same_name = GroupChange { rename: Some("Ops".into()), ..Default::default() };
     assert_eq!(rt.block_on(dir.change_group(&id, &same_name)).unwrap(), id);
 
-    // A container that does not exist is said so.
-    let (_ex2, elsewhere) = {
+    // A container that does not exist is made when it is an OU whose parent exists,
+    // and said so when it cannot be.
+    let at = |container: &str| {
         let ex = crate::ldap::example(&slapd);
         ex.secret_in_file("LDAP_PASSWORD", slapd::PASSWORD);
         let path = ex.path("directories/corp.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, format!("{text}groups:\n  container: \"ou=nowhere,{SUFFIX}\"\n")).unwrap();
+        let text = without_groups(&std::fs::read_to_string(&path).unwrap());
+        std::fs::write(&path, format!("{text}groups:\n  container: \"{container}\"\n")).unwrap();
         let d = build(&ex);
         (ex, d)
     };
+    let (_ex2, made) = at(&format!("ou=made,{SUFFIX}"));
+    assert!(rt.block_on(made.read_groups()).unwrap().is_empty());
+    rt.block_on(made.create_group(&new)).unwrap();
+    assert_eq!(slapd.search(&format!("ou=made,{SUFFIX}"), "(cn=Ops)", &["dn"]).len(), 1);
+    let (_ex3, elsewhere) = at(&format!("ou=nowhere,ou=missing,{SUFFIX}"));
     assert!(rt.block_on(elsewhere.read_groups()).unwrap().is_empty());
     let e = rt.block_on(elsewhere.create_group(&new)).unwrap_err();
     assert!(
         error_chain(&e).contains(
-            "the container `ou=nowhere,dc=acme,dc=example` that `groups.container` names does not exist"
+            "the container `ou=nowhere,ou=missing,dc=acme,dc=example` that `groups.container` names does not exist"
         ),
         "{}",
         error_chain(&e)
@@ -349,7 +374,7 @@ fn active_directory(dc: &SambaDc) -> (Example, Box<dyn Directory>) {
     );
     ex.secret_in_file("AD_PASSWORD", samba::PASSWORD);
     let path = ex.path("directories/corp.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = without_groups(&std::fs::read_to_string(&path).unwrap());
     std::fs::write(&path, format!("{text}groups:\n  container: \"OU=Groups,{}\"\n", samba::BASE)).unwrap();
     let directory = build(&ex);
     (ex, directory)

@@ -20,6 +20,7 @@ mod git_ssh;
 mod gitref;
 mod golden;
 mod graph;
+mod groups;
 mod handover;
 mod ldap;
 mod ldap_groups;

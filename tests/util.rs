@@ -101,6 +101,8 @@ impl Example {
         let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("the embedded directory {} cannot be read: {e}", dir.display()))
             .map(|e| e.unwrap().path())
+            // Its groups are kept in a folder of their own.
+            .filter(|p| p.is_file())
             .collect();
         names.sort();
         names.iter().map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()).collect()

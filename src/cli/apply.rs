@@ -172,10 +172,32 @@ pub(super) async fn apply(
                     "\nApplied to `{}`: {} created, {} updated, {} disabled, {} deleted, {} failed.\n",
                     d.id, applied.created, applied.updated, applied.disabled, applied.deleted, applied.failed
                 );
+                if plan.groups.is_some() {
+                    let a = &applied.groups;
+                    println!(
+                        "Groups of `{}`: {} created, {} changed ({} members added, {} removed), {} deleted, {} failed.\n",
+                        d.id, a.created, a.updated, a.members_added, a.members_removed, a.deleted, a.failed
+                    );
+                }
                 for failure in
                     applied.items.iter().filter_map(|i| crate::report::job::describe_failure(i, &pii))
                 {
                     error_line(g, &failure);
+                }
+                for item in &applied.groups.items {
+                    if let crate::apply::ItemStatus::Failed(r) | crate::apply::ItemStatus::NotAttempted(r) =
+                        &item.status
+                    {
+                        error_line(
+                            g,
+                            &format!(
+                                "{} group `{}`: {}",
+                                item.action.as_str(),
+                                item.name,
+                                pii.message(r, item.group.as_deref())
+                            ),
+                        );
+                    }
                 }
                 let mut warnings = 0;
                 for warning in

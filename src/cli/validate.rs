@@ -48,6 +48,12 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
             o.until.map(|u| u.to_string()).unwrap_or_default()
         );
     }
+    for d in config.groups.iter().filter(|d| d.directories.is_empty()) {
+        println!(
+            "warning: {}: no directory keeps groups, so these groups are synced nowhere: add `groups:` to a directory's file",
+            d.file
+        );
+    }
     overdue_reports(g, &config)?;
     if !online {
         return Ok(ExitCode::SUCCESS);

@@ -46,24 +46,25 @@ impl GroupDef {
         self.per == Some(FieldRef::Person(PersonField::OrgUnit))
     }
 
-    /// The key of the group of `value` (`None` for a static group): `hrsync:<id>` or
-    /// `hrsync:<id>:<value>`. Values compare without regard to case, so "Sales" and
-    /// "sales" are one group.
-    pub fn key(&self, value: Option<&str>) -> String {
-        let Some(value) = value else { return format!("{KEY_PREFIX}{}", self.id) };
+    /// The key of the group of `value` (`None` for a static group) in a directory of
+    /// `owner` (`<workspace>/<directory>`, as for entries' markers):
+    /// `hrsync:<owner>:<id>` or `hrsync:<owner>:<id>:<value>`. Values compare without
+    /// regard to case, so "Sales" and "sales" are one group.
+    pub fn key(&self, owner: &str, value: Option<&str>) -> String {
+        let Some(value) = value else { return format!("{}{}", owner_prefix(owner), self.id) };
         let value = value.trim().to_lowercase();
-        let key = format!("{KEY_PREFIX}{}:{value}", self.id);
+        let key = format!("{}{}:{value}", owner_prefix(owner), self.id);
         if key.len() <= MAX_KEY_BYTES {
             return key;
         }
         use sha2::Digest;
         let hash = hex::encode(&sha2::Sha256::digest(value.as_bytes())[..12]);
-        format!("{KEY_PREFIX}{}:#{hash}", self.id)
+        format!("{}{}:#{hash}", owner_prefix(owner), self.id)
     }
 
-    /// Whether `key` is a key of this definition's groups.
-    pub fn owns_key(&self, key: &str) -> bool {
-        key.strip_prefix(KEY_PREFIX)
+    /// Whether `key` is a key of this definition's groups for `owner`.
+    pub fn owns_key(&self, owner: &str, key: &str) -> bool {
+        key.strip_prefix(&owner_prefix(owner))
             .and_then(|k| k.strip_prefix(self.id.as_str()))
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
     }
@@ -73,6 +74,11 @@ impl GroupDef {
     pub fn group_name(&self, value: Option<&str>, unit_name: Option<&str>) -> Option<String> {
         self.name.render(&GroupVars { per: self.per.as_ref(), value, unit_name }, None)
     }
+}
+
+/// The start of every key of the groups `owner` owns: `hrsync:<owner>:`.
+pub fn owner_prefix(owner: &str) -> String {
+    format!("{KEY_PREFIX}{owner}:")
 }
 
 /// What a group's name may use: the value grouped by, and an org unit's name.

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::diff::Planner;
 use super::lifecycle::Fate;
 use super::{Action, GroupAction, GroupPlan, GroupRow, GroupSummary, Member, Row};
-use crate::config::groups::{GroupDef, GroupLeavers, KEY_PREFIX};
+use crate::config::groups::{GroupDef, GroupLeavers, KEY_PREFIX, owner_prefix};
 use crate::config::{DirectoryKind, GroupSettings};
 use crate::directory::{Group, member_key};
 use crate::model::filter;
@@ -66,6 +66,8 @@ impl Planner<'_> {
         let defs: Vec<&GroupDef> =
             self.input.config.groups.iter().filter(|d| d.directories.contains(&self.dir.id)).collect();
         let kind = &self.dir.kind;
+        let owner = crate::config::Marker::owner(&self.input.config.workspace.name, self.dir.id.as_str());
+        let mine = owner_prefix(&owner);
         let (standing, person_of) = self.standings(rows);
         let joiners: Vec<usize> = rows
             .iter()
@@ -80,17 +82,23 @@ impl Planner<'_> {
             .iter()
             .filter_map(|g| {
                 let key = g.key.as_deref()?.trim();
-                key.starts_with(KEY_PREFIX).then_some((key, g))
+                key.starts_with(&mine).then_some((key, g))
             })
             .collect();
         let by_name: HashMap<String, &Group> = live.iter().map(|g| (g.name.to_lowercase(), g)).collect();
         let group_ids: HashMap<String, &str> =
             owned.iter().map(|(k, g)| (member_key(kind, &g.id), *k)).collect();
 
-        let cx = Cx { entries: &entries, group_ids: &group_ids, person_of: &person_of, owned: &owned };
+        let cx = Cx {
+            entries: &entries,
+            group_ids: &group_ids,
+            person_of: &person_of,
+            owned: &owned,
+            owner: &owner,
+        };
         let mut out: Vec<GroupRow> = Vec::new();
         for def in &defs {
-            let wanted = self.wanted(def, &standing, &joiners);
+            let wanted = self.wanted(def, &owner, &standing, &joiners);
             // People whose membership in this definition's groups is held: a withheld
             // field, or a filter that cannot decide.
             let held: BTreeSet<usize> = (0..self.input.live.len())
@@ -105,7 +113,7 @@ impl Planner<'_> {
                 let row = match owned.get(key.as_str()) {
                     Some(group) => self.group_update(def, key, want, group, &held, &cx),
                     None => match by_name.get(&want.name.to_lowercase()) {
-                        Some(other) => skip_taken(def, key, want, other, settings),
+                        Some(other) => skip_taken(def, key, want, other, settings, &owner),
                         None => self.group_create(def, key, want, &cx),
                     },
                 };
@@ -113,7 +121,9 @@ impl Planner<'_> {
             }
             // Groups of this definition no longer wanted: emptied of what is hrsync's,
             // deleted once empty if the definition says so.
-            for (key, group) in owned.iter().filter(|(k, _)| def.owns_key(k) && !wanted.contains_key(**k)) {
+            for (key, group) in
+                owned.iter().filter(|(k, _)| def.owns_key(&owner, k) && !wanted.contains_key(**k))
+            {
                 let empty = Wanted { name: group.name.clone(), members: BTreeSet::new() };
                 let mut row = self.group_update(def, key, &empty, group, &held, &cx);
                 row.reasons.insert(1, "no one has this value any more".to_owned());
@@ -131,10 +141,10 @@ impl Planner<'_> {
         }
         // Groups hrsync owns by a definition that is gone are left as they are.
         for (key, group) in &owned {
-            if defs.iter().any(|d| d.owns_key(key)) {
+            if defs.iter().any(|d| d.owns_key(&owner, key)) {
                 continue;
             }
-            let def_id = key.trim_start_matches(KEY_PREFIX).split(':').next().unwrap_or_default();
+            let def_id = key.strip_prefix(&mine).unwrap_or_default().split(':').next().unwrap_or_default();
             let Ok(definition) = crate::model::GroupDefId::new(def_id) else { continue };
             out.push(GroupRow {
                 action: GroupAction::Skip,
@@ -189,10 +199,20 @@ impl Planner<'_> {
             .iter()
             .enumerate()
             .map(|(e, entry)| {
-                if !self.managed[e] || self.held[e].is_some() {
+                let row = by_entry.get(entry.id.as_str());
+                // An entry this plan takes over (its row sets the marker) is managed
+                // once applied.
+                let taken_over = row.is_some_and(|r| {
+                    r.action == Action::Update
+                        && self
+                            .dir
+                            .marker
+                            .as_ref()
+                            .is_some_and(|m| r.changes.iter().any(|c| c.attribute == m.attribute))
+                });
+                if !(self.managed[e] || taken_over) || self.held[e].is_some() {
                     return Standing::Hold;
                 }
-                let row = by_entry.get(entry.id.as_str());
                 match row.map(|r| r.action) {
                     Some(Action::Skip) => return Standing::Hold,
                     Some(Action::Delete) => return Standing::Gone,
@@ -249,7 +269,13 @@ impl Planner<'_> {
     }
 
     /// The groups `def` wants in this directory, by key.
-    fn wanted(&self, def: &GroupDef, standing: &[Standing], joiners: &[usize]) -> BTreeMap<String, Wanted> {
+    fn wanted(
+        &self,
+        def: &GroupDef,
+        owner: &str,
+        standing: &[Standing],
+        joiners: &[usize],
+    ) -> BTreeMap<String, Wanted> {
         let mut out: BTreeMap<String, Wanted> = BTreeMap::new();
         let units: HashMap<&str, &OrgUnit> = if def.per_org_unit() {
             self.input.org_units.iter().map(|u| (u.id.as_str(), u)).collect()
@@ -263,7 +289,7 @@ impl Planner<'_> {
                 return;
             }
             let Some(value) = self.member_value(def, i) else { return };
-            let key = def.key(value.as_deref());
+            let key = def.key(owner, value.as_deref());
             let unit_name = value
                 .as_deref()
                 .and_then(|v| units.get(v).map(|u| u.name.as_str()))
@@ -296,7 +322,7 @@ impl Planner<'_> {
         }
         // A static group exists as declared, members or not.
         if def.per.is_none() {
-            let key = def.key(None);
+            let key = def.key(owner, None);
             if !out.contains_key(&key)
                 && let Some(name) = def.group_name(None, None)
             {
@@ -317,7 +343,7 @@ impl Planner<'_> {
                 let Some(parent) = unit.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) else {
                     continue;
                 };
-                let (parent_key, child_key) = (def.key(Some(parent)), def.key(Some(&child)));
+                let (parent_key, child_key) = (def.key(owner, Some(parent)), def.key(owner, Some(&child)));
                 if parent_key == child_key {
                     continue;
                 }
@@ -416,7 +442,7 @@ impl Planner<'_> {
                 remove.push(self.entry_member(e, raw, cx));
             } else if let Some(k) = cx.group_ids.get(m) {
                 // A nested group of this definition no longer under this one.
-                if def.nesting && def.owns_key(k) && !wanted_groups.contains(k) {
+                if def.nesting && def.owns_key(cx.owner, k) && !wanted_groups.contains(k) {
                     remove.push(Member { person: None, id: Some(raw.clone()), group: Some((*k).to_owned()) });
                 }
             }
@@ -460,6 +486,8 @@ struct Cx<'a> {
     group_ids: &'a HashMap<String, &'a str>,
     person_of: &'a [Option<usize>],
     owned: &'a BTreeMap<&'a str, &'a Group>,
+    /// `<workspace>/<directory>`: whose keys are ours.
+    owner: &'a str,
 }
 
 /// A group's members as read, in the order of their member keys (one each).
@@ -483,12 +511,22 @@ fn describe(def: &GroupDef) -> String {
 }
 
 /// The row of a wanted group whose name a group hrsync does not own has.
-fn skip_taken(def: &GroupDef, key: &str, want: &Wanted, other: &Group, settings: &GroupSettings) -> GroupRow {
-    let why = match other.key.as_deref() {
-        Some(k) if k.trim().starts_with(KEY_PREFIX) => format!(
-            "a group named `{}` exists, owned by hrsync under another key (`{}`): two definitions or values give one name; make the names differ",
+fn skip_taken(
+    def: &GroupDef,
+    key: &str,
+    want: &Wanted,
+    other: &Group,
+    settings: &GroupSettings,
+    owner: &str,
+) -> GroupRow {
+    let why = match other.key.as_deref().map(str::trim) {
+        Some(k) if k.starts_with(&owner_prefix(owner)) => format!(
+            "a group named `{}` exists, owned by this configuration under another key (`{k}`): two definitions or values give one name; make the names differ",
             other.name,
-            k.trim()
+        ),
+        Some(k) if k.starts_with(KEY_PREFIX) => format!(
+            "a group named `{}` exists, owned by another hrsync configuration (its key `{k}`): left to it",
+            other.name,
         ),
         _ => format!(
             "a group named `{}` exists that hrsync does not own; to let hrsync manage it, set its `{}` to `{key}`, or choose another name",

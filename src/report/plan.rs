@@ -11,6 +11,7 @@
 //!                                      the sources' skipped rows, plus `parts`
 //! <dir>/plan/<action>-0001.jsonl       the rows, one JSON object a line, in plan order,
 //! <dir>/plan/skipped_records-0001.jsonl  the sources' skipped rows, each with its `source`
+//! <dir>/plan/groups-0001.jsonl         the group rows (`groups.rows`), in plan order
 //! ```
 //!
 //! Each entry of `parts` names a file (`path`, relative to `plan.json`), what it holds
@@ -71,6 +72,9 @@ impl Default for Limits {
 
 /// What `holds` says of a part of skipped source rows.
 pub const SKIPPED_RECORDS: &str = "skipped_records";
+
+/// What the parts holding group rows hold.
+pub const GROUPS: &str = "groups";
 
 /// One part of a committed plan: a file of JSON Lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +197,20 @@ pub fn render(plan: &Plan, pii: &Pii, limits: &Limits) -> Result<PlanReport, ser
             head.rows.push(row);
         }
     }
+    // Group rows: all in parts of their own, the first ones in the Markdown.
+    let mut group_parts = Cutter::new(limits, GROUPS);
+    if let Some(groups) = head.groups.as_mut() {
+        let rows = std::mem::take(&mut groups.rows);
+        for (n, row) in rows.into_iter().enumerate() {
+            line.clear();
+            serde_json::to_writer(&mut line, &row)?;
+            line.push(b'\n');
+            group_parts.push(&line);
+            if n < limits.markdown_rows {
+                groups.rows.push(row);
+            }
+        }
+    }
     let mut skipped = Cutter::new(limits, SKIPPED_RECORDS);
     for source in &head.sources {
         for record in &source.skipped {
@@ -212,13 +230,25 @@ pub fn render(plan: &Plan, pii: &Pii, limits: &Limits) -> Result<PlanReport, ser
     let skipped = skipped.finish();
     let skipped_in = skipped.iter().map(|(p, _)| p.path.clone()).collect();
     parts.extend(skipped);
+    let group_parts = group_parts.finish();
+    let groups_in: Vec<String> = group_parts.iter().map(|(p, _)| p.path.clone()).collect();
+    parts.extend(group_parts);
 
-    let budget =
-        Budget { rows: limits.markdown_rows, bytes: limits.markdown_bytes, rows_in, skipped_in, totals };
+    let budget = Budget {
+        rows: limits.markdown_rows,
+        bytes: limits.markdown_bytes,
+        rows_in,
+        skipped_in,
+        totals,
+        groups_in,
+    };
     let markdown = markdown::render_within(&head, &budget).into_bytes();
 
     // The index: the plan without what the parts hold.
     head.rows = Vec::new();
+    if let Some(groups) = head.groups.as_mut() {
+        groups.rows = Vec::new();
+    }
     let skipped_counts: Vec<usize> = head.sources.iter().map(|s| s.skipped.len()).collect();
     for source in &mut head.sources {
         source.skipped = Vec::new();

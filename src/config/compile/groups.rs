@@ -100,18 +100,10 @@ impl Compiler {
             let with_groups: Vec<&DirectoryConfig> =
                 directories.iter().filter(|d| d.groups.is_some()).collect();
             let targets = match &spec.directories {
-                None => {
-                    if with_groups.is_empty() {
-                        self.error(
-                            doc,
-                            "",
-                            "no directory keeps groups",
-                            Some("add a `groups:` block to a directory's file (an LDAP directory needs `container`)".into()),
-                        );
-                        continue;
-                    }
-                    with_groups.iter().map(|d| d.id.clone()).collect()
-                }
+                // Without a directory that keeps groups, the definition applies to none
+                // (`validate` warns): a repository tried against another directory
+                // still plans its people.
+                None => with_groups.iter().map(|d| d.id.clone()).collect(),
                 Some(names) => {
                     let mut ids = Vec::new();
                     for (i, name) in names.iter().enumerate() {

@@ -474,8 +474,38 @@ impl LdapDirectory {
         self.error(dn, LdapError::LdapResult { result })
     }
 
+    /// Creates the groups container `dn` when it is an OU (`ou=…`) whose parent exists:
+    /// the config names it as hrsync's. Whether it was made (or now exists).
+    async fn make_container(&self, dn: &str) -> bool {
+        let Some((attribute, ou)) = crate::model::value::rdn_value(dn) else { return false };
+        if !attribute.eq_ignore_ascii_case("ou") {
+            return false;
+        }
+        let attrs = vec![
+            ("objectClass".to_owned(), HashSet::from(["organizationalUnit".to_owned()])),
+            ("ou".to_owned(), HashSet::from([ou])),
+        ];
+        let made = self
+            .write(dn, |mut ldap| {
+                let attrs = attrs.clone();
+                async move { ldap.add(dn, attrs).await.and_then(|r| r.success()).map(|_| ()) }
+            })
+            .await;
+        match made {
+            Ok(()) => {
+                tracing::info!(directory = %self.id, container = dn, "created the groups container");
+                true
+            }
+            Err(DirectoryError::AlreadyExists(..)) => true,
+            Err(e) => {
+                tracing::warn!(directory = %self.id, kind = e.label(), "cannot create the groups container");
+                false
+            }
+        }
+    }
+
     /// Creates a group in the container; its first [`CHUNK`] members with it, the rest
-    /// by modifies.
+    /// by modifies. A container that does not exist is created first when it is an OU.
     pub(super) async fn add_group(&self, group: &NewGroup) -> Result<String, DirectoryError> {
         let g = self.write_scheme()?;
         if group.name.trim().is_empty() {
@@ -515,57 +545,71 @@ impl LdapDirectory {
         };
         let dn_ref = dn.as_str();
         let sent = std::sync::atomic::AtomicU32::new(0);
-        let added = self
-            .write(dn_ref, |mut ldap| {
-                let attrs = attrs.clone();
-                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                async move { ldap.add(dn_ref, attrs).await.and_then(|r| r.success()).map(|_| ()) }
-            })
-            .await;
-        match added {
-            Ok(()) => {}
-            Err(DirectoryError::AlreadyExists(_, cause) | DirectoryError::Taken { cause, .. }) => {
-                let said =
-                    cause.as_deref().and_then(|c| c.downcast_ref::<LdapFailure>()).and_then(|f| match f {
-                        LdapFailure::Result(r) => Some(r),
-                        LdapFailure::Other(_) => None,
+        // A missing container is made once (an OU the config names), then the add again.
+        let mut made_container = false;
+        loop {
+            let added = self
+                .write(dn_ref, |mut ldap| {
+                    let attrs = attrs.clone();
+                    sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    async move { ldap.add(dn_ref, attrs).await.and_then(|r| r.success()).map(|_| ()) }
+                })
+                .await;
+            match added {
+                Ok(()) => {}
+                Err(DirectoryError::AlreadyExists(_, cause) | DirectoryError::Taken { cause, .. }) => {
+                    let said =
+                        cause.as_deref().and_then(|c| c.downcast_ref::<LdapFailure>()).and_then(
+                            |f| match f {
+                                LdapFailure::Result(r) => Some(r),
+                                LdapFailure::Other(_) => None,
+                            },
+                        );
+                    let sam_taken = said.is_some_and(|r| {
+                        refusal::taken_attribute(r.rc, &r.text, &["sAMAccountName".to_owned()]).is_some()
                     });
-                let sam_taken = said.is_some_and(|r| {
-                    refusal::taken_attribute(r.rc, &r.text, &["sAMAccountName".to_owned()]).is_some()
-                });
-                return Err(match (sam, said) {
-                    (Some(sam), Some(r))
-                        if sam_taken && sent.load(std::sync::atomic::Ordering::Relaxed) == 1 =>
-                    {
-                        DirectoryError::Taken {
-                            entry: dn,
-                            attribute: "sAMAccountName".to_owned(),
-                            cause: Some(Box::new(Reason(format!(
-                                "Active Directory keeps a group's sAMAccountName unique in the domain, and another object holds `{sam}`, which hrsync makes from the group's name: rename that object, or give the group another name ({})",
-                                refusal::describe(r.rc, &r.text)
-                            )))),
+                    return Err(match (sam, said) {
+                        (Some(sam), Some(r))
+                            if sam_taken && sent.load(std::sync::atomic::Ordering::Relaxed) == 1 =>
+                        {
+                            DirectoryError::Taken {
+                                entry: dn,
+                                attribute: "sAMAccountName".to_owned(),
+                                cause: Some(Box::new(Reason(format!(
+                                    "Active Directory keeps a group's sAMAccountName unique in the domain, and another object holds `{sam}`, which hrsync makes from the group's name: rename that object, or give the group another name ({})",
+                                    refusal::describe(r.rc, &r.text)
+                                )))),
+                            }
                         }
+                        _ => DirectoryError::AlreadyExists(dn, cause),
+                    });
+                }
+                Err(DirectoryError::NotFound(_, cause)) => {
+                    let container_exists = match self.ldap().await {
+                        Ok(mut ldap) => exists(&mut ldap, g.container).await.ok(),
+                        Err(_) => None,
+                    };
+                    if container_exists == Some(false)
+                        && !made_container
+                        && self.make_container(g.container).await
+                    {
+                        made_container = true;
+                        continue;
                     }
-                    _ => DirectoryError::AlreadyExists(dn, cause),
-                });
+                    return Err(match container_exists {
+                        Some(false) => DirectoryError::refused(format!(
+                            "the container `{}` that `groups.container` names does not exist: create it",
+                            g.container
+                        )),
+                        Some(true) if !first.is_empty() => DirectoryError::refused(
+                            "a member of the group does not exist in the directory, which keeps only members that do (LDAP result 32, noSuchObject): the next run reads the directory again",
+                        ),
+                        _ => DirectoryError::NotFound(dn, cause),
+                    });
+                }
+                Err(e) => return Err(e),
             }
-            Err(DirectoryError::NotFound(_, cause)) => {
-                let container_exists = match self.ldap().await {
-                    Ok(mut ldap) => exists(&mut ldap, g.container).await.ok(),
-                    Err(_) => None,
-                };
-                return Err(match container_exists {
-                    Some(false) => DirectoryError::refused(format!(
-                        "the container `{}` that `groups.container` names does not exist: create it",
-                        g.container
-                    )),
-                    Some(true) if !first.is_empty() => DirectoryError::refused(
-                        "a member of the group does not exist in the directory, which keeps only members that do (LDAP result 32, noSuchObject): the next run reads the directory again",
-                    ),
-                    _ => DirectoryError::NotFound(dn, cause),
-                });
-            }
-            Err(e) => return Err(e),
+            break;
         }
         if !rest.is_empty() {
             let known = Current::of(first.to_vec(), g.placeholder());

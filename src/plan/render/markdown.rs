@@ -48,6 +48,8 @@ pub struct Budget {
     /// first ones (at least as many as can be listed): a committed report redacts the
     /// rows it lists, not every row at once.
     pub totals: BTreeMap<Action, usize>,
+    /// The files that hold every group row.
+    pub groups_in: Vec<String>,
 }
 
 /// Room kept for the lines that say what was left out, per section.
@@ -357,7 +359,8 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
         )?;
     }
     if let Some(groups) = &plan.groups {
-        write_groups(out, groups)?;
+        let room = budget.map(|b| (b.bytes.saturating_sub(FOOTER_RESERVE), b.groups_in.as_slice()));
+        write_groups(out, groups, room)?;
     }
     Ok(())
 }
@@ -368,8 +371,13 @@ const MAX_GROUP_ROWS: usize = 200;
 /// Members at most listed per group row and direction.
 const MAX_MEMBERS_LISTED: usize = 50;
 
-/// The groups part of a plan: counts, then one section per group that changes.
-fn write_groups(out: &mut String, g: &crate::plan::GroupPlan) -> std::fmt::Result {
+/// The groups part of a plan: counts, then one section per group that changes; with
+/// `room`, only as many as fit in its bytes, and where the rest are.
+fn write_groups(
+    out: &mut String,
+    g: &crate::plan::GroupPlan,
+    room: Option<(usize, &[String])>,
+) -> std::fmt::Result {
     let s = &g.summary;
     if !out.ends_with("\n\n") {
         writeln!(out)?;
@@ -406,7 +414,15 @@ fn write_groups(out: &mut String, g: &crate::plan::GroupPlan) -> std::fmt::Resul
             (None, None, None) => String::new(),
         }
     };
+    let total = g.summary.changes()
+        + g.summary.skip
+        + if g.rows.iter().any(|r| r.action == crate::plan::GroupAction::Noop) { g.summary.noop } else { 0 };
+    let mut shown = 0;
     for row in g.rows.iter().take(MAX_GROUP_ROWS) {
+        if room.is_some_and(|(bytes, _)| out.len() >= bytes) {
+            break;
+        }
+        shown += 1;
         let action = match row.action {
             crate::plan::GroupAction::Create => "Create",
             crate::plan::GroupAction::Update => "Update",
@@ -442,8 +458,17 @@ fn write_groups(out: &mut String, g: &crate::plan::GroupPlan) -> std::fmt::Resul
         }
         writeln!(out)?;
     }
-    if g.rows.len() > MAX_GROUP_ROWS {
-        writeln!(out, "… and {} more groups, listed in the JSON plan.", g.rows.len() - MAX_GROUP_ROWS)?;
+    let total = total.max(g.rows.len());
+    if shown < total {
+        match room {
+            Some((_, files)) => writeln!(
+                out,
+                "… and {} more groups, not listed here: all are in {}.",
+                total - shown,
+                files_text(files)
+            )?,
+            None => writeln!(out, "… and {} more groups, listed in the JSON plan.", total - shown)?,
+        }
         writeln!(out)?;
     }
     Ok(())

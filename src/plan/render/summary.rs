@@ -46,6 +46,14 @@ fn write_summary(out: &mut String, plan: &Plan) -> std::fmt::Result {
         write!(out, "; {} {} with warnings", s.warnings, if s.warnings == 1 { "row" } else { "rows" })?;
     }
     writeln!(out, ".")?;
+    if let Some(g) = &plan.groups {
+        let s = &g.summary;
+        writeln!(
+            out,
+            "Groups: {} to create, {} to change ({} renamed; {} members added, {} removed), {} to delete, {} skipped.",
+            s.create, s.update, s.rename, s.members_added, s.members_removed, s.delete, s.skip
+        )?;
+    }
     writeln!(out, "{}", safety(plan))?;
     let skipped: usize = plan.sources.iter().map(|src| src.skipped.len()).sum();
     if skipped > 0 {

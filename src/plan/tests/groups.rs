@@ -58,7 +58,8 @@ fn a_department_change_moves_a_person_and_a_joiner_joins_once_created() {
     let live = vec![entry_in("E1", "Sales"), entry_in("E2", "Sales"), entry_in("E3", "IT")];
     let mut case = Case::new(people, live).config(fixture(&[("departments", DEPARTMENTS)]));
     // E3 moved from Sales to IT; E4 is new.
-    case.groups = Some(vec![group("g-sales", "dept-sales", Some("hrsync:departments:sales"), &["E1", "E3"])]);
+    case.groups =
+        Some(vec![group("g-sales", "dept-sales", Some("hrsync:t/d:departments:sales"), &["E1", "E3"])]);
     let plan = case.plan();
     let sales = group_row(&plan, "dept-sales");
     assert_eq!(sales.action, GroupAction::Update, "{sales:#?}");
@@ -66,7 +67,7 @@ fn a_department_change_moves_a_person_and_a_joiner_joins_once_created() {
     assert_eq!(ids(&sales.remove), ["E3"]);
     let it = group_row(&plan, "dept-it");
     assert_eq!(it.action, GroupAction::Create, "{it:#?}");
-    assert_eq!(it.key, "hrsync:departments:it");
+    assert_eq!(it.key, "hrsync:t/d:departments:it");
     assert_eq!(
         ids(&it.add),
         ["E3", "hr:E4"],
@@ -84,7 +85,7 @@ fn leavers_leave_their_groups_once_disabled_unless_the_definition_keeps_them() {
     leaver.employment_status = Some(EmploymentStatus::Terminated);
     let people = vec![person("E1", "Sales"), leaver];
     let live = vec![entry_in("E1", "Sales"), entry_in("E2", "Sales")];
-    let groups = vec![group("g", "dept-sales", Some("hrsync:departments:sales"), &["E1", "E2"])];
+    let groups = vec![group("g", "dept-sales", Some("hrsync:t/d:departments:sales"), &["E1", "E2"])];
     let mut case = Case::new(people.clone(), live.clone()).config(fixture(&[("departments", DEPARTMENTS)]));
     case.groups = Some(groups.clone());
     let plan = case.plan();
@@ -106,8 +107,12 @@ fn what_the_rows_hold_keeps_its_memberships_and_foreign_members_stay() {
     );
     let people = vec![person("E1", "Sales"), person("E2", "IT")];
     let mut case = Case::new(people, vec![entry_in("E1", "Sales"), entry_in("E2", "IT")]).config(f);
-    case.groups =
-        Some(vec![group("g", "dept-sales", Some("hrsync:departments:sales"), &["E1", "E2", "svc-backup"])]);
+    case.groups = Some(vec![group(
+        "g",
+        "dept-sales",
+        Some("hrsync:t/d:departments:sales"),
+        &["E1", "E2", "svc-backup"],
+    )]);
     let plan = case.plan();
     let sales = group_row(&plan, "dept-sales");
     assert!(sales.remove.is_empty() && sales.add.is_empty(), "{sales:#?}");
@@ -124,7 +129,10 @@ fn a_group_hrsync_does_not_own_is_skipped_with_how_to_hand_it_over() {
     let plan = case.plan();
     let sales = group_row(&plan, "dept-sales");
     assert_eq!(sales.action, GroupAction::Skip, "{sales:#?}");
-    assert!(sales.reasons.join(" ").contains("set its `key` to `hrsync:departments:sales`"), "{sales:#?}");
+    assert!(
+        sales.reasons.join(" ").contains("set its `key` to `hrsync:t/d:departments:sales`"),
+        "{sales:#?}"
+    );
     assert_eq!(plan.status, PlanStatus::NoChanges, "nothing is written to a group hrsync does not own");
 }
 
@@ -139,8 +147,8 @@ fn removing_most_of_a_groups_members_is_blocked_until_the_plan_is_approved() {
     let members: Vec<&str> = numbers.iter().map(String::as_str).collect();
     let mut case = Case::new(people, live).config(fixture(&[("departments", DEPARTMENTS)]));
     case.groups = Some(vec![
-        group("g-sales", "dept-sales", Some("hrsync:departments:sales"), &members),
-        group("g-it", "dept-it", Some("hrsync:departments:it"), &[]),
+        group("g-sales", "dept-sales", Some("hrsync:t/d:departments:sales"), &members),
+        group("g-it", "dept-it", Some("hrsync:t/d:departments:it"), &[]),
     ]);
     let plan = case.plan();
     assert_eq!(plan.status, PlanStatus::Blocked, "{:?}", plan.blocked_by);
@@ -157,8 +165,8 @@ fn removing_most_of_a_groups_members_is_blocked_until_the_plan_is_approved() {
     let live = vec![entry_in("E1", "IT"), entry_in("E2", "IT"), entry_in("E3", "Sales")];
     let mut case = Case::new(people, live).config(fixture(&[("departments", DEPARTMENTS)]));
     case.groups = Some(vec![
-        group("g", "dept-sales", Some("hrsync:departments:sales"), &["E1", "E2", "E3"]),
-        group("g-it", "dept-it", Some("hrsync:departments:it"), &["E1", "E2"]),
+        group("g", "dept-sales", Some("hrsync:t/d:departments:sales"), &["E1", "E2", "E3"]),
+        group("g-it", "dept-it", Some("hrsync:t/d:departments:it"), &["E1", "E2"]),
     ]);
     assert_eq!(case.plan().status, PlanStatus::Ready);
 }
@@ -167,8 +175,8 @@ fn removing_most_of_a_groups_members_is_blocked_until_the_plan_is_approved() {
 fn an_emptied_group_is_deleted_only_with_delete_empty_and_not_with_foreign_members() {
     let people = vec![person("E1", "Sales")];
     let groups = vec![
-        group("g-old", "dept-old", Some("hrsync:departments:old"), &["E1"]),
-        group("g-kept", "dept-kept", Some("hrsync:departments:kept"), &["E1", "svc"]),
+        group("g-old", "dept-old", Some("hrsync:t/d:departments:old"), &["E1"]),
+        group("g-kept", "dept-kept", Some("hrsync:t/d:departments:kept"), &["E1", "svc"]),
     ];
     let mut case = Case::new(people.clone(), vec![entry_in("E1", "Sales")])
         .config(fixture(&[("departments", DEPARTMENTS)]));
@@ -206,7 +214,7 @@ fn org_unit_groups_nest_along_the_tree_and_take_the_units_names() {
     assert_eq!(ids(&platform.add), ["E1"]);
     let engineering = group_row(&plan, "team-engineering");
     assert_eq!(engineering.add.len(), 1, "{engineering:#?}");
-    assert_eq!(engineering.add[0].group.as_deref(), Some("hrsync:teams:ou2"));
+    assert_eq!(engineering.add[0].group.as_deref(), Some("hrsync:t/d:teams:ou2"));
 }
 
 #[test]
@@ -230,11 +238,10 @@ fn group_definitions_are_checked_against_the_repository() {
     assert!(p.contains("there is no directory `nope`"), "{p}");
     let p = problems("version: 1\nper: department\nname: \"d-{{ value }}\"\nfilter: nope\n");
     assert!(p.contains("unknown filter `nope`"), "{p}");
-    // A directory without `groups:` gets no groups.
+    // A directory without `groups:` gets no groups, and its people are planned.
     let bare = Fixture::new().with("groups/g.yaml", DEPARTMENTS);
-    let p = match crate::config::load(&bare.files) {
-        Ok(_) => String::new(),
-        Err(e) => e.to_string(),
-    };
-    assert!(p.contains("no directory keeps groups"), "{p}");
+    let config = bare.config();
+    assert!(config.groups[0].directories.is_empty());
+    let plan = Case::new(vec![person("E1", "Sales")], Vec::new()).config(bare).plan();
+    assert!(plan.groups.is_none());
 }

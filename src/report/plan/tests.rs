@@ -386,6 +386,7 @@ fn the_markdown_of_the_first_rows_is_the_markdown_of_the_whole_plan() {
         rows_in,
         skipped_in,
         totals: BTreeMap::new(),
+        groups_in: Vec::new(),
     };
     let whole = markdown::render_within(&pii::redact(&plan, &masked()), &budget);
     assert!(whole.contains("more to create, not listed here"), "{whole}");
