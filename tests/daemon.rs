@@ -691,7 +691,12 @@ fn plan_base_tells_what_a_branch_changes_and_touches_nothing() {
         run(&["--repo", sync, "--ref", "pr", "--now", now, "plan", "--base", &main, "--detailed-exitcode"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stdout.contains("gives 1 person an account"), "{out:?}");
-    assert!(out.stdout.contains("gives 1 person an account and changes `l` for 143 people |"), "{out:?}");
+    // The new colleague joins Engineering's group and the permanent staff's.
+    assert!(
+        out.stdout.contains("gives 1 person an account, changes `l` for 143 people and changes 2 groups |"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("2 groups this change affects"), "{out:?}");
     assert!(out.stdout.contains("| `germany:10…99#"), "masked, with a hash: {out:?}");
     assert!(out.stdout.contains("` N… K… | nothing to do | create"), "masked: {out:?}");
     assert!(!out.stdout.contains("neue.kollegin"), "{out:?}");
@@ -723,7 +728,8 @@ fn the_review_of_a_large_change_fits_a_pull_request_comment() {
     assert!(chars <= 60_000, "{chars} characters");
     assert!(chars > 50_000, "the room is used: {chars} characters");
     assert!(
-        out.stdout.contains("gives 3000 people an account and changes `l` for 143 people |"),
+        out.stdout
+            .contains("gives 3000 people an account, changes `l` for 143 people and changes 2 groups |"),
         "{}",
         &out.stdout[..500]
     );

@@ -15,7 +15,7 @@ const NOW: &str = "2026-11-22T09:00:00Z";
 
 /// The example repository with `examples/directories/entraid.yaml` pointed at the fake,
 /// with `connection_extra` lines added to its connection.
-fn example(graph: &Graph, connection_extra: &str) -> Example {
+pub fn example(graph: &Graph, connection_extra: &str) -> Example {
     let secret = "  client_secret: ${env:GRAPH_CLIENT_SECRET}\n";
     let connection =
         format!("{secret}  url: {}\n  token_url: {}\n{connection_extra}", graph.url(), graph.token_url());
@@ -29,7 +29,7 @@ fn example(graph: &Graph, connection_extra: &str) -> Example {
     )
 }
 
-fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
+pub fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
     ex.run_with((ENV, CLIENT_SECRET), now, args)
 }
 

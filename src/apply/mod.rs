@@ -320,6 +320,14 @@ async fn apply_groups(
                         }
                     }
                 }
+                // Members whose entry the rows gave a new DN: the old one out, the new in
+                // (a server that rewrote them itself finds both done).
+                for m in &row.follow {
+                    if let Some(new) = m.id.as_ref().and_then(|id| ids.moved.get(id)) {
+                        remove.extend(m.id.clone());
+                        add.push(new.clone());
+                    }
+                }
                 let change = GroupChange {
                     rename: row.renamed_from.as_ref().map(|_| row.name.clone()),
                     add: add.clone(),

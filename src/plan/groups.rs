@@ -69,6 +69,7 @@ impl Planner<'_> {
         let owner = crate::config::Marker::owner(&self.input.config.workspace.name, self.dir.id.as_str());
         let mine = owner_prefix(&owner);
         let (standing, person_of) = self.standings(rows);
+        let moves = self.moves(rows);
         let joiners: Vec<usize> = rows
             .iter()
             .filter(|r| r.action == Action::Create)
@@ -95,6 +96,8 @@ impl Planner<'_> {
             person_of: &person_of,
             owned: &owned,
             owner: &owner,
+            moves: &moves,
+            standing: &standing,
         };
         let mut out: Vec<GroupRow> = Vec::new();
         for def in &defs {
@@ -131,6 +134,7 @@ impl Planner<'_> {
                     // The members it loses are listed: the guard counts them.
                     row.action = GroupAction::Delete;
                     row.renamed_from = None;
+                    row.follow.clear();
                     row.reasons.retain(|r| !r.starts_with("renamed") && r != "up to date");
                     row.reasons.push(
                         "empty of hrsync's members, and the definition has `delete_empty: true`".to_owned(),
@@ -155,6 +159,8 @@ impl Planner<'_> {
                 renamed_from: None,
                 add: Vec::new(),
                 remove: Vec::new(),
+                follow: Vec::new(),
+                leavers: 0,
                 members: group.members.len(),
                 reasons: vec![format!(
                     "its definition `{def_id}` is not in groups/ (or not for this directory): left as it is; delete it by hand, or restore the definition"
@@ -233,6 +239,25 @@ impl Planner<'_> {
             })
             .collect();
         (standing, person_of)
+    }
+
+    /// The live entries whose DN a row of this plan may change: an LDAP rename (the RDN
+    /// attribute changes) or a move (`move_to` on disable, or back on enable).
+    fn moves(&self, rows: &[Row]) -> BTreeSet<usize> {
+        let DirectoryKind::Ldap(s) = &self.dir.kind else { return BTreeSet::new() };
+        let moving = matches!(s.disable, crate::config::LdapDisable::MoveTo(_));
+        let by_id: HashMap<&str, usize> =
+            self.input.live.iter().enumerate().map(|(e, entry)| (entry.id.as_str(), e)).collect();
+        rows.iter()
+            .filter(|r| {
+                let renames = r.action == Action::Update
+                    && r.changes.iter().any(|c| c.attribute.eq_ignore_ascii_case(&s.rdn));
+                let moves =
+                    moving && r.enabled.is_some() && matches!(r.action, Action::Update | Action::Disable);
+                renames || moves
+            })
+            .filter_map(|r| by_id.get(r.entry.as_deref()?).copied())
+            .collect()
     }
 
     /// Whether person `i`'s memberships in `def`'s groups are held: the field grouped
@@ -389,9 +414,11 @@ impl Planner<'_> {
             key: key.to_owned(),
             group: None,
             renamed_from: None,
+            leavers: 0,
             members: add.len(),
             add,
             remove: Vec::new(),
+            follow: Vec::new(),
             reasons: vec![describe(def), "no group of this key yet".to_owned()],
             warnings: Vec::new(),
         }
@@ -434,10 +461,14 @@ impl Planner<'_> {
             .filter_map(|w| if let Want::Group(k) = w { Some(k.as_str()) } else { None })
             .collect();
         let mut remove = Vec::new();
+        let mut leavers = 0;
         for (m, raw) in current.iter().zip(group_members_sorted(kind, group)) {
             if let Some(&e) = cx.entries.get(m) {
                 if wanted_entries.contains(&e) || held.contains(&e) {
                     continue;
+                }
+                if matches!(cx.standing[e], Standing::Leaver(_) | Standing::Gone) {
+                    leavers += 1;
                 }
                 remove.push(self.entry_member(e, raw, cx));
             } else if let Some(k) = cx.group_ids.get(m) {
@@ -447,6 +478,16 @@ impl Planner<'_> {
                 }
             }
         }
+        // Members that stay while a row gives their entry a new DN.
+        let follow: Vec<Member> = current
+            .iter()
+            .zip(group_members_sorted(kind, group))
+            .filter_map(|(m, raw)| {
+                let &e = cx.entries.get(m)?;
+                (cx.moves.contains(&e) && (wanted_entries.contains(&e) || held.contains(&e)))
+                    .then(|| self.entry_member(e, raw, cx))
+            })
+            .collect();
         let renamed_from = (group.name != want.name).then(|| group.name.clone());
         let members = current.len() + add.len() - remove.len();
         let mut reasons = vec![describe(def)];
@@ -456,10 +497,18 @@ impl Planner<'_> {
         if !add.is_empty() {
             reasons.push(format!("{} to add", add.len()));
         }
-        if !remove.is_empty() {
-            reasons.push(format!("{} to remove", remove.len()));
+        match (remove.len(), leavers) {
+            (0, _) => {}
+            (n, 0) => reasons.push(format!("{n} to remove")),
+            (n, l) => reasons.push(format!("{n} to remove ({l} of them leavers)")),
         }
-        let changes = renamed_from.is_some() || !add.is_empty() || !remove.is_empty();
+        if !follow.is_empty() {
+            reasons.push(format!(
+                "{} renamed or moved by this plan: their membership follows the new DN",
+                follow.len()
+            ));
+        }
+        let changes = renamed_from.is_some() || !add.is_empty() || !remove.is_empty() || !follow.is_empty();
         if !changes {
             reasons.push("up to date".to_owned());
         }
@@ -472,6 +521,8 @@ impl Planner<'_> {
             renamed_from,
             add,
             remove,
+            follow,
+            leavers,
             members,
             reasons,
             warnings: Vec::new(),
@@ -488,6 +539,10 @@ struct Cx<'a> {
     owned: &'a BTreeMap<&'a str, &'a Group>,
     /// `<workspace>/<directory>`: whose keys are ours.
     owner: &'a str,
+    /// Live entries a row of this plan gives a new id (an LDAP rename or move).
+    moves: &'a BTreeSet<usize>,
+    /// Where each live entry stands after the rows.
+    standing: &'a [Standing],
 }
 
 /// A group's members as read, in the order of their member keys (one each).
@@ -542,6 +597,8 @@ fn skip_taken(
         renamed_from: None,
         add: Vec::new(),
         remove: Vec::new(),
+        follow: Vec::new(),
+        leavers: 0,
         members: other.members.len(),
         reasons: vec![describe(def), why],
         warnings: Vec::new(),
@@ -569,16 +626,17 @@ fn summarize(rows: &[GroupRow]) -> GroupSummary {
 }
 
 /// Which group limits `plan` exceeds: removals from one group beyond its share of
-/// members, deletes beyond their share of the owned groups.
+/// members (leavers aside: the disables guard weighs those), deletes beyond their share
+/// of the owned groups.
 pub(super) fn limits_exceeded(plan: &GroupPlan) -> Vec<String> {
     let mut out = Vec::new();
     for r in &plan.rows {
-        let removed = r.remove.len();
+        let removed = r.remove.len().saturating_sub(r.leavers);
         if removed as u64 <= plan.member_removals_allowed {
             continue;
         }
         // `members` counts after the row: members = before + added - removed.
-        let before = (r.members + removed).saturating_sub(r.add.len()).max(removed);
+        let before = (r.members + r.remove.len()).saturating_sub(r.add.len()).max(removed);
         let share = removed as f64 * 100.0 / before as f64;
         if share > plan.max_member_removal_percent {
             out.push(format!(

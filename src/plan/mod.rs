@@ -204,6 +204,15 @@ pub struct GroupRow {
     /// Members to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove: Vec<Member>,
+    /// Members that stay, whose entry a row of this plan gives a new DN (an LDAP rename
+    /// or move): apply swaps the old DN for the new one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow: Vec<Member>,
+    /// Of the members removed, those whose entry this plan disables or deletes (or
+    /// that are disabled leavers): the people guard weighs them, the group guard does
+    /// not.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub leavers: usize,
     /// How many members it has after the row.
     pub members: usize,
     /// Why.
@@ -211,6 +220,11 @@ pub struct GroupRow {
     /// Things a reviewer should know that did not stop the row.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A member added to or removed from a group: a person's entry, or a nested group.

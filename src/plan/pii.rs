@@ -271,7 +271,7 @@ impl<'a> Redactor<'a> {
         }
         entries.extend(plan.timers.keys().map(String::as_str));
         if let Some(g) = &plan.groups {
-            for m in g.rows.iter().flat_map(|r| r.add.iter().chain(&r.remove)) {
+            for m in g.rows.iter().flat_map(|r| r.add.iter().chain(&r.remove).chain(&r.follow)) {
                 keys.extend(m.person.as_deref());
                 if g.members_personal && m.group.is_none() {
                     entries.extend(m.id.as_deref());
@@ -332,7 +332,11 @@ impl<'a> Redactor<'a> {
         if matches!(self.pii, Pii::Full) {
             return out;
         }
-        for m in out.rows.iter_mut().flat_map(|r| r.add.iter_mut().chain(r.remove.iter_mut())) {
+        for m in out
+            .rows
+            .iter_mut()
+            .flat_map(|r| r.add.iter_mut().chain(r.remove.iter_mut()).chain(r.follow.iter_mut()))
+        {
             m.person = m.person.as_deref().map(|k| self.key(k));
             if groups.members_personal && m.group.is_none() {
                 m.id = m.id.as_deref().map(|e| self.entry(e));

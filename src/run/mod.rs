@@ -270,11 +270,18 @@ impl Run {
             },
             Err(e) => Err(e),
         };
-        // Groups are read only where groups are kept, after the entries.
+        // Groups are read only where groups are kept, after the entries. Groups that
+        // cannot be read (a service account without the right) hold back no one's
+        // account: the plan has no group rows, and nothing is written to groups.
         let read = match read {
             Ok((live, elsewhere)) if config.groups.is_some() => match directory.read_groups().await {
                 Ok(groups) => Ok((live, elsewhere, Some(groups))),
-                Err(e) => Err(e),
+                Err(e @ crate::directory::DirectoryError::Unavailable { .. }) => Err(e),
+                Err(e) => {
+                    let said = crate::plan::pii::Pii::Masked(None).message(&error_chain(&e), None);
+                    warn!(directory = %config.id, kind = e.label(), error = %said, "cannot read the directory's groups: this plan leaves groups alone");
+                    Ok((live, elsewhere, None))
+                }
             },
             Ok((live, elsewhere)) => Ok((live, elsewhere, None)),
             Err(e) => Err(e),

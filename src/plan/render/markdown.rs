@@ -359,7 +359,12 @@ fn write_plan(out: &mut String, plan: &Plan, budget: Option<&Budget>) -> std::fm
         )?;
     }
     if let Some(groups) = &plan.groups {
-        let room = budget.map(|b| (b.bytes.saturating_sub(FOOTER_RESERVE), b.groups_in.as_slice()));
+        // What is left of the budget's rows and bytes, after the rows of people.
+        let room = budget.map(|b| Room {
+            bytes: b.bytes.saturating_sub(FOOTER_RESERVE),
+            rows: b.rows.saturating_sub(out.matches("\n#### ").count()),
+            files: b.groups_in.as_slice(),
+        });
         write_groups(out, groups, room)?;
     }
     Ok(())
@@ -371,13 +376,19 @@ const MAX_GROUP_ROWS: usize = 200;
 /// Members at most listed per group row and direction.
 const MAX_MEMBERS_LISTED: usize = 50;
 
+/// What a budget leaves the groups of a plan.
+struct Room<'a> {
+    /// The document's bytes at most.
+    bytes: usize,
+    /// Group rows at most.
+    rows: usize,
+    /// The files that hold every group row.
+    files: &'a [String],
+}
+
 /// The groups part of a plan: counts, then one section per group that changes; with
-/// `room`, only as many as fit in its bytes, and where the rest are.
-fn write_groups(
-    out: &mut String,
-    g: &crate::plan::GroupPlan,
-    room: Option<(usize, &[String])>,
-) -> std::fmt::Result {
+/// `room`, only as many as fit in it, and where the rest are.
+fn write_groups(out: &mut String, g: &crate::plan::GroupPlan, room: Option<Room<'_>>) -> std::fmt::Result {
     let s = &g.summary;
     if !out.ends_with("\n\n") {
         writeln!(out)?;
@@ -419,7 +430,7 @@ fn write_groups(
         + if g.rows.iter().any(|r| r.action == crate::plan::GroupAction::Noop) { g.summary.noop } else { 0 };
     let mut shown = 0;
     for row in g.rows.iter().take(MAX_GROUP_ROWS) {
-        if room.is_some_and(|(bytes, _)| out.len() >= bytes) {
+        if room.as_ref().is_some_and(|r| out.len() >= r.bytes || shown >= r.rows) {
             break;
         }
         shown += 1;
@@ -443,7 +454,8 @@ fn write_groups(
             writeln!(out, "- renamed from {}", code(before))?;
         }
         writeln!(out, "- why: {}", row.reasons.iter().map(|r| prose(r)).collect::<Vec<_>>().join("; "))?;
-        for (sign, list) in [("add", &row.add), ("remove", &row.remove)] {
+        for (sign, list) in [("add", &row.add), ("remove", &row.remove), ("keep under a new DN", &row.follow)]
+        {
             if list.is_empty() {
                 continue;
             }
@@ -461,11 +473,11 @@ fn write_groups(
     let total = total.max(g.rows.len());
     if shown < total {
         match room {
-            Some((_, files)) => writeln!(
+            Some(r) => writeln!(
                 out,
                 "… and {} more groups, not listed here: all are in {}.",
                 total - shown,
-                files_text(files)
+                files_text(r.files)
             )?,
             None => writeln!(out, "… and {} more groups, listed in the JSON plan.", total - shown)?,
         }

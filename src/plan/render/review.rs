@@ -450,7 +450,11 @@ fn compare_groups(base: &Plan, head: &Plan) -> Vec<(Option<usize>, Option<usize>
     let (bi, hi) = (rows(base), rows(head));
     let same = |a: Option<&GroupRow>, b: Option<&GroupRow>| match (a, b) {
         (Some(a), Some(b)) => {
-            a.action == b.action && a.name == b.name && a.add == b.add && a.remove == b.remove
+            a.action == b.action
+                && a.name == b.name
+                && a.add == b.add
+                && a.remove == b.remove
+                && a.follow == b.follow
         }
         (None, None) => true,
         (Some(r), None) | (None, Some(r)) => !r.action.writes() && r.action != GroupAction::Skip,
@@ -521,7 +525,8 @@ fn group_table(
         let (br, hr) = (group_row(rb, *b), group_row(rh, *h));
         let Some(any) = hr.or(br) else { continue };
         let why = any.reasons.iter().map(|r| prose(r)).collect::<Vec<_>>().join("; ");
-        let line = format!("| {} | {} | {} | {why} |\n", code(&any.name), group_side(br), group_side(hr));
+        let line =
+            format!("| group {} | {} | {} | {why} |\n", code(&any.name), group_side(br), group_side(hr));
         if out.len() + line.len() > budget {
             writeln!(out, "\n… and {} more groups, not listed to keep this comment short.", n - k).ok();
             break;

@@ -160,6 +160,27 @@ fn removing_most_of_a_groups_members_is_blocked_until_the_plan_is_approved() {
     case.approvals.insert(plan.id.clone());
     assert_eq!(case.plan().status, PlanStatus::Ready);
 
+    // Leavers leaving their groups are the disables guard's to weigh, not the group's.
+    let people: Vec<Person> = numbers
+        .iter()
+        .enumerate()
+        .map(|(n, e)| {
+            let mut p = person(e, "Sales");
+            if n < 6 {
+                p.employment_status = Some(EmploymentStatus::Terminated);
+            }
+            p
+        })
+        .collect();
+    let live = numbers.iter().map(|e| entry_in(e, "Sales")).collect();
+    let mut case = Case::new(people, live).config(fixture(&[("departments", DEPARTMENTS)]));
+    case.groups = Some(vec![group("g-sales", "dept-sales", Some("hrsync:t/d:departments:sales"), &members)]);
+    let plan = case.plan();
+    let sales = group_row(&plan, "dept-sales");
+    assert_eq!((sales.remove.len(), sales.leavers), (6, 6), "{sales:#?}");
+    assert!(plan.blocked_by.iter().all(|b| !b.contains("of group")), "{:?}", plan.blocked_by);
+    assert!(plan.blocked_by.iter().any(|b| b.contains("disables and deletes")), "{:?}", plan.blocked_by);
+
     // Two removals never block, however small the group.
     let people = vec![person("E1", "IT"), person("E2", "IT"), person("E3", "Sales")];
     let live = vec![entry_in("E1", "IT"), entry_in("E2", "IT"), entry_in("E3", "Sales")];
