@@ -241,11 +241,20 @@ struct Ids {
 }
 
 impl Ids {
-    /// The id of `m` after the rows: a created entry's new id, a moved entry's new DN.
-    /// `None` for an entry whose create failed, or a group not created yet.
-    fn of(&self, m: &Member, groups: &HashMap<String, String>) -> Option<String> {
+    /// The id of `m` after the rows: a created entry's new id, a moved entry's new DN,
+    /// a group's id as made (`made`, by key) or renamed (`renamed`, old id → new) so
+    /// far. `None` for an entry whose create failed, or a group not created yet.
+    fn of(
+        &self,
+        m: &Member,
+        made: &HashMap<String, String>,
+        renamed: &HashMap<String, String>,
+    ) -> Option<String> {
         if let Some(key) = &m.group {
-            return m.id.clone().or_else(|| groups.get(key).cloned());
+            return match &m.id {
+                Some(id) => Some(renamed.get(id).cloned().unwrap_or_else(|| id.clone())),
+                None => made.get(key).cloned(),
+            };
         }
         match &m.id {
             Some(id) => Some(self.moved.get(id).cloned().unwrap_or_else(|| id.clone())),
@@ -269,11 +278,18 @@ async fn apply_groups(
     use crate::directory::{GroupChange, NewGroup};
     let mut out = GroupsApplied::default();
     let mut made: HashMap<String, String> = HashMap::new();
+    // Groups renamed so far: old id → new (an LDAP group's DN changes with its name).
+    let mut renamed: HashMap<String, String> = HashMap::new();
     // Nested groups whose id was not known when their parent was made.
     let mut later: Vec<(usize, String, Vec<&Member>)> = Vec::new();
     let mut order: Vec<&GroupRow> = rows.iter().filter(|r| r.action.writes()).collect();
-    // Creates whose members are groups created here go after those groups.
-    order.sort_by_key(|r| (r.action, r.add.iter().filter(|m| m.group.is_some() && m.id.is_none()).count()));
+    // Renames first, so every group that names a renamed one (made or changed after)
+    // names it by its new id; then creates, those whose members are groups created here
+    // after those groups; then the other changes; then deletes.
+    order.sort_by_key(|r| {
+        let renames = r.action == GroupAction::Update && r.renamed_from.is_some();
+        (!renames, r.action, r.add.iter().filter(|m| m.group.is_some() && m.id.is_none()).count())
+    });
     for row in order {
         let mut outcome = GroupOutcome {
             action: row.action,
@@ -291,7 +307,7 @@ async fn apply_groups(
         let mut add = Vec::new();
         let mut unknown = Vec::new();
         for m in &row.add {
-            match ids.of(m, &made) {
+            match ids.of(m, &made, &renamed) {
                 Some(id) => add.push(id),
                 None if m.group.is_some() => unknown.push(m),
                 None => outcome.warnings.push(
@@ -300,6 +316,8 @@ async fn apply_groups(
                 ),
             }
         }
+        // Members added as planned (a renamed member's swap is not one).
+        let planned_adds = add.len();
         let result = match row.action {
             GroupAction::Create => {
                 let group = NewGroup { name: row.name.clone(), key: row.key.clone(), members: add.clone() };
@@ -320,21 +338,29 @@ async fn apply_groups(
                         }
                     }
                 }
-                // Members whose entry the rows gave a new DN: the old one out, the new in
-                // (a server that rewrote them itself finds both done).
+                // Members whose entry the rows gave a new DN, or whose group was renamed
+                // above: the old one out, the new in (a server that rewrote them itself
+                // finds both done).
                 for m in &row.follow {
-                    if let Some(new) = m.id.as_ref().and_then(|id| ids.moved.get(id)) {
-                        remove.extend(m.id.clone());
+                    let Some(old) = &m.id else { continue };
+                    let new = if m.group.is_some() { renamed.get(old) } else { ids.moved.get(old) };
+                    if let Some(new) = new.filter(|new| *new != old) {
+                        remove.push(old.clone());
                         add.push(new.clone());
                     }
                 }
+
                 let change = GroupChange {
                     rename: row.renamed_from.as_ref().map(|_| row.name.clone()),
                     add: add.clone(),
                     remove,
                 };
                 let id = row.group.as_deref().unwrap_or_default();
-                directory.change_group(id, &change).await
+                directory.change_group(id, &change).await.inspect(|new| {
+                    if new != id {
+                        renamed.insert(id.to_owned(), new.clone());
+                    }
+                })
             }
             GroupAction::Delete => {
                 let id = row.group.as_deref().unwrap_or_default();
@@ -351,7 +377,7 @@ async fn apply_groups(
                     _ => out.deleted += 1,
                 }
                 if row.action != GroupAction::Delete {
-                    out.members_added += add.len();
+                    out.members_added += planned_adds;
                     out.members_removed += row.remove.len();
                 }
             }
@@ -368,7 +394,7 @@ async fn apply_groups(
     }
     // Nested groups created after their parent join it now.
     for (item, parent, members) in later {
-        let add: Vec<String> = members.iter().filter_map(|m| ids.of(m, &made)).collect();
+        let add: Vec<String> = members.iter().filter_map(|m| ids.of(m, &made, &renamed)).collect();
         if add.is_empty() || stopped.is_some() {
             continue;
         }

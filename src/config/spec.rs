@@ -938,7 +938,7 @@ pub struct DirectoryCommonSpec {
 }
 
 /// How a directory keeps groups. hrsync owns the groups whose key attribute holds
-/// its key (`hrsync:<definition>:<value>`): it creates, renames, fills and deletes
+/// its key (`hrsync:<workspace>/<directory>:<definition>:<value>`): it creates, renames, fills and deletes
 /// those, and never touches another group. A group of the wanted name without the key is
 /// left alone, and its row says how to hand it over.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -1410,7 +1410,8 @@ pub struct GroupSpec {
     /// Document format version: `1`.
     pub version: Version,
     /// The definition's id, part of every group's key. Defaults to the file name
-    /// without `.yaml`; changing it hands the groups over to a new definition.
+    /// without `.yaml`; changing it makes new groups, and the groups of the old id are
+    /// left as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// What these groups are for.
@@ -1438,7 +1439,8 @@ pub struct GroupSpec {
     /// disabled or deleted, or `keep` while their entry exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leavers: Option<GroupLeavers>,
-    /// Delete a group hrsync owns once it has no members left (default `false`: it
+    /// Delete a group of this definition that no one has the value of any more, once it
+    /// has no members left (default `false`: it
     /// stays, empty).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_empty: bool,

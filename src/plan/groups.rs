@@ -10,7 +10,7 @@
 //! account added by hand) are never removed.
 //!
 //! hrsync owns the groups whose key attribute holds a key of one of its definitions
-//! (`hrsync:<definition>[:<value>]`), and only those: a group of the wanted name
+//! and its owner (`hrsync:<workspace>/<directory>:<definition>[:<value>]`), and only those: a group of the wanted name
 //! without the key is skipped, its row saying how to hand it over.
 //!
 //! This module owns group rows and their guard. It must not decide anything about
@@ -32,10 +32,15 @@ use crate::model::{FieldRef, OrgUnit};
 enum Standing {
     /// Held as it is: memberships are not touched.
     Hold,
-    /// The entry of person `i`, enabled (or a joiner's, disabled ahead of the start).
+    /// The entry of person `i`, enabled (or a joiner's, disabled ahead of the start, or
+    /// kept disabled by an override).
     Member(usize),
-    /// A leaver's entry, disabled; the person when one matches.
-    Leaver(Option<usize>),
+    /// The entry of person `i`, who is leaving but whose entry is still on (a grace
+    /// period, a hidden person's entry about to be disabled): keeps what it has, gains
+    /// nothing.
+    Leaving,
+    /// A leaver's entry, disabled; whether by a row of this plan.
+    Leaver { now: bool },
     /// Deleted by this plan.
     Gone,
 }
@@ -79,18 +84,31 @@ impl Planner<'_> {
         // The live entries by member key, the live groups by key and by name.
         let entries: HashMap<String, usize> =
             self.input.live.iter().enumerate().map(|(e, entry)| (member_key(kind, &entry.id), e)).collect();
-        let owned: BTreeMap<&str, &Group> = live
-            .iter()
-            .filter_map(|g| {
-                let key = g.key.as_deref()?.trim();
-                key.starts_with(&mine).then_some((key, g))
+        // Groups by key; of two carrying one key (a create retried by hand), the first by
+        // id is the one hrsync manages, the others are skipped with a word.
+        let mut by_key: BTreeMap<&str, Vec<&Group>> = BTreeMap::new();
+        for g in live {
+            if let Some(key) = g.key.as_deref().map(str::trim).filter(|k| k.starts_with(&mine)) {
+                by_key.entry(key).or_default().push(g);
+            }
+        }
+        let mut doubles: Vec<(&str, &Group, &Group)> = Vec::new();
+        let owned: BTreeMap<&str, &Group> = by_key
+            .into_iter()
+            .filter_map(|(key, mut groups)| {
+                groups.sort_by(|a, b| a.id.cmp(&b.id));
+                let first = *groups.first()?;
+                doubles.extend(groups[1..].iter().map(|g| (key, *g, first)));
+                Some((key, first))
             })
             .collect();
         let by_name: HashMap<String, &Group> = live.iter().map(|g| (g.name.to_lowercase(), g)).collect();
         let group_ids: HashMap<String, &str> =
             owned.iter().map(|(k, g)| (member_key(kind, &g.id), *k)).collect();
 
+        let mut renamed: BTreeSet<String> = BTreeSet::new();
         let cx = Cx {
+            renamed: &BTreeSet::new(),
             entries: &entries,
             group_ids: &group_ids,
             person_of: &person_of,
@@ -100,15 +118,28 @@ impl Planner<'_> {
             standing: &standing,
         };
         let mut out: Vec<GroupRow> = Vec::new();
-        for def in &defs {
-            let wanted = self.wanted(def, &owner, &standing, &joiners);
+        let all_wanted: Vec<BTreeMap<String, Wanted>> =
+            defs.iter().map(|def| self.wanted(def, &owner, &standing, &joiners)).collect();
+        // LDAP groups this plan renames get a new DN: the groups they are nested in
+        // follow it.
+        if matches!(kind, DirectoryKind::Ldap(_)) {
+            for wanted in &all_wanted {
+                for (key, want) in wanted {
+                    if let Some(g) = owned.get(key.as_str()).filter(|g| g.name != want.name) {
+                        renamed.insert(member_key(kind, &g.id));
+                    }
+                }
+            }
+        }
+        let cx = Cx { renamed: &renamed, ..cx };
+        for (def, wanted) in defs.iter().zip(all_wanted) {
             // People whose membership in this definition's groups is held: a withheld
             // field, or a filter that cannot decide.
             let held: BTreeSet<usize> = (0..self.input.live.len())
                 .filter(|e| match standing[*e] {
                     Standing::Member(i) => self.held_for(def, i),
-                    Standing::Hold => true,
-                    Standing::Leaver(_) => def.leavers == GroupLeavers::Keep,
+                    Standing::Hold | Standing::Leaving => true,
+                    Standing::Leaver { .. } => def.leavers == GroupLeavers::Keep,
                     Standing::Gone => false,
                 })
                 .collect();
@@ -168,6 +199,30 @@ impl Planner<'_> {
                 warnings: Vec::new(),
             });
         }
+        for (key, extra, kept) in doubles {
+            let def_id = key.strip_prefix(&mine).unwrap_or_default().split(':').next().unwrap_or_default();
+            let Ok(definition) = crate::model::GroupDefId::new(def_id) else { continue };
+            out.push(GroupRow {
+                action: GroupAction::Skip,
+                name: extra.name.clone(),
+                definition,
+                key: key.to_owned(),
+                group: Some(extra.id.clone()),
+                renamed_from: None,
+                add: Vec::new(),
+                remove: Vec::new(),
+                follow: Vec::new(),
+                leavers: 0,
+                members: extra.members.len(),
+                reasons: vec![format!(
+                    "another group (`{}`) carries the same key, and hrsync manages that one: delete this one, or clear its key",
+                    kept.id
+                )],
+                warnings: Vec::new(),
+            });
+        }
+        skip_name_clashes(&mut out, live);
+        drop_unmade_nested(&mut out);
         out.sort_by(|a, b| (a.action, &a.name, &a.key).cmp(&(b.action, &b.name, &b.key)));
         let summary = summarize(&out);
         if !self.input.list_unchanged {
@@ -180,7 +235,8 @@ impl Planner<'_> {
             member_removals_allowed: self.dir.safety.group_member_removals_allowed,
             max_delete_percent: self.dir.safety.max_group_delete_percent,
             rows: out,
-            members_personal: matches!(kind, DirectoryKind::Ldap(_)),
+            // As the rows' entry ids: a DN, a file id or a user's id names a person.
+            members_personal: true,
         })
     }
 
@@ -219,22 +275,29 @@ impl Planner<'_> {
                 if !(self.managed[e] || taken_over) || self.held[e].is_some() {
                     return Standing::Hold;
                 }
-                match row.map(|r| r.action) {
-                    Some(Action::Skip) => return Standing::Hold,
-                    Some(Action::Delete) => return Standing::Gone,
-                    Some(Action::Disable) => return Standing::Leaver(person_of[e]),
+                // Whether the entry's person is leaving (an entry no person matches is).
+                let leaving = person_of[e].is_none_or(|i| self.leaving(i, Some(&entry.id)).is_some());
+                match (row.map(|r| r.action), person_of[e]) {
+                    (Some(Action::Skip), _) => return Standing::Hold,
+                    (Some(Action::Delete), _) => return Standing::Gone,
+                    // Disabled by an override while the person is still in HR: a member.
+                    (Some(Action::Disable), Some(i)) if !leaving => return Standing::Member(i),
+                    (Some(Action::Disable), _) => return Standing::Leaver { now: true },
                     _ => {}
                 }
                 let enabled = row.and_then(|r| r.enabled).map_or(entry.enabled, |c| c.after);
                 match person_of[e] {
                     // A person no row lists is up to date.
-                    Some(i) if enabled || self.leaving(i, Some(&entry.id)).is_none() => Standing::Member(i),
-                    Some(i) => Standing::Leaver(Some(i)),
+                    Some(i) if !leaving => Standing::Member(i),
+                    Some(_) if enabled => Standing::Leaving,
+                    Some(_) => Standing::Leaver { now: false },
                     // An entry of a person whose fate is not an entry (hidden,
-                    // skipped) is held; one no person matches is a leaver once
-                    // disabled, and held until then (a grace period).
-                    None if self.claimed[e] || enabled => Standing::Hold,
-                    None => Standing::Leaver(None),
+                    // skipped) is held, and so is every entry no person matches while
+                    // the sources' skipped rows hold leavers back; otherwise one no
+                    // person matches is a leaver once disabled, held until then (a
+                    // grace period).
+                    None if self.claimed[e] || enabled || self.absence_blocker.is_some() => Standing::Hold,
+                    None => Standing::Leaver { now: false },
                 }
             })
             .collect();
@@ -389,7 +452,7 @@ impl Planner<'_> {
     /// The member of a plan row for `want`.
     fn member(&self, want: &Want, cx: &Cx<'_>) -> Member {
         match want {
-            Want::Entry(e) => self.entry_member(*e, self.input.live[*e].id.clone(), cx),
+            Want::Entry(e) => self.entry_member(*e, cx),
             Want::New(i) => Member { person: Some(self.people[*i].key.clone()), id: None, group: None },
             Want::Group(key) => Member {
                 person: None,
@@ -399,8 +462,10 @@ impl Planner<'_> {
         }
     }
 
-    /// The member that is live entry `e`, named `id` as the group (or the read) has it.
-    fn entry_member(&self, e: usize, id: String, cx: &Cx<'_>) -> Member {
+    /// The member that is live entry `e`, by its id as read (apply finds a renamed
+    /// entry's new id by it; directories compare members as they compare ids).
+    fn entry_member(&self, e: usize, cx: &Cx<'_>) -> Member {
+        let id = self.input.live[e].id.clone();
         Member { person: cx.person_of[e].map(|i| self.people[i].key.clone()), id: Some(id), group: None }
     }
 
@@ -467,10 +532,12 @@ impl Planner<'_> {
                 if wanted_entries.contains(&e) || held.contains(&e) {
                     continue;
                 }
-                if matches!(cx.standing[e], Standing::Leaver(_) | Standing::Gone) {
+                // Only the leavers this plan disables or deletes: the disables guard
+                // weighs those; earlier leavers' removals count as any other.
+                if matches!(cx.standing[e], Standing::Leaver { now: true } | Standing::Gone) {
                     leavers += 1;
                 }
-                remove.push(self.entry_member(e, raw, cx));
+                remove.push(self.entry_member(e, cx));
             } else if let Some(k) = cx.group_ids.get(m) {
                 // A nested group of this definition no longer under this one.
                 if def.nesting && def.owns_key(cx.owner, k) && !wanted_groups.contains(k) {
@@ -478,16 +545,24 @@ impl Planner<'_> {
                 }
             }
         }
-        // Members that stay while a row gives their entry a new DN.
-        let follow: Vec<Member> = current
+        // Members that stay while a row gives their entry a new DN, and nested groups
+        // that stay while this plan renames them.
+        let mut follow: Vec<Member> = current
             .iter()
-            .zip(group_members_sorted(kind, group))
-            .filter_map(|(m, raw)| {
+            .filter_map(|m| {
                 let &e = cx.entries.get(m)?;
                 (cx.moves.contains(&e) && (wanted_entries.contains(&e) || held.contains(&e)))
-                    .then(|| self.entry_member(e, raw, cx))
+                    .then(|| self.entry_member(e, cx))
             })
             .collect();
+        for (m, raw) in current.iter().zip(group_members_sorted(kind, group)) {
+            if let Some(k) = cx.group_ids.get(m)
+                && cx.renamed.contains(m)
+                && wanted_groups.contains(k)
+            {
+                follow.push(Member { person: None, id: Some(raw), group: Some((*k).to_owned()) });
+            }
+        }
         let renamed_from = (group.name != want.name).then(|| group.name.clone());
         let members = current.len() + add.len() - remove.len();
         let mut reasons = vec![describe(def)];
@@ -543,6 +618,8 @@ struct Cx<'a> {
     moves: &'a BTreeSet<usize>,
     /// Where each live entry stands after the rows.
     standing: &'a [Standing],
+    /// Member keys of the LDAP groups this plan renames (their DN changes).
+    renamed: &'a BTreeSet<String>,
 }
 
 /// A group's members as read, in the order of their member keys (one each).
@@ -605,6 +682,77 @@ fn skip_taken(
     }
 }
 
+/// Creates and renames that would give one name to two groups (two definitions or
+/// values naming alike, or a rename onto a group that exists) are left out: a create is
+/// skipped, a rename is not made (its member changes are). Names compare without regard
+/// to case, as directories do.
+fn skip_name_clashes(rows: &mut [GroupRow], live: &[Group]) {
+    let mut claims: HashMap<String, usize> = HashMap::new();
+    let named = |r: &GroupRow| matches!(r.action, GroupAction::Create) || r.renamed_from.is_some();
+    for r in rows.iter().filter(|r| named(r)) {
+        *claims.entry(r.name.to_lowercase()).or_default() += 1;
+    }
+    let existing: HashMap<String, &str> =
+        live.iter().map(|g| (g.name.to_lowercase(), g.id.as_str())).collect();
+    for r in rows.iter_mut().filter(|r| named(r)) {
+        let name = r.name.to_lowercase();
+        let twice = claims.get(&name).is_some_and(|n| *n > 1);
+        // A rename onto another existing group (not onto itself, by case only).
+        let taken =
+            r.renamed_from.is_some() && existing.get(&name).is_some_and(|id| Some(*id) != r.group.as_deref());
+        if !twice && !taken {
+            continue;
+        }
+        let why = if twice {
+            format!(
+                "another group of this plan would be named `{}` too: make the names of the definitions or values differ",
+                r.name
+            )
+        } else {
+            format!("a group named `{}` exists already", r.name)
+        };
+        if r.action == GroupAction::Create {
+            r.action = GroupAction::Skip;
+            r.members = 0;
+            r.add.clear();
+            r.reasons.push(format!("not created: {why}"));
+        } else if let Some(before) = r.renamed_from.take() {
+            r.warnings.push(format!("not renamed from `{before}`: {why}"));
+            r.name = before;
+            r.reasons.retain(|x| !x.starts_with("renamed"));
+            if r.add.is_empty() && r.remove.is_empty() && r.follow.is_empty() {
+                r.action = GroupAction::Noop;
+            }
+        }
+    }
+}
+
+/// Nested groups a row adds that this plan does not create (their create is skipped)
+/// and that do not exist: left out, so the parent's row settles.
+fn drop_unmade_nested(rows: &mut [GroupRow]) {
+    let made: BTreeSet<String> =
+        rows.iter().filter(|r| r.action == GroupAction::Create).map(|r| r.key.clone()).collect();
+    for r in rows.iter_mut().filter(|r| matches!(r.action, GroupAction::Create | GroupAction::Update)) {
+        let before = r.add.len();
+        r.add.retain(|m| m.group.as_ref().is_none_or(|k| m.id.is_some() || made.contains(k)));
+        let dropped = before - r.add.len();
+        if dropped > 0 {
+            r.members -= dropped;
+            r.warnings.push(format!(
+                "{dropped} nested group(s) are not added: they are not created in this plan (see their rows)"
+            ));
+            if r.action == GroupAction::Update
+                && r.add.is_empty()
+                && r.remove.is_empty()
+                && r.follow.is_empty()
+                && r.renamed_from.is_none()
+            {
+                r.action = GroupAction::Noop;
+            }
+        }
+    }
+}
+
 /// Counts per action.
 fn summarize(rows: &[GroupRow]) -> GroupSummary {
     let mut s = GroupSummary::default();
@@ -635,8 +783,9 @@ pub(super) fn limits_exceeded(plan: &GroupPlan) -> Vec<String> {
         if removed as u64 <= plan.member_removals_allowed {
             continue;
         }
-        // `members` counts after the row: members = before + added - removed.
-        let before = (r.members + r.remove.len()).saturating_sub(r.add.len()).max(removed);
+        // `members` counts after the row: members = before + added - removed; the
+        // share is of the members who are not leaving in this plan.
+        let before = (r.members + r.remove.len()).saturating_sub(r.add.len() + r.leavers).max(removed);
         let share = removed as f64 * 100.0 / before as f64;
         if share > plan.max_member_removal_percent {
             out.push(format!(

@@ -321,7 +321,14 @@ impl LdapDirectory {
                 .filter(|v| !(g.placeholder() && is_placeholder(v)))
                 .filter(|v| seen.insert(canonical(Compare::Dn, v)))
                 .collect();
-            let key = attribute(&entry.attrs, g.key).first().cloned();
+            // A multi-valued key attribute (`businessCategory`) may hold other values
+            // beside hrsync's key: the key is the one that reads as one.
+            let values = attribute(&entry.attrs, g.key);
+            let key = values
+                .iter()
+                .find(|v| v.trim().starts_with(crate::config::groups::KEY_PREFIX))
+                .or(values.first())
+                .cloned();
             let name = group_name(&entry.dn, attribute(&entry.attrs, "cn"));
             groups.push(Group { id: entry.dn, name, key, members });
         }

@@ -150,7 +150,14 @@ impl ScimDirectory {
     fn to_group(resource: &Json, key: &Path) -> Option<Group> {
         let id = resource.get("id")?.as_str()?.to_owned();
         let name = resource.get("displayName").and_then(Json::as_str).unwrap_or_default().to_owned();
-        let key = key.get(resource).as_ref().and_then(Value::first).map(str::to_owned);
+        // A multi-valued key attribute may hold other values beside hrsync's key.
+        let key = key.get(resource).as_ref().and_then(|v| {
+            v.values()
+                .iter()
+                .find(|s| s.trim().starts_with(crate::config::groups::KEY_PREFIX))
+                .or(v.values().first())
+                .cloned()
+        });
         let members = resource
             .get("members")
             .and_then(Json::as_array)

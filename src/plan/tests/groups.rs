@@ -266,3 +266,59 @@ fn group_definitions_are_checked_against_the_repository() {
     let plan = Case::new(vec![person("E1", "Sales")], Vec::new()).config(bare).plan();
     assert!(plan.groups.is_none());
 }
+
+#[test]
+fn an_entry_kept_disabled_stays_a_member_and_a_leaver_in_grace_gains_no_group() {
+    let f = Fixture::new()
+        .directory("leavers: { action: disable, grace_days: 0", "groups: {}\nleavers: { action: disable, grace_days: 5")
+        .with("groups/departments.yaml", DEPARTMENTS)
+        .with(
+            "overrides.yaml",
+            "version: 1\noverrides:\n  - person: { employee_number: E1 }\n    keep_disabled: true\n    reason: under investigation\n",
+        );
+    let mut leaving = person("E2", "IT");
+    leaving.employment_status = Some(EmploymentStatus::Terminated);
+    let people = vec![person("E1", "Sales"), leaving];
+    let mut case = Case::new(people, vec![entry_in("E1", "Sales"), entry_in("E2", "Sales")]).config(f);
+    // E2 moved to IT while leaving: still in Sales' group, and not added to IT's.
+    case.groups = Some(vec![
+        group("g-sales", "dept-sales", Some("hrsync:t/d:departments:sales"), &["E1", "E2"]),
+        group("g-it", "dept-it", Some("hrsync:t/d:departments:it"), &[]),
+    ]);
+    let plan = case.plan();
+    assert!(
+        groups_of(&plan).iter().all(|r| r.add.is_empty() && r.remove.is_empty()),
+        "{:#?}",
+        groups_of(&plan)
+    );
+    // Next run, E1's entry is disabled: still a member, nothing to do.
+    let mut off = entry_in("E1", "Sales");
+    off.enabled = false;
+    case.live[0] = off;
+    let plan = case.plan();
+    assert!(groups_of(&plan).iter().all(|r| r.remove.is_empty()), "{:#?}", groups_of(&plan));
+}
+
+#[test]
+fn two_groups_of_one_name_are_never_created_and_a_key_carried_twice_is_named() {
+    // `| lower` makes "Sales" and "SALES " one value; `| ascii` makes "Müller" and
+    // "Muller" two values of one name.
+    let per = "version: 1\nper: team\nname: \"team-{{ value | ascii | lower }}\"\n";
+    let people = vec![
+        Person { team: Some("Müller".into()), ..Person::test("E1") },
+        Person { team: Some("Muller".into()), ..Person::test("E2") },
+    ];
+    let mut case = Case::new(people, vec![]).config(fixture(&[("teams", per)]));
+    case.groups = Some(vec![
+        group("g1", "other", Some("hrsync:t/d:teams:x"), &[]),
+        group("g2", "other-copy", Some("hrsync:t/d:teams:x"), &[]),
+    ]);
+    let plan = case.plan();
+    let muller: Vec<&GroupRow> = groups_of(&plan).iter().filter(|r| r.name == "team-muller").collect();
+    assert_eq!(muller.len(), 2, "{:#?}", groups_of(&plan));
+    assert!(muller.iter().all(|r| r.action == GroupAction::Skip), "{muller:#?}");
+    assert!(muller[0].reasons.join(" ").contains("another group of this plan would be named"), "{muller:#?}");
+    let copy = group_row(&plan, "other-copy");
+    assert_eq!(copy.action, GroupAction::Skip);
+    assert!(copy.reasons[0].contains("another group (`g1`) carries the same key"), "{copy:#?}");
+}
