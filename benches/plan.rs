@@ -2,7 +2,10 @@
 //! existing entries. Prints parse time, plan time, their ratio and peak memory; it
 //! checks nothing, so noisy machines cannot make it fail (see BENCHMARKS.md).
 //!
-//! `cargo bench --bench plan` (100,000 people), or `cargo bench --bench plan -- 20000`.
+//! `cargo bench --bench plan` (100,000 people), or `cargo bench --bench plan -- 20000`;
+//! `-- --groups` adds groups (one per org unit, nested; one per location; one of
+//! everyone) that the directory holds as the last sync left them, with 1 % of the people
+//! moved to another unit since.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, missing_docs)]
 
@@ -20,7 +23,7 @@ use mimalloc::MiMalloc;
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 use hrsync::config::files::{RepoFiles, WorkTree};
-use hrsync::directory::Entry;
+use hrsync::directory::{Entry, Group};
 use hrsync::model::{Attributes, Names, Value};
 use hrsync::plan::{self, PlanInput, SourceHealth, SourceStatus};
 use hrsync::run::hash_inputs;
@@ -28,9 +31,41 @@ use hrsync::source::{self, Fetch, FetchRequest};
 use hrsync::state::Snapshot;
 use hrsync::transform::merge::{self, SourceRecords};
 
+/// The group definitions of `--groups`.
+const GROUPS: [(&str, &str); 3] = [
+    ("units", "version: 1\nper: org_unit\nname: \"unit-{{ value | lower }}\"\nnesting: true\n"),
+    ("locations", "version: 1\nper: work_location\nname: \"site-{{ value | ascii | lower }}\"\n"),
+    ("everyone", "version: 1\nname: everyone\n"),
+];
+
+/// The groups the directory holds after the last sync: every entry in its unit's,
+/// its location's and everyone's group, except 1 % still in the unit they left.
+fn groups_of(hr: &common::Hr) -> Vec<Group> {
+    let key = |def: &str, value: &str| format!("hrsync:bench/corp:{def}:{}", value.to_lowercase());
+    let mut by_key: BTreeMap<String, Group> = BTreeMap::new();
+    let mut put = |key: String, name: String, member: &str| {
+        by_key
+            .entry(key.clone())
+            .or_insert_with(|| Group { id: key.clone(), name, key: Some(key), members: Vec::new() })
+            .members
+            .push(member.to_owned());
+    };
+    for (i, p) in hr.people.iter().enumerate() {
+        if p.contractor || p.joiner {
+            continue;
+        }
+        // One in a hundred moved since the last sync: still in the unit they left.
+        let unit = if i % 100 == 7 { "U0" } else { p.unit.as_str() };
+        put(key("units", unit), format!("unit-{}", unit.to_lowercase()), &p.number);
+        put(key("locations", p.location), format!("site-{}", ascii(p.location).to_lowercase()), &p.number);
+        put(key("everyone", "").trim_end_matches(':').to_owned(), "everyone".to_owned(), &p.number);
+    }
+    by_key.into_values().collect()
+}
+
 /// Generates the people CSV, the org units CSV, and the entries a directory would hold
 /// after the last sync (with some drift, leavers and joiners, like a normal day).
-fn generate(n: usize) -> (String, String, Vec<Entry>) {
+fn generate(n: usize) -> (String, String, Vec<Entry>, common::Hr) {
     let hr = common::generate(n);
     let mut entries = Vec::with_capacity(n);
     let mut uids: BTreeSet<String> = BTreeSet::new();
@@ -72,7 +107,7 @@ fn generate(n: usize) -> (String, String, Vec<Entry>) {
         let attributes = Attributes::from_map(attrs, &mut names);
         entries.push(Entry { id: p.number.clone(), attributes, enabled: true, revision: Some("1".into()) });
     }
-    (hr.csv, hr.units, entries)
+    (hr.csv.clone(), hr.units.clone(), entries, hr)
 }
 
 /// Parses entries the way the embedded directory reads them: attribute maps whose
@@ -123,17 +158,27 @@ fn main() {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(3)
         .max(1);
+    let with_groups = args.iter().any(|a| a == "--groups");
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    for dir in ["sources", "filters", "directories"] {
+    for dir in ["sources", "filters", "directories", "groups"] {
         std::fs::create_dir_all(root.join(dir)).unwrap();
     }
     std::fs::write(root.join("hrsync.yaml"), WORKSPACE).unwrap();
     std::fs::write(root.join("filters/staff.yaml"), FILTER).unwrap();
     std::fs::write(root.join("sources/hr.yaml"), SOURCE).unwrap();
-    std::fs::write(root.join("directories/corp.yaml"), DIRECTORY).unwrap();
+    if with_groups {
+        std::fs::write(root.join("directories/corp.yaml"), format!("{DIRECTORY}groups: {{}}\n")).unwrap();
+        for (name, text) in GROUPS {
+            std::fs::write(root.join(format!("groups/{name}.yaml")), text).unwrap();
+        }
+    } else {
+        std::fs::write(root.join("directories/corp.yaml"), DIRECTORY).unwrap();
+    }
     let t = Instant::now();
-    let (csv, units, generated_entries) = generate(n);
+    let (csv, units, generated_entries, hr) = generate(n);
+    let live_groups = if with_groups { Some(groups_of(&hr)) } else { None };
+    drop(hr);
     std::fs::write(root.join("people.csv"), &csv).unwrap();
     std::fs::write(root.join("units.csv"), &units).unwrap();
     // The directory's entries as a directory hands them over: a JSON document (the
@@ -207,8 +252,8 @@ fn main() {
             inputs_hash: &inputs_hash,
             sources: &sources,
             live: &live,
-            groups: None,
-            org_units: &[],
+            groups: live_groups.as_deref(),
+            org_units: &snapshot.org_units,
             held_elsewhere: &Default::default(),
             now: "2026-11-22T09:00:00Z".parse().unwrap(),
             timers: &BTreeMap::new(),
@@ -244,6 +289,13 @@ fn main() {
         s.noop,
         plan.status.as_str()
     );
+    if let Some(g) = &plan.groups {
+        let s = &g.summary;
+        println!(
+            "groups: {} owned; {} create, {} update, {} delete, {} skip, {} unchanged; {} members added, {} removed",
+            g.owned, s.create, s.update, s.delete, s.skip, s.noop, s.members_added, s.members_removed
+        );
+    }
     println!("generate data       {:>9.1} ms (not measured below)", ms(generated));
     println!(
         "parse (best of {rounds})   {:>9.1} ms (people {:.1} ms, entries the rest)",
