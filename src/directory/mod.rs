@@ -315,12 +315,12 @@ pub trait Directory: Send + Sync {
 /// How members of a group are compared in a directory of `kind`: LDAP DNs as DNs (case
 /// and spacing around separators ignored), Graph ids without regard to case, SCIM and
 /// file ids byte for byte.
-pub fn member_key(kind: &DirectoryKind, id: &str) -> String {
+pub fn member_key<'a>(kind: &DirectoryKind, id: &'a str) -> std::borrow::Cow<'a, str> {
     use crate::model::value::{Compare, canonical};
     match kind {
-        DirectoryKind::Ldap(_) => canonical(Compare::Dn, id),
-        DirectoryKind::Entraid(_) => canonical(Compare::IgnoreCase, id),
-        DirectoryKind::Scim(_) | DirectoryKind::File(_) => id.to_owned(),
+        DirectoryKind::Ldap(_) => canonical(Compare::Dn, id).into(),
+        DirectoryKind::Entraid(_) => canonical(Compare::IgnoreCase, id).into(),
+        DirectoryKind::Scim(_) | DirectoryKind::File(_) => id.into(),
     }
 }
 

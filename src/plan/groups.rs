@@ -16,7 +16,10 @@
 //! This module owns group rows and their guard. It must not decide anything about
 //! people: it reads their fates and rows.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
 
 use super::diff::Planner;
 use super::lifecycle::Fate;
@@ -82,7 +85,7 @@ impl Planner<'_> {
             .collect();
 
         // The live entries by member key, the live groups by key and by name.
-        let entries: HashMap<String, usize> =
+        let entries: HashMap<Cow<'_, str>, usize> =
             self.input.live.iter().enumerate().map(|(e, entry)| (member_key(kind, &entry.id), e)).collect();
         // Groups by key; of two carrying one key (a create retried by hand), the first by
         // id is the one hrsync manages, the others are skipped with a word.
@@ -103,56 +106,57 @@ impl Planner<'_> {
             })
             .collect();
         let by_name: HashMap<String, &Group> = live.iter().map(|g| (g.name.to_lowercase(), g)).collect();
-        let group_ids: HashMap<String, &str> =
+        let group_ids: HashMap<Cow<'_, str>, &str> =
             owned.iter().map(|(k, g)| (member_key(kind, &g.id), *k)).collect();
 
-        let mut renamed: BTreeSet<String> = BTreeSet::new();
-        let cx = Cx {
-            renamed: &BTreeSet::new(),
-            entries: &entries,
-            group_ids: &group_ids,
-            person_of: &person_of,
-            owned: &owned,
-            owner: &owner,
-            moves: &moves,
-            standing: &standing,
-        };
         let mut out: Vec<GroupRow> = Vec::new();
-        let all_wanted: Vec<BTreeMap<String, Wanted>> =
-            defs.iter().map(|def| self.wanted(def, &owner, &standing, &joiners)).collect();
-        // LDAP groups this plan renames get a new DN: the groups they are nested in
-        // follow it.
-        if matches!(kind, DirectoryKind::Ldap(_)) {
-            for wanted in &all_wanted {
-                for (key, want) in wanted {
+        // One definition's groups at a time (a group nests only groups of its own
+        // definition).
+        for def in &defs {
+            let wanted = self.wanted(def, &owner, &standing, &joiners);
+            // LDAP groups this plan renames get a new DN: the groups they are nested in
+            // follow it.
+            let mut renamed: BTreeSet<String> = BTreeSet::new();
+            if matches!(kind, DirectoryKind::Ldap(_)) {
+                for (key, want) in &wanted {
                     if let Some(g) = owned.get(key.as_str()).filter(|g| g.name != want.name) {
-                        renamed.insert(member_key(kind, &g.id));
+                        renamed.insert(member_key(kind, &g.id).into_owned());
                     }
                 }
             }
-        }
-        let cx = Cx { renamed: &renamed, ..cx };
-        for (def, wanted) in defs.iter().zip(all_wanted) {
+            let cx = Cx {
+                renamed: &renamed,
+                entries: &entries,
+                group_ids: &group_ids,
+                person_of: &person_of,
+                owned: &owned,
+                owner: &owner,
+                moves: &moves,
+                standing: &standing,
+            };
             // People whose membership in this definition's groups is held: a withheld
             // field, or a filter that cannot decide.
-            let held: BTreeSet<usize> = (0..self.input.live.len())
-                .filter(|e| match standing[*e] {
-                    Standing::Member(i) => self.held_for(def, i),
+            let held: Vec<bool> = standing
+                .iter()
+                .map(|s| match s {
+                    Standing::Member(i) => self.held_for(def, *i),
                     Standing::Hold | Standing::Leaving => true,
                     Standing::Leaver { .. } => def.leavers == GroupLeavers::Keep,
                     Standing::Gone => false,
                 })
                 .collect();
-            for (key, want) in &wanted {
-                let row = match owned.get(key.as_str()) {
+            // Groups are independent of each other: their rows are made on every core.
+            let rows: Vec<GroupRow> = wanted
+                .par_iter()
+                .map(|(key, want)| match owned.get(key.as_str()) {
                     Some(group) => self.group_update(def, key, want, group, &held, &cx),
                     None => match by_name.get(&want.name.to_lowercase()) {
                         Some(other) => skip_taken(def, key, want, other, settings, &owner),
                         None => self.group_create(def, key, want, &cx),
                     },
-                };
-                out.push(row);
-            }
+                })
+                .collect();
+            out.extend(rows);
             // Groups of this definition no longer wanted: emptied of what is hrsync's,
             // deleted once empty if the definition says so.
             for (key, group) in
@@ -372,17 +376,29 @@ impl Planner<'_> {
         };
         // The value of each key, as first spelled, for nesting.
         let mut values: BTreeMap<String, String> = BTreeMap::new();
+        // Each value as spelled, once: its group's key, or none when its name renders
+        // empty (values repeat: a few thousand units for a hundred thousand people).
+        let mut seen: HashMap<Option<String>, Option<String>> = HashMap::new();
         let mut add = |out: &mut BTreeMap<String, Wanted>, i: usize, want: Want| {
             if self.held_for(def, i) {
                 return;
             }
             let Some(value) = self.member_value(def, i) else { return };
+            if let Some(known) = seen.get(&value) {
+                if let Some(w) = known.as_ref().and_then(|k| out.get_mut(k)) {
+                    w.members.insert(want);
+                }
+                return;
+            }
             let key = def.key(owner, value.as_deref());
             let unit_name = value
                 .as_deref()
                 .and_then(|v| units.get(v).map(|u| u.name.as_str()))
                 .or(self.people[i].org_unit_name.as_deref());
-            let Some(name) = def.group_name(value.as_deref(), unit_name) else { return };
+            let Some(name) = def.group_name(value.as_deref(), unit_name) else {
+                seen.insert(value, None);
+                return;
+            };
             match out.get_mut(&key) {
                 // Values that differ in case only are one group: its name is the
                 // first of their names in sort order, whatever order people come in.
@@ -396,9 +412,10 @@ impl Planner<'_> {
                     if let Some(v) = &value {
                         values.insert(key.clone(), v.clone());
                     }
-                    out.insert(key, Wanted { name, members: BTreeSet::from([want]) });
+                    out.insert(key.clone(), Wanted { name, members: BTreeSet::from([want]) });
                 }
             }
+            seen.insert(value, Some(key));
         };
         for (e, s) in standing.iter().enumerate() {
             if let Standing::Member(i) = s {
@@ -497,19 +514,22 @@ impl Planner<'_> {
         key: &str,
         want: &Wanted,
         group: &Group,
-        held: &BTreeSet<usize>,
+        held: &[bool],
         cx: &Cx<'_>,
     ) -> GroupRow {
         let kind = &self.dir.kind;
-        let current: BTreeSet<String> = group.members.iter().map(|m| member_key(kind, m)).collect();
+        // The members as read, one each by member key, in key order.
+        let read = group_members_sorted(kind, group);
+        let current: std::collections::HashSet<&str> = read.iter().map(|(k, _)| k.as_ref()).collect();
         let mut add = Vec::new();
         for w in &want.members {
             let present = match w {
-                Want::Entry(e) => current.contains(&member_key(kind, &self.input.live[*e].id)),
+                Want::Entry(e) => current.contains(member_key(kind, &self.input.live[*e].id).as_ref()),
                 Want::New(_) => false,
-                Want::Group(k) => {
-                    cx.owned.get(k.as_str()).is_some_and(|g| current.contains(&member_key(kind, &g.id)))
-                }
+                Want::Group(k) => cx
+                    .owned
+                    .get(k.as_str())
+                    .is_some_and(|g| current.contains(member_key(kind, &g.id).as_ref())),
             };
             if !present {
                 add.push(self.member(w, cx));
@@ -527,9 +547,9 @@ impl Planner<'_> {
             .collect();
         let mut remove = Vec::new();
         let mut leavers = 0;
-        for (m, raw) in current.iter().zip(group_members_sorted(kind, group)) {
-            if let Some(&e) = cx.entries.get(m) {
-                if wanted_entries.contains(&e) || held.contains(&e) {
+        for (m, raw) in &read {
+            if let Some(&e) = cx.entries.get(m.as_ref()) {
+                if wanted_entries.contains(&e) || held[e] {
                     continue;
                 }
                 // Only the leavers this plan disables or deletes: the disables guard
@@ -538,29 +558,36 @@ impl Planner<'_> {
                     leavers += 1;
                 }
                 remove.push(self.entry_member(e, cx));
-            } else if let Some(k) = cx.group_ids.get(m) {
+            } else if let Some(k) = cx.group_ids.get(m.as_ref()) {
                 // A nested group of this definition no longer under this one.
                 if def.nesting && def.owns_key(cx.owner, k) && !wanted_groups.contains(k) {
-                    remove.push(Member { person: None, id: Some(raw.clone()), group: Some((*k).to_owned()) });
+                    remove.push(Member {
+                        person: None,
+                        id: Some((*raw).to_owned()),
+                        group: Some((*k).to_owned()),
+                    });
                 }
             }
         }
         // Members that stay while a row gives their entry a new DN, and nested groups
         // that stay while this plan renames them.
-        let mut follow: Vec<Member> = current
-            .iter()
-            .filter_map(|m| {
-                let &e = cx.entries.get(m)?;
-                (cx.moves.contains(&e) && (wanted_entries.contains(&e) || held.contains(&e)))
-                    .then(|| self.entry_member(e, cx))
-            })
-            .collect();
-        for (m, raw) in current.iter().zip(group_members_sorted(kind, group)) {
-            if let Some(k) = cx.group_ids.get(m)
-                && cx.renamed.contains(m)
-                && wanted_groups.contains(k)
-            {
-                follow.push(Member { person: None, id: Some(raw), group: Some((*k).to_owned()) });
+        let mut follow: Vec<Member> = Vec::new();
+        if !cx.moves.is_empty() || !cx.renamed.is_empty() {
+            for (m, raw) in &read {
+                if let Some(&e) = cx.entries.get(m.as_ref()) {
+                    if cx.moves.contains(&e) && (wanted_entries.contains(&e) || held[e]) {
+                        follow.push(self.entry_member(e, cx));
+                    }
+                } else if let Some(k) = cx.group_ids.get(m.as_ref())
+                    && cx.renamed.contains(m.as_ref())
+                    && wanted_groups.contains(k)
+                {
+                    follow.push(Member {
+                        person: None,
+                        id: Some((*raw).to_owned()),
+                        group: Some((*k).to_owned()),
+                    });
+                }
             }
         }
         let renamed_from = (group.name != want.name).then(|| group.name.clone());
@@ -608,8 +635,8 @@ impl Planner<'_> {
 /// What the rows of one plan share: live entries by member key, owned groups by member
 /// key and by key, and whose entry each live entry is.
 struct Cx<'a> {
-    entries: &'a HashMap<String, usize>,
-    group_ids: &'a HashMap<String, &'a str>,
+    entries: &'a HashMap<Cow<'a, str>, usize>,
+    group_ids: &'a HashMap<Cow<'a, str>, &'a str>,
     person_of: &'a [Option<usize>],
     owned: &'a BTreeMap<&'a str, &'a Group>,
     /// `<workspace>/<directory>`: whose keys are ours.
@@ -622,13 +649,13 @@ struct Cx<'a> {
     renamed: &'a BTreeSet<String>,
 }
 
-/// A group's members as read, in the order of their member keys (one each).
-fn group_members_sorted(kind: &DirectoryKind, group: &Group) -> Vec<String> {
-    let mut by_key: BTreeMap<String, &String> = BTreeMap::new();
-    for m in &group.members {
-        by_key.entry(member_key(kind, m)).or_insert(m);
-    }
-    by_key.into_values().cloned().collect()
+/// A group's members as read, with their member keys, one each, in key order.
+fn group_members_sorted<'g>(kind: &DirectoryKind, group: &'g Group) -> Vec<(Cow<'g, str>, &'g str)> {
+    let mut out: Vec<(Cow<'g, str>, &'g str)> =
+        group.members.iter().map(|m| (member_key(kind, m), m.as_str())).collect();
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
 }
 
 /// What a definition is, as a row's first reason.
