@@ -82,6 +82,13 @@ fn the_example_groups_follow_a_department_change_a_rename_and_hold_a_mass_remova
     assert_eq!(groups["dept-engineering"].len(), 4);
     let again = ldap_hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "nothing left to do: {again:?}");
+    let online = ldap_hrsync(&ex, NOW, &["validate", "--online"]);
+    assert!(
+        online
+            .stdout
+            .contains("directory `corp` groups: ok, 19 groups read, 19 of them this configuration's"),
+        "{online:?}"
+    );
 
     // One person of Platform moves to Apps: one remove and one add, nothing else.
     let platform: Vec<String> = groups["dept-platform"].clone();

@@ -139,6 +139,7 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
             Ok(problems) => dir.read_page(None).await.map(|page| (page.entries.len(), problems)),
             Err(e) => Err(e),
         };
+        let reached = checked.is_ok();
         match checked {
             Ok((n, None)) => {
                 println!("directory `{}`: ok, first page has {n} entries (no schema to check against)", d.id)
@@ -157,6 +158,30 @@ pub(super) async fn validate(g: &Global, online: bool) -> Result<ExitCode> {
             Err(e) => {
                 failed = true;
                 println!("directory `{}`: FAILED: {}", d.id, error_chain(&e));
+            }
+        }
+        // Its groups, where it keeps groups (and the directory could be read: its
+        // error is said once): a service account may read users and not groups, and a
+        // run would then leave the groups alone.
+        if d.groups.is_some() && reached {
+            let owner = crate::config::Marker::owner(&run.config.workspace.name, d.id.as_str());
+            let mine = crate::config::groups::owner_prefix(&owner);
+            match dir.read_groups().await {
+                Ok(groups) => {
+                    let owned = groups
+                        .iter()
+                        .filter(|g| g.key.as_deref().is_some_and(|k| k.starts_with(&mine)))
+                        .count();
+                    println!(
+                        "directory `{}` groups: ok, {} groups read, {owned} of them this configuration's",
+                        d.id,
+                        groups.len()
+                    );
+                }
+                Err(e) => {
+                    failed = true;
+                    println!("directory `{}` groups: FAILED: {}", d.id, error_chain(&e));
+                }
             }
         }
     }
