@@ -265,3 +265,28 @@ fn a_department_change_in_entra_id_is_one_member_reference_removed_and_one_bound
     assert!(bound[0].as_str().unwrap().ends_with(&format!("/directoryObjects/{mover}")), "{bound:?}");
     assert!(members("dept-finanzen").contains(&mover));
 }
+
+#[test]
+fn groups_the_service_may_not_read_hold_back_no_account() {
+    let server = ScimServer::start();
+    // The SCIM service refuses its groups to this client, nothing else.
+    let proxy = Proxy::start(server.port, |_, method, path| {
+        if method == "GET" && path.starts_with("/Groups") { Fault::Refuse(403) } else { Fault::None }
+    });
+    let ex = Example::with_directory("scim.yaml", &[("https://app.acme.example/scim/v2", &proxy.url())]);
+    let out = ex.run_with(("SCIM_TOKEN", TOKEN), NOW, &["run"]);
+    let job = json(&out.stdout);
+    let corp = &job["directories"]["corp"];
+    assert_eq!(corp["created"], 143, "{out:?}");
+    assert_eq!(corp["status"], "warning", "{out:?}");
+    assert!(corp.get("groups").is_none(), "{corp:#}");
+    let warnings = corp["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().starts_with("the directory's groups could not be read (")),
+        "{corp:#}"
+    );
+    assert!(server.groups().is_empty(), "no group written");
+    assert!(proxy.received("POST", "/Groups").is_empty() && proxy.received("PATCH", "/Groups").is_empty());
+}

@@ -238,6 +238,7 @@ impl Planner<'_> {
             max_member_removal_percent: self.dir.safety.max_group_member_removal_percent,
             member_removals_allowed: self.dir.safety.group_member_removals_allowed,
             max_delete_percent: self.dir.safety.max_group_delete_percent,
+            not_read: None,
             rows: out,
             // As the rows' entry ids: a DN, a file id or a user's id names a person.
             members_personal: true,

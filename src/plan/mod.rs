@@ -111,6 +111,10 @@ pub struct GroupPlan {
     pub member_removals_allowed: u64,
     /// Limit on groups deleted, percent of the owned groups.
     pub max_delete_percent: f64,
+    /// Why the directory's groups could not be read, when they could not: the plan
+    /// then has no group rows and leaves every group alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_read: Option<String>,
     /// One row per group that changes or needs a word (and, with `--unchanged`, per
     /// group up to date), creates first, then changes, then deletes, by name.
     pub rows: Vec<GroupRow>,

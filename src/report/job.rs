@@ -157,10 +157,19 @@ impl DirectoryResult {
                 }
             }
         }
+        let groups_not_read = plan.groups.as_ref().is_some_and(|g| g.not_read.is_some());
+        if let Some(why) = plan.groups.as_ref().and_then(|g| g.not_read.as_ref()) {
+            result
+                .warnings
+                .push(format!("the directory's groups could not be read ({why}): groups were left alone"));
+            result.groups = None;
+        }
         if matches!(plan.status, PlanStatus::Blocked | PlanStatus::Failed) {
             result.status = JobStatus::Failed;
             result.reason.get_or_insert_with(|| plan.blocked_by.join("; "));
-        } else if result.status == JobStatus::Completed && (result.failed > 0 || result.skipped_rows > 0) {
+        } else if result.status == JobStatus::Completed
+            && (result.failed > 0 || result.skipped_rows > 0 || groups_not_read)
+        {
             result.status = JobStatus::Warning;
         }
         result

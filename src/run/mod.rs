@@ -270,16 +270,18 @@ impl Run {
             },
             Err(e) => Err(e),
         };
+        let mut groups_not_read: Option<String> = None;
         // Groups are read only where groups are kept, after the entries. Groups that
-        // cannot be read (a service account without the right) hold back no one's
-        // account: the plan has no group rows, and nothing is written to groups.
+        // cannot be read (a service account without the right, which a directory may
+        // answer as it answers an outage) hold back no one's account: the plan has no
+        // group rows, and nothing is written to groups.
         let read = match read {
             Ok((live, elsewhere)) if config.groups.is_some() => match directory.read_groups().await {
                 Ok(groups) => Ok((live, elsewhere, Some(groups))),
-                Err(e @ crate::directory::DirectoryError::Unavailable { .. }) => Err(e),
                 Err(e) => {
                     let said = crate::plan::pii::Pii::Masked(None).message(&error_chain(&e), None);
                     warn!(directory = %config.id, kind = e.label(), error = %said, "cannot read the directory's groups: this plan leaves groups alone");
+                    groups_not_read = Some(said);
                     Ok((live, elsewhere, None))
                 }
             },
@@ -319,6 +321,16 @@ impl Run {
                     list_unchanged: options.list_unchanged,
                 });
                 show_read_warnings(&mut plan, &directory.read_warnings());
+                if let Some(reason) = groups_not_read {
+                    plan.groups = Some(plan::GroupPlan {
+                        max_member_removal_percent: config.safety.max_group_member_removal_percent,
+                        member_removals_allowed: config.safety.group_member_removals_allowed,
+                        max_delete_percent: config.safety.max_group_delete_percent,
+                        not_read: Some(reason),
+                        members_personal: true,
+                        ..Default::default()
+                    });
+                }
                 // Who approved what is in git: the commit that added the allowance.
                 if let Some(plan::ApprovedBy::Allowance { index, commit, .. }) = &mut plan.approved_by
                     && let Some(a) = self.config.workspace.allowances.iter().find(|a| a.index == *index)

@@ -395,6 +395,15 @@ fn write_groups(out: &mut String, g: &crate::plan::GroupPlan, room: Option<Room<
     }
     writeln!(out, "### Groups")?;
     writeln!(out)?;
+    if let Some(why) = &g.not_read {
+        writeln!(
+            out,
+            "The directory's groups could not be read ({}): this plan leaves every group alone.",
+            prose(why)
+        )?;
+        writeln!(out)?;
+        return Ok(());
+    }
     writeln!(
         out,
         "| create | update | rename | delete | skip | unchanged | members added | members removed |"
