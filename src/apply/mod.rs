@@ -263,11 +263,12 @@ impl Ids {
     }
 }
 
-/// Applies the group rows after the rows of people: creates (children's groups before
-/// their parents' where nested), then changes, then deletes, one at a time. A member
-/// whose entry was not created is left for the next run; a removal names the entry by
-/// the id it had and the one it has after the rows, so a renamed entry leaves as it
-/// should whether or not the server rewrote its membership.
+/// Applies the group rows after the rows of people, one at a time: renames, then
+/// creates (children's groups before their parents' where nested), then the other
+/// changes, then deletes. A member whose entry was not created is left for the next
+/// run; a removal names the entry by the id it had and the one it has after the rows,
+/// and a member that stays under a new DN (`follow`) is swapped, so a renamed entry
+/// comes out right whether or not the server rewrote its membership.
 async fn apply_groups(
     plan: &Plan,
     rows: &[GroupRow],
