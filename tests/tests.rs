@@ -11,6 +11,7 @@ mod ci_workflow;
 mod cli;
 mod connectors;
 mod daemon;
+mod deploy;
 mod directory_groups;
 mod entraid;
 mod example;
