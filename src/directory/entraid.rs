@@ -465,36 +465,14 @@ impl Directory for EntraDirectory {
             body.insert("mailNickname".into(), json!(mail_nickname(&upn)));
         }
         let body = Json::Object(body);
-        let mut id = None;
-        for attempt in 0..2 {
-            match self.http()?.send(Method::POST, "users", &[], Some(&body), &[]).await {
-                Ok(response) => {
-                    id = response
-                        .body
-                        .as_ref()
-                        .and_then(|b| b.get("id"))
-                        .and_then(Json::as_str)
-                        .map(str::to_owned);
-                    if id.is_none() {
-                        return Err(DirectoryError::refused("Graph created a user but returned no id"));
-                    }
-                    break;
-                }
-                // The answer was lost: the user may exist now. Look before posting again.
-                Err(HttpError::Lost { .. }) if attempt == 0 && !upn.is_empty() => {
-                    if let Some(found) = self.find(&upn).await? {
-                        id = Some(found);
-                        break;
-                    }
-                }
-                Err(e) => return Err(self.error(&upn, e)),
-            }
-        }
-        let Some(id) = id else {
-            return Err(DirectoryError::refused(
-                "the create could not be confirmed; the next run checks again",
-            ));
-        };
+        let (http, body, upn) = (self.http()?, &body, upn.as_str());
+        let id = super::rest::create(
+            || http.send(Method::POST, "users", &[], Some(body), &[]),
+            || async move { if upn.is_empty() { Ok(None) } else { self.find(upn).await } },
+            |e| self.error(upn, e),
+            "Graph created a user but returned no id",
+        )
+        .await?;
         let mut created = Created::from(id);
         let manager = self.manager.as_ref().and_then(|m| entry.attributes.get(m)).and_then(Value::first);
         if let Some(manager) = manager

@@ -1,13 +1,16 @@
 //! What the directories with a REST API (SCIM, Microsoft Graph) share on top of
-//! [`crate::http`]: the client a directory was built with, and how a failed request
-//! becomes a [`DirectoryError`]. The HTTP client itself knows nothing of directories.
+//! [`crate::http`]: the client a directory was built with, how a failed request
+//! becomes a [`DirectoryError`], and a create whose answer may be lost. The HTTP client
+//! itself knows nothing of directories.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use reqwest::StatusCode;
+use serde_json::Value as Json;
 
 use super::DirectoryError;
-use crate::http::{Http, HttpError};
+use crate::http::{Http, HttpError, Response};
 use crate::model::DirectoryId;
 
 /// The client of an HTTP directory, or why it could not be built.
@@ -37,4 +40,43 @@ pub fn directory_error(directory: &DirectoryId, id: &str, e: HttpError) -> Direc
         }
         _ => DirectoryError::Unavailable { directory: directory.clone(), source: Box::new(e) },
     }
+}
+
+/// Creates an object with `post` and returns the `id` of the answer's body. A POST is
+/// not idempotent: when its answer is lost, the object may exist, so `find` looks for it
+/// (by a key it was posted with) before one more POST. A create neither answered nor
+/// found is refused, and the next run checks again; `failed` maps any other failure,
+/// and `no_id` says what an answer without an id means.
+pub async fn create<P, PF, F, FF>(
+    post: P,
+    find: F,
+    failed: impl Fn(HttpError) -> DirectoryError,
+    no_id: &str,
+) -> Result<String, DirectoryError>
+where
+    P: Fn() -> PF,
+    PF: Future<Output = Result<Response, HttpError>>,
+    F: Fn() -> FF,
+    FF: Future<Output = Result<Option<String>, DirectoryError>>,
+{
+    for attempt in 0..2 {
+        match post().await {
+            Ok(response) => {
+                return response
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("id"))
+                    .and_then(Json::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| DirectoryError::refused(no_id));
+            }
+            Err(HttpError::Lost { .. }) if attempt == 0 => {
+                if let Some(found) = find().await? {
+                    return Ok(found);
+                }
+            }
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    Err(DirectoryError::refused("the create could not be confirmed; the next run checks again"))
 }

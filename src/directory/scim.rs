@@ -370,31 +370,22 @@ impl Directory for ScimDirectory {
             .into_iter()
             .find_map(|a| entry.attributes.get(a).and_then(Value::first).map(|v| (a, v.to_owned())));
         let label = key.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
-        for attempt in 0..2 {
-            match self.http()?.send(Method::POST, "Users", &[], Some(&body), &[]).await {
-                Ok(response) => {
-                    return response
-                        .body
-                        .as_ref()
-                        .and_then(|b| b.get("id"))
-                        .and_then(Json::as_str)
-                        .map(|id| Created::from(id.to_owned()))
-                        .ok_or_else(|| {
-                            DirectoryError::refused("the service created a user but returned no id")
-                        });
+        let http = self.http()?;
+        let body = &body;
+        let key = &key;
+        crate::directory::rest::create(
+            || http.send(Method::POST, "Users", &[], Some(body), &[]),
+            || async move {
+                match key {
+                    Some((attribute, value)) => self.find(attribute, value).await,
+                    None => Ok(None),
                 }
-                // The answer was lost: the user may exist now. Look before posting again.
-                Err(HttpError::Lost { .. }) if attempt == 0 => {
-                    if let Some((attribute, value)) = &key
-                        && let Some(id) = self.find(attribute, value).await?
-                    {
-                        return Ok(id.into());
-                    }
-                }
-                Err(e) => return Err(self.error(&label, e)),
-            }
-        }
-        Err(DirectoryError::refused("the create could not be confirmed; the next run checks again"))
+            },
+            |e| self.error(&label, e),
+            "the service created a user but returned no id",
+        )
+        .await
+        .map(Created::from)
     }
 
     async fn update(

@@ -198,37 +198,15 @@ impl EntraDirectory {
             body.insert("members@odata.bind".into(), json!(refs));
         }
         let body = Json::Object(body);
-        let mut id = None;
-        for attempt in 0..2 {
-            match http.send(Method::POST, "groups", &[], Some(&body), &[]).await {
-                Ok(response) => {
-                    id = response
-                        .body
-                        .as_ref()
-                        .and_then(|b| b.get("id"))
-                        .and_then(Json::as_str)
-                        .map(str::to_owned);
-                    if id.is_none() {
-                        return Err(DirectoryError::refused("Graph created a group but returned no id"));
-                    }
-                    break;
-                }
-                // The answer was lost: the group may exist now. Look before posting again.
-                Err(HttpError::Lost { .. }) if attempt == 0 => {
-                    if let Some(found) = self.find_group(settings, &group.key).await? {
-                        id = Some(found);
-                        break;
-                    }
-                }
-                // A 404 names a member bound that Graph does not find.
-                Err(e) => return Err(self.add_error(&group.name, e)),
-            }
-        }
-        let Some(id) = id else {
-            return Err(DirectoryError::refused(
-                "the create could not be confirmed; the next run checks again",
-            ));
-        };
+        let body = &body;
+        // A 404 names a member bound that Graph does not find.
+        let id = crate::directory::rest::create(
+            || http.send(Method::POST, "groups", &[], Some(body), &[]),
+            || self.find_group(settings, &group.key),
+            |e| self.add_error(&group.name, e),
+            "Graph created a group but returned no id",
+        )
+        .await?;
         for chunk in rest.chunks(REFERENCES_PER_REQUEST) {
             self.add_chunk(http, &id, chunk, true).await?;
         }

@@ -257,38 +257,15 @@ impl ScimDirectory {
         if !first.is_empty() {
             body["members"] = first.iter().map(|m| json!({ "value": m })).collect();
         }
-        let mut id = None;
-        for attempt in 0..2 {
-            match self.http()?.send(Method::POST, "Groups", &[], Some(&body), &[]).await {
-                Ok(response) => {
-                    id = response
-                        .body
-                        .as_ref()
-                        .and_then(|b| b.get("id"))
-                        .and_then(Json::as_str)
-                        .map(str::to_owned);
-                    if id.is_none() {
-                        return Err(DirectoryError::refused(
-                            "the service created a group but returned no id",
-                        ));
-                    }
-                    break;
-                }
-                // The answer was lost: the group may exist now. Look before posting again.
-                Err(HttpError::Lost { .. }) if attempt == 0 => {
-                    if let Some(found) = self.find_group(settings, &group.key).await? {
-                        id = Some(found);
-                        break;
-                    }
-                }
-                Err(e) => return Err(self.error(&group.name, e)),
-            }
-        }
-        let Some(id) = id else {
-            return Err(DirectoryError::refused(
-                "the create could not be confirmed; the next run checks again",
-            ));
-        };
+        let http = self.http()?;
+        let body = &body;
+        let id = crate::directory::rest::create(
+            || http.send(Method::POST, "Groups", &[], Some(body), &[]),
+            || self.find_group(settings, &group.key),
+            |e| self.error(&group.name, e),
+            "the service created a group but returned no id",
+        )
+        .await?;
         if !rest.is_empty() {
             self.patch_group(&id, &GroupChange { add: rest.to_vec(), ..GroupChange::default() }).await?;
         }
