@@ -285,6 +285,34 @@ fn a_scim_server_that_refuses_work_already_done_gets_only_what_is_left() {
 }
 
 #[test]
+fn a_scim_group_whose_create_answer_is_lost_is_found_by_its_key_not_made_twice() {
+    // The server makes the group, then the connection drops before its answer.
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let scim = scim_with(
+        move |_, method, path| {
+            let create = method == "POST" && path.starts_with("/Groups");
+            if create && first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                Fault::DropAnswer
+            } else {
+                Fault::None
+            }
+        },
+        100,
+    );
+    let rt = runtime();
+    let ada = scim.user("ada");
+    let id = rt
+        .block_on(scim.directory.create_group(&new_group("Ops", "hrsync:ops:x", std::slice::from_ref(&ada))))
+        .unwrap();
+    assert_eq!(scim.proxy.injected(Fault::DropAnswer), 1);
+    assert_eq!(scim.proxy.received("POST", "/Groups").len(), 1, "looked up, not posted again");
+    let groups = rt.block_on(scim.directory.read_groups()).unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].id, id);
+    assert_eq!(members(&groups[0]), set(&[&ada]));
+}
+
+#[test]
 fn scim_groups_are_read_page_by_page_and_a_short_list_is_an_error() {
     // The third page of the second read claims more groups than it lists.
     let reads = std::sync::atomic::AtomicUsize::new(0);
