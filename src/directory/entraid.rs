@@ -320,17 +320,26 @@ impl EntraDirectory {
 
     /// The one user whose user principal name is `upn`, if any.
     async fn find(&self, upn: &str) -> Result<Option<String>, DirectoryError> {
-        let query = [
-            ("$filter", format!("userPrincipalName eq {}", odata_string(upn))),
-            ("$select", "id".to_owned()),
-        ];
+        self.find_one("users", "userPrincipalName", upn).await
+    }
+
+    /// The id of the one object of `collection` whose `property` is `value`, if exactly
+    /// one has it.
+    pub(super) async fn find_one(
+        &self,
+        collection: &str,
+        property: &str,
+        value: &str,
+    ) -> Result<Option<String>, DirectoryError> {
+        let query =
+            [("$filter", format!("{property} eq {}", odata_string(value))), ("$select", "id".to_owned())];
         let response = self
             .http()?
-            .send(Method::GET, "users", &query, None, &[])
+            .send(Method::GET, collection, &query, None, &[])
             .await
-            .map_err(|e| self.error(upn, e))?;
-        let users = response.body.as_ref().and_then(|b| b.get("value")).and_then(Json::as_array);
-        Ok(match users.map(Vec::as_slice) {
+            .map_err(|e| self.error(value, e))?;
+        let found = response.body.as_ref().and_then(|b| b.get("value")).and_then(Json::as_array);
+        Ok(match found.map(Vec::as_slice) {
             Some([one]) => one.get("id").and_then(Json::as_str).map(str::to_owned),
             _ => None,
         })

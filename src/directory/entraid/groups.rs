@@ -35,7 +35,7 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value as Json, json};
 
-use super::{EntraDirectory, Prop, odata_string};
+use super::{EntraDirectory, Prop};
 use crate::config::GroupSettings;
 use crate::directory::{Directory, DirectoryError, Group, GroupChange, NewGroup};
 use crate::http::{Http, HttpError};
@@ -164,21 +164,7 @@ impl EntraDirectory {
         settings: &GroupSettings,
         key: &str,
     ) -> Result<Option<String>, DirectoryError> {
-        let property = Prop::parse(&settings.key_attribute);
-        let query = [
-            ("$filter", format!("{} eq {}", property.top(), odata_string(key))),
-            ("$select", "id".to_owned()),
-        ];
-        let response = self
-            .http()?
-            .send(Method::GET, "groups", &query, None, &[])
-            .await
-            .map_err(|e| self.error(key, e))?;
-        let groups = response.body.as_ref().and_then(|b| b.get("value")).and_then(Json::as_array);
-        Ok(match groups.map(Vec::as_slice) {
-            Some([one]) => one.get("id").and_then(Json::as_str).map(str::to_owned),
-            _ => None,
-        })
+        self.find_one("groups", Prop::parse(&settings.key_attribute).top(), key).await
     }
 
     /// Creates a security group with its first 20 members, then adds the others.
