@@ -322,3 +322,23 @@ fn two_groups_of_one_name_are_never_created_and_a_key_carried_twice_is_named() {
     assert_eq!(copy.action, GroupAction::Skip);
     assert!(copy.reasons[0].contains("another group (`g1`) carries the same key"), "{copy:#?}");
 }
+
+#[test]
+fn the_entry_of_a_row_the_source_skipped_keeps_its_groups() {
+    // E2's row could not be read: its entry is held, and so are its memberships, though
+    // no person of this read matches it.
+    let mut case =
+        Case::new(vec![person("E1", "Sales")], vec![entry_in("E1", "Sales"), entry_in("E2", "Sales")])
+            .config(fixture(&[("departments", DEPARTMENTS)]));
+    // E2's entry is disabled already: without the hold it would leave its groups.
+    case.live[1].enabled = false;
+    case.skipped = vec![super::harness::skipped_row("E2", 3)];
+    case.groups = Some(vec![group("g", "dept-sales", Some("hrsync:t/d:departments:sales"), &["E1", "E2"])]);
+    let plan = case.plan();
+    assert!(groups_of(&plan).iter().all(|r| r.remove.is_empty()), "{:#?}", groups_of(&plan));
+    // Without the skipped row, E2 is gone from HR: a leaver, removed once disabled.
+    case.skipped.clear();
+    let plan = case.plan();
+    let sales = group_row(&plan, "dept-sales");
+    assert_eq!(ids(&sales.remove), ["E2"], "{sales:#?}");
+}
