@@ -799,7 +799,7 @@ fn the_daemon_runs_on_start_and_on_each_new_commit_and_stops_on_sigterm() {
 }
 
 /// A request to the daemon's endpoints: status code and body.
-fn http(method: reqwest::Method, url: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {
+pub fn http(method: reqwest::Method, url: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let mut request = reqwest::Client::new().request(method, url).body(body.to_owned());

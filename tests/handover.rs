@@ -17,11 +17,11 @@ use crate::daemon::{GitDaemon, bare_clone, commit_all, eventually, file_on_branc
 use crate::scim_server::{Fault, Proxy, ScimServer, TOKEN};
 use crate::util::{Example, KillOnDrop, command, json};
 
-const NOW: &str = "2026-11-22T09:00:00Z";
+pub const NOW: &str = "2026-11-22T09:00:00Z";
 
 /// The example with the SCIM directory of `examples/directories/scim.yaml` at `url`,
 /// committed to a git repository of its own.
-fn committed_example(url: &str) -> (Example, Repository) {
+pub fn committed_example(url: &str) -> (Example, Repository) {
     let ex = Example::with_directory("scim.yaml", &[("https://app.acme.example/scim/v2", url)]);
     std::fs::write(ex.path(".gitignore"), ".hrsync/\n").unwrap();
     let repo = Repository::init(ex.repo()).unwrap();
@@ -30,7 +30,7 @@ fn committed_example(url: &str) -> (Example, Repository) {
 }
 
 /// A slow proxy: each create waits `ms` before it reaches the server.
-fn slow_creates(server: &ScimServer, ms: u64) -> Proxy {
+pub fn slow_creates(server: &ScimServer, ms: u64) -> Proxy {
     Proxy::start(
         server.port,
         move |_, method, _| if method == "POST" { Fault::Delay(ms) } else { Fault::None },
@@ -38,7 +38,7 @@ fn slow_creates(server: &ScimServer, ms: u64) -> Proxy {
 }
 
 /// `hrsync` with the SCIM token set and no inherited HRSYNC_* settings.
-fn hrsync(args: &[&str]) -> Command {
+pub fn hrsync(args: &[&str]) -> Command {
     let mut cmd = command(args);
     cmd.env("SCIM_TOKEN", TOKEN);
     cmd
@@ -63,12 +63,12 @@ fn wait(child: &mut KillOnDrop) -> (Option<i32>, String) {
 }
 
 /// The server's users by externalId; every test checks that none has two accounts.
-fn by_external_id(server: &ScimServer) -> BTreeMap<String, Vec<Json>> {
+pub fn by_external_id(server: &ScimServer) -> BTreeMap<String, Vec<Json>> {
     crate::scim::by_external_id(&server.users())
 }
 
 /// Counts the users once the creates still held by the proxy have gone through.
-fn settled_count(server: &ScimServer) -> usize {
+pub fn settled_count(server: &ScimServer) -> usize {
     std::thread::sleep(Duration::from_millis(600));
     server.users().len()
 }
@@ -122,13 +122,13 @@ fn sigterm_finishes_the_run_and_a_second_one_abandons_it() {
 }
 
 /// A bare clone of `ex`'s repository served over git://.
-struct Served {
+pub struct Served {
     _dir: tempfile::TempDir,
-    bare: PathBuf,
-    git: GitDaemon,
+    pub bare: PathBuf,
+    pub git: GitDaemon,
 }
 
-fn serve(ex: &Example) -> Served {
+pub fn serve(ex: &Example) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let bare = bare_clone(&ex.repo(), dir.path());
     let git = GitDaemon::start(dir.path());
@@ -146,7 +146,9 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
     // Each machine: its own mirror of the remote and its own state directory.
     let once = |machine: &Path, now: &str| {
         let mut cmd = hrsync(&["--repo", &url, "--state-dir", machine.to_str().unwrap(), "--now", now]);
-        cmd.args(["daemon", "--once", "--branch", &branch]).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // A short lease: the killed daemon's keeps the next one waiting that long.
+        cmd.args(["daemon", "--once", "--branch", &branch, "--lease", "3s"]);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd
     };
     let remote = Repository::open_bare(&served.bare).unwrap();
@@ -163,11 +165,14 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
     assert_eq!(commits.len(), 1, "{commits:#?}");
     assert!(commits[0].0.starts_with("Plan for `corp`: 143 to create"), "{commits:#?}");
 
-    // Machine B starts afresh: it creates exactly the rest.
+    // Machine B starts afresh: it waits for A's run lease to run out (A no longer
+    // renews it), then creates exactly the rest.
     let b = tempfile::tempdir().unwrap();
     let out = once(b.path(), NOW).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("waiting for the run lease"), "{stderr}");
     assert_eq!(json(&stdout)["directories"]["corp"]["created"], 143 - made);
     let users = by_external_id(&server);
     assert_eq!(users.len(), 143);

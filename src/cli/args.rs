@@ -247,6 +247,11 @@ pub(super) enum Command {
         /// this address (for example 127.0.0.1:9090) while watching.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// How long the run lease lasts unless renewed (`30s`, `2m`): two daemons on one
+        /// repository never run at once, and one killed mid-run keeps the other waiting
+        /// at most this long.
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_lease)]
+        lease: std::time::Duration,
         /// Not an option of `daemon`: accepted only to say so.
         #[arg(long = "ref", hide = true)]
         git_ref: Option<String>,
@@ -379,6 +384,17 @@ impl From<FormatArg> for Format {
     }
 }
 
+/// A `--lease`: a duration such as `30s` or `2m`, at least 3 seconds.
+fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
+    let d: jiff::SignedDuration =
+        text.parse().map_err(|e| format!("`{text}` is not a duration such as `30s` or `2m`: {e}"))?;
+    let d = std::time::Duration::try_from(d).map_err(|_| format!("`{text}` is negative"))?;
+    if d < std::time::Duration::from_secs(3) {
+        return Err(format!("`{text}` is too short: a lease lasts at least 3s"));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -399,3 +415,4 @@ mod tests {
         assert_eq!(given.given(), ["--repo", "--now"]);
     }
 }
+

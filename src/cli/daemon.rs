@@ -14,6 +14,7 @@ pub(super) async fn daemon(
     once: bool,
     branch: Option<&str>,
     listen: Option<&str>,
+    lease: std::time::Duration,
 ) -> Result<ExitCode> {
     if once && listen.is_some() {
         bail!("`--listen` serves a watching daemon; leave it out with `--once`");
@@ -26,6 +27,7 @@ pub(super) async fn daemon(
         state_dir: g.state_dir.clone(),
         now: g.now.as_deref().map(|t| parse_now(Some(t))).transpose()?,
         json_logs: g.log_format == LogFormat::Json,
+        lease,
     };
     if once { host.once(branch).await } else { host.watch(branch, listen).await }
 }

@@ -77,8 +77,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run { source, dry_run, approve, pii, .. } => {
             run::run(g, source.clone(), *dry_run, approve, *pii).await
         }
-        Command::Daemon { once, branch, listen, .. } => {
-            daemon::daemon(g, *once, branch.as_deref(), listen.as_deref()).await
+        Command::Daemon { once, branch, listen, lease, .. } => {
+            daemon::daemon(g, *once, branch.as_deref(), listen.as_deref(), *lease).await
         }
         Command::Reports { command, .. } => reports::reports(g, command),
     }

@@ -63,7 +63,13 @@ fn prune(g: &Global, before: Option<&str>, push: bool, dry_run: bool) -> Result<
         );
     }
     let (config, place) = if remote {
-        let host = Host { repo: g.repo.clone(), state_dir: g.state_dir.clone(), now: None, json_logs: false };
+        let host = Host {
+            repo: g.repo.clone(),
+            state_dir: g.state_dir.clone(),
+            now: None,
+            json_logs: false,
+            lease: crate::daemon::host::DEFAULT_LEASE,
+        };
         let Some(mirror) = host.mirror()? else { bail!("`--repo {}` is not a remote repository", g.repo) };
         mirror.fetch().with_context(|| format!("cannot fetch {}", host.url()))?;
         let branch = g.git_ref.as_deref().unwrap_or("main");

@@ -45,6 +45,8 @@ struct Record {
     blocked: BTreeMap<String, bool>,
     /// Per directory: items that failed, over all runs.
     failed_items: BTreeMap<String, u64>,
+    /// While another daemon holds the run lease: who, and until when.
+    standby: Option<crate::git::lease::Holder>,
 }
 
 impl Shared {
@@ -63,6 +65,21 @@ impl Shared {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records a cycle that stood by because another daemon holds the run lease: this
+    /// daemon is ready (it works, the other one runs), its last run stays as it was.
+    pub fn standing_by(
+        &self,
+        revision: Option<String>,
+        holder: crate::git::lease::Holder,
+        next_run_at: jiff::Timestamp,
+    ) {
+        let mut r = self.record();
+        r.ready = true;
+        r.revision = revision.or(r.revision.take());
+        r.next_run_at = Some(next_run_at);
+        r.standby = Some(holder);
+    }
+
     /// Records a finished run: its result, or why it failed as a whole.
     pub fn finished(
         &self,
@@ -74,6 +91,7 @@ impl Shared {
         let mut r = self.record();
         r.ready = true;
         r.revision = revision;
+        r.standby = None;
         r.duration_sum += seconds;
         r.next_run_at = Some(next_run_at);
         match outcome {
@@ -156,6 +174,11 @@ async fn status(State(s): State<Arc<Shared>>) -> Response {
         "branch": r.branch,
         "revision": r.revision,
         "last_error": r.last_error,
+        "standby": r.standby.as_ref().map(|h| json!({
+            "host": h.host,
+            "pid": h.pid,
+            "until": jiff::Timestamp::from_second(h.until).map(|t| t.to_string()).ok(),
+        })),
         "next_run_at": r.next_run_at.map(|t| t.to_string()),
         "last_run": last.map(|l| json!({ "started_at": l["started_at"], "status": l["status"] })),
         "directories": last.map(|l| l["directories"].clone()),

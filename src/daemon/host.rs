@@ -19,6 +19,7 @@ use super::{Cycle, endpoints};
 use crate::config::files::RepoFiles;
 use crate::config::{Schedule, Secret};
 use crate::git::GitTree;
+use crate::git::lease::{Held, Holder, Lease, Taken};
 use crate::git::prune::Pruner;
 use crate::git::remote::Mirror;
 use crate::model::error_chain;
@@ -42,6 +43,26 @@ pub struct Host {
     pub now: Option<Timestamp>,
     /// Whether logs are JSON lines (the commit lines are log lines then).
     pub json_logs: bool,
+    /// `--lease`: how long the run lease lasts unless renewed (a third of it apart,
+    /// while a run goes on). A daemon killed mid-run keeps another from running for at
+    /// most this long.
+    pub lease: Duration,
+}
+
+/// The default of `--lease`.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// Another daemon holds the run lease: this one stands by (not a failure).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another daemon ({}, process {}) holds the run until {}: standing by",
+    holder.host,
+    holder.pid,
+    jiff::Timestamp::from_second(holder.until).map(|t| t.to_string()).unwrap_or_default()
+)]
+pub struct StandBy {
+    /// Who holds it.
+    pub holder: Holder,
 }
 
 /// Whether `repo` names a remote repository rather than a folder.
@@ -51,9 +72,32 @@ pub fn is_remote(repo: &str) -> bool {
 
 impl Host {
     /// `hrsync daemon --once`: one cycle on `branch`, its job result on stdout.
+    ///
+    /// When another daemon holds the run lease, it waits for that lease to end once: a
+    /// daemon that died (`kill -9`, a lost machine) stops renewing it, and this cycle then
+    /// runs in its place. A holder still renewing it is alive and doing the run: this one
+    /// stands by, prints `{"status": "standby", …}` and exits 0.
     pub async fn once(&self, branch: Option<&str>) -> Result<ExitCode> {
         let default = if is_remote(&self.repo) { "main" } else { "HEAD" };
-        let (cycle, _, _) = self.one_cycle(branch.unwrap_or(default)).await.map_err(|f| f.error)?;
+        let rev = branch.unwrap_or(default);
+        let mut waited = false;
+        let cycle = loop {
+            let failure = match self.one_cycle(rev).await {
+                Ok((cycle, _, _)) => break cycle,
+                Err(failure) => failure,
+            };
+            let Some(standby) = failure.error.downcast_ref::<StandBy>() else { return Err(failure.error) };
+            if waited {
+                tracing::warn!(holder = %standby.holder.host, pid = standby.holder.pid, "the run lease was renewed: its holder is alive and runs, so this one stands by");
+                let out = serde_json::json!({ "status": "standby", "holder": standby.holder });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let wait = until(standby.holder.until).min(self.lease * 4);
+            tracing::warn!(error = %standby, retry_in_seconds = wait.as_secs(), "waiting for the run lease");
+            tokio::time::sleep(wait).await;
+            waited = true;
+        };
         println!("{}", serde_json::to_string_pretty(&cycle.result)?);
         Ok(if cycle.result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
@@ -149,6 +193,17 @@ impl Host {
                     let retry = r.directories.values().any(|d| d.status == JobStatus::Failed && !blocked(d))
                         || matches!(&r.sources, crate::report::Sources::All { sources } if sources.values().any(|s| s.status == Some(JobStatus::Failed)));
                     (Some(revision), Ok((cycle, retry)), wait)
+                }
+                Err(failure) if failure.error.downcast_ref::<StandBy>().is_some() => {
+                    // Not a failure: the holder does the run. Try again when its lease
+                    // ends (it renews it while alive), or on the schedule if sooner.
+                    let holder = failure.error.downcast_ref::<StandBy>().map(|s| s.holder.clone());
+                    tracing::info!(error = %error_chain(failure.error.as_ref()), "standing by");
+                    let wait = holder.as_ref().map_or(failure.interval, |h| until(h.until)).min(failure.interval);
+                    if let Some(holder) = holder {
+                        shared.standing_by(failure.revision, holder, wall_clock() + jiff::SignedDuration::try_from(wait).unwrap_or_default());
+                    }
+                    return wait;
                 }
                 Err(failure) => {
                     let error = error_chain(failure.error.as_ref());
@@ -267,7 +322,12 @@ impl Host {
         let _lock = run.store.lock()?;
         let pii = run.pii(None)?;
         let branch = &run.config.workspace.reports.branch;
+        // The run lease first: a daemon that holds it may be writing the reports branch.
+        let lease = Lease::open(&dir, branch, mirror.as_ref().map(|_| self.url()))
+            .with_context(|| format!("cannot open the run lease beside `{branch}`"))?;
+        let held = self.take_lease(&lease, &run.store)?;
         if let Some(m) = &mirror {
+            m.fetch_branch(branch).with_context(|| format!("cannot fetch `{branch}` from {}", self.repo))?;
             m.adopt_reports(branch)?;
         }
         warn_overdue(&dir, &run.config.workspace, self.clock());
@@ -278,10 +338,16 @@ impl Host {
             Some((url, path)) => Mirror::open(url, path)?.push_reports(branch),
             None => Ok(()),
         };
-        let cycle = super::cycle(&run, &dir, &revision, pii, &Limits::default(), &publish).await?;
-        if let Some(m) = &mirror {
-            m.push_reports(branch).with_context(|| format!("cannot push `{branch}` to {}", self.repo))?;
-        }
+        let cycle = self
+            .holding(&lease, held, async {
+                let cycle = super::cycle(&run, &dir, &revision, pii, &Limits::default(), &publish).await?;
+                if let Some(m) = &mirror {
+                    m.push_reports(branch)
+                        .with_context(|| format!("cannot push `{branch}` to {}", self.repo))?;
+                }
+                Ok(cycle)
+            })
+            .await?;
         // Plain lines for people; with JSON logs, log lines like the rest.
         if cycle.commits.is_empty() {
             if self.json_logs {
@@ -300,6 +366,102 @@ impl Host {
         let wait = next_run(run.config.workspace.schedule.as_ref(), wall_clock());
         Ok((cycle, wait, revision))
     }
+}
+
+impl Host {
+    /// Takes the run lease for this state directory, or says who holds it
+    /// ([`StandBy`]).
+    fn take_lease(&self, lease: &Lease, store: &crate::state::StateStore) -> Result<Held> {
+        let now = wall_clock().as_second();
+        let holder = Holder {
+            owner: store.instance_id()?,
+            host: host_name(),
+            pid: std::process::id(),
+            since: now,
+            until: now + self.lease_seconds(),
+            released: false,
+        };
+        match lease
+            .take(holder, now)
+            .with_context(|| format!("cannot take the run lease `{}`", lease.branch()))?
+        {
+            Taken::Ours(held) => Ok(held),
+            Taken::Barred(holder) => Err(StandBy { holder }.into()),
+        }
+    }
+
+    fn lease_seconds(&self) -> i64 {
+        i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX).max(3)
+    }
+
+    /// Runs `work` while holding `held`: renews it a third of the lease apart, stops the
+    /// work when it cannot be renewed before it ends (another daemon may take over then:
+    /// two must never write at once), and releases it when the work is done.
+    async fn holding<T>(
+        &self,
+        lease: &Lease,
+        held: Held,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let held = Arc::new(std::sync::Mutex::new(held));
+        let seconds = self.lease_seconds();
+        let every = Duration::from_secs(seconds.unsigned_abs() / 3);
+        let renew = async {
+            loop {
+                tokio::time::sleep(every).await;
+                let (lease, held) = (lease.clone(), held.clone());
+                let renewed = tokio::task::spawn_blocking(move || {
+                    let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+                    let until = wall_clock().as_second() + seconds;
+                    let ours = lease.renew(&mut held, until);
+                    (ours, held.holder().until)
+                })
+                .await;
+                match renewed {
+                    Ok((Ok(true), _)) => continue,
+                    Ok((Ok(false), _)) => {
+                        return anyhow::anyhow!("another daemon took the run lease over: this run stopped");
+                    }
+                    Ok((Err(e), until)) => {
+                        tracing::warn!(error = %error_chain(&e), "cannot renew the run lease");
+                        // Stop before it ends: after that another daemon may start.
+                        if wall_clock().as_second() + i64::try_from(every.as_secs()).unwrap_or(0) / 2 >= until
+                        {
+                            return anyhow::Error::new(e).context(
+                                "the run lease could not be renewed: this run stopped before it ended",
+                            );
+                        }
+                    }
+                    Err(e) => return anyhow::anyhow!("the run lease's renewal failed: {e}"),
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = work => outcome,
+            lost = renew => Err(lost),
+        };
+        let held = held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = lease.release(&held, wall_clock().as_second()) {
+            tracing::warn!(error = %error_chain(&e), "cannot release the run lease; it ends on its own");
+        }
+        outcome
+    }
+}
+
+/// This machine's name, for the run lease (people read it: who holds the run).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// How long until `second` (since the epoch) of the wall clock has passed, and one
+/// more second; at least a second.
+fn until(second: i64) -> Duration {
+    Duration::from_secs((second - wall_clock().as_second() + 1).max(1).unsigned_abs())
 }
 
 /// How long to wait before retrying after `failed_before` failed runs in a row: a

@@ -6,8 +6,10 @@
 //! path inside the repository is worked out from the folder given. [`reports`] commits
 //! plans and results to a reports branch, equally without touching the working tree;
 //! [`prune`] rewrites that branch without its old commits (retention and erasure);
-//! [`remote`] keeps the daemon's mirror of a remote repository.
+//! [`remote`] keeps the daemon's mirror of a remote repository; [`lease`] is the lease
+//! that keeps two daemons on one repository from running at once.
 
+pub mod lease;
 pub mod prune;
 pub mod remote;
 pub mod reports;

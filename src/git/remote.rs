@@ -165,11 +165,35 @@ impl Mirror {
         Ok(())
     }
 
-    /// Pushes the local reports branch to the remote (never forced).
+    /// Fetches one branch of the remote to `refs/remotes/origin/<branch>` (nothing when
+    /// the remote has no such branch).
+    pub fn fetch_branch(&self, branch: &str) -> Result<(), GitError> {
+        let mut remote = self.repo.find_remote("origin")?;
+        let mut options = FetchOptions::new();
+        options.remote_callbacks(callbacks());
+        let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+        remote.fetch(&[spec], Some(&mut options), Some("hrsync: fetch")).map_err(explain)?;
+        Ok(())
+    }
+
+    /// Pushes the local reports branch to the remote (never forced): a push the remote
+    /// refuses is an error.
     pub fn push_reports(&self, reports: &str) -> Result<(), GitError> {
-        let local = format!("refs/heads/{reports}");
+        match self.push_branch(reports)? {
+            Pushed::Done => Ok(()),
+            Pushed::Refused(why) => {
+                Err(GitError::Git(git2::Error::from_str(&format!("the remote refused the push of {why}"))))
+            }
+        }
+    }
+
+    /// Pushes the local branch `branch` to the remote's branch of that name, never
+    /// forced: whether the remote took it, or refused it (it moved since it was
+    /// fetched: another writer pushed first).
+    pub fn push_branch(&self, branch: &str) -> Result<Pushed, GitError> {
+        let local = format!("refs/heads/{branch}");
         if self.repo.find_reference(&local).is_err() {
-            return Ok(());
+            return Ok(Pushed::Done);
         }
         let mut remote = self.repo.find_remote("origin")?;
         let mut refused: Option<String> = None;
@@ -185,13 +209,25 @@ impl Mirror {
         // A large plan is hundreds of similar parts: searching deltas between them is
         // most of a push, so on every core (0: as many threads as there are).
         options.packbuilder_parallelism(0);
-        remote.push(&[format!("{local}:{local}")], Some(&mut options)).map_err(explain)?;
+        let pushed = remote.push(&[format!("{local}:{local}")], Some(&mut options));
         drop(options);
-        match refused {
-            Some(why) => {
-                Err(GitError::Git(git2::Error::from_str(&format!("the remote refused the push of {why}"))))
+        match pushed {
+            // libgit2 refuses a push that is not a fast-forward of the tip the remote
+            // advertised before sending it; the remote refuses one whose tip moved since.
+            Err(e) if e.code() == git2::ErrorCode::NotFastForward => {
+                Ok(Pushed::Refused(format!("{local}: {}", e.message())))
             }
-            None => Ok(()),
+            Err(e) => Err(explain(e)),
+            Ok(()) => Ok(refused.map_or(Pushed::Done, Pushed::Refused)),
         }
     }
+}
+
+/// What became of a push.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// The remote's branch is now the local one.
+    Done,
+    /// The remote refused it, and why (the remote's words).
+    Refused(String),
 }

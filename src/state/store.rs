@@ -174,6 +174,28 @@ impl StateStore {
         Ok(())
     }
 
+    /// The random id of this state directory, made on first use: who holds the run
+    /// lease ([`crate::git::lease`]), so that a daemon restarted on the same state
+    /// directory takes its own lease back at once.
+    pub fn instance_id(&self) -> Result<String, StateError> {
+        let path = self.dir.join("instance");
+        let io_err = |source| StateError::Io { path: path.clone(), source };
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim().len() == 32 => return Ok(text.trim().to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(e)),
+        }
+        create_private_dir(&self.dir).map_err(io_err)?;
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(StateError::Random)?;
+        let id = hex::encode(bytes);
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, format!("{id}\n")).map_err(io_err)?;
+        std::fs::rename(&tmp, &path).map_err(io_err)?;
+        Ok(id)
+    }
+
     /// Takes the lock of the state directory, held while a run may write: one run at a
     /// time per state directory, and so per directory. It is an OS file lock, released
     /// when the returned value is dropped or the process ends, however it ends.
