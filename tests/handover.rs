@@ -6,7 +6,7 @@
 //! each create for a while, so that a run lasts long enough to be interrupted.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -121,37 +121,62 @@ fn sigterm_finishes_the_run_and_a_second_one_abandons_it() {
     assert_eq!(file_on_branch(&repo, "reports/result.json")["directories"]["corp"]["created"], 143 - made);
 }
 
-/// A bare clone of `ex`'s repository served over git://.
-pub struct Served {
+/// The example with its SCIM directory behind a proxy that holds each create `ms`,
+/// committed, and served as a bare clone over git://: the remote two machines share.
+pub struct Shared {
+    pub server: ScimServer,
+    pub proxy: Proxy,
+    pub ex: Example,
+    pub repo: Repository,
+    /// The branch the config is on.
+    pub branch: String,
+    /// The remote's URL.
+    pub url: String,
+    /// The remote itself.
+    pub remote: Repository,
     _dir: tempfile::TempDir,
-    pub bare: PathBuf,
-    pub git: GitDaemon,
+    _git: GitDaemon,
 }
 
-pub fn serve(ex: &Example) -> Served {
-    let dir = tempfile::tempdir().unwrap();
-    let bare = bare_clone(&ex.repo(), dir.path());
-    let git = GitDaemon::start(dir.path());
-    Served { _dir: dir, bare, git }
+impl Shared {
+    pub fn start(ms: u64) -> Shared {
+        let server = ScimServer::start();
+        let proxy = slow_creates(&server, ms);
+        let (ex, repo) = committed_example(&proxy.url());
+        let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let bare = bare_clone(&ex.repo(), dir.path());
+        let git = GitDaemon::start(dir.path());
+        let url = format!("git://127.0.0.1:{}/sync.git", git.port);
+        let remote = Repository::open_bare(&bare).unwrap();
+        Shared { server, proxy, ex, repo, branch, url, remote, _dir: dir, _git: git }
+    }
+
+    /// Commits the sync repository's changes and pushes them to the remote.
+    pub fn push(&self, message: &str) {
+        commit_all(&self.repo, message);
+        let pushed = Command::new("git")
+            .arg("-C")
+            .arg(self.ex.repo())
+            .args(["push", "--quiet", &self.url, &format!("{0}:{0}", self.branch)])
+            .status()
+            .unwrap();
+        assert!(pushed.success());
+    }
 }
 
 #[test]
 fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on() {
-    let server = ScimServer::start();
-    let proxy = slow_creates(&server, 100);
-    let (ex, repo) = committed_example(&proxy.url());
-    let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
-    let served = serve(&ex);
-    let url = format!("git://127.0.0.1:{}/sync.git", served.git.port);
+    let shared = Shared::start(100);
+    let Shared { server, ex, url, branch, remote, .. } = &shared;
     // Each machine: its own mirror of the remote and its own state directory.
     let once = |machine: &Path, now: &str| {
-        let mut cmd = hrsync(&["--repo", &url, "--state-dir", machine.to_str().unwrap(), "--now", now]);
+        let mut cmd = hrsync(&["--repo", url, "--state-dir", machine.to_str().unwrap(), "--now", now]);
         // A short lease: the killed daemon's keeps the next one waiting that long.
-        cmd.args(["daemon", "--once", "--branch", &branch, "--lease", "3s"]);
+        cmd.args(["daemon", "--once", "--branch", branch, "--lease", "3s"]);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd
     };
-    let remote = Repository::open_bare(&served.bare).unwrap();
 
     // Machine A is killed while it creates accounts. Its plan was pushed before it applied.
     let a = tempfile::tempdir().unwrap();
@@ -159,9 +184,9 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
     eventually("the first creates", || server.users().len() >= 10);
     daemon.kill().unwrap();
     daemon.wait().unwrap();
-    let made = settled_count(&server);
+    let made = settled_count(server);
     assert!(made < 143, "killed mid-run: {made} users");
-    let commits = reports(&remote);
+    let commits = reports(remote);
     assert_eq!(commits.len(), 1, "{commits:#?}");
     assert!(commits[0].0.starts_with("Plan for `corp`: 143 to create"), "{commits:#?}");
 
@@ -174,29 +199,22 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("waiting for the run lease"), "{stderr}");
     assert_eq!(json(&stdout)["directories"]["corp"]["created"], 143 - made);
-    let users = by_external_id(&server);
+    let users = by_external_id(server);
     assert_eq!(users.len(), 143);
     assert!(users.values().all(|v| v.len() == 1), "no one twice");
-    assert_eq!(reports(&remote).len(), 3, "plan, plan of the rest, result");
+    assert_eq!(reports(remote).len(), 3, "plan, plan of the rest, result");
 
     // 10060 is gone from the HR export: B disables the account on 1 December, starting
     // the 30-day timer to its deletion (a leaver with no end date counts from when
     // hrsync first saw them gone).
     ex.drop_malformed_row();
     ex.edit_germany(|_, line| (!line.starts_with("10060;")).then(|| line.to_owned()));
-    commit_all(&repo, "10060 is gone");
-    let pushed = Command::new("git")
-        .arg("-C")
-        .arg(ex.repo())
-        .args(["push", "--quiet", &url, &format!("{branch}:{branch}")])
-        .status()
-        .unwrap();
-    assert!(pushed.success());
+    shared.push("10060 is gone");
     let leaver = users["10060"][0]["id"].as_str().unwrap().to_owned();
     let out = once(b.path(), "2026-12-01T08:00:00Z").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(by_external_id(&server)["10060"][0]["active"], false);
-    let state = file_on_branch(&remote, "reports/state.json").to_string();
+    assert_eq!(by_external_id(server)["10060"][0]["active"], false);
+    let state = file_on_branch(remote, "reports/state.json").to_string();
     assert!(state.contains("2026-12-01"), "the timer is committed: {state}");
     assert!(!state.contains(&leaver) && !state.contains("10060"), "and names no one: {state}");
 
@@ -207,7 +225,7 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&stdout)["directories"]["corp"]["deleted"], 1, "{stdout}");
-    let users = by_external_id(&server);
+    let users = by_external_id(server);
     assert!(!users.contains_key("10060"));
     assert_eq!(users.len(), 142);
 }

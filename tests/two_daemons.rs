@@ -11,9 +11,8 @@ use std::process::Stdio;
 use git2::Repository;
 use serde_json::Value as Json;
 
-use crate::daemon::{commit_all, eventually, http, reports};
-use crate::handover::{NOW, by_external_id, committed_example, hrsync, serve, settled_count, slow_creates};
-use crate::scim_server::ScimServer;
+use crate::daemon::{eventually, http, reports};
+use crate::handover::{NOW, Shared, by_external_id, hrsync, settled_count};
 use crate::util::{KillOnDrop, json};
 
 const RUNS_TOKEN: &str = "two-daemons-runs-token";
@@ -85,21 +84,17 @@ fn applied(remote: &Repository) -> (BTreeMap<String, usize>, Vec<String>) {
 
 #[test]
 fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() {
-    let server = ScimServer::start();
-    let proxy = slow_creates(&server, 200);
-    let (ex, repo) = committed_example(&proxy.url());
-    let branch = repo.head().unwrap().shorthand().unwrap().to_owned();
-    let served = serve(&ex);
-    let url = format!("git://127.0.0.1:{}/sync.git", served.git.port);
-    let remote = Repository::open_bare(&served.bare).unwrap();
+    let shared = Shared::start(200);
+    let Shared { server, proxy, ex, url, branch, remote, .. } = &shared;
+    let (url, branch) = (url.as_str(), branch.as_str());
     let logs = tempfile::tempdir().unwrap();
     let (state_a, state_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
 
     // Both start at once; one takes the lease and creates, the other stands by.
-    let mut a = start(&url, &branch, state_a.path(), logs.path().join("a.log"));
-    let mut b = start(&url, &branch, state_b.path(), logs.path().join("b.log"));
+    let mut a = start(url, branch, state_a.path(), logs.path().join("a.log"));
+    let mut b = start(url, branch, state_b.path(), logs.path().join("b.log"));
     eventually("the first creates", || server.users().len() >= 10);
-    let holder = lease(&remote).expect("a lease on the remote");
+    let holder = lease(remote).expect("a lease on the remote");
     let pid = holder["pid"].as_u64().unwrap();
     assert_eq!(holder["released"], false, "{holder}");
     let (active, standby) = if u64::from(a.pid()) == pid { (&mut a, &mut b) } else { (&mut b, &mut a) };
@@ -108,9 +103,8 @@ fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() 
     // `daemon --once` meanwhile waits for the lease to end once; it is renewed (its
     // holder is alive and running), so it stands by and says so, successfully.
     let state_once = tempfile::tempdir().unwrap();
-    let mut once =
-        hrsync(&["--repo", &url, "--state-dir", state_once.path().to_str().unwrap(), "--now", NOW]);
-    let out = once.args(["daemon", "--once", "--branch", &branch, "--lease", "4s"]).output().unwrap();
+    let mut once = hrsync(&["--repo", url, "--state-dir", state_once.path().to_str().unwrap(), "--now", NOW]);
+    let out = once.args(["daemon", "--once", "--branch", branch, "--lease", "4s"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&stdout)["status"], "standby", "{stdout}");
@@ -119,13 +113,13 @@ fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() 
     // The active one is killed mid-run; the other takes over once its lease runs out.
     active.child.kill().unwrap();
     active.child.wait().unwrap();
-    let made = settled_count(&server);
+    let made = settled_count(server);
     assert!(made < 143, "killed mid-run: {made} users");
     eventually("the survivor to finish the creates", || server.users().len() == 143);
-    eventually("the survivor's result", || applied(&remote).0.values().sum::<usize>() == 1);
-    let users = by_external_id(&server);
+    eventually("the survivor's result", || applied(remote).0.values().sum::<usize>() == 1);
+    let users = by_external_id(server);
     assert!(users.values().all(|v| v.len() == 1), "no one twice: {users:#?}");
-    let (results, plans) = applied(&remote);
+    let (results, plans) = applied(remote);
     assert_eq!(
         results.values().filter(|&&n| n == 1).count(),
         1,
@@ -140,12 +134,12 @@ fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() 
         (143..=144).contains(&creates),
         "one create per person (one maybe in flight when killed): {creates}"
     );
-    assert_eq!(lease(&remote).unwrap()["released"], true, "released after the run");
+    assert_eq!(lease(remote).unwrap()["released"], true, "released after the run");
 
     // A fresh machine joins the survivor. A hire is pushed and both are told to run at
     // once: one of them creates the account, once.
     let state_c = tempfile::tempdir().unwrap();
-    let c = start(&url, &branch, state_c.path(), logs.path().join("c.log"));
+    let c = start(url, branch, state_c.path(), logs.path().join("c.log"));
     eventually("the new daemon to be ready", || {
         http(reqwest::Method::GET, &format!("{}/readyz", c.base), &[], "").0 == 200
     });
@@ -153,14 +147,7 @@ fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() 
     let mut text = std::fs::read_to_string(&csv).unwrap();
     text.push_str("10999;Neue;Kollegin;neue.kollegin@acme.example;DE-ENG;Engineer;10002;Aktiv;Festangestellt;01.11.2026;;Berlin;ACME GmbH;\n");
     std::fs::write(&csv, text).unwrap();
-    commit_all(&repo, "hire");
-    let pushed = std::process::Command::new("git")
-        .arg("-C")
-        .arg(ex.repo())
-        .args(["push", "--quiet", &url, &format!("{branch}:{branch}")])
-        .status()
-        .unwrap();
-    assert!(pushed.success());
+    shared.push("hire");
     let before = proxy.received("POST", "/Users").len();
     let finished = |d: &Daemon| d.log().matches("run finished").count();
     let runs_before = (finished(standby), finished(&c));
@@ -168,17 +155,17 @@ fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() 
         s.spawn(|| standby.run_now());
         s.spawn(|| c.run_now());
     });
-    eventually("the hire's account", || by_external_id(&server).contains_key("10999"));
-    eventually("its result", || applied(&remote).0.values().sum::<usize>() == 2);
+    eventually("the hire's account", || by_external_id(server).contains_key("10999"));
+    eventually("its result", || applied(remote).0.values().sum::<usize>() == 2);
     // The one that stood by runs once the lease is released, and finds nothing to do.
     eventually("both daemons to have run", || {
         finished(standby) > runs_before.0
             && finished(&c) > runs_before.1
-            && lease(&remote).is_some_and(|l| l["released"] == true)
+            && lease(remote).is_some_and(|l| l["released"] == true)
     });
     assert_eq!(proxy.received("POST", "/Users").len() - before, 1, "created once");
-    assert_eq!(by_external_id(&server)["10999"].len(), 1);
-    let (results, plans) = applied(&remote);
+    assert_eq!(by_external_id(server)["10999"].len(), 1);
+    let (results, plans) = applied(remote);
     assert!(results.values().all(|&n| n <= 1), "no plan applied twice: {results:?}");
     assert_eq!(results.values().sum::<usize>(), 2, "{results:?}");
     assert!(plans[0].starts_with("Plan for `corp`: 1 to create"), "{plans:#?}");
