@@ -23,6 +23,7 @@ mod golden;
 mod graph;
 mod groups;
 mod handover;
+mod image;
 mod ldap;
 mod ldap_groups;
 mod overrides;
