@@ -869,6 +869,14 @@ fn endpoints_report_status_and_metrics_and_trigger_runs_with_valid_credentials()
     eventually("the hook's run", || metrics().contains("hrsync_runs_total{status=\"warning\"} 3"));
     assert_eq!(http(Method::POST, &hook, &[("X-Gitlab-Token", secret.into())], body).0, 202);
     eventually("the GitLab hook's run", || metrics().contains("hrsync_runs_total{status=\"warning\"} 4"));
+    // A push of hrsync's own branches (the reports, the run lease) starts no run: the
+    // run would push them again, and its webhook start another.
+    for own in ["hrsync/reports", "hrsync/reports-lease"] {
+        let body = format!(r#"{{"ref":"refs/heads/{own}"}}"#);
+        let (code, answer) = http(Method::POST, &hook, &[("X-Gitlab-Token", secret.into())], &body);
+        assert_eq!(code, 200, "{answer}");
+        assert!(answer.contains("no run"), "{answer}");
+    }
 
     std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     eventually("the daemon to stop", || daemon.try_wait().unwrap().is_some());

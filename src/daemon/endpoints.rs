@@ -47,6 +47,9 @@ struct Record {
     failed_items: BTreeMap<String, u64>,
     /// While another daemon holds the run lease: who, and until when.
     standby: Option<crate::git::lease::Holder>,
+    /// The refs hrsync itself pushes (the reports branch and the run lease): a push
+    /// webhook for one of them starts no run.
+    own_refs: Vec<String>,
 }
 
 impl Shared {
@@ -63,6 +66,12 @@ impl Shared {
 
     fn record(&self) -> std::sync::MutexGuard<'_, Record> {
         self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Names the branches hrsync itself pushes (from the config in force), whose push
+    /// webhooks start no run: a run would push them again, and so on.
+    pub fn own_branches(&self, branches: &[&str]) {
+        self.record().own_refs = branches.iter().map(|b| format!("refs/heads/{b}")).collect();
     }
 
     /// Records a cycle that stood by because another daemon holds the run lease: this
@@ -276,6 +285,14 @@ async fn hook(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
     };
     if !valid {
         return (StatusCode::UNAUTHORIZED, "the signature or token does not match\n").into_response();
+    }
+    // GitHub and GitLab push events name the ref pushed; hrsync's own pushes start no run.
+    let pushed =
+        serde_json::from_slice::<Json>(&body).ok().and_then(|b| b["ref"].as_str().map(str::to_owned));
+    if let Some(pushed) = pushed
+        && s.record().own_refs.contains(&pushed)
+    {
+        return (StatusCode::OK, "a push of hrsync's own branch: no run\n").into_response();
     }
     let _ = s.trigger.send("POST /hooks/git");
     (StatusCode::ACCEPTED, "a run starts now\n").into_response()

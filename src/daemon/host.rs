@@ -82,7 +82,7 @@ impl Host {
         let rev = branch.unwrap_or(default);
         let mut waited = false;
         let cycle = loop {
-            let failure = match self.one_cycle(rev).await {
+            let failure = match self.one_cycle(rev, None).await {
                 Ok((cycle, _, _)) => break cycle,
                 Err(failure) => failure,
             };
@@ -173,7 +173,7 @@ impl Host {
         super::watch(&watch_dir, &watched, triggers, || async {
             #[allow(clippy::disallowed_methods)] // the run's duration, for /metrics
             let started = std::time::Instant::now();
-            let outcome = self.one_cycle(&branch).await;
+            let outcome = self.one_cycle(&branch, Some(&shared)).await;
             let seconds = started.elapsed().as_secs_f64();
             let (revision, result, scheduled) = match outcome {
                 Ok((cycle, wait, revision)) => {
@@ -265,10 +265,14 @@ impl Host {
 
     /// One cycle on the config at `rev`: the cycle, when the next scheduled run is due,
     /// and the revision read; or why it failed, with the revision when it was read.
-    async fn one_cycle(&self, rev: &str) -> Result<(Cycle, Duration, String), CycleFailure> {
+    async fn one_cycle(
+        &self,
+        rev: &str,
+        shared: Option<&endpoints::Shared>,
+    ) -> Result<(Cycle, Duration, String), CycleFailure> {
         let mut revision = None;
         let mut interval = Duration::from_secs(3600);
-        self.try_cycle(rev, &mut revision, &mut interval).await.map_err(|error| CycleFailure {
+        self.try_cycle(rev, shared, &mut revision, &mut interval).await.map_err(|error| CycleFailure {
             error,
             revision,
             interval,
@@ -278,6 +282,7 @@ impl Host {
     async fn try_cycle(
         &self,
         rev: &str,
+        shared: Option<&endpoints::Shared>,
         read: &mut Option<String>,
         interval: &mut Duration,
     ) -> Result<(Cycle, Duration, String)> {
@@ -325,6 +330,9 @@ impl Host {
         // The run lease first: a daemon that holds it may be writing the reports branch.
         let lease = Lease::open(&dir, branch, mirror.as_ref().map(|_| self.url()))
             .with_context(|| format!("cannot open the run lease beside `{branch}`"))?;
+        if let Some(shared) = shared {
+            shared.own_branches(&[branch, lease.branch()]);
+        }
         let held = self.take_lease(&lease, &run.store)?;
         if let Some(m) = &mirror {
             m.fetch_branch(branch).with_context(|| format!("cannot fetch `{branch}` from {}", self.repo))?;
