@@ -32,4 +32,5 @@ mod samba;
 mod scim;
 mod scim_server;
 mod slapd;
+mod status_page;
 mod util;

@@ -53,7 +53,7 @@ impl Host {
     /// `hrsync daemon --once`: one cycle on `branch`, its job result on stdout.
     pub async fn once(&self, branch: Option<&str>) -> Result<ExitCode> {
         let default = if is_remote(&self.repo) { "main" } else { "HEAD" };
-        let (cycle, _, _) = self.one_cycle(branch.unwrap_or(default)).await.map_err(|f| f.error)?;
+        let (cycle, _, _) = self.one_cycle(branch.unwrap_or(default), None).await.map_err(|f| f.error)?;
         println!("{}", serde_json::to_string_pretty(&cycle.result)?);
         Ok(if cycle.result.status == JobStatus::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
     }
@@ -111,11 +111,11 @@ impl Host {
             secret("HRSYNC_RUNS_TOKEN"),
             secret("HRSYNC_WEBHOOK_SECRET"),
         );
-        if let Some(addr) = listen {
-            let listener = tokio::net::TcpListener::bind(addr)
+        if let Some(addr) = listen.map(endpoints::listen_address) {
+            let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            tracing::info!(addr = %listener.local_addr()?, "serving /healthz, /readyz, /metrics, /status, /runs, /hooks/git");
+            tracing::info!(addr = %listener.local_addr()?, "serving the status page at /, /healthz, /readyz, /metrics, /status, /runs, /hooks/git");
             let app = endpoints::router(shared.clone());
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {
@@ -129,7 +129,7 @@ impl Host {
         super::watch(&watch_dir, &watched, triggers, || async {
             #[allow(clippy::disallowed_methods)] // the run's duration, for /metrics
             let started = std::time::Instant::now();
-            let outcome = self.one_cycle(&branch).await;
+            let outcome = self.one_cycle(&branch, Some(&shared)).await;
             let seconds = started.elapsed().as_secs_f64();
             let (revision, result, scheduled) = match outcome {
                 Ok((cycle, wait, revision)) => {
@@ -210,10 +210,15 @@ impl Host {
 
     /// One cycle on the config at `rev`: the cycle, when the next scheduled run is due,
     /// and the revision read; or why it failed, with the revision when it was read.
-    async fn one_cycle(&self, rev: &str) -> Result<(Cycle, Duration, String), CycleFailure> {
+    /// `shared`, when serving the endpoints, learns the config in force once it loads.
+    async fn one_cycle(
+        &self,
+        rev: &str,
+        shared: Option<&endpoints::Shared>,
+    ) -> Result<(Cycle, Duration, String), CycleFailure> {
         let mut revision = None;
         let mut interval = Duration::from_secs(3600);
-        self.try_cycle(rev, &mut revision, &mut interval).await.map_err(|error| CycleFailure {
+        self.try_cycle(rev, &mut revision, &mut interval, shared).await.map_err(|error| CycleFailure {
             error,
             revision,
             interval,
@@ -225,6 +230,7 @@ impl Host {
         rev: &str,
         read: &mut Option<String>,
         interval: &mut Duration,
+        shared: Option<&endpoints::Shared>,
     ) -> Result<(Cycle, Duration, String)> {
         let mirror = self.mirror()?;
         if let Some(m) = &mirror {
@@ -262,6 +268,9 @@ impl Host {
             Err(e) => return Err(e.into()),
         };
         *interval = next_run(config.workspace.schedule.as_ref(), wall_clock());
+        if let Some(shared) = shared {
+            shared.configured(&config, &revision);
+        }
         // A daemon's stderr is a log: progress comes as log lines, never a bar.
         let run = Run::open(files, config, self.state_dir.clone(), self.clock(), ShowProgress::Log)?;
         let _lock = run.store.lock()?;
