@@ -212,13 +212,19 @@ fn the_page_shows_a_healthy_a_blocked_and_a_failing_directory_in_chromium_and_as
     let artifacts = root().join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let shot = artifacts.join("status-page.png");
-    let _ = std::fs::remove_file(&shot);
+    let desktop = artifacts.join("status-page-desktop.png");
+    for old in [&shot, &desktop] {
+        let _ = std::fs::remove_file(old);
+    }
     browse(
         &format!("{base}/"),
-        &[&format!("--screenshot={}", shot.display()), "--window-size=390,1800", "--hide-scrollbars"],
+        &[&format!("--screenshot={}", shot.display()), "--window-size=390,2600", "--hide-scrollbars"],
     );
-    let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot in {}", shot.display());
+    browse(&format!("{base}/"), &[&format!("--screenshot={}", desktop.display()), "--window-size=1400,900"]);
+    for shot in [&shot, &desktop] {
+        let png = std::fs::read(shot).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot in {}", shot.display());
+    }
 
     // Landmarks, table headers, the refresh and no script.
     for needle in [
@@ -228,8 +234,9 @@ fn the_page_shows_a_healthy_a_blocked_and_a_failing_directory_in_chromium_and_as
         "<footer>",
         "<nav ",
         "<caption>",
-        "<th scope=\"col\">Directory</th>",
-        "<th scope=\"row\" data-label=\"Directory\">",
+        "<th scope=\"col\" role=\"columnheader\">Directory</th>",
+        "<th scope=\"row\" role=\"rowheader\" data-label=\"Directory\">",
+        "<th scope=\"col\" role=\"columnheader\">Source</th>",
         "http-equiv=\"refresh\" content=\"30\"",
         "name=\"viewport\"",
     ] {
@@ -260,6 +267,12 @@ fn the_page_shows_a_healthy_a_blocked_and_a_failing_directory_in_chromium_and_as
     assert!(cell(blocked, "last-sync").contains("not since the daemon started"), "{blocked}");
     assert!(time(&cell(blocked, "next-run")), "{blocked}");
     let what = cell(blocked, "what");
+    assert!(
+        what.starts_with(
+            "Blocked by the safety limits: 5 disables and deletes are above max_disable_count 2."
+        ),
+        "{what}"
+    );
     assert!(
         what.contains(&format!(
             "approve this exact plan with hrsync apply --approve {blocked_id}, or add {blocked_id} to approvals in hrsync.yaml through a reviewed commit"

@@ -169,6 +169,8 @@ struct DirectoryRow {
     reason: Option<String>,
     /// The plan id to approve, for a blocked plan.
     approval: Option<String>,
+    /// Which limits a blocked plan is above, when its reason says.
+    limits: Option<String>,
     history: Option<String>,
 }
 
@@ -190,6 +192,14 @@ struct SourceRow {
     people: Option<crate::report::Bucket>,
     last_sync: Option<Time>,
     error: Option<String>,
+}
+
+/// The limits a blocked plan's reason names: the guard's refusal says "… is blocked by
+/// the safety limits (LIMITS); if the changes are intended, …".
+fn limits_of(reason: &str) -> Option<String> {
+    let (_, rest) = reason.split_once("is blocked by the safety limits (")?;
+    let (limits, _) = rest.rsplit_once("); if the changes are intended")?;
+    Some(limits.to_owned())
 }
 
 /// A mode as operators say it.
@@ -298,6 +308,7 @@ fn view(r: &Record) -> View {
                 // A blocked plan's reason is the approval, said below in full.
                 reason: d.and_then(|d| d.reason.clone()).filter(|_| !blocked),
                 approval: d.and_then(|d| d.plan.as_ref()).filter(|_| blocked).map(|p| p.to_string()),
+                limits: d.and_then(|d| d.reason.as_deref()).filter(|_| blocked).and_then(limits_of),
                 history: c.status_page.history_link(&c.reports_branch, &format!("{}/{id}", c.reports_path)),
             }
         })
@@ -391,7 +402,12 @@ mod tests {
 
     fn record() -> Record {
         let t: Timestamp = "2026-11-22T09:00:00Z".parse().unwrap();
-        let mut hold = DirectoryResult::failed(Mode::Apply, "plan is blocked");
+        let mut hold = DirectoryResult::failed(
+            Mode::Apply,
+            format!(
+                "plan {ID} for `hold` is blocked by the safety limits (31 disables and deletes are above max_disable_count 2); if the changes are intended, approve this exact plan with `hrsync apply --approve {ID}` or add it to `approvals` in hrsync.yaml"
+            ),
+        );
         hold.plan = Some(PlanId::new(ID).unwrap());
         hold.plan_status = Some(PlanStatus::Blocked);
         hold.disabled = 31;
@@ -460,6 +476,10 @@ mod tests {
         assert_eq!(words("old"), ("deactivated", "off", "off"));
         assert_eq!(row("hold").approval.as_deref(), Some(ID));
         assert_eq!(row("hold").reason, None, "the approval says it in full");
+        assert_eq!(
+            row("hold").limits.as_deref(),
+            Some("31 disables and deletes are above max_disable_count 2")
+        );
         assert_eq!(row("corp").last_sync.as_ref().unwrap().utc, "2026-11-22T09:00:00Z");
         assert_eq!(row("corp").last_sync.as_ref().unwrap().local.as_deref(), Some("2026-11-22 10:00 CET"));
         assert!(row("old").next_run.is_none() && row("sim").next_run.is_some());
