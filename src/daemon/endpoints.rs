@@ -368,3 +368,71 @@ async fn hook(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
     let _ = s.trigger.send("POST /hooks/git");
     (StatusCode::ACCEPTED, "a run starts now\n").into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::daemon::page::tests::configured;
+
+    #[test]
+    fn a_port_alone_listens_on_loopback_and_other_addresses_stay_as_given() {
+        assert_eq!(listen_address("9090"), "127.0.0.1:9090");
+        assert_eq!(listen_address(":9090"), "127.0.0.1:9090");
+        assert_eq!(listen_address("0.0.0.0:9090"), "0.0.0.0:9090");
+        assert_eq!(listen_address("[::1]:9090"), "[::1]:9090");
+        assert_eq!(listen_address("localhost:9090"), "localhost:9090");
+    }
+
+    fn shared(token: Option<&str>, guard: Option<Guard>) -> Arc<Shared> {
+        let (trigger, _) = tokio::sync::mpsc::unbounded_channel();
+        let s = Shared::new("refs/heads/main", trigger, token.map(Secret::new), None);
+        s.record().configured = guard.map(|g| configured(g, None));
+        s
+    }
+
+    /// The status of a request with `authorization`, and the challenge of a refusal.
+    fn ask(s: &Shared, authorization: Option<&str>) -> (u16, String) {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = authorization {
+            headers.insert(header::AUTHORIZATION, a.parse().unwrap());
+        }
+        match s.refuse(&s.record(), &headers) {
+            None => (200, String::new()),
+            Some(r) => {
+                let challenge =
+                    r.headers().get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap().to_owned();
+                (r.status().as_u16(), challenge)
+            }
+        }
+    }
+
+    fn basic(pair: &str) -> String {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+    }
+
+    #[test]
+    fn the_page_asks_for_the_configured_credentials_and_nothing_before_a_config() {
+        assert_eq!(ask(&shared(None, None), None).0, 200, "starting: nothing to show, nothing asked");
+        assert_eq!(ask(&shared(None, Some(Guard::Open)), None).0, 200);
+
+        let bearer = shared(Some("t0ken"), Some(Guard::Bearer));
+        assert_eq!(ask(&bearer, None), (401, "Bearer realm=\"hrsync\"".into()));
+        assert_eq!(ask(&bearer, Some("Bearer t0ke")).0, 401);
+        assert_eq!(ask(&bearer, Some("Bearer t0ken")).0, 200);
+        let no_token = shared(None, Some(Guard::Bearer));
+        assert_eq!(ask(&no_token, Some("Bearer ")).0, 401, "no token set: nobody");
+
+        let guard = || Guard::Basic { username: "ops".into(), password: Some(Secret::new("pw:1")) };
+        let basic_page = shared(None, Some(guard()));
+        assert!(ask(&basic_page, None).1.starts_with("Basic realm=\"hrsync\""));
+        assert_eq!(ask(&basic_page, Some(&basic("ops:pw:1"))).0, 200, "a colon in the password");
+        for wrong in ["ops:pw", "op:pw:1", "ops", ":pw:1", "opsx:pw:1"] {
+            assert_eq!(ask(&basic_page, Some(&basic(wrong))).0, 401, "{wrong}");
+        }
+        assert_eq!(ask(&basic_page, Some("Basic !!!")).0, 401, "not base64");
+        let unresolved = shared(None, Some(Guard::Basic { username: "ops".into(), password: None }));
+        assert_eq!(ask(&unresolved, Some(&basic("ops:"))).0, 401, "an unresolved password lets nobody in");
+    }
+}

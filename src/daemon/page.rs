@@ -371,7 +371,7 @@ pub(super) fn render(r: &Record) -> Result<String, minijinja::Error> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
@@ -380,7 +380,8 @@ mod tests {
 
     const ID: &str = "0123456789abcdef0123456789abcdef";
 
-    fn configured(auth: Guard, history_url: Option<&str>) -> Configured {
+    /// A config in force with four directories and one source, guarded by `auth`.
+    pub(in crate::daemon) fn configured(auth: Guard, history_url: Option<&str>) -> Configured {
         Configured {
             revision: "c0ffee".repeat(7).chars().take(40).collect(),
             workspace: "acme <b>".into(),
@@ -495,6 +496,18 @@ mod tests {
         );
         // No per-person rows: the item errors are not on the page.
         assert!(!html.contains("Günther"), "{html}");
+    }
+
+    #[test]
+    fn a_run_that_failed_as_a_whole_shows_its_error_and_the_config_still_in_force() {
+        let mut r = record();
+        r.revision = Some("badc0de".into());
+        r.last_error = Some("the config at badc0de is not valid (2 problems)".into());
+        let html = render(&r).unwrap();
+        assert!(html.contains("id=\"last-error\""), "{html}");
+        assert!(html.contains("the config at badc0de is not valid (2 problems)"), "{html}");
+        assert!(html.contains("<code title=\"badc0de\">badc0de</code>, was not used"), "{html}");
+        assert_eq!(view(&r).overall, "failed");
     }
 
     #[test]
