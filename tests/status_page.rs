@@ -124,6 +124,15 @@ fn get(url: &str, authorization: Option<&str>) -> (u16, String, String) {
     })
 }
 
+/// The response headers of a GET.
+fn headers_of(url: &str) -> std::collections::BTreeMap<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let r = reqwest::Client::new().get(url).send().await.unwrap();
+        r.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned())).collect()
+    })
+}
+
 fn basic(user: &str, password: &str) -> String {
     use base64::Engine;
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
@@ -209,6 +218,11 @@ fn the_page_shows_a_healthy_a_blocked_and_a_failing_directory_in_chromium_and_as
 
     // The page as an operator opens it, and as a phone shows it.
     let dom = browse(&format!("{base}/"), &["--dump-dom"]);
+    let headers = headers_of(&format!("{base}/"));
+    assert_eq!(headers.get("content-type").map(String::as_str), Some("text/html; charset=utf-8"));
+    assert_eq!(headers.get("cache-control").map(String::as_str), Some("no-store"));
+    let csp = headers.get("content-security-policy").map(String::as_str).unwrap_or_default();
+    assert!(csp.starts_with("default-src 'none'; style-src 'unsafe-inline'"), "{headers:?}");
     let artifacts = root().join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let shot = artifacts.join("status-page.png");
@@ -242,6 +256,7 @@ fn the_page_shows_a_healthy_a_blocked_and_a_failing_directory_in_chromium_and_as
     ] {
         assert!(dom.contains(needle), "{needle} in {dom}");
     }
+    // No script (and the CSP would refuse to run one): it works with scripts off.
     assert!(!dom.contains("<script"), "no script: {dom}");
     assert_eq!(text(element(&dom, "revision")), &head.to_string()[..12]);
     assert!(element(&dom, "revision").contains(&format!("title=\"{head}\"")));
@@ -291,6 +306,7 @@ fn the_page_shows_a_healthy_a_blocked_and_a_failing_directory_in_chromium_and_as
 
     let germany = element(&dom, "source-germany");
     assert_eq!(cell(germany, "health-cell"), "warning", "one skipped row");
+    assert!(cell(germany, "records").ends_with("1 row skipped"), "{germany}");
     assert!(cell(germany, "last-sync").starts_with("2026-11-22T10:00:00Z"), "{germany}");
     assert_eq!(cell(element(&dom, "source-france"), "health-cell"), "healthy");
     assert_eq!(text(element(&dom, "overall")), "failed");
