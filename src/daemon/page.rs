@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::endpoints::Record;
 use crate::config::{Config, Mode, PageAuth, PiiSpec, Secret, StatusPage};
+use crate::model::{DirectoryId, SourceId};
 use crate::plan::PlanStatus;
 use crate::report::{DirectoryResult, JobStatus, SourceResult, Sources};
 
@@ -45,9 +46,9 @@ pub struct Configured {
     /// Who may read the page.
     pub guard: Guard,
     /// The directories: id, kind, mode.
-    pub directories: Vec<(String, &'static str, Mode)>,
+    pub directories: Vec<(DirectoryId, &'static str, Mode)>,
     /// The sources: id, kind, whether enabled.
-    pub sources: Vec<(String, &'static str, bool)>,
+    pub sources: Vec<(SourceId, &'static str, bool)>,
 }
 
 /// Who may read the page and `/status`.
@@ -99,13 +100,9 @@ impl Configured {
             directories: config
                 .directories
                 .iter()
-                .map(|d| (d.id.to_string(), d.kind.type_name(), d.mode))
+                .map(|d| (d.id.clone(), d.kind.type_name(), d.mode))
                 .collect(),
-            sources: config
-                .sources
-                .iter()
-                .map(|s| (s.id.to_string(), s.kind.type_name(), s.enabled))
-                .collect(),
+            sources: config.sources.iter().map(|s| (s.id.clone(), s.kind.type_name(), s.enabled)).collect(),
         }
     }
 }
@@ -279,12 +276,11 @@ fn view(r: &Record) -> View {
         .directories
         .iter()
         .map(|(id, kind, mode)| {
-            let d =
-                result.and_then(|res| res.directories.iter().find(|(k, _)| k.as_str() == id)).map(|(_, d)| d);
+            let d = result.and_then(|res| res.directories.get(id));
             let health = directory_health(*mode, d);
             let blocked = health == "blocked";
             DirectoryRow {
-                id: id.clone(),
+                id: id.to_string(),
                 kind,
                 mode: mode.as_str(),
                 mode_words: mode_words(*mode),
@@ -302,7 +298,7 @@ fn view(r: &Record) -> View {
                 }),
                 last_sync: r
                     .last_success
-                    .get(&("directory".to_owned(), id.clone()))
+                    .get(&("directory".to_owned(), id.to_string()))
                     .and_then(|s| Timestamp::from_second(*s).ok().map(time)),
                 next_run: next_run.filter(|_| *mode != Mode::Off).map(time),
                 // A blocked plan's reason is the approval, said below in full.
@@ -321,14 +317,14 @@ fn view(r: &Record) -> View {
         .sources
         .iter()
         .map(|(id, kind, enabled)| {
-            let s = source_results.and_then(|all| all.iter().find(|(k, _)| k.as_str() == id)).map(|(_, s)| s);
+            let s = source_results.and_then(|all| all.get(id));
             let last = s.and_then(|s| s.last_sync_at).or_else(|| {
                 r.last_success
-                    .get(&("source".to_owned(), id.clone()))
+                    .get(&("source".to_owned(), id.to_string()))
                     .and_then(|s| Timestamp::from_second(*s).ok())
             });
             SourceRow {
-                id: id.clone(),
+                id: id.to_string(),
                 kind,
                 health: source_health(*enabled, s),
                 people: s.and_then(|s| s.employees),
@@ -375,7 +371,7 @@ pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::{DirectoryId, PlanId, SourceId};
+    use crate::model::PlanId;
     use crate::report::JobResult;
 
     const ID: &str = "0123456789abcdef0123456789abcdef";
@@ -392,12 +388,12 @@ pub(super) mod tests {
             status_page: StatusPage { history_url: history_url.map(str::to_owned), auth: None },
             guard: auth,
             directories: vec![
-                ("corp".into(), "file", Mode::Apply),
-                ("hold".into(), "ldap", Mode::Apply),
-                ("sim".into(), "scim", Mode::Plan),
-                ("old".into(), "entraid", Mode::Off),
+                (DirectoryId::new("corp").unwrap(), "file", Mode::Apply),
+                (DirectoryId::new("hold").unwrap(), "ldap", Mode::Apply),
+                (DirectoryId::new("sim").unwrap(), "scim", Mode::Plan),
+                (DirectoryId::new("old").unwrap(), "entraid", Mode::Off),
             ],
-            sources: vec![("germany".into(), "csv", true)],
+            sources: vec![(SourceId::new("germany").unwrap(), "csv", true)],
         }
     }
 
