@@ -220,20 +220,7 @@ fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_pic
     assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:00:00Z").code, 0);
     // 30 people leave at once (an end date in the past): 21 % of the managed entries,
     // over the safety limit of 20 %.
-    let csv = tmp.path().join("sync/data/germany.csv");
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let edited: String = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let mut cells: Vec<&str> = l.split(';').collect();
-            if (50..80).contains(&i) {
-                cells[10] = "31.10.2026";
-            }
-            format!("{}\n", cells.join(";"))
-        })
-        .collect();
-    std::fs::write(&csv, edited).unwrap();
+    leave(&tmp.path().join("sync"), 50..80);
     commit_all(&repo, "thirty leave");
     let blocked = daemon_once(tmp.path(), "2026-11-22T10:00:00Z");
     assert_eq!(blocked.code, 1, "a blocked plan fails the run: {blocked:?}");
@@ -277,6 +264,25 @@ fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_pic
         (Some(id.as_str()), Some("repository")),
         "{state:#}"
     );
+}
+
+/// The people on `rows` of the German source of the example in `sync` leave: an end
+/// date in the past (31.10.2026).
+pub fn leave(sync: &Path, rows: std::ops::Range<usize>) {
+    let csv = sync.join("data/germany.csv");
+    let edited: String = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cells: Vec<&str> = l.split(';').collect();
+            if rows.contains(&i) {
+                cells[10] = "31.10.2026";
+            }
+            format!("{}\n", cells.join(";"))
+        })
+        .collect();
+    std::fs::write(&csv, edited).unwrap();
 }
 
 /// One cycle of `hrsync daemon --once` on the repository in `dir`, run in this process

@@ -33,5 +33,6 @@ mod samba;
 mod scim;
 mod scim_server;
 mod slapd;
+mod status_page;
 mod two_daemons;
 mod util;

@@ -243,8 +243,10 @@ pub(super) enum Command {
         /// when the daemon starts; `main` for a remote repository].
         #[arg(long, value_name = "REV")]
         branch: Option<String>,
-        /// Serve /healthz, /readyz, /metrics, /status, POST /runs and POST /hooks/git on
-        /// this address (for example 127.0.0.1:9090) while watching.
+        /// Serve the status page at /, /healthz, /readyz, /metrics, /status, POST /runs
+        /// and POST /hooks/git on this address while watching: a port alone (`9090` or
+        /// `:9090`) is on loopback (127.0.0.1); give `0.0.0.0:9090` to serve every
+        /// interface.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
         /// How long the run lease lasts unless renewed (`30s`, `2m`): two daemons on one

@@ -50,7 +50,7 @@ pub use source::{
 pub use spec::{
     FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec, Vendor,
 };
-pub use workspace::{Allowance, Reports, Retention, Schedule, Workspace};
+pub use workspace::{Allowance, PageAuth, Reports, Retention, Schedule, StatusPage, Workspace};
 
 /// The workspace document, at the root of the sync repository.
 pub const WORKSPACE_FILE: &str = "hrsync.yaml";

@@ -83,6 +83,10 @@ pub struct WorkspaceSpec {
     /// Where plans and results are committed, and how personal data appears in them.
     #[serde(default)]
     pub reports: ReportsSpec,
+    /// The daemon's status page at `/` of its listener: links to the reports' history
+    /// and who may read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_page: Option<StatusPageSpec>,
     /// Plan ids approved through a reviewed commit. A plan blocked by a safety limit is
     /// applied once its exact id is listed here (or passed to `hrsync apply --approve`).
     #[serde(default)]
@@ -293,6 +297,46 @@ pub struct ReportsSpec {
     /// never rewrites history) removes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionSpec>,
+}
+
+/// The daemon's status page (`GET /` of `--listen`, and `/status`, which shows the same).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageSpec {
+    /// Where the history of the reports can be browsed, for links from the page: an
+    /// `https://` (or `http://`) URL in which `{branch}` is replaced by the reports
+    /// branch and `{path}` by the folder of a directory's reports (`reports/corp`), each
+    /// URL-encoded as path segments; for example
+    /// `https://github.com/acme/idm-sync/commits/{branch}/{path}`. Without it the page
+    /// has no links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_url: Option<String>,
+    /// Credentials the page (and `/status`) asks for: `bearer` (the token of `POST
+    /// /runs`, `HRSYNC_RUNS_TOKEN`) or `{ basic: { username, password } }`. Without it
+    /// the page is open to whoever reaches the listener (loopback by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<PageAuthSpec>,
+}
+
+/// How the status page is protected.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PageAuthSpec {
+    /// `Authorization: Bearer` with the token of `POST /runs` (`HRSYNC_RUNS_TOKEN`);
+    /// without that variable the page refuses everyone.
+    Bearer,
+    /// HTTP basic authentication.
+    Basic(BasicAuthSpec),
+}
+
+/// A user name and a password reference for HTTP basic authentication.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuthSpec {
+    /// The user name.
+    pub username: String,
+    /// The password: a reference such as `${env:HRSYNC_PAGE_PASSWORD}`.
+    pub password: SecretRef,
 }
 
 /// How long the reports branch keeps its history.

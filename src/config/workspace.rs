@@ -31,6 +31,8 @@ pub struct Workspace {
     pub safety: SafetySpec,
     /// Report settings.
     pub reports: Reports,
+    /// The daemon's status page.
+    pub status_page: StatusPage,
     /// Approved plan ids.
     pub approvals: BTreeSet<PlanId>,
     /// Allowances for mass changes, in file order.
@@ -87,6 +89,57 @@ pub struct Reports {
     pub retention: Option<Retention>,
 }
 
+/// The daemon's status page (`status_page` in `hrsync.yaml`).
+#[derive(Clone, Debug, Default)]
+pub struct StatusPage {
+    /// The URL of the reports' history, with `{branch}` and `{path}` in it; `None`: no
+    /// links.
+    pub history_url: Option<String>,
+    /// The credentials the page asks for; `None`: none.
+    pub auth: Option<PageAuth>,
+}
+
+/// How the status page is protected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageAuth {
+    /// The bearer token of `POST /runs`.
+    Bearer,
+    /// HTTP basic authentication.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: SecretRef,
+    },
+}
+
+impl StatusPage {
+    /// The placeholders `history_url` may hold.
+    pub const PLACEHOLDERS: [&'static str; 2] = ["branch", "path"];
+
+    /// The history link for the reports at `path` of `branch`, when a URL is configured:
+    /// each placeholder replaced by its value, URL-encoded segment by segment (slashes
+    /// kept).
+    pub fn history_link(&self, branch: &str, path: &str) -> Option<String> {
+        let url = self.history_url.as_ref()?;
+        Some(url.replace("{branch}", &encode_segments(branch)).replace("{path}", &encode_segments(path)))
+    }
+}
+
+/// `text` percent-encoded as URL path segments: everything but unreserved characters
+/// and `/`.
+fn encode_segments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// How long the reports branch keeps its history (`reports.retention`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Retention {
@@ -141,6 +194,62 @@ mod tests {
             panic!("days is required");
         };
         assert!(problems.iter().any(|d| d.message.contains("days")), "{problems}");
+    }
+
+    fn with_page(page: &str) -> Result<crate::config::Config, ConfigError> {
+        load(
+            &MemFiles::default()
+                .with("hrsync.yaml", &format!("version: 1\nworkspace: t\nstatus_page:\n{page}\n")),
+        )
+    }
+
+    #[test]
+    fn the_status_page_takes_a_history_url_with_known_placeholders_and_bearer_or_basic_auth() {
+        let config = load(&MemFiles::default().with("hrsync.yaml", "version: 1\nworkspace: t\n")).unwrap();
+        assert_eq!(config.workspace.status_page.history_url, None);
+        assert_eq!(config.workspace.status_page.history_link("b", "p"), None, "no URL, no links");
+        let config = with_page(
+            "  history_url: \"https://git.acme.example/idm/commits/{branch}/{path}\"\n  auth: bearer",
+        )
+        .unwrap();
+        let page = &config.workspace.status_page;
+        assert_eq!(page.auth, Some(PageAuth::Bearer));
+        assert_eq!(
+            page.history_link("hrsync/reports", "reports/corp näh").as_deref(),
+            Some("https://git.acme.example/idm/commits/hrsync/reports/reports/corp%20n%C3%A4h")
+        );
+        let config =
+            with_page("  auth: { basic: { username: ops, password: \"${env:HRSYNC_PAGE_PASSWORD}\" } }")
+                .unwrap();
+        assert_eq!(
+            config.workspace.status_page.auth,
+            Some(PageAuth::Basic {
+                username: "ops".into(),
+                password: SecretRef::Env("HRSYNC_PAGE_PASSWORD".into())
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_history_url_or_auth_is_refused_at_its_line_with_a_hint() {
+        for (page, line, message) in [
+            ("  history_url: \"ftp://x/{path}\"", 4, "is not an https:// or http:// URL"),
+            ("  history_url: \"https:///{path}\"", 4, "is not a URL with a host"),
+            ("  history_url: \"https://x/{commit}/{path}\"", 4, "unknown placeholder `{commit}`"),
+            ("  history_url: \"https://x/{path\"", 4, "without its `}`"),
+            ("  auth: bearer\n  history_url: \"https://x/}\"", 5, "without its `{`"),
+            ("  auth: { basic: { username: \"a:b\", password: \"${env:P}\" } }", 4, "must not be empty"),
+            // A literal password, or an unknown kind, is refused by the schema.
+            ("  auth: { basic: { username: ops, password: hunter2 } }", 4, ""),
+            ("  auth: token", 4, ""),
+        ] {
+            let Err(ConfigError::Invalid(problems)) = with_page(page) else { panic!("{page} is refused") };
+            let p: Vec<_> = problems.iter().map(|d| (d.line, d.message.as_str(), d.hint.is_some())).collect();
+            assert_eq!(p.len(), 1, "{page}: {p:?}");
+            assert_eq!(p[0].0, line, "{page}: {p:?}");
+            assert!(p[0].1.contains(message), "{page}: {p:?}");
+            assert!(!p[0].1.contains("hunter2"), "no secret in messages: {p:?}");
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The daemon's HTTP endpoints (axum): `/healthz`, `/readyz`, `/metrics` (Prometheus
-//! text), `/status` (JSON), and two triggers: `POST /runs` (bearer token) and
+//! The daemon's HTTP endpoints (axum): the status page at `/` (see [`page`](super::page)),
+//! `/healthz`, `/readyz`, `/metrics` (Prometheus text), `/status` (JSON), and two triggers: `POST /runs` (bearer token) and
 //! `POST /hooks/git` (a GitHub `X-Hub-Signature-256` HMAC or a GitLab `X-Gitlab-Token`).
 //!
 //! The daemon records every run here; the endpoints only read. Tokens are compared in
-//! constant time and never logged.
+//! constant time and never logged. `/` and `/status` ask for the credentials of
+//! `status_page.auth` when the config in force has them; the probes and `/metrics` stay
+//! open. A listen address of a port alone binds to loopback ([`listen_address`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,10 +17,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 use serde_json::{Value as Json, json};
 
-use crate::config::Secret;
+use super::page::{self, Configured, Guard};
+use crate::config::{Config, Secret};
 use crate::report::{JobResult, JobStatus, Sources};
 
 /// What the endpoints share with the daemon.
@@ -29,27 +33,37 @@ pub struct Shared {
     webhook_secret: Option<Secret>,
 }
 
+/// What the daemon recorded of its runs, for the endpoints.
 #[derive(Default)]
-struct Record {
-    ready: bool,
-    branch: String,
-    revision: Option<String>,
-    last: Option<Json>,
-    last_error: Option<String>,
-    next_run_at: Option<jiff::Timestamp>,
-    runs: BTreeMap<&'static str, u64>,
-    actions: BTreeMap<(String, &'static str), u64>,
-    duration_sum: f64,
-    last_success: BTreeMap<(String, String), i64>,
+pub(super) struct Record {
+    pub(super) ready: bool,
+    /// The tracked branch.
+    pub(super) branch: String,
+    /// The revision the last run read (its config may not have been valid).
+    pub(super) revision: Option<String>,
+    pub(super) last: Option<Json>,
+    /// The last job result.
+    pub(super) result: Option<JobResult>,
+    /// Why the last run failed as a whole.
+    pub(super) last_error: Option<String>,
+    /// When the next run is due.
+    pub(super) next_run_at: Option<jiff::Timestamp>,
+    /// The config in force (the last one that loaded).
+    pub(super) configured: Option<Configured>,
+    pub(super) runs: BTreeMap<&'static str, u64>,
+    pub(super) actions: BTreeMap<(String, &'static str), u64>,
+    pub(super) duration_sum: f64,
+    /// Start of the last successful run, per (`source` | `directory`, id), in seconds.
+    pub(super) last_success: BTreeMap<(String, String), i64>,
     /// Per directory: whether its last plan was blocked by the safety limits.
-    blocked: BTreeMap<String, bool>,
+    pub(super) blocked: BTreeMap<String, bool>,
     /// Per directory: items that failed, over all runs.
-    failed_items: BTreeMap<String, u64>,
+    pub(super) failed_items: BTreeMap<String, u64>,
     /// While another daemon holds the run lease: who, and until when.
-    standby: Option<crate::git::lease::Holder>,
+    pub(super) standby: Option<crate::git::lease::Holder>,
     /// The refs hrsync itself pushes (the reports branch and the run lease): a push
     /// webhook for one of them starts no run.
-    own_refs: Vec<String>,
+    pub(super) own_refs: Vec<String>,
 }
 
 impl Shared {
@@ -87,6 +101,13 @@ impl Shared {
         r.revision = revision.or(r.revision.take());
         r.next_run_at = Some(next_run_at);
         r.standby = Some(holder);
+    }
+
+    /// Records the config in force, read at `revision`, as soon as it has loaded: the
+    /// page shows its directories and sources, and asks for its credentials.
+    pub fn configured(&self, config: &Config, revision: &str) {
+        let configured = Configured::new(config, revision);
+        self.record().configured = Some(configured);
     }
 
     /// Records a finished run: its result, or why it failed as a whole.
@@ -143,6 +164,7 @@ impl Shared {
                         }
                     }
                 }
+                r.result = Some(result.clone());
                 r.last = match serde_json::to_value(result) {
                     Ok(json) => Some(json),
                     Err(e) => {
@@ -158,6 +180,7 @@ impl Shared {
 /// The router of the endpoints.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/", get(status_page))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
@@ -175,8 +198,11 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn status(State(s): State<Arc<Shared>>) -> Response {
+async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let r = s.record();
+    if let Some(refused) = s.refuse(&r, &headers) {
+        return refused;
+    }
     let last = r.last.as_ref();
     let body = json!({
         "ready": r.ready,
@@ -230,6 +256,91 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
         writeln!(out, "hrsync_items_failed_total{{directory=\"{}\"}} {n}", label(dir)).ok();
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+async fn status_page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let r = s.record();
+    if let Some(refused) = s.refuse(&r, &headers) {
+        return refused;
+    }
+    let page = page::render(&r);
+    drop(r);
+    let security = [
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ];
+    match page {
+        Ok(html) => (security, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "the status page cannot be rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, security, "the status page cannot be rendered\n")
+                .into_response()
+        }
+    }
+}
+
+impl Shared {
+    /// `None` when the request may read `/` and `/status` (it has the credentials of
+    /// `status_page.auth` of the config in force, or that asks for none); else a 401
+    /// asking for them.
+    fn refuse(&self, r: &Record, headers: &HeaderMap) -> Option<Response> {
+        let guard = r.configured.as_ref().map_or(&Guard::Open, |c| &c.guard);
+        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let (challenge, admitted) = match guard {
+            Guard::Open => return None,
+            Guard::Bearer => {
+                let token = self.runs_token.as_ref();
+                let given = given.and_then(|v| v.strip_prefix("Bearer "));
+                let ok =
+                    matches!((given, token), (Some(g), Some(t)) if same(g.as_bytes(), t.expose().as_bytes()));
+                ("Bearer realm=\"hrsync\"", ok)
+            }
+            Guard::Basic { username, password } => {
+                let ok = given
+                    .and_then(|v| v.strip_prefix("Basic "))
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+                    .zip(password.as_ref())
+                    .is_some_and(|(pair, password)| {
+                        let (user, pass) = match pair.iter().position(|&b| b == b':') {
+                            Some(i) => (&pair[..i], &pair[i + 1..]),
+                            None => (&pair[..], &[][..]),
+                        };
+                        // Both compared, whichever is wrong.
+                        let user_ok = same(user, username.as_bytes());
+                        let pass_ok = same(pass, password.expose().as_bytes());
+                        user_ok & pass_ok
+                    });
+                ("Basic realm=\"hrsync\", charset=\"UTF-8\"", ok)
+            }
+        };
+        if admitted {
+            return None;
+        }
+        Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, challenge), (header::CACHE_CONTROL, "no-store")],
+                "the status page needs the credentials of `status_page.auth` in hrsync.yaml\n",
+            )
+                .into_response(),
+        )
+    }
+}
+
+/// The address to listen on for `--listen`: a port alone (`9090` or `:9090`) is on
+/// loopback (`127.0.0.1:9090`); anything else (`0.0.0.0:9090`, `[::1]:9090`) as given.
+pub fn listen_address(listen: &str) -> String {
+    let port = listen.strip_prefix(':').unwrap_or(listen);
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        format!("127.0.0.1:{port}")
+    } else {
+        listen.to_owned()
+    }
 }
 
 /// A Prometheus label value.
@@ -296,4 +407,72 @@ async fn hook(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
     }
     let _ = s.trigger.send("POST /hooks/git");
     (StatusCode::ACCEPTED, "a run starts now\n").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::daemon::page::tests::configured;
+
+    #[test]
+    fn a_port_alone_listens_on_loopback_and_other_addresses_stay_as_given() {
+        assert_eq!(listen_address("9090"), "127.0.0.1:9090");
+        assert_eq!(listen_address(":9090"), "127.0.0.1:9090");
+        assert_eq!(listen_address("0.0.0.0:9090"), "0.0.0.0:9090");
+        assert_eq!(listen_address("[::1]:9090"), "[::1]:9090");
+        assert_eq!(listen_address("localhost:9090"), "localhost:9090");
+    }
+
+    fn shared(token: Option<&str>, guard: Option<Guard>) -> Arc<Shared> {
+        let (trigger, _) = tokio::sync::mpsc::unbounded_channel();
+        let s = Shared::new("refs/heads/main", trigger, token.map(Secret::new), None);
+        s.record().configured = guard.map(|g| configured(g, None));
+        s
+    }
+
+    /// The status of a request with `authorization`, and the challenge of a refusal.
+    fn ask(s: &Shared, authorization: Option<&str>) -> (u16, String) {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = authorization {
+            headers.insert(header::AUTHORIZATION, a.parse().unwrap());
+        }
+        match s.refuse(&s.record(), &headers) {
+            None => (200, String::new()),
+            Some(r) => {
+                let challenge =
+                    r.headers().get(header::WWW_AUTHENTICATE).unwrap().to_str().unwrap().to_owned();
+                (r.status().as_u16(), challenge)
+            }
+        }
+    }
+
+    fn basic(pair: &str) -> String {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+    }
+
+    #[test]
+    fn the_page_asks_for_the_configured_credentials_and_nothing_before_a_config() {
+        assert_eq!(ask(&shared(None, None), None).0, 200, "starting: nothing to show, nothing asked");
+        assert_eq!(ask(&shared(None, Some(Guard::Open)), None).0, 200);
+
+        let bearer = shared(Some("t0ken"), Some(Guard::Bearer));
+        assert_eq!(ask(&bearer, None), (401, "Bearer realm=\"hrsync\"".into()));
+        assert_eq!(ask(&bearer, Some("Bearer t0ke")).0, 401);
+        assert_eq!(ask(&bearer, Some("Bearer t0ken")).0, 200);
+        let no_token = shared(None, Some(Guard::Bearer));
+        assert_eq!(ask(&no_token, Some("Bearer ")).0, 401, "no token set: nobody");
+
+        let guard = || Guard::Basic { username: "ops".into(), password: Some(Secret::new("pw:1")) };
+        let basic_page = shared(None, Some(guard()));
+        assert!(ask(&basic_page, None).1.starts_with("Basic realm=\"hrsync\""));
+        assert_eq!(ask(&basic_page, Some(&basic("ops:pw:1"))).0, 200, "a colon in the password");
+        for wrong in ["ops:pw", "op:pw:1", "ops", ":pw:1", "opsx:pw:1"] {
+            assert_eq!(ask(&basic_page, Some(&basic(wrong))).0, 401, "{wrong}");
+        }
+        assert_eq!(ask(&basic_page, Some("Basic !!!")).0, 401, "not base64");
+        let unresolved = shared(None, Some(Guard::Basic { username: "ops".into(), password: None }));
+        assert_eq!(ask(&unresolved, Some(&basic("ops:"))).0, 401, "an unresolved password lets nobody in");
+    }
 }

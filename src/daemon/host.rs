@@ -155,11 +155,11 @@ impl Host {
             secret("HRSYNC_RUNS_TOKEN"),
             secret("HRSYNC_WEBHOOK_SECRET"),
         );
-        if let Some(addr) = listen {
-            let listener = tokio::net::TcpListener::bind(addr)
+        if let Some(addr) = listen.map(endpoints::listen_address) {
+            let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            tracing::info!(addr = %listener.local_addr()?, "serving /healthz, /readyz, /metrics, /status, /runs, /hooks/git");
+            tracing::info!(addr = %listener.local_addr()?, "serving the status page at /, /healthz, /readyz, /metrics, /status, /runs, /hooks/git");
             let app = endpoints::router(shared.clone());
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {
@@ -265,6 +265,7 @@ impl Host {
 
     /// One cycle on the config at `rev`: the cycle, when the next scheduled run is due,
     /// and the revision read; or why it failed, with the revision when it was read.
+    /// `shared`, when serving the endpoints, learns the config in force once it loads.
     async fn one_cycle(
         &self,
         rev: &str,
@@ -322,6 +323,9 @@ impl Host {
             Err(e) => return Err(e.into()),
         };
         *interval = next_run(config.workspace.schedule.as_ref(), wall_clock());
+        if let Some(shared) = shared {
+            shared.configured(&config, &revision);
+        }
         // A daemon's stderr is a log: progress comes as log lines, never a bar.
         let run = Run::open(files, config, self.state_dir.clone(), self.clock(), ShowProgress::Log)?;
         let _lock = run.store.lock()?;

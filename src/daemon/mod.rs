@@ -4,7 +4,8 @@
 //!   the reports branch, apply, commit the result, status and run state;
 //! - [`watch`](mod@watch): when to run: at start, on each new commit of the tracked
 //!   branch, on the schedule, on SIGHUP and on the HTTP triggers, until SIGTERM;
-//! - [`endpoints`]: `/healthz`, `/readyz`, `/metrics`, `/status`, `POST /runs` and
+//! - [`page`]: the status page at `/`, HTML for people;
+//! - [`endpoints`]: `/`, `/healthz`, `/readyz`, `/metrics`, `/status`, `POST /runs` and
 //!   `POST /hooks/git`;
 //! - [`host`]: the edge around them: the repository (local, or the mirror of a remote),
 //!   the run lock, pushing the reports branch, the clock.
@@ -12,6 +13,7 @@
 pub mod cycle;
 pub mod endpoints;
 pub mod host;
+pub mod page;
 pub mod watch;
 
 pub use cycle::{Cycle, CycleError, cycle};

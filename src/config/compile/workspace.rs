@@ -12,8 +12,10 @@ use jiff::tz::TimeZone;
 use super::{Compiler, parse_interval};
 use crate::config::loading::Parsed;
 use crate::config::spec::WorkspaceSpec;
+use crate::config::spec::{PageAuthSpec, StatusPageSpec};
+use crate::config::yaml::Document;
 use crate::config::yaml::child;
-use crate::config::{Diagnostic, PiiSpec, Reports, Retention, Schedule, Workspace};
+use crate::config::{Diagnostic, PageAuth, PiiSpec, Reports, Retention, Schedule, StatusPage, Workspace};
 use crate::model::PlanId;
 
 impl Compiler {
@@ -125,6 +127,7 @@ impl Compiler {
             );
             self.push(Diagnostic { pointer: Some("/reports/pii_key".into()), ..d });
         }
+        let status_page = self.status_page(doc, spec.status_page.as_ref());
         Some(Workspace {
             name: spec.workspace.clone(),
             timezone: timezone?,
@@ -139,8 +142,74 @@ impl Compiler {
                 pii_key: spec.reports.pii_key.clone(),
                 retention: spec.reports.retention.as_ref().map(|r| Retention { days: r.days }),
             },
+            status_page,
             approvals: spec.approvals.iter().filter_map(|id| PlanId::new(id).ok()).collect(),
             allowances,
         })
     }
+}
+
+impl Compiler {
+    /// `status_page`: a history URL that is an `http(s)://` URL whose placeholders are
+    /// known, and the credentials the page asks for. A bad URL gives no links.
+    fn status_page(&mut self, doc: &Document, spec: Option<&StatusPageSpec>) -> StatusPage {
+        let Some(spec) = spec else { return StatusPage::default() };
+        let history_url = spec.history_url.as_ref().filter(|url| {
+            let problem = history_url_problem(url);
+            if let Some((message, hint)) = &problem {
+                self.error(doc, "/status_page/history_url", message.clone(), Some(hint.clone()));
+            }
+            problem.is_none()
+        });
+        let auth = spec.auth.as_ref().and_then(|auth| match auth {
+            PageAuthSpec::Bearer => Some(PageAuth::Bearer),
+            PageAuthSpec::Basic(basic) => {
+                let username = basic.username.trim();
+                if username.is_empty() || username.contains(':') {
+                    self.error(
+                        doc,
+                        "/status_page/auth/basic/username",
+                        "a basic-auth user name must not be empty nor hold `:`",
+                        Some("write for example `username: ops`".into()),
+                    );
+                    return None;
+                }
+                Some(PageAuth::Basic { username: username.to_owned(), password: basic.password.clone() })
+            }
+        });
+        StatusPage { history_url: history_url.cloned(), auth }
+    }
+}
+
+/// What is wrong with a `history_url`, with a hint; `None` when it is fine.
+fn history_url_problem(url: &str) -> Option<(String, String)> {
+    let example = "write for example `https://github.com/acme/idm-sync/commits/{branch}/{path}`";
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
+        return Some((format!("`{url}` is not an https:// or http:// URL"), example.to_owned()));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty()
+        || host.contains('{')
+        || url.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+    {
+        return Some((format!("`{url}` is not a URL with a host"), example.to_owned()));
+    }
+    let mut tail = rest;
+    while let Some(open) = tail.find(['{', '}']) {
+        if tail[open..].starts_with('}') {
+            return Some((format!("`{url}` has a `}}` without its `{{`"), example.to_owned()));
+        }
+        let Some(close) = tail[open..].find('}') else {
+            return Some((format!("`{url}` has a `{{` without its `}}`"), example.to_owned()));
+        };
+        let name = &tail[open + 1..open + close];
+        if !StatusPage::PLACEHOLDERS.contains(&name) {
+            return Some((
+                format!("unknown placeholder `{{{name}}}` in `{url}`"),
+                "the URL may hold `{branch}` (the reports branch) and `{path}` (the folder of a directory's reports)".to_owned(),
+            ));
+        }
+        tail = &tail[open + close + 1..];
+    }
+    None
 }
