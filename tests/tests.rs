@@ -25,6 +25,7 @@ mod groups;
 mod handover;
 mod ldap;
 mod ldap_groups;
+mod notify;
 mod overrides;
 mod rest_source;
 mod retention;

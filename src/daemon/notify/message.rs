@@ -3,15 +3,17 @@
 //! the time comes in, nothing is sent from here.
 //!
 //! Messages hold no personal data: ids, counts, plan ids, and reasons from the job
-//! result, which are masked there already per `reports.pii`.
+//! result, which are masked there already per `reports.pii`. hrsync's own words are
+//! ASCII, so an e-mail body usually goes as 7-bit text.
 
 use jiff::Timestamp;
 use serde_json::{Value as Json, json};
 
 use super::states::{Change, State, Subject};
 
-/// The longest reason put in a message (a failure's error chain can be long).
-const MAX_REASON: usize = 1000;
+/// The longest reason put in a message (a failure's error chain can be long; an
+/// e-mail line stays well within SMTP's 998 characters, so a plain ASCII body goes as is).
+const MAX_REASON: usize = 500;
 
 /// What every message of one run shares.
 #[derive(Clone, Copy, Debug)]
@@ -94,7 +96,7 @@ impl Message<'_> {
             Subject::Directory(id) => format!("Directory `{id}`"),
         };
         let mut lines =
-            vec![self.headline(), format!("{what}: {} → {}.", describe(&c.previous), describe(&c.state))];
+            vec![self.headline(), format!("{what}: {} -> {}.", describe(&c.previous), describe(&c.state))];
         if let Some(reason) = self.reason() {
             lines.push(format!("Why: {reason}"));
         }
@@ -174,7 +176,7 @@ impl Message<'_> {
         let mut facts = vec![
             json!({ "title": "Workspace", "value": self.cx.workspace }),
             json!({ "title": c.subject.kind(), "value": c.subject.id() }),
-            json!({ "title": "State", "value": format!("{} → {}", c.previous.name(), c.state.name()) }),
+            json!({ "title": "State", "value": format!("{} -> {}", c.previous.name(), c.state.name()) }),
         ];
         if let Some(revision) = self.cx.revision {
             facts.push(json!({ "title": "Revision", "value": revision }));
@@ -221,10 +223,10 @@ fn slack_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// `text` cut to at most `max` characters, with an ellipsis when cut.
+/// `text` cut to at most `max` characters, with `...` when cut.
 fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
+        Some((at, _)) => format!("{}...", &text[..at]),
         None => text.to_owned(),
     }
 }
@@ -275,7 +277,7 @@ mod tests {
         assert_eq!((&hook["revision"], &hook["id"]), (&json!("feedc0de"), &json!("e1")));
         assert!(m.email_body().contains(approval), "{}", m.email_body());
         assert!(
-            m.email_body().contains("Directory `corp`: ok → blocked (plan 0123abcd)."),
+            m.email_body().contains("Directory `corp`: ok -> blocked (plan 0123abcd)."),
             "{}",
             m.email_body()
         );
@@ -304,7 +306,7 @@ mod tests {
         };
         let m = message(&recovered, None);
         assert_eq!(m.headline(), "corp: recovered");
-        assert_eq!(m.lines()[1], "Directory `corp`: 12 items failed → ok.");
+        assert_eq!(m.lines()[1], "Directory `corp`: 12 items failed -> ok.");
         assert_eq!(m.webhook()["approval"], Json::Null);
         let failed = Change {
             subject: Subject::Run,
@@ -315,6 +317,6 @@ mod tests {
         };
         let m = message(&failed, None);
         assert_eq!(m.subject_line(), "[hrsync acme] run failed");
-        assert_eq!(m.reason().unwrap().chars().count(), MAX_REASON + 1);
+        assert_eq!(m.reason().unwrap().len(), MAX_REASON + 3);
     }
 }

@@ -156,6 +156,12 @@ async fn tell_channel(
     observed: &BTreeMap<states::Subject, states::State>,
     cx: Context<'_>,
 ) -> ChannelRecord {
+    // A subject seen for the first time, and well: recorded as such.
+    for (subject, state) in observed {
+        if *state == states::State::Ok {
+            record.told.entry(subject.key()).or_insert(states::State::Ok);
+        }
+    }
     for change in states::changes(&record.told, observed, &channel.events) {
         if change.send {
             let id = event_id(cx.workspace, &channel.name, record.delivered + 1);
