@@ -34,6 +34,25 @@ pub fn commit_all(repo: &Repository, message: &str) -> git2::Oid {
     repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap()
 }
 
+/// 30 people of the example's German export leave at once (an end date in the past):
+/// 21 % of the managed entries, over the example's safety limit of 20 %.
+pub fn thirty_leave(sync: &Path) {
+    let csv = sync.join("data/germany.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let edited: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut cells: Vec<&str> = l.split(';').collect();
+            if (50..80).contains(&i) {
+                cells[10] = "31.10.2026";
+            }
+            format!("{}\n", cells.join(";"))
+        })
+        .collect();
+    std::fs::write(&csv, edited).unwrap();
+}
+
 fn daemon_once(dir: &Path, now: &str) -> Run {
     let sync = dir.join("sync");
     run(&["--repo", sync.to_str().unwrap(), "--now", now, "daemon", "--once"])
@@ -218,22 +237,7 @@ fn uncommitted_config_is_not_used_and_a_checked_out_reports_branch_is_refused() 
 fn a_blocked_plan_is_committed_with_its_approval_and_a_committed_approval_is_picked_up() {
     let (tmp, repo) = repository();
     assert_eq!(daemon_once(tmp.path(), "2026-11-22T09:00:00Z").code, 0);
-    // 30 people leave at once (an end date in the past): 21 % of the managed entries,
-    // over the safety limit of 20 %.
-    let csv = tmp.path().join("sync/data/germany.csv");
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let edited: String = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let mut cells: Vec<&str> = l.split(';').collect();
-            if (50..80).contains(&i) {
-                cells[10] = "31.10.2026";
-            }
-            format!("{}\n", cells.join(";"))
-        })
-        .collect();
-    std::fs::write(&csv, edited).unwrap();
+    thirty_leave(&tmp.path().join("sync"));
     commit_all(&repo, "thirty leave");
     let blocked = daemon_once(tmp.path(), "2026-11-22T10:00:00Z");
     assert_eq!(blocked.code, 1, "a blocked plan fails the run: {blocked:?}");

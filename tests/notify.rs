@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use git2::Repository;
 use hmac::{KeyInit, Mac};
 
-use crate::daemon::{commit_all, file_on_branch};
+use crate::daemon::{commit_all, file_on_branch, thirty_leave};
 use crate::util::{KillOnDrop, Run, command, copy_dir, json, root};
 
 const HMAC_KEY: &str = "hm4c-s3cr3t-value";
@@ -256,20 +256,7 @@ impl Setup {
 
     /// 30 people leave at once: over the safety limit of 20 %, the plan is blocked.
     fn thirty_leave(&self) {
-        let csv = self.tmp.path().join("sync/data/germany.csv");
-        let text = std::fs::read_to_string(&csv).unwrap();
-        let edited: String = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| {
-                let mut cells: Vec<&str> = l.split(';').collect();
-                if (50..80).contains(&i) {
-                    cells[10] = "31.10.2026";
-                }
-                format!("{}\n", cells.join(";"))
-            })
-            .collect();
-        std::fs::write(&csv, edited).unwrap();
+        thirty_leave(&self.tmp.path().join("sync"));
         commit_all(&self.repo, "thirty leave");
     }
 
