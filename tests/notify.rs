@@ -114,15 +114,16 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// aiosmtpd on 127.0.0.1, STARTTLS required, delivering into `maildir`.
-fn smtp_server(certs: &Path, maildir: &Path) -> (KillOnDrop, u16) {
+/// aiosmtpd on 127.0.0.1 delivering into `maildir`: STARTTLS required with the
+/// certificate in `certs`, or no TLS at all without.
+fn smtp_server(certs: Option<&Path>, maildir: &Path) -> (KillOnDrop, u16) {
     let port = free_port();
-    let child = std::process::Command::new(aiosmtpd())
-        .args(["-n", "-l", &format!("127.0.0.1:{port}")])
-        .arg("--tlscert")
-        .arg(certs.join("server.pem"))
-        .arg("--tlskey")
-        .arg(certs.join("server.key"))
+    let mut cmd = std::process::Command::new(aiosmtpd());
+    cmd.args(["-n", "-l", &format!("127.0.0.1:{port}")]);
+    if let Some(certs) = certs {
+        cmd.arg("--tlscert").arg(certs.join("server.pem")).arg("--tlskey").arg(certs.join("server.key"));
+    }
+    let child = cmd
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(maildir)
         .stdout(std::process::Stdio::null())
@@ -294,7 +295,7 @@ fn a_blocked_plan_is_told_once_on_every_channel_and_its_approval_once_as_recover
     let certs = tempfile::tempdir().unwrap();
     crate::certs::write_certificates(certs.path(), "127.0.0.1");
     let maildir = certs.path().join("mail");
-    let (_smtp, smtp_port) = smtp_server(certs.path(), &maildir);
+    let (_smtp, smtp_port) = smtp_server(Some(certs.path()), &maildir);
     let requests = Requests::default();
     let (_receiver, port) = Receiver::start(0, requests.clone());
     let setup = Setup::new(port, Some((smtp_port, &certs.path().join("ca.pem"))));
@@ -487,4 +488,63 @@ fn a_directory_that_cannot_be_reached_and_a_config_that_does_not_load_are_told_a
         .map(|b| (b["event"].as_str().unwrap().to_owned(), b["subject"]["id"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(events, [("recovered".to_owned(), "run".to_owned())]);
+}
+
+#[test]
+fn an_unhealthy_source_is_told_once_and_a_server_without_starttls_gets_nothing() {
+    let certs = tempfile::tempdir().unwrap();
+    crate::certs::write_certificates(certs.path(), "127.0.0.1");
+    let maildir = certs.path().join("mail");
+    // A server that offers no STARTTLS: hrsync refuses to send it anything.
+    let (_smtp, smtp_port) = smtp_server(None, &maildir);
+    let requests = Requests::default();
+    let (_receiver, port) = Receiver::start(0, requests.clone());
+    let setup = Setup::new(port, Some((smtp_port, &certs.path().join("ca.pem"))));
+    assert_eq!(setup.once("2026-11-22T09:00:00Z").code, 0);
+
+    // The German export arrives empty: the source is unhealthy, and that is the news
+    // (the plan that fails because of it is not a second message).
+    let csv = setup.tmp.path().join("sync/data/germany.csv");
+    let full = std::fs::read_to_string(&csv).unwrap();
+    std::fs::write(&csv, format!("{}\n", full.lines().next().unwrap())).unwrap();
+    commit_all(&setup.repo, "an empty export");
+    let unhealthy = setup.once("2026-11-22T10:00:00Z");
+    assert_eq!(unhealthy.code, 1, "{unhealthy:?}");
+    let hooks = to(&requests, "/hook");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let body = verified(&hooks[0]);
+    assert_eq!(
+        (&body["event"], &body["subject"], &body["message"]),
+        (
+            &"source_unhealthy".into(),
+            &serde_json::json!({ "kind": "source", "id": "germany" }),
+            &"germany: source unhealthy".into()
+        ),
+        "{body:#}"
+    );
+    assert_eq!(to(&requests, "/slack/").len(), 1);
+    assert!(mails(&maildir).is_empty(), "nothing in the clear");
+    assert!(
+        unhealthy.stderr.contains("notification not delivered")
+            && unhealthy.stderr.contains("kind=\"email\""),
+        "{unhealthy:?}"
+    );
+
+    // The export is back: recovered, once; the e-mail channel is still refused.
+    std::fs::write(&csv, &full).unwrap();
+    commit_all(&setup.repo, "the export is back");
+    assert_eq!(setup.once("2026-11-22T11:00:00Z").code, 0);
+    let events: Vec<(String, String)> = to(&requests, "/hook")
+        .iter()
+        .map(verified)
+        .map(|b| (b["event"].as_str().unwrap().to_owned(), b["message"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("source_unhealthy".to_owned(), "germany: source unhealthy".to_owned()),
+            ("recovered".to_owned(), "germany: source recovered".to_owned())
+        ]
+    );
+    assert!(mails(&maildir).is_empty());
 }

@@ -128,7 +128,8 @@ pub enum Outcome<'a> {
 
 /// The states a run shows, per subject. A subject the run did not look at (a disabled
 /// source, a directory in mode `off`, everything but the run when it failed as a whole)
-/// is left out, so what it was last told stands.
+/// is left out, so what it was last told stands; so is a directory whose plan failed
+/// while a source is unhealthy (the source's message says it).
 pub fn observe(outcome: Outcome<'_>, item_failures: u64) -> BTreeMap<Subject, State> {
     let mut states = BTreeMap::new();
     let result = match outcome {
@@ -158,8 +159,11 @@ pub fn observe(outcome: Outcome<'_>, item_failures: u64) -> BTreeMap<Subject, St
         };
         states.insert(Subject::Source(id.to_owned()), state);
     }
+    let unhealthy = states.values().any(|s| matches!(s, State::Unhealthy { .. }));
     for (id, d) in &result.directories {
-        if d.skipped {
+        // A plan that failed because a source is unhealthy is that source's news: one
+        // message for one cause.
+        if d.skipped || (unhealthy && d.plan_status == Some(PlanStatus::Failed)) {
             continue;
         }
         let reason = || d.reason.clone().unwrap_or_else(|| "failed".to_owned());
@@ -340,7 +344,7 @@ mod tests {
             failed,
             ..DirectoryResult::failed(Mode::Apply, "why")
         };
-        let result = JobResult {
+        let mut result = JobResult {
             status: JobStatus::Failed,
             dry_run: false,
             started_at: jiff::Timestamp::UNIX_EPOCH,
@@ -391,11 +395,14 @@ mod tests {
                 ("run".to_owned(), "ok"),
                 ("source/germany".to_owned(), "unhealthy"),
                 ("directory/a".to_owned(), "blocked"),
-                ("directory/b".to_owned(), "failed"),
                 ("directory/c".to_owned(), "item_failures"),
                 ("directory/d".to_owned(), "ok"),
             ]
         );
         assert_eq!(states[&dir("a")], State::Blocked { plan: id.to_string(), reason: "why".into() });
+        // Without the unhealthy source, the failed plan is the directory's own news.
+        let Sources::All { sources } = &mut result.sources else { unreachable!() };
+        sources.clear();
+        assert_eq!(observe(Outcome::Finished(&result), 10)[&dir("b")].name(), "failed");
     }
 }
