@@ -18,6 +18,8 @@ use crate::util::{KillOnDrop, Run, command, copy_dir, json, root};
 const HMAC_KEY: &str = "hm4c-s3cr3t-value";
 const SLACK_SECRET: &str = "sl4ck-s3cr3t-path";
 const TEAMS_SECRET: &str = "t34ms-s3cr3t-sig";
+const SMTP_PASSWORD: &str = "sm7p-s3cr3t-pw";
+const WRONG_PASSWORD: &str = "wr0ng-s3cr3t-pw";
 
 /// A request the receiver got.
 #[derive(Clone, Debug)]
@@ -114,14 +116,29 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// aiosmtpd on 127.0.0.1 delivering into `maildir`: STARTTLS required with the
-/// certificate in `certs`, or no TLS at all without.
-fn smtp_server(certs: Option<&Path>, maildir: &Path) -> (KillOnDrop, u16) {
+/// How an SMTP server of the tests protects its connections.
+#[derive(Clone, Copy)]
+enum SmtpTls<'a> {
+    /// STARTTLS, required, with the certificates in the folder.
+    Starttls(&'a Path),
+    /// TLS from the first byte (SMTPS).
+    Implicit(&'a Path),
+    /// None: no STARTTLS offered.
+    None,
+}
+
+/// aiosmtpd on 127.0.0.1 delivering into `maildir`.
+fn smtp_server(tls: SmtpTls<'_>, maildir: &Path) -> (KillOnDrop, u16) {
     let port = free_port();
     let mut cmd = std::process::Command::new(aiosmtpd());
     cmd.args(["-n", "-l", &format!("127.0.0.1:{port}")]);
+    let (cert, key, certs) = match tls {
+        SmtpTls::Starttls(certs) => ("--tlscert", "--tlskey", Some(certs)),
+        SmtpTls::Implicit(certs) => ("--smtpscert", "--smtpskey", Some(certs)),
+        SmtpTls::None => ("", "", None),
+    };
     if let Some(certs) = certs {
-        cmd.arg("--tlscert").arg(certs.join("server.pem")).arg("--tlskey").arg(certs.join("server.key"));
+        cmd.arg(cert).arg(certs.join("server.pem")).arg(key).arg(certs.join("server.key"));
     }
     let child = cmd
         .args(["-c", "aiosmtpd.handlers.Mailbox"])
@@ -130,13 +147,51 @@ fn smtp_server(certs: Option<&Path>, maildir: &Path) -> (KillOnDrop, u16) {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let child = KillOnDrop(child);
+    (wait_for(KillOnDrop(child), port), port)
+}
+
+/// An SMTP server that wants STARTTLS and then a login as `hrsync` with `password`
+/// (aiosmtpd's command line cannot ask for one, so its library, from the same venv).
+fn smtp_server_with_login(certs: &Path, maildir: &Path, password: &str) -> (KillOnDrop, u16) {
+    const SERVER: &str = r#"
+import asyncio, ssl, sys
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+port, cert, key, maildir, password = sys.argv[1:]
+tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+tls.load_cert_chain(cert, key)
+def check(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == b"hrsync" and data.password == password.encode()
+    return AuthResult(success=ok)
+handler = Mailbox(maildir)
+loop = asyncio.new_event_loop()
+factory = lambda: SMTP(handler, tls_context=tls, require_starttls=True, authenticator=check, auth_required=True)
+loop.run_until_complete(loop.create_server(factory, "127.0.0.1", int(port)))
+loop.run_forever()
+"#;
+    let python = aiosmtpd().with_file_name("python");
+    let port = free_port();
+    let child = std::process::Command::new(python)
+        .args(["-c", SERVER, &port.to_string()])
+        .arg(certs.join("server.pem"))
+        .arg(certs.join("server.key"))
+        .arg(maildir)
+        .arg(password)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    (wait_for(KillOnDrop(child), port), port)
+}
+
+/// `server`, once something listens on `port`.
+fn wait_for(server: KillOnDrop, port: u16) -> KillOnDrop {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "aiosmtpd did not listen on {port}");
+        assert!(std::time::Instant::now() < deadline, "no SMTP server listens on {port}");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    (child, port)
+    server
 }
 
 /// The mails delivered to `maildir`, oldest first.
@@ -185,8 +240,26 @@ fn subject_of(mail: &str) -> &str {
     mail.lines().find_map(|l| l.strip_prefix("Subject: ")).unwrap_or("")
 }
 
-/// The example in a git repository, with `notify` pointed at the receiver on
-/// `http_port` and the SMTP server on `smtp_port`.
+/// An e-mail channel named `name` to the server on `port`, trusting only `ca`, with
+/// `smtp` added to its `smtp` settings (`, tls: tls`, say).
+fn email_channel(name: &str, port: u16, ca: &Path, smtp: &str) -> String {
+    format!(
+        concat!(
+            "    - name: {name}\n",
+            "      email:\n",
+            "        smtp: {{ host: 127.0.0.1, port: {port}, ca_file: {ca}{smtp} }}\n",
+            "        from: hrsync@acme.example\n",
+            "        to: [idm-oncall@acme.example]\n",
+        ),
+        name = name,
+        port = port,
+        ca = ca.display(),
+        smtp = smtp,
+    )
+}
+
+/// The example in a git repository, with `notify` pointed at a local receiver (and
+/// SMTP servers), and the secrets of its channels for the daemon's environment.
 struct Setup {
     tmp: tempfile::TempDir,
     repo: Repository,
@@ -194,11 +267,13 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(http_port: u16, smtp: Option<(u16, &Path)>) -> Setup {
+    /// The example with the three webhooks on `http_port` and the channels of `more`
+    /// (see [`email_channel`]).
+    fn new(http_port: u16, more: &str) -> Setup {
         let tmp = tempfile::tempdir().unwrap();
         copy_dir(&root().join("examples/sync-repo"), &tmp.path().join("sync"));
         std::fs::write(tmp.path().join(".gitignore"), ".hrsync/\n").unwrap();
-        let mut notify = format!(
+        let notify = format!(
             concat!(
                 "notify:\n",
                 "  link: https://git.acme.example/idm/sync\n",
@@ -206,21 +281,11 @@ impl Setup {
                 "    - webhook: {{ url: \"http://127.0.0.1:{port}/hook\", secret: \"${{env:NOTIFY_HMAC}}\" }}\n",
                 "    - slack: {{ url: \"${{env:NOTIFY_SLACK_URL}}\" }}\n",
                 "    - teams: {{ url: \"${{env:NOTIFY_TEAMS_URL}}\" }}\n",
+                "{more}",
             ),
-            port = http_port
+            port = http_port,
+            more = more,
         );
-        if let Some((port, ca)) = smtp {
-            notify.push_str(&format!(
-                concat!(
-                    "    - email:\n",
-                    "        smtp: {{ host: 127.0.0.1, port: {port}, ca_file: {ca} }}\n",
-                    "        from: hrsync@acme.example\n",
-                    "        to: [idm-oncall@acme.example]\n",
-                ),
-                port = port,
-                ca = ca.display()
-            ));
-        }
         let ws = tmp.path().join("sync/hrsync.yaml");
         let text = std::fs::read_to_string(&ws).unwrap();
         std::fs::write(&ws, format!("{text}{notify}")).unwrap();
@@ -246,7 +311,7 @@ impl Setup {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
-        for secret in [HMAC_KEY, SLACK_SECRET, TEAMS_SECRET] {
+        for secret in [HMAC_KEY, SLACK_SECRET, TEAMS_SECRET, SMTP_PASSWORD, WRONG_PASSWORD] {
             assert!(
                 !run.stderr.contains(secret) && !run.stdout.contains(secret),
                 "a secret is shown: {run:?}"
@@ -295,10 +360,10 @@ fn a_blocked_plan_is_told_once_on_every_channel_and_its_approval_once_as_recover
     let certs = tempfile::tempdir().unwrap();
     crate::certs::write_certificates(certs.path(), "127.0.0.1");
     let maildir = certs.path().join("mail");
-    let (_smtp, smtp_port) = smtp_server(Some(certs.path()), &maildir);
+    let (_smtp, smtp_port) = smtp_server(SmtpTls::Starttls(certs.path()), &maildir);
     let requests = Requests::default();
     let (_receiver, port) = Receiver::start(0, requests.clone());
-    let setup = Setup::new(port, Some((smtp_port, &certs.path().join("ca.pem"))));
+    let setup = Setup::new(port, &email_channel("email", smtp_port, &certs.path().join("ca.pem"), ""));
 
     // The first run syncs: all is well, and the first run tells only what is not.
     let first = setup.once("2026-11-22T09:00:00Z");
@@ -387,7 +452,7 @@ fn a_blocked_plan_is_told_once_on_every_channel_and_its_approval_once_as_recover
 fn a_receiver_that_is_down_fails_no_run_and_gets_the_change_once_it_is_back() {
     let requests = Requests::default();
     let (receiver, port) = Receiver::start(0, requests.clone());
-    let setup = Setup::new(port, None);
+    let setup = Setup::new(port, "");
     assert_eq!(setup.once("2026-11-22T09:00:00Z").code, 0);
     setup.thirty_leave();
     assert_eq!(setup.once("2026-11-22T10:00:00Z").code, 1);
@@ -433,7 +498,7 @@ fn a_receiver_that_is_down_fails_no_run_and_gets_the_change_once_it_is_back() {
 fn a_directory_that_cannot_be_reached_and_a_config_that_does_not_load_are_told_as_failures() {
     let requests = Requests::default();
     let (_receiver, port) = Receiver::start(0, requests.clone());
-    let mut setup = Setup::new(port, None);
+    let mut setup = Setup::new(port, "");
     setup.env.push(("SCIM_TOKEN", "t0ken".to_owned()));
     assert_eq!(setup.once("2026-11-22T09:00:00Z").code, 0);
 
@@ -496,10 +561,10 @@ fn an_unhealthy_source_is_told_once_and_a_server_without_starttls_gets_nothing()
     crate::certs::write_certificates(certs.path(), "127.0.0.1");
     let maildir = certs.path().join("mail");
     // A server that offers no STARTTLS: hrsync refuses to send it anything.
-    let (_smtp, smtp_port) = smtp_server(None, &maildir);
+    let (_smtp, smtp_port) = smtp_server(SmtpTls::None, &maildir);
     let requests = Requests::default();
     let (_receiver, port) = Receiver::start(0, requests.clone());
-    let setup = Setup::new(port, Some((smtp_port, &certs.path().join("ca.pem"))));
+    let setup = Setup::new(port, &email_channel("email", smtp_port, &certs.path().join("ca.pem"), ""));
     assert_eq!(setup.once("2026-11-22T09:00:00Z").code, 0);
 
     // The German export arrives empty: the source is unhealthy, and that is the news
@@ -547,4 +612,48 @@ fn an_unhealthy_source_is_told_once_and_a_server_without_starttls_gets_nothing()
         ]
     );
     assert!(mails(&maildir).is_empty());
+}
+
+#[test]
+fn e_mail_logs_in_after_starttls_and_speaks_tls_from_the_first_byte() {
+    let certs = tempfile::tempdir().unwrap();
+    crate::certs::write_certificates(certs.path(), "127.0.0.1");
+    let ca = certs.path().join("ca.pem");
+    let (login_mail, smtps_mail) = (certs.path().join("login"), certs.path().join("smtps"));
+    let (_login, login_port) = smtp_server_with_login(certs.path(), &login_mail, SMTP_PASSWORD);
+    let (_smtps, smtps_port) = smtp_server(SmtpTls::Implicit(certs.path()), &smtps_mail);
+    let requests = Requests::default();
+    let (_receiver, port) = Receiver::start(0, requests.clone());
+    let channels = [
+        email_channel(
+            "login",
+            login_port,
+            &ca,
+            ", username: hrsync, password: \"${env:NOTIFY_SMTP_PASSWORD}\"",
+        ),
+        email_channel("smtps", smtps_port, &ca, ", tls: tls"),
+    ];
+    let mut setup = Setup::new(port, &channels.concat());
+    setup.env.push(("NOTIFY_SMTP_PASSWORD", WRONG_PASSWORD.to_owned()));
+    assert_eq!(setup.once("2026-11-22T09:00:00Z").code, 0);
+    setup.thirty_leave();
+
+    // A wrong password: refused (and never shown); SMTPS delivers.
+    let refused = setup.once("2026-11-22T10:00:00Z");
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(mails(&login_mail).is_empty());
+    assert!(refused.stderr.contains("channel=login"), "{refused:?}");
+    let smtps = mails(&smtps_mail);
+    assert_eq!(smtps.iter().map(|m| subject_of(m)).collect::<Vec<_>>(), ["[hrsync acme] corp: plan blocked"]);
+
+    // The right password: the login channel gets the change it missed, SMTPS nothing new.
+    setup.env.retain(|(k, _)| *k != "NOTIFY_SMTP_PASSWORD");
+    setup.env.push(("NOTIFY_SMTP_PASSWORD", SMTP_PASSWORD.to_owned()));
+    let delivered = setup.once("2026-11-22T10:30:00Z");
+    assert_eq!(delivered.code, 1, "{delivered:?}");
+    assert!(!delivered.stderr.contains("notification not delivered"), "{delivered:?}");
+    let login = mails(&login_mail);
+    assert_eq!(login.iter().map(|m| subject_of(m)).collect::<Vec<_>>(), ["[hrsync acme] corp: plan blocked"]);
+    assert_eq!(mails(&smtps_mail).len(), 1);
+    assert_eq!(to(&requests, "/hook").len(), 1, "the webhook was told once, at the first of the two runs");
 }
