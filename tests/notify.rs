@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use git2::Repository;
 use hmac::{KeyInit, Mac};
 
-use crate::daemon::{commit_all, file_on_branch, thirty_leave};
+use crate::daemon::{commit_all, eventually, file_on_branch, thirty_leave};
 use crate::util::{KillOnDrop, Run, command, copy_dir, json, root};
 
 const HMAC_KEY: &str = "hm4c-s3cr3t-value";
@@ -656,4 +656,54 @@ fn e_mail_logs_in_after_starttls_and_speaks_tls_from_the_first_byte() {
     assert_eq!(login.iter().map(|m| subject_of(m)).collect::<Vec<_>>(), ["[hrsync acme] corp: plan blocked"]);
     assert_eq!(mails(&smtps_mail).len(), 1);
     assert_eq!(to(&requests, "/hook").len(), 1, "the webhook was told once, at the first of the two runs");
+}
+
+#[test]
+fn the_watching_daemon_tells_each_change_once_across_sighup_and_new_commits() {
+    let requests = Requests::default();
+    let (_receiver, port) = Receiver::start(0, requests.clone());
+    let setup = Setup::new(port, "");
+    assert_eq!(setup.once("2026-11-22T09:00:00Z").code, 0);
+    setup.thirty_leave();
+    let log = setup.tmp.path().join("daemon.log");
+    let sync = setup.tmp.path().join("sync");
+    let mut cmd = command(&["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T10:00:00Z", "daemon"]);
+    for (k, v) in &setup.env {
+        cmd.env(k, v);
+    }
+    let mut daemon = KillOnDrop(
+        cmd.stdout(std::process::Stdio::null()).stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap(),
+    );
+    // A run's last log line comes after its notifications.
+    let runs = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.lines().filter(|l| l.contains("run failed") || l.contains("run finished")).count()
+    };
+    eventually("the first run", || runs() == 1);
+    assert_eq!(to(&requests, "/hook").len(), 1, "blocked, told at start");
+    assert_eq!(requests.lock().unwrap().len(), 3);
+    // SIGHUP: another run, the same blocked plan, nothing new.
+    let hup = std::process::Command::new("kill").args(["-HUP", &daemon.id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    eventually("the run SIGHUP starts", || runs() == 2);
+    assert_eq!(requests.lock().unwrap().len(), 3);
+    // The approval's commit starts a run: recovered, once on each channel.
+    setup.approve(&setup.plan_id());
+    eventually("the approval's run", || runs() == 3);
+    let hooks = to(&requests, "/hook");
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    assert_eq!(verified(&hooks[1])["event"], "recovered");
+    assert_eq!(requests.lock().unwrap().len(), 6);
+
+    let term = std::process::Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let mut stopped = None;
+    eventually("the daemon to stop", || {
+        stopped = daemon.try_wait().unwrap();
+        stopped.is_some()
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    for secret in [HMAC_KEY, SLACK_SECRET, TEAMS_SECRET] {
+        assert!(!text.contains(secret), "a secret is shown: {text}");
+    }
 }
