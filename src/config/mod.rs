@@ -53,6 +53,7 @@ pub use spec::{
 };
 pub use workspace::{
     Allowance, Channel, ChannelKind, EmailChannel, Notify, Reports, Retention, Schedule, Workspace,
+    is_loopback,
 };
 
 /// The workspace document, at the root of the sync repository.

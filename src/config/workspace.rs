@@ -99,6 +99,14 @@ impl ChannelKind {
     }
 }
 
+/// Whether `host` (a URL's host, `[::1]` included, or a host name) is a loopback
+/// address or `localhost`, where nothing crosses a network: the one place plain HTTP
+/// and SMTP without TLS are accepted.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// An e-mail channel: the server and the addresses, every one checked.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EmailChannel {

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::Compiler;
 use crate::config::spec::{ChannelSpec, EmailSpec, NotifySpec};
 use crate::config::yaml::Document;
-use crate::config::{Channel, ChannelKind, EmailChannel, Notify, NotifyEvent, SmtpTls};
+use crate::config::{Channel, ChannelKind, EmailChannel, Notify, NotifyEvent, SmtpTls, is_loopback};
 
 impl Compiler {
     pub(super) fn notify(&mut self, doc: &Document, spec: &NotifySpec) -> Option<Notify> {
@@ -202,13 +202,6 @@ impl Compiler {
 fn web_url(url: &str) -> bool {
     reqwest::Url::parse(url)
         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
-}
-
-/// Whether `host` is a loopback address (or `localhost`), where nothing crosses a
-/// network.
-pub(crate) fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -126,18 +126,23 @@ async fn dispatch(
         }
         return;
     };
-    let sender = match Sender::new() {
+    let observed = states::observe(outcome, notify.item_failures);
+    let to_send = notify.channels.iter().any(|c| {
+        let told = record.channels.get(&c.name).map(|r| &r.told);
+        states::changes(told.unwrap_or(&Told::new()), &observed, &c.events).iter().any(|c| c.send)
+    });
+    // Most runs change nothing: no HTTP client for them.
+    let sender = match to_send.then(Sender::new).transpose() {
         Ok(sender) => sender,
         Err(e) => {
-            tracing::warn!(error = %error_chain(&e), "cannot send notifications");
+            tracing::warn!(error = %error_chain(&e), "cannot send notifications; the next run tries again");
             return;
         }
     };
-    let observed = states::observe(outcome, notify.item_failures);
     let cx = Context { workspace: &record.workspace, revision, link: notify.link.as_deref(), at };
     let tell = notify.channels.iter().map(|channel| {
         let previous = record.channels.get(&channel.name).cloned().unwrap_or_default();
-        tell_channel(&sender, channel, previous, &observed, cx)
+        tell_channel(sender.as_ref(), channel, previous, &observed, cx)
     });
     let told = futures::future::join_all(tell).await;
     // Only the channels configured now: a removed channel's record goes with it.
@@ -148,9 +153,10 @@ async fn dispatch(
 }
 
 /// Tells one channel its changes, in subject order, stopping at the first message that
-/// cannot be delivered; what it was told, after.
+/// cannot be delivered (or at the first to send, without a `sender`); what it was told,
+/// after.
 async fn tell_channel(
-    sender: &Sender,
+    sender: Option<&Sender>,
     channel: &Channel,
     mut record: ChannelRecord,
     observed: &BTreeMap<states::Subject, states::State>,
@@ -166,6 +172,7 @@ async fn tell_channel(
         if change.send {
             let id = event_id(cx.workspace, &channel.name, record.delivered + 1);
             let message = Message { cx, change: &change, id: &id };
+            let Some(sender) = sender else { break };
             if let Err(e) = sender.deliver(channel, &message).await {
                 tracing::warn!(
                     channel = %channel.name,

@@ -36,7 +36,9 @@ pub enum SendError {
     #[error("cannot read the channel's secret")]
     Secret(#[source] SecretError),
     /// The secret URL is not a URL (its value is not shown).
-    #[error("the channel's URL (from its secret reference) is not an http(s) URL")]
+    #[error(
+        "the channel's URL (from its secret reference) is not an https URL (http only to a loopback address)"
+    )]
     BadUrl,
     /// The receiver answered with an error status.
     #[error("the receiver answered {0}")]
@@ -135,7 +137,9 @@ impl Sender {
             ChannelKind::Slack { url } | ChannelKind::Teams { url } => {
                 let url = url.resolve().map_err(SendError::Secret)?;
                 let parsed = reqwest::Url::parse(url.expose()).map_err(|_| SendError::BadUrl)?;
-                if !matches!(parsed.scheme(), "https" | "http") {
+                let loopback = parsed.host_str().is_some_and(crate::config::is_loopback);
+                // As for the generic webhook: HTTPS, plain HTTP only to this machine.
+                if !(parsed.scheme() == "https" || parsed.scheme() == "http" && loopback) {
                     return Err(SendError::BadUrl);
                 }
                 let json = match &channel.kind {
