@@ -202,6 +202,7 @@ pub struct SmtpSpec {
 /// How an SMTP connection is protected.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "TLS mode")]
 pub enum SmtpTls {
     /// STARTTLS, required: nothing is sent to a server that does not offer it.
     #[default]
@@ -215,6 +216,7 @@ pub enum SmtpTls {
 /// What a channel is told about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(title = "notification event")]
 pub enum NotifyEvent {
     /// A directory's plan is blocked by the safety limits, with the approval to give.
     Blocked,
