@@ -1,7 +1,8 @@
-//! Notifications of `hrsync daemon --once` against a local HTTP receiver (the generic
-//! webhook, with its HMAC checked, and Slack- and Teams-shaped webhooks) and a real SMTP
-//! server (aiosmtpd with STARTTLS, a certificate for 127.0.0.1, a Maildir): one message
-//! per change of state on each channel, nothing for the same state again, a receiver that
+//! Notifications of `hrsync daemon --once` and of the watching daemon against a local HTTP
+//! receiver (the generic webhook, with its HMAC checked, and Slack- and Teams-shaped
+//! webhooks) and real SMTP servers (aiosmtpd with STARTTLS, with a login, with SMTPS and
+//! without TLS; certificates for 127.0.0.1; Maildirs): one message per change of state on
+//! each channel, nothing for the same state again (another run, SIGHUP), a receiver that
 //! is down failing no run and getting the change exactly once when it is back, and no
 //! secret in the logs.
 
