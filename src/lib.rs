@@ -26,7 +26,7 @@
 //! apply      execute a plan against a directory
 //! report     job results, built from what a run did
 //! run        one run: fetch, health, merge, plan, apply, state, job result
-//! daemon     the GitOps cycle, the watch loop, HTTP endpoints, the host around them
+//! daemon     the GitOps cycle, the watch loop, HTTP endpoints, notifications, the host around them
 //! cli        one file per command
 //! fuzz       entry points for the fuzz targets in `fuzz/`, one per parser of outside input
 //! ```

@@ -26,6 +26,7 @@ mod handover;
 mod image;
 mod ldap;
 mod ldap_groups;
+mod notify;
 mod overrides;
 mod rest_source;
 mod retention;

@@ -48,9 +48,13 @@ pub use source::{
     RestEndpoint, RestSettings, SourceConfig, SourceKind,
 };
 pub use spec::{
-    FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, PiiSpec, SafetySpec, Vendor,
+    FieldMode, JoinersSpec, LdapFlavor, LeaverAction, LeaversSpec, Mode, NotifyEvent, PiiSpec, SafetySpec,
+    SmtpTls, Vendor,
 };
-pub use workspace::{Allowance, PageAuth, Reports, Retention, Schedule, StatusPage, Workspace};
+pub use workspace::{
+    Allowance, Channel, ChannelKind, EmailChannel, Notify, PageAuth, Reports, Retention, Schedule,
+    StatusPage, Workspace, is_loopback,
+};
 
 /// The workspace document, at the root of the sync repository.
 pub const WORKSPACE_FILE: &str = "hrsync.yaml";

@@ -98,6 +98,162 @@ pub struct WorkspaceSpec {
     /// `hrsync validate` names them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowances: Vec<AllowanceSpec>,
+    /// Notifications the daemon sends when something changes state: a plan blocked
+    /// (with the approval to give), a run or directory failed, a source unhealthy, items
+    /// failing above a threshold, and back to normal. One message per change, not one
+    /// per run; a notification that cannot be delivered is logged and tried again, and
+    /// never fails the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifySpec>,
+}
+
+/// `notify`: where the daemon says that something changed state.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySpec {
+    /// A directory with more than this many failed items in a run is in the state
+    /// `item_failures` (default 0: any failed item).
+    #[serde(default)]
+    pub item_failures: u64,
+    /// A link put in every message, for example the reports branch on your git host or
+    /// the daemon's status page (`https://…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The channels, each of one kind: `webhook`, `slack`, `teams` or `email`.
+    pub channels: Vec<ChannelSpec>,
+}
+
+/// One notification channel: exactly one of `webhook`, `slack`, `teams` or `email`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    /// The channel's name, which keys what it was last told (in the state directory's
+    /// `notify.json`). Default: its kind; two channels of one kind need names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A generic webhook: a JSON body, signed with HMAC-SHA256 in
+    /// `X-Hrsync-Signature-256: sha256=<hex>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSpec>,
+    /// A Slack incoming webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SecretUrlSpec>,
+    /// A Microsoft Teams "Workflows" webhook (Power Automate), posted an Adaptive Card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<SecretUrlSpec>,
+    /// E-mail over SMTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailSpec>,
+    /// The events this channel gets (default: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<NotifyEvent>>,
+}
+
+/// A generic webhook.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// The URL posted to: `https://…` (`http://` only to a loopback address).
+    pub url: String,
+    /// The key of the HMAC-SHA256 signature of each body (a secret reference).
+    pub secret: SecretRef,
+}
+
+/// A webhook whose URL is itself the credential (Slack, Teams): a secret reference.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretUrlSpec {
+    /// The webhook's URL, which lets anyone who has it post: a secret reference such as
+    /// `${env:SLACK_WEBHOOK_URL}`, never the URL itself.
+    pub url: SecretRef,
+}
+
+/// E-mail over SMTP.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSpec {
+    /// The SMTP server.
+    pub smtp: SmtpSpec,
+    /// The sender, for example `hrsync@acme.example`.
+    pub from: String,
+    /// The recipients.
+    pub to: Vec<String>,
+}
+
+/// An SMTP server.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSpec {
+    /// Its host name (the name its certificate holds).
+    pub host: String,
+    /// Its port; default 587 with `starttls`, 465 with `tls`, 25 with `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// How the connection is protected.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// A PEM file of CA certificates to trust for the server, instead of the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// The user name to log in with (with `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The password (a secret reference; with `username`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+}
+
+/// How an SMTP connection is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "TLS mode")]
+pub enum SmtpTls {
+    /// STARTTLS, required: nothing is sent to a server that does not offer it.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS, usually port 465).
+    Tls,
+    /// No TLS at all: only to a server on a loopback address (a local relay).
+    None,
+}
+
+/// What a channel is told about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(title = "notification event")]
+pub enum NotifyEvent {
+    /// A directory's plan is blocked by the safety limits, with the approval to give.
+    Blocked,
+    /// The run failed as a whole, or a directory failed.
+    RunFailed,
+    /// A source is unhealthy.
+    SourceUnhealthy,
+    /// A directory had more failed items than `item_failures`.
+    ItemFailures,
+    /// What was blocked, failed or unhealthy is back to normal.
+    Recovered,
+}
+
+impl NotifyEvent {
+    /// Every event, in order.
+    pub const ALL: [NotifyEvent; 5] = [
+        NotifyEvent::Blocked,
+        NotifyEvent::RunFailed,
+        NotifyEvent::SourceUnhealthy,
+        NotifyEvent::ItemFailures,
+        NotifyEvent::Recovered,
+    ];
+
+    /// The spelling in `hrsync.yaml` and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyEvent::Blocked => "blocked",
+            NotifyEvent::RunFailed => "run_failed",
+            NotifyEvent::SourceUnhealthy => "source_unhealthy",
+            NotifyEvent::ItemFailures => "item_failures",
+            NotifyEvent::Recovered => "recovered",
+        }
+    }
 }
 
 /// One allowance: "allow up to 300 disables in `corp` until 2026-12-05, reason: closing

@@ -3,7 +3,8 @@
 //!
 //! Runtime types only, every value already checked and defaulted; they are built by
 //! `config::compile` and read by the rest of hrsync. Nothing here parses YAML or reports
-//! problems.
+//! problems. The notification settings also serialize: the daemon keeps the last ones
+//! that loaded in its state directory (references, never secret values).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +12,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::secret::SecretRef;
-use super::spec::{PiiSpec, SafetySpec};
+use super::spec::{NotifyEvent, PiiSpec, SafetySpec, SmtpTls};
 use crate::model::PlanId;
 
 /// The workspace settings of `hrsync.yaml`.
@@ -37,6 +38,94 @@ pub struct Workspace {
     pub approvals: BTreeSet<PlanId>,
     /// Allowances for mass changes, in file order.
     pub allowances: Vec<Allowance>,
+    /// Notifications of changes of state; `None` without `notify`.
+    pub notify: Option<Notify>,
+}
+
+/// The notifications of `hrsync.yaml` (`notify`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Notify {
+    /// A directory with more failed items than this in a run is in `item_failures`.
+    pub item_failures: u64,
+    /// A link for every message.
+    pub link: Option<String>,
+    /// The channels, in file order, each named uniquely.
+    pub channels: Vec<Channel>,
+}
+
+/// One notification channel.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Channel {
+    /// Its name (default: its kind), unique among the channels.
+    pub name: String,
+    /// Where and how it sends.
+    pub kind: ChannelKind,
+    /// What it is told about.
+    pub events: BTreeSet<NotifyEvent>,
+}
+
+/// Where a channel sends.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// A generic webhook, HMAC-signed.
+    Webhook {
+        /// The URL (not secret).
+        url: String,
+        /// The HMAC key.
+        secret: SecretRef,
+    },
+    /// A Slack incoming webhook, whose URL is secret.
+    Slack {
+        /// The URL.
+        url: SecretRef,
+    },
+    /// A Microsoft Teams workflow webhook, whose URL is secret.
+    Teams {
+        /// The URL.
+        url: SecretRef,
+    },
+    /// E-mail over SMTP.
+    Email(EmailChannel),
+}
+
+impl ChannelKind {
+    /// The kind's name, as in `hrsync.yaml`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChannelKind::Webhook { .. } => "webhook",
+            ChannelKind::Slack { .. } => "slack",
+            ChannelKind::Teams { .. } => "teams",
+            ChannelKind::Email(_) => "email",
+        }
+    }
+}
+
+/// Whether `host` (a URL's host, `[::1]` included, or a host name) is a loopback
+/// address or `localhost`, where nothing crosses a network: the one place plain HTTP
+/// and SMTP without TLS are accepted.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An e-mail channel: the server and the addresses, every one checked.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EmailChannel {
+    /// The server's host name.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the connection is protected.
+    pub tls: SmtpTls,
+    /// CA certificates to trust instead of the system's.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// User name and password, when the server wants a login.
+    pub login: Option<(String, SecretRef)>,
+    /// The sender.
+    pub from: String,
+    /// The recipients (at least one).
+    pub to: Vec<String>,
 }
 
 /// A bounded, expiring permission for a mass change (`allowances` in `hrsync.yaml`).

@@ -273,11 +273,27 @@ impl Host {
     ) -> Result<(Cycle, Duration, String), CycleFailure> {
         let mut revision = None;
         let mut interval = Duration::from_secs(3600);
-        self.try_cycle(rev, shared, &mut revision, &mut interval).await.map_err(|error| CycleFailure {
-            error,
-            revision,
-            interval,
-        })
+        let mut settings = None;
+        let outcome = self.try_cycle(rev, shared, &mut revision, &mut interval, &mut settings).await;
+        // After the run's commits, outside the run lock; never changes the outcome. A
+        // cycle that stood by (another daemon runs) changed no state: nothing to tell.
+        let standby = outcome.as_ref().err().is_some_and(|e| e.downcast_ref::<StandBy>().is_some());
+        if !standby {
+            let state_dir = self
+                .state_dir
+                .clone()
+                .or_else(|| (!is_remote(&self.repo)).then(|| Path::new(&self.repo).join(".hrsync")));
+            let result = outcome.as_ref().map(|(cycle, _, _)| &cycle.result);
+            super::notify::after_cycle(
+                state_dir.as_deref(),
+                settings,
+                result,
+                revision.as_deref(),
+                self.clock(),
+            )
+            .await;
+        }
+        outcome.map_err(|error| CycleFailure { error, revision, interval })
     }
 
     async fn try_cycle(
@@ -286,6 +302,7 @@ impl Host {
         shared: Option<&endpoints::Shared>,
         read: &mut Option<String>,
         interval: &mut Duration,
+        notify: &mut Option<super::notify::Settings>,
     ) -> Result<(Cycle, Duration, String)> {
         let mirror = self.mirror()?;
         if let Some(m) = &mirror {
@@ -326,6 +343,7 @@ impl Host {
         if let Some(shared) = shared {
             shared.configured(&config, &revision);
         }
+        *notify = Some(super::notify::Settings::of(&config.workspace));
         // A daemon's stderr is a log: progress comes as log lines, never a bar.
         let run = Run::open(files, config, self.state_dir.clone(), self.clock(), ShowProgress::Log)?;
         let _lock = run.store.lock()?;

@@ -7,12 +7,15 @@
 //! - [`page`]: the status page at `/`, HTML for people;
 //! - [`endpoints`]: `/`, `/healthz`, `/readyz`, `/metrics`, `/status`, `POST /runs` and
 //!   `POST /hooks/git`;
+//! - [`notify`]: after each cycle, one message per change of state to the channels of
+//!   `notify` (webhook, Slack, Teams, e-mail);
 //! - [`host`]: the edge around them: the repository (local, or the mirror of a remote),
 //!   the run lock, pushing the reports branch, the clock.
 
 pub mod cycle;
 pub mod endpoints;
 pub mod host;
+pub mod notify;
 pub mod page;
 pub mod watch;
 

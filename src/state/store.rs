@@ -98,6 +98,18 @@ impl StateStore {
         self.write_json(&self.state_path(), &state)
     }
 
+    /// Another JSON document of the state directory (`name`, a file name such as
+    /// `notify.json`); `None` when none was saved yet.
+    pub fn load_document<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StateError> {
+        read_json(&self.dir.join(name))
+    }
+
+    /// Saves a JSON document of the state directory, atomically (written aside, then
+    /// renamed over the old one).
+    pub fn save_document<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StateError> {
+        self.write_json(&self.dir.join(name), value)
+    }
+
     /// A source's last good read, if one was saved.
     pub fn snapshot(&self, source: &SourceId) -> Result<Option<Snapshot>, StateError> {
         read_json(&self.snapshot_path(source))

@@ -15,6 +15,7 @@
 mod directory;
 mod filter;
 mod groups;
+mod notify;
 mod overrides;
 mod source;
 mod workspace;

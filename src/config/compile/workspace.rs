@@ -145,6 +145,7 @@ impl Compiler {
             status_page,
             approvals: spec.approvals.iter().filter_map(|id| PlanId::new(id).ok()).collect(),
             allowances,
+            notify: spec.notify.as_ref().and_then(|n| self.notify(doc, n)),
         })
     }
 }
