@@ -478,14 +478,11 @@ impl Host {
     }
 }
 
-/// This machine's name, for the run lease (people read it: who holds the run).
+/// This machine's name, for the run lease (people read it: who holds the run), from
+/// uname(2), which sandboxes that hide /proc/sys (systemd's `ProcSubset=pid`) still answer.
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".to_owned())
+    let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    if name.is_empty() { "unknown".to_owned() } else { name }
 }
 
 /// How long until `second` (since the epoch) of the wall clock has passed, and one
