@@ -85,6 +85,11 @@ fn the_deployment_runs_one_daemon_unprivileged_with_its_secrets_from_secrets() {
         .map(|m| m["mountPath"].as_str().unwrap())
         .collect();
     assert_eq!(mounts, ["/var/lib/hrsync", "/tmp"]);
+    // The state persists (notifications keep there what each channel was told), as the
+    // image's user.
+    let state = pod["volumes"].as_sequence().unwrap().iter().find(|v| v["name"] == "state").unwrap();
+    assert_eq!(state["persistentVolumeClaim"]["claimName"], "hrsync-state", "{state:?}");
+    assert_eq!(pod["securityContext"]["runAsUser"].as_u64(), Some(10001), "the image's uid");
     let cron = yaml(&root().join("deploy/kubernetes/cronjob/cronjob.yaml"));
     assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
     let job = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];

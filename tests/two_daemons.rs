@@ -173,3 +173,39 @@ fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() 
     let logs = format!("{}\n{}", standby.log(), c.log());
     assert!(!logs.contains(RUNS_TOKEN), "no token in the logs");
 }
+
+#[test]
+fn a_daemon_whose_lease_is_taken_from_it_stops_writing() {
+    let shared = Shared::start(200);
+    let Shared { server, url, branch, remote, .. } = &shared;
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = hrsync(&["--repo", url, "--state-dir", state.path().to_str().unwrap(), "--now", NOW]);
+    cmd.args(["daemon", "--once", "--branch", branch, "--lease", "3s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    eventually("the first creates", || server.users().len() >= 5);
+    // Another daemon takes the lease over (as if this one's had run out): a lease commit
+    // of another holder replaces the tip on the remote.
+    let now = i64::try_from(std::time::SystemTime::UNIX_EPOCH.elapsed().unwrap().as_secs()).unwrap();
+    let other = serde_json::json!({
+        "owner": "another-daemon", "host": "elsewhere", "pid": 1, "since": now, "until": now + 60, "released": false,
+    });
+    let blob = remote.blob(other.to_string().as_bytes()).unwrap();
+    let mut tree = remote.treebuilder(None).unwrap();
+    tree.insert("lease.json", blob, git2::FileMode::Blob.into()).unwrap();
+    let tree = remote.find_tree(tree.write().unwrap()).unwrap();
+    let sig = git2::Signature::new("other", "other@example", &git2::Time::new(now, 0)).unwrap();
+    let oid = remote.commit(None, &sig, &sig, "Lease taken by elsewhere", &tree, &[]).unwrap();
+    remote.reference("refs/heads/hrsync/reports-lease", oid, true, "taken").unwrap();
+
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the run stopped: {stderr}");
+    assert!(stderr.contains("another daemon took the run lease over"), "{stderr}");
+    let made = settled_count(server);
+    assert!(made < 143, "it stopped creating: {made}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(server.users().len(), made, "and writes nothing more");
+    assert_eq!(lease(remote).unwrap()["owner"], "another-daemon", "the other's lease is left alone");
+}

@@ -394,6 +394,9 @@ fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
     if d < std::time::Duration::from_secs(3) {
         return Err(format!("`{text}` is too short: a lease lasts at least 3s"));
     }
+    if d > std::time::Duration::from_secs(crate::git::lease::MAX_SECONDS.unsigned_abs()) {
+        return Err(format!("`{text}` is too long: a lease lasts at most 1h"));
+    }
     Ok(d)
 }
 

@@ -295,14 +295,14 @@ impl Shared {
             Guard::Open => return None,
             Guard::Bearer => {
                 let token = self.runs_token.as_ref();
-                let given = given.and_then(|v| v.strip_prefix("Bearer "));
+                let given = given.and_then(|v| credentials(v, "Bearer"));
                 let ok =
                     matches!((given, token), (Some(g), Some(t)) if same(g.as_bytes(), t.expose().as_bytes()));
                 ("Bearer realm=\"hrsync\"", ok)
             }
             Guard::Basic { username, password } => {
                 let ok = given
-                    .and_then(|v| v.strip_prefix("Basic "))
+                    .and_then(|v| credentials(v, "Basic"))
                     .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
                     .zip(password.as_ref())
                     .is_some_and(|(pair, password)| {
@@ -348,6 +348,13 @@ fn label(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// The credentials of an `Authorization` value of `scheme` (whose name is not case
+/// sensitive, RFC 9110 §11.1), or `None` for another scheme.
+fn credentials<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = value.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then(|| rest.trim_start())
+}
+
 /// Constant-time equality.
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -361,7 +368,7 @@ async fn runs(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| credentials(v, "Bearer"));
     if !given.is_some_and(|g| same(g.as_bytes(), token.expose().as_bytes())) {
         return (StatusCode::UNAUTHORIZED, "a valid bearer token is needed\n").into_response();
     }
@@ -411,6 +418,15 @@ async fn hook(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_authorization_scheme_is_not_case_sensitive() {
+        assert_eq!(credentials("Bearer tok", "Bearer"), Some("tok"));
+        assert_eq!(credentials("bearer tok", "Bearer"), Some("tok"));
+        assert_eq!(credentials("BASIC  b64", "Basic"), Some("b64"));
+        assert_eq!(credentials("Basic b64", "Bearer"), None);
+        assert_eq!(credentials("Bearertok", "Bearer"), None);
+    }
+
     use base64::Engine as _;
 
     use super::*;

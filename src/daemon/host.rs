@@ -110,7 +110,7 @@ impl Host {
         let (watch_dir, watched, branch) = match self.mirror()? {
             Some(mirror) => {
                 let branch = branch.unwrap_or("main").to_owned();
-                mirror.fetch().with_context(|| format!("cannot fetch {}", self.repo))?;
+                mirror.fetch().with_context(|| format!("cannot fetch {}", self.shown()))?;
                 // Fetch on an interval: the fetched refs move, and the watcher sees them.
                 let url = self.url().to_owned();
                 let path = mirror.path().to_owned();
@@ -146,7 +146,7 @@ impl Host {
                 (PathBuf::from(&self.repo), branch.clone(), branch)
             }
         };
-        tracing::info!(branch = %branch, repo = %self.repo, "watching");
+        tracing::info!(branch = %branch, repo = %self.shown(), "watching");
         let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
         let secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(Secret::new);
         let shared = endpoints::Shared::new(
@@ -240,6 +240,12 @@ impl Host {
         self.now.unwrap_or_else(wall_clock)
     }
 
+    /// `--repo` as logs and messages show it: a URL without the user name and password
+    /// it may carry (`https://x-access-token:TOKEN@host/…`).
+    pub fn shown(&self) -> String {
+        shown_url(&self.repo)
+    }
+
     /// The remote's URL, without `#folder`.
     pub fn url(&self) -> &str {
         self.repo.split_once('#').map_or(self.repo.as_str(), |(url, _)| url)
@@ -306,7 +312,7 @@ impl Host {
     ) -> Result<(Cycle, Duration, String)> {
         let mirror = self.mirror()?;
         if let Some(m) = &mirror {
-            m.fetch().with_context(|| format!("cannot fetch {}", self.repo))?;
+            m.fetch().with_context(|| format!("cannot fetch {}", self.shown()))?;
         }
         let (dir, tree) = match &mirror {
             Some(m) => {
@@ -318,7 +324,7 @@ impl Host {
         let files: Arc<dyn RepoFiles> = Arc::new(tree.with_context(|| {
             format!(
                 "the daemon reads the sync repository from git; is `{}` inside a git repository?",
-                self.repo
+                self.shown()
             )
         })?);
         let revision = files.revision().unwrap_or_default();
@@ -356,24 +362,32 @@ impl Host {
             shared.own_branches(&[branch, lease.branch()]);
         }
         let held = self.take_lease(&lease, &run.store)?;
+        let deadline = Deadline::of(held.holder(), self.lease_seconds());
         if let Some(m) = &mirror {
-            m.fetch_branch(branch).with_context(|| format!("cannot fetch `{branch}` from {}", self.repo))?;
+            m.fetch_branch(branch)
+                .with_context(|| format!("cannot fetch `{branch}` from {}", self.shown()))?;
             m.adopt_reports(branch)?;
+            m.reconcile_reports(branch)?;
         }
         warn_overdue(&dir, &run.config.workspace, self.clock());
         // A remote's reports branch is pushed after each commit, so a plan is published
         // before it is applied, and once more at the end for what an earlier run could not.
         let remote = mirror.as_ref().map(|m| (self.url(), m.path()));
-        let publish = || match remote {
-            Some((url, path)) => Mirror::open(url, path)?.push_reports(branch),
-            None => Ok(()),
+        // And only while the run lease holds, checked again after the push (which may
+        // take long): a plan published after the lease ran out is not applied.
+        let publish = || {
+            deadline.check()?;
+            if let Some((url, path)) = remote {
+                Mirror::open(url, path)?.push_reports(branch)?;
+            }
+            deadline.check()
         };
         let cycle = self
-            .holding(&lease, held, async {
+            .holding(&lease, held, &deadline, async {
                 let cycle = super::cycle(&run, &dir, &revision, pii, &Limits::default(), &publish).await?;
                 if let Some(m) = &mirror {
                     m.push_reports(branch)
-                        .with_context(|| format!("cannot push `{branch}` to {}", self.repo))?;
+                        .with_context(|| format!("cannot push `{branch}` to {}", self.shown()))?;
                 }
                 Ok(cycle)
             })
@@ -424,57 +438,123 @@ impl Host {
         i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX).max(3)
     }
 
-    /// Runs `work` while holding `held`: renews it a third of the lease apart, stops the
-    /// work when it cannot be renewed before it ends (another daemon may take over then:
-    /// two must never write at once), and releases it when the work is done.
+    /// Runs `work` while holding `held`: renews it a third of the lease apart, in a
+    /// task of its own (so that blocking git work in the run never starves it), stops
+    /// the work once the lease may have run out (its last renewal's end, less a margin
+    /// for clocks: another daemon may take over then, and two must never write at once),
+    /// and releases it when the work is done. `deadline` follows each renewal; the run
+    /// checks it before and after each push too.
     async fn holding<T>(
         &self,
         lease: &Lease,
         held: Held,
+        deadline: &Deadline,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
         let held = Arc::new(std::sync::Mutex::new(held));
         let seconds = self.lease_seconds();
-        let every = Duration::from_secs(seconds.unsigned_abs() / 3);
-        let renew = async {
-            loop {
-                tokio::time::sleep(every).await;
-                let (lease, held) = (lease.clone(), held.clone());
-                let renewed = tokio::task::spawn_blocking(move || {
-                    let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
-                    let until = wall_clock().as_second() + seconds;
-                    let ours = lease.renew(&mut held, until);
-                    (ours, held.holder().until)
-                })
-                .await;
-                match renewed {
-                    Ok((Ok(true), _)) => continue,
-                    Ok((Ok(false), _)) => {
-                        return anyhow::anyhow!("another daemon took the run lease over: this run stopped");
+        let every = Duration::from_secs((seconds / 3).max(1).unsigned_abs());
+        let renewer = {
+            let (lease, held, deadline) = (lease.clone(), held.clone(), deadline.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let (lease, held) = (lease.clone(), held.clone());
+                    let renewed = tokio::task::spawn_blocking(move || {
+                        let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+                        let until = wall_clock().as_second() + seconds;
+                        lease.renew(&mut held, until).map(|ours| ours.then(|| held.holder().clone()))
+                    })
+                    .await;
+                    match renewed {
+                        Ok(Ok(Some(holder))) => deadline.renewed(&holder, seconds),
+                        Ok(Ok(None)) => return deadline.lost(),
+                        // The watchdog below stops the run if no renewal comes in time.
+                        Ok(Err(e)) => tracing::warn!(error = %error_chain(&e), "cannot renew the run lease"),
+                        Err(e) => tracing::warn!(error = %e, "the run lease's renewal failed"),
                     }
-                    Ok((Err(e), until)) => {
-                        tracing::warn!(error = %error_chain(&e), "cannot renew the run lease");
-                        // Stop before it ends: after that another daemon may start.
-                        if wall_clock().as_second() + i64::try_from(every.as_secs()).unwrap_or(0) / 2 >= until
-                        {
-                            return anyhow::Error::new(e).context(
-                                "the run lease could not be renewed: this run stopped before it ended",
-                            );
-                        }
-                    }
-                    Err(e) => return anyhow::anyhow!("the run lease's renewal failed: {e}"),
                 }
+            })
+        };
+        let watchdog = async {
+            loop {
+                let left = deadline.left();
+                if deadline.is_lost() {
+                    return anyhow::anyhow!("another daemon took the run lease over: this run stopped");
+                }
+                if left <= 0 {
+                    return anyhow::anyhow!(
+                        "the run lease could not be renewed before it ran out: this run stopped (another daemon may take over)"
+                    );
+                }
+                tokio::time::sleep(Duration::from_secs(left.unsigned_abs()).min(Duration::from_secs(1)))
+                    .await;
             }
         };
         let outcome = tokio::select! {
             outcome = work => outcome,
-            lost = renew => Err(lost),
+            stopped = watchdog => Err(stopped),
         };
+        renewer.abort();
         let held = held.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = lease.release(&held, wall_clock().as_second()) {
             tracing::warn!(error = %error_chain(&e), "cannot release the run lease; it ends on its own");
         }
         outcome
+    }
+}
+
+/// Until when this daemon may write under its run lease: the end of its last renewal
+/// less a margin for the clocks of the machines (a sixth of the lease, at least a
+/// second). Shared by the renewal task, the watchdog and the run's pushes.
+#[derive(Clone, Debug)]
+struct Deadline(Arc<std::sync::atomic::AtomicI64>);
+
+impl Deadline {
+    fn margin(seconds: i64) -> i64 {
+        (seconds / 6).max(1)
+    }
+
+    fn of(holder: &Holder, seconds: i64) -> Deadline {
+        Deadline(Arc::new(std::sync::atomic::AtomicI64::new(holder.until - Self::margin(seconds))))
+    }
+
+    fn renewed(&self, holder: &Holder, seconds: i64) {
+        self.0.store(holder.until - Self::margin(seconds), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Another daemon took the lease over: the watchdog stops the run.
+    fn lost(&self) {
+        self.0.store(i64::MIN, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn is_lost(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) == i64::MIN
+    }
+
+    /// Seconds left (none or fewer once it has passed).
+    fn left(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst).saturating_sub(wall_clock().as_second())
+    }
+
+    /// An error once it has passed: nothing more may be written.
+    fn check(&self) -> Result<(), crate::git::GitError> {
+        if self.left() > 0 {
+            return Ok(());
+        }
+        Err(crate::git::GitError::Git(git2::Error::from_str(
+            "the run lease ran out (it could not be renewed in time): nothing more is written in this run",
+        )))
+    }
+}
+
+/// `url` without the credentials of its authority (`scheme://user:password@host`).
+fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
     }
 }
 
@@ -558,6 +638,14 @@ fn record_invalid_config(
     });
     let mut bytes = serde_json::to_vec_pretty(&status)?;
     bytes.push(b'\n');
+    // Without the run lease (no run happens): on top of the remote's branch as it is, and
+    // a push the remote refuses (the holder pushed meanwhile) is left to the next run.
+    let mirror = remote.as_ref().map(|(url, path)| Mirror::open(url, path)).transpose()?;
+    if let Some(m) = &mirror {
+        m.fetch_branch(&branch)?;
+        m.adopt_reports(&branch)?;
+        m.reconcile_reports(&branch)?;
+    }
     let reports = crate::git::reports::ReportsBranch::open(dir, &branch, &folder)?;
     let short = &revision[..revision.len().min(12)];
     let commit = crate::git::reports::ReportCommit {
@@ -568,9 +656,11 @@ fn record_invalid_config(
         time: now.as_second(),
     };
     if reports.commit(&commit)?.is_some()
-        && let Some((url, path)) = remote
+        && let Some(m) = &mirror
+        && let crate::git::remote::Pushed::Refused(why) = m.push_branch(&branch)?
     {
-        Mirror::open(url, &path)?.push_reports(&branch)?;
+        tracing::warn!(why = %why, "the remote moved while the invalid config was recorded; the next run records it");
+        m.reconcile_reports(&branch)?;
     }
     Ok(())
 }
@@ -619,6 +709,18 @@ fn next_run(schedule: Option<&Schedule>, now: Timestamp) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repository_url_is_shown_without_its_credentials() {
+        assert_eq!(
+            shown_url("https://x-access-token:ghp_SECRET@github.com/acme/sync.git#idm"),
+            "https://github.com/acme/sync.git#idm"
+        );
+        assert_eq!(shown_url("https://user@git.acme.example/a@b.git"), "https://git.acme.example/a@b.git");
+        assert_eq!(shown_url("git@github.com:acme/sync.git"), "git@github.com:acme/sync.git");
+        assert_eq!(shown_url("ssh://git@host:2222/x.git"), "ssh://host:2222/x.git");
+        assert_eq!(shown_url("path/to/repo"), "path/to/repo");
+    }
 
     #[test]
     fn failed_runs_are_retried_after_a_minute_then_longer_up_to_the_interval() {

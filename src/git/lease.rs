@@ -45,11 +45,31 @@ pub struct Holder {
     pub released: bool,
 }
 
+/// The longest a lease may last; a lease said to last longer than twice this from now
+/// was written by a clock far ahead (or by hand) and bars no one.
+pub const MAX_SECONDS: i64 = 3600;
+
 impl Holder {
-    /// Whether this lease keeps `owner` from running at `now`: it is someone else's,
-    /// not released, and not expired.
-    pub fn bars(&self, owner: &str, now: i64) -> bool {
-        !self.released && self.until > now && self.owner != owner
+    /// Whether this lease keeps `me` from running at `now`: it is not released, not
+    /// expired (nor ending implausibly far ahead), and not `me`'s own — the same state
+    /// directory on the same host, a daemon restarted after a crash (a copy of the state
+    /// directory on another host is someone else).
+    pub fn bars(&self, me: &Holder, now: i64) -> bool {
+        let mine = self.owner == me.owner && self.host == me.host;
+        !self.released && self.until > now && !self.implausible(now) && !mine
+    }
+
+    /// Whether the lease ends more than twice the longest lease from `now`.
+    pub fn implausible(&self, now: i64) -> bool {
+        self.until > now.saturating_add(2 * MAX_SECONDS)
+    }
+
+    /// Whether `other` is this very lease (the same holder, taken at the same time).
+    fn same_lease(&self, other: &Holder) -> bool {
+        self.owner == other.owner
+            && self.host == other.host
+            && self.pid == other.pid
+            && self.since == other.since
     }
 }
 
@@ -152,10 +172,17 @@ impl Lease {
     /// moment is [`Taken::Barred`] too.
     pub fn take(&self, holder: Holder, now: i64) -> Result<Taken, GitError> {
         let current = self.current()?;
-        if let Some((_, Some(other))) = &current
-            && other.bars(&holder.owner, now)
-        {
-            return Ok(Taken::Barred(other.clone()));
+        if let Some((_, Some(other))) = &current {
+            if other.implausible(now) {
+                tracing::error!(
+                    holder = %other.host,
+                    until = other.until,
+                    "the run lease ends implausibly far ahead (a clock far off?): taking it over"
+                );
+            }
+            if other.bars(&holder, now) {
+                return Ok(Taken::Barred(other.clone()));
+            }
         }
         let parent = current.map(|(oid, _)| oid);
         match self.write(parent, &holder, "taken")? {
@@ -173,12 +200,24 @@ impl Lease {
     /// it over, so this one's lease had expired).
     pub fn renew(&self, held: &mut Held, until: i64) -> Result<bool, GitError> {
         let holder = Holder { until, ..held.holder.clone() };
-        match self.write(Some(held.tip), &holder, "renewed")? {
-            Some(tip) => {
-                *held = Held { tip, holder };
-                Ok(true)
+        if let Some(tip) = self.write(Some(held.tip), &holder, "renewed")? {
+            *held = Held { tip, holder };
+            return Ok(true);
+        }
+        // Refused: either another daemon took it, or an earlier write of ours reached the
+        // remote although its answer was lost (so this one expected an older tip).
+        match self.current()? {
+            Some((tip, Some(now))) if now.same_lease(&held.holder) && !now.released => {
+                held.tip = tip;
+                match self.write(Some(tip), &holder, "renewed")? {
+                    Some(tip) => {
+                        *held = Held { tip, holder };
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
             }
-            None => Ok(false),
+            _ => Ok(false),
         }
     }
 
@@ -189,9 +228,11 @@ impl Lease {
         Ok(())
     }
 
-    /// Commits `holder` on top of `parent` and moves the lease branch there, unless it
-    /// moved from `parent` meanwhile (locally, or on the remote): the new tip, or `None`.
-    fn write(&self, parent: Option<Oid>, holder: &Holder, verb: &str) -> Result<Option<Oid>, GitError> {
+    /// Commits `holder` and moves the lease branch there from `expected` (its tip as
+    /// read), unless it moved meanwhile (locally, or on the remote): the new tip, or
+    /// `None`. The commit has no parent and replaces the tip (a compare-and-swap on
+    /// `expected`), so the branch is one commit however often the lease is renewed.
+    fn write(&self, expected: Option<Oid>, holder: &Holder, verb: &str) -> Result<Option<Oid>, GitError> {
         let repo = self.repo()?;
         let mut bytes = serde_json::to_vec_pretty(holder)
             .map_err(|e| GitError::Git(git2::Error::from_str(&e.to_string())))?;
@@ -202,21 +243,19 @@ impl Lease {
         let tree = repo.find_tree(tree.write()?)?;
         let time = Time::new(if verb == "released" { holder.until } else { holder.since.max(0) }, 0);
         let signature = Signature::new("hrsync", "hrsync@localhost", &time)?;
-        let parent = parent.map(|p| repo.find_commit(p)).transpose()?;
         let message = format!(
             "Lease {verb} by {} (process {}) until {}\n",
             holder.host,
             holder.pid,
             jiff::Timestamp::from_second(holder.until).map(|t| t.to_string()).unwrap_or_default()
         );
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let oid = repo.commit(None, &signature, &signature, &message, &tree, &parents)?;
+        let oid = repo.commit(None, &signature, &signature, &message, &tree, &[])?;
         let log = format!("hrsync: lease {verb}");
         let local = self.local_ref();
         match &self.remote {
             None => {
-                let moved = match &parent {
-                    Some(p) => repo.reference_matching(&local, oid, true, p.id(), &log),
+                let moved = match expected {
+                    Some(p) => repo.reference_matching(&local, oid, true, p, &log),
                     None => repo.reference(&local, oid, false, &log),
                 };
                 match moved {
@@ -235,9 +274,13 @@ impl Lease {
             Some(url) => {
                 // The local branch is only the vehicle of the push: the remote decides.
                 repo.reference(&local, oid, true, &log)?;
-                match Mirror::open(url, &self.dir)?.push_branch(&self.branch)? {
+                match Mirror::open(url, &self.dir)?.push_branch_over(&self.branch, expected)? {
                     Pushed::Done => {
-                        repo.reference(&self.current_ref(), oid, true, &log)?;
+                        // The remote has it; the tracking ref follows at the next fetch
+                        // if it cannot now (a fetch may hold it).
+                        if let Err(e) = repo.reference(&self.current_ref(), oid, true, &log) {
+                            tracing::debug!(error = %e, "the lease's tracking ref waits for the next fetch");
+                        }
                         Ok(Some(oid))
                     }
                     Pushed::Refused(why) => {
@@ -338,6 +381,48 @@ mod tests {
         let theirs = Repository::open_bare(&remote).unwrap();
         let tip = theirs.find_reference("refs/heads/hrsync/reports-lease").unwrap().peel_to_commit().unwrap();
         assert!(tip.message().unwrap().starts_with("Lease taken by host"), "{:?}", tip.message());
+    }
+
+    #[test]
+    fn a_copy_of_the_state_directory_on_another_host_and_a_lease_far_ahead_are_someone_else() {
+        let (_tmp, lease) = repo();
+        ours(lease.take(holder("a", 1000), 1000).unwrap());
+        let elsewhere = Holder { host: "restored-backup".into(), ..holder("a", 1001) };
+        assert!(matches!(lease.take(elsewhere, 1001).unwrap(), Taken::Barred(_)), "same id, other host");
+        // A holder whose clock is a day ahead writes a lease that bars no one.
+        let (_tmp, lease) = repo();
+        let ahead = Holder { until: 1000 + 86_400, ..holder("z", 1000) };
+        ours(lease.take(ahead, 1000).unwrap());
+        ours(lease.take(holder("b", 1001), 1001).unwrap());
+    }
+
+    #[test]
+    fn a_renewal_whose_earlier_answer_was_lost_carries_on() {
+        let (_tmp, lease) = repo();
+        let mut held = ours(lease.take(holder("a", 1000), 1000).unwrap());
+        // A renewal reached the branch but its answer never came back: `held` still
+        // names the tip before it.
+        let renewed = Holder { until: 1050, ..held.holder().clone() };
+        assert!(lease.write(Some(held.tip), &renewed, "renewed").unwrap().is_some());
+        assert!(lease.renew(&mut held, 1060).unwrap(), "still ours");
+        assert_eq!(held.holder().until, 1060);
+        // Another daemon's lease is not taken for ours.
+        let b = ours(lease.take(holder("b", 1061), 1061).unwrap());
+        assert!(!lease.renew(&mut held, 1090).unwrap());
+        assert_eq!(b.holder().owner, "b");
+    }
+
+    #[test]
+    fn the_lease_branch_is_one_commit_however_often_it_is_renewed() {
+        let (tmp, lease) = repo();
+        let mut held = ours(lease.take(holder("a", 1000), 1000).unwrap());
+        for until in 1040..1050 {
+            assert!(lease.renew(&mut held, until).unwrap());
+        }
+        lease.release(&held, 1050).unwrap();
+        let git = Repository::open(tmp.path()).unwrap();
+        let tip = git.find_reference("refs/heads/hrsync/reports-lease").unwrap().peel_to_commit().unwrap();
+        assert_eq!(tip.parent_count(), 0);
     }
 
     #[test]

@@ -23,7 +23,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use git2::{Commit, FetchOptions, FetchPrune, ObjectType, Oid, PushOptions, Repository, Signature, Time};
+use git2::{Commit, FetchOptions, FetchPrune, ObjectType, Oid, Repository, Signature, Time};
 
 use super::GitError;
 use super::remote::{callbacks, explain};
@@ -532,35 +532,18 @@ impl Pruner {
         let Some(tip) = self.tip() else { return Ok(()) };
         let mut origin =
             self.repo.find_remote(remote).map_err(|_| PruneError::NoRemote(remote.to_owned()))?;
-        let expected = expected.unwrap_or(Oid::ZERO_SHA1);
-        let mut moved = false;
-        let mut refused: Option<String> = None;
-        let mut callbacks = callbacks();
-        let reference = self.reference.as_str();
-        callbacks.push_negotiation(|updates| {
-            // The lease: the remote's value as this push found it.
-            for u in updates.iter().filter(|u| u.dst_refname().ok() == Some(reference)) {
-                if u.src() != expected && u.src() != tip {
-                    moved = true;
-                    return Err(git2::Error::from_str("the remote's branch moved"));
-                }
-            }
-            Ok(())
-        });
-        callbacks.push_update_reference(|name, status| {
-            if let Some(why) = status {
-                refused = Some(format!("{name}: {why}"));
-            }
-            Ok(())
-        });
-        let mut options = PushOptions::new();
-        options.remote_callbacks(callbacks);
-        let pushed = origin.push(&[format!("+{0}:{0}", self.reference)], Some(&mut options));
-        drop(options);
-        if moved {
+        let allowed = [expected.unwrap_or(Oid::ZERO_SHA1), tip];
+        // The lease: the remote's value as this push found it.
+        let outcome = super::remote::push(
+            &mut origin,
+            &format!("+{0}:{0}", self.reference),
+            Some((&self.reference, &allowed)),
+        )
+        .map_err(explain)?;
+        if outcome.moved {
             return Err(PruneError::RemoteMoved(self.branch.clone()));
         }
-        pushed.map_err(explain)?;
+        let refused = outcome.refused;
         match refused {
             Some(why) => Err(PruneError::Refused(why)),
             None => Ok(()),

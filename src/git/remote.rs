@@ -176,6 +176,42 @@ impl Mirror {
         Ok(())
     }
 
+    /// Makes the local reports branch the remote's again when it holds commits the
+    /// remote lacks, for the holder of the run lease (the one writer): first by pushing
+    /// them (a run whose push failed on the network), and when the remote refuses (it
+    /// moved on: another daemon ran since), by taking the remote's over. The dropped
+    /// commits stay in the mirror under `refs/hrsync/dropped/<their tip>`, and a warning
+    /// says how many; their plans are planned again. Returns how many were dropped.
+    pub fn reconcile_reports(&self, reports: &str) -> Result<usize, GitError> {
+        let local = format!("refs/heads/{reports}");
+        let Some(ours) = self.repo.find_reference(&local).ok().and_then(|r| r.target()) else { return Ok(0) };
+        let Ok(theirs) = self.repo.find_branch(&format!("origin/{reports}"), BranchType::Remote) else {
+            return Ok(0);
+        };
+        let Some(theirs) = theirs.get().target() else { return Ok(0) };
+        if ours == theirs || self.repo.graph_descendant_of(theirs, ours)? {
+            return Ok(0);
+        }
+        if self.repo.graph_descendant_of(ours, theirs)? && self.push_branch(reports)? == Pushed::Done {
+            return Ok(0);
+        }
+        let (ahead, _) = self.repo.graph_ahead_behind(ours, theirs)?;
+        self.repo.reference(
+            &format!("refs/hrsync/dropped/{ours}"),
+            ours,
+            true,
+            "hrsync: commits the remote lacks",
+        )?;
+        self.repo.reference_matching(&local, theirs, true, ours, "hrsync: take over the remote's reports")?;
+        tracing::warn!(
+            branch = reports,
+            dropped = ahead,
+            kept_as = %format!("refs/hrsync/dropped/{ours}"),
+            "the reports branch here held commits the remote lacks and refuses (a run that could not push them); it follows the remote's again"
+        );
+        Ok(ahead)
+    }
+
     /// Pushes the local reports branch to the remote (never forced): a push the remote
     /// refuses is an error.
     pub fn push_reports(&self, reports: &str) -> Result<(), GitError> {
@@ -196,21 +232,7 @@ impl Mirror {
             return Ok(Pushed::Done);
         }
         let mut remote = self.repo.find_remote("origin")?;
-        let mut refused: Option<String> = None;
-        let mut callbacks = callbacks();
-        callbacks.push_update_reference(|name, status| {
-            if let Some(why) = status {
-                refused = Some(format!("{name}: {why}"));
-            }
-            Ok(())
-        });
-        let mut options = PushOptions::new();
-        options.remote_callbacks(callbacks);
-        // A large plan is hundreds of similar parts: searching deltas between them is
-        // most of a push, so on every core (0: as many threads as there are).
-        options.packbuilder_parallelism(0);
-        let pushed = remote.push(&[format!("{local}:{local}")], Some(&mut options));
-        drop(options);
+        let pushed = push(&mut remote, &format!("{local}:{local}"), None);
         match pushed {
             // libgit2 refuses a push that is not a fast-forward of the tip the remote
             // advertised before sending it; the remote refuses one whose tip moved since.
@@ -218,8 +240,75 @@ impl Mirror {
                 Ok(Pushed::Refused(format!("{local}: {}", e.message())))
             }
             Err(e) => Err(explain(e)),
-            Ok(()) => Ok(refused.map_or(Pushed::Done, Pushed::Refused)),
+            Ok(outcome) => Ok(outcome.refused.map_or(Pushed::Done, Pushed::Refused)),
         }
+    }
+}
+
+impl Mirror {
+    /// Pushes the local branch `branch` over the remote's, forced, if the remote's is
+    /// still at `expected` (`None`: absent) as this push finds it — a compare-and-swap
+    /// (the remote checks the old value too): whether it took it, or refused it.
+    pub fn push_branch_over(&self, branch: &str, expected: Option<git2::Oid>) -> Result<Pushed, GitError> {
+        let local = format!("refs/heads/{branch}");
+        let expected = [expected.unwrap_or(git2::Oid::ZERO_SHA1)];
+        let mut remote = self.repo.find_remote("origin")?;
+        let outcome =
+            push(&mut remote, &format!("+{local}:{local}"), Some((&local, &expected))).map_err(explain)?;
+        if outcome.moved {
+            return Ok(Pushed::Refused(format!("{local}: it moved since it was read")));
+        }
+        Ok(outcome.refused.map_or(Pushed::Done, Pushed::Refused))
+    }
+}
+
+/// What a push found: whether the remote's ref had moved from what was expected (the
+/// push was not sent), and the remote's refusal, if any.
+pub(super) struct PushOutcome {
+    /// The remote's ref was not at an expected value: nothing was sent.
+    pub moved: bool,
+    /// The remote refused the update, and why.
+    pub refused: Option<String>,
+}
+
+/// Pushes `refspec` to `remote` with the environment's credentials, on every core (a
+/// large plan is hundreds of similar parts: searching deltas between them is most of a
+/// push). With `expect` (a ref and the values it may have on the remote), the push is
+/// not sent when the remote's ref, as this push finds it, has another: a lease on it.
+pub(super) fn push(
+    remote: &mut git2::Remote<'_>,
+    refspec: &str,
+    expect: Option<(&str, &[git2::Oid])>,
+) -> Result<PushOutcome, git2::Error> {
+    let mut moved = false;
+    let mut refused: Option<String> = None;
+    let mut callbacks = callbacks();
+    callbacks.push_negotiation(|updates| {
+        if let Some((reference, allowed)) = expect {
+            for u in updates.iter().filter(|u| u.dst_refname().ok() == Some(reference)) {
+                if !allowed.contains(&u.src()) {
+                    moved = true;
+                    return Err(git2::Error::from_str("the remote's branch moved"));
+                }
+            }
+        }
+        Ok(())
+    });
+    callbacks.push_update_reference(|name, status| {
+        if let Some(why) = status {
+            refused = Some(format!("{name}: {why}"));
+        }
+        Ok(())
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    options.packbuilder_parallelism(0);
+    let pushed = remote.push(&[refspec], Some(&mut options));
+    drop(options);
+    match pushed {
+        Err(_) if moved => Ok(PushOutcome { moved, refused }),
+        Err(e) => Err(e),
+        Ok(()) => Ok(PushOutcome { moved, refused }),
     }
 }
 
@@ -230,4 +319,50 @@ pub enum Pushed {
     Done,
     /// The remote refused it, and why (the remote's words).
     Refused(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit on `reference` of `repo` on top of its tip, holding `file`.
+    fn commit(repo: &Repository, reference: &str, file: &str) -> git2::Oid {
+        let parent = repo.find_reference(reference).ok().and_then(|r| r.peel_to_commit().ok());
+        let blob = repo.blob(file.as_bytes()).unwrap();
+        let mut tree = repo.treebuilder(None).unwrap();
+        tree.insert(file, blob, git2::FileMode::Blob.into()).unwrap();
+        let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+        let sig = git2::Signature::new("t", "t@t", &git2::Time::new(0, 0)).unwrap();
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        repo.commit(Some(reference), &sig, &sig, file, &tree, &parents).unwrap()
+    }
+
+    #[test]
+    fn a_mirror_whose_reports_the_remote_lacks_pushes_them_or_follows_the_remote() {
+        let tmp = tempfile::tempdir().unwrap();
+        let remote = tmp.path().join("remote.git");
+        let theirs = Repository::init_bare(&remote).unwrap();
+        let branch = "refs/heads/hrsync/reports";
+        commit(&theirs, branch, "first");
+        let mirror = Mirror::open(remote.to_str().unwrap(), &tmp.path().join("mirror")).unwrap();
+        mirror.fetch().unwrap();
+        mirror.adopt_reports("hrsync/reports").unwrap();
+
+        // Ahead only (a push that failed on the network): pushed.
+        let ahead = commit(&mirror.repo, branch, "unpushed");
+        assert_eq!(mirror.reconcile_reports("hrsync/reports").unwrap(), 0);
+        assert_eq!(theirs.find_reference(branch).unwrap().target(), Some(ahead));
+
+        // Diverged (another daemon ran since): the remote's is taken, ours kept aside.
+        let mine = commit(&mirror.repo, branch, "mine");
+        let other = commit(&theirs, branch, "another daemon's");
+        mirror.fetch().unwrap();
+        assert_eq!(mirror.reconcile_reports("hrsync/reports").unwrap(), 1);
+        assert_eq!(mirror.repo.find_reference(branch).unwrap().target(), Some(other));
+        let kept = mirror.repo.find_reference(&format!("refs/hrsync/dropped/{mine}")).unwrap();
+        assert_eq!(kept.target(), Some(mine));
+        assert_eq!(theirs.find_reference(branch).unwrap().target(), Some(other), "nothing forced");
+        // In step: nothing to do.
+        assert_eq!(mirror.reconcile_reports("hrsync/reports").unwrap(), 0);
+    }
 }
