@@ -312,20 +312,35 @@ fn describe(
                 return one(not_one_of(doc, pointer, node(), &allowed, instance));
             }
             // `Option<T>` is `anyOf [T, null]`: report what is wrong with the non-null
-            // branch rather than the combination.
-            let inner = context
-                .iter()
-                .flatten()
-                .find(|e| !matches!(e.kind(), K::Type { kind: jsonschema::error::TypeKind::Single(t) } if t.to_string() == "null"));
+            // branch rather than the combination; of several branches, the one that got
+            // furthest into the value (a literal password in `{ basic: … }`, not "expected
+            // `bearer`").
+            let mut inner: Option<&jsonschema::ValidationError<'_>> = None;
+            for e in context.iter().flatten() {
+                let null = matches!(e.kind(), K::Type { kind: jsonschema::error::TypeKind::Single(t) } if t.to_string() == "null");
+                let deeper = inner.is_none_or(|i| depth(e) > depth(i));
+                if !null && deeper {
+                    inner = Some(e);
+                }
+            }
             match inner {
-                Some(e) => describe(
-                    schema,
-                    doc,
-                    e.instance_path().as_str(),
-                    e.schema_path().as_str(),
-                    e.kind(),
-                    e.instance(),
-                ),
+                Some(e) => {
+                    let mut found = describe(
+                        schema,
+                        doc,
+                        e.instance_path().as_str(),
+                        e.schema_path().as_str(),
+                        e.kind(),
+                        e.instance(),
+                    );
+                    // Wrong at this very value: say what the branches take.
+                    if let Some(hint) = alternatives(node().and_then(|n| n.get(keyword))) {
+                        for d in &mut found {
+                            d.hint.get_or_insert_with(|| hint.clone());
+                        }
+                    }
+                    found
+                }
                 None => one(doc.error_at(pointer, "this value is not allowed here", None)),
             }
         }
@@ -336,6 +351,32 @@ fn describe(
             Some("see the schema in schema/ for what this key takes".into()),
         )),
     }
+}
+
+/// How deep into the document a schema error is.
+fn depth(e: &jsonschema::ValidationError<'_>) -> usize {
+    e.instance_path().as_str().matches('/').count()
+}
+
+/// What the `branches` of a `oneOf` of constants and mappings take, as a hint: "write
+/// `bearer` or `{ basic: … }`"; `None` unless every branch is one of those.
+fn alternatives(branches: Option<&Value>) -> Option<String> {
+    let branches = branches?.as_array()?;
+    let shown: Option<Vec<String>> = branches
+        .iter()
+        .map(|b| {
+            match (b.get("const").and_then(Value::as_str), b.get("required").and_then(Value::as_array)) {
+                (Some(c), _) => Some(format!("`{c}`")),
+                (None, Some(keys)) => match keys.as_slice() {
+                    [key] => key.as_str().map(|k| format!("`{{ {k}: … }}`")),
+                    _ => None,
+                },
+                (None, None) => None,
+            }
+        })
+        .collect();
+    let shown = shown.filter(|s| s.len() > 1)?;
+    Some(format!("write {}", shown.join(" or ")))
 }
 
 /// The values of `branches` when every one of them is a string constant (how an enum

@@ -329,16 +329,20 @@ mod tests {
             ("  auth: bearer\n  history_url: \"https://x/}\"", 5, "without its `{`"),
             ("  auth: { basic: { username: \"a:b\", password: \"${env:P}\" } }", 4, "must not be empty"),
             // A literal password, or an unknown kind, is refused by the schema.
-            ("  auth: { basic: { username: ops, password: hunter2 } }", 4, ""),
-            ("  auth: token", 4, ""),
+            ("  auth: { basic: { username: ops, password: hunter2 } }", 4, "must be a reference"),
+            ("  auth: token", 4, "expected \"bearer\""),
         ] {
             let Err(ConfigError::Invalid(problems)) = with_page(page) else { panic!("{page} is refused") };
             let p: Vec<_> = problems.iter().map(|d| (d.line, d.message.as_str(), d.hint.is_some())).collect();
             assert_eq!(p.len(), 1, "{page}: {p:?}");
             assert_eq!(p[0].0, line, "{page}: {p:?}");
             assert!(p[0].1.contains(message), "{page}: {p:?}");
+            assert!(p[0].2, "{page}: a hint: {p:?}");
             assert!(!p[0].1.contains("hunter2"), "no secret in messages: {p:?}");
         }
+        let Err(ConfigError::Invalid(problems)) = with_page("  auth: token") else { panic!() };
+        let hint = problems.iter().next().and_then(|d| d.hint.clone()).unwrap_or_default();
+        assert_eq!(hint, "write `bearer` or `{ basic: … }`");
     }
 
     #[test]

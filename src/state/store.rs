@@ -212,7 +212,16 @@ impl StateStore {
     /// time per state directory, and so per directory. It is an OS file lock, released
     /// when the returned value is dropped or the process ends, however it ends.
     pub fn lock(&self) -> Result<StateLock, StateError> {
-        let path = self.dir.join("lock");
+        let lock = self.lock_file("lock")?;
+        self.make_label_key()?;
+        Ok(lock)
+    }
+
+    /// Takes the OS file lock `<state-dir>/<name>` (made if missing), as [`lock`](Self::lock)
+    /// does for runs: for a part of the state that has its own lock (notifications).
+    /// [`StateError::Busy`] while another process, or another value of this one, holds it.
+    pub fn lock_file(&self, name: &str) -> Result<StateLock, StateError> {
+        let path = self.dir.join(name);
         let io_err = |source| StateError::Io { path: path.clone(), source };
         create_private_dir(&self.dir).map_err(io_err)?;
         let file = std::fs::OpenOptions::new()
@@ -222,10 +231,7 @@ impl StateStore {
             .open(&path)
             .map_err(io_err)?;
         match file.try_lock() {
-            Ok(()) => {
-                self.make_label_key()?;
-                Ok(StateLock { _file: file })
-            }
+            Ok(()) => Ok(StateLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(StateError::Busy(self.dir.clone())),
             Err(std::fs::TryLockError::Error(e)) => Err(io_err(e)),
         }

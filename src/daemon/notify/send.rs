@@ -1,6 +1,6 @@
 //! Delivering one message to one channel: an HTTPS POST (webhook, Slack, Teams) or an
-//! e-mail over SMTP with STARTTLS or TLS, tried a few times with a short back-off within
-//! a bounded time.
+//! e-mail over SMTP with STARTTLS or TLS, tried three times (ten seconds a try) with a
+//! short back-off, within a bounded time.
 //!
 //! Secrets (the webhook's HMAC key, Slack's and Teams' URLs, the SMTP password) are
 //! resolved here, just before sending, and never end up in an error: HTTP errors are
@@ -19,10 +19,12 @@ use crate::config::{Channel, ChannelKind, EmailChannel, SecretError, SmtpTls};
 const TRIES: usize = 3;
 /// The wait before the second and the third try.
 const BACKOFF: [Duration; 2] = [Duration::from_millis(500), Duration::from_millis(1500)];
-/// The longest one try may take.
-const TRY_TIMEOUT: Duration = Duration::from_secs(3);
-/// The longest all tries of one message may take together.
-const DEADLINE: Duration = Duration::from_secs(10);
+/// The longest one try may take: Teams Workflows (Power Automate) and SMTP relays that
+/// scan a mail after DATA may take several seconds to answer.
+const TRY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest all tries of one message may take together: room for three whole tries
+/// and the back-offs, and a bound on how long one message holds up the others.
+const DEADLINE: Duration = Duration::from_secs(35);
 
 /// The header of the generic webhook's signature: `sha256=<hex HMAC-SHA256 of the body>`.
 pub const SIGNATURE_HEADER: &str = "x-hrsync-signature-256";
@@ -98,7 +100,8 @@ impl Sender {
         Ok(Sender { http })
     }
 
-    /// Delivers `message` to `channel`: up to three tries within ten seconds.
+    /// Delivers `message` to `channel`: up to three tries of ten seconds each, within 35
+    /// seconds in all.
     pub async fn deliver(&self, channel: &Channel, message: &Message<'_>) -> Result<(), SendError> {
         let tries = async {
             let mut last = None;
@@ -237,5 +240,58 @@ mod tests {
         assert!(SendError::Status(reqwest::StatusCode::TOO_MANY_REQUESTS).transient());
         assert!(!SendError::Status(reqwest::StatusCode::NOT_FOUND).transient());
         assert!(!SendError::BadUrl.transient());
+    }
+
+    #[test]
+    fn the_deadline_leaves_room_for_every_try_and_its_back_off() {
+        let all = TRY_TIMEOUT * TRIES as u32 + BACKOFF.iter().sum::<Duration>();
+        assert!(all <= DEADLINE, "{all:?} > {DEADLINE:?}");
+        assert!(TRY_TIMEOUT >= Duration::from_secs(10), "slow receivers need time");
+    }
+
+    #[tokio::test]
+    async fn a_receiver_that_takes_seconds_to_answer_gets_the_message_once() {
+        use super::super::message::Context;
+        use super::super::states::{Change, State, Subject};
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let receiver = tokio::spawn(async move {
+            let mut connections = 0;
+            // Every connection within the deadline, answered after 4 s (longer than a
+            // try used to be allowed).
+            while let Ok(Ok((mut socket, _))) =
+                tokio::time::timeout(Duration::from_secs(2), listener.accept()).await
+            {
+                connections += 1;
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+            connections
+        });
+        let key = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(key.path(), "k").unwrap();
+        let secret = crate::config::SecretRef::parse(&format!("${{file:{}}}", key.path().display())).unwrap();
+        let channel = Channel {
+            name: "webhook".into(),
+            kind: ChannelKind::Webhook { url: format!("http://127.0.0.1:{port}/hook"), secret },
+            events: crate::config::NotifyEvent::ALL.into_iter().collect(),
+        };
+        let change = Change {
+            subject: Subject::Run,
+            previous: State::Ok,
+            state: State::Failed { reason: "why".into() },
+            event: crate::config::NotifyEvent::RunFailed,
+            send: true,
+        };
+        let cx = Context { workspace: "acme", revision: None, link: None, at: jiff::Timestamp::UNIX_EPOCH };
+        let message = Message { cx, change: &change, id: "0" };
+        let sent = Sender::new().unwrap().deliver(&channel, &message).await;
+        assert!(sent.is_ok(), "{sent:?}");
+        assert_eq!(receiver.await.unwrap(), 1, "one try, not cut short and tried again");
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::NotifyEvent;
 use crate::plan::PlanStatus;
+use crate::plan::guard::health::names_unhealthy;
 use crate::report::{JobResult, JobStatus, Sources};
 
 /// What a state is about.
@@ -104,6 +105,15 @@ impl State {
         }
     }
 
+    /// What tells this state from another ([`same`](Self::same)), in words: its name, and
+    /// for a blocked plan `blocked/<plan id>`. Part of a message's event id.
+    pub fn identity(&self) -> String {
+        match self {
+            State::Blocked { plan, .. } => format!("blocked/{plan}"),
+            _ => self.name().to_owned(),
+        }
+    }
+
     /// The event of entering this state; `None` for ok (whose event is `recovered`,
     /// depending on what it recovers from).
     pub fn event(&self) -> Option<NotifyEvent> {
@@ -129,7 +139,7 @@ pub enum Outcome<'a> {
 /// The states a run shows, per subject. A subject the run did not look at (a disabled
 /// source, a directory in mode `off`, everything but the run when it failed as a whole)
 /// is left out, so what it was last told stands; so is a directory whose plan failed
-/// while a source is unhealthy (the source's message says it).
+/// because a source it reads is unhealthy (the source's message says it).
 pub fn observe(outcome: Outcome<'_>, item_failures: u64) -> BTreeMap<Subject, State> {
     let mut states = BTreeMap::new();
     let result = match outcome {
@@ -159,11 +169,19 @@ pub fn observe(outcome: Outcome<'_>, item_failures: u64) -> BTreeMap<Subject, St
         };
         states.insert(Subject::Source(id.to_owned()), state);
     }
-    let unhealthy = states.values().any(|s| matches!(s, State::Unhealthy { .. }));
+    let unhealthy: Vec<String> = states
+        .iter()
+        .filter_map(|(subject, state)| match (subject, state) {
+            (Subject::Source(id), State::Unhealthy { .. }) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
     for (id, d) in &result.directories {
-        // A plan that failed because a source is unhealthy is that source's news: one
-        // message for one cause.
-        if d.skipped || (unhealthy && d.plan_status == Some(PlanStatus::Failed)) {
+        // A plan that failed because a source it reads is unhealthy (its reason, the
+        // plan's `blocked_by`, names it) is that source's news: one message for one cause.
+        let blames_unhealthy = d.plan_status == Some(PlanStatus::Failed)
+            && d.reason.as_deref().is_some_and(|r| unhealthy.iter().any(|s| names_unhealthy(r, s)));
+        if d.skipped || blames_unhealthy {
             continue;
         }
         let reason = || d.reason.clone().unwrap_or_else(|| "failed".to_owned());
@@ -188,21 +206,32 @@ pub type Told = BTreeMap<String, State>;
 pub struct Change {
     /// The subject.
     pub subject: Subject,
-    /// What the channel was last told (ok when it was told nothing of the subject).
+    /// What the channel was last told (ok when it was told nothing of the subject), as
+    /// the channel sees it.
     pub previous: State,
-    /// The state now.
+    /// The state now, as the channel sees it: what it records.
     pub state: State,
     /// The event: entering `state`, or `recovered`.
     pub event: NotifyEvent,
-    /// Whether the channel gets a message (it takes `event`; a recovery only from a
-    /// state whose event it takes). A change it does not get is recorded all the same.
+    /// Whether the channel gets a message: it takes `event`. A change it does not get
+    /// (a recovery on a channel without `recovered`) is recorded all the same.
     pub send: bool,
 }
 
+/// `state` as a channel taking `events` sees it: a state whose event it does not take
+/// is ok to it, so a failure that turns into such a state is, for that channel, a
+/// recovery, and what it records is never a state it was not told.
+pub fn projected(state: &State, events: &BTreeSet<NotifyEvent>) -> State {
+    match state.event() {
+        Some(event) if !events.contains(&event) => State::Ok,
+        _ => state.clone(),
+    }
+}
+
 /// The changes between what a channel was `told` and the `observed` states, for a
-/// channel taking `events`, in subject order (the run, sources, directories). A subject
-/// the channel was never told about counts as ok before: the first run tells only what
-/// is not ok, and never "recovered".
+/// channel taking `events`, in subject order (the run, sources, directories), both as
+/// the channel sees them ([`projected`]). A subject the channel was never told about
+/// counts as ok before: the first run tells only what is not ok, and never "recovered".
 pub fn changes(
     told: &Told,
     observed: &BTreeMap<Subject, State>,
@@ -210,19 +239,17 @@ pub fn changes(
 ) -> Vec<Change> {
     let mut out = Vec::new();
     for (subject, state) in observed {
-        let previous = told.get(&subject.key()).cloned().unwrap_or(State::Ok);
-        if previous.same(state) {
+        let recorded = told.get(&subject.key()).cloned().unwrap_or(State::Ok);
+        let previous = projected(&recorded, events);
+        let state = projected(state, events);
+        if recorded.same(&state) {
             continue;
         }
-        let (event, send) = match state.event() {
-            Some(event) => (event, events.contains(&event)),
-            None => (
-                NotifyEvent::Recovered,
-                events.contains(&NotifyEvent::Recovered)
-                    && previous.event().is_some_and(|e| events.contains(&e)),
-            ),
-        };
-        out.push(Change { subject: subject.clone(), previous, state: state.clone(), event, send });
+        let event = state.event().unwrap_or(NotifyEvent::Recovered);
+        // Told a state whose event the channel no longer takes: recorded as what the
+        // channel sees now, without a message.
+        let send = !previous.same(&state) && events.contains(&event);
+        out.push(Change { subject: subject.clone(), previous, state, event, send });
     }
     out
 }
@@ -304,18 +331,40 @@ mod tests {
             [NotifyEvent::Blocked, NotifyEvent::Recovered].into_iter().collect();
         let mut told = Told::new();
         let items = BTreeMap::from([(dir("corp"), State::ItemFailures { failed: 3 })]);
-        let c = changes(&told, &items, &only);
-        assert_eq!(events_of(&c), [("directory/corp".to_owned(), NotifyEvent::ItemFailures, false)]);
-        tell(&mut told, &c);
+        // Items failing are ok to this channel: nothing to say, nothing to recover from.
+        assert!(changes(&told, &items, &only).is_empty());
         let ok = BTreeMap::from([(dir("corp"), State::Ok)]);
-        let c = changes(&told, &ok, &only);
-        assert_eq!(events_of(&c), [("directory/corp".to_owned(), NotifyEvent::Recovered, false)]);
-        tell(&mut told, &c);
+        assert!(changes(&told, &ok, &only).is_empty());
         let c = changes(&told, &BTreeMap::from([(dir("corp"), blocked("a"))]), &only);
         assert!(c[0].send);
         tell(&mut told, &c);
         let c = changes(&told, &ok, &only);
         assert_eq!(events_of(&c), [("directory/corp".to_owned(), NotifyEvent::Recovered, true)]);
+    }
+
+    #[test]
+    fn a_failure_turning_into_a_state_the_channel_does_not_take_is_its_recovery() {
+        let only: BTreeSet<NotifyEvent> =
+            [NotifyEvent::RunFailed, NotifyEvent::Recovered].into_iter().collect();
+        let failed = BTreeMap::from([(dir("corp"), State::Failed { reason: "unreachable".into() })]);
+        let items = BTreeMap::from([(dir("corp"), State::ItemFailures { failed: 3 })]);
+        let ok = BTreeMap::from([(dir("corp"), State::Ok)]);
+        let mut told = Told::new();
+        let c = changes(&told, &failed, &only);
+        assert_eq!(events_of(&c), [("directory/corp".to_owned(), NotifyEvent::RunFailed, true)]);
+        tell(&mut told, &c);
+        // failed → item_failures is, for this channel, failed → ok.
+        let c = changes(&told, &items, &only);
+        assert_eq!(events_of(&c), [("directory/corp".to_owned(), NotifyEvent::Recovered, true)]);
+        assert_eq!(c[0].state, State::Ok);
+        tell(&mut told, &c);
+        // … and item_failures → ok is nothing.
+        assert!(changes(&told, &ok, &only).is_empty());
+        // A state told before the channel stopped taking its event is recorded as ok,
+        // without a message.
+        let told = Told::from([("directory/corp".to_owned(), State::ItemFailures { failed: 3 })]);
+        let c = changes(&told, &items, &only);
+        assert_eq!(events_of(&c), [("directory/corp".to_owned(), NotifyEvent::Recovered, false)]);
     }
 
     #[test]
@@ -371,6 +420,14 @@ mod tests {
                 ),
                 (
                     crate::model::DirectoryId::new("b").unwrap(),
+                    DirectoryResult {
+                        reason: Some("source `germany` is unhealthy: fewer than 80 %".into()),
+                        ..directory(JobStatus::Failed, Some(PlanStatus::Failed), 0)
+                    },
+                ),
+                (
+                    // Failed while germany is unhealthy, but not because of it: its own news.
+                    crate::model::DirectoryId::new("b2").unwrap(),
                     directory(JobStatus::Failed, Some(PlanStatus::Failed), 0),
                 ),
                 (
@@ -395,6 +452,7 @@ mod tests {
                 ("run".to_owned(), "ok"),
                 ("source/germany".to_owned(), "unhealthy"),
                 ("directory/a".to_owned(), "blocked"),
+                ("directory/b2".to_owned(), "failed"),
                 ("directory/c".to_owned(), "item_failures"),
                 ("directory/d".to_owned(), "ok"),
             ]

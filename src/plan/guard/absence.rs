@@ -19,7 +19,7 @@ pub(in crate::plan) fn blocker(sources: &[SourceStatus], hold_skipped: bool) -> 
             Some(format!("source `{}` was not read in this run ({reason})", s.id))
         }
         SourceHealth::Disabled => Some(format!("source `{}` is disabled", s.id)),
-        SourceHealth::Unhealthy { .. } => Some(format!("source `{}` is unhealthy", s.id)),
+        SourceHealth::Unhealthy { .. } => Some(super::health::unhealthy_words(s.id.as_str())),
     });
     by_health.or_else(|| hold_skipped.then(|| sources.iter().find_map(skipped_people)).flatten())
 }

@@ -8,6 +8,18 @@
 //! [`Shrunk`](crate::plan::SourceHealth::Shrunk): the plan is made from it, to show what
 //! the drop means, and blocked until its id is approved.
 
+/// How a plan's reasons name an unhealthy source `id`: `source `id` is unhealthy`.
+/// Whoever reads a job result (notifications) finds with [`names_unhealthy`] which
+/// sources a failed plan blames.
+pub fn unhealthy_words(id: &str) -> String {
+    format!("source `{id}` is unhealthy")
+}
+
+/// Whether a plan's `reason` (its `blocked_by`, joined) blames the unhealthy source `id`.
+pub fn names_unhealthy(reason: &str, id: &str) -> bool {
+    reason.contains(&unhealthy_words(id))
+}
+
 /// What a read gave, as health sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Read<'a> {
@@ -126,5 +138,13 @@ mod tests {
             matches!(assess(&both), Some(Verdict::Unhealthy(_))),
             "an untrusted read is never approvable"
         );
+    }
+
+    #[test]
+    fn a_reason_names_only_the_unhealthy_source_it_blames() {
+        let reason = format!("{}: returned no people", unhealthy_words("germany"));
+        assert!(names_unhealthy(&reason, "germany"));
+        assert!(!names_unhealthy(&reason, "german"));
+        assert!(!names_unhealthy(&reason, "france"));
     }
 }

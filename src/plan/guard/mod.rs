@@ -113,7 +113,7 @@ pub(super) fn verdict(
     for s in sources {
         match (&s.health, absence) {
             (SourceHealth::Unhealthy { reason }, _) => {
-                failed.push(format!("source `{}` is unhealthy: {reason}", s.id));
+                failed.push(format!("{}: {reason}", health::unhealthy_words(s.id.as_str())));
             }
             (SourceHealth::Shrunk { reason }, Some(blocker)) => failed.push(format!(
                 "source `{}` {reason}, but the drop cannot be approved in this run because {blocker}: its disables would not show",
