@@ -173,7 +173,7 @@ fn killed_mid_run_then_restarted_on_a_fresh_machine_it_converges_and_carries_on(
     let once = |machine: &Path, now: &str| {
         let mut cmd = hrsync(&["--repo", url, "--state-dir", machine.to_str().unwrap(), "--now", now]);
         // A short lease: the killed daemon's keeps the next one waiting that long.
-        cmd.args(["daemon", "--once", "--branch", branch, "--lease", "3s"]);
+        cmd.args(["daemon", "--once", "--branch", branch, "--lease", "6s"]);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         cmd
     };
