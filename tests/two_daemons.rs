@@ -84,7 +84,7 @@ fn applied(remote: &Repository) -> (BTreeMap<String, usize>, Vec<String>) {
 
 #[test]
 fn two_daemons_on_one_remote_apply_each_plan_once_and_the_survivor_takes_over() {
-    let shared = Shared::start(200);
+    let shared = Shared::start(350);
     let Shared { server, proxy, ex, url, branch, remote, .. } = &shared;
     let (url, branch) = (url.as_str(), branch.as_str());
     let logs = tempfile::tempdir().unwrap();

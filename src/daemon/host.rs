@@ -363,13 +363,6 @@ impl Host {
         }
         let held = self.take_lease(&lease, &run.store)?;
         let deadline = Deadline::of(held.holder(), self.lease_seconds());
-        if let Some(m) = &mirror {
-            m.fetch_branch(branch)
-                .with_context(|| format!("cannot fetch `{branch}` from {}", self.shown()))?;
-            m.adopt_reports(branch)?;
-            m.reconcile_reports(branch)?;
-        }
-        warn_overdue(&dir, &run.config.workspace, self.clock());
         // A remote's reports branch is pushed after each commit, so a plan is published
         // before it is applied, and once more at the end for what an earlier run could not.
         let remote = mirror.as_ref().map(|m| (self.url(), m.path()));
@@ -384,6 +377,15 @@ impl Host {
         };
         let cycle = self
             .holding(&lease, held, &deadline, async {
+                // The reports as the last holder left them, under the lease (released
+                // however this fails).
+                if let Some(m) = &mirror {
+                    m.fetch_branch(branch)
+                        .with_context(|| format!("cannot fetch `{branch}` from {}", self.shown()))?;
+                    m.adopt_reports(branch)?;
+                    m.reconcile_reports(branch)?;
+                }
+                warn_overdue(&dir, &run.config.workspace, self.clock());
                 let cycle = super::cycle(&run, &dir, &revision, pii, &Limits::default(), &publish).await?;
                 if let Some(m) = &mirror {
                     m.push_reports(branch)
