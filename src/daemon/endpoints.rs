@@ -41,7 +41,6 @@ pub(super) struct Record {
     pub(super) branch: String,
     /// The revision the last run read (its config may not have been valid).
     pub(super) revision: Option<String>,
-    pub(super) last: Option<Json>,
     /// The last job result.
     pub(super) result: Option<JobResult>,
     /// Why the last run failed as a whole.
@@ -165,13 +164,6 @@ impl Shared {
                     }
                 }
                 r.result = Some(result.clone());
-                r.last = match serde_json::to_value(result) {
-                    Ok(json) => Some(json),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the job result cannot be shown on /status");
-                        None
-                    }
-                };
             }
         }
     }
@@ -203,7 +195,14 @@ async fn status(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if let Some(refused) = s.refuse(&r, &headers) {
         return refused;
     }
-    let last = r.last.as_ref();
+    let last = r.result.as_ref().and_then(|result| match serde_json::to_value(result) {
+        Ok(json) => Some(json),
+        Err(e) => {
+            tracing::warn!(error = %e, "the job result cannot be shown on /status");
+            None
+        }
+    });
+    let last = last.as_ref();
     let body = json!({
         "ready": r.ready,
         "branch": r.branch,
