@@ -285,10 +285,9 @@ impl Host {
         // cycle that stood by (another daemon runs) changed no state: nothing to tell.
         let standby = outcome.as_ref().err().is_some_and(|e| e.downcast_ref::<StandBy>().is_some());
         if !standby {
-            let state_dir = self
-                .state_dir
-                .clone()
-                .or_else(|| (!is_remote(&self.repo)).then(|| Path::new(&self.repo).join(".hrsync")));
+            let state_dir = self.state_dir.clone().or_else(|| {
+                (!is_remote(&self.repo)).then(|| crate::state::StateStore::default_dir(Path::new(&self.repo)))
+            });
             let result = outcome.as_ref().map(|(cycle, _, _)| &cycle.result);
             super::notify::after_cycle(
                 state_dir.as_deref(),

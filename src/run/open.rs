@@ -130,7 +130,7 @@ impl Run {
         now: Timestamp,
         progress: ShowProgress,
     ) -> Result<Run, OpenError> {
-        let state_dir = state_dir.unwrap_or_else(|| files.root().join(".hrsync"));
+        let state_dir = state_dir.unwrap_or_else(|| StateStore::default_dir(files.root()));
         warn_if_not_ignored(&state_dir);
         // The pii_key, when there is one, keys the leaver timers as well as the reports.
         let timer_secret = match &config.workspace.reports.pii_key {

@@ -67,6 +67,12 @@ pub struct StateStore {
 }
 
 impl StateStore {
+    /// The state directory of the sync repository in `root` when none is given:
+    /// `<root>/.hrsync`.
+    pub fn default_dir(root: &Path) -> PathBuf {
+        root.join(".hrsync")
+    }
+
     /// The state kept in `dir` (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         StateStore { dir: dir.into() }
