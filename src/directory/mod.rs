@@ -11,6 +11,7 @@
 //! transform and plan use them too. What the REST directories share on top of
 //! [`crate::http`] is [`rest`].
 
+pub mod batch;
 pub mod entraid;
 pub mod file;
 pub mod ldap;
