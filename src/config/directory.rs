@@ -180,6 +180,10 @@ pub struct LdapSettings {
     pub timeout: std::time::Duration,
     /// Entries per page of the paged search.
     pub page_size: u32,
+    /// Connections writes are spread over.
+    pub connections: usize,
+    /// Writes in flight at once, over all connections.
+    pub concurrency: usize,
     /// OpenLDAP or Active Directory.
     pub flavor: spec::LdapFlavor,
     /// The subtree in scope.

@@ -1403,6 +1403,14 @@ pub struct LdapConnectionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub page_size: Option<u32>,
+    /// Connections writes are spread over (reads use the first). Default 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 16))]
+    pub connections: Option<usize>,
+    /// Writes in flight at once, over all connections. Default 4 per connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 256))]
+    pub concurrency: Option<usize>,
 }
 
 /// LDAP server families.

@@ -661,6 +661,8 @@ impl Compiler {
             password: c.password.clone(),
             timeout: std::time::Duration::from_secs(c.timeout_seconds.unwrap_or(30)),
             page_size: c.page_size.unwrap_or(500).max(1),
+            connections: c.connections.unwrap_or(4).clamp(1, 16),
+            concurrency: c.concurrency.unwrap_or(4 * c.connections.unwrap_or(4).clamp(1, 16)).clamp(1, 256),
             flavor: spec.flavor,
             parent: entry.parent.clone().unwrap_or_else(|| base.clone()),
             base,

@@ -2,7 +2,11 @@
 //! Active Directory.
 //!
 //! Reads are one paged search (RFC 2696) of the scope's subtree and filter, asking only
-//! for the mapped attributes. An entry's id is its DN. Writes carry LDAP's own
+//! for the mapped attributes. An entry's id is its DN. Writes go over a small pool of
+//! connections (`connection.connections`, 4 by default), several operations in flight
+//! on each (LDAP multiplexes operations on a connection by message id): a directory
+//! server's own bulk loaders write this way, and one connection waiting for each answer
+//! leaves most of the server idle. Writes carry LDAP's own
 //! precondition: a changed attribute is written as "delete exactly the old values, add
 //! the new ones" in one atomic modify, so an attribute someone changed since the read
 //! makes that item fail (and the next run plans it again) instead of being overwritten.
@@ -79,6 +83,13 @@ const ACCOUNTDISABLE: u32 = 0x2;
 const NORMAL_ACCOUNT: u32 = 0x200;
 const UAC: &str = "userAccountControl";
 
+/// A connection of the pool, and how often it was opened.
+#[derive(Default)]
+struct Slot {
+    ldap: Option<Ldap>,
+    opened: u64,
+}
+
 /// An LDAP directory.
 pub struct LdapDirectory {
     id: DirectoryId,
@@ -90,7 +101,11 @@ pub struct LdapDirectory {
     /// Attributes whose values the server keeps unique, or hrsync keeps unique by
     /// config (`unique` fields): a refusal naming one is [`DirectoryError::Taken`].
     unique: Vec<String>,
-    conn: Mutex<Option<Ldap>>,
+    /// The connections writes and reads use, each opened on first use and reopened
+    /// when it closed.
+    pool: Vec<Mutex<Slot>>,
+    /// The slot the next write takes (round robin).
+    next: std::sync::atomic::AtomicUsize,
     names: std::sync::Mutex<Names>,
     /// What the last read found that writes will trip over.
     warnings: std::sync::Mutex<Vec<ReadWarning>>,
@@ -122,13 +137,15 @@ impl LdapDirectory {
         }
         attributes.sort();
         attributes.dedup();
+        let pool = (0..settings.connections.max(1)).map(|_| Mutex::new(Slot::default())).collect();
         LdapDirectory {
             id,
             settings,
             attributes,
             mapped,
             unique: Vec::new(),
-            conn: Mutex::new(None),
+            pool,
+            next: Default::default(),
             names: Default::default(),
             warnings: Default::default(),
             groups: None,
@@ -166,14 +183,26 @@ impl LdapDirectory {
         )))
     }
 
-    /// A bound connection, opened on first use and reopened when it closed.
+    /// The first connection of the pool, which reads (and the checks around writes) use.
     async fn ldap(&self) -> Result<Ldap, DirectoryError> {
+        self.connection(0).await.map(|(ldap, _)| ldap)
+    }
+
+    /// The pool's next connection in turn, its slot and which opening of the slot it is.
+    async fn next_connection(&self) -> (usize, Result<(Ldap, u64), DirectoryError>) {
+        let slot = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.pool.len();
+        (slot, self.connection(slot).await)
+    }
+
+    /// The bound connection of `slot` and which opening of the slot it is, opened on
+    /// first use and opened again when it closed or was dropped.
+    async fn connection(&self, slot: usize) -> Result<(Ldap, u64), DirectoryError> {
         crate::tls::install_crypto_provider();
-        let mut guard = self.conn.lock().await;
-        if let Some(ldap) = guard.as_mut()
+        let mut guard = self.pool[slot % self.pool.len()].lock().await;
+        if let Some(ldap) = guard.ldap.as_mut()
             && !ldap.is_closed()
         {
-            return Ok(ldap.clone());
+            return Ok((ldap.clone(), guard.opened));
         }
         let s = &self.settings;
         let mut conn_settings = LdapConnSettings::new().set_conn_timeout(s.timeout).set_starttls(s.starttls);
@@ -192,11 +221,12 @@ impl LdapDirectory {
                 .and_then(|r| r.success())
                 .map_err(|e| self.unavailable(BindError(dn.clone(), LdapFailure::from(e))))?;
         }
-        *guard = Some(ldap.clone());
-        Ok(ldap)
+        guard.opened += 1;
+        guard.ldap = Some(ldap.clone());
+        Ok((ldap, guard.opened))
     }
 
-    /// Runs the write `op` on a connection, again after a busy or unavailable answer (51,
+    /// Runs the write `op` on the pool's next connection, again after a busy or unavailable answer (51,
     /// 52) and on a new connection after the old one was lost, [`RETRIES`] times at most
     /// with a growing pause. Sending a write again is safe: updates carry the old values
     /// as preconditions (16 or 20 when the first one went through), deletes and moves
@@ -208,13 +238,18 @@ impl LdapDirectory {
     {
         let mut attempt = 0;
         loop {
-            let outcome = match self.ldap().await {
-                Ok(ldap) => match op(ldap).await {
+            let (slot, ldap) = self.next_connection().await;
+            let outcome = match ldap {
+                Ok((ldap, opened)) => match op(ldap).await {
                     Ok(v) => return Ok(v),
                     Err(e) if attempt < RETRIES && transient(&e) => {
                         if !matches!(e, LdapError::LdapResult { .. }) {
-                            // The connection is gone (reset, closed, timed out): reopen it.
-                            *self.conn.lock().await = None;
+                            // The connection is gone (reset, closed, timed out): drop it,
+                            // unless another write on it has already opened it again.
+                            let mut guard = self.pool[slot].lock().await;
+                            if guard.opened == opened {
+                                guard.ldap = None;
+                            }
                         }
                         // The code or the connection's error only: a server's text may quote the entry.
                         let error = match &e {
@@ -357,6 +392,26 @@ impl LdapDirectory {
             other => other?,
         }
         Ok(format!("{rdn},{superior}"))
+    }
+
+    /// Whether the entry `dn` exists and holds exactly `attributes` (each with the
+    /// same set of values): an add sent again after its answer was lost finds its own
+    /// first try this way. `false` when it cannot tell.
+    async fn holds(&self, dn: &str, attributes: &BTreeMap<String, Value>) -> bool {
+        let Ok(mut ldap) = self.ldap().await else { return false };
+        let names: Vec<&str> = attributes.keys().map(String::as_str).collect();
+        let Ok((entries, _)) =
+            ldap.search(dn, Scope::Base, "(objectClass=*)", names).await.and_then(|r| r.success())
+        else {
+            return false;
+        };
+        let Some(found) = entries.into_iter().next().and_then(search_entry) else { return false };
+        let found: HashMap<String, HashSet<String>> = found
+            .attrs
+            .into_iter()
+            .map(|(name, values)| (name.to_ascii_lowercase(), values.into_iter().collect()))
+            .collect();
+        attributes.iter().all(|(name, value)| found.get(&name.to_ascii_lowercase()) == Some(&values(value)))
     }
 
     /// The modifications setting the enabled state, for an entry that exists.
@@ -523,6 +578,10 @@ pub(crate) fn parse_entry(entry: ldap3::asn1::StructureTag) -> Option<SearchEntr
 impl Directory for LdapDirectory {
     fn id(&self) -> &DirectoryId {
         &self.id
+    }
+
+    fn concurrency(&self) -> usize {
+        self.settings.concurrency.max(1)
     }
 
     async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
@@ -736,10 +795,14 @@ impl Directory for LdapDirectory {
             .await;
         match added {
             // Sent again after a lost answer, the add may find its own first try: that is
-            // no name to pass over for the next candidate. The next run matches the entry.
+            // no name to pass over for the next candidate. It is the first try when the
+            // entry holds exactly what was sent; otherwise the next run matches it.
             Err(DirectoryError::AlreadyExists(_, cause) | DirectoryError::Taken { cause, .. })
                 if sent.load(std::sync::atomic::Ordering::Relaxed) > 1 =>
             {
+                if self.holds(&dn, &entry.attributes).await {
+                    return Ok(dn.into());
+                }
                 Err(DirectoryError::AlreadyExists(dn, cause))
             }
             // The DN is taken: its naming value, when a `unique` field gives it, is.
