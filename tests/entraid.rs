@@ -459,3 +459,41 @@ fn a_throttled_request_inside_a_batch_is_sent_again_alone_after_its_retry_after(
     let users = graph.users();
     assert_eq!(users.len(), 143, "no duplicate");
 }
+
+#[test]
+fn the_fake_refuses_a_batch_of_more_than_twenty_and_answers_out_of_order() {
+    let graph = Graph::start();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let token: Json =
+            client.post(graph.token_url()).form(&form).send().await.unwrap().json().await.unwrap();
+        let bearer = token["access_token"].as_str().unwrap().to_owned();
+        let batch = |n: usize| {
+            let requests: Vec<Json> = (1..=n)
+                .map(|i| serde_json::json!({ "id": i.to_string(), "method": "GET", "url": "/users?$top=1" }))
+                .collect();
+            serde_json::json!({ "requests": requests })
+        };
+        let url = format!("{}/$batch", graph.url());
+        let too_many = client.post(&url).bearer_auth(&bearer).json(&batch(21)).send().await.unwrap();
+        assert_eq!(too_many.status(), 400);
+        let body: Json = too_many.json().await.unwrap();
+        assert_eq!(body["error"]["message"], "Number of requests inside batch exceeds the limit.");
+        let full = client.post(&url).bearer_auth(&bearer).json(&batch(20)).send().await.unwrap();
+        assert_eq!(full.status(), 200);
+        let body: Json = full.json().await.unwrap();
+        let ids: Vec<&str> =
+            body["responses"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 20);
+        assert_eq!(ids[0], "20", "not in the order asked: {ids:?}");
+        assert!(body["responses"].as_array().unwrap().iter().all(|r| r["status"] == 200));
+    });
+    assert_eq!((graph.http_requests(), graph.inner_requests()), (2, 20));
+}
