@@ -169,6 +169,14 @@ fn throttling_and_lost_answers_converge_without_duplicates() {
     assert_eq!(job["directories"]["corp"]["created"], 143, "{out:?}");
     assert!(graph.injected(Fault::TooManyRequests) >= 10);
     assert_eq!(graph.injected(Fault::SlowAnswer), 3, "{:#?}", graph.log());
+    // Some of them inside a batch, whose whole answer was then lost.
+    let exchanges = graph.exchanges();
+    let slow_in_batch = exchanges.iter().filter(|e| {
+        e.batch.is_some()
+            && e.line == "POST /v1.0/users"
+            && slow.iter().any(|u| e.body.to_string().contains(u))
+    });
+    assert!(slow_in_batch.count() >= 1, "a lost batch");
     let users = graph.users();
     assert_eq!(users.len(), 143, "no duplicate accounts");
     assert!(by_employee_id(&users).values().all(|v| v.len() == 1));
