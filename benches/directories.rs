@@ -12,6 +12,8 @@
 #[path = "../tests/certs.rs"]
 mod certs;
 mod common;
+#[path = "../tests/graph.rs"]
+mod graph;
 #[path = "../tests/scim_server.rs"]
 mod scim_server;
 #[path = "../tests/slapd.rs"]
@@ -349,6 +351,79 @@ leavers: {{ action: disable }}
     println!();
 }
 
+/// The same people into the Graph fake (`tests/graph.rs`), with JSON batching off and on,
+/// side by side: HTTP requests per synced user (the token endpoint's aside) and wall
+/// time, first sync and no-op run.
+fn graph(n: usize, hr: &common::Hr) {
+    let directory = format!(
+        r#"version: 1
+type: entraid
+mode: apply
+connection:
+  tenant: {tenant}
+  client_id: {client}
+  client_secret: ${{env:{SECRET_ENV}}}
+  url: URL
+  token_url: TOKEN
+  batch: BATCH
+match:
+  - {{ person: employee_number, attribute: employeeId }}
+fields:
+  userPrincipalName: {{ value: "{{{{ work_email | lower }}}}" }}
+  displayName: {{ value: "{{{{ preferred_name | default(first_name) }}}} {{{{ last_name }}}}" }}
+  givenName: {{ value: "{{{{ preferred_name | default(first_name) }}}}" }}
+  surname: {{ value: "{{{{ last_name }}}}" }}
+  mail: {{ value: "{{{{ work_email | lower }}}}" }}
+  employeeId: {{ value: "{{{{ employee_number }}}}" }}
+  jobTitle: {{ value: "{{{{ job_title }}}}", mode: import_once }}
+  department: {{ value: "{{{{ org_unit_name }}}}" }}
+  businessPhones: {{ value: "{{{{ phone }}}}" }}
+  manager: {{ manager: true }}
+leavers: {{ action: disable }}
+"#,
+        tenant = graph::TENANT,
+        client = graph::CLIENT_ID,
+    );
+    println!("## Microsoft Graph: {n} people → the Graph fake (concurrency 4)\n");
+    println!("| `batch` | run | wall time | HTTP requests | per synced user | inside batches |");
+    println!("|---|---|---:|---:|---:|---:|");
+    let mut summaries = Vec::new();
+    for batch in [false, true] {
+        let fake = graph::Graph::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let yaml = directory
+            .replace("URL", &fake.url())
+            .replace("TOKEN", &fake.token_url())
+            .replace("BATCH", &batch.to_string());
+        repository(tmp.path(), hr, &yaml);
+        let (created, out) = apply(tmp.path(), graph::CLIENT_SECRET);
+        let created_summary = summary(&out);
+        let users = fake.users().len();
+        let (first, first_inner) = (fake.http_requests(), fake.inner_requests());
+        let (noop, out) = apply(tmp.path(), graph::CLIENT_SECRET);
+        let noop_summary = summary(&out);
+        let noop_requests = fake.http_requests() - first;
+        let per_user = |r: usize| r as f64 / users.max(1) as f64;
+        println!(
+            "| {batch} | first sync, {users} users | {} | {first} | {:.2} | {first_inner} |",
+            secs(created),
+            per_user(first)
+        );
+        println!(
+            "| {batch} | no-op run | {} | {noop_requests} | {:.2} | {} |",
+            secs(noop),
+            per_user(noop_requests),
+            fake.inner_requests() - first_inner
+        );
+        summaries.push(format!("`batch: {batch}`: {created_summary} Then: {noop_summary}"));
+    }
+    println!();
+    for s in summaries {
+        println!("- {s}");
+    }
+    println!();
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
 }
@@ -359,6 +434,7 @@ fn main() {
     let only =
         |name: &str| !args.iter().any(|a| a == "--ldap" || a == "--scim") || args.iter().any(|a| a == name);
     let hr = common::generate(n);
+    only("--graph").then(|| graph(n, &hr));
     if only("--ldap") {
         ldap(n, &hr);
     }

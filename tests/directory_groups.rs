@@ -384,6 +384,7 @@ fn entra_with(graph: Graph) -> Entra {
     let settings = EntraSettings {
         http: http_settings(graph.url(), auth, 100),
         passwords: PasswordSpec { length: 24, change_at_first_sign_in: true },
+        batch: true,
     };
     let directory = EntraDirectory::new(DirectoryId::new_unchecked("entra"), &settings, vec![], None)
         .with_groups(native_groups("description"));

@@ -151,11 +151,14 @@ fn movers_leavers_and_users_hrsync_does_not_own() {
 
 #[test]
 fn throttling_and_lost_answers_converge_without_duplicates() {
-    // Every 20th request gets 429 (Retry-After: 1); the answers to three creates come
-    // after the client gave up on them, the user already made.
+    // Every 20th request (a batch, or one inside a batch, or one alone) gets 429
+    // (Retry-After: 1); the answers to three creates come after the client gave up on
+    // them, the user already made (with batching, the answer to their whole batch).
     let slow = ["gunther.bohm@", "helene.fontaine@", "tim.schroder@"];
-    let graph = Graph::with_faults(move |n, method, _, body| match n {
-        _ if method == "POST" && slow.iter().any(|u| body.contains(u)) => Fault::SlowAnswer,
+    let graph = Graph::with_faults(move |n, method, path, body| match n {
+        _ if method == "POST" && path == "/v1.0/users" && slow.iter().any(|u| body.contains(u)) => {
+            Fault::SlowAnswer
+        }
         _ if n % 20 == 0 => Fault::TooManyRequests,
         _ => Fault::None,
     });
@@ -166,6 +169,14 @@ fn throttling_and_lost_answers_converge_without_duplicates() {
     assert_eq!(job["directories"]["corp"]["created"], 143, "{out:?}");
     assert!(graph.injected(Fault::TooManyRequests) >= 10);
     assert_eq!(graph.injected(Fault::SlowAnswer), 3, "{:#?}", graph.log());
+    // Some of them inside a batch, whose whole answer was then lost.
+    let exchanges = graph.exchanges();
+    let slow_in_batch = exchanges.iter().filter(|e| {
+        e.batch.is_some()
+            && e.line == "POST /v1.0/users"
+            && slow.iter().any(|u| e.body.to_string().contains(u))
+    });
+    assert!(slow_in_batch.count() >= 1, "a lost batch");
     let users = graph.users();
     assert_eq!(users.len(), 143, "no duplicate accounts");
     assert!(by_employee_id(&users).values().all(|v| v.len() == 1));
@@ -177,8 +188,12 @@ fn throttling_and_lost_answers_converge_without_duplicates() {
 fn quotes_and_accents_survive_filters_and_nicknames() {
     // The create of the one with a quote in the user principal name is answered too
     // late, so hrsync looks for the user with a $filter before posting again.
-    let graph = Graph::with_faults(|_, method, _, body| {
-        if method == "POST" && body.contains("zoe.o'brien") { Fault::SlowAnswer } else { Fault::None }
+    let graph = Graph::with_faults(|_, method, path, body| {
+        if method == "POST" && path == "/v1.0/users" && body.contains("zoe.o'brien") {
+            Fault::SlowAnswer
+        } else {
+            Fault::None
+        }
     });
     let ex = example(&graph, "  timeout_seconds: 1\n");
     let csv = ex.path("data/germany.csv");
@@ -275,7 +290,8 @@ fn validate_online_checks_mapped_properties_with_graph() {
 #[test]
 fn a_refused_create_or_update_fails_alone_with_graphs_answer() {
     // Graph says no (400, 409) to two creates, and 404 to one update later on.
-    let graph = Graph::with_faults(|_, method, _, body| match method {
+    let graph = Graph::with_faults(|_, method, path, body| match method {
+        _ if path != "/v1.0/users" => Fault::None,
         "POST" if body.contains("gunther.bohm@") => Fault::Refuse(400),
         "POST" if body.contains("helene.fontaine@") => Fault::Refuse(409),
         _ => Fault::None,
@@ -294,4 +310,198 @@ fn a_refused_create_or_update_fails_alone_with_graphs_answer() {
     );
     assert!(!out.stderr.contains("not attempted"), "{out:?}");
     assert_eq!(graph.users().len(), 141);
+}
+
+/// The manager of each user, both by employee id.
+fn managers_by_employee_id(users: &[Json]) -> BTreeMap<String, String> {
+    let employee: BTreeMap<&str, &str> =
+        users.iter().filter_map(|u| Some((u["id"].as_str()?, u["employeeId"].as_str()?))).collect();
+    users
+        .iter()
+        .filter_map(|u| {
+            let manager = employee.get(u["managerId"].as_str()?)?;
+            Some((u["employeeId"].as_str()?.to_owned(), (*manager).to_owned()))
+        })
+        .collect()
+}
+
+/// The id a create answered with, by the exchange that created it.
+fn created_ids(exchanges: &[crate::graph::Exchange]) -> BTreeMap<String, usize> {
+    exchanges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.line == "POST /v1.0/users" && e.status == 201)
+        .filter_map(|(i, e)| Some((e.answer["id"].as_str()?.to_owned(), i)))
+        .collect()
+}
+
+#[test]
+fn a_first_sync_goes_in_batches_of_twenty_and_sets_each_manager_a_batch_after_its_creation() {
+    let graph = Graph::start();
+    let ex = example(&graph, "");
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert!(out.stdout.contains("Applied to `corp`: 143 created"), "{out:?}");
+
+    let batches = graph.batches();
+    let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+    assert!(sizes.iter().all(|&n| (2..=20).contains(&n)), "{sizes:?}");
+    assert!(sizes.contains(&20), "full batches when enough writes are in flight: {sizes:?}");
+    let exchanges = graph.exchanges();
+    let users = graph.users();
+    // Every create and every manager reference went through Graph: 143 users, 141 of
+    // them with a manager (as single requests set them too, in the next test).
+    let creates = exchanges.iter().filter(|e| e.line == "POST /v1.0/users").count();
+    let references = exchanges.iter().filter(|e| e.line.ends_with("/manager/$ref")).count();
+    assert_eq!((creates, references), (143, 141), "{sizes:?}");
+    let inner = graph.inner_requests();
+    assert_eq!(inner, sizes.iter().sum::<usize>());
+    // A write goes alone only when nothing else is in flight (the first wave: the heads).
+    assert!(inner >= 250, "nearly all writes in batches: {inner} of 284");
+
+    // Each reference points at the manager's user, set in a later batch than the one
+    // that created it, and after the user's own creation.
+    let created = created_ids(&exchanges);
+    for (i, e) in exchanges.iter().enumerate().filter(|(_, e)| e.line.ends_with("/manager/$ref")) {
+        let manager = e.body["@odata.id"].as_str().unwrap().rsplit('/').next().unwrap();
+        let user = e.line.split('/').nth(3).unwrap();
+        for made in [created[manager], created[user]] {
+            assert!(made < i, "{} before its create: {e:?}", e.line);
+            if let (Some(set), Some(create)) = (e.batch, exchanges[made].batch) {
+                assert!(set > create, "{} in batch {set}, the user it names made in batch {create}", e.line);
+            }
+        }
+    }
+    // The tenant is the one single requests make (below): every manager the right user.
+    let managers = managers_by_employee_id(&users);
+    assert_eq!(managers.len(), 141);
+    assert_eq!(managers["10002"], "10001");
+    assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0, "nothing left to do");
+}
+
+#[test]
+fn batching_off_sends_single_requests_and_makes_the_same_tenant() {
+    let batched = Graph::start();
+    assert_eq!(hrsync(&example(&batched, ""), NOW, &["apply"]).code, 0);
+    let single = Graph::start();
+    let ex = example(&single, "  batch: false\n");
+    let out = hrsync(&ex, NOW, &["apply"]);
+    assert!(out.stdout.contains("Applied to `corp`: 143 created"), "{out:?}");
+    let log = single.log();
+    assert!(!log.iter().any(|l| l.contains("$batch")), "{log:#?}");
+    assert_eq!(single.inner_requests(), 0);
+    assert_eq!(single.http_requests(), log.len());
+    assert!(single.writes().len() >= 284, "one request a write");
+    assert!(
+        batched.http_requests() * 4 < single.http_requests(),
+        "{} vs {}",
+        batched.http_requests(),
+        single.http_requests()
+    );
+    let managers = managers_by_employee_id(&single.users());
+    assert_eq!(managers.len(), 141);
+    assert_eq!(managers, managers_by_employee_id(&batched.users()), "the same managers either way");
+}
+
+#[test]
+fn a_refused_request_inside_a_batch_fails_its_user_alone_with_the_reason_it_gets_alone() {
+    let refuse = |_: usize, method: &str, path: &str, body: &str| {
+        if method == "POST" && path == "/v1.0/users" && body.contains("\"leon.schulz@") {
+            Fault::Refuse(400)
+        } else {
+            Fault::None
+        }
+    };
+    let mut failures = Vec::new();
+    for extra in ["", "  batch: false\n"] {
+        let graph = Graph::with_faults(refuse);
+        let out = hrsync(&example(&graph, extra), NOW, &["apply"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(out.stdout.contains("142 created") && out.stdout.contains("1 failed"), "{out:?}");
+        let mut failed: Vec<String> =
+            out.stderr.lines().filter(|l| l.starts_with("error: create ")).map(str::to_owned).collect();
+        assert_eq!(failed.len(), 1, "{out:?}");
+        assert!(failed[0].contains("Refused by the test for this one user."), "{failed:?}");
+        if extra.is_empty() {
+            // It was refused inside a batch, with others that succeeded.
+            let exchanges = graph.exchanges();
+            let refused = exchanges.iter().find(|e| e.status == 400).unwrap();
+            let batch = refused.batch.expect("refused inside a batch");
+            assert!(exchanges.iter().any(|e| e.batch == Some(batch) && e.status == 201), "{refused:?}");
+        }
+        // The item's label carries a hash salted per repository: the reason follows it.
+        failures.push(failed.remove(0).split_once("the directory").unwrap().1.to_owned());
+    }
+    assert_eq!(failures[0], failures[1], "the same error in a batch as alone");
+}
+
+#[test]
+fn a_throttled_request_inside_a_batch_is_sent_again_alone_after_its_retry_after() {
+    let throttled = std::sync::atomic::AtomicBool::new(false);
+    let graph = Graph::with_faults(move |_, method, path, body| {
+        let chosen = method == "POST" && path == "/v1.0/users" && body.contains("\"leon.schulz@");
+        if chosen && !throttled.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            Fault::TooManyRequests
+        } else {
+            Fault::None
+        }
+    });
+    let ex = example(&graph, "");
+    let out = hrsync(&ex, NOW, &["run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = json(&out.stdout);
+    assert_eq!(job["directories"]["corp"]["created"], 143, "{out:?}");
+    assert_eq!(job["directories"]["corp"]["status"], "completed", "{out:?}");
+    assert_eq!(graph.injected(Fault::TooManyRequests), 1);
+    let exchanges = graph.exchanges();
+    let posts: Vec<&crate::graph::Exchange> = exchanges
+        .iter()
+        .filter(|e| e.line == "POST /v1.0/users" && e.body.to_string().contains("\"leon.schulz@"))
+        .collect();
+    assert_eq!(posts.len(), 2, "{posts:#?}");
+    let (first, again) = (posts[0], posts[1]);
+    assert_eq!((first.status, again.status), (429, 201));
+    let batch = first.batch.expect("throttled inside a batch");
+    assert!(exchanges.iter().filter(|e| e.batch == Some(batch)).count() > 1, "with others");
+    assert_eq!(again.batch, None, "sent again alone");
+    assert!(again.at.duration_since(first.at) >= std::time::Duration::from_secs(1), "after its Retry-After");
+    let users = graph.users();
+    assert_eq!(users.len(), 143, "no duplicate");
+}
+
+#[test]
+fn the_fake_refuses_a_batch_of_more_than_twenty_and_answers_out_of_order() {
+    let graph = Graph::start();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let token: Json =
+            client.post(graph.token_url()).form(&form).send().await.unwrap().json().await.unwrap();
+        let bearer = token["access_token"].as_str().unwrap().to_owned();
+        let batch = |n: usize| {
+            let requests: Vec<Json> = (1..=n)
+                .map(|i| serde_json::json!({ "id": i.to_string(), "method": "GET", "url": "/users?$top=1" }))
+                .collect();
+            serde_json::json!({ "requests": requests })
+        };
+        let url = format!("{}/$batch", graph.url());
+        let too_many = client.post(&url).bearer_auth(&bearer).json(&batch(21)).send().await.unwrap();
+        assert_eq!(too_many.status(), 400);
+        let body: Json = too_many.json().await.unwrap();
+        assert_eq!(body["error"]["message"], "Number of requests inside batch exceeds the limit.");
+        let full = client.post(&url).bearer_auth(&bearer).json(&batch(20)).send().await.unwrap();
+        assert_eq!(full.status(), 200);
+        let body: Json = full.json().await.unwrap();
+        let ids: Vec<&str> =
+            body["responses"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 20);
+        assert_eq!(ids[0], "20", "not in the order asked: {ids:?}");
+        assert!(body["responses"].as_array().unwrap().iter().all(|r| r["status"] == 200));
+    });
+    assert_eq!((graph.http_requests(), graph.inner_requests()), (2, 20));
 }

@@ -20,6 +20,23 @@
 //! paged by `$top`, and DELETE. The fake's own words stand where the reference gives none
 //! (the answer beyond 20 references).
 //!
+//! JSON batching, after "Combine multiple HTTP requests using JSON batching"
+//! (https://learn.microsoft.com/en-us/graph/json-batching): `POST /v1.0/$batch` with
+//! `requests`, each with a unique `id`, a `method`, a `url` relative to `/v1.0`, and a
+//! `Content-Type` among its `headers` when it has a `body`; at most 20 requests ("JSON
+//! batch requests are currently limited to 20 individual requests"), a batch breaking
+//! these rules refused whole with 400 ("If the batch request itself is malformed, the
+//! status code is 400"; the reference gives no words, so the fake uses those the
+//! service answers, as users report them: "Number of requests inside batch exceeds the
+//! limit.", "Write request id : … does not contain Content-Type header or body.").
+//! Each request is served by the same handlers, on the same state, as alone; the batch
+//! answers 200 with `responses` in the reverse order of the requests ("Individual
+//! responses might appear in a different order than the requests"), each with its own
+//! `status`, `headers` (a throttled one with its own `Retry-After`) and `body`. Faults
+//! apply to each request inside a batch as to one alone, and to the batch itself (path
+//! `/v1.0/$batch`); a slow request inside holds the batch's answer. The fake counts the
+//! HTTP requests it received and the requests inside batches.
+//!
 //! Graph cannot run here, so this is the one HTTP mock of the directory tests; the LDAP
 //! and SCIM directories are tested against real servers.
 
@@ -53,7 +70,8 @@ pub enum Fault {
     Refuse(u16),
 }
 
-/// Decides the fault for the n-th Graph request (from 1) from its method, path and body.
+/// Decides the fault for the n-th Graph request (from 1, a batch and each request inside
+/// it counted) from its method, path and body.
 type FaultFn = Box<dyn Fn(usize, &str, &str, &str) -> Fault + Send + Sync>;
 
 /// A password profile as Graph received it.
@@ -77,6 +95,18 @@ struct State {
     tokens: BTreeSet<String>,
     passwords: Vec<PasswordProfile>,
     requests: usize,
+    /// HTTP requests received, the token endpoint's aside.
+    http_requests: usize,
+    /// Requests served inside batches.
+    inner_requests: usize,
+    /// Batches served.
+    batches: usize,
+    /// The batch each logged request was served in, `None` for one alone.
+    batch_of: Vec<Option<usize>>,
+    /// The status each logged request was answered, and the body of the answer.
+    answers: Vec<(u16, Json)>,
+    /// When each logged request was served.
+    times: Vec<std::time::Instant>,
     log: Vec<String>,
     faults: Vec<(usize, Fault)>,
     fault: FaultFn,
@@ -111,6 +141,12 @@ impl Graph {
             tokens: BTreeSet::new(),
             passwords: Vec::new(),
             requests: 0,
+            http_requests: 0,
+            inner_requests: 0,
+            batches: 0,
+            batch_of: Vec::new(),
+            answers: Vec::new(),
+            times: Vec::new(),
             log: Vec::new(),
             faults: Vec::new(),
             fault: Box::new(fault),
@@ -216,11 +252,122 @@ impl Graph {
         self.state().faults.iter().filter(|(_, f)| *f == fault).count()
     }
 
-    /// The requests that wrote something: POST, PATCH, PUT and DELETE.
+    /// The requests that wrote something: POST, PATCH, PUT and DELETE, alone or inside
+    /// a batch (the `$batch` requests carrying them aside).
     pub fn writes(&self) -> Vec<String> {
-        self.log().into_iter().filter(|l| !l.starts_with("GET ")).collect()
+        self.log().into_iter().filter(|l| !l.starts_with("GET ") && !Self::is_batch(l)).collect()
+    }
+
+    fn is_batch(line: &str) -> bool {
+        line == "POST /v1.0/$batch"
+    }
+
+    /// HTTP requests Graph received (`$batch` requests counted once), the token
+    /// endpoint's aside.
+    pub fn http_requests(&self) -> usize {
+        self.state().http_requests
+    }
+
+    /// Requests served inside batches.
+    pub fn inner_requests(&self) -> usize {
+        self.state().inner_requests
+    }
+
+    /// Every request served, in order: alone or inside a batch, the `$batch` requests
+    /// themselves included.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        let state = self.state();
+        (0..state.log.len())
+            .map(|i| Exchange {
+                line: state.log[i].clone(),
+                body: state.bodies[i].clone(),
+                batch: state.batch_of[i],
+                status: state.answers[i].0,
+                answer: state.answers[i].1.clone(),
+                at: state.times[i],
+            })
+            .collect()
+    }
+
+    /// The requests of each batch, `METHOD path?query`, in batch order.
+    pub fn batches(&self) -> Vec<Vec<String>> {
+        let mut batches: Vec<Vec<String>> = vec![Vec::new(); self.state().batches];
+        for e in self.exchanges() {
+            if let Some(b) = e.batch {
+                batches[b - 1].push(e.line);
+            }
+        }
+        batches
     }
 }
+
+/// One request the fake served and its answer.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    /// `METHOD path?query`.
+    pub line: String,
+    /// Its JSON body, `null` for none.
+    pub body: Json,
+    /// The batch (from 1) it came in, `None` alone.
+    pub batch: Option<usize>,
+    /// The status it was answered.
+    pub status: u16,
+    /// The body of the answer, `null` for none.
+    pub answer: Json,
+    /// When it was served.
+    pub at: std::time::Instant,
+}
+
+/// An answer of the fake: what a response or a response inside a batch carries.
+#[derive(Clone, Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Option<Json>,
+}
+
+impl Answer {
+    fn new(status: u16) -> Answer {
+        Answer { status, headers: Vec::new(), body: None }
+    }
+
+    fn set_body_json(mut self, body: Json) -> Answer {
+        self.body = Some(body);
+        self
+    }
+
+    fn insert_header(mut self, name: &str, value: &str) -> Answer {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn template(&self) -> ResponseTemplate {
+        let mut template = ResponseTemplate::new(self.status);
+        for (name, value) in &self.headers {
+            template = template.insert_header(name.as_str(), value.as_str());
+        }
+        match &self.body {
+            Some(body) => template.set_body_json(body),
+            None => template,
+        }
+    }
+
+    /// The answer as an entry of a batch's `responses`.
+    fn batch_response(&self, id: &str) -> Json {
+        let mut headers: Map<String, Json> =
+            self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let mut response = json!({ "id": id, "status": self.status });
+        if let Some(body) = &self.body {
+            headers.insert("Content-Type".into(), json!("application/json"));
+            response["body"] = body.clone();
+        }
+        response["headers"] = Json::Object(headers);
+        response
+    }
+}
+
+/// The most requests Graph takes in one batch.
+pub const REQUESTS_PER_BATCH: usize = 20;
 
 struct Responder(Arc<Mutex<State>>);
 
@@ -232,8 +379,8 @@ impl Respond for Responder {
 }
 
 /// A Graph error body.
-fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({
+fn graph_error(status: u16, code: &str, message: &str) -> Answer {
+    Answer::new(status).set_body_json(json!({
         "error": {
             "code": code,
             "message": message,
@@ -246,7 +393,7 @@ fn graph_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     }))
 }
 
-fn not_found(id: &str) -> ResponseTemplate {
+fn not_found(id: &str) -> Answer {
     graph_error(
         404,
         "Request_ResourceNotFound",
@@ -256,7 +403,7 @@ fn not_found(id: &str) -> ResponseTemplate {
     )
 }
 
-fn bad_request(message: &str) -> ResponseTemplate {
+fn bad_request(message: &str) -> Answer {
     graph_error(400, "Request_BadRequest", message)
 }
 
@@ -329,40 +476,75 @@ impl State {
     fn respond(&mut self, request: &Request) -> ResponseTemplate {
         let path = request.url.path().to_owned();
         if path == format!("/{TENANT}/oauth2/v2.0/token") && request.method.as_str() == "POST" {
-            return self.token(request);
+            return self.token(request).template();
         }
         if path.ends_with("/oauth2/v2.0/token") {
-            return ResponseTemplate::new(400).set_body_json(json!({
-                "error": "invalid_request",
-                "error_description": "AADSTS90002: Tenant not found. Check to make sure you have the correct tenant ID.",
-                "error_codes": [90002]
-            }));
+            return Answer::new(400)
+                .set_body_json(json!({
+                    "error": "invalid_request",
+                    "error_description": "AADSTS90002: Tenant not found. Check to make sure you have the correct tenant ID.",
+                    "error_codes": [90002]
+                }))
+                .template();
         }
+        self.http_requests += 1;
+        let (answer, slow) = self.serve(request, None);
+        let template = answer.template();
+        if slow { template.set_delay(Duration::from_secs(5)) } else { template }
+    }
+
+    /// Serves one Graph request, alone (`batch` `None`) or inside batch `batch`: the
+    /// answer, and whether it is to be held (a slow answer).
+    fn serve(&mut self, request: &Request, batch: Option<usize>) -> (Answer, bool) {
+        let path = request.url.path().to_owned();
         let method = request.method.as_str().to_owned();
         self.requests += 1;
         let n = self.requests;
         let query = request.url.query().map(|q| format!("?{q}")).unwrap_or_default();
         self.log.push(format!("{method} {path}{query}"));
         self.bodies.push(request.body_json::<Json>().unwrap_or(Json::Null));
-        let fault = (self.fault)(n, &method, &path, &String::from_utf8_lossy(&request.body));
+        self.batch_of.push(batch);
+        self.answers.push((0, Json::Null));
+        self.times.push(std::time::Instant::now());
+        let at = self.answers.len() - 1;
+        let (answer, slow) = self.serve_logged(n, &method, &path, request, batch);
+        self.answers[at] = (answer.status, answer.body.clone().unwrap_or(Json::Null));
+        (answer, slow)
+    }
+
+    fn serve_logged(
+        &mut self,
+        n: usize,
+        method: &str,
+        path: &str,
+        request: &Request,
+        batch: Option<usize>,
+    ) -> (Answer, bool) {
+        let fault = (self.fault)(n, method, path, &String::from_utf8_lossy(&request.body));
         if fault != Fault::None {
             self.faults.push((n, fault));
         }
         if fault == Fault::TooManyRequests {
-            return graph_error(
+            let answer = graph_error(
                 429,
                 "TooManyRequests",
                 "Too many requests have been sent. Retry after the time in the Retry-After header.",
             )
             .insert_header("Retry-After", "1");
+            return (answer, false);
         }
-        let bearer = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !bearer.is_some_and(|t| self.tokens.contains(t)) {
-            return graph_error(401, "InvalidAuthenticationToken", "Access token validation failure.");
+        // Requests inside a batch are the batch's, signed in with its token.
+        if batch.is_none() {
+            let bearer = request
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if !bearer.is_some_and(|t| self.tokens.contains(t)) {
+                let answer =
+                    graph_error(401, "InvalidAuthenticationToken", "Access token validation failure.");
+                return (answer, false);
+            }
         }
         if let Fault::Refuse(status) = fault {
             let code = match status {
@@ -370,45 +552,113 @@ impl State {
                 409 => "Request_MultipleObjectsWithSameKeyValue",
                 _ => "Request_BadRequest",
             };
-            return graph_error(status, code, "Refused by the test for this one user.");
+            return (graph_error(status, code, "Refused by the test for this one user."), false);
         }
-        let answer = self.graph(&method, &path, request);
-        if fault == Fault::SlowAnswer { answer.set_delay(Duration::from_secs(5)) } else { answer }
+        let (answer, slow) = if path == "/v1.0/$batch" && method == "POST" && batch.is_none() {
+            self.batch(request)
+        } else {
+            (self.graph(method, path, request), false)
+        };
+        (answer, slow || fault == Fault::SlowAnswer)
     }
 
-    fn token(&mut self, request: &Request) -> ResponseTemplate {
+    /// `POST /v1.0/$batch`: each request served in turn, the answers in reverse order.
+    fn batch(&mut self, request: &Request) -> (Answer, bool) {
+        let envelope = request.body_json::<Json>().unwrap_or(Json::Null);
+        let Some(requests) = envelope.get("requests").and_then(Json::as_array) else {
+            return (graph_error(400, "BadRequest", "Invalid batch payload format."), false);
+        };
+        if requests.len() > REQUESTS_PER_BATCH {
+            return (
+                graph_error(400, "BadRequest", "Number of requests inside batch exceeds the limit."),
+                false,
+            );
+        }
+        let mut inner = Vec::with_capacity(requests.len());
+        let mut ids = BTreeSet::new();
+        for r in requests {
+            let (Some(id), Some(method), Some(url)) = (
+                r.get("id").and_then(Json::as_str),
+                r.get("method").and_then(Json::as_str),
+                r.get("url").and_then(Json::as_str),
+            ) else {
+                return (graph_error(400, "BadRequest", "Invalid batch payload format."), false);
+            };
+            // "Must be unique in the batch, otherwise, the batch request fails with a 400
+            // error code." (The words are the fake's.)
+            if !ids.insert(id.to_ascii_lowercase()) {
+                return (
+                    graph_error(400, "BadRequest", &format!("Batch request id '{id}' is not unique.")),
+                    false,
+                );
+            }
+            let content_type = r
+                .get("headers")
+                .and_then(Json::as_object)
+                .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("content-type")));
+            if r.get("body").is_some() && !content_type {
+                let message =
+                    format!("Write request id : {id} does not contain Content-Type header or body.");
+                return (graph_error(400, "BadRequest", &message), false);
+            }
+            let relative = url.strip_prefix('/').unwrap_or(url);
+            let (Ok(url), Ok(method)) = (
+                Url::parse(&format!("{}/v1.0/{relative}", self.base)),
+                method.parse::<wiremock::http::Method>(),
+            ) else {
+                return (graph_error(400, "BadRequest", "Invalid batch payload format."), false);
+            };
+            let body = r.get("body").map(|b| b.to_string().into_bytes()).unwrap_or_default();
+            let request = Request { url, method, headers: Default::default(), body };
+            inner.push((id.to_owned(), request));
+        }
+        self.batches += 1;
+        let number = self.batches;
+        let mut responses = Vec::with_capacity(inner.len());
+        let mut slow = false;
+        for (id, request) in &inner {
+            self.inner_requests += 1;
+            let (answer, held) = self.serve(request, Some(number));
+            slow |= held;
+            responses.push(answer.batch_response(id));
+        }
+        responses.reverse();
+        (Answer::new(200).set_body_json(json!({ "responses": responses })), slow)
+    }
+
+    fn token(&mut self, request: &Request) -> Answer {
         let body = String::from_utf8_lossy(&request.body);
         let form: BTreeMap<String, String> =
             Url::parse(&format!("http://form/?{body}")).unwrap().query_pairs().into_owned().collect();
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
         if field("grant_type") != "client_credentials" {
-            return ResponseTemplate::new(400).set_body_json(json!({
+            return Answer::new(400).set_body_json(json!({
                 "error": "unsupported_grant_type",
                 "error_description": "AADSTS70003: The app requested an unsupported grant type.",
             }));
         }
         if field("client_id") != CLIENT_ID {
-            return ResponseTemplate::new(400).set_body_json(json!({
+            return Answer::new(400).set_body_json(json!({
                 "error": "unauthorized_client",
                 "error_description": "AADSTS700016: Application was not found in the directory.",
             }));
         }
         if field("client_secret") != CLIENT_SECRET {
-            return ResponseTemplate::new(401).set_body_json(json!({
+            return Answer::new(401).set_body_json(json!({
                 "error": "invalid_client",
                 "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
                 "error_codes": [7000215]
             }));
         }
         if field("scope") != "https://graph.microsoft.com/.default" {
-            return ResponseTemplate::new(400).set_body_json(json!({
+            return Answer::new(400).set_body_json(json!({
                 "error": "invalid_scope",
                 "error_description": "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
             }));
         }
         let token = format!("eyJ0eXAiOiJKV1QifQ.fake-{}", self.tokens.len() + 1);
         self.tokens.insert(token.clone());
-        ResponseTemplate::new(200).set_body_json(json!({
+        Answer::new(200).set_body_json(json!({
             "token_type": "Bearer",
             "expires_in": 3599,
             "ext_expires_in": 3599,
@@ -416,7 +666,7 @@ impl State {
         }))
     }
 
-    fn graph(&mut self, method: &str, path: &str, request: &Request) -> ResponseTemplate {
+    fn graph(&mut self, method: &str, path: &str, request: &Request) -> Answer {
         if let Some(rest) = path.strip_prefix("/v1.0/groups") {
             return self.groups_api(method, rest, request);
         }
@@ -443,7 +693,7 @@ impl State {
                 None => bad_request("Unable to read JSON request payload."),
             },
             ("GET", [id]) => match self.users.get(*id) {
-                Some(_) => ResponseTemplate::new(200).set_body_json(self.render(id, &query)),
+                Some(_) => Answer::new(200).set_body_json(self.render(id, &query)),
                 None => not_found(id),
             },
             ("PATCH", [id]) => match body() {
@@ -459,7 +709,7 @@ impl State {
                 for members in self.members.values_mut() {
                     members.remove(*id);
                 }
-                ResponseTemplate::new(204)
+                Answer::new(204)
             }
             ("PUT", [id, "manager", "$ref"]) => {
                 let target = body()
@@ -477,10 +727,10 @@ impl State {
                     return not_found(&manager);
                 }
                 self.managers.insert((*id).to_owned(), manager);
-                ResponseTemplate::new(204)
+                Answer::new(204)
             }
             ("DELETE", [id, "manager", "$ref"]) => match self.managers.remove(*id) {
-                Some(_) => ResponseTemplate::new(204),
+                Some(_) => Answer::new(204),
                 None => not_found(id),
             },
             _ => graph_error(
@@ -512,7 +762,7 @@ impl State {
         Json::Object(out)
     }
 
-    fn list(&self, query: &BTreeMap<String, String>) -> ResponseTemplate {
+    fn list(&self, query: &BTreeMap<String, String>) -> Answer {
         let top = match query.get("$top") {
             None => 100,
             Some(t) => match t.parse::<usize>() {
@@ -585,11 +835,11 @@ impl State {
             body.insert("@odata.nextLink".into(), json!(next.as_str()));
         }
         body.insert("value".into(), Json::Array(page));
-        ResponseTemplate::new(200).set_body_json(Json::Object(body))
+        Answer::new(200).set_body_json(Json::Object(body))
     }
 
     /// The first property of `body` the fake does not know, if any.
-    fn unknown_property(body: &Map<String, Json>) -> Option<ResponseTemplate> {
+    fn unknown_property(body: &Map<String, Json>) -> Option<Answer> {
         let unknown = body.keys().find(|k| !PROPERTIES.contains(&k.as_str()))?;
         Some(bad_request(&format!(
             "Property '{unknown}' does not exist as a declared property or extension property."
@@ -605,7 +855,7 @@ impl State {
         })
     }
 
-    fn create(&mut self, mut body: Map<String, Json>) -> ResponseTemplate {
+    fn create(&mut self, mut body: Map<String, Json>) -> Answer {
         if let Some(bad) = Self::unknown_property(&body) {
             return bad;
         }
@@ -651,10 +901,10 @@ impl State {
         body.insert("id".into(), json!(id));
         self.users.insert(id.clone(), body.clone());
         body.insert("@odata.context".into(), json!(format!("{}/v1.0/$metadata#users/$entity", self.base)));
-        ResponseTemplate::new(201).set_body_json(Json::Object(body))
+        Answer::new(201).set_body_json(Json::Object(body))
     }
 
-    fn patch(&mut self, id: &str, body: Map<String, Json>) -> ResponseTemplate {
+    fn patch(&mut self, id: &str, body: Map<String, Json>) -> Answer {
         if !self.users.contains_key(id) {
             return not_found(id);
         }
@@ -689,7 +939,7 @@ impl State {
                 }
             }
         }
-        ResponseTemplate::new(204)
+        Answer::new(204)
     }
 }
 
@@ -715,7 +965,7 @@ fn valid_group_nickname(n: &str) -> bool {
 
 impl State {
     /// The directory object a reference (`https://…/directoryObjects/{id}`) names.
-    fn referenced(&self, reference: &Json) -> Result<String, Box<ResponseTemplate>> {
+    fn referenced(&self, reference: &Json) -> Result<String, Box<Answer>> {
         let Some(url) = reference.as_str() else {
             return Err(Box::new(bad_request("Invalid object identifier.")));
         };
@@ -729,7 +979,7 @@ impl State {
     }
 
     /// The first property of a group write the fake does not know, if any.
-    fn unknown_group_property(body: &Map<String, Json>) -> Option<ResponseTemplate> {
+    fn unknown_group_property(body: &Map<String, Json>) -> Option<Answer> {
         let unknown = body.keys().find(|k| {
             !GROUP_PROPERTIES.contains(&k.as_str())
                 && !k.starts_with("extension_")
@@ -742,7 +992,7 @@ impl State {
     }
 
     /// The references of `members@odata.bind`, at most 20, all existing.
-    fn bound(&self, body: &Map<String, Json>, limit: usize) -> Result<Vec<String>, Box<ResponseTemplate>> {
+    fn bound(&self, body: &Map<String, Json>, limit: usize) -> Result<Vec<String>, Box<Answer>> {
         let refs = match body.get("members@odata.bind") {
             None => return Ok(Vec::new()),
             Some(Json::Array(refs)) => refs,
@@ -758,7 +1008,7 @@ impl State {
         refs.iter().map(|r| self.referenced(r)).collect()
     }
 
-    fn groups_api(&mut self, method: &str, rest: &str, request: &Request) -> ResponseTemplate {
+    fn groups_api(&mut self, method: &str, rest: &str, request: &Request) -> Answer {
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
         let body = || request.body_json::<Json>().ok().and_then(|b| b.as_object().cloned());
@@ -780,7 +1030,7 @@ impl State {
                 None => bad_request("Unable to read JSON request payload."),
             },
             ("GET", [id]) => match self.groups.get(*id) {
-                Some(group) => ResponseTemplate::new(200).set_body_json(select(group, &query)),
+                Some(group) => Answer::new(200).set_body_json(select(group, &query)),
                 None => not_found(id),
             },
             ("PATCH", [id]) => match body() {
@@ -795,7 +1045,7 @@ impl State {
                 for members in self.members.values_mut() {
                     members.remove(*id);
                 }
-                ResponseTemplate::new(204)
+                Answer::new(204)
             }
             ("GET", [id, "members"]) => self.list_members(id, &query),
             ("POST", [id, "members", "$ref"]) => {
@@ -812,14 +1062,14 @@ impl State {
                 if !self.members.entry((*id).to_owned()).or_default().insert(member) {
                     return bad_request(ALREADY_MEMBER);
                 }
-                ResponseTemplate::new(204)
+                Answer::new(204)
             }
             // Graph answers a non-member as it answers a missing group: the group's id in
             // `Request_ResourceNotFound`.
             ("DELETE", [id, "members", member, "$ref"]) => {
                 let removed = self.groups.contains_key(*id)
                     && self.members.get_mut(*id).is_some_and(|members| members.remove(*member));
-                if removed { ResponseTemplate::new(204) } else { not_found(id) }
+                if removed { Answer::new(204) } else { not_found(id) }
             }
             _ => graph_error(
                 405,
@@ -831,7 +1081,7 @@ impl State {
 
     /// One page of `items` as Graph pages a collection at `path`: `$top` (1–999,
     /// default 100) and `$skiptoken` in an absolute `@odata.nextLink`.
-    fn paged(&self, path: &str, items: Vec<Json>, query: &BTreeMap<String, String>) -> ResponseTemplate {
+    fn paged(&self, path: &str, items: Vec<Json>, query: &BTreeMap<String, String>) -> Answer {
         let size = match query.get("$top") {
             None => 100,
             Some(t) => match t.parse::<usize>() {
@@ -876,10 +1126,10 @@ impl State {
             body.insert("@odata.nextLink".into(), json!(next.as_str()));
         }
         body.insert("value".into(), Json::Array(page));
-        ResponseTemplate::new(200).set_body_json(Json::Object(body))
+        Answer::new(200).set_body_json(Json::Object(body))
     }
 
-    fn list_groups(&self, query: &BTreeMap<String, String>) -> ResponseTemplate {
+    fn list_groups(&self, query: &BTreeMap<String, String>) -> Answer {
         let matching: Vec<&Map<String, Json>> = match query.get("$filter") {
             None => self.groups.values().collect(),
             Some(filter) => {
@@ -897,7 +1147,7 @@ impl State {
         self.paged("groups", items, query)
     }
 
-    fn list_members(&self, id: &str, query: &BTreeMap<String, String>) -> ResponseTemplate {
+    fn list_members(&self, id: &str, query: &BTreeMap<String, String>) -> Answer {
         let Some(members) = self.members.get(id).filter(|_| self.groups.contains_key(id)) else {
             return not_found(id);
         };
@@ -911,7 +1161,7 @@ impl State {
         self.paged(&format!("groups/{id}/members"), items, query)
     }
 
-    fn create_group(&mut self, mut body: Map<String, Json>) -> ResponseTemplate {
+    fn create_group(&mut self, mut body: Map<String, Json>) -> Answer {
         if let Some(bad) = Self::unknown_group_property(&body) {
             return bad;
         }
@@ -942,10 +1192,10 @@ impl State {
         self.groups.insert(id.clone(), body.clone());
         self.members.insert(id.clone(), members.into_iter().collect());
         body.insert("@odata.context".into(), json!(format!("{}/v1.0/$metadata#groups/$entity", self.base)));
-        ResponseTemplate::new(201).set_body_json(Json::Object(body))
+        Answer::new(201).set_body_json(Json::Object(body))
     }
 
-    fn patch_group(&mut self, id: &str, mut body: Map<String, Json>) -> ResponseTemplate {
+    fn patch_group(&mut self, id: &str, mut body: Map<String, Json>) -> Answer {
         if !self.groups.contains_key(id) {
             return not_found(id);
         }
@@ -972,7 +1222,7 @@ impl State {
                 group.insert(k, v);
             }
         }
-        ResponseTemplate::new(204)
+        Answer::new(204)
     }
 }
 

@@ -112,6 +112,8 @@ pub struct EntraSettings {
     pub http: HttpSettings,
     /// Initial passwords.
     pub passwords: spec::PasswordSpec,
+    /// Whether user writes go in JSON `$batch` requests.
+    pub batch: bool,
 }
 
 impl DirectoryKind {

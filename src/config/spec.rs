@@ -1566,6 +1566,11 @@ pub struct EntraConnectionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 999))]
     pub page_size: Option<u32>,
+    /// Send user writes (creates, updates, manager references, disables, deletes) in
+    /// Graph JSON `$batch` requests of up to 20, each write still succeeding or failing
+    /// on its own. Default true; false sends each write as a request of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<bool>,
 }
 
 /// The initial password policy.

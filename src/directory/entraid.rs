@@ -18,9 +18,16 @@
 //! saw. `accountEnabled` carries the enabled state; a delete moves the user to Entra's
 //! deleted items, where it stays restorable for 30 days.
 //!
+//! User writes (creates, PATCHes, manager references, deletes) and the reads an update
+//! checks first go in JSON `$batch` requests of up to 20, gathered from the writes in
+//! flight at once, each still succeeding or failing on its own (the `batch` submodule);
+//! `connection.batch: false` sends each alone. A user's manager is set by a second
+//! write after its create answered, so always in a later batch.
+//!
 //! Groups are security groups, their members added 20 a request and removed one by one,
 //! never replaced as a whole (the `groups` submodule).
 
+mod batch;
 mod groups;
 
 use std::collections::BTreeMap;
@@ -30,6 +37,8 @@ use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value as Json, json};
 
+use self::batch::{Call, Outcome};
+use super::batch::Batcher;
 use super::password::generate_password;
 use super::{
     Created, Directory, DirectoryError, Entry, Group, GroupChange, NewEntry, NewGroup, Page, Update,
@@ -196,7 +205,10 @@ pub struct EntraDirectory {
     manager: Option<String>,
     passwords: PasswordSpec,
     page_size: u32,
+    /// HTTP requests in flight at once (`connection.concurrency`).
     concurrency: usize,
+    /// Gathers user writes into `$batch` requests; `None`: batching is off.
+    batcher: Option<Batcher<Call, Outcome>>,
     names: std::sync::Mutex<Names>,
     /// How it keeps groups (`groups` of its file); `None`: it has no groups to sync.
     groups: Option<GroupSettings>,
@@ -241,6 +253,7 @@ impl EntraDirectory {
             passwords: settings.passwords.clone(),
             page_size: page_size.max(1),
             concurrency: settings.http.concurrency,
+            batcher: settings.batch.then(|| Batcher::new(batch::LIMITS)),
             names: Default::default(),
             groups: None,
         }
@@ -349,18 +362,17 @@ impl EntraDirectory {
     async fn set_manager(&self, id: &str, manager: Option<&str>) -> Result<(), DirectoryError> {
         let http = self.http()?;
         let path = format!("users/{id}/manager/$ref");
-        let result = match manager {
+        match manager {
             Some(m) => {
                 let body = json!({ "@odata.id": http.url(&format!("users/{m}")) });
-                http.send(Method::PUT, &path, &[], Some(&body), &[]).await
+                self.call(Call::new(Method::PUT, path, Some(body), id)).await.map(|_| ())
             }
-            None => match http.send(Method::DELETE, &path, &[], None, &[]).await {
+            None => match self.call(Call::new(Method::DELETE, path, None, id)).await {
                 // No manager to remove: what was asked for holds.
-                Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => return Ok(()),
-                other => other,
+                Err(DirectoryError::NotFound(..)) => Ok(()),
+                other => other.map(|_| ()),
             },
-        };
-        result.map(|_| ()).map_err(|e| self.error(id, e))
+        }
     }
 
     /// Fails with [`DirectoryError::Conflict`] unless the user still holds what the
@@ -372,12 +384,9 @@ impl EntraDirectory {
         if props.is_empty() && !manager {
             return Ok(());
         }
-        let response = self
-            .http()?
-            .send(Method::GET, &format!("users/{id}"), &self.query(&props, manager), None, &[])
-            .await
-            .map_err(|e| self.error(id, e))?;
-        let now = self.values(&response.body.unwrap_or(Json::Null));
+        let mut call = Call::new(Method::GET, format!("users/{id}"), None, id);
+        call.query = self.query(&props, manager);
+        let now = self.values(&self.call(call).await?.unwrap_or(Json::Null));
         for (name, before) in expect {
             if now.get(name) != before.as_ref() {
                 return Err(DirectoryError::Conflict(id.to_owned(), None));
@@ -390,11 +399,9 @@ impl EntraDirectory {
         if body.is_empty() {
             return Ok(());
         }
-        self.http()?
-            .send(Method::PATCH, &format!("users/{id}"), &[], Some(&Json::Object(body)), &[])
+        self.call(Call::new(Method::PATCH, format!("users/{id}"), Some(Json::Object(body)), id))
             .await
             .map(|_| ())
-            .map_err(|e| self.error(id, e))
     }
 }
 
@@ -404,8 +411,13 @@ impl Directory for EntraDirectory {
         &self.id
     }
 
+    /// With batching, enough writes in flight to fill a batch per HTTP request in flight;
+    /// `crate::http` still sends at most `connection.concurrency` requests at once.
     fn concurrency(&self) -> usize {
-        self.concurrency
+        match self.batcher {
+            Some(_) => self.concurrency.saturating_mul(batch::REQUESTS_PER_BATCH),
+            None => self.concurrency,
+        }
     }
 
     async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
@@ -473,15 +485,15 @@ impl Directory for EntraDirectory {
         if !body.contains_key("mailNickname") {
             body.insert("mailNickname".into(), json!(mail_nickname(&upn)));
         }
-        let body = Json::Object(body);
-        let (http, body, upn) = (self.http()?, &body, upn.as_str());
-        let id = super::rest::create(
-            || http.send(Method::POST, "users", &[], Some(body), &[]),
-            || async move { if upn.is_empty() { Ok(None) } else { self.find(upn).await } },
-            |e| self.error(upn, e),
-            "Graph created a user but returned no id",
-        )
-        .await?;
+        let mut call = Call::new(Method::POST, "users".to_owned(), Some(Json::Object(body)), &upn);
+        call.lookup = Some(upn.clone());
+        let answer = self.call(call).await?;
+        let id = answer
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .and_then(Json::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| DirectoryError::refused("Graph created a user but returned no id"))?;
         let mut created = Created::from(id);
         let manager = self.manager.as_ref().and_then(|m| entry.attributes.get(m)).and_then(Value::first);
         if let Some(manager) = manager
@@ -526,11 +538,7 @@ impl Directory for EntraDirectory {
     }
 
     async fn delete(&self, id: &str, _revision: Option<&str>) -> Result<(), DirectoryError> {
-        self.http()?
-            .send(Method::DELETE, &format!("users/{id}"), &[], None, &[])
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error(id, e))
+        self.call(Call::new(Method::DELETE, format!("users/{id}"), None, id)).await.map(|_| ())
     }
 
     /// Every group of the tenant. Only the groups whose key starts with `hrsync:` (the

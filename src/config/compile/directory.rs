@@ -513,6 +513,7 @@ impl Compiler {
                 page_size: c.page_size.unwrap_or(999),
             },
             passwords: spec.passwords.clone(),
+            batch: c.batch.unwrap_or(true),
         }
     }
 
