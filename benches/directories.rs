@@ -1,11 +1,15 @@
 //! Directory benchmarks: N new people (5,000 by default) applied by `hrsync` to a real
-//! OpenLDAP `slapd`, against `ldapadd -c` of the very same entries (the server's own
-//! bulk path); a no-op run over them; and the same people applied to `scim2-server`,
-//! against a plain HTTP load of the same requests at the same concurrency. It prints
-//! figures and checks nothing, so a noisy machine cannot make it fail (BENCHMARKS.md).
+//! OpenLDAP `slapd` over one connection one write at a time and over the default pool,
+//! against `ldapadd -c` of the very same entries (the server's own bulk path) over one
+//! connection and split over four; no-op and day-two runs over them; the same people
+//! applied to `scim2-server`, against a plain HTTP load of the same requests at the
+//! same concurrency; and to the Graph fake with and without `$batch`, counting requests.
+//! It prints figures and checks nothing, so a noisy machine cannot make it fail
+//! (BENCHMARKS.md).
 //!
 //! `cargo bench --bench directories` (needs `slapd`, `ldap-utils` and the SCIM server
-//! that `scripts/test` installs), or `cargo bench --bench directories -- 2000`.
+//! that `scripts/test` installs), `cargo bench --bench directories -- 2000`, or one
+//! section: `-- --ldap`, `-- --scim`, `-- --graph`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, missing_docs, dead_code)]
 
@@ -64,8 +68,27 @@ fn repository(root: &Path, hr: &common::Hr, directory: &str) {
     std::fs::write(root.join("directories/corp.yaml"), directory).unwrap();
 }
 
-/// Runs `hrsync apply` on `root`, end to end, and returns its wall time and stdout.
+/// The CPU time (user and system) of this process's children that have ended, from
+/// `/proc/self/stat` (`cutime`, `cstime`; in ticks of 1/100 s on Linux).
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's name in parentheses, which may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<u64> = rest.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    // cutime and cstime are fields 16 and 17 of the line, 13 and 14 after the name.
+    let ticks = fields.get(12).copied().unwrap_or(0) + fields.get(13).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+thread_local! {
+    /// The CPU time of the last `apply`'s hrsync process.
+    static LAST_CPU: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+}
+
+/// Runs `hrsync apply` on `root`, end to end, and returns its wall time and stdout;
+/// [`LAST_CPU`] holds the process's CPU time after.
 fn apply(root: &Path, secret: &str) -> (Duration, String) {
+    let cpu = children_cpu();
     let t = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_hrsync"))
         .args(["--repo", root.to_str().unwrap(), "--now", NOW, "apply"])
@@ -73,6 +96,7 @@ fn apply(root: &Path, secret: &str) -> (Duration, String) {
         .output()
         .unwrap();
     let elapsed = t.elapsed();
+    LAST_CPU.with(|c| c.set(children_cpu().saturating_sub(cpu)));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     (elapsed, stdout)
@@ -208,7 +232,8 @@ fn ldap_runs(hr: &common::Hr, pool: Option<(usize, usize)>) -> (String, [Duratio
     let tmp = tempfile::tempdir().unwrap();
     repository(tmp.path(), hr, &ldap_directory(&server.url(), pool));
     let (created, out) = apply(tmp.path(), PASSWORD);
-    let created_summary = summary(&out);
+    let created_summary =
+        format!("{}; hrsync's CPU {}", summary(&out).trim_end_matches('.'), secs(LAST_CPU.with(|c| c.get())));
     // The entries as the server holds them after the first sync.
     let export = Command::new("ldapsearch")
         .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &server.url(), "-D", ADMIN, "-w", PASSWORD])
@@ -225,7 +250,7 @@ fn ldap_runs(hr: &common::Hr, pool: Option<(usize, usize)>) -> (String, [Duratio
 
 fn ldap(n: usize, hr: &common::Hr) {
     // One connection, one write at a time (hrsync before issue 16), then the defaults.
-    let (_, single, _, _) = ldap_runs(hr, Some((1, 1)));
+    let (_, single, single_summary, _) = ldap_runs(hr, Some((1, 1)));
     let (ldif, pooled, created_summary, day2_summary) = ldap_runs(hr, None);
 
     // The same entries, as the server held them after the first sync, added by the
@@ -257,6 +282,7 @@ fn ldap(n: usize, hr: &common::Hr) {
         pooled[0].as_secs_f64() / bulk4.as_secs_f64(),
         verdict(pooled[0].as_secs_f64() <= 1.1 * bulk4.as_secs_f64())
     );
+    println!("\nOne connection: {single_summary}.\nThe pool: {created_summary}.");
     println!();
 }
 
