@@ -23,4 +23,6 @@ pub mod value;
 pub use error::error_chain;
 pub use ids::{DirectoryId, FilterId, GroupDefId, InvalidId, InvalidPlanId, PlanId, SourceId, is_valid_id};
 pub use record::*;
-pub use value::{Attributes, Compare, Key, Names, Slot, Value, canonical, eq_ignore_case, same_text};
+pub use value::{
+    Attributes, Compare, Key, KeyIndex, Names, Slot, Value, canonical, eq_ignore_case, same_text,
+};

@@ -60,39 +60,74 @@ impl Value {
     }
 }
 
-/// An entry's attributes by name, sorted in one vector. An entry has a dozen or two
-/// attributes and a plan holds a hundred thousand entries at once, so names are shared
-/// ([`Names`]) and there is no tree per entry.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Attributes(Vec<(Arc<str>, Value)>);
+/// An entry's attributes by name: the names in order, and a value for each.
+///
+/// An entry has a dozen or two attributes and a plan holds a million entries at once,
+/// so the names are not the entry's own: entries with the same attribute names (most
+/// of a directory's entries have one of a few such layouts) share one sorted list of
+/// them ([`Names`]), and an entry holds only its values, in the same order. There is no
+/// tree and no name per entry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attributes {
+    /// The names, sorted, without repeats; shared between entries.
+    names: Layout,
+    /// The value of each name, in the order of `names`.
+    values: Box<[Value]>,
+}
+
+/// The sorted attribute names of entries: shared between entries that have the same.
+type Layout = Arc<[Arc<str>]>;
+
+impl Default for Attributes {
+    fn default() -> Self {
+        Attributes { names: Arc::new([]), values: Box::new([]) }
+    }
+}
+
+impl std::fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pairs: Vec<(&str, &Value)> = self.iter().collect();
+        f.debug_tuple("Attributes").field(&pairs).finish()
+    }
+}
 
 impl Attributes {
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.names.binary_search_by(|n| n.as_ref().cmp(name))
+    }
+
     /// The value of an attribute.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.binary_search_by(|(n, _)| n.as_ref().cmp(name)).ok().map(|i| &self.0[i].1)
+        self.position(name).ok().map(|i| &self.values[i])
     }
 
     /// The value of an attribute, looking first at position `hint` (where the same
     /// name was in the previous entry: entries of a directory share their layout) and
     /// updating it. Much cheaper than [`Attributes::get`] over many entries.
     pub fn get_hinted(&self, name: &str, hint: &mut usize) -> Option<&Value> {
-        if let Some((n, v)) = self.0.get(*hint)
+        if let Some(n) = self.names.get(*hint)
             && n.as_ref() == name
         {
-            return Some(v);
+            return Some(&self.values[*hint]);
         }
-        let i = self.0.binary_search_by(|(n, _)| n.as_ref().cmp(name)).ok()?;
+        let i = self.position(name).ok()?;
         *hint = i;
-        Some(&self.0[i].1)
+        Some(&self.values[i])
     }
 
     /// Sets an attribute, returning its previous value.
     pub fn insert(&mut self, name: impl Into<Arc<str>>, value: Value) -> Option<Value> {
         let name = name.into();
-        match self.0.binary_search_by(|(n, _)| n.as_ref().cmp(&name)) {
-            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+        match self.position(&name) {
+            Ok(i) => Some(std::mem::replace(&mut self.values[i], value)),
             Err(i) => {
-                self.0.insert(i, (name, value));
+                // A layout of its own: the shared one stays as other entries have it.
+                let mut names = self.names.to_vec();
+                names.insert(i, name);
+                self.names = names.into();
+                let mut values = std::mem::take(&mut self.values).into_vec();
+                values.insert(i, value);
+                self.values = values.into_boxed_slice();
                 None
             }
         }
@@ -100,28 +135,37 @@ impl Attributes {
 
     /// Removes an attribute, returning its value.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        self.0.binary_search_by(|(n, _)| n.as_ref().cmp(name)).ok().map(|i| self.0.remove(i).1)
+        let i = self.position(name).ok()?;
+        let mut names = self.names.to_vec();
+        names.remove(i);
+        self.names = names.into();
+        let mut values = std::mem::take(&mut self.values).into_vec();
+        let value = values.remove(i);
+        self.values = values.into_boxed_slice();
+        Some(value)
     }
 
     /// Attributes in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(n, v)| (n.as_ref(), v))
+        self.names.iter().map(|n| n.as_ref()).zip(self.values.iter())
     }
 
     /// How many attributes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.values.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.values.is_empty()
     }
 
-    /// Attributes from a map, with names shared through `names`.
+    /// Attributes from a map, with names (and the layout of names) shared through
+    /// `names`.
     pub fn from_map(map: BTreeMap<String, Value>, names: &mut Names) -> Self {
-        // A BTreeMap iterates in name order: the vector is sorted as built.
-        Attributes(map.into_iter().map(|(k, v)| (names.get(&k), v)).collect())
+        // A BTreeMap iterates in name order: the layout is sorted as built.
+        let layout = names.layout(map.keys().map(String::as_str));
+        Attributes { names: layout, values: map.into_values().collect() }
     }
 
     /// The attributes as a map.
@@ -132,11 +176,13 @@ impl Attributes {
 
 impl<K: Into<Arc<str>>> FromIterator<(K, Value)> for Attributes {
     fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Self {
-        let mut out = Attributes::default();
-        for (k, v) in iter {
-            out.insert(k, v);
-        }
-        out
+        let mut pairs: Vec<(Arc<str>, Value)> = iter.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        // The last value of a name repeated wins, as with one insert after the other.
+        pairs.reverse();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, earlier| later.0 == earlier.0);
+        let (names, values): (Vec<Arc<str>>, Vec<Value>) = pairs.into_iter().unzip();
+        Attributes { names: names.into(), values: values.into_boxed_slice() }
     }
 }
 
@@ -152,21 +198,47 @@ impl<'de> Deserialize<'de> for Attributes {
     }
 }
 
-/// Shared attribute names: each distinct name is allocated once.
+/// Shared attribute names: each distinct name is allocated once, and each distinct
+/// list of names an entry has (its layout) once.
 #[derive(Clone, Debug, Default)]
-pub struct Names(rustc_hash::FxHashSet<Arc<str>>);
+pub struct Names {
+    names: rustc_hash::FxHashSet<Arc<str>>,
+    /// Layouts by a hash of their names.
+    layouts: rustc_hash::FxHashMap<u64, Vec<Layout>>,
+}
 
 impl Names {
     /// The shared copy of `name`.
     pub fn get(&mut self, name: &str) -> Arc<str> {
-        match self.0.get(name) {
+        match self.names.get(name) {
             Some(n) => n.clone(),
             None => {
                 let n: Arc<str> = Arc::from(name);
-                self.0.insert(n.clone());
+                self.names.insert(n.clone());
                 n
             }
         }
+    }
+
+    /// The shared layout of these names (sorted, without repeats).
+    fn layout<'n>(&mut self, names: impl Iterator<Item = &'n str> + Clone) -> Layout {
+        let mut h = rustc_hash::FxHasher::default();
+        for n in names.clone() {
+            h.write(n.as_bytes());
+            // A separator, so `ab`,`c` and `a`,`bc` hash apart.
+            h.write_u8(0xff);
+        }
+        let hash = h.finish();
+        if let Some(found) = self
+            .layouts
+            .get(&hash)
+            .and_then(|ls| ls.iter().find(|l| l.iter().map(|n| n.as_ref()).eq(names.clone())))
+        {
+            return found.clone();
+        }
+        let layout: Layout = names.map(|n| self.get(n)).collect();
+        self.layouts.entry(hash).or_default().push(layout.clone());
+        layout
     }
 }
 
@@ -217,32 +289,41 @@ fn canonical_dn(dn: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Key<'a> {
     hash: u64,
-    ignore_case: bool,
+    compare: Compare,
     text: Cow<'a, str>,
 }
 
 impl<'a> Key<'a> {
     /// The key of `text` under `compare`.
     pub fn new(compare: Compare, text: &'a str) -> Key<'a> {
-        let (ignore_case, text) = match compare {
-            Compare::Exact => (false, Cow::Borrowed(text)),
-            Compare::IgnoreCase => (true, Cow::Borrowed(text)),
-            Compare::Dn | Compare::Phone | Compare::AccountExpires => {
-                (false, Cow::Owned(canonical(compare, text)))
-            }
+        let text = match compare {
+            Compare::Exact | Compare::IgnoreCase => Cow::Borrowed(text),
+            Compare::Dn | Compare::Phone | Compare::AccountExpires => Cow::Owned(canonical(compare, text)),
         };
         let mut h = rustc_hash::FxHasher::default();
-        if ignore_case {
+        if compare == Compare::IgnoreCase {
             hash_lowercase(&text, &mut h);
         } else {
             h.write(text.as_bytes());
         }
-        Key { hash: h.finish(), ignore_case, text }
+        Key { hash: h.finish(), compare, text }
     }
 
     /// The same key owning its text.
     pub fn into_owned(self) -> Key<'static> {
-        Key { hash: self.hash, ignore_case: self.ignore_case, text: Cow::Owned(self.text.into_owned()) }
+        Key { hash: self.hash, compare: self.compare, text: Cow::Owned(self.text.into_owned()) }
+    }
+
+    /// Whether `text`, as it is held (not yet in canonical form), has this key under
+    /// the key's comparison.
+    pub fn matches(&self, text: &str) -> bool {
+        match self.compare {
+            Compare::Exact => self.text == text,
+            Compare::IgnoreCase => eq_ignore_case(&self.text, text),
+            Compare::Dn | Compare::Phone | Compare::AccountExpires => {
+                self.text == canonical(self.compare, text).as_str()
+            }
+        }
     }
 }
 
@@ -289,7 +370,8 @@ impl PartialEq for Key<'_> {
             return false;
         }
         let (a, b) = (self.text.as_ref(), other.text.as_ref());
-        if self.ignore_case || other.ignore_case { eq_ignore_case(a, b) } else { a == b }
+        let ignore_case = self.compare == Compare::IgnoreCase || other.compare == Compare::IgnoreCase;
+        if ignore_case { eq_ignore_case(a, b) } else { a == b }
     }
 }
 
@@ -314,6 +396,92 @@ pub fn eq_ignore_case(a: &str, b: &str) -> bool {
 }
 
 impl Eq for Key<'_> {}
+
+/// A hash index from keys to items (numbers: entries, groups of records) for texts held
+/// elsewhere: each distinct key takes 16 bytes — part of its hash, its items (inline
+/// when there is one), and a `locator` that says where the first text of that key is —
+/// instead of the key itself. A million keys take 35 MB where a map of [`Key`]s to
+/// [`Slot`]s took 136. The caller numbers the places its texts are in (`locator`) and
+/// resolves them again (`text_at`) when a lookup meets a bucket of the same hash.
+#[derive(Clone, Debug, Default)]
+pub struct KeyIndex {
+    table: hashbrown::HashTable<Bucket>,
+    /// The items of keys that have several, each in the order they were added, with
+    /// the largest of them: an item above it is new without a search, so items added in
+    /// ascending order (as entries are) cost no more for a value every entry holds.
+    many: Vec<(u32, Vec<u32>)>,
+}
+
+/// One key of a [`KeyIndex`].
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    /// The upper half of the key's hash.
+    hash: u32,
+    /// The item, or [`MANY`] and the index of the key's items in `many`.
+    items: u32,
+    /// Where the key's first text is.
+    locator: u64,
+}
+
+/// Marks [`Bucket::items`] as an index into [`KeyIndex::many`].
+const MANY: u32 = 1 << 31;
+
+/// The hash a [`KeyIndex`] probes with, from the half of a key's hash it keeps, with
+/// the bits spread again (the table probes with the low bits and tags with the high).
+fn spread(hash: u32) -> u64 {
+    let x = u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^ (x >> 32)
+}
+
+impl KeyIndex {
+    /// An index with room for `n` keys.
+    pub fn with_capacity(n: usize) -> KeyIndex {
+        KeyIndex { table: hashbrown::HashTable::with_capacity(n), many: Vec::new() }
+    }
+
+    fn find<'t>(&self, key: &Key<'_>, text_at: impl Fn(u64) -> &'t str) -> Option<&Bucket> {
+        let hash = (key.hash >> 32) as u32;
+        self.table.find(spread(hash), |b| b.hash == hash && key.matches(text_at(b.locator)))
+    }
+
+    /// The items of `key`, in the order they were added (empty when there are none).
+    /// `text_at` gives the text at a locator the index was given.
+    pub fn get<'t>(&self, key: &Key<'_>, text_at: impl Fn(u64) -> &'t str) -> &[u32] {
+        match self.find(key, text_at) {
+            None => &[],
+            Some(b) if b.items & MANY != 0 => &self.many[(b.items & !MANY) as usize].1,
+            Some(b) => std::slice::from_ref(&b.items),
+        }
+    }
+
+    /// Adds `item` under `key` unless it is there already; `locator` says where the
+    /// key's text is, `text_at` gives the text at a locator the index was given. Items
+    /// are below 2³¹.
+    pub fn add<'t>(&mut self, key: &Key<'_>, locator: u64, item: u32, text_at: impl Fn(u64) -> &'t str) {
+        debug_assert!(item & MANY == 0, "item {item} out of range");
+        let hash = (key.hash >> 32) as u32;
+        let found = self.table.find_mut(spread(hash), |b| b.hash == hash && key.matches(text_at(b.locator)));
+        match found {
+            None => {
+                self.table
+                    .insert_unique(spread(hash), Bucket { hash, items: item, locator }, |b| spread(b.hash));
+            }
+            Some(b) if b.items & MANY != 0 => {
+                let (max, items) = &mut self.many[(b.items & !MANY) as usize];
+                if item > *max || !items.contains(&item) {
+                    items.push(item);
+                    *max = item.max(*max);
+                }
+            }
+            Some(b) if b.items != item => {
+                let first = b.items;
+                b.items = MANY | self.many.len() as u32;
+                self.many.push((first.max(item), vec![first, item]));
+            }
+            Some(_) => {}
+        }
+    }
+}
 
 /// What an index key points at: almost always one item, kept inline.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -149,7 +149,10 @@ pub(super) struct Planner<'a> {
     pub(super) dir: &'a DirectoryConfig,
     pub(super) workspace_today: Date,
     pub(super) today: Vec<Date>,
-    pub(super) decisions: Vec<Decision>,
+    /// The people their sources include and the directory's filters exclude, with the
+    /// decision: a few of many, so not a decision for each person
+    /// ([`Planner::decision`]).
+    pub(super) excluded_here: rustc_hash::FxHashMap<usize, Decision>,
     pub(super) managed: Vec<bool>,
     pub(super) fates: Vec<Fate>,
     pub(super) match_reason: Vec<Arc<str>>,
@@ -176,14 +179,13 @@ impl<'a> Planner<'a> {
 
         let dir_filters: Vec<&Filter> =
             dir.filters.iter().filter_map(|id| input.config.filters.get(id)).collect();
-        let decisions = people
+        let excluded_here: Vec<(usize, Decision)> = people
             .par_iter()
-            .map(|p| {
-                if p.decision.is_included() {
-                    filter::decide(dir_filters.iter().copied(), p)
-                } else {
-                    p.decision.clone()
-                }
+            .enumerate()
+            .filter(|(_, p)| p.decision.is_included())
+            .filter_map(|(i, p)| {
+                let decision = filter::decide(dir_filters.iter().copied(), p);
+                (!decision.is_included()).then_some((i, decision))
             })
             .collect();
         let managed = input
@@ -205,7 +207,7 @@ impl<'a> Planner<'a> {
             dir,
             workspace_today,
             today,
-            decisions,
+            excluded_here: excluded_here.into_iter().collect(),
             managed,
             fates: Vec::new(),
             match_reason: Vec::new(),
@@ -217,6 +219,12 @@ impl<'a> Planner<'a> {
             included: rows::scope_reasons(input.config, dir),
             overrides,
         }
+    }
+
+    /// Whether person `i` is in scope of this directory: their sources' decision, then
+    /// the directory's filters'.
+    pub(super) fn decision(&self, i: usize) -> &Decision {
+        self.excluded_here.get(&i).unwrap_or(&self.people[i].decision)
     }
 
     /// The override of person `i` that `pick` selects, if any.

@@ -127,7 +127,7 @@ impl Planner<'_> {
         } else if p.employment_status == Some(EmploymentStatus::Terminated) {
             return Some(observed("left: employment status is terminated".into()));
         }
-        match &self.decisions[i] {
+        match self.decision(i) {
             Decision::Included => None,
             excluded => Some(observed(format!("out of scope: {excluded}"))),
         }

@@ -14,12 +14,46 @@ use rustc_hash::FxHashMap;
 
 use super::diff::Planner;
 use super::lifecycle::Fate;
+use crate::directory::Entry;
 use crate::model::template::{PersonOnly, Vars};
-use crate::model::{Compare, FieldValue, Key, RecordKind, SkippedRecord, Slot, Value};
+use crate::model::{Compare, FieldValue, Key, KeyIndex, RecordKind, SkippedRecord, Value};
 
 /// What matching found for a person: an entry and the index of the rule that found
 /// it, nothing, or why the match is ambiguous.
 type Found = Result<Option<(usize, usize)>, String>;
+
+/// What a person's lookup found, in 16 bytes (a million people look up at once): one
+/// entry and the rule that found it, nothing, or several entries (why, and which).
+enum Lookup {
+    Nothing,
+    One(u32, u32),
+    Many(Box<(String, Vec<u32>)>),
+}
+
+impl Lookup {
+    /// The entries the lookup found.
+    fn entries(&self) -> &[u32] {
+        match self {
+            Lookup::Nothing => &[],
+            Lookup::One(e, _) => std::slice::from_ref(e),
+            Lookup::Many(many) => &many.1,
+        }
+    }
+}
+
+/// Where a value of a match attribute is, in a rule's index: the entry, and the
+/// value's place among the entry's values of the attribute.
+fn locator(entry: usize, value: usize) -> u64 {
+    ((entry as u64) << 32) | value as u64
+}
+
+/// The text at a [`locator`] of the index of `attribute`.
+fn text_at<'l>(live: &'l [Entry], attribute: &'l str) -> impl Fn(u64) -> &'l str {
+    move |at| {
+        let (entry, value) = ((at >> 32) as usize, (at & 0xffff_ffff) as usize);
+        live[entry].attributes.get(attribute).and_then(|v| v.values().get(value)).map_or("", String::as_str)
+    }
+}
 
 impl Planner<'_> {
     /// Fills in each person's match (an entry, nothing, or why it is ambiguous) as a
@@ -31,26 +65,23 @@ impl Planner<'_> {
             .iter()
             .map(|r| self.dir.field(&r.attribute).map_or(Compare::Exact, |f| f.compare))
             .collect();
-        let indexes: Vec<FxHashMap<Key<'_>, Slot>> = rules
+        // The indexes hold where each value is, not the value: they are as many as the
+        // entries.
+        let indexes: Vec<KeyIndex> = rules
             .par_iter()
             .zip(&compares)
             .map(|(rule, compare)| {
-                let mut index: FxHashMap<Key<'_>, Slot> = FxHashMap::default();
-                index.reserve(live.len());
+                let mut index = KeyIndex::with_capacity(live.len());
                 let mut hint = 0;
                 for (e, entry) in live.iter().enumerate() {
-                    for v in entry
-                        .attributes
-                        .get_hinted(&rule.attribute, &mut hint)
-                        .map(Value::values)
-                        .unwrap_or_default()
-                    {
-                        match index.entry(Key::new(*compare, v)) {
-                            std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().add(e as u32),
-                            std::collections::hash_map::Entry::Vacant(vacant) => {
-                                vacant.insert(Slot::One(e as u32));
-                            }
-                        }
+                    let values = entry.attributes.get_hinted(&rule.attribute, &mut hint).map(Value::values);
+                    for (k, v) in values.unwrap_or_default().iter().enumerate() {
+                        index.add(
+                            &Key::new(*compare, v),
+                            locator(e, k),
+                            e as u32,
+                            text_at(live, &rule.attribute),
+                        );
                     }
                 }
                 index
@@ -59,7 +90,7 @@ impl Planner<'_> {
 
         // Each person looks up their entry on their own; who claims which entry is then
         // gathered in order.
-        let lookups: Vec<(Found, Slot)> = self
+        let lookups: Vec<Lookup> = self
             .people
             .par_iter()
             .map(|p| {
@@ -73,47 +104,60 @@ impl Planner<'_> {
                             &owned
                         }
                     };
-                    return match indexes[r].get(&Key::new(compares[r], text)) {
-                        None => continue,
-                        Some(Slot::One(e)) => (Ok(Some((*e as usize, r))), Slot::One(*e)),
-                        Some(many) => (
-                            Err(format!(
+                    return match indexes[r].get(&Key::new(compares[r], text), text_at(live, &rule.attribute))
+                    {
+                        [] => continue,
+                        [e] => Lookup::One(*e, r as u32),
+                        many => Lookup::Many(Box::new((
+                            format!(
                                 "ambiguous: {} entries have the {} of this person in {}",
-                                many.items().len(),
+                                many.len(),
                                 rule.person,
                                 rule.attribute
-                            )),
-                            many.clone(),
-                        ),
+                            ),
+                            many.to_vec(),
+                        ))),
                     };
                 }
-                (Ok(None), Slot::Many(Vec::new()))
+                Lookup::Nothing
             })
             .collect();
-        let mut found: Vec<Found> = Vec::with_capacity(self.people.len());
-        // Who claims each entry: the people whose match found it.
-        let mut claims: Vec<Option<Slot>> = vec![None; live.len()];
-        for (i, (result, entries)) in lookups.into_iter().enumerate() {
-            for e in entries.items() {
-                match &mut claims[*e as usize] {
-                    Some(slot) => slot.add(i as u32),
-                    none => *none = Some(Slot::One(i as u32)),
+        // Who claims each entry: the first person whose match found it, and for the few
+        // entries several people found, all of them.
+        let mut first: Vec<u32> = vec![u32::MAX; live.len()];
+        let mut several: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for (i, lookup) in lookups.iter().enumerate() {
+            for e in lookup.entries() {
+                let claimant = &mut first[*e as usize];
+                if *claimant == u32::MAX {
+                    *claimant = i as u32;
+                } else {
+                    several.entry(*e).or_insert_with(|| vec![*claimant]).push(i as u32);
                 }
             }
-            found.push(result);
         }
-        for (e, claimants) in claims.iter().enumerate() {
-            let Some(claimants) = claimants else { continue };
-            self.claimed[e] = true;
-            let people = claimants.items();
-            if people.len() > 1 {
-                for i in people {
-                    found[*i as usize] = Err(format!(
-                        "ambiguous: the entry matched for this person is also matched by {} other {}",
-                        people.len() - 1,
-                        if people.len() == 2 { "person" } else { "people" }
-                    ));
-                }
+        let mut found: Vec<Found> = lookups
+            .into_iter()
+            .map(|lookup| match lookup {
+                Lookup::Nothing => Ok(None),
+                Lookup::One(e, r) => Ok(Some((e as usize, r as usize))),
+                Lookup::Many(many) => Err(many.0),
+            })
+            .collect();
+        for (claimed, first) in self.claimed.iter_mut().zip(&first) {
+            *claimed = *first != u32::MAX;
+        }
+        drop(first);
+        let mut several: Vec<(u32, Vec<u32>)> = several.into_iter().collect();
+        // In entry order, as a later entry's claimants' reason replaces an earlier one's.
+        several.sort_unstable_by_key(|(e, _)| *e);
+        for (_, people) in &several {
+            for i in people {
+                found[*i as usize] = Err(format!(
+                    "ambiguous: the entry matched for this person is also matched by {} other {}",
+                    people.len() - 1,
+                    if people.len() == 2 { "person" } else { "people" }
+                ));
             }
         }
         // An entry another configuration owns (its marker names another owner) is
@@ -152,7 +196,8 @@ impl Planner<'_> {
     /// among the people other records still describe (a skipped employment names its
     /// person); the entries it finds are left as they are in this plan (see
     /// [`super::rows`]).
-    fn hold_skipped(&mut self, indexes: &[FxHashMap<Key<'_>, Slot>], compares: &[Compare], found: &[Found]) {
+    fn hold_skipped(&mut self, indexes: &[KeyIndex], compares: &[Compare], found: &[Found]) {
+        let live = self.input.live;
         let rules = &self.dir.match_rules;
         let records: Vec<&SkippedRecord> = self.input.sources.iter().flat_map(|s| &s.skipped).collect();
         if records.is_empty() {
@@ -184,9 +229,13 @@ impl Planner<'_> {
                 .enumerate()
                 .filter_map(|(r, rule)| {
                     let value = person.get(&rule.person)?.to_text();
-                    indexes[r].get(&Key::new(compares[r], &value)).cloned()
+                    Some(
+                        indexes[r]
+                            .get(&Key::new(compares[r], &value), text_at(live, &rule.attribute))
+                            .to_vec(),
+                    )
                 })
-                .flat_map(|slot| slot.items().to_vec())
+                .flatten()
                 .collect();
             let owners = by_record.get(&(partial.source.as_str(), partial.id.as_str()));
             for i in owners.into_iter().flatten() {

@@ -8,7 +8,7 @@
 //! and what the leaver timeline says is [`super::lifecycle`]'s, what attributes hold
 //! is [`super::desired`]'s.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use jiff::civil::Date;
@@ -111,7 +111,9 @@ impl Planner<'_> {
         // Rows sort by action, then managers before reports (creates), then person key:
         // the population is sorted by key already, so its index is the key's order.
         // Entries no person matches come after everyone, by entry id.
-        // Rows of people are independent of each other: computed on every core.
+        // Rows of people are independent of each other: computed on every core. Only
+        // people with a row or a timer leave something behind (most entries are up to
+        // date: a slot for each of a million people would outweigh the rows).
         let (rows, row_timers): (Vec<Option<Ordered>>, Vec<BTreeMap<String, Date>>) = (0..self.people.len())
             .into_par_iter()
             .map_init(Scratch::default, |scratch, i| {
@@ -127,11 +129,12 @@ impl Planner<'_> {
                     let depth = if row.action == Action::Create { self.depth(i) } else { 0 };
                     (row.action, depth, i, row)
                 });
-                (row, row_timers)
+                (row.is_some() || !row_timers.is_empty()).then_some((row, row_timers))
             })
+            .flatten()
             .unzip();
-        let unlisted = rows.iter().filter(|r| r.is_none()).count();
         let mut rows: Vec<Ordered> = rows.into_iter().flatten().collect();
+        let unlisted = self.people.len() - rows.len();
         let mut timers: BTreeMap<String, Date> = row_timers.into_iter().flatten().collect();
         let mut unmanaged = 0;
         let mut orphans: Vec<(usize, &Entry)> = Vec::new();
@@ -216,7 +219,7 @@ impl Planner<'_> {
     }
 
     fn scope_reason(&self, i: usize) -> Arc<str> {
-        match &self.decisions[i] {
+        match self.decision(i) {
             Decision::Included => match self.included.get(&self.people[i].person.source) {
                 Some(reason) => reason.clone(),
                 None => Arc::from("in scope"),
@@ -632,6 +635,22 @@ impl Planner<'_> {
             return;
         }
         let norm = |v: &str| if fold { v.to_lowercase() } else { v.to_owned() };
+        // The embedded directory names an entry once, at its create: an update of the id
+        // attribute does not rename it.
+        let updates_too = !matches!(self.dir.kind, DirectoryKind::File(_));
+        let checked = |r: &Row| r.action == Action::Create || (updates_too && r.action == Action::Update);
+        let planned = |row: &Row| {
+            row.changes.iter().find(|c| c.attribute == attribute).and_then(|c| match &c.after {
+                Some(Planned::Value(v)) => v.first().map(&norm),
+                _ => None,
+            })
+        };
+        // Only the values rows set can collide: who holds those, not every value there is
+        // (a table of a million entries' values outweighed the rows).
+        let wanted: HashSet<String> = rows.iter().filter(|r| checked(r)).filter_map(planned).collect();
+        if wanted.is_empty() {
+            return;
+        }
         let mut taken: HashMap<String, Collision> = HashMap::new();
         for entry in self.input.live {
             let values = match &self.dir.kind {
@@ -639,14 +658,20 @@ impl Planner<'_> {
                 _ => entry.attributes.get(attribute).map(crate::model::Value::values).unwrap_or_default(),
             };
             for v in values {
-                taken.entry(norm(v)).or_insert_with(|| Collision::Entry(entry.id.clone()));
+                let v = norm(v);
+                if wanted.contains(&v) {
+                    taken.entry(v).or_insert_with(|| Collision::Entry(entry.id.clone()));
+                }
             }
         }
         // Held outside the scope (AD: anywhere in the domain).
         for (name, values) in self.input.held_elsewhere {
             if name.eq_ignore_ascii_case(attribute) {
                 for (v, dn) in values {
-                    taken.entry(norm(v)).or_insert_with(|| Collision::Entry(dn.clone()));
+                    let v = norm(v);
+                    if wanted.contains(&v) {
+                        taken.entry(v).or_insert_with(|| Collision::Entry(dn.clone()));
+                    }
                 }
             }
         }
@@ -659,19 +684,8 @@ impl Planner<'_> {
                 "collision: the `{attribute}` of this entry would be that of {whom} (`collides_with`), and the service keeps it unique; make the value unique, or give `{attribute}` candidates with `unique: true`"
             )
         };
-        // The embedded directory names an entry once, at its create: an update of the id
-        // attribute does not rename it.
-        let updates_too = !matches!(self.dir.kind, DirectoryKind::File(_));
-        for row in rows
-            .iter_mut()
-            .filter(|r| r.action == Action::Create || (updates_too && r.action == Action::Update))
-        {
-            let Some(value) =
-                row.changes.iter().find(|c| c.attribute == attribute).and_then(|c| match &c.after {
-                    Some(Planned::Value(v)) => v.first().map(&norm),
-                    _ => None,
-                })
-            else {
+        for row in rows.iter_mut().filter(|r| checked(r)) {
+            let Some(value) = planned(row) else {
                 continue;
             };
             let me = match (&row.entry, &row.person) {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use tracing::{info, warn};
 
-pub use fetch::hash_inputs;
+pub use fetch::{hash_inputs, share_people};
 pub use open::{OpenError, load_config, show_diagnostics};
 pub use progress::ShowProgress;
 use progress::{Progress, Step};

@@ -24,7 +24,7 @@ use crate::model::filter::{self, Decision, Filter};
 use crate::model::template::{PersonOnly, Vars};
 use crate::model::{Compare, FilterId, SourceId};
 use crate::model::{Employment, FieldRef, FieldValue, OrgUnit, Person, PersonField};
-use crate::model::{Key, Slot, Withheld};
+use crate::model::{Key, KeyIndex, Withheld};
 
 /// The records of one source that take part in a merge.
 #[derive(Clone, Copy, Debug)]
@@ -64,8 +64,8 @@ pub struct MergedPerson {
     pub decision: Decision,
     /// The person's manager, as an index into [`Population::people`].
     pub manager: ManagerLink,
-    /// Name of the person's org unit.
-    pub org_unit_name: Option<String>,
+    /// Name of the person's org unit (one copy per unit, shared by its people).
+    pub org_unit_name: Option<Arc<str>>,
     /// Why the person cannot be synced safely, when records conflict.
     pub ambiguity: Option<String>,
     /// Fields a source of the person's records could not see for anyone
@@ -189,14 +189,8 @@ pub fn merge(sources: &[SourceRecords<'_>], filters: &BTreeMap<FilterId, Filter>
     let mut groups: u32 = 0;
     let mut conflicts: FxHashMap<u32, String> = FxHashMap::default();
     // Match values are compared without regard to case or surrounding space.
-    let mut index: Vec<FxHashMap<Key<'_>, Slot>> = key_fields
-        .iter()
-        .map(|_| {
-            let mut map = FxHashMap::default();
-            map.reserve(total);
-            map
-        })
-        .collect();
+    // The indexes hold the candidate a value was first seen in, not the value.
+    let mut index: Vec<KeyIndex> = key_fields.iter().map(|_| KeyIndex::with_capacity(total)).collect();
 
     for s in &order {
         let source_filters: Vec<&Filter> = s.config.filters.iter().filter_map(|id| filters.get(id)).collect();
@@ -217,19 +211,25 @@ pub fn merge(sources: &[SourceRecords<'_>], filters: &BTreeMap<FilterId, Filter>
                 .iter()
                 .map(|f| text_of(person, f).map(|v| Key::new(Compare::IgnoreCase, v)))
                 .collect();
-            let group = find_group(&chain, &key_fields, &keys, person, &index, &mut conflicts, |g| {
-                // A group that already holds a record of this source: two records of one
-                // source claim the same person.
-                let mut c = last_in_group[g as usize];
-                while c != u32::MAX {
-                    let candidate: &Candidate<'_> = &candidates[c as usize];
-                    if candidate.source.id == s.config.id {
-                        return Some(candidate.person.location.clone());
+            let text_at = |pos: usize| {
+                let candidates = &candidates;
+                let field = key_fields[pos];
+                move |c: u64| candidates.get(c as usize).and_then(|c| text_of(c.person, field)).unwrap_or("")
+            };
+            let group =
+                find_group(&chain, &key_fields, &keys, person, &index, text_at, &mut conflicts, |g| {
+                    // A group that already holds a record of this source: two records of one
+                    // source claim the same person.
+                    let mut c = last_in_group[g as usize];
+                    while c != u32::MAX {
+                        let candidate: &Candidate<'_> = &candidates[c as usize];
+                        if candidate.source.id == s.config.id {
+                            return Some(candidate.person.location.clone());
+                        }
+                        c = previous[c as usize];
                     }
-                    c = previous[c as usize];
-                }
-                None
-            });
+                    None
+                });
             let group = group.unwrap_or_else(|| {
                 groups += 1;
                 last_in_group.push(u32::MAX);
@@ -237,20 +237,20 @@ pub fn merge(sources: &[SourceRecords<'_>], filters: &BTreeMap<FilterId, Filter>
             });
             previous.push(last_in_group[group as usize]);
             last_in_group[group as usize] = candidates.len() as u32;
+            let at = candidates.len() as u64;
             for (pos, key) in keys.into_iter().enumerate() {
                 if let Some(key) = key {
-                    match index[pos].entry(key) {
-                        std::collections::hash_map::Entry::Occupied(mut o) => o.get_mut().add(group),
-                        std::collections::hash_map::Entry::Vacant(vacant) => {
-                            vacant.insert(Slot::One(group));
-                        }
-                    }
+                    index[pos].add(&key, at, group, text_at(pos));
                 }
             }
             candidates.push(Candidate { person, source: s.config, decision, withheld: s.withheld });
             group_of.push(group);
         }
     }
+
+    // What grouping needed is not needed to build: freed before the merged people are
+    // made, a million people's indexes are not held alongside them.
+    drop((index, last_in_group, previous));
 
     // Records of one group are contiguous after a stable sort by group.
     let mut by_group: Vec<usize> = (0..candidates.len()).collect();
@@ -270,6 +270,7 @@ pub fn merge(sources: &[SourceRecords<'_>], filters: &BTreeMap<FilterId, Filter>
             build(members, conflicts.get(&g).cloned())
         })
         .collect();
+    drop((candidates, by_group, group_of, conflicts));
     people.sort_by(|a, b| a.key.cmp(&b.key));
     link(&mut people, sources);
     Population { people }
@@ -289,20 +290,23 @@ fn text_of<'p>(person: &'p Person, field: &FieldRef) -> Option<&'p str> {
     }
 }
 
-fn find_group(
+/// The group of the first match value in `chain` that some group has. `text_at(pos)`
+/// gives the texts at the locators of the index of key field `pos`.
+#[allow(clippy::too_many_arguments)]
+fn find_group<'t, T: Fn(u64) -> &'t str>(
     chain: &[usize],
     key_fields: &[&FieldRef],
     keys: &[Option<Key<'_>>],
     person: &Person,
-    index: &[FxHashMap<Key<'_>, Slot>],
+    index: &[KeyIndex],
+    text_at: impl Fn(usize) -> T,
     conflicts: &mut FxHashMap<u32, String>,
     same_source: impl Fn(u32) -> Option<crate::model::RecordLocation>,
 ) -> Option<u32> {
     for pos in chain {
         let field = key_fields[*pos];
         let Some(key) = &keys[*pos] else { continue };
-        let Some(slot) = index[*pos].get(key) else { continue };
-        match slot.items() {
+        match index[*pos].get(key, text_at(*pos)) {
             [] => continue,
             [g] => {
                 if let Some(other) = same_source(*g) {
@@ -399,8 +403,10 @@ fn link(people: &mut [MergedPerson], sources: &[SourceRecords<'_>]) {
             by_record.insert((&r.source, r.id.as_str()), i);
         }
     }
-    let units: FxHashMap<(&SourceId, &str), &OrgUnit> =
-        sources.iter().flat_map(|s| s.org_units.iter().map(|u| ((&u.source, u.id.as_str()), u))).collect();
+    let units: FxHashMap<(&SourceId, &str), Arc<str>> = sources
+        .iter()
+        .flat_map(|s| s.org_units.iter().map(|u| ((&u.source, u.id.as_str()), Arc::from(u.name.as_str()))))
+        .collect();
     let mut latest: FxHashMap<(&SourceId, &str), &Employment> = FxHashMap::default();
     for e in sources.iter().flat_map(|s| s.employments.iter()) {
         let slot = latest.entry((&e.source, e.person.as_str())).or_insert(e);
@@ -409,7 +415,7 @@ fn link(people: &mut [MergedPerson], sources: &[SourceRecords<'_>]) {
         }
     }
 
-    let links: Vec<(ManagerLink, Option<String>)> = people
+    let links: Vec<(ManagerLink, Option<Arc<str>>)> = people
         .iter()
         .enumerate()
         .map(|(i, p)| {
@@ -426,7 +432,7 @@ fn link(people: &mut [MergedPerson], sources: &[SourceRecords<'_>]) {
                 .org_unit
                 .as_deref()
                 .and_then(|id| units.get(&(p.owner(PersonField::OrgUnit), id)))
-                .map(|u| u.name.clone());
+                .cloned();
             (manager, unit)
         })
         .collect();
