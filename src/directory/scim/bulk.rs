@@ -272,12 +272,9 @@ impl ScimDirectory {
             if batch.len() <= 1 || bulk.in_use().is_none() {
                 return futures::future::join_all(batch.into_iter().map(|q| self.single(q.op))).await;
             }
-            let http = match self.http() {
-                Ok(http) => http,
-                Err(e) => {
-                    let cause = std::sync::Arc::new(e);
-                    return batch.iter().map(|_| Err(self.unavailable(&cause))).collect();
-                }
+            // A client that could not be built fails each write as it would alone.
+            let Ok(http) = self.http() else {
+                return futures::future::join_all(batch.into_iter().map(|q| self.single(q.op))).await;
             };
             tracing::debug!(directory = %self.id, operations = batch.len(), "bulk request");
             let sent = http.send(Method::POST, "Bulk", &[], Some(&envelope(&batch)), &[]).await;
