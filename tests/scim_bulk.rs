@@ -182,8 +182,8 @@ fn writes_larger_than_the_payload_limit_go_alone() {
 
 #[test]
 fn a_server_without_bulk_gets_single_requests() {
-    // It says so (and would answer /Bulk with 501).
-    let unsupported = config(json!({"supported": false, "maxOperations": 0, "maxPayloadSize": 0}));
+    // It says so, with limits that would fit every write (and would answer /Bulk with 501).
+    let unsupported = config(json!({"supported": false, "maxOperations": 1000, "maxPayloadSize": 1_048_576}));
     let server = ScimServer::with_config(&unsupported);
     let proxy = recording(&server);
     first_sync(&proxy, &[]);
