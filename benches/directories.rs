@@ -292,7 +292,7 @@ fn scim(n: usize, hr: &common::Hr) {
         r#"version: 1
 type: scim
 mode: apply
-connection: {{ url: "URL", token: "${{env:{SECRET_ENV}}}", concurrency: 4, page_size: PAGE }}
+connection: {{ url: "URL", token: "${{env:{SECRET_ENV}}}", concurrency: 4, page_size: PAGE, bulk: BULK }}
 match:
   - {{ person: employee_number, attribute: externalId }}
 fields:
@@ -309,6 +309,17 @@ fields:
 leavers: {{ action: disable }}
 "#
     );
+    // The first sync one request a write (`bulk: false`, as before /Bulk), into a fresh
+    // server of its own, right before the same sync with /Bulk.
+    let single_server = ScimServer::start();
+    let single_tmp = tempfile::tempdir().unwrap();
+    let single_directory = directory.replace("URL", &single_server.url()).replace("PAGE", "100");
+    repository(single_tmp.path(), hr, &single_directory.replace("BULK", "false"));
+    let (single, out) = apply(single_tmp.path(), TOKEN);
+    let single_summary = summary(&out);
+    drop(single_server);
+
+    let directory = directory.replace("BULK", "true");
     let server = ScimServer::start();
     let tmp = tempfile::tempdir().unwrap();
     repository(tmp.path(), hr, &directory.replace("URL", &server.url()).replace("PAGE", "100"));
@@ -363,7 +374,20 @@ leavers: {{ action: disable }}
     println!("## SCIM: {n} people → scim2-server (concurrency 4)\n");
     println!("| | wall time | users/s | |");
     println!("|---|---:|---:|---|");
-    println!("| `hrsync apply`, first run | {} | {:.0} | {created_summary} |", secs(created), rate(created));
+    println!(
+        "| `hrsync apply`, first run, one request a write (`bulk: false`) | {} | {:.0} | {single_summary} |",
+        secs(single),
+        rate(single)
+    );
+    println!(
+        "| `hrsync apply`, first run, `/Bulk` (the default) | {} | {:.0} | {created_summary} |",
+        secs(created),
+        rate(created)
+    );
+    println!(
+        "| **/Bulk ÷ single, creates per second** | **{:.2}** | | |",
+        single.as_secs_f64() / created.as_secs_f64()
+    );
     println!(
         "| plain HTTP client, the same {} POSTs | {} | {:.0} | {failures} failed |",
         bodies.len(),

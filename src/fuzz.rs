@@ -199,7 +199,7 @@ fn load_fixtures() -> Option<Fixtures> {
     }
     let d = directory(SCIM)?;
     let DirectoryKind::Scim(settings) = &d.kind else { return None };
-    let scim = ScimDirectory::new(d.id.clone(), settings, attributes(&d), manager(&d));
+    let scim = ScimDirectory::new(d.id.clone(), &settings.http, attributes(&d), manager(&d));
     let d = directory(ENTRAID)?;
     let DirectoryKind::Entraid(settings) = &d.kind else { return None };
     let entraid = EntraDirectory::new(d.id.clone(), settings, attributes(&d), manager(&d));

@@ -1,5 +1,7 @@
 //! The `scim` directory against a real SCIM server (`scim2-server`), directly and
-//! through a proxy that answers 429 or drops connections after the server acted.
+//! through a proxy that answers 429 or drops connections after the server acted. The
+//! tests that count requests send one request per write (`connection.bulk: false`);
+//! `scim_bulk.rs` tests the `/Bulk` path.
 
 use std::collections::BTreeMap;
 
@@ -9,19 +11,22 @@ use crate::scim_server::{Fault, Proxy, ScimServer, TOKEN};
 use crate::util::{Example, Run, json};
 
 /// The variable `examples/directories/scim.yaml` reads the bearer token from.
-const ENV: &str = "SCIM_TOKEN";
-const NOW: &str = "2026-11-22T09:00:00Z";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENV: &str = "SCIM_TOKEN";
+pub const NOW: &str = "2026-11-22T09:00:00Z";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The change to the example that sends every write as a request of its own.
+pub const SINGLE: (&str, &str) = ("concurrency: 4", "concurrency: 4\n  bulk: false");
 
 /// The example repository with `examples/directories/scim.yaml` pointed at `url`, with
 /// the `changes` a test makes to it.
-fn example(url: &str, changes: &[(&str, &str)]) -> Example {
+pub fn example(url: &str, changes: &[(&str, &str)]) -> Example {
     let mut replacements = vec![("https://app.acme.example/scim/v2", url)];
     replacements.extend_from_slice(changes);
     Example::with_directory("scim.yaml", &replacements)
 }
 
-fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
+pub fn hrsync(ex: &Example, now: &str, args: &[&str]) -> Run {
     ex.run_with((ENV, TOKEN), now, args)
 }
 
@@ -115,7 +120,8 @@ fn answers_of_429_are_waited_out_and_lost_creates_are_not_doubled() {
         _ if n % 25 == 0 => Fault::TooManyRequests,
         _ => Fault::None,
     });
-    let ex = example(&proxy.url(), &[]);
+    // Request by request: the bulk path has its own test of lost answers (scim_bulk.rs).
+    let ex = example(&proxy.url(), &[SINGLE]);
     let out = hrsync(&ex, NOW, &["run"]);
     assert_eq!(out.code, 0, "{out:?}");
     let job = json(&out.stdout);
@@ -137,7 +143,7 @@ fn a_server_that_keeps_refusing_ends_in_warning_and_the_next_run_converges() {
             server.port,
             |n, _, _| if (30..80).contains(&n) { Fault::TooManyRequests } else { Fault::None },
         );
-    let ex = example(&proxy.url(), &[("concurrency: 4", "retries: 1\n  concurrency: 2")]);
+    let ex = example(&proxy.url(), &[("concurrency: 4", "retries: 1\n  bulk: false\n  concurrency: 2")]);
     let out = hrsync(&ex, NOW, &["run"]);
     let job = json(&out.stdout);
     let corp = &job["directories"]["corp"];
@@ -210,7 +216,8 @@ fn a_refused_create_fails_alone_with_the_servers_answer_and_the_next_run_makes_i
         _ if method == "POST" && n == 100 => Fault::Refuse(500),
         _ => Fault::None,
     });
-    let ex = example(&proxy.url(), &[]);
+    // Request by request: a refusal inside a bulk has its own test (scim_bulk.rs).
+    let ex = example(&proxy.url(), &[SINGLE]);
     let out = hrsync(&ex, NOW, &["apply"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stdout.contains("140 created, 0 updated, 0 disabled, 0 deleted, 3 failed"), "{out:?}");

@@ -18,6 +18,8 @@ pub const TOKEN: &str = "scim-test-token";
 pub struct ScimServer {
     child: Child,
     pub port: u16,
+    /// The `/ServiceProviderConfig` it announces, when a test gave one.
+    _config: Option<tempfile::NamedTempFile>,
 }
 
 fn executable() -> PathBuf {
@@ -34,22 +36,37 @@ fn executable() -> PathBuf {
 
 impl ScimServer {
     pub fn start() -> ScimServer {
+        ScimServer::start_with(None)
+    }
+
+    /// A server announcing `config` as its `/ServiceProviderConfig` (RFC 7643 §5), which
+    /// it also keeps to (`bulk.maxOperations`, `bulk.maxPayloadSize`, `bulk.supported`).
+    pub fn with_config(config: &Json) -> ScimServer {
+        ScimServer::start_with(Some(config))
+    }
+
+    fn start_with(config: Option<&Json>) -> ScimServer {
         let exe = executable();
+        let config = config.map(|c| {
+            let mut file = tempfile::NamedTempFile::new().unwrap();
+            file.write_all(c.to_string().as_bytes()).unwrap();
+            file
+        });
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let mut child = Command::new(&exe)
-                .args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", TOKEN])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
+            let mut command = Command::new(&exe);
+            command.args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", TOKEN]);
+            if let Some(file) = &config {
+                command.arg("--service-provider-config").arg(file.path());
+            }
+            let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return ScimServer { child, port };
+                    return ScimServer { child, port, _config: config };
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -32,6 +32,7 @@ mod rest_source;
 mod retention;
 mod samba;
 mod scim;
+mod scim_bulk;
 mod scim_server;
 mod slapd;
 mod status_page;

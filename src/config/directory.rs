@@ -100,9 +100,18 @@ pub enum DirectoryKind {
     /// An LDAP server.
     Ldap(Box<LdapSettings>),
     /// A SCIM 2.0 service.
-    Scim(Box<HttpSettings>),
+    Scim(Box<ScimSettings>),
     /// Microsoft Entra ID through Graph.
     Entraid(Box<EntraSettings>),
+}
+
+/// A SCIM directory's settings.
+#[derive(Clone, Debug)]
+pub struct ScimSettings {
+    /// How to reach the service.
+    pub http: HttpSettings,
+    /// Whether writes may go in `/Bulk` requests, where the service supports them.
+    pub bulk: bool,
 }
 
 /// An Entra ID directory's settings.

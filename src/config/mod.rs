@@ -39,7 +39,7 @@ pub use connection::{Auth, Credential, HttpSettings};
 pub use diagnostic::{Diagnostic, Diagnostics, did_you_mean, one_of};
 pub use directory::{
     DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, GroupClass,
-    GroupSettings, LdapDisable, LdapSettings, Marker, MatchRule,
+    GroupSettings, LdapDisable, LdapSettings, Marker, MatchRule, ScimSettings,
 };
 pub use overrides::{OVERRIDES_FILE, Override, OverrideKind};
 pub use secret::{Secret, SecretError, SecretRef};

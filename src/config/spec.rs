@@ -1475,7 +1475,24 @@ pub struct ScimDirectorySpec {
     #[allow(missing_docs)]
     pub common: DirectoryCommonSpec,
     /// How to reach the service.
-    pub connection: HttpConnectionSpec,
+    pub connection: ScimConnectionSpec,
+}
+
+/// How to reach a SCIM service: an HTTP API's settings, and whether writes may go in
+/// `/Bulk` requests.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ScimConnectionSpec {
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub http: HttpConnectionSpec,
+    /// Send writes of users in SCIM `/Bulk` requests (RFC 7644 §3.7) when the service's
+    /// `/ServiceProviderConfig` says it supports them, within its `maxOperations` and
+    /// `maxPayloadSize`; `false` sends every write as a request of its own. Default
+    /// `true`. A service that does not support `/Bulk`, or does not say, gets single
+    /// requests either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<bool>,
 }
 
 /// How to reach an HTTP API.

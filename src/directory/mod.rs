@@ -374,7 +374,8 @@ pub fn build(config: &DirectoryConfig, state_dir: &std::path::Path) -> Box<dyn D
                 .find(|f| matches!(f.source, crate::config::FieldSource::Manager))
                 .map(|f| f.attribute.clone());
             Box::new(
-                scim::ScimDirectory::new(config.id.clone(), settings, attributes, manager)
+                scim::ScimDirectory::new(config.id.clone(), &settings.http, attributes, manager)
+                    .with_bulk(settings.bulk)
                     .with_groups(config.groups.clone()),
             )
         }

@@ -9,11 +9,14 @@
 //! makes a second account. Updates PATCH only the changed paths, with `If-Match` when
 //! the service gave an ETag (200 with a body and 204 without are both success); `active`
 //! carries the enabled state; DELETE removes. Filter values are JSON strings, escaped
-//! as RFC 7644 says.
+//! as RFC 7644 says. Where the service's `/ServiceProviderConfig` supports `/Bulk`, the
+//! writes in flight at once go together in `/Bulk` requests, each with the result it
+//! would have had alone (the `bulk` submodule).
 //!
 //! Groups are `/Groups` resources, changed member by member, never replaced as a whole
 //! (the `groups` submodule).
 
+mod bulk;
 mod groups;
 
 use std::collections::BTreeMap;
@@ -170,6 +173,10 @@ pub struct ScimDirectory {
     names: std::sync::Mutex<Names>,
     /// How it keeps groups (`groups` of its file); `None`: it has no groups to sync.
     groups: Option<GroupSettings>,
+    /// Whether writes may go in `/Bulk` requests (`connection.bulk`).
+    use_bulk: bool,
+    /// `/Bulk` as the service's config offers it (`None`: it does not), once asked.
+    bulk: tokio::sync::OnceCell<Option<bulk::Bulk>>,
 }
 
 impl std::fmt::Debug for ScimDirectory {
@@ -182,6 +189,13 @@ impl ScimDirectory {
     /// This directory, keeping groups as `groups` says (`None`: it has none to sync).
     pub fn with_groups(mut self, groups: Option<GroupSettings>) -> Self {
         self.groups = groups;
+        self
+    }
+
+    /// This directory, sending writes of users in `/Bulk` requests where the service
+    /// supports them (`true`, the default) or each in a request of its own (`false`).
+    pub fn with_bulk(mut self, bulk: bool) -> Self {
+        self.use_bulk = bulk;
         self
     }
 
@@ -203,7 +217,35 @@ impl ScimDirectory {
             concurrency: settings.concurrency,
             names: Default::default(),
             groups: None,
+            use_bulk: true,
+            bulk: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// `/Bulk`, when hrsync may use it and the service's `/ServiceProviderConfig` says it
+    /// is supported; asked once. A service without that document, or one that cannot be
+    /// read, gets single requests: that is no error.
+    async fn bulk(&self) -> Option<&bulk::Bulk> {
+        if !self.use_bulk {
+            return None;
+        }
+        let bulk = self
+            .bulk
+            .get_or_init(|| async {
+                let http = self.http().ok()?;
+                let config = match http.send(Method::GET, "ServiceProviderConfig", &[], None, &[]).await {
+                    Ok(response) => response.body?,
+                    Err(e) => {
+                        tracing::debug!(directory = %self.id, error = %e, "no service provider config: writes go one request each");
+                        return None;
+                    }
+                };
+                let limits = bulk::Bulk::limits(&config)?;
+                tracing::debug!(directory = %self.id, max_operations = limits.operations, max_bytes = limits.bytes, "writes go in /Bulk requests");
+                Some(bulk::Bulk::new(limits))
+            })
+            .await;
+        bulk.as_ref()
     }
 
     fn http(&self) -> Result<&Http, DirectoryError> {
@@ -267,11 +309,11 @@ impl ScimDirectory {
             _ => None,
         })
     }
+}
 
-    fn if_match(revision: Option<&str>) -> Vec<(&'static str, String)> {
-        revision.map(|r| vec![("If-Match", r.to_owned())]).unwrap_or_default()
-    }
-
+impl ScimDirectory {
+    /// PATCHes user `id` with `operations` (none: nothing to send), if it is still at
+    /// `revision`.
     async fn patch(
         &self,
         id: &str,
@@ -281,12 +323,15 @@ impl ScimDirectory {
         if operations.is_empty() {
             return Ok(());
         }
-        let body = json!({ "schemas": [PATCH_OP], "Operations": operations });
-        self.http()?
-            .send(Method::PATCH, &format!("Users/{id}"), &[], Some(&body), &Self::if_match(revision))
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error(id, e))
+        let op = bulk::Op {
+            method: Method::PATCH,
+            path: format!("Users/{id}"),
+            version: revision.map(str::to_owned),
+            data: Some(json!({ "schemas": [PATCH_OP], "Operations": operations })),
+            key: None,
+            label: id.to_owned(),
+        };
+        self.write(op).await.map(|_| ())
     }
 }
 
@@ -296,8 +341,14 @@ impl Directory for ScimDirectory {
         &self.id
     }
 
+    /// The connection's concurrency; times the operations of a `/Bulk` request while
+    /// bulk is in use, so that apply has enough writes in flight to fill them (the HTTP
+    /// client still sends no more requests at once than the connection allows).
     fn concurrency(&self) -> usize {
-        self.concurrency
+        match self.bulk.get().and_then(Option::as_ref).and_then(bulk::Bulk::in_use) {
+            Some(limits) => self.concurrency.saturating_mul(limits.operations),
+            None => self.concurrency,
+        }
     }
 
     async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
@@ -350,6 +401,10 @@ impl Directory for ScimDirectory {
     }
 
     async fn read_page(&self, cursor: Option<String>) -> Result<Page, DirectoryError> {
+        if cursor.is_none() {
+            // Known before apply asks how many writes to have in flight.
+            self.bulk().await;
+        }
         let start: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
         let query = [("startIndex", start.to_string()), ("count", self.page_size.to_string())];
         let response =
@@ -370,22 +425,17 @@ impl Directory for ScimDirectory {
             .into_iter()
             .find_map(|a| entry.attributes.get(a).and_then(Value::first).map(|v| (a, v.to_owned())));
         let label = key.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
-        let http = self.http()?;
-        let body = &body;
-        let key = &key;
-        crate::directory::rest::create(
-            || http.send(Method::POST, "Users", &[], Some(body), &[]),
-            || async move {
-                match key {
-                    Some((attribute, value)) => self.find(attribute, value).await,
-                    None => Ok(None),
-                }
-            },
-            |e| self.error(&label, e),
-            "the service created a user but returned no id",
-        )
-        .await
-        .map(Created::from)
+        let op = bulk::Op {
+            method: Method::POST,
+            path: "Users".into(),
+            version: None,
+            data: Some(body),
+            key,
+            label,
+        };
+        let id = self.write(op).await?;
+        id.map(Created::from)
+            .ok_or_else(|| DirectoryError::refused("the service created a user but returned no id"))
     }
 
     async fn update(
@@ -427,11 +477,15 @@ impl Directory for ScimDirectory {
     }
 
     async fn delete(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {
-        self.http()?
-            .send(Method::DELETE, &format!("Users/{id}"), &[], None, &Self::if_match(revision))
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error(id, e))
+        let op = bulk::Op {
+            method: Method::DELETE,
+            path: format!("Users/{id}"),
+            version: revision.map(str::to_owned),
+            data: None,
+            key: None,
+            label: id.to_owned(),
+        };
+        self.write(op).await.map(|_| ())
     }
 
     async fn read_groups(&self) -> Result<Vec<Group>, DirectoryError> {

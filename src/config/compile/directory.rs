@@ -20,7 +20,7 @@ use crate::config::yaml::{Document, child};
 use crate::config::{
     Auth, DirectoryConfig, DirectoryKind, EntraSettings, Field, FieldSource, FileSettings, GroupClass,
     GroupSettings, HttpSettings, LdapDisable, LdapSettings, LeaverAction, Marker, MatchRule, SafetySpec,
-    did_you_mean,
+    ScimSettings, did_you_mean,
 };
 use crate::model::filter::Filter;
 use crate::model::template::{Counter, Template};
@@ -153,7 +153,10 @@ impl Compiler {
                 page_size: spec.page_size.unwrap_or(200).max(1),
             }),
             DirectorySpec::Ldap(spec) => DirectoryKind::Ldap(Box::new(self.ldap(doc, spec, common))),
-            DirectorySpec::Scim(spec) => DirectoryKind::Scim(Box::new(self.http(doc, &spec.connection))),
+            DirectorySpec::Scim(spec) => DirectoryKind::Scim(Box::new(ScimSettings {
+                http: self.http(doc, &spec.connection.http),
+                bulk: spec.connection.bulk.unwrap_or(true),
+            })),
             DirectorySpec::Entraid(spec) => DirectoryKind::Entraid(Box::new(self.entra(doc, spec))),
         };
         let fields: Vec<Field> = common
