@@ -90,7 +90,9 @@ impl<Op: Send, R: Send> Batcher<Op, R> {
         loop {
             let batch = {
                 let mut queue = self.lock();
-                if !queue.waiting.iter().any(|w| w.ticket == ticket) {
+                // Writes leave the queue from its front, in the order of their tickets:
+                // this one has left it when the queue is empty or its front is past it.
+                if queue.waiting.front().is_none_or(|w| w.ticket > ticket) {
                     break;
                 }
                 self.take(&mut queue)
