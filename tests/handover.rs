@@ -20,9 +20,16 @@ use crate::util::{Example, KillOnDrop, command, json};
 pub const NOW: &str = "2026-11-22T09:00:00Z";
 
 /// The example with the SCIM directory of `examples/directories/scim.yaml` at `url`,
-/// committed to a git repository of its own.
+/// committed to a git repository of its own. Its writes go one request each
+/// (`bulk: false`), so a slow proxy makes a run last long enough to be stopped mid-way.
 pub fn committed_example(url: &str) -> (Example, Repository) {
-    let ex = Example::with_directory("scim.yaml", &[("https://app.acme.example/scim/v2", url)]);
+    let ex = Example::with_directory(
+        "scim.yaml",
+        &[
+            ("https://app.acme.example/scim/v2", url),
+            ("  concurrency: 4 ", "  bulk: false\n  concurrency: 4 "),
+        ],
+    );
     std::fs::write(ex.path(".gitignore"), ".hrsync/\n").unwrap();
     let repo = Repository::init(ex.repo()).unwrap();
     commit_all(&repo, "the example");
