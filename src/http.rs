@@ -478,7 +478,7 @@ fn throttle_wait(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 /// `Retry-After`: seconds, or an HTTP date (how long until then, by the clock).
 #[allow(clippy::disallowed_methods)]
-fn parse_retry_after(v: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
     let wait = match v.trim().parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
         Err(_) => {
@@ -490,7 +490,7 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 
 /// The explanation in an error body: SCIM `detail`, Graph `error.message`. Bodies are
 /// the server's words about the request, never values hrsync sent.
-fn detail(body: Option<&Json>) -> Option<String> {
+pub(crate) fn detail(body: Option<&Json>) -> Option<String> {
     let body = body?;
     // SCIM `detail`, Graph `error.message`, then the common shapes of other APIs.
     let message = [

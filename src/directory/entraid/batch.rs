@@ -25,7 +25,7 @@ use serde_json::{Value as Json, json};
 use super::EntraDirectory;
 use crate::directory::DirectoryError;
 use crate::directory::batch::Limits;
-use crate::http::HttpError;
+use crate::http::{HttpError, detail};
 
 /// Graph's limit: "JSON batch requests are currently limited to 20 individual requests."
 pub(super) const REQUESTS_PER_BATCH: usize = 20;
@@ -101,34 +101,17 @@ impl Call {
 }
 
 /// How long a throttled response inside a batch asks to wait: its `Retry-After` header
-/// (seconds or an HTTP date), at most a minute.
-#[allow(clippy::disallowed_methods)]
+/// (seconds or an HTTP date, read as [`crate::http`] reads its own), at most a minute.
 fn retry_after(headers: Option<&Json>) -> Duration {
     let value = headers
         .and_then(Json::as_object)
         .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after")))
         .and_then(|(_, v)| match v {
-            Json::String(s) => Some(s.trim().to_owned()),
+            Json::String(s) => Some(s.clone()),
             Json::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    let wait = value.and_then(|v| match v.parse::<u64>() {
-        Ok(seconds) => Some(Duration::from_secs(seconds)),
-        Err(_) => httpdate::parse_http_date(&v).ok()?.duration_since(std::time::SystemTime::now()).ok(),
-    });
-    wait.unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER)
-}
-
-/// Graph's explanation in an error body, as [`crate::http`] reads it from a response of
-/// its own: `error.message`, with `error.code` when the message does not say it.
-fn detail(body: Option<&Json>) -> Option<String> {
-    let error = body?.get("error")?;
-    let text: String = error.get("message").and_then(Json::as_str)?.chars().take(300).collect();
-    let code = error.get("code").and_then(Json::as_str).filter(|c| !c.is_empty() && c.len() <= 80);
-    Some(match code {
-        Some(code) if !text.contains(code) => format!("{text} ({code})"),
-        _ => text,
-    })
+    value.and_then(|v| crate::http::parse_retry_after(&v)).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER)
 }
 
 impl EntraDirectory {
