@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench plan` (100,000 people, best of 3 rounds, then 1,000,000 people,
 //! 1 round), or `cargo bench --bench plan -- 20000` (that size only); `--rounds R`
-//! sets the rounds; `-- --groups` adds groups (one per org unit, nested; one per
+//! sets the rounds; `--keep DIR` writes the inputs into DIR and keeps them, for
+//! profiling one round alone with `--measure DIR`; `-- --groups` adds groups (one per org unit, nested; one per
 //! location; one of everyone) that the directory holds as the last sync left them, with
 //! 1 % of the people moved to another unit since.
 //!
@@ -330,12 +331,20 @@ fn write_inputs(root: &Path, n: usize, with_groups: bool) -> (f64, f64, usize) {
 
 /// Benchmarks `n` people: generates the inputs, then runs `rounds` rounds, each in a
 /// process of its own, and prints the best times and the highest peak.
-fn bench(n: usize, rounds: usize, with_groups: bool) {
+fn bench(n: usize, rounds: usize, with_groups: bool, keep: Option<&Path>) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
+    let root = keep.unwrap_or(tmp.path());
     let t = Instant::now();
     let (csv_mb, json_mb, entry_count) = write_inputs(root, n, with_groups);
     let generated = t.elapsed();
+    // The files on disk before any round starts: otherwise the kernel writes the
+    // generator's half a gigabyte back while the first round runs, and that round
+    // measures the disk, not hrsync.
+    for name in ["people.csv", "units.csv", "entries.jsonl", "groups.json"] {
+        if let Ok(file) = std::fs::File::open(root.join(name)) {
+            file.sync_all().unwrap();
+        }
+    }
 
     let mut results: Vec<Round> = Vec::new();
     for _ in 0..rounds {
@@ -403,6 +412,8 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let with_groups = args.iter().any(|a| a == "--groups");
     if let Some(i) = args.iter().position(|a| a == "--measure") {
+        // The process settings of the hrsync binary, as its allocator is.
+        hrsync::memory::configure();
         measure(Path::new(&args[i + 1]), with_groups);
         return;
     }
@@ -410,8 +421,15 @@ fn main() {
     let rounds: Option<usize> =
         args.iter().position(|a| a == "--rounds").and_then(|i| args.get(i + 1)?.parse().ok());
     let rounds_arg = args.iter().position(|a| a == "--rounds").map(|i| i + 1);
-    let size =
-        args.iter().enumerate().filter(|(i, _)| Some(*i) != rounds_arg).find_map(|(_, a)| a.parse().ok());
+    // `--keep DIR` generates the inputs into DIR and leaves them there, so one round can
+    // be profiled on its own with `plan --measure DIR`.
+    let keep_arg = args.iter().position(|a| a == "--keep").map(|i| i + 1);
+    let keep = keep_arg.and_then(|i| args.get(i)).map(Path::new);
+    let size = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != rounds_arg && Some(*i) != keep_arg)
+        .find_map(|(_, a)| a.parse().ok());
     let sizes: Vec<(usize, usize)> = match size {
         Some(n) => vec![(n, rounds.unwrap_or(3))],
         None => vec![(100_000, rounds.unwrap_or(3)), (1_000_000, rounds.unwrap_or(1))],
@@ -420,7 +438,7 @@ fn main() {
         if k > 0 {
             println!();
         }
-        bench(n, rounds.max(1), with_groups);
+        bench(n, rounds.max(1), with_groups, keep);
     }
 }
 

@@ -16,6 +16,7 @@
 //! ```text
 //! model      ids, HR records, attribute values and comparisons, the template and
 //!            filter languages: the ground floor, importing nothing of the crate
+//! memory     process-wide memory settings (transparent huge pages off)
 //! config     the sync repository → validated definitions (load, compile per kind)
 //! tls, http  the TLS set-up and HTTP client sources and directories share
 //! transform  normalize, merge by priority, map people to attribute values (pure)
@@ -43,6 +44,7 @@ pub mod directory;
 pub mod fuzz;
 pub mod git;
 pub mod http;
+pub mod memory;
 pub mod model;
 pub mod plan;
 pub mod report;

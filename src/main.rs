@@ -16,6 +16,7 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: MiMalloc = MiMalloc;
 
 fn main() -> ExitCode {
+    hrsync::memory::configure();
     let cli = Cli::parse();
     // Progress of long steps shows without -v: on a terminal it is a bar, elsewhere these
     // lines stand in for it.

@@ -64,7 +64,6 @@ impl Source for CsvSource {
         let path = &self.settings.path;
         let bytes = read_file(&self.files, path).await?;
         let table = Table::read(path, &bytes, delimiter)?;
-        batch.incomplete = table.incomplete.clone();
         let targets =
             resolve_targets(&self.settings.columns, table.header.iter().map(String::as_str).enumerate())
                 .map_err(|m| format_error(path, &m))?;
@@ -74,21 +73,21 @@ impl Source for CsvSource {
                 "there is neither an `id` nor an `employee_number` column; rename one under `columns`",
             ));
         }
-        table.rows(
+        batch.incomplete = table.rows(
             RecordKind::Employee,
             &mut batch.skipped,
             |location, row| normalizer.person(location, cells(&targets, row)),
             |location, row| normalizer.partial(location, cells(&targets, row)),
             &mut batch.people,
         );
+        drop(bytes);
 
         if let Some((path, columns)) = &self.settings.employments {
             let bytes = read_file(&self.files, path).await?;
             let table = Table::read(path, &bytes, delimiter)?;
-            batch.incomplete = batch.incomplete.or_else(|| table.incomplete.clone());
-            let fields = table.fields(path, columns, crate::config::EMPLOYMENT_FIELDS)?;
+            let fields = table.fields(columns, crate::config::EMPLOYMENT_FIELDS)?;
             let person = fields.iter().find(|(f, _)| *f == "person").map(|(_, i)| *i);
-            table.rows(
+            let incomplete = table.rows(
                 RecordKind::Employment,
                 &mut batch.skipped,
                 |location, row| {
@@ -98,13 +97,13 @@ impl Source for CsvSource {
                 |location, row| normalizer.person_ref(person.and_then(|i| row.get(i))?, location),
                 &mut batch.employments,
             );
+            batch.incomplete = batch.incomplete.or(incomplete);
         }
         if let Some((path, columns)) = &self.settings.org_units {
             let bytes = read_file(&self.files, path).await?;
             let table = Table::read(path, &bytes, delimiter)?;
-            batch.incomplete = batch.incomplete.or_else(|| table.incomplete.clone());
-            let fields = table.fields(path, columns, crate::config::ORG_UNIT_FIELDS)?;
-            table.rows(
+            let fields = table.fields(columns, crate::config::ORG_UNIT_FIELDS)?;
+            let incomplete = table.rows(
                 RecordKind::OrgUnit,
                 &mut batch.skipped,
                 |location, row| {
@@ -113,6 +112,7 @@ impl Source for CsvSource {
                 |_, _| None,
                 &mut batch.org_units,
             );
+            batch.incomplete = batch.incomplete.or(incomplete);
         }
         Ok(Fetch::Records(dedupe(batch)))
     }
@@ -131,27 +131,31 @@ fn format_error(path: &str, message: &str) -> SourceError {
 }
 
 /// One record of a CSV file, as parsed.
-enum Parsed {
+enum Parsed<'r> {
     /// A row of the header's shape.
-    Row(csv::StringRecord),
+    Row(&'r csv::StringRecord),
     /// A row that cannot be used as it is, but whose cells may still say who it is.
-    Misshapen(csv::StringRecord, String),
+    Misshapen(&'r csv::StringRecord, String),
     /// A row that could not be parsed at all.
     Broken(String),
 }
 
-/// A CSV file, parsed into rows with line numbers. Rows that do not parse are kept as
-/// errors so each can be skipped with its own reason.
-struct Table {
+/// A CSV file being read: its header, then its rows, each built as it is read (a
+/// million-row file is never held twice, once as cells and once as records). Rows
+/// that do not parse are skipped, each with its own line and reason.
+struct Table<'b> {
+    path: String,
     file: String,
     header: Vec<String>,
-    rows: Vec<(u64, Parsed)>,
-    /// Why the rows may not be all the file holds.
+    reader: csv::Reader<&'b [u8]>,
+    lines: Lines<'b>,
+    delimiter: u8,
+    /// Why the rows may not be all the file holds, once they are read.
     incomplete: Option<String>,
 }
 
-impl Table {
-    fn read(path: &str, bytes: &[u8], delimiter: u8) -> Result<Table, SourceError> {
+impl<'b> Table<'b> {
+    fn read(path: &str, bytes: &'b [u8], delimiter: u8) -> Result<Table<'b>, SourceError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(bytes);
         let header = reader
@@ -163,70 +167,76 @@ impl Table {
         if header.iter().all(String::is_empty) {
             return Err(format_error(path, "the file is empty or has no header line"));
         }
-        let width = header.len();
-        let lines = Lines::new(bytes);
-        let mut rows = Vec::new();
-        let mut incomplete = None;
+        Ok(Table {
+            path: path.to_owned(),
+            file: file_name(path),
+            header,
+            reader,
+            lines: Lines::new(bytes),
+            delimiter,
+            incomplete: None,
+        })
+    }
+
+    /// Reads every record after the header, handing each to `each` with its line.
+    fn each(&mut self, mut each: impl FnMut(u64, Parsed<'_>)) {
+        let width = self.header.len();
         let mut record = csv::StringRecord::new();
         loop {
-            let start = reader.position().byte();
-            let line = lines.at(start);
-            match reader.read_record(&mut record) {
+            let start = self.reader.position().byte();
+            let line = self.lines.at(start);
+            match self.reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let line = record.position().map_or(line, |p| lines.at(p.byte()));
-                    let spans = lines
-                        .between(record.position().map_or(start, |p| p.byte()), reader.position().byte());
-                    if spans > MAX_RECORD_LINES && incomplete.is_none() {
-                        incomplete = Some(format!(
+                    let line = record.position().map_or(line, |p| self.lines.at(p.byte()));
+                    let spans = self.lines.between(
+                        record.position().map_or(start, |p| p.byte()),
+                        self.reader.position().byte(),
+                    );
+                    if spans > MAX_RECORD_LINES && self.incomplete.is_none() {
+                        self.incomplete = Some(format!(
                             "the record at line {line} of `{}` spans {spans} lines; an unbalanced quote may have joined the rows after it into one cell",
-                            file_name(path)
+                            self.file
                         ));
                     }
                     if record.iter().all(|c| c.trim().is_empty()) {
                         continue;
                     }
-                    let row = match misshapen(&record, width, delimiter) {
-                        Some(reason) => Parsed::Misshapen(record.clone(), reason),
-                        None => Parsed::Row(record.clone()),
-                    };
-                    rows.push((line, row));
+                    match misshapen(&record, width, self.delimiter) {
+                        Some(reason) => each(line, Parsed::Misshapen(&record, reason)),
+                        None => each(line, Parsed::Row(&record)),
+                    }
                 }
                 Err(e) => {
-                    let line = e.position().map_or(line, |p| lines.at(p.byte()));
+                    let line = e.position().map_or(line, |p| self.lines.at(p.byte()));
                     let message = match e.kind() {
                         csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_owned(),
                         _ => "the row is not valid CSV".to_owned(),
                     };
-                    rows.push((line, Parsed::Broken(message)));
+                    each(line, Parsed::Broken(message));
                     if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                        incomplete.get_or_insert_with(|| {
-                            format!(
-                                "`{}` cannot be read past line {line}: the row is not valid CSV",
-                                file_name(path)
-                            )
+                        let file = &self.file;
+                        self.incomplete.get_or_insert_with(|| {
+                            format!("`{file}` cannot be read past line {line}: the row is not valid CSV")
                         });
                         break;
                     }
                 }
             }
         }
-        Ok(Table { file: file_name(path), header, rows, incomplete })
     }
 
-    fn fields<'a>(
-        &self,
-        path: &str,
-        columns: &Columns,
-        known: &[&'a str],
-    ) -> Result<Vec<(&'a str, usize)>, SourceError> {
+    fn fields<'a>(&self, columns: &Columns, known: &[&'a str]) -> Result<Vec<(&'a str, usize)>, SourceError> {
         let mut out = Vec::new();
         for field in known {
             let column = columns.get(*field).map(String::as_str).unwrap_or(field);
             match self.header.iter().position(|h| h == column) {
                 Some(i) => out.push((*field, i)),
                 None if columns.contains_key(*field) => {
-                    return Err(format_error(path, &format!("column `{column}` (for {field}) is missing")));
+                    return Err(format_error(
+                        &self.path,
+                        &format!("column `{column}` (for {field}) is missing"),
+                    ));
                 }
                 None => {}
             }
@@ -234,19 +244,23 @@ impl Table {
         Ok(out)
     }
 
-    /// Builds each row with `build`; a row that cannot be built is skipped, with what
-    /// `partial` can read of the person it belongs to when its cells are misshapen.
+    /// Reads the rows and builds each with `build`; a row that cannot be built is
+    /// skipped, with what `partial` can read of the person it belongs to when its cells
+    /// are misshapen. Returns why the rows may not be all the file holds.
     fn rows<T>(
-        &self,
+        mut self,
         kind: RecordKind,
         skipped: &mut Vec<SkippedRecord>,
         mut build: impl FnMut(RecordLocation, &csv::StringRecord) -> Result<T, SkippedRecord>,
         partial: impl Fn(RecordLocation, &csv::StringRecord) -> Option<Box<Person>>,
         out: &mut Vec<T>,
-    ) {
-        out.reserve(self.rows.len());
-        for (line, row) in &self.rows {
-            let location = RecordLocation { file: self.file.clone(), line: *line };
+    ) -> Option<String> {
+        // At most one row a line: reserved once, so a million rows are not copied as
+        // the list grows.
+        out.reserve(self.lines.newlines.len());
+        let file = self.file.clone();
+        self.each(|line, row| {
+            let location = RecordLocation { file: file.clone(), line };
             match row {
                 Parsed::Row(record) => match build(location, record) {
                     Ok(r) => out.push(r),
@@ -254,11 +268,13 @@ impl Table {
                 },
                 Parsed::Misshapen(record, reason) => skipped.push(SkippedRecord {
                     partial: partial(location.clone(), record),
-                    ..SkippedRecord::new(kind, location, reason.clone())
+                    ..SkippedRecord::new(kind, location, reason)
                 }),
-                Parsed::Broken(reason) => skipped.push(SkippedRecord::new(kind, location, reason.clone())),
+                Parsed::Broken(reason) => skipped.push(SkippedRecord::new(kind, location, reason)),
             }
-        }
+        });
+        out.shrink_to_fit();
+        self.incomplete
     }
 }
 
