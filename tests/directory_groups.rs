@@ -628,10 +628,10 @@ fn file_groups_change_by_their_difference_and_stay_apart_from_entries() {
     let directory = FileDirectory::new(DirectoryId::new_unchecked("file"), folder.clone(), "uid".into())
         .with_groups(native_groups("key"));
     let rt = runtime();
-    let entry = hrsync::directory::NewEntry {
-        attributes: [("uid".to_owned(), hrsync::model::Value::One("ada".into()))].into(),
-        enabled: true,
-    };
+    let entry = hrsync::directory::NewEntry::new(
+        [("uid".to_owned(), hrsync::model::Value::One("ada".into()))].into(),
+        true,
+    );
     rt.block_on(directory.create(&entry)).unwrap();
     let all: Vec<String> = (0..2000).map(|i| format!("user-{i:04}")).collect();
     let id = rt.block_on(directory.create_group(&new_group("All", "hrsync:all:x", &all))).unwrap();

@@ -44,6 +44,24 @@ fn bulks(proxy: &Proxy) -> Vec<Vec<Json>> {
         .collect()
 }
 
+/// The `bulkId:` references of one request's operations: (operation, the operation
+/// whose bulkId it names), by position. A reference to no operation of the request
+/// fails the test.
+fn references(ops: &[Json]) -> Vec<(usize, usize)> {
+    let at: std::collections::HashMap<&str, usize> =
+        ops.iter().enumerate().filter_map(|(i, op)| Some((op["bulkId"].as_str()?, i))).collect();
+    ops.iter()
+        .enumerate()
+        .filter_map(|(i, op)| {
+            let id = op["data"][ENTERPRISE]["manager"]["value"].as_str()?.strip_prefix("bulkId:")?;
+            Some((
+                i,
+                *at.get(id).unwrap_or_else(|| panic!("`bulkId:{id}` names no operation of the request")),
+            ))
+        })
+        .collect()
+}
+
 /// A first sync of the example through `proxy`, which must create everyone.
 fn first_sync(proxy: &Proxy, changes: &[(&str, &str)]) -> Example {
     let ex = example(&proxy.url(), changes);
@@ -78,13 +96,19 @@ fn a_sync_of_many_people_goes_in_a_few_bulk_requests() {
     let alone = proxy.received("POST", "/Users").len();
     let sizes: Vec<usize> = bulks.iter().map(Vec::len).collect();
     assert_eq!(in_bulk + alone, PEOPLE, "each create sent once: {sizes:?} in bulk, {alone} alone");
-    // Managers first, in waves: a wave of one create goes alone, the others together.
-    assert!(in_bulk >= PEOPLE - 10, "{sizes:?} in bulk, {alone} alone");
-    assert!(bulks.len() + alone <= 15, "{sizes:?} in bulk, {alone} alone");
+    // Everyone in one request, managers and their reports together.
+    assert_eq!((sizes.as_slice(), alone), ([PEOPLE].as_slice(), 0), "{sizes:?} in bulk, {alone} alone");
     let ops: Vec<&Json> = bulks.iter().flatten().collect();
     assert!(ops.iter().all(|op| op["method"] == "POST" && op["path"] == "/Users"), "{ops:?}");
     let ids: BTreeSet<&str> = ops.iter().filter_map(|op| op["bulkId"].as_str()).collect();
     assert_eq!(ids.len(), in_bulk, "every operation has a bulkId of its own");
+    // A report references their manager's create by its bulkId (RFC 7644 §3.7.2), and
+    // always one that comes before it in the request.
+    let references = references(&bulks[0]);
+    assert!(references.len() > 100, "{} references", references.len());
+    for (at, to) in &references {
+        assert!(to < at, "operation {at} references operation {to}, which comes later");
+    }
     assert!(
         proxy.received("POST", "/Bulk").iter().all(|r| r.body.get("failOnErrors").is_none()),
         "the server goes on after an error"
@@ -279,9 +303,11 @@ fn day_two_updates_and_disables_in_bulk_keep_their_preconditions() {
 
 #[test]
 fn a_lost_bulk_answer_never_doubles_a_create() {
-    let server = ScimServer::start();
-    // The server makes the users of the first two bulk requests, but the answers never
-    // come back.
+    // 20 operations a request; the server makes the users of the first two bulk
+    // requests, but the answers never come back.
+    let server = ScimServer::with_config(&config(
+        json!({"supported": true, "maxOperations": 20, "maxPayloadSize": 1_048_576}),
+    ));
     let seen = AtomicUsize::new(0);
     let proxy = Proxy::start(server.port, move |_, method, path| {
         if method == "POST" && path.starts_with("/Bulk") && seen.fetch_add(1, Ordering::SeqCst) < 2 {
@@ -297,4 +323,97 @@ fn a_lost_bulk_answer_never_doubles_a_create() {
     assert!(lookups >= lost, "each create of a lost answer looked up: {lookups} of {lost}");
     assert_everyone_once(&server);
     assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn reports_of_a_manager_whose_create_fails_are_made_without_the_manager() {
+    // After the plan was made, someone makes an account with Johanna Jäger's user name:
+    // her create fails (409) in the request where her reports reference it by bulkId.
+    // The server then refuses their creates too (the reference names nothing); each is
+    // sent again alone without the manager, with a warning, and made.
+    let taken = "johanna.jager@acme.example";
+    let server = ScimServer::start();
+    let proxy = recording(&server);
+    let ex = example(&proxy.url(), &[]);
+    ex.secret_in_file(ENV, TOKEN);
+    let applied = ex.race_the_plan(NOW, || {
+        server.create(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": taken}));
+    });
+    let failed: Vec<_> =
+        applied.items.iter().filter(|i| i.status != hrsync::apply::ItemStatus::Done).collect();
+    assert_eq!((applied.created, applied.failed), (PEOPLE - 1, 1), "{failed:#?}");
+    assert_eq!(failed[0].person.as_deref(), Some("germany:10007"), "{failed:?}");
+    let bulk = &bulks(&proxy)[0];
+    let at = bulk.iter().position(|op| op["data"]["userName"] == taken).expect("her create in the bulk");
+    let reports: Vec<usize> =
+        references(bulk).into_iter().filter(|(_, to)| *to == at).map(|(r, _)| r).collect();
+    assert!(!reports.is_empty(), "her reports reference her create in the request");
+    let warned: Vec<&str> = applied
+        .items
+        .iter()
+        .filter(|i| i.warnings.iter().any(|w| w.contains("left unset") && w.contains("failed")))
+        .filter_map(|i| i.person.as_deref())
+        .collect();
+    assert_eq!(warned.len(), reports.len(), "each report warned: {warned:?}");
+    assert!(warned.contains(&"germany:10050"), "{warned:?}");
+    let users = server.users();
+    let by = by_external_id(&users);
+    assert_eq!(users.len(), PEOPLE, "everyone else, and the hand-made account");
+    assert!(by["10050"][0][ENTERPRISE]["manager"].is_null(), "{:?}", by["10050"][0]);
+    // Alone again, after the refused request: one create each.
+    assert_eq!(proxy.received("POST", "/Users").len(), reports.len());
+}
+
+#[test]
+fn a_bulk_request_refused_for_its_size_or_content_is_split_until_it_goes() {
+    for status in [413u16, 400] {
+        // The server refuses the first /Bulk request as a whole.
+        let server = ScimServer::start();
+        let seen = AtomicUsize::new(0);
+        let proxy = Proxy::start(server.port, move |_, method, path| {
+            if method == "POST" && path.starts_with("/Bulk") && seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                Fault::Refuse(status)
+            } else {
+                Fault::None
+            }
+        });
+        let ex = first_sync(&proxy, &[]);
+        assert_eq!(proxy.injected(Fault::Refuse(status)), 1);
+        let sizes: Vec<usize> = bulks(&proxy).iter().map(Vec::len).collect();
+        // The refused one, then its halves; the second half's reports reference
+        // managers of the first half by their new ids, not by bulkId.
+        assert_eq!(sizes, [PEOPLE, PEOPLE / 2, PEOPLE - PEOPLE / 2], "{status}");
+        assert!(proxy.received("POST", "/Users").is_empty(), "{status}");
+        for half in &bulks(&proxy)[1..] {
+            references(half);
+        }
+        assert_everyone_once(&server);
+        assert_eq!(hrsync(&ex, NOW, &["plan", "--detailed-exitcode"]).code, 0, "{status}");
+    }
+}
+
+#[test]
+fn a_server_whose_bulk_goes_away_mid_run_gets_single_requests() {
+    for status in [404u16, 501] {
+        // 20 operations a request; from the third on, /Bulk is not there.
+        let server = ScimServer::with_config(&config(
+            json!({"supported": true, "maxOperations": 20, "maxPayloadSize": 1_048_576}),
+        ));
+        let seen = AtomicUsize::new(0);
+        let proxy = Proxy::start(server.port, move |_, method, path| {
+            if method == "POST" && path.starts_with("/Bulk") && seen.fetch_add(1, Ordering::SeqCst) >= 2 {
+                Fault::Refuse(status)
+            } else {
+                Fault::None
+            }
+        });
+        first_sync(&proxy, &[]);
+        let refused = proxy.injected(Fault::Refuse(status));
+        assert!(refused >= 1, "{status}");
+        let passed: usize = bulks(&proxy).iter().take(2).map(Vec::len).sum();
+        let alone = proxy.received("POST", "/Users").len();
+        assert_eq!(passed + alone, PEOPLE, "{status}: each create made once, the rest alone");
+        assert!(alone > PEOPLE / 2, "{status}: {alone} alone");
+        assert_everyone_once(&server);
+    }
 }

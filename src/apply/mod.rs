@@ -121,7 +121,10 @@ fn logged(e: &DirectoryError, entry: Option<&str>) -> String {
 ///
 /// Up to [`Directory::concurrency`] items are in flight at once. Creates go in waves: a
 /// create waits for the creates whose entries it references (its manager's), so
-/// managers still come first; the other writes follow the creates.
+/// managers still come first; the other writes follow the creates. A directory that
+/// fills such references in itself ([`Directory::references_in_flight`]) gets every
+/// create at once, each naming the earlier creates it references that have not
+/// answered yet ([`NewEntry::awaiting`]).
 pub async fn apply(
     plan: &Plan,
     directory: &dyn Directory,
@@ -139,7 +142,16 @@ pub async fn apply(
     let unavailable: Mutex<Option<String>> = Mutex::new(None);
     let done = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; rows.len()];
-    for wave in waves(&rows) {
+    let in_flight = directory.references_in_flight();
+    // Each create's row, for a reference to know whether its create comes first.
+    let create_at: HashMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.action == Action::Create)
+        .filter_map(|(i, r)| Some((r.person.as_ref()?.key.as_str(), i)))
+        .collect();
+    let create_at = &create_at;
+    for wave in waves(&rows, in_flight) {
         let results: Vec<(usize, ItemOutcome)> = futures::stream::iter(wave)
             .map(|i| {
                 let row = rows[i];
@@ -169,7 +181,24 @@ pub async fn apply(
                                 })
                                 .collect()
                         };
-                        match apply_row(row, directory, &refs, &mut outcome.warnings).await {
+                        // References to earlier creates still in flight, which the
+                        // directory fills in: by attribute, the create's ticket.
+                        let awaiting: BTreeMap<String, String> = row
+                            .changes
+                            .iter()
+                            .filter(|_| in_flight && row.action == Action::Create)
+                            .filter_map(|c| match &c.after {
+                                Some(Planned::EntryOf { entry_of })
+                                    if !refs.contains_key(entry_of)
+                                        && create_at.get(entry_of.as_str()).is_some_and(|at| *at < i) =>
+                                {
+                                    Some((c.attribute.clone(), entry_of.clone()))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        let ticket = in_flight.then(|| row.person.as_ref().map(|p| p.key.clone())).flatten();
+                        match apply_row(row, directory, &refs, (ticket, awaiting), &mut outcome.warnings).await {
                             Ok(Some(id)) if row.action == Action::Create => {
                                 if let Some(p) = &row.person {
                                     created.lock().unwrap_or_else(|p| p.into_inner()).insert(p.key.clone(), id.clone());
@@ -416,8 +445,9 @@ async fn apply_groups(
 }
 
 /// The rows in waves that can run at once: creates by how many creates of this plan
-/// their references wait for, then every other write.
-fn waves(rows: &[&Row]) -> Vec<Vec<usize>> {
+/// their references wait for (all in one when the directory fills references in
+/// itself, `in_flight`), then every other write.
+fn waves(rows: &[&Row], in_flight: bool) -> Vec<Vec<usize>> {
     let mut wave_of: HashMap<&str, usize> = HashMap::new();
     let mut waves: Vec<Vec<usize>> = Vec::new();
     let mut rest = Vec::new();
@@ -431,7 +461,9 @@ fn waves(rows: &[&Row]) -> Vec<Vec<usize>> {
             .changes
             .iter()
             .filter_map(|c| match &c.after {
-                Some(Planned::EntryOf { entry_of }) => wave_of.get(entry_of.as_str()).map(|w| w + 1),
+                Some(Planned::EntryOf { entry_of }) if !in_flight => {
+                    wave_of.get(entry_of.as_str()).map(|w| w + 1)
+                }
                 _ => None,
             })
             .max()
@@ -452,6 +484,7 @@ async fn apply_row(
     row: &Row,
     directory: &dyn Directory,
     created: &HashMap<String, String>,
+    (ticket, awaiting): (Option<String>, BTreeMap<String, String>),
     warnings: &mut Vec<String>,
 ) -> Result<Option<String>, DirectoryError> {
     let resolve = |p: &Planned, warnings: &mut Vec<String>| -> Option<Value> {
@@ -459,6 +492,8 @@ async fn apply_row(
             Planned::Value(v) => Some(v.clone()),
             Planned::EntryOf { entry_of } => match created.get(entry_of.as_str()) {
                 Some(id) => Some(Value::One(id.clone())),
+                // The directory fills it in when that create answers.
+                None if awaiting.values().any(|t| t == entry_of) => None,
                 None => {
                     warnings.push(
                         "the manager was left unset because the manager's entry was not created; the next run sets it"
@@ -479,7 +514,12 @@ async fn apply_row(
                     attributes.insert(c.attribute.clone(), v);
                 }
             }
-            let mut entry = NewEntry { attributes, enabled: row.enabled.map(|e| e.after).unwrap_or(true) };
+            let mut entry = NewEntry {
+                attributes,
+                enabled: row.enabled.map(|e| e.after).unwrap_or(true),
+                ticket,
+                awaiting: awaiting.clone(),
+            };
             // The next free values of `unique` fields, for a value the directory says is
             // taken by an object the plan's read did not see.
             let mut alternatives: Vec<(&str, std::slice::Iter<'_, String>, usize)> = row

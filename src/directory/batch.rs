@@ -7,9 +7,11 @@
 //! name, a warning, failure isolation) stays as it is. The first write of a group to
 //! run after the others had their turn sends the batch for all that are waiting, in the
 //! order they were submitted, up to the batch's limits; its result goes to each write.
-//! Writes that depend on each other are never in one batch: [`crate::apply`] submits a
-//! report's create only after its manager's has its answer. Batching knows nothing of
-//! HTTP: a directory says how a batch is sent and how its answer splits.
+//! Writes that depend on each other are in one batch only where the directory resolves
+//! the references itself (SCIM's `bulkId:`; [`crate::directory::Directory::references_in_flight`]);
+//! otherwise [`crate::apply`] submits a report's create only after its manager's has its
+//! answer. Batching knows nothing of HTTP: a directory says how a batch is sent and how
+//! its answer splits.
 
 use std::collections::VecDeque;
 use std::future::Future;

@@ -249,10 +249,7 @@ mod tests {
     use crate::directory::read_all;
 
     fn new(attrs: &[(&str, &str)]) -> NewEntry {
-        NewEntry {
-            attributes: attrs.iter().map(|(k, v)| (k.to_string(), Value::One(v.to_string()))).collect(),
-            enabled: true,
-        }
+        NewEntry::new(attrs.iter().map(|(k, v)| (k.to_string(), Value::One(v.to_string()))).collect(), true)
     }
 
     #[tokio::test]

@@ -78,6 +78,23 @@ pub struct NewEntry {
     pub attributes: BTreeMap<String, Value>,
     /// Whether it starts enabled.
     pub enabled: bool,
+    /// This create's name among the creates of one apply (its person's key), by which
+    /// other creates' [`NewEntry::awaiting`] name it. Only given to a directory whose
+    /// [`Directory::references_in_flight`] is true.
+    pub ticket: Option<String>,
+    /// Attributes whose value is the id of the entry another create of the same apply
+    /// makes, one whose answer was not in when this create was sent: by attribute, that
+    /// create's [`NewEntry::ticket`]. The directory fills them in (or leaves them unset,
+    /// with a warning, when that create fails). Empty unless
+    /// [`Directory::references_in_flight`] is true.
+    pub awaiting: BTreeMap<String, String>,
+}
+
+impl NewEntry {
+    /// A new entry with these attributes and nothing awaited.
+    pub fn new(attributes: BTreeMap<String, Value>, enabled: bool) -> NewEntry {
+        NewEntry { attributes, enabled, ticket: None, awaiting: BTreeMap::new() }
+    }
 }
 
 /// What a create made.
@@ -239,6 +256,15 @@ pub trait Directory: Send + Sync {
     /// How many writes may be in flight at once.
     fn concurrency(&self) -> usize {
         1
+    }
+
+    /// Whether a create may be sent before the creates whose entries it references
+    /// (a report's, before their manager's has answered): the directory then fills the
+    /// references in itself ([`NewEntry::awaiting`]), as SCIM's `/Bulk` does with
+    /// `bulkId:` references inside one request. Otherwise [`crate::apply`] sends a
+    /// create only once the entries it references exist.
+    fn references_in_flight(&self) -> bool {
+        false
     }
 
     /// One page of the entries in scope. `cursor` is `None` for the first page.

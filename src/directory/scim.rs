@@ -177,6 +177,8 @@ pub struct ScimDirectory {
     use_bulk: bool,
     /// `/Bulk` as the service's config offers it (`None`: it does not), once asked.
     bulk: tokio::sync::OnceCell<Option<bulk::Bulk>>,
+    /// The creates of the running apply, for the creates that reference them.
+    creates: bulk::Creates,
 }
 
 impl std::fmt::Debug for ScimDirectory {
@@ -219,6 +221,7 @@ impl ScimDirectory {
             groups: None,
             use_bulk: true,
             bulk: tokio::sync::OnceCell::new(),
+            creates: bulk::Creates::default(),
         }
     }
 
@@ -323,14 +326,14 @@ impl ScimDirectory {
         if operations.is_empty() {
             return Ok(());
         }
-        let op = bulk::Op {
-            method: Method::PATCH,
-            path: format!("Users/{id}"),
-            version: revision.map(str::to_owned),
-            data: Some(json!({ "schemas": [PATCH_OP], "Operations": operations })),
-            key: None,
-            label: id.to_owned(),
-        };
+        let op = bulk::Op::new(
+            Method::PATCH,
+            format!("Users/{id}"),
+            revision.map(str::to_owned),
+            Some(json!({ "schemas": [PATCH_OP], "Operations": operations })),
+            None,
+            id.to_owned(),
+        );
         self.write(op).await.map(|_| ())
     }
 }
@@ -349,6 +352,12 @@ impl Directory for ScimDirectory {
             Some(limits) => self.concurrency.saturating_mul(limits.operations),
             None => self.concurrency,
         }
+    }
+
+    /// While `/Bulk` is in use: a report's create goes in the same request as their
+    /// manager's, referencing it by `bulkId:` (the `bulk` module).
+    fn references_in_flight(&self) -> bool {
+        self.bulk.get().and_then(Option::as_ref).and_then(bulk::Bulk::in_use).is_some()
     }
 
     async fn schema_problems(&self) -> Result<Option<Vec<String>>, DirectoryError> {
@@ -404,6 +413,7 @@ impl Directory for ScimDirectory {
         if cursor.is_none() {
             // Known before apply asks how many writes to have in flight.
             self.bulk().await;
+            self.creates.clear();
         }
         let start: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(1);
         let query = [("startIndex", start.to_string()), ("count", self.page_size.to_string())];
@@ -415,6 +425,10 @@ impl Directory for ScimDirectory {
     }
 
     async fn create(&self, entry: &NewEntry) -> Result<Created, DirectoryError> {
+        // Known before any create that references this one looks.
+        if let Some(ticket) = &entry.ticket {
+            self.creates.set(ticket, bulk::Stage::Made);
+        }
         let mut body = json!({ "schemas": [USER], "active": entry.enabled });
         for (name, path) in &self.paths {
             if let Some(value) = entry.attributes.get(name) {
@@ -425,17 +439,30 @@ impl Directory for ScimDirectory {
             .into_iter()
             .find_map(|a| entry.attributes.get(a).and_then(Value::first).map(|v| (a, v.to_owned())));
         let label = key.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
-        let op = bulk::Op {
-            method: Method::POST,
-            path: "Users".into(),
-            version: None,
-            data: Some(body),
-            key,
-            label,
-        };
-        let id = self.write(op).await?;
-        id.map(Created::from)
-            .ok_or_else(|| DirectoryError::refused("the service created a user but returned no id"))
+        let mut op = bulk::Op::new(Method::POST, "Users".into(), None, Some(body), key, label);
+        op.ticket = entry.ticket.clone();
+        op.references = entry
+            .awaiting
+            .iter()
+            .filter_map(|(name, ticket)| {
+                let (_, path) = self.paths.iter().find(|(n, _)| n == name)?;
+                Some(bulk::Reference {
+                    name: name.clone(),
+                    path: path.clone(),
+                    manager: self.manager.as_deref() == Some(name),
+                    ticket: ticket.clone(),
+                })
+            })
+            .collect();
+        let notes = op.notes.clone();
+        let answer = self.write(op).await;
+        if let Some(ticket) = &entry.ticket {
+            self.creates.set(ticket, bulk::Stage::Done(answer.as_ref().ok().cloned().flatten()));
+        }
+        let id = answer?
+            .ok_or_else(|| DirectoryError::refused("the service created a user but returned no id"))?;
+        let warnings = std::mem::take(&mut *notes.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(Created { id, warnings })
     }
 
     async fn update(
@@ -477,14 +504,14 @@ impl Directory for ScimDirectory {
     }
 
     async fn delete(&self, id: &str, revision: Option<&str>) -> Result<(), DirectoryError> {
-        let op = bulk::Op {
-            method: Method::DELETE,
-            path: format!("Users/{id}"),
-            version: revision.map(str::to_owned),
-            data: None,
-            key: None,
-            label: id.to_owned(),
-        };
+        let op = bulk::Op::new(
+            Method::DELETE,
+            format!("Users/{id}"),
+            revision.map(str::to_owned),
+            None,
+            None,
+            id.to_owned(),
+        );
         self.write(op).await.map(|_| ())
     }
 

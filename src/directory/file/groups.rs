@@ -174,10 +174,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = directory(tmp.path().join("d"));
         assert!(dir.read_groups().await.unwrap().is_empty(), "no folder yet");
-        let entry = NewEntry {
-            attributes: BTreeMap::from([("uid".to_owned(), Value::One("ada".into()))]),
-            enabled: true,
-        };
+        let entry = NewEntry::new(BTreeMap::from([("uid".to_owned(), Value::One("ada".into()))]), true);
         dir.create(&entry).await.unwrap();
         let id = dir.create_group(&new_group("R&D", &["ada", "bob"])).await.unwrap();
         let entries = read_all(&dir).await.unwrap();

@@ -24,23 +24,33 @@
 //! Any other failure of the whole request fails each write as that failure of a single
 //! request would (502 and 504 make the directory unavailable, a 500 refuses the write).
 //!
-//! Managers need no `bulkId` references: [`crate::apply`] submits a report's create only
-//! after its manager's has answered, so the manager is in an earlier request and is
-//! referenced by its id. Groups are written by single requests (the `groups` module).
+//! While `/Bulk` is in use, [`crate::apply`] sends every create at once, managers
+//! first, each naming the creates it references that have not answered yet
+//! ([`crate::directory::NewEntry::awaiting`]). A report whose manager's create is in
+//! the same request references it as `bulkId:` (§3.7.2), and the service resolves it;
+//! one whose manager's create went in another request waits for that answer and
+//! references the new id. A reference is only ever to an earlier create, and a request
+//! waits only for requests already on their way, so no two wait for each other. A
+//! report refused because the create it referenced in its request failed is sent again
+//! alone without the reference, with a warning: one manager's failure never fails
+//! their reports. Groups are written by single requests (the `groups` module).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::ScimDirectory;
+use super::{Path, ScimDirectory};
 use crate::directory::DirectoryError;
 use crate::directory::batch::{Batcher, Limits};
 use crate::http::HttpError;
+use crate::model::Value;
 
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
@@ -55,6 +65,86 @@ pub(super) const MAX_OPERATIONS: usize = 1000;
 
 /// A write's result: the new user's id for a create, nothing for the others.
 pub(super) type Answer = Result<Option<String>, DirectoryError>;
+
+/// The longest a create waits for the answer to another create it references, sent in
+/// another request. That request is on its way and times out on its own well before;
+/// this bound only keeps a mistake from becoming a hang.
+const REFERENCE_WAIT: Duration = Duration::from_secs(600);
+
+/// Room counted in a request's size for each reference an operation fills in (`bulkId:`
+/// and the id, or the new id).
+const REFERENCE_BYTES: usize = 96;
+
+/// How far a create of the running apply is, for the creates that reference it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// Made, not sent yet.
+    Made,
+    /// On its way: in a request, or waiting in the batcher for one.
+    Sent,
+    /// Answered: the new user's id, or `None` when it failed.
+    Done(Option<String>),
+}
+
+/// Every create of the running apply by ticket ([`crate::directory::NewEntry::ticket`]).
+#[derive(Debug, Default)]
+pub(super) struct Creates {
+    stages: Mutex<HashMap<String, tokio::sync::watch::Sender<Stage>>>,
+}
+
+impl Creates {
+    /// Forgets the creates of the runs before.
+    pub(super) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// Records how far the create `ticket` is.
+    pub(super) fn set(&self, ticket: &str, stage: Stage) {
+        let mut stages = self.lock();
+        match stages.get(ticket) {
+            Some(sender) => {
+                sender.send_replace(stage);
+            }
+            None => {
+                stages.insert(ticket.to_owned(), tokio::sync::watch::channel(stage).0);
+            }
+        }
+    }
+
+    /// The id the create `ticket` gave its user, waiting while it is on its way; why
+    /// there is none when it failed or was never sent.
+    async fn id(&self, ticket: &str) -> Result<String, &'static str> {
+        let Some(mut stage) = self.lock().get(ticket).map(tokio::sync::watch::Sender::subscribe) else {
+            return Err("was not made in this run");
+        };
+        let settled =
+            tokio::time::timeout(REFERENCE_WAIT, stage.wait_for(|s| !matches!(s, Stage::Sent))).await;
+        match settled.as_ref().map(|s| s.as_ref().map(|s| &**s)) {
+            Ok(Ok(Stage::Done(Some(id)))) => Ok(id.clone()),
+            Ok(Ok(Stage::Done(None))) => Err("failed"),
+            Ok(Ok(_)) => Err("was not sent yet"),
+            Ok(Err(_)) | Err(_) => Err("did not answer in time"),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, tokio::sync::watch::Sender<Stage>>> {
+        self.stages.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A reference of a create to another create of the same apply, not answered when it
+/// was made.
+#[derive(Debug)]
+pub(super) struct Reference {
+    /// The attribute, as the config names it.
+    pub name: String,
+    /// Where it goes in the resource.
+    pub path: Path,
+    /// Whether it is the manager reference (written as `{"value": id}`).
+    pub manager: bool,
+    /// The referenced create's ticket.
+    pub ticket: String,
+}
 
 /// One write of a user.
 #[derive(Debug)]
@@ -72,17 +162,47 @@ pub(super) struct Op {
     pub key: Option<(&'static str, String)>,
     /// What errors about the write name: the entry's id, or the create's key value.
     pub label: String,
+    /// A create's ticket, by which other creates reference it.
+    pub ticket: Option<String>,
+    /// A create's references to creates not answered when it was made.
+    pub references: Vec<Reference>,
+    /// What did not go as asked though the write was done (a reference left unset).
+    pub notes: Arc<Mutex<Vec<String>>>,
 }
 
 impl Op {
-    /// The operation as a `/Bulk` request carries it.
-    fn wire<'a>(&'a self, bulk_id: &'a str) -> Wire<'a> {
+    /// A write with no ticket and no references.
+    pub(super) fn new(
+        method: Method,
+        path: String,
+        version: Option<String>,
+        data: Option<Json>,
+        key: Option<(&'static str, String)>,
+        label: String,
+    ) -> Op {
+        Op {
+            method,
+            path,
+            version,
+            data,
+            key,
+            label,
+            ticket: None,
+            references: Vec::new(),
+            notes: Arc::default(),
+        }
+    }
+}
+
+impl Op {
+    /// The operation as a `/Bulk` request carries it, with `data` for its own.
+    fn wire<'a>(&'a self, bulk_id: &'a str, data: Option<&'a Json>) -> Wire<'a> {
         Wire {
             method: self.method.as_str(),
             bulk_id,
             path: format!("/{}", self.path),
             version: self.version.as_deref(),
-            data: self.data.as_ref(),
+            data: data.or(self.data.as_ref()),
         }
     }
 }
@@ -105,6 +225,24 @@ struct Wire<'a> {
 pub(super) struct Queued {
     op: Op,
     bulk_id: String,
+    /// Its data with its references filled in, for the request being sent.
+    filled: Option<Json>,
+    /// The tickets of the creates of that request it references by `bulkId:`.
+    in_request: Vec<String>,
+}
+
+impl Queued {
+    fn new(op: Op, bulk_id: String) -> Queued {
+        Queued { op, bulk_id, filled: None, in_request: Vec::new() }
+    }
+}
+
+/// A write's data with its references filled in.
+struct Filled {
+    /// `None`: the write has no references, its data goes as it is.
+    data: Option<Json>,
+    /// The tickets referenced by `bulkId:`.
+    in_request: Vec<String>,
 }
 
 /// `/Bulk` as the service offers it.
@@ -152,7 +290,7 @@ impl Bulk {
 
 /// The request of a batch of writes.
 fn envelope(batch: &[Queued]) -> Json {
-    let operations: Vec<Wire<'_>> = batch.iter().map(|q| q.op.wire(&q.bulk_id)).collect();
+    let operations: Vec<Wire<'_>> = batch.iter().map(|q| q.op.wire(&q.bulk_id, q.filled.as_ref())).collect();
     serde_json::json!({ "schemas": [BULK_REQUEST], "Operations": operations })
 }
 
@@ -244,17 +382,22 @@ impl ScimDirectory {
     /// Sends a write: in a `/Bulk` request with the others in flight when the service
     /// has `/Bulk` and hrsync may use it, else alone.
     pub(super) async fn write(&self, op: Op) -> Answer {
+        if let Some(ticket) = &op.ticket {
+            self.creates.set(ticket, Stage::Sent);
+        }
         let Some(bulk) = self.bulk().await else { return self.single(op).await };
         let Some(limits) = bulk.in_use() else { return self.single(op).await };
         let bulk_id = format!("w{}", bulk.next_id.fetch_add(1, Ordering::Relaxed));
-        // Its bytes in the request, with the comma after it.
-        let size = serde_json::to_vec(&op.wire(&bulk_id)).map(|b| b.len() + 1).unwrap_or(usize::MAX);
+        // Its bytes in the request, with the comma after it and its references filled.
+        let size = serde_json::to_vec(&op.wire(&bulk_id, None))
+            .map(|b| b.len() + 1 + REFERENCE_BYTES * op.references.len())
+            .unwrap_or(usize::MAX);
         if size > limits.bytes {
             return self.single(op).await;
         }
         bulk.batcher
             .submit(
-                Queued { op, bulk_id },
+                Queued::new(op, bulk_id),
                 size,
                 |batch| self.send_bulk(bulk, batch),
                 || {
@@ -276,6 +419,14 @@ impl ScimDirectory {
             let Ok(http) = self.http() else {
                 return futures::future::join_all(batch.into_iter().map(|q| self.single(q.op))).await;
             };
+            // The creates of this request, by ticket: references to them go as `bulkId:`.
+            let request: HashMap<String, String> =
+                batch.iter().filter_map(|q| Some((q.op.ticket.clone()?, q.bulk_id.clone()))).collect();
+            let fills = futures::future::join_all(batch.iter().map(|q| self.fill(&q.op, &request))).await;
+            for (q, fill) in batch.iter_mut().zip(fills) {
+                q.filled = fill.data;
+                q.in_request = fill.in_request;
+            }
             tracing::debug!(directory = %self.id, operations = batch.len(), "bulk request");
             let sent = http.send(Method::POST, "Bulk", &[], Some(&envelope(&batch)), &[]).await;
             match sent {
@@ -336,7 +487,45 @@ impl ScimDirectory {
         let writes: Vec<(&str, &str, &str)> =
             batch.iter().map(|q| (q.op.method.as_str(), q.op.path.as_str(), q.bulk_id.as_str())).collect();
         let outcomes = outcomes(&writes, &answer);
-        let results = batch.into_iter().zip(outcomes).map(|(q, outcome)| async move {
+        // The creates settled now are settled for the creates that wait on them.
+        let mut settled: HashMap<&str, bool> = HashMap::new();
+        for (q, outcome) in batch.iter().zip(&outcomes) {
+            let Some(ticket) = &q.op.ticket else { continue };
+            match outcome {
+                Some(Outcome::Done(id)) => {
+                    self.creates.set(ticket, Stage::Done(id.clone()));
+                    settled.insert(ticket, true);
+                }
+                Some(Outcome::Failed(..)) => {
+                    settled.insert(ticket, false);
+                }
+                _ => {}
+            }
+        }
+        // A write refused while a create it references in this request was not done
+        // is sent again alone: the reference is then filled in, or left unset, from
+        // what became of that create; the manager's failure is not the report's.
+        let alone: Vec<bool> = batch
+            .iter()
+            .zip(&outcomes)
+            .map(|(q, outcome)| {
+                matches!(outcome, Some(Outcome::Failed(..)))
+                    && q.in_request.iter().any(|t| settled.get(t.as_str()) != Some(&true))
+            })
+            .collect();
+        for (q, alone) in batch.iter().zip(&alone) {
+            if let Some(ticket) = &q.op.ticket
+                && !alone
+                && settled.get(ticket.as_str()) == Some(&false)
+            {
+                self.creates.set(ticket, Stage::Done(None));
+            }
+        }
+        drop(settled);
+        let results = batch.into_iter().zip(outcomes).zip(alone).map(|((q, outcome), alone)| async move {
+            if alone {
+                return self.single(q.op).await;
+            }
             match outcome {
                 Some(Outcome::Done(id)) if q.op.method == Method::POST => id
                     .map(Some)
@@ -365,16 +554,60 @@ impl ScimDirectory {
             && let Some((attribute, value)) = &op.key
             && let Some(id) = self.find(attribute, value).await?
         {
+            if let Some(ticket) = &op.ticket {
+                self.creates.set(ticket, Stage::Done(Some(id.clone())));
+            }
             return Ok(Some(id));
         }
         self.single(op).await
     }
 
+    /// The data of `op` with its references filled in: `bulkId:` for a create in the
+    /// same request (`request`, ticket → `bulkId`), else the id the create gave, waiting
+    /// for its answer while it is on its way. A reference whose create failed or was
+    /// never sent is left out, with a note.
+    async fn fill(&self, op: &Op, request: &HashMap<String, String>) -> Filled {
+        let mut filled = Filled { data: None, in_request: Vec::new() };
+        if op.references.is_empty() {
+            return filled;
+        }
+        // The notes are this attempt's.
+        op.notes.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut data = op.data.clone().unwrap_or(Json::Null);
+        for r in &op.references {
+            let value = match request.get(&r.ticket) {
+                Some(bulk_id) => {
+                    filled.in_request.push(r.ticket.clone());
+                    Ok(format!("bulkId:{bulk_id}"))
+                }
+                None => self.creates.id(&r.ticket).await,
+            };
+            match value {
+                Ok(value) => r.path.set(&mut data, &Value::One(value), r.manager),
+                Err(why) => op.notes.lock().unwrap_or_else(|p| p.into_inner()).push(format!(
+                    "`{}` was left unset because the create of the entry it references {why}; the next run sets it",
+                    r.name
+                )),
+            }
+        }
+        filled.data = Some(data);
+        filled
+    }
+
     /// Sends a write as a request of its own.
     pub(super) async fn single(&self, op: Op) -> Answer {
+        let answer = self.single_request(&op).await;
+        if let Some(ticket) = &op.ticket {
+            self.creates.set(ticket, Stage::Done(answer.as_ref().ok().cloned().flatten()));
+        }
+        answer
+    }
+
+    async fn single_request(&self, op: &Op) -> Answer {
         let http = self.http()?;
+        let filled = self.fill(op, &HashMap::new()).await.data;
         if op.method == Method::POST {
-            let (body, key) = (op.data.as_ref(), &op.key);
+            let (body, key) = (filled.as_ref().or(op.data.as_ref()), &op.key);
             return crate::directory::rest::create(
                 || http.send(Method::POST, &op.path, &[], body, &[]),
                 || async move {
@@ -483,15 +716,15 @@ mod tests {
 
     #[test]
     fn operations_carry_bulk_id_path_version_and_data() {
-        let op = Op {
-            method: Method::PATCH,
-            path: "Users/a".into(),
-            version: Some("W/\"3\"".into()),
-            data: Some(json!({"Operations": []})),
-            key: None,
-            label: "a".into(),
-        };
-        let batch = [Queued { op, bulk_id: "w7".into() }];
+        let op = Op::new(
+            Method::PATCH,
+            "Users/a".into(),
+            Some("W/\"3\"".into()),
+            Some(json!({"Operations": []})),
+            None,
+            "a".into(),
+        );
+        let batch = [Queued::new(op, "w7".into())];
         assert_eq!(
             envelope(&batch),
             json!({"schemas": [BULK_REQUEST], "Operations": [
