@@ -143,11 +143,12 @@ pub async fn apply(
     let done = AtomicUsize::new(0);
     let mut outcomes: Vec<Option<ItemOutcome>> = vec![None; rows.len()];
     let in_flight = directory.references_in_flight();
-    // Each create's row, for a reference to know whether its create comes first.
+    // Each create's row, for a reference to know whether its create comes first (only
+    // asked when the directory fills references in).
     let create_at: HashMap<&str, usize> = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.action == Action::Create)
+        .filter(|(_, r)| in_flight && r.action == Action::Create)
         .filter_map(|(i, r)| Some((r.person.as_ref()?.key.as_str(), i)))
         .collect();
     let create_at = &create_at;

@@ -255,9 +255,8 @@ impl<'b> Table<'b> {
         partial: impl Fn(RecordLocation, &csv::StringRecord) -> Option<Box<Person>>,
         out: &mut Vec<T>,
     ) -> Option<String> {
-        // At most one row a line: reserved once, so a million rows are not copied as
-        // the list grows.
-        out.reserve(self.lines.newlines.len());
+        // Reserved once, so a million rows are not copied as the list grows.
+        out.reserve(self.lines.most_rows(self.header.len(), self.delimiter));
         let file = self.file.clone();
         self.each(|line, row| {
             let location = RecordLocation { file: file.clone(), line };
@@ -273,7 +272,6 @@ impl<'b> Table<'b> {
                 Parsed::Broken(reason) => skipped.push(SkippedRecord::new(kind, location, reason)),
             }
         });
-        out.shrink_to_fit();
         self.incomplete
     }
 }
@@ -327,6 +325,19 @@ impl<'a> Lines<'a> {
         index(end).saturating_sub(index(start))
     }
 
+    /// The most rows of `width` cells the text can hold: a bound, not a guess, so a
+    /// hostile file cannot make it huge. At most one row a line, a row holds a
+    /// character that is no line break, and a delimiter between each two of its cells
+    /// (a file of blank lines, or of lines with too few cells, holds none).
+    fn most_rows(&self, width: usize, delimiter: u8) -> usize {
+        let (bytes, newlines) = (self.bytes.len(), self.newlines.len());
+        let rows = (newlines + 1).min(bytes - newlines);
+        if width < 2 {
+            return rows;
+        }
+        rows.min(self.bytes.iter().filter(|b| **b == delimiter).count() / (width - 1))
+    }
+
     fn at(&self, offset: u64) -> u64 {
         let mut at = usize::try_from(offset).unwrap_or(usize::MAX).min(self.bytes.len());
         while at < self.bytes.len() && matches!(self.bytes[at], b'\n' | b'\r') {
@@ -339,4 +350,23 @@ impl<'a> Lines<'a> {
 /// The path as shown in locations: relative paths as written, absolute ones by name.
 fn file_name(path: &str) -> String {
     if path.starts_with('/') { path.rsplit('/').next().unwrap_or(path).to_owned() } else { path.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rows_reserved_are_bounded_by_what_the_text_can_hold() {
+        let rows = |text: &str, width: usize| Lines::new(text.as_bytes()).most_rows(width, b';');
+        // Every row counted, with a line to spare at most.
+        assert_eq!(rows("a;b;c\nd;e;f\ng;h;i\n", 3), 3);
+        assert_eq!(rows("a;b;c\nd;e;f", 3), 2);
+        assert_eq!(rows("a\nb\nc\n", 1), 3);
+        // Lines that can be no row reserve nothing: blank, or with too few cells.
+        assert_eq!(rows(&"\n".repeat(100_000), 1), 0);
+        assert_eq!(rows(&"\r\n".repeat(100_000), 15), 0);
+        assert_eq!(rows(&"x;y\n".repeat(100_000), 15), 7_142);
+        assert_eq!(rows("", 3), 0);
+    }
 }
