@@ -185,6 +185,37 @@ fn throttling_and_lost_answers_converge_without_duplicates() {
 }
 
 #[test]
+fn deletes_whose_batch_answer_was_lost_are_deleted_not_failed() {
+    // Two leavers past their grace period are deleted in one batch; Graph does both and
+    // its answer comes too late. Each DELETE is sent again alone and finds the user gone,
+    // which is what was asked: both count as deleted.
+    let held = std::sync::Mutex::new(std::collections::HashSet::new());
+    let graph = Graph::with_faults(move |_, method, path, _| {
+        if method == "DELETE" && held.lock().unwrap().insert(path.to_owned()) {
+            Fault::SlowAnswer
+        } else {
+            Fault::None
+        }
+    });
+    let ex = example(&graph, "  timeout_seconds: 1\n  concurrency: 4\n");
+    assert_eq!(hrsync(&ex, NOW, &["apply"]).code, 0);
+    ex.set_german(&["10060", "10061"], 10, "30.11.2026");
+    assert_eq!(hrsync(&ex, "2026-12-01T08:00:00Z", &["apply"]).code, 0);
+    let out = hrsync(&ex, "2026-12-31T08:00:00Z", &["run"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let job = json(&out.stdout);
+    assert_eq!(job["directories"]["corp"]["deleted"], 2, "{out:?}");
+    assert_eq!(job["directories"]["corp"]["failed"], 0, "{out:?}");
+    let exchanges = graph.exchanges();
+    let deletes: Vec<_> = exchanges.iter().filter(|e| e.line.starts_with("DELETE /v1.0/users/")).collect();
+    assert!(deletes.iter().filter(|e| e.batch.is_some()).count() == 2, "one batch of both: {deletes:#?}");
+    assert!(deletes.iter().filter(|e| e.batch.is_none() && e.status == 404).count() == 2, "{deletes:#?}");
+    let by = by_employee_id(&graph.users());
+    assert!(!by.contains_key("10060") && !by.contains_key("10061"));
+    assert_eq!(hrsync(&ex, "2026-12-31T09:00:00Z", &["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
 fn quotes_and_accents_survive_filters_and_nicknames() {
     // The create of the one with a quote in the user principal name is answered too
     // late, so hrsync looks for the user with a $filter before posting again.

@@ -161,14 +161,19 @@ impl EntraDirectory {
     }
 
     /// A request whose answer was lost: a create is looked up before it is posted again;
-    /// other requests are idempotent and sent again.
+    /// other requests are idempotent and sent again, and a delete sent again that finds
+    /// the entry gone was done by the lost one.
     async fn recover(&self, call: &Call) -> Answer {
         if let Some(upn) = call.lookup.as_deref().filter(|u| !u.is_empty())
             && let Some(id) = self.find(upn).await?
         {
             return Ok(Some(json!({ "id": id })));
         }
-        self.single(call).await
+        match self.single(call).await {
+            // The lost request was a delete that Graph did: the entry is gone, as asked.
+            Err(DirectoryError::NotFound(..)) if call.method == Method::DELETE => Ok(None),
+            answer => answer,
+        }
     }
 
     /// Sends one batch and splits its answer, one outcome per call, in order.
