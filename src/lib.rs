@@ -27,12 +27,13 @@
 //! apply      execute a plan against a directory
 //! report     job results, built from what a run did
 //! run        one run: fetch, health, merge, plan, apply, state, job result
+//! explain    one person's answer from a run's facts (pure)
 //! daemon     the GitOps cycle, the watch loop, HTTP endpoints, notifications, the host around them
 //! cli        one file per command
 //! fuzz       entry points for the fuzz targets in `fuzz/`, one per parser of outside input
 //! ```
 //!
-//! [`model`], [`transform`] and [`plan`] do no I/O and never read the clock: the run's
+//! [`model`], [`transform`], [`plan`] and [`explain`] do no I/O and never read the clock: the run's
 //! time comes in as data (clippy's `disallowed-methods` keeps the clock at the edge).
 
 pub mod apply;
@@ -41,6 +42,7 @@ pub mod config;
 pub mod daemon;
 pub mod digest;
 pub mod directory;
+pub mod explain;
 pub mod fuzz;
 pub mod git;
 pub mod http;

@@ -15,6 +15,7 @@ mod deploy;
 mod directory_groups;
 mod entraid;
 mod example;
+mod explain;
 mod fuzz_regressions;
 mod git_http;
 mod git_ssh;

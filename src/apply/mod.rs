@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::directory::{Directory, DirectoryError, NewEntry, Update};
 use crate::model::Value;
@@ -18,7 +18,7 @@ use crate::plan::guard::{GuardError, check};
 use crate::plan::{Action, GroupAction, GroupRow, Member, Plan, Planned, Row};
 
 /// The outcome of one row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemOutcome {
     /// What was to be done.
     pub action: Action,
@@ -31,12 +31,12 @@ pub struct ItemOutcome {
     /// Whether it worked.
     pub status: ItemStatus,
     /// Gaps in an item that worked (a manager left for the next run).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
 /// Whether an item was applied.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum ItemStatus {
     /// Done.

@@ -110,7 +110,7 @@ pub(super) async fn apply(
                 &gathered,
                 d,
                 &previous,
-                &PlanOptions { approvals: approvals.clone(), list_unchanged: false },
+                &PlanOptions { approvals: approvals.clone(), ..PlanOptions::default() },
             )
             .await;
         // A directory that cannot be planned fails alone: what was applied to the

@@ -215,6 +215,30 @@ pub(super) enum Command {
         #[command(flatten)]
         at: RepoArgs,
     },
+    /// Why a person has, or has not, an account: each check (sources, values, filters,
+    /// overrides, dates, match, plan, fields, last apply) with its fact, and the answer
+    /// on top. Reads the sources and directories as `plan` does; changes nothing.
+    Explain {
+        /// A person key (`germany:10042`), a source record id, an employee number, a
+        /// work e-mail, or a directory entry's id or DN.
+        #[arg(value_name = "PERSON")]
+        person: String,
+        /// Only this directory.
+        #[arg(long, value_name = "ID")]
+        directory: Option<String>,
+        /// Text for people (Markdown) or JSON for tools.
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+        /// Read no source or directory: the sources' last good reads and the last
+        /// apply's outcomes only.
+        #[arg(long)]
+        offline: bool,
+        /// Personal data in the answer [default: reports.pii]
+        #[arg(long, value_enum)]
+        pii: Option<PiiArg>,
+        #[command(flatten)]
+        at: RepoArgs,
+    },
     /// The GitOps loop: plan, commit the plan to the reports branch, apply, commit the
     /// result; one cycle with `--once`, else watching the branch until stopped.
     ///
@@ -324,6 +348,7 @@ impl Command {
             | Command::Plan { at, .. }
             | Command::Apply { at, .. }
             | Command::Run { at, .. }
+            | Command::Explain { at, .. }
             | Command::Reports { at, .. } => at.clone(),
         }
     }
@@ -369,6 +394,15 @@ impl From<PiiArg> for PiiSpec {
 }
 
 /// Output formats of `hrsync plan`.
+/// Formats of `hrsync explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(super) enum ExplainFormat {
+    /// For people: Markdown.
+    Text,
+    /// For tools.
+    Json,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(super) enum FormatArg {
     /// For people and pull requests.

@@ -9,6 +9,7 @@
 mod apply;
 mod args;
 mod daemon;
+mod explain;
 mod plan;
 mod preview;
 mod reports;
@@ -50,6 +51,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Schema { out, check, .. } => schema::schema(g, out, *check),
         Command::Validate { online, .. } => validate::validate(g, *online).await,
+        Command::Explain { person, directory, format, offline, pii, .. } => {
+            explain::explain(g, person, directory.as_deref(), *format, *offline, *pii).await
+        }
         Command::Preview { source, directory, pii, .. } => {
             preview::preview(g, source.as_deref(), directory.as_deref(), *pii).await
         }

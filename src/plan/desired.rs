@@ -181,7 +181,7 @@ impl<'a> Planner<'a> {
                         "manager left unset: the manager's row is skipped{}",
                         hidden()
                     )),
-                    Fate::Nothing(_) => ManagerValue::Unresolved(format!(
+                    Fate::Nothing(..) => ManagerValue::Unresolved(format!(
                         "manager left unset: the manager has no entry yet{}",
                         hidden()
                     )),

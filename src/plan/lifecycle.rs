@@ -17,8 +17,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rayon::prelude::*;
 
-use super::Action;
 use super::diff::{PlanInput, Planner};
+use super::{Action, Due};
 use crate::config::{LeaverAction, OverrideKind};
 use crate::directory::Entry;
 use crate::model::filter::Decision;
@@ -30,10 +30,10 @@ use crate::transform::merge::MergedPerson;
 pub(super) enum Fate {
     /// Left out of this plan.
     Skip(String),
-    /// No entry, and none is needed now.
-    Nothing(String),
-    /// A new entry.
-    Create { enabled: bool, why: String },
+    /// No entry, and none is needed now (perhaps on a later day).
+    Nothing(String, Option<Due>),
+    /// A new entry (enabled on a later day, perhaps).
+    Create { enabled: bool, why: String, due: Option<Due> },
     /// An existing entry.
     Exists(usize),
 }
@@ -44,6 +44,25 @@ pub(super) struct Leaving {
     pub(super) why: String,
     /// The date was observed by hrsync (no end date): it lives in a timer.
     pub(super) observed: bool,
+}
+
+/// The time zone a person's dates are read in, and what chose it: their work location's
+/// zone (`timezones.work_locations`), else their legal entity's, else their source's,
+/// else the workspace's ([`local_dates`] picks the same, for everyone at once).
+pub fn time_zone_of(config: &crate::config::Config, person: &crate::model::Person) -> (TimeZone, String) {
+    let ws = &config.workspace;
+    if let Some((l, z)) = person.work_location.as_deref().and_then(|l| Some((l, ws.location_zones.get(l)?))) {
+        return (z.clone(), format!("of the work location `{l}` (timezones.work_locations)"));
+    }
+    if let Some((l, z)) =
+        person.legal_entity.as_deref().and_then(|l| Some((l, ws.legal_entity_zones.get(l)?)))
+    {
+        return (z.clone(), format!("of the legal entity `{l}` (timezones.legal_entities)"));
+    }
+    if let Some(z) = config.source(person.source.as_str()).and_then(|s| s.timezone.as_ref()) {
+        return (z.clone(), format!("of the source `{}`", person.source));
+    }
+    (ws.timezone.clone(), "of the workspace (hrsync.yaml)".into())
 }
 
 /// Today's date for each person, in the zone of their work location, else of their
@@ -151,7 +170,7 @@ impl Planner<'_> {
                 self.fates[i] = Fate::Skip(format!("ambiguous: {reason}"));
                 continue;
             }
-            if !matches!(self.fates[i], Fate::Nothing(_)) {
+            if !matches!(self.fates[i], Fate::Nothing(..)) {
                 continue;
             }
             let p = &self.people[i].person;
@@ -159,39 +178,55 @@ impl Planner<'_> {
             if let Some(why) =
                 self.override_of(i, |o| matches!(o.kind, OverrideKind::Hide { .. }).then(|| o.describe()))
             {
-                self.fates[i] = Fate::Nothing(format!("{why}; no entry is made"));
+                self.fates[i] = Fate::Nothing(format!("{why}; no entry is made"), None);
                 continue;
             }
             self.fates[i] = if let Some(leaving) = self.leaving(i, None) {
                 if leaving.why.starts_with("out of scope") {
-                    Fate::Nothing(format!("{}; no entry", leaving.why))
+                    Fate::Nothing(format!("{}; no entry", leaving.why), None)
                 } else {
-                    Fate::Nothing(format!("{}; no entry to offboard", leaving.why))
+                    Fate::Nothing(format!("{}; no entry to offboard", leaving.why), None)
                 }
             } else if self.started(i) {
                 let enabled = !self.keeps_disabled(i);
-                Fate::Create { enabled, why: "joiner: no entry yet".into() }
+                Fate::Create { enabled, why: "joiner: no entry yet".into(), due: None }
             } else {
                 let days = self.dir.joiners.pre_provision_days;
                 match p.start_date {
                     Some(start) => {
                         let from = start.checked_sub((days as i64).days()).unwrap_or(start);
                         if today >= from {
+                            // An override that keeps the entry disabled keeps it so on
+                            // the start date too.
+                            let due = (!self.keeps_disabled(i)).then(|| Due {
+                                on: start,
+                                action: Action::Update,
+                                why: "the start date: the pre-provisioned entry is enabled".into(),
+                            });
                             Fate::Create {
                                 enabled: false,
                                 why: format!(
                                     "future joiner: starts {start}; created disabled {days} days ahead (pre_provision_days), enabled on the start date"
                                 ),
+                                due,
                             }
                         } else {
-                            Fate::Nothing(format!(
-                                "future joiner: starts {start}; the entry is created from {from}"
-                            ))
+                            Fate::Nothing(
+                                format!("future joiner: starts {start}; the entry is created from {from}"),
+                                Some(Due {
+                                    on: from,
+                                    action: Action::Create,
+                                    why: format!(
+                                        "{days} days before the start date {start} (joiners.pre_provision_days)"
+                                    ),
+                                }),
+                            )
                         }
                     }
-                    None => {
-                        Fate::Nothing("pending joiner without a start date: created once HR sets one".into())
-                    }
+                    None => Fate::Nothing(
+                        "pending joiner without a start date: created once HR sets one".into(),
+                        None,
+                    ),
                 }
             };
         }
@@ -241,6 +276,7 @@ impl Planner<'_> {
         entry: &Entry,
         leaving: &Leaving,
         reasons: &mut Vec<Arc<str>>,
+        due: &mut Option<Due>,
         today: Date,
     ) -> Action {
         let leavers = &self.dir.leavers;
@@ -251,25 +287,47 @@ impl Planner<'_> {
         };
         reasons.push(format!("{} ({since})", leaving.why).into());
         let act_on = leaving.since.checked_add((leavers.grace_days as i64).days()).unwrap_or(leaving.since);
+        let grace = format!(
+            "{} ({since}), after a grace period of {} days (leavers.grace_days)",
+            leaving.why, leavers.grace_days
+        );
+        let delete_on = leavers
+            .delete_after_days
+            .map(|days| (days, act_on.checked_add((days as i64).days()).unwrap_or(act_on)));
+        let deleted_later = |why: String| {
+            delete_on.map(|(days, on)| Due {
+                on,
+                action: Action::Delete,
+                why: format!("{days} days after the disable was due (leavers.delete_after_days), {why}"),
+            })
+        };
         if leavers.action == LeaverAction::Ignore {
             reasons.push("leavers.action is `ignore`".into());
             Action::Noop
         } else if today < act_on {
             reasons.push(format!("grace period of {} days: acting on {act_on}", leavers.grace_days).into());
+            *due = if leavers.action == LeaverAction::Delete {
+                Some(Due { on: act_on, action: Action::Delete, why: grace })
+            } else if entry.enabled {
+                Some(Due { on: act_on, action: Action::Disable, why: grace })
+            } else {
+                deleted_later(grace)
+            };
             Action::Noop
         } else if leavers.action == LeaverAction::Delete {
             Action::Delete
         } else if entry.enabled {
+            *due = deleted_later(grace).filter(|d| d.on > today);
             Action::Disable
         } else {
-            match leavers.delete_after_days {
-                Some(days) => {
-                    let delete_on = act_on.checked_add((days as i64).days()).unwrap_or(act_on);
+            match delete_on {
+                Some((days, delete_on)) => {
                     if today >= delete_on {
                         reasons.push(format!("disabled, and delete_after_days ({days}) has passed").into());
                         Action::Delete
                     } else {
                         reasons.push(format!("already disabled; deleted on {delete_on}").into());
+                        *due = deleted_later(grace);
                         Action::Noop
                     }
                 }

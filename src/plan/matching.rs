@@ -179,7 +179,7 @@ impl Planner<'_> {
             .map(|f| match f {
                 Err(reason) => Fate::Skip(reason.clone()),
                 Ok(Some((e, _))) => Fate::Exists(*e),
-                Ok(None) => Fate::Nothing(String::new()),
+                Ok(None) => Fate::Nothing(String::new(), None),
             })
             .collect();
         self.match_reason = found

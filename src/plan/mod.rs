@@ -34,6 +34,7 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanInput, SourceHealth, SourceStatus, diff, overrides_naming, overrides_naming_nobody};
+pub use lifecycle::time_zone_of;
 
 use crate::config::{FieldMode, Mode};
 use crate::model::Value;
@@ -458,6 +459,23 @@ pub struct Row {
     /// Whether the entry id is personal data (reports mask it).
     #[serde(skip)]
     pub entry_personal: bool,
+    /// What the plan will do on a later day, for a row that waits. Not in reports, whose
+    /// reasons say it in words; `hrsync explain` answers with it.
+    #[serde(skip)]
+    pub due: Option<Due>,
+}
+
+/// What a plan will do for a row on a later day: a future joiner's create, a
+/// pre-provisioned entry's enabling, a leaver's disable after the grace period, a
+/// disabled leaver's delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Due {
+    /// The first day it is done, in the person's time zone.
+    pub on: Date,
+    /// What is done then (an enabling is an [`Action::Update`]).
+    pub action: Action,
+    /// What sets the day, in words without personal values.
+    pub why: String,
 }
 
 /// What a create would collide with.

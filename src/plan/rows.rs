@@ -240,6 +240,7 @@ impl Planner<'_> {
             revision: entry.and_then(|e| e.revision.clone()),
             collides_with: None,
             entry_personal: true,
+            due: None,
         }
     }
 
@@ -259,21 +260,19 @@ impl Planner<'_> {
             Fate::Skip(reason) => {
                 return Some(self.row(Action::Skip, Some(i), None, vec![scope(), reason.as_str().into()]));
             }
-            Fate::Nothing(reason) => {
-                return Some(self.row(
-                    Action::Noop,
-                    Some(i),
-                    None,
-                    vec![scope(), matched(), reason.as_str().into()],
-                ));
+            Fate::Nothing(reason, due) => {
+                let mut row =
+                    self.row(Action::Noop, Some(i), None, vec![scope(), matched(), reason.as_str().into()]);
+                row.due = due.clone();
+                return Some(row);
             }
-            Fate::Create { enabled, why } => {
-                return Some(self.create_row(
-                    i,
-                    *enabled,
-                    vec![scope(), matched(), why.as_str().into()],
-                    unique,
-                ));
+            Fate::Create { enabled, why, due } => {
+                let mut row =
+                    self.create_row(i, *enabled, vec![scope(), matched(), why.as_str().into()], unique);
+                if row.action == Action::Create {
+                    row.due = due.clone();
+                }
+                return Some(row);
             }
             Fate::Exists(e) => *e,
         };
@@ -448,8 +447,10 @@ impl Planner<'_> {
         mut reasons: Vec<Arc<str>>,
         today: Date,
     ) -> Row {
-        let action = self.leaver_action(entry, &leaving, &mut reasons, today);
+        let mut due = None;
+        let action = self.leaver_action(entry, &leaving, &mut reasons, &mut due, today);
         let mut row = self.row(action, i, Some(entry), reasons);
+        row.due = due;
         if action == Action::Disable {
             row.enabled = Some(EnabledChange { before: Some(true), after: false });
             row.reasons.push(self.shared.disables_by.clone());

@@ -24,7 +24,7 @@ impl Run {
     pub(super) async fn fetch_one(
         &self,
         cfg: &SourceConfig,
-        only: Option<&str>,
+        only: super::Select<'_>,
         state: &RunState,
         progress: Arc<std::sync::atomic::AtomicUsize>,
     ) -> Result<SourceRun, RunError> {
@@ -45,9 +45,14 @@ impl Run {
             return Ok(run);
         }
         let last_good = self.store.snapshot(&id)?.map(Arc::new);
-        if only.is_some_and(|o| o != id.as_str()) {
+        let not_read = match only {
+            super::Select::All => None,
+            super::Select::Only(o) => (o != id.as_str()).then_some("not selected with --source"),
+            super::Select::None => Some("not read: --offline"),
+        };
+        if let Some(reason) = not_read {
             run.outcome = SourceOutcome::NotSelected;
-            run.health = SourceHealth::Snapshot { reason: "not selected with --source".into() };
+            run.health = SourceHealth::Snapshot { reason: reason.into() };
             run.records = last_good;
             return Ok(run);
         }

@@ -8,6 +8,7 @@
 
 mod fetch;
 pub mod open;
+pub mod outcomes;
 mod progress;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,6 +98,17 @@ pub enum SourceOutcome {
     NotSelected,
 }
 
+/// Which sources a run reads; the others take part with their last good read.
+#[derive(Clone, Copy, Debug)]
+enum Select<'a> {
+    /// Every enabled source.
+    All,
+    /// Only this one (`--source`).
+    Only(&'a str),
+    /// None (`--offline`).
+    None,
+}
+
 /// Everything the sources gave, ready to plan.
 #[derive(Clone, Debug)]
 pub struct Gathered {
@@ -130,7 +142,7 @@ fn show_read_warnings(plan: &mut Plan, warnings: &[crate::directory::ReadWarning
 impl SourceRun {
     /// The skipped rows a plan takes into account: this read's, and those of the last
     /// good read that stands in for it (whose people it would otherwise not hold).
-    fn skipped_in_plan(&self) -> Vec<SkippedRecord> {
+    pub fn skipped_in_plan(&self) -> Vec<SkippedRecord> {
         let mut out = self.skipped.clone();
         for row in self.records.iter().flat_map(|r| &r.skipped) {
             let r = &row.record;
@@ -165,6 +177,8 @@ pub struct DirectoryPlan<'a> {
     pub directory: Box<dyn Directory>,
     /// The plan, or why it could not be made.
     pub plan: Result<Plan, DirectoryError>,
+    /// The entries read, when [`PlanOptions::keep_live`] asked for them (else empty).
+    pub live: Vec<crate::directory::Entry>,
 }
 
 /// How plans are made.
@@ -174,6 +188,8 @@ pub struct PlanOptions {
     pub approvals: BTreeSet<PlanId>,
     /// List the rows of entries that are up to date too.
     pub list_unchanged: bool,
+    /// Keep the entries read in [`DirectoryPlan::live`] (`hrsync explain` shows them).
+    pub keep_live: bool,
 }
 
 /// What a job is asked to do.
@@ -215,6 +231,16 @@ impl Run {
         {
             return Err(RunError::UnknownSource(id.to_owned()));
         }
+        self.gather_from(only.map_or(Select::All, Select::Only), state).await
+    }
+
+    /// Merges every enabled source's last good read, reading none (`hrsync explain
+    /// --offline`): a source without one takes part with no records.
+    pub async fn gather_last_good(&self, state: &RunState) -> Result<Gathered, RunError> {
+        self.gather_from(Select::None, state).await
+    }
+
+    async fn gather_from(&self, only: Select<'_>, state: &RunState) -> Result<Gathered, RunError> {
         let fetches = self.config.sources.iter().map(|cfg| async move {
             let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let step = Step::Source(cfg.id.as_str(), &counter);
@@ -288,6 +314,7 @@ impl Run {
             Ok((live, elsewhere)) => Ok((live, elsewhere, None)),
             Err(e) => Err(e),
         };
+        let mut kept = Vec::new();
         let plan = match read {
             Err(e) => Err(e),
             Ok((live, held_elsewhere, groups)) => {
@@ -347,6 +374,9 @@ impl Run {
                     }
                     _ => {}
                 }
+                if options.keep_live {
+                    kept = live;
+                }
                 let s = &plan.summary;
                 info!(
                     directory = %config.id, plan = %plan.id, status = plan.status.as_str(),
@@ -356,7 +386,7 @@ impl Run {
                 Ok(plan)
             }
         };
-        DirectoryPlan { config, directory, plan }
+        DirectoryPlan { config, directory, plan, live: kept }
     }
 
     /// Selects directories by id (all when `None`).
@@ -393,6 +423,11 @@ impl Run {
             }
         });
         state.record_applied(&plan.directory, &plan.id, approved, self.now);
+        // What `hrsync explain` tells of the people whose writes did not simply work.
+        let last = outcomes::LastApply::of(&plan.id, self.now, &applied);
+        if let Err(e) = outcomes::record(&self.store, &plan.directory, last) {
+            warn!(directory = %plan.directory, error = %error_chain(&e), "cannot record the outcomes of this apply for `hrsync explain`");
+        }
         info!(
             directory = %plan.directory, created = applied.created, updated = applied.updated,
             disabled = applied.disabled, deleted = applied.deleted, failed = applied.failed, "plan applied"
@@ -424,7 +459,7 @@ impl Run {
                 directories.insert(config.id.clone(), DirectoryResult::skipped(Mode::Off, "mode is off"));
                 continue;
             }
-            let plan_options = PlanOptions { approvals: options.approvals.clone(), list_unchanged: false };
+            let plan_options = PlanOptions { approvals: options.approvals.clone(), ..PlanOptions::default() };
             let planned = self.plan(&gathered, config, &previous, &plan_options).await;
             let result = match planned.plan {
                 Err(e) => {

@@ -45,6 +45,7 @@ fn row(action: Action, i: usize, attributes: usize) -> Row {
         revision: None,
         collides_with: None,
         entry_personal: true,
+        due: None,
     }
 }
 
