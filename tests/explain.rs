@@ -298,3 +298,74 @@ fn masked_answers_name_no_one_and_offline_reads_nothing() {
     );
     assert_eq!(step(&offline, "sources")["facts"][0], "`germany`: its last good read (--offline)");
 }
+
+#[test]
+fn a_leaver_gone_from_every_source() {
+    let ex = Example::new();
+    ex.drop_malformed_row();
+    applied(&ex);
+    // 10060's row is deleted from the export: their entry is a leaver, found by the
+    // values of its match attributes.
+    ex.edit_germany(|_, line| (!line.starts_with("10060;")).then(|| line.to_owned()));
+    let a = ask(&ex, &["10060", "jorg.richter@acme.example"], "disable", "");
+    let answer = a["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("No source holds this person any more: their entry 10060 in `corp` will be disabled by the next apply: left: gone from every source (first seen 2026-11-22); deleted on 2026-12-22 (30 days after the disable due on 2026-11-22 (leavers.delete_after_days))."),
+        "{answer}"
+    );
+    assert_eq!(a["entries"][0]["directory"], "corp");
+    assert_eq!(a["people"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn against_slapd_by_dn_number_and_email() {
+    use crate::slapd::{SUFFIX, Slapd};
+    let slapd = Slapd::start();
+    let ex = crate::ldap::example(&slapd);
+    let ask_ldap = |q: &str| {
+        let out = crate::ldap::hrsync(
+            &ex,
+            "2026-11-22T09:00:00Z",
+            &["explain", q, "--format", "json", "--pii", "full"],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        json(&out.stdout)
+    };
+    assert_eq!(crate::ldap::hrsync(&ex, "2026-11-22T09:00:00Z", &["apply"]).code, 0);
+    let entries = slapd.search(&format!("ou=people,{SUFFIX}"), "(employeeNumber=10050)", &["dn"]);
+    let dn = entries[0].iter().find(|(k, _)| k == "dn").map(|(_, v)| v.clone()).unwrap();
+    // The DN as a person might type it: other case, spaces after the commas.
+    let typed = dn.to_uppercase().replace(',', ", ");
+    for q in [typed.as_str(), "10050", "Tim.Schroder@acme.example"] {
+        let a = ask_ldap(q);
+        assert_eq!(a["verdict"], "in_sync", "{q}: {a:#}");
+        assert_eq!(a["answer"], "Tim Schröder: in step in `corp`: the entry matches HR.", "{q}");
+        let m = a["people"][0]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["check"] == "match")
+            .unwrap()
+            .clone();
+        assert_eq!(m["text"], format!("matched by employee_number → employeeNumber: entry {dn}"), "{q}");
+    }
+    // HR changes the import-once title and the department.
+    ex.set_german(&["10050"], 5, "Treasurer");
+    ex.set_german(&["10050"], 4, "DE-FIN");
+    let a = ask_ldap(&dn);
+    assert_eq!(a["verdict"], "update", "{a:#}");
+    let answer = a["answer"].as_str().unwrap();
+    assert!(answer.starts_with("Tim Schröder: will be updated in `corp` by the next apply: "), "{answer}");
+    assert!(!answer.contains("title"), "import-once: {answer}");
+    let fields =
+        a["people"][0]["steps"].as_array().unwrap().iter().find(|s| s["check"] == "fields").unwrap().clone();
+    assert!(
+        fields["facts"].as_array().unwrap().iter().any(|f| f
+            .as_str()
+            .unwrap()
+            .starts_with("title (import-once): the entry keeps Software Engineer; HR says Treasurer")),
+        "{fields:#}"
+    );
+    // A contractor has no entry, by rule.
+    assert_eq!(ask_ldap("dirk.brandt@acme.example")["verdict"], "filtered_out");
+}

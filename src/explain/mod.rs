@@ -92,6 +92,25 @@ pub struct Explanation {
     /// Skipped rows that name the query (with what could be read of them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_rows: Vec<String>,
+    /// Entries the query names that no person of the sources matches (a leaver gone
+    /// from every source), when it names no person.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<EntryAnswer>,
+}
+
+/// The answer about an entry no person matches.
+#[derive(Clone, Debug, Serialize)]
+pub struct EntryAnswer {
+    /// Its directory.
+    pub directory: DirectoryId,
+    /// Its id or DN (masked under the policy).
+    pub entry: String,
+    /// The answer in one line.
+    pub answer: String,
+    /// The kind of answer.
+    pub verdict: Verdict,
+    /// The match, plan and last apply checks.
+    pub steps: Vec<Step>,
 }
 
 /// The answer about one person.
@@ -237,6 +256,8 @@ pub fn explain(facts: &Facts<'_>, query: &str) -> Explanation {
     let skipped = skipped_naming(facts, query);
     let skipped_rows: Vec<String> = skipped.iter().map(|r| describe_skipped(r, facts.pii)).collect();
     let answers: Vec<PersonAnswer> = people.iter().map(|&i| person_answer(facts, i)).collect();
+    let entries: Vec<EntryAnswer> =
+        if answers.is_empty() { entries_naming(facts, query) } else { Vec::new() };
     // An e-mail or name is masked as a value, a key or number as an identifier.
     let shown = if query.contains('@') || query.contains(' ') {
         facts.pii.value(query)
@@ -262,6 +283,9 @@ pub fn explain(facts: &Facts<'_>, query: &str) -> Explanation {
                 Verdict::SkippedRow,
             )
         }
+        [] if !entries.is_empty() => {
+            (format!("No source holds this person any more: {}", entries[0].answer), entries[0].verdict)
+        }
         [] => (
             format!(
                 "{shown} is in no source: no record of {} has this key, record id, employee number or work e-mail, and no planned entry has this id.",
@@ -279,7 +303,15 @@ pub fn explain(facts: &Facts<'_>, query: &str) -> Explanation {
             Verdict::SeveralPeople,
         ),
     };
-    Explanation { query: shown, answer, verdict, offline: facts.offline, people: answers, skipped_rows }
+    Explanation {
+        query: shown,
+        answer,
+        verdict,
+        offline: facts.offline,
+        people: answers,
+        skipped_rows,
+        entries,
+    }
 }
 
 /// A value of `field` under the policy: identifiers keep their ends, other personal
@@ -290,6 +322,130 @@ fn shown(pii: &Pii, field: &crate::model::FieldRef, v: &str) -> String {
         FieldRef::Person(PersonField::Id | PersonField::EmployeeNumber | PersonField::Manager) => pii.id(v),
         f if f.is_personal() => pii.value(v),
         _ => v.to_owned(),
+    }
+}
+
+/// A DN or id as compared: case aside, without spaces around its commas.
+fn dn(id: &str) -> String {
+    id.split(',').map(str::trim).collect::<Vec<_>>().join(",").to_lowercase()
+}
+
+/// The entries no person matches that `query` names: by id or DN, or by the value of a
+/// match attribute (the employee number, the e-mail of someone gone from HR).
+fn entries_naming(facts: &Facts<'_>, query: &str) -> Vec<EntryAnswer> {
+    let wanted = dn(query);
+    let mut out = Vec::new();
+    for d in &facts.directories {
+        let DirectoryRead::Planned { plan, live } = d.read else { continue };
+        for row in plan.rows.iter().filter(|r| r.person.is_none()) {
+            let Some(entry) = row.entry.as_deref().and_then(|e| live.iter().find(|x| x.id == e)) else {
+                continue;
+            };
+            let by_value = d.config.match_rules.iter().any(|rule| {
+                entry
+                    .attributes
+                    .get(&rule.attribute)
+                    .is_some_and(|v| v.values().iter().any(|x| x.trim().eq_ignore_ascii_case(query)))
+            });
+            if dn(&entry.id) == wanted || by_value {
+                out.push(entry_answer(facts, d, plan, row, entry));
+            }
+        }
+    }
+    out
+}
+
+/// What happens to `entry`, which no person matches.
+fn entry_answer(
+    facts: &Facts<'_>,
+    d: &DirectoryFacts<'_>,
+    plan: &Plan,
+    row: &Row,
+    entry: &Entry,
+) -> EntryAnswer {
+    let id = &d.config.id;
+    let pii = facts.pii;
+    let shown = pii.entry(&entry.id);
+    let reasons: Vec<String> = row.reasons.iter().map(|r| r.to_string()).collect();
+    let last_reason = reasons.last().cloned().unwrap_or_default();
+    let gone = reasons.iter().find(|r| r.starts_with("left")).cloned().unwrap_or_else(|| last_reason.clone());
+    let when = when_applied(plan, d.config);
+    let (verdict, answer) = match (row.action, &row.due) {
+        (Action::Noop, Some(due)) => (
+            Verdict::LeaverWaiting,
+            format!(
+                "their entry {shown} in `{id}` stays as it is until {}, when it is {} ({}).",
+                due.on,
+                past(due.action),
+                due.why
+            ),
+        ),
+        (Action::Disable, due) => {
+            let then = due.as_ref().map(|d| format!("; deleted on {} ({})", d.on, d.why)).unwrap_or_default();
+            (Verdict::Disable, format!("their entry {shown} in `{id}` will be disabled{when}: {gone}{then}."))
+        }
+        (Action::Delete, _) => {
+            (Verdict::Delete, format!("their entry {shown} in `{id}` will be deleted{when}: {gone}."))
+        }
+        (Action::Skip, _) => {
+            (Verdict::Skipped, format!("their entry {shown} in `{id}` is left as it is: {last_reason}."))
+        }
+        (Action::Noop, None) if reasons.iter().any(|r| r.contains("not managed by hrsync")) => {
+            (Verdict::NotManaged, format!("the entry {shown} in `{id}` is left alone: {last_reason}."))
+        }
+        _ => (Verdict::LeaverDone, format!("their entry {shown} in `{id}`: {last_reason}.")),
+    };
+    let mut facts_out = reasons;
+    if let Some(due) = &row.due {
+        facts_out.push(format!("on {}: {} ({})", due.on, due.action.as_str(), due.why));
+    }
+    let mut steps = vec![
+        Step {
+            check: Check::Match,
+            directory: Some(id.clone()),
+            verdict: Mark::Stop,
+            text: format!("no person of the sources matches the entry {shown}"),
+            facts: Vec::new(),
+        },
+        Step {
+            check: Check::Plan,
+            directory: Some(id.clone()),
+            verdict: if row.action.writes() || row.due.is_some() { Mark::Stop } else { Mark::Ok },
+            text: format!("{}: {}", row.action.as_str(), plan_state(plan, d.config)),
+            facts: facts_out,
+        },
+    ];
+    if let Some(last) = facts.last.directories.get(id)
+        && let Some(item) =
+            last.items.iter().find(|i| i.person.is_none() && i.entry.as_deref() == Some(&entry.id))
+        && let crate::apply::ItemStatus::Failed(why) | crate::apply::ItemStatus::NotAttempted(why) =
+            &item.status
+    {
+        steps.push(Step {
+            check: Check::LastApply,
+            directory: Some(id.clone()),
+            verdict: Mark::Stop,
+            text: format!(
+                "its {} failed in the apply of {}: {}",
+                item.action.as_str(),
+                last.at,
+                pii.message(why, Some(&entry.id))
+            ),
+            facts: Vec::new(),
+        });
+    }
+    EntryAnswer { directory: id.clone(), entry: shown, answer, verdict, steps }
+}
+
+/// Whether a plan's writes happen in the next apply, in words (" by the next apply").
+fn when_applied(plan: &Plan, d: &DirectoryConfig) -> String {
+    match (plan.status, d.mode) {
+        (PlanStatus::Blocked, _) => format!(
+            " once the plan is approved: it is blocked by the safety limits ({})",
+            plan.blocked_by.join("; ")
+        ),
+        (_, Mode::Apply) => " by the next apply".to_owned(),
+        (_, mode) => format!(" once `{}` is in mode apply (it is in mode {})", d.id, mode.as_str()),
     }
 }
 
@@ -319,7 +475,6 @@ fn find(facts: &Facts<'_>, query: &str) -> Vec<usize> {
         }
     }
     // An entry's id or DN names the person of its row.
-    let dn = |id: &str| id.split(',').map(str::trim).collect::<Vec<_>>().join(",").to_lowercase();
     let wanted_entry = dn(query);
     let mut by_entry: Vec<&str> = Vec::new();
     for d in &facts.directories {
@@ -777,15 +932,7 @@ fn classify(
         }
         e => Some(e.clone()),
     };
-    // Whether the write happens in the next apply, in words.
-    let when = || match (plan.status, d.config.mode) {
-        (PlanStatus::Blocked, _) => format!(
-            " once the plan is approved: it is blocked by the safety limits ({})",
-            plan.blocked_by.join("; ")
-        ),
-        (_, Mode::Apply) => " by the next apply".to_owned(),
-        (_, mode) => format!(" once `{id}` is in mode apply (it is in mode {})", mode.as_str()),
-    };
+    let when = || when_applied(plan, d.config);
     match row.action {
         Action::Skip => {
             if let Some(r) = row.reasons.iter().find(|r| r.starts_with("ambiguous")) {

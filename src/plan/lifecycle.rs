@@ -294,11 +294,11 @@ impl Planner<'_> {
         let delete_on = leavers
             .delete_after_days
             .map(|days| (days, act_on.checked_add((days as i64).days()).unwrap_or(act_on)));
-        let deleted_later = |why: String| {
+        let deleted_later = || {
             delete_on.map(|(days, on)| Due {
                 on,
                 action: Action::Delete,
-                why: format!("{days} days after the disable was due (leavers.delete_after_days), {why}"),
+                why: format!("{days} days after the disable due on {act_on} (leavers.delete_after_days)"),
             })
         };
         if leavers.action == LeaverAction::Ignore {
@@ -311,13 +311,13 @@ impl Planner<'_> {
             } else if entry.enabled {
                 Some(Due { on: act_on, action: Action::Disable, why: grace })
             } else {
-                deleted_later(grace)
+                deleted_later()
             };
             Action::Noop
         } else if leavers.action == LeaverAction::Delete {
             Action::Delete
         } else if entry.enabled {
-            *due = deleted_later(grace).filter(|d| d.on > today);
+            *due = deleted_later().filter(|d| d.on > today);
             Action::Disable
         } else {
             match delete_on {
@@ -327,7 +327,7 @@ impl Planner<'_> {
                         Action::Delete
                     } else {
                         reasons.push(format!("already disabled; deleted on {delete_on}").into());
-                        *due = deleted_later(grace);
+                        *due = deleted_later();
                         Action::Noop
                     }
                 }
