@@ -371,3 +371,65 @@ fn the_page_shows_a_healthy_a_blocked_and_a_failing_directory_in_chromium_and_as
     assert!(!log.contains(token) && !log.contains(page_password), "secrets stay out of logs: {log}");
     assert!(log.contains(&format!("127.0.0.1:{port}")), "a port alone listens on loopback: {log}");
 }
+
+#[test]
+fn explain_answers_from_the_page_masked_and_behind_the_pages_credentials() {
+    chromium();
+    let tmp = tempfile::tempdir().unwrap();
+    let sync = tmp.path().join("sync");
+    copy_dir(&root().join("examples/sync-repo"), &sync);
+    std::fs::write(tmp.path().join(".gitignore"), ".hrsync/\n").unwrap();
+    let repo = Repository::init(tmp.path()).unwrap();
+    commit_all(&repo, "the example");
+    let hrsync = env!("CARGO_BIN_EXE_hrsync");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let token = "page-token-Xb2";
+    let mut daemon = KillOnDrop(
+        Command::new(hrsync)
+            .args(["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z", "daemon"])
+            .args(["--listen", &port.to_string()])
+            .env("HRSYNC_RUNS_TOKEN", token)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    eventually("/readyz", || get(&format!("{base}/readyz"), None).0 == 200);
+    // The status page offers the question.
+    let page = browse(&format!("{base}/"), &["--dump-dom"]);
+    let form = element(&page, "explain");
+    assert!(form.contains("action=\"/explain\"") && form.contains("name=\"person\""), "{form}");
+    // Asked by e-mail, in Chromium: the answer on top, the example's `pii: masked` kept.
+    let dom = browse(&format!("{base}/explain?person=mila.schuster%40acme.example"), &["--dump-dom"]);
+    let answer = element(&dom, "answer");
+    assert!(answer.contains("data-verdict=\"future_joiner\""), "{answer}");
+    assert_eq!(
+        decode(&text(answer)).trim(),
+        "M… S…: will be created in `corp` on 2027-03-18, 14 days before the start date 2027-04-01 (joiners.pre_provision_days)."
+    );
+    for personal in ["Mila", "Schuster", "mila.schuster", "10098"] {
+        assert!(!dom.contains(personal), "{personal} in {dom}");
+    }
+    assert!(dom.contains("data-check=\"filter\""), "the checks follow: {dom}");
+    // The same as JSON, by employee number.
+    let (code, _, body) = get(&format!("{base}/explain?person=10097&format=json"), None);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["verdict"], "filtered_out");
+    let (code, _, body) = get(&format!("{base}/explain?person=%20"), None);
+    assert_eq!(code, 400, "{body}");
+    // Behind the page's credentials when the config asks for them.
+    edit_workspace(
+        &repo,
+        &sync,
+        "approvals: []",
+        "approvals: []\nstatus_page:\n  auth: bearer",
+        "guard the page",
+    );
+    eventually("the bearer guard", || get(&format!("{base}/explain?person=10097"), None).0 == 401);
+    let (code, _, body) =
+        get(&format!("{base}/explain?person=10097&format=json"), Some(&format!("Bearer {token}")));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(json(&body)["verdict"], "filtered_out");
+    assert!(daemon.try_wait().unwrap().is_none(), "the daemon still runs");
+}

@@ -1,9 +1,9 @@
-//! The daemon's HTTP endpoints (axum): the status page at `/` (see [`page`](super::page)),
-//! `/healthz`, `/readyz`, `/metrics` (Prometheus text), `/status` (JSON), and two triggers: `POST /runs` (bearer token) and
+//! The daemon's HTTP endpoints (axum): the status page at `/` (see [`page`](super::page))
+//! and its `/explain?person=…`, `/healthz`, `/readyz`, `/metrics` (Prometheus text), `/status` (JSON), and two triggers: `POST /runs` (bearer token) and
 //! `POST /hooks/git` (a GitHub `X-Hub-Signature-256` HMAC or a GitLab `X-Gitlab-Token`).
 //!
 //! The daemon records every run here; the endpoints only read. Tokens are compared in
-//! constant time and never logged. `/` and `/status` ask for the credentials of
+//! constant time and never logged. `/`, `/explain` and `/status` ask for the credentials of
 //! `status_page.auth` when the config in force has them; the probes and `/metrics` stay
 //! open. A listen address of a port alone binds to loopback ([`listen_address`]).
 
@@ -28,9 +28,23 @@ use crate::report::{JobResult, JobStatus, Sources};
 /// What the endpoints share with the daemon.
 pub struct Shared {
     record: Mutex<Record>,
+    /// What `/explain` reads: the sync repository of the config in force.
+    basis: Mutex<Option<Arc<Basis>>>,
+    /// One `/explain` at a time: each reads every source and directory.
+    explaining: tokio::sync::Mutex<()>,
     trigger: tokio::sync::mpsc::UnboundedSender<&'static str>,
     runs_token: Option<Secret>,
     webhook_secret: Option<Secret>,
+}
+
+/// What `/explain` answers from.
+pub struct Basis {
+    /// The sync repository at the revision of the config in force.
+    pub files: Arc<dyn crate::config::files::RepoFiles>,
+    /// `--state-dir`.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// `--now`, for replays and tests; `None`: the time of the request.
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// What the daemon recorded of its runs, for the endpoints.
@@ -74,7 +88,20 @@ impl Shared {
         webhook_secret: Option<Secret>,
     ) -> Arc<Shared> {
         let record = Record { branch: branch.to_owned(), ..Record::default() };
-        Arc::new(Shared { record: Mutex::new(record), trigger, runs_token, webhook_secret })
+        Arc::new(Shared {
+            record: Mutex::new(record),
+            basis: Mutex::new(None),
+            explaining: tokio::sync::Mutex::new(()),
+            trigger,
+            runs_token,
+            webhook_secret,
+        })
+    }
+
+    /// Records what `/explain` reads from now on: the files of the config in force, the
+    /// state directory and the daemon's clock (`--now`, else the time of each request).
+    pub fn explain_from(&self, basis: Basis) {
+        *self.basis.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(basis));
     }
 
     fn record(&self) -> std::sync::MutexGuard<'_, Record> {
@@ -173,6 +200,7 @@ impl Shared {
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(status_page))
+        .route("/explain", get(explain))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
@@ -257,6 +285,18 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
+/// The headers of the pages: never cached, nothing but their inline style and their
+/// own form allowed.
+const PAGE_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
 async fn status_page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let r = s.record();
     if let Some(refused) = s.refuse(&r, &headers) {
@@ -264,15 +304,7 @@ async fn status_page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     }
     let page = page::render(&r);
     drop(r);
-    let security = [
-        (header::CACHE_CONTROL, "no-store"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        ),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-    ];
+    let security = PAGE_HEADERS;
     match page {
         Ok(html) => (security, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(e) => {
@@ -281,6 +313,92 @@ async fn status_page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respon
                 .into_response()
         }
     }
+}
+
+/// The query of `/explain`.
+#[derive(serde::Deserialize)]
+struct ExplainQuery {
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `/explain?person=…`: the answer `hrsync explain` gives, as a page (or JSON with
+/// `format=json`), under the reports' personal data policy, behind the page's
+/// credentials. One at a time: each reads every source and directory.
+async fn explain(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ExplainQuery>,
+) -> Response {
+    let workspace = {
+        let r = s.record();
+        if let Some(refused) = s.refuse(&r, &headers) {
+            return refused;
+        }
+        r.configured.as_ref().map(|c| c.workspace.clone())
+    };
+    let json = q.format.as_deref() == Some("json");
+    let basis = s.basis.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let person = q.person.trim();
+    let security = PAGE_HEADERS;
+    let outcome: Result<(crate::explain::Explanation, String), (StatusCode, String)> = match basis {
+        _ if person.is_empty() => {
+            Err((StatusCode::BAD_REQUEST, "ask about someone: `person` is empty".into()))
+        }
+        None => Err((StatusCode::SERVICE_UNAVAILABLE, "no configuration has been read yet".into())),
+        Some(basis) => {
+            let _one = s.explaining.lock().await;
+            answer(&basis, person).await.map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))
+        }
+    };
+    if json {
+        return match outcome {
+            Ok((answer, _)) => (security, axum::Json(answer)).into_response(),
+            Err((status, e)) => (status, security, axum::Json(json!({ "error": e }))).into_response(),
+        };
+    }
+    let (status, page) = match &outcome {
+        Ok((answer, pii)) => {
+            (StatusCode::OK, page::render_explain(workspace.as_deref(), pii, Some(answer), None))
+        }
+        Err((status, e)) => (*status, page::render_explain(workspace.as_deref(), "", None, Some(e))),
+    };
+    match page {
+        Ok(html) => {
+            (status, security, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the explain page cannot be rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, security, "the explain page cannot be rendered\n")
+                .into_response()
+        }
+    }
+}
+
+/// The answer about `person` from `basis`, with the name of its personal data policy.
+async fn answer(basis: &Basis, person: &str) -> Result<(crate::explain::Explanation, String), String> {
+    let chain = |e: &dyn std::error::Error| crate::model::error_chain(e);
+    let config = crate::config::load(basis.files.as_ref()).map_err(|e| chain(&e))?;
+    let pii_name = match config.workspace.reports.pii {
+        crate::config::PiiSpec::Full => "full",
+        crate::config::PiiSpec::Masked => "masked",
+        crate::config::PiiSpec::Hashed => "hashed",
+    }
+    .to_owned();
+    let now = basis.now.unwrap_or_else(super::host::wall_clock);
+    let run = crate::run::Run::open(
+        basis.files.clone(),
+        config,
+        basis.state_dir.clone(),
+        now,
+        crate::run::ShowProgress::Log,
+    )
+    .map_err(|e| chain(&e))?;
+    let pii = run.pii(None).map_err(|e| chain(&e))?;
+    let answer = crate::explain::answer(&run, person, None, false, &pii).await.map_err(|e| chain(&e))?;
+    Ok((answer, pii_name))
 }
 
 impl Shared {

@@ -159,7 +159,7 @@ impl Host {
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            tracing::info!(addr = %listener.local_addr()?, "serving the status page at /, /healthz, /readyz, /metrics, /status, /runs, /hooks/git");
+            tracing::info!(addr = %listener.local_addr()?, "serving the status page at / (and /explain), /healthz, /readyz, /metrics, /status, /runs, /hooks/git");
             let app = endpoints::router(shared.clone());
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {
@@ -347,6 +347,11 @@ impl Host {
         *interval = next_run(config.workspace.schedule.as_ref(), wall_clock());
         if let Some(shared) = shared {
             shared.configured(&config, &revision);
+            shared.explain_from(endpoints::Basis {
+                files: files.clone(),
+                state_dir: self.state_dir.clone(),
+                now: self.now,
+            });
         }
         *notify = Some(super::notify::Settings::of(&config.workspace));
         // A daemon's stderr is a log: progress comes as log lines, never a bar.
@@ -690,7 +695,7 @@ fn warn_overdue(dir: &Path, workspace: &crate::config::Workspace, now: Timestamp
 
 /// The clock, read here at the daemon's edge and handed to each run as data.
 #[allow(clippy::disallowed_methods)]
-fn wall_clock() -> Timestamp {
+pub(super) fn wall_clock() -> Timestamp {
     Timestamp::now()
 }
 

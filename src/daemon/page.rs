@@ -8,7 +8,9 @@
 //! auto-escaping: every id, reason and error from the config or a run is escaped. It
 //! reads the same [`Record`] as `/status` and shows what `/status` shows minus the
 //! per-item errors: ids, counts, statuses, plan ids and reasons of whole directories and
-//! sources — never a row of a person.
+//! sources — never a row of a person. Its form asks `/explain` about one person, whose
+//! page ([`render_explain`], from `page/explain.html`) shows the answer of
+//! [`crate::explain`] under the reports' personal data policy.
 //!
 //! Who may read it: [`Guard`], from `status_page.auth` of the config in force, applies
 //! to `/` and `/status`.
@@ -377,6 +379,22 @@ fn standby(r: &Record, tz: Option<&TimeZone>) -> Option<StandBy> {
         pid: h.pid,
         until: Timestamp::from_second(h.until).ok().map(|t| Time::new(t, tz)),
     })
+}
+
+/// The page of `/explain`, from `page/explain.html` (embedded).
+const EXPLAIN_TEMPLATE: &str = include_str!("page/explain.html");
+
+/// The `/explain` page: the form, and the answer or why there is none. Everything
+/// shown is escaped; personal values are as the answer's policy left them.
+pub(super) fn render_explain(
+    workspace: Option<&str>,
+    pii: &str,
+    answer: Option<&crate::explain::Explanation>,
+    error: Option<&str>,
+) -> Result<String, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("explain.html", EXPLAIN_TEMPLATE)?;
+    env.get_template("explain.html")?.render(minijinja::context! { workspace, pii, answer, error })
 }
 
 /// The page for what `r` holds.

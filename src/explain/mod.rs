@@ -4,11 +4,13 @@
 //! last apply — in the order a support engineer checks them, with a one-line answer on
 //! top.
 //!
-//! Pure: the command line reads the sources and directories as `plan` does and hands
-//! everything in ([`Facts`]); nothing here reads, writes or looks at the clock. Personal
+//! [`answer`] reads the sources and directories as `plan` does, through [`crate::run`],
+//! and hands everything in as [`Facts`]; the answer itself ([`explain`]) is pure: it
+//! reads, writes and looks at the clock for nothing. Personal
 //! values go through the [`Pii`] policy the caller chose; reasons, rules and dates are
 //! written as plans write them.
 
+mod live;
 mod render;
 
 use std::fmt::Write as _;
@@ -29,6 +31,7 @@ use crate::state::RunState;
 use crate::transform::map;
 use crate::transform::merge::MergedPerson;
 
+pub use live::answer;
 pub use render::text;
 
 /// What `explain` answers from.
