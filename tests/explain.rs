@@ -369,3 +369,54 @@ fn against_slapd_by_dn_number_and_email() {
     // A contractor has no entry, by rule.
     assert_eq!(ask_ldap("dirk.brandt@acme.example")["verdict"], "filtered_out");
 }
+
+#[test]
+fn offline_answers_from_the_plans_the_daemon_committed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sync = tmp.path().join("sync");
+    crate::util::copy_dir(&crate::util::root().join("examples/sync-repo"), &sync);
+    std::fs::write(tmp.path().join(".gitignore"), ".hrsync/\n").unwrap();
+    let repo = git2::Repository::init(tmp.path()).unwrap();
+    crate::daemon::commit_all(&repo, "the example");
+    let hrsync = |args: &[&str]| {
+        let mut all = vec!["--repo", sync.to_str().unwrap(), "--now", "2026-11-22T09:00:00Z"];
+        all.extend_from_slice(args);
+        crate::util::run(&all)
+    };
+    // One cycle: the plan of 143 creates is committed, then applied.
+    assert_eq!(hrsync(&["daemon", "--once"]).code, 0);
+    let offline = |q: &str| {
+        let out = hrsync(&["explain", q, "--offline", "--format", "json", "--pii", "full"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        json(&out.stdout)
+    };
+    // The committed plan created them, and the last apply did not fail for them.
+    let a = offline("tim.schroder@acme.example");
+    assert_eq!(a["verdict"], "in_sync", "{a:#}");
+    let answer = a["answer"].as_str().unwrap();
+    assert!(
+        answer.starts_with("Tim Schröder: created in `corp` by the apply of 2026-11-22T09:00:00Z (plan "),
+        "{answer}"
+    );
+    let plan =
+        a["people"][0]["steps"].as_array().unwrap().iter().find(|s| s["check"] == "plan").unwrap().clone();
+    assert!(
+        plan["text"].as_str().unwrap().contains("(the last committed plan, as of 2026-11-22, committed "),
+        "{plan:#}"
+    );
+    // The committed plan's row for a future joiner, found by its masked key.
+    let joiner = offline("10098");
+    assert_eq!(joiner["verdict"], "future_joiner", "{joiner:#}");
+    assert_eq!(
+        joiner["answer"],
+        "Mila Schuster: no entry in `corp` yet: future joiner: starts 2027-04-01; the entry is created from 2027-03-18."
+    );
+    // A second cycle settles: the committed plan lists no up-to-date entry.
+    assert_eq!(hrsync(&["daemon", "--once"]).code, 0);
+    let settled = offline("10050");
+    assert_eq!(settled["verdict"], "not_planned", "{settled:#}");
+    assert!(
+        settled["answer"].as_str().unwrap().contains("has no row for them: their entry was up to date then"),
+        "{settled:#}"
+    );
+}

@@ -229,8 +229,8 @@ pub(super) enum Command {
         /// Text for people (Markdown) or JSON for tools.
         #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
         format: ExplainFormat,
-        /// Read no source or directory: the sources' last good reads and the last
-        /// apply's outcomes only.
+        /// Read no source or directory: the sources' last good reads, each directory's
+        /// last plan committed to the reports branch, and the last apply's outcomes.
         #[arg(long)]
         offline: bool,
         /// Personal data in the answer [default: reports.pii]

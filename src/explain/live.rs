@@ -9,6 +9,24 @@ use crate::plan::pii::Pii;
 use crate::run::{DirectoryPlan, PlanOptions, Run, RunError, outcomes};
 
 use super::{DirectoryFacts, DirectoryRead, Explanation, Facts};
+use crate::git::reports::ReportsBranch;
+use crate::plan::Plan;
+
+/// `directory`'s last plan as committed to the reports branch of the repository holding
+/// the sync repository (the local branch, else `origin`'s), with the time of the
+/// branch's tip; `None`, with a warning when it is there but cannot be read back.
+fn committed_plan(run: &Run, directory: &DirectoryConfig) -> Option<(Plan, Option<i64>)> {
+    let reports = &run.config.workspace.reports;
+    let branch = ReportsBranch::read_only(run.files.root(), &reports.branch, &reports.path)?;
+    let read = |path: &str| branch.read(path);
+    match crate::report::plan::read_back(&read, directory.id.as_str()) {
+        Ok(plan) => plan.map(|p| (p, branch.tip_time())),
+        Err(e) => {
+            tracing::warn!(directory = %directory.id, error = %error_chain(&e), "cannot read the committed plan back");
+            None
+        }
+    }
+}
 
 /// Answers `query` about `run`'s sync repository (only `directory`, when given).
 pub async fn answer(
@@ -31,6 +49,18 @@ pub async fn answer(
         };
         planned.push((d, plan));
     }
+    // Offline, each directory's last plan as committed to the reports branch stands in.
+    let reports_pii = if offline {
+        run.pii(None)
+            .inspect_err(|e| tracing::warn!(error = %error_chain(e), "cannot read the reports' policy: the committed plans are not read"))
+            .ok()
+    } else {
+        None
+    };
+    let mut committed: Vec<Option<(Plan, Option<i64>)>> = Vec::new();
+    for (d, _) in &planned {
+        committed.push(if offline && d.mode != Mode::Off { committed_plan(run, d) } else { None });
+    }
     // The outcomes only answer questions: a file that cannot be read is no outcome.
     let last = outcomes::load(&run.store).unwrap_or_else(|e| {
         tracing::warn!(error = %error_chain(&e), "cannot read the outcomes of the last apply");
@@ -38,12 +68,18 @@ pub async fn answer(
     });
     let directories = planned
         .iter()
-        .map(|(config, planned)| {
-            let read = match planned {
-                Some(DirectoryPlan { plan: Ok(plan), live, .. }) => DirectoryRead::Planned { plan, live },
-                Some(DirectoryPlan { plan: Err(e), .. }) => DirectoryRead::Failed(error_chain(e)),
-                None if config.mode == Mode::Off => DirectoryRead::Off,
-                None => DirectoryRead::NotRead,
+        .zip(&committed)
+        .map(|((config, planned), committed)| {
+            let read = match (planned, committed, &reports_pii) {
+                (Some(DirectoryPlan { plan: Ok(plan), live, .. }), _, _) => {
+                    DirectoryRead::Planned { plan, live }
+                }
+                (Some(DirectoryPlan { plan: Err(e), .. }), _, _) => DirectoryRead::Failed(error_chain(e)),
+                (None, _, _) if config.mode == Mode::Off => DirectoryRead::Off,
+                (None, Some((plan, at)), Some(reports)) => {
+                    DirectoryRead::Committed { plan, at: *at, reports }
+                }
+                (None, _, _) => DirectoryRead::NotRead,
             };
             DirectoryFacts { config, read }
         })

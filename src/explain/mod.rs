@@ -71,6 +71,17 @@ pub enum DirectoryRead<'a> {
         /// The entries read.
         live: &'a [Entry],
     },
+    /// Not read (`--offline`): its last plan as committed to the reports branch, with
+    /// the time of that commit. Its values and keys are as the reports' policy left
+    /// them, which `reports` is, and it lists no entry that was up to date.
+    Committed {
+        /// The plan read back.
+        plan: &'a Plan,
+        /// When the reports branch's tip was committed, in seconds.
+        at: Option<i64>,
+        /// The reports' personal data policy, to find the person's row by their key.
+        reports: &'a Pii,
+    },
     /// It could not be read or planned, for this reason.
     Failed(String),
     /// Not read: `--offline`.
@@ -776,8 +787,9 @@ fn directory_steps(
     };
     let mut steps = Vec::new();
     let last = last_apply_step(facts, d, p);
-    let (plan, live) = match &d.read {
-        DirectoryRead::Planned { plan, live } => (*plan, *live),
+    let (plan, live, committed) = match &d.read {
+        DirectoryRead::Planned { plan, live } => (*plan, *live, None),
+        DirectoryRead::Committed { plan, at, reports } => (*plan, &[][..], Some((*at, *reports))),
         DirectoryRead::Failed(why) => {
             let why = facts.pii.message(why, None);
             steps.push(step(
@@ -818,18 +830,69 @@ fn directory_steps(
             );
         }
     };
-    let Some(row) = plan.rows.iter().find(|r| r.person.as_ref().is_some_and(|v| v.key == p.key)) else {
-        steps.push(step(
-            Check::Plan,
-            Mark::Note,
-            format!("the plan of `{id}` has no row for them"),
-            Vec::new(),
-        ));
-        return (Verdict::NotPlanned, format!("the plan of `{id}` has no row for them."), steps);
+    // A committed plan names people as its policy does: the person's key masked (or
+    // hashed) the same way, its tag perhaps lengthened where two would read alike.
+    let ours = |key: &str| match committed {
+        None => key == p.key,
+        Some((_, reports)) => {
+            let masked = reports.key(&p.key);
+            key == p.key || key == masked || key.starts_with(&masked)
+        }
+    };
+    let Some(row) = plan.rows.iter().find(|r| r.person.as_ref().is_some_and(|v| ours(&v.key))) else {
+        let (text, answer) = match committed {
+            Some((at, _)) => {
+                let when = at
+                    .and_then(|t| jiff::Timestamp::from_second(t).ok())
+                    .map(|t| format!(", committed {t}"))
+                    .unwrap_or_default();
+                (
+                    format!(
+                        "the last committed plan of `{id}` (plan {}{when}) has no row for them: it lists no entry that was up to date",
+                        plan.id
+                    ),
+                    format!(
+                        "the last committed plan of `{id}` (plan {}) has no row for them: their entry was up to date then, or the plan made none for them (--offline reads no directory).",
+                        plan.id
+                    ),
+                )
+            }
+            None => (
+                format!("the plan of `{id}` has no row for them"),
+                format!("the plan of `{id}` has no row for them."),
+            ),
+        };
+        steps.push(step(Check::Plan, Mark::Note, text, Vec::new()));
+        steps.extend(last.map(|(s, _)| s));
+        return (Verdict::NotPlanned, answer, steps);
     };
     let entry = row.entry.as_deref().and_then(|e| live.iter().find(|x| x.id == e));
     steps.push(match_step(facts, d, p, row));
     let (verdict, answer) = classify(facts, d, p, row, plan);
+    // A committed plan that the last apply applied: its writes for the person are done,
+    // unless the apply says they failed.
+    let (verdict, answer) = match facts.last.directories.get(id) {
+        Some(last)
+            if committed.is_some()
+                && last.plan == plan.id
+                && row.action.writes()
+                && last.of_person(&p.key).is_none() =>
+        {
+            let done = match row.action {
+                Action::Create => "created in",
+                Action::Update => "updated in",
+                Action::Disable => "disabled in",
+                _ => "deleted from",
+            };
+            let verdict = if matches!(row.action, Action::Create | Action::Update) {
+                Verdict::InSync
+            } else {
+                Verdict::LeaverDone
+            };
+            (verdict, format!("{done} `{id}` by the apply of {} (plan {}).", last.at, plan.id))
+        }
+        _ => (verdict, answer),
+    };
     let plan_mark = match verdict {
         Verdict::InSync | Verdict::LeaverDone => Mark::Ok,
         Verdict::Create | Verdict::Update => Mark::Note,
@@ -842,10 +905,20 @@ fn directory_steps(
     if let Some(due) = &row.due {
         reasons.push(format!("on {}: {} ({})", due.on, due.action.as_str(), due.why));
     }
+    let from = match committed {
+        Some((at, _)) => format!(
+            " (the last committed plan, as of {}{}; --offline)",
+            plan.as_of,
+            at.and_then(|t| jiff::Timestamp::from_second(t).ok())
+                .map(|t| format!(", committed {t}"))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
+    };
     steps.push(step(
         Check::Plan,
         plan_mark,
-        format!("{}: {}", row.action.as_str(), plan_state(plan, d.config)),
+        format!("{}: {}{from}", row.action.as_str(), plan_state(plan, d.config)),
         reasons,
     ));
     steps.push(fields_step(facts, d, p, row, entry));
@@ -990,6 +1063,10 @@ fn classify(
             }
             (None, Some(due)) if due.action == Action::Create => {
                 (Verdict::FutureJoiner, format!("will be created in `{id}` on {}, {}.", due.on, due.why))
+            }
+            // A committed plan's rows carry no due date: the reason says it.
+            (None, None) if last_reason.starts_with("future joiner") => {
+                (Verdict::FutureJoiner, format!("no entry in `{id}` yet: {last_reason}."))
             }
             (None, _) if last_reason.starts_with("pending joiner without a start date") => {
                 (Verdict::PendingWithoutStartDate, format!("no entry in `{id}` yet: {last_reason}."))

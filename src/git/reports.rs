@@ -67,6 +67,22 @@ impl ReportsBranch {
         Ok(ReportsBranch { repo, branch: name, folder: folder.trim_matches('/').to_owned() })
     }
 
+    /// The reports branch `branch` of the git repository holding `sync_dir`, to read
+    /// only: the local branch, else the one fetched from `origin` (a clone of the
+    /// repository a daemon pushes to). `None` when neither is there.
+    pub fn read_only(sync_dir: &Path, branch: &str, folder: &str) -> Option<ReportsBranch> {
+        let repo = Repository::discover(sync_dir).ok()?;
+        let name = [format!("refs/heads/{branch}"), format!("refs/remotes/origin/{branch}")]
+            .into_iter()
+            .find(|name| git2::Reference::is_valid_name(name) && repo.find_reference(name).is_ok())?;
+        Some(ReportsBranch { repo, branch: name, folder: folder.trim_matches('/').to_owned() })
+    }
+
+    /// The time of the branch's tip, when it has one.
+    pub fn tip_time(&self) -> Option<i64> {
+        self.tip().map(|c| c.time().seconds())
+    }
+
     fn path(&self, file: &str) -> String {
         if self.folder.is_empty() { file.to_owned() } else { format!("{}/{file}", self.folder) }
     }

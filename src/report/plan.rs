@@ -107,6 +107,62 @@ pub struct PlanReport {
 /// The folder of the parts, relative to `plan.json`.
 const PARTS: &str = "plan";
 
+/// Why a committed plan cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadBackError {
+    /// A file the index names is not there.
+    #[error("`{0}` is missing from the reports")]
+    Missing(String),
+    /// A file is not what its index says (size or hash), or not the JSON it should be.
+    #[error("`{path}` of the reports cannot be read back: {why}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The plan of `directory` as committed to the reports (by [`render`]), read back
+/// through `read` (a path below the reports folder to its bytes): the index with its
+/// rows put back, without the sources' skipped rows and the group rows. Each part is
+/// checked against the size and hash its index gives. Values are as the policy of the
+/// reports left them. `None` when no plan of `directory` was committed.
+pub fn read_back(
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+    directory: &str,
+) -> Result<Option<Plan>, ReadBackError> {
+    let index_path = format!("{directory}/plan.json");
+    let Some(index) = read(&index_path) else { return Ok(None) };
+    let invalid = |path: &str, why: String| ReadBackError::Invalid { path: path.to_owned(), why };
+    let mut index: Json = serde_json::from_slice(&index).map_err(|e| invalid(&index_path, e.to_string()))?;
+    let parts: Vec<Part> = index
+        .get("parts")
+        .map(|p| serde_json::from_value(p.clone()))
+        .transpose()
+        .map_err(|e| invalid(&index_path, e.to_string()))?
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    for part in parts.iter().filter(|p| p.holds != SKIPPED_RECORDS && p.holds != GROUPS) {
+        let path = format!("{directory}/{}", part.path);
+        let bytes = read(&path).ok_or_else(|| ReadBackError::Missing(path.clone()))?;
+        if bytes.len() != part.bytes || blake3::hash(&bytes).to_hex().as_str() != part.blake3 {
+            return Err(invalid(&path, "its size or hash is not the one plan.json gives".into()));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|e| invalid(&path, e.to_string()))?;
+        for line in text.lines() {
+            rows.push(serde_json::from_str::<Json>(line).map_err(|e| invalid(&path, e.to_string()))?);
+        }
+    }
+    if let Some(object) = index.as_object_mut() {
+        object.remove("parts");
+        object.insert("rows".into(), Json::Array(rows));
+        // The groups are not read back: the answer is about people.
+        object.remove("groups");
+    }
+    serde_json::from_value(index).map(Some).map_err(|e| invalid(&index_path, e.to_string()))
+}
+
 /// A skipped source row as a part holds it.
 #[derive(Serialize)]
 struct SkippedLine<'a> {

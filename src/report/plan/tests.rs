@@ -398,3 +398,30 @@ fn the_markdown_of_the_first_rows_is_the_markdown_of_the_whole_plan() {
 fn masked() -> Pii {
     Pii::Masked(Some(crate::config::Secret::new("a-label-key")))
 }
+
+#[test]
+fn a_committed_plan_reads_back_with_its_rows_and_a_tampered_part_is_refused() {
+    let plan =
+        plan(&[(Action::Create, 300), (Action::Update, 40), (Action::Noop, 60)], 6, 7, PlanStatus::Ready);
+    let report = render(&plan, &masked(), &small()).unwrap();
+    let files: BTreeMap<String, Vec<u8>> = report.files.iter().cloned().collect();
+    let read = |path: &str| files.get(path).cloned();
+    let back = read_back(&read, "corp").unwrap().expect("a committed plan");
+    let redacted = pii::redact(&plan, &masked());
+    assert_eq!(back.id, plan.id);
+    assert_eq!(back.rows.len(), 400);
+    assert_eq!(serde_json::to_value(&back.rows).unwrap(), serde_json::to_value(&redacted.rows).unwrap());
+    assert_eq!(read_back(&read, "other").unwrap(), None, "no plan committed for it");
+    // A part changed behind the index's back is not taken for the plan.
+    let part = report.parts.iter().find(|p| p.holds == "update").unwrap();
+    let mut tampered = files.clone();
+    let path = format!("corp/{}", part.path);
+    tampered.get_mut(&path).unwrap()[0] = b' ';
+    let read = |p: &str| tampered.get(p).cloned();
+    let err = read_back(&read, "corp").unwrap_err();
+    assert!(err.to_string().contains("its size or hash is not the one plan.json gives"), "{err}");
+    let mut missing = files.clone();
+    missing.remove(&path);
+    let read = |p: &str| missing.get(p).cloned();
+    assert!(matches!(read_back(&read, "corp"), Err(ReadBackError::Missing(p)) if p == path));
+}
