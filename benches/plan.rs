@@ -250,6 +250,7 @@ fn measure(root: &Path, with_groups: bool) {
         timers: &BTreeMap::new(),
         approvals: &BTreeSet::new(),
         list_unchanged: false,
+        list_people: &[],
     });
     let planned = t.elapsed();
     let peak_planned_mb = peak_rss_mb();

@@ -146,6 +146,7 @@ fn first_sync(n: usize, root: &Path) -> Plan {
         timers: &BTreeMap::new(),
         approvals: &BTreeSet::new(),
         list_unchanged: false,
+        list_people: &[],
     })
 }
 

@@ -39,7 +39,20 @@ pub async fn answer(
     let state = run.store.load()?;
     let gathered =
         if offline { run.gather_last_good(&state).await? } else { run.gather(None, &state).await? };
-    let options = PlanOptions { list_unchanged: true, keep_live: true, ..PlanOptions::default() };
+    // Only the rows of the people asked about, when the sources name them; every row
+    // when the query may be an entry's id or DN (or names no one): a million up-to-date
+    // rows are not kept to answer about one person.
+    let mut keys: Vec<String> = super::people_named(&gathered, query)
+        .into_iter()
+        .map(|i| gathered.population.people[i].key.clone())
+        .collect();
+    keys.sort_unstable();
+    let options = PlanOptions {
+        list_unchanged: keys.is_empty(),
+        list_people: keys,
+        keep_live: true,
+        ..PlanOptions::default()
+    };
     let mut planned: Vec<(&DirectoryConfig, Option<DirectoryPlan<'_>>)> = Vec::new();
     for d in run.directories(directory)? {
         let plan = if d.mode == Mode::Off || offline {

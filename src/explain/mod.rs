@@ -475,20 +475,31 @@ fn names(p: &Person, q: &str) -> bool {
     p.id == q || format!("{}:{}", p.source, p.id) == q || same(&p.employee_number) || same(&p.work_email)
 }
 
-/// The people of the population `query` names, by index, in key order.
-fn find(facts: &Facts<'_>, query: &str) -> Vec<usize> {
-    let people = &facts.gathered.population.people;
-    let mut out: Vec<usize> = Vec::new();
+/// The people of the population `query` names through the sources: by key, record id,
+/// employee number or work e-mail of any of their records; by index, in key order.
+pub fn people_named(gathered: &Gathered, query: &str) -> Vec<usize> {
+    let query = query.trim();
     // A record of any source may name them (the merged person holds one value per field).
     let mut named: Vec<(&str, &str)> = Vec::new();
-    for s in &facts.gathered.sources {
+    for s in &gathered.sources {
         for r in s.records.iter().flat_map(|r| &r.people) {
             if names(r, query) {
                 named.push((s.id.as_str(), r.id.as_str()));
             }
         }
     }
-    // An entry's id or DN names the person of its row.
+    let hit = |p: &MergedPerson| {
+        p.key == query
+            || names(&p.person, query)
+            || p.records.iter().any(|r| named.contains(&(r.source.as_str(), r.id.as_str())))
+    };
+    gathered.population.people.iter().enumerate().filter(|(_, p)| hit(p)).map(|(i, _)| i).collect()
+}
+
+/// The people `query` names: through the sources ([`people_named`]), or as the person
+/// of a planned entry whose id or DN it is.
+fn find(facts: &Facts<'_>, query: &str) -> Vec<usize> {
+    let mut out = people_named(facts.gathered, query);
     let wanted_entry = dn(query);
     let mut by_entry: Vec<&str> = Vec::new();
     for d in &facts.directories {
@@ -502,14 +513,13 @@ fn find(facts: &Facts<'_>, query: &str) -> Vec<usize> {
             }
         }
     }
-    for (i, p) in people.iter().enumerate() {
-        let hit = p.key == query
-            || names(&p.person, query)
-            || by_entry.contains(&p.key.as_str())
-            || p.records.iter().any(|r| named.contains(&(r.source.as_str(), r.id.as_str())));
-        if hit {
-            out.push(i);
+    if !by_entry.is_empty() {
+        for (i, p) in facts.gathered.population.people.iter().enumerate() {
+            if by_entry.contains(&p.key.as_str()) && !out.contains(&i) {
+                out.push(i);
+            }
         }
+        out.sort_unstable();
     }
     out
 }

@@ -112,6 +112,9 @@ pub struct PlanInput<'a> {
     pub approvals: &'a BTreeSet<PlanId>,
     /// List the rows of entries that are up to date too (they are counted either way).
     pub list_unchanged: bool,
+    /// List the up-to-date rows of these people (person keys, sorted) even without
+    /// `list_unchanged`: `hrsync explain` asks for the rows of whom it explains only.
+    pub list_people: &'a [String],
 }
 
 /// Computes the plan.

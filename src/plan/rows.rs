@@ -316,7 +316,10 @@ impl Planner<'_> {
         // A person an override names is always listed: the override is what keeps
         // the row as it is, and the review shows it.
         let overridden = self.overrides.contains_key(&i);
-        if up_to_date && warnings.is_empty() && !self.input.list_unchanged && !overridden {
+        let listed = self.input.list_unchanged
+            || (!self.input.list_people.is_empty()
+                && self.input.list_people.binary_search(&self.people[i].key).is_ok());
+        if up_to_date && warnings.is_empty() && !listed && !overridden {
             return None;
         }
         let mut row = self.row(Action::Noop, Some(i), Some(entry), Vec::with_capacity(4));

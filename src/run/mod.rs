@@ -190,6 +190,8 @@ pub struct PlanOptions {
     pub list_unchanged: bool,
     /// Keep the entries read in [`DirectoryPlan::live`] (`hrsync explain` shows them).
     pub keep_live: bool,
+    /// List the up-to-date rows of these people (person keys, sorted) too.
+    pub list_people: Vec<String>,
 }
 
 /// What a job is asked to do.
@@ -346,6 +348,7 @@ impl Run {
                     timers: &timers,
                     approvals: &approved,
                     list_unchanged: options.list_unchanged,
+                    list_people: &options.list_people,
                 });
                 show_read_warnings(&mut plan, &directory.read_warnings());
                 if let Some(reason) = groups_not_read {

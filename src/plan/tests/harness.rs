@@ -86,6 +86,7 @@ pub(in crate::plan) struct Case {
     pub(in crate::plan) approvals: BTreeSet<PlanId>,
     pub(in crate::plan) health: Option<SourceHealth>,
     pub(in crate::plan) list_unchanged: bool,
+    pub(in crate::plan) list_people: Vec<String>,
     pub(in crate::plan) skipped: Vec<SkippedRecord>,
     /// The directory's groups, for a directory that keeps groups.
     pub(in crate::plan) groups: Option<Vec<crate::directory::Group>>,
@@ -104,6 +105,7 @@ impl Case {
             approvals: BTreeSet::new(),
             health: None,
             list_unchanged: true,
+            list_people: Vec::new(),
             skipped: Vec::new(),
             groups: None,
             org_units: Vec::new(),
@@ -162,6 +164,7 @@ impl Case {
             timers: &self.timers,
             approvals: &self.approvals,
             list_unchanged: self.list_unchanged,
+            list_people: &self.list_people,
         })
     }
 }

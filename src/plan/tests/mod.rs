@@ -1077,3 +1077,36 @@ fn a_terminated_persons_disabled_entry_is_not_enabled_before_their_end_date() {
     assert!(e1.enabled.is_none(), "{e1:?}");
     assert_ne!(e1.action, Action::Update, "{e1:?}");
 }
+
+#[test]
+fn waiting_rows_carry_the_day_they_act() {
+    let people = vec![
+        Person::test("E1").status(EmploymentStatus::Pending).starts("2026-11-25"),
+        Person::test("E2").status(EmploymentStatus::Pending).starts("2026-12-15"),
+    ];
+    let plan = Case::new(people, vec![]).plan();
+    // Pre-provisioned now, enabled on the start date; created on its day.
+    let e1 = row(&plan, "E1").due.clone().expect("the enabling is due");
+    assert_eq!((e1.on.to_string(), e1.action), ("2026-11-25".to_owned(), Action::Update));
+    let e2 = row(&plan, "E2").due.clone().expect("the create is due");
+    assert_eq!((e2.on.to_string(), e2.action), ("2026-12-08".to_owned(), Action::Create));
+    assert_eq!(e2.why, "7 days before the start date 2026-12-15 (joiners.pre_provision_days)");
+    // Not in the plan as reports hold it: the reasons say it in words.
+    let json = serde_json::to_string(&plan).unwrap();
+    assert!(!json.contains("\"due\""), "{json}");
+}
+
+#[test]
+fn unchanged_rows_are_listed_for_the_people_asked_about_only() {
+    let people = vec![Person::test("E1"), Person::test("E2")];
+    let live = vec![entry("E1"), entry("E2")];
+    let all = Case::new(people.clone(), live.clone()).plan();
+    let key = row(&all, "E2").person.as_ref().unwrap().key.clone();
+    let mut case = Case::new(people, live);
+    case.list_unchanged = false;
+    assert!(case.plan().rows.is_empty(), "nothing to do, nothing listed");
+    case.list_people = vec![key];
+    let plan = case.plan();
+    assert_eq!(plan.rows.len(), 1);
+    assert_eq!(row(&plan, "E2").action, Action::Noop);
+}
