@@ -215,6 +215,14 @@ fn a_leaver_in_the_grace_period() {
     let ex = Example::new();
     ex.edit_directory("grace_days: 0", "grace_days: 5");
     applied(&ex);
+    // With a last day still ahead, the answer says when the entry goes.
+    ex.set_german(&["10060"], 10, "30.11.2026");
+    let ahead = explain(&ex, "10060");
+    assert_eq!(ahead["verdict"], "in_sync", "{ahead:#}");
+    assert!(
+        ahead["answer"].as_str().unwrap().ends_with("the entry matches HR. Their end date is 2026-11-30: the entry is disabled on 2026-12-06, after a grace period of 5 days (leavers.grace_days)."),
+        "{ahead:#}"
+    );
     // 10060's last day was 21 November: gone from the 22nd, disabled after five days.
     ex.set_german(&["10060"], 10, "21.11.2026");
     let a = ask(&ex, &["10060", "jorg.richter@acme.example"], "leaver_waiting", "");

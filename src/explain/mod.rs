@@ -1105,13 +1105,14 @@ fn classify(
             }
             (Some(_), None) => {
                 let kept = import_once_differences(d.config, p, row, facts);
+                let leaves = leaving_later(d.config, p, facts).map(|l| format!(" {l}")).unwrap_or_default();
                 if kept.is_empty() {
-                    (Verdict::InSync, format!("in step in `{id}`: the entry matches HR."))
+                    (Verdict::InSync, format!("in step in `{id}`: the entry matches HR.{leaves}"))
                 } else {
                     (
                         Verdict::InSync,
                         format!(
-                            "in step in `{id}`; {} import-once: HR changes are not applied after creation.",
+                            "in step in `{id}`; {} import-once: HR changes are not applied after creation.{leaves}",
                             kept.join(", ")
                         ),
                     )
@@ -1119,6 +1120,26 @@ fn classify(
             }
         },
     }
+}
+
+/// For someone whose end date is still ahead, when their entry leaves: "Their end date
+/// is 2026-12-05: the entry is disabled on 2026-12-06 …". An override that delays the
+/// leaver is named in the overrides step and moves the day.
+fn leaving_later(d: &DirectoryConfig, p: &MergedPerson, facts: &Facts<'_>) -> Option<String> {
+    use crate::config::LeaverAction;
+    use jiff::ToSpan as _;
+    let end = p.person.end_date?;
+    let (zone, _) = crate::plan::time_zone_of(facts.config, &p.person);
+    if end < facts.now.to_zoned(zone).date() || d.leavers.action == LeaverAction::Ignore {
+        return None;
+    }
+    let gone = end.tomorrow().ok()?;
+    let on = gone.checked_add((d.leavers.grace_days as i64).days()).ok()?;
+    let what = if d.leavers.action == LeaverAction::Delete { "deleted" } else { "disabled" };
+    Some(format!(
+        "Their end date is {end}: the entry is {what} on {on}, after a grace period of {} days (leavers.grace_days).",
+        d.leavers.grace_days
+    ))
 }
 
 /// The leaver reason of a row, for its answer.
