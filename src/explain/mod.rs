@@ -29,7 +29,7 @@ use crate::run::outcomes::LastApplies;
 use crate::run::{Gathered, SourceOutcome};
 use crate::state::RunState;
 use crate::transform::map;
-use crate::transform::merge::MergedPerson;
+use crate::transform::merge::{MergedPerson, RecordRef};
 
 pub use live::answer;
 pub use render::text;
@@ -262,6 +262,9 @@ pub enum Verdict {
     SeveralPeople,
 }
 
+/// The most people one answer explains.
+const MAX_PEOPLE: usize = 20;
+
 /// Answers `query` — a person key, a source record id, an employee number, a work e-mail
 /// or a directory entry's id or DN — from `facts`.
 pub fn explain(facts: &Facts<'_>, query: &str) -> Explanation {
@@ -269,7 +272,10 @@ pub fn explain(facts: &Facts<'_>, query: &str) -> Explanation {
     let people = find(facts, query);
     let skipped = skipped_naming(facts, query);
     let skipped_rows: Vec<String> = skipped.iter().map(|r| describe_skipped(r, facts.pii)).collect();
-    let answers: Vec<PersonAnswer> = people.iter().map(|&i| person_answer(facts, i)).collect();
+    // A query that names a crowd (one shared address of a whole team) is answered for
+    // the first few, in key order; the first line gives the count.
+    let answers: Vec<PersonAnswer> =
+        people.iter().take(MAX_PEOPLE).map(|&i| person_answer(facts, i)).collect();
     let entries: Vec<EntryAnswer> =
         if answers.is_empty() { entries_naming(facts, query) } else { Vec::new() };
     // An e-mail or name is masked as a value, a key or number as an identifier.
@@ -310,9 +316,14 @@ pub fn explain(facts: &Facts<'_>, query: &str) -> Explanation {
         [one] => (one.answer.clone(), one.verdict),
         many => (
             format!(
-                "{} people match {shown}: {}. Ask by person key for one of them.",
-                many.len(),
-                many.iter().map(|p| format!("`{}`, {}", p.person, p.answer)).collect::<Vec<_>>().join("; ")
+                "{} people match {shown}: {}{}. Ask by person key for one of them.",
+                people.len(),
+                many.iter().map(|p| format!("`{}`, {}", p.person, p.answer)).collect::<Vec<_>>().join("; "),
+                if people.len() > many.len() {
+                    format!("; and {} more", people.len() - many.len())
+                } else {
+                    String::new()
+                }
             ),
             Verdict::SeveralPeople,
         ),
@@ -480,11 +491,11 @@ fn names(p: &Person, q: &str) -> bool {
 pub fn people_named(gathered: &Gathered, query: &str) -> Vec<usize> {
     let query = query.trim();
     // A record of any source may name them (the merged person holds one value per field).
-    let mut named: Vec<(&str, &str)> = Vec::new();
+    let mut named: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
     for s in &gathered.sources {
         for r in s.records.iter().flat_map(|r| &r.people) {
             if names(r, query) {
-                named.push((s.id.as_str(), r.id.as_str()));
+                named.insert((s.id.as_str(), r.id.as_str()));
             }
         }
     }
@@ -501,21 +512,22 @@ pub fn people_named(gathered: &Gathered, query: &str) -> Vec<usize> {
 fn find(facts: &Facts<'_>, query: &str) -> Vec<usize> {
     let mut out = people_named(facts.gathered, query);
     let wanted_entry = dn(query);
-    let mut by_entry: Vec<&str> = Vec::new();
+    let mut by_entry: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for d in &facts.directories {
         if let DirectoryRead::Planned { plan, .. } = d.read {
             for row in &plan.rows {
                 if let (Some(entry), Some(person)) = (&row.entry, &row.person)
                     && dn(entry) == wanted_entry
                 {
-                    by_entry.push(person.key.as_str());
+                    by_entry.insert(person.key.as_str());
                 }
             }
         }
     }
     if !by_entry.is_empty() {
+        let found: std::collections::HashSet<usize> = out.iter().copied().collect();
         for (i, p) in facts.gathered.population.people.iter().enumerate() {
-            if by_entry.contains(&p.key.as_str()) && !out.contains(&i) {
+            if by_entry.contains(p.key.as_str()) && !found.contains(&i) {
                 out.push(i);
             }
         }
@@ -577,7 +589,9 @@ fn held_rows(facts: &Facts<'_>, r: &SkippedRecord) -> Vec<String> {
 fn person_answer(facts: &Facts<'_>, i: usize) -> PersonAnswer {
     let p = &facts.gathered.population.people[i];
     let pii = facts.pii;
-    let mut steps = vec![sources_step(facts, p), values_step(facts, p), filter_step(facts, p)];
+    let records = records_of(facts, p);
+    let mut steps =
+        vec![sources_step(facts, &records), values_step(facts, p, &records), filter_step(facts, p)];
     steps.push(overrides_step(facts, p));
     let (zone, zone_by) = crate::plan::time_zone_of(facts.config, &p.person);
     let today = facts.now.to_zoned(zone.clone()).date();
@@ -622,13 +636,13 @@ fn headline(p: &MergedPerson, per_directory: &[(Verdict, String)], pii: &Pii) ->
 }
 
 /// Where the person's records are.
-fn sources_step(facts: &Facts<'_>, p: &MergedPerson) -> Step {
+fn sources_step(facts: &Facts<'_>, records: &[(&RecordRef, Option<&Person>)]) -> Step {
     let pii = facts.pii;
     let mut found = Vec::new();
     let mut facts_out = Vec::new();
-    for r in &p.records {
+    for &(r, record) in records {
         let run = facts.gathered.sources.iter().find(|s| s.id == r.source);
-        let place = place_of(facts, r).unwrap_or_else(|| "(no location)".into());
+        let place = record.map_or_else(|| "(no location)".into(), |x| x.location.to_string());
         found.push(format!("`{}` at {place} (priority {})", r.source, r.priority));
         if let Some(run) = run {
             match &run.outcome {
@@ -653,22 +667,26 @@ fn sources_step(facts: &Facts<'_>, p: &MergedPerson) -> Step {
 }
 
 /// Where record `r` was read (file and line, or the API's item).
-fn place_of(facts: &Facts<'_>, r: &crate::transform::merge::RecordRef) -> Option<String> {
-    let snap = facts.gathered.sources.iter().find(|s| s.id == r.source)?.records.as_ref()?;
-    snap.people.iter().find(|x| x.id == r.id).map(|x| x.location.to_string())
+/// The source records merged into `p`, each with the record itself when its source's
+/// records hold it: one pass over each of those sources' records.
+fn records_of<'f>(facts: &'f Facts<'_>, p: &'f MergedPerson) -> Vec<(&'f RecordRef, Option<&'f Person>)> {
+    let mut found: std::collections::HashMap<(&str, &str), &Person> = std::collections::HashMap::new();
+    let wanted: std::collections::HashSet<(&str, &str)> =
+        p.records.iter().map(|r| (r.source.as_str(), r.id.as_str())).collect();
+    for s in facts.gathered.sources.iter().filter(|s| p.records.iter().any(|r| r.source == s.id)) {
+        for x in s.records.iter().flat_map(|r| &r.people) {
+            if wanted.contains(&(s.id.as_str(), x.id.as_str())) {
+                found.entry((s.id.as_str(), x.id.as_str())).or_insert(x.as_ref());
+            }
+        }
+    }
+    p.records.iter().map(|r| (r, found.get(&(r.source.as_str(), r.id.as_str())).copied())).collect()
 }
 
 /// The values each source gave for the fields, and which one won.
-fn values_step(facts: &Facts<'_>, p: &MergedPerson) -> Step {
+fn values_step(facts: &Facts<'_>, p: &MergedPerson, records: &[(&RecordRef, Option<&Person>)]) -> Step {
     let pii = facts.pii;
-    let records: Vec<(&crate::transform::merge::RecordRef, &Person)> = p
-        .records
-        .iter()
-        .filter_map(|r| {
-            let snap = facts.gathered.sources.iter().find(|s| s.id == r.source)?.records.as_ref()?;
-            Some((r, snap.people.iter().find(|x| x.id == r.id)?.as_ref()))
-        })
-        .collect();
+    let records: Vec<(&RecordRef, &Person)> = records.iter().filter_map(|(r, x)| Some((*r, (*x)?))).collect();
     let show = |field: PersonField, v: &str| shown(pii, &crate::model::FieldRef::Person(field), v);
     let mut lines = Vec::new();
     let mut differ = 0;
@@ -694,7 +712,11 @@ fn values_step(facts: &Facts<'_>, p: &MergedPerson) -> Step {
             .iter()
             .filter(|(_, v)| *v != won)
             .map(|(r, v)| {
-                let place = place_of(facts, r).map(|l| format!(" at {l}")).unwrap_or_default();
+                let place = records
+                    .iter()
+                    .find(|(x, _)| x == r)
+                    .map(|(_, x)| format!(" at {}", x.location))
+                    .unwrap_or_default();
                 format!("`{}`{place} gave {} (priority {})", r.source, show(field, v), r.priority)
             })
             .collect();
