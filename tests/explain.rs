@@ -73,6 +73,10 @@ fn a_contractor_filtered_out() {
         "filtered_out",
         "Dirk Brandt: no entry in `corp`: excluded by filter `staff` exclude[0]: contractors use the vendor portal.",
     );
+    assert_eq!(
+        step(&a, "sources")["text"],
+        "found in `germany` record 10097 at data/germany.csv:98 (priority 20)"
+    );
     let filter = step(&a, "filter");
     assert_eq!(filter["verdict"], "stop");
     assert_eq!(filter["text"], "excluded by filter `staff` exclude[0]: contractors use the vendor portal");

@@ -643,7 +643,7 @@ fn sources_step(facts: &Facts<'_>, records: &[(&RecordRef, Option<&Person>)]) ->
     for &(r, record) in records {
         let run = facts.gathered.sources.iter().find(|s| s.id == r.source);
         let place = record.map_or_else(|| "(no location)".into(), |x| x.location.to_string());
-        found.push(format!("`{}` at {place} (priority {})", r.source, r.priority));
+        found.push(format!("`{}` record {} at {place} (priority {})", r.source, pii.id(&r.id), r.priority));
         if let Some(run) = run {
             match &run.outcome {
                 SourceOutcome::Read => {}
@@ -725,6 +725,10 @@ fn values_step(facts: &Facts<'_>, p: &MergedPerson, records: &[(&RecordRef, Opti
             let _ = write!(line, "; {}", others.join(", "));
         }
         lines.push(line);
+    }
+    // Custom attributes, as the merged person holds them (personal: masked as values).
+    for (name, value) in &p.person.custom {
+        lines.push(format!("custom.{name}: {}", pii.value(value)));
     }
     let text = match (records.len(), differ) {
         (0 | 1, _) => "one record: its values are the person's".to_owned(),
