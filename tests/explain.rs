@@ -99,6 +99,27 @@ fn a_person_hidden_by_an_override() {
     );
     assert_eq!(step(&a, "overrides")["verdict"], "stop");
     assert!(step(&a, "overrides")["text"].as_str().unwrap().contains("overrides.yaml:3"), "{a:#}");
+    // An override that keeps an entry disabled: created so, and kept so.
+    std::fs::write(
+        ex.path("overrides.yaml"),
+        "version: 1\noverrides:\n  - person: { employee_number: \"10051\" }\n    keep_disabled: true\n    reason: laptop not handed over yet\n",
+    )
+    .unwrap();
+    let created = explain(&ex, "jurgen.kohler@acme.example");
+    assert_eq!(created["verdict"], "create", "{created:#}");
+    assert!(
+        created["answer"].as_str().unwrap().ends_with(
+            "will be created in `corp` by the next apply, disabled (override (overrides.yaml:3): kept disabled: laptop not handed over yet)."
+        ),
+        "{created:#}"
+    );
+    applied(&ex);
+    ask(
+        &ex,
+        &["10051", "jurgen.kohler@acme.example"],
+        "kept_disabled",
+        "Jürgen Köhler: their entry in `corp` stays disabled: override (overrides.yaml:3): kept disabled: laptop not handed over yet.",
+    );
 }
 
 #[test]

@@ -230,6 +230,8 @@ pub enum Verdict {
     FilteredOut,
     /// An override hides the person.
     Hidden,
+    /// An override keeps the person's entry disabled.
+    KeptDisabled,
     /// A joiner whose entry is made on a later day.
     FutureJoiner,
     /// A pending joiner without a start date.
@@ -597,10 +599,19 @@ fn person_answer(facts: &Facts<'_>, i: usize) -> PersonAnswer {
     let today = facts.now.to_zoned(zone.clone()).date();
     steps.push(dates_step(p, today, zone.iana_name().unwrap_or("UTC"), &zone_by));
     let mut per_directory: Vec<(Verdict, String)> = Vec::new();
+    let mut off: Vec<(Verdict, String)> = Vec::new();
     for d in &facts.directories {
         let (verdict, answer, mut dir_steps) = directory_steps(facts, d, p);
         steps.append(&mut dir_steps);
-        per_directory.push((verdict, answer));
+        // A directory in mode off answers only when every directory is off.
+        if matches!(d.read, DirectoryRead::Off) {
+            off.push((verdict, answer))
+        } else {
+            per_directory.push((verdict, answer))
+        }
+    }
+    if per_directory.is_empty() {
+        per_directory = off;
     }
     let (verdict, answer) = headline(p, &per_directory, pii);
     PersonAnswer {
@@ -1033,6 +1044,8 @@ fn classify(
     let today = facts.now.to_zoned(facts.config.workspace.timezone.clone()).date();
     let hidden = crate::plan::overrides_naming(&facts.config.overrides, p, today)
         .find(|o| matches!(o.kind, OverrideKind::Hide { .. }));
+    let kept_disabled = crate::plan::overrides_naming(&facts.config.overrides, p, today)
+        .find(|o| o.kind == OverrideKind::KeepDisabled);
     let last_reason = row.reasons.last().map(|r| r.to_string()).unwrap_or_default();
     let excluded = match &p.decision {
         Decision::Included => {
@@ -1070,6 +1083,10 @@ fn classify(
                     due.why
                 ),
             ),
+            (None, Some(e)) if !e.after => {
+                let why = kept_disabled.map_or_else(|| last_reason.clone(), |o| o.describe());
+                (Verdict::Create, format!("will be created in `{id}`{}, disabled ({why}).", when()))
+            }
             _ => (Verdict::Create, format!("will be created in `{id}`{} ({last_reason}).", when())),
         },
         Action::Update => {
@@ -1128,6 +1145,10 @@ fn classify(
             (Some(_), None) if hidden.is_some() => {
                 let o = hidden.map(|o| o.describe()).unwrap_or_default();
                 (Verdict::Hidden, format!("their entry in `{id}` is left as it is: hidden by {o}."))
+            }
+            (Some(_), None) if kept_disabled.is_some() => {
+                let o = kept_disabled.map(|o| o.describe()).unwrap_or_default();
+                (Verdict::KeptDisabled, format!("their entry in `{id}` stays disabled: {o}."))
             }
             (Some(_), None) => {
                 let kept = import_once_differences(d.config, p, row, facts);
