@@ -31,9 +31,9 @@ pub(super) enum Fate {
     /// Left out of this plan.
     Skip(String),
     /// No entry, and none is needed now (perhaps on a later day).
-    Nothing(String, Option<Due>),
+    Nothing(String, Option<Box<Due>>),
     /// A new entry (enabled on a later day, perhaps).
-    Create { enabled: bool, why: String, due: Option<Due> },
+    Create { enabled: bool, why: String, due: Option<Box<Due>> },
     /// An existing entry.
     Exists(usize),
 }
@@ -198,10 +198,12 @@ impl Planner<'_> {
                         if today >= from {
                             // An override that keeps the entry disabled keeps it so on
                             // the start date too.
-                            let due = (!self.keeps_disabled(i)).then(|| Due {
-                                on: start,
-                                action: Action::Update,
-                                why: "the start date: the pre-provisioned entry is enabled".into(),
+                            let due = (!self.keeps_disabled(i)).then(|| {
+                                Box::new(Due {
+                                    on: start,
+                                    action: Action::Update,
+                                    why: "the start date: the pre-provisioned entry is enabled".into(),
+                                })
                             });
                             Fate::Create {
                                 enabled: false,
@@ -213,13 +215,13 @@ impl Planner<'_> {
                         } else {
                             Fate::Nothing(
                                 format!("future joiner: starts {start}; the entry is created from {from}"),
-                                Some(Due {
+                                Some(Box::new(Due {
                                     on: from,
                                     action: Action::Create,
                                     why: format!(
                                         "{days} days before the start date {start} (joiners.pre_provision_days)"
                                     ),
-                                }),
+                                })),
                             )
                         }
                     }
@@ -276,7 +278,7 @@ impl Planner<'_> {
         entry: &Entry,
         leaving: &Leaving,
         reasons: &mut Vec<Arc<str>>,
-        due: &mut Option<Due>,
+        due: &mut Option<Box<Due>>,
         today: Date,
     ) -> Action {
         let leavers = &self.dir.leavers;
@@ -287,18 +289,22 @@ impl Planner<'_> {
         };
         reasons.push(format!("{} ({since})", leaving.why).into());
         let act_on = leaving.since.checked_add((leavers.grace_days as i64).days()).unwrap_or(leaving.since);
-        let grace = format!(
-            "{} ({since}), after a grace period of {} days (leavers.grace_days)",
-            leaving.why, leavers.grace_days
-        );
+        let grace = || {
+            format!(
+                "{} ({since}), after a grace period of {} days (leavers.grace_days)",
+                leaving.why, leavers.grace_days
+            )
+        };
         let delete_on = leavers
             .delete_after_days
             .map(|days| (days, act_on.checked_add((days as i64).days()).unwrap_or(act_on)));
         let deleted_later = || {
-            delete_on.map(|(days, on)| Due {
-                on,
-                action: Action::Delete,
-                why: format!("{days} days after the disable due on {act_on} (leavers.delete_after_days)"),
+            delete_on.map(|(days, on)| {
+                Box::new(Due {
+                    on,
+                    action: Action::Delete,
+                    why: format!("{days} days after the disable due on {act_on} (leavers.delete_after_days)"),
+                })
             })
         };
         if leavers.action == LeaverAction::Ignore {
@@ -307,9 +313,9 @@ impl Planner<'_> {
         } else if today < act_on {
             reasons.push(format!("grace period of {} days: acting on {act_on}", leavers.grace_days).into());
             *due = if leavers.action == LeaverAction::Delete {
-                Some(Due { on: act_on, action: Action::Delete, why: grace })
+                Some(Box::new(Due { on: act_on, action: Action::Delete, why: grace() }))
             } else if entry.enabled {
-                Some(Due { on: act_on, action: Action::Disable, why: grace })
+                Some(Box::new(Due { on: act_on, action: Action::Disable, why: grace() }))
             } else {
                 deleted_later()
             };
@@ -317,6 +323,8 @@ impl Planner<'_> {
         } else if leavers.action == LeaverAction::Delete {
             Action::Delete
         } else if entry.enabled {
+            // Disabled today: the delete follows, unless it is due today too (the next
+            // run deletes then).
             *due = deleted_later().filter(|d| d.on > today);
             Action::Disable
         } else {

@@ -461,8 +461,9 @@ pub struct Row {
     pub entry_personal: bool,
     /// What the plan will do on a later day, for a row that waits. Not in reports, whose
     /// reasons say it in words; `hrsync explain` answers with it.
+    /// (Boxed: rarely there, and a plan holds a million rows.)
     #[serde(skip)]
-    pub due: Option<Due>,
+    pub due: Option<Box<Due>>,
 }
 
 /// What a plan will do for a row on a later day: a future joiner's create, a
