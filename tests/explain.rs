@@ -319,6 +319,12 @@ fn masked_answers_name_no_one_and_offline_reads_nothing() {
     for personal in ["Schröder", "tim.schroder", "10050"] {
         assert!(!out.stdout.contains(personal), "{personal}: {}", out.stdout);
     }
+    // --offline before any read was kept says so rather than "in no source".
+    let fresh = Example::new();
+    let none = fresh.run(&["explain", "10050", "--offline", "--format", "json"]);
+    let none = json(&none.stdout);
+    assert_eq!(none["verdict"], "not_planned", "{none:#}");
+    assert!(none["answer"].as_str().unwrap().ends_with("cannot be looked up offline: no source has a last good read in this state directory yet; run without --offline."), "{none:#}");
     // --offline: the last good reads only; a broken source file does not matter.
     std::fs::write(ex.path("data/germany.csv"), "not a csv at all\n").unwrap();
     let offline = ex.run(&["explain", "10050", "--offline", "--format", "json", "--pii", "full"]);

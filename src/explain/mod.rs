@@ -308,6 +308,12 @@ pub fn explain(facts: &Facts<'_>, query: &str) -> Explanation {
         [] if !entries.is_empty() => {
             (format!("No source holds this person any more: {}", entries[0].answer), entries[0].verdict)
         }
+        [] if facts.offline && facts.gathered.sources.iter().all(|s| s.records.is_none()) => (
+            format!(
+                "{shown} cannot be looked up offline: no source has a last good read in this state directory yet; run without --offline."
+            ),
+            Verdict::NotPlanned,
+        ),
         [] => (
             format!(
                 "{shown} is in no source: no record of {} has this key, record id, employee number or work e-mail, and no planned entry has this id.",
