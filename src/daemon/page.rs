@@ -9,7 +9,7 @@
 //! reads the same [`Record`] as `/status` and shows what `/status` shows minus the
 //! per-item errors: ids, counts, statuses, plan ids and reasons of whole directories and
 //! sources — never a row of a person. Its form asks `/explain` about one person, whose
-//! page ([`render_explain`], from `page/explain.html`) shows the answer of
+//! page (`render_explain`, from `page/explain.html`) shows the answer of
 //! [`crate::explain`] under the reports' personal data policy.
 //!
 //! Who may read it: [`Guard`], from `status_page.auth` of the config in force, applies

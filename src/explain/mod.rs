@@ -6,9 +6,9 @@
 //!
 //! [`answer`] reads the sources and directories as `plan` does, through [`crate::run`],
 //! and hands everything in as [`Facts`]; the answer itself ([`explain`]) is pure: it
-//! reads, writes and looks at the clock for nothing. Personal
-//! values go through the [`Pii`] policy the caller chose; reasons, rules and dates are
-//! written as plans write them.
+//! reads, writes and looks at the clock for nothing. Personal values go through the
+//! [`Pii`] policy the caller chose; reasons, rules and dates are written as plans write
+//! them.
 
 mod live;
 mod render;
@@ -572,6 +572,7 @@ fn describe_skipped(r: &SkippedRecord, pii: &Pii) -> String {
     let who = r
         .partial
         .as_deref()
+        .filter(|p| !p.id.is_empty())
         .map(|p| format!(" (record `{}`)", pii.key(&format!("{}:{}", p.source, p.id))))
         .unwrap_or_default();
     format!("{}{who}: skipped, {}", r.location, r.reason)
