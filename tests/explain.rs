@@ -422,6 +422,9 @@ fn offline_answers_from_the_plans_the_daemon_committed() {
         all.extend_from_slice(args);
         crate::util::run(&all)
     };
+    // `--ref` reads the sync repository from a revision, as `plan` does.
+    let at_head = hrsync(&["explain", "10098", "--ref", "HEAD", "--format", "json", "--pii", "full"]);
+    assert_eq!(json(&at_head.stdout)["verdict"], "future_joiner", "{at_head:?}");
     // One cycle: the plan of 143 creates is committed, then applied.
     assert_eq!(hrsync(&["daemon", "--once"]).code, 0);
     let offline = |q: &str| {
