@@ -406,8 +406,9 @@ fn explain_answers_from_the_page_masked_and_behind_the_pages_credentials() {
     assert!(answer.contains("data-verdict=\"future_joiner\""), "{answer}");
     assert_eq!(
         decode(&text(answer)).trim(),
-        "M… S…: will be created in `corp` on 2027-03-18, 14 days before the start date 2027-04-01 (joiners.pre_provision_days)."
+        "M… S…: will be created in corp on 2027-03-18, 14 days before the start date 2027-04-01 (joiners.pre_provision_days)."
     );
+    assert!(answer.contains("<code>corp</code>"), "the Markdown's code spans are code: {answer}");
     for personal in ["Mila", "Schuster", "mila.schuster", "10098"] {
         assert!(!dom.contains(personal), "{personal} in {dom}");
     }

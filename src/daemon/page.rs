@@ -393,8 +393,31 @@ pub(super) fn render_explain(
     error: Option<&str>,
 ) -> Result<String, minijinja::Error> {
     let mut env = minijinja::Environment::new();
+    env.add_filter("code", code_spans);
     env.add_template("explain.html", EXPLAIN_TEMPLATE)?;
     env.get_template("explain.html")?.render(minijinja::context! { workspace, pii, answer, error })
+}
+
+/// The answer's text, escaped, with each `` `…` `` span as `<code>…</code>` (the answer
+/// is Markdown for the command line). A last backtick without its pair stays as it is.
+fn code_spans(text: &str) -> minijinja::Value {
+    let escaped = minijinja::HtmlEscape(text).to_string();
+    let pieces: Vec<&str> = escaped.split('`').collect();
+    // n pieces are cut by n - 1 backticks; the first ones, two by two, are spans.
+    let paired = (pieces.len() - 1) / 2 * 2;
+    let mut out = String::with_capacity(escaped.len() + pieces.len() * 6);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            let tick = i - 1;
+            out.push_str(match (tick < paired, tick % 2) {
+                (true, 0) => "<code>",
+                (true, _) => "</code>",
+                (false, _) => "`",
+            });
+        }
+        out.push_str(piece);
+    }
+    minijinja::Value::from_safe_string(out)
 }
 
 /// The page for what `r` holds.
@@ -433,6 +456,16 @@ pub(super) mod tests {
             ],
             sources: vec![(SourceId::new("germany").unwrap(), "csv", true)],
         }
+    }
+
+    #[test]
+    fn code_spans_are_escaped_and_paired() {
+        let html = code_spans("in `corp` <b>&</b> `x` and a lone ` tick").to_string();
+        assert_eq!(
+            html,
+            "in <code>corp</code> &lt;b&gt;&amp;&lt;&#x2f;b&gt; <code>x</code> and a lone ` tick"
+        );
+        assert_eq!(code_spans("none").to_string(), "none");
     }
 
     fn record() -> Record {
