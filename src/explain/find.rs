@@ -38,7 +38,8 @@ pub(super) fn entries_naming(facts: &Facts<'_>, query: &str) -> Vec<EntryAnswer>
 /// Whether a record of `p` is named by `q`.
 pub(super) fn names(p: &Person, q: &str) -> bool {
     let same = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case(q));
-    p.id == q || format!("{}:{}", p.source, p.id) == q || same(&p.employee_number) || same(&p.work_email)
+    let key = q.split_once(':').is_some_and(|(source, id)| source == p.source.as_str() && id == p.id);
+    p.id == q || key || same(&p.employee_number) || same(&p.work_email)
 }
 
 /// The people of the population `query` names through the sources: by key, record id,

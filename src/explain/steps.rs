@@ -135,13 +135,31 @@ pub(super) fn filter_step(facts: &Facts<'_>, p: &MergedPerson) -> Step {
         if !p.decision.is_included() || d.config.filters.is_empty() {
             continue;
         }
-        let filters = d.config.filters.iter().filter_map(|f| facts.config.filters.get(f));
-        match filter::decide(filters, p) {
+        match decision_in(facts, d.config, p) {
             Decision::Included => more.push(format!("`{}`: included by its filters", d.config.id)),
             excluded => more.push(format!("`{}`: {excluded}", d.config.id)),
         }
     }
     Step { check: Check::Filter, directory: None, verdict: mark, text, facts: more }
+}
+
+/// Whether `p` is in `d`'s scope: the sources' filters' decision, then the directory's.
+pub(super) fn decision_in(facts: &Facts<'_>, d: &DirectoryConfig, p: &MergedPerson) -> Decision {
+    match &p.decision {
+        Decision::Included => filter::decide(d.filters.iter().filter_map(|f| facts.config.filters.get(f)), p),
+        excluded => excluded.clone(),
+    }
+}
+
+/// What HR gives for a field made from templates (not a `unique` one, picked at
+/// creation, nor the manager reference).
+pub(super) fn hr_value(f: &crate::config::Field, p: &MergedPerson) -> Option<String> {
+    match &f.source {
+        FieldSource::Templates { candidates, unique: false } => {
+            map::first_value(candidates, p).map(|(v, _)| v)
+        }
+        _ => None,
+    }
 }
 
 /// Overrides naming the person.
@@ -268,24 +286,17 @@ pub(super) fn fields_step(
             (None, None) => format!("{} ({mode}): no value", f.attribute),
             (None, Some(_)) => {
                 let held = before.map_or_else(|| "(none)".to_owned(), |v| show_value(f.personal, v));
-                let hr = match &f.source {
-                    FieldSource::Templates { candidates, unique: false } => {
-                        map::first_value(candidates, p).map(|(v, _)| v)
-                    }
-                    _ => None,
-                };
-                match (f.mode, &f.source, hr) {
-                    (FieldMode::ImportOnce, _, Some(hr)) if !same_text(f.compare, Some(&hr), before) => {
+                match (f.mode, hr_value(f, p)) {
+                    (FieldMode::ImportOnce, Some(hr)) if !same_text(f.compare, Some(&hr), before) => {
                         format!(
                             "{} ({mode}): the entry keeps {held}; HR says {}: HR changes are not applied after creation",
                             f.attribute,
                             show(f.personal, &hr)
                         )
                     }
-                    (FieldMode::ImportOnce, _, _) => {
+                    (FieldMode::ImportOnce, _) => {
                         format!("{} ({mode}): {held}, set at creation", f.attribute)
                     }
-                    (_, FieldSource::Manager, _) => format!("{} ({mode}): {held}, in step", f.attribute),
                     _ => format!("{} ({mode}): {held}, in step", f.attribute),
                 }
             }

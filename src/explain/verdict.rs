@@ -194,7 +194,7 @@ pub(super) fn directory_steps(
     };
     let entry = row.entry.as_deref().and_then(|e| live.iter().find(|x| x.id == e));
     steps.push(match_step(facts, d, p, row));
-    let (verdict, answer) = classify(facts, d, p, row, plan);
+    let (verdict, answer) = classify(facts, d, p, row, plan, entry);
     // A committed plan that the last apply applied: its writes for the person are done,
     // unless the apply says they failed.
     let (verdict, answer) = match facts.last.directories.get(id) {
@@ -285,6 +285,7 @@ pub(super) fn classify(
     p: &MergedPerson,
     row: &Row,
     plan: &Plan,
+    entry: Option<&Entry>,
 ) -> (Verdict, String) {
     let id = &d.config.id;
     let today = facts.now.to_zoned(facts.config.workspace.timezone.clone()).date();
@@ -293,16 +294,7 @@ pub(super) fn classify(
     let kept_disabled = crate::plan::overrides_naming(&facts.config.overrides, p, today)
         .find(|o| o.kind == OverrideKind::KeepDisabled);
     let last_reason = row.reasons.last().map(|r| r.to_string()).unwrap_or_default();
-    let excluded = match &p.decision {
-        Decision::Included => {
-            let filters = d.config.filters.iter().filter_map(|f| facts.config.filters.get(f));
-            match filter::decide(filters, p) {
-                Decision::Included => None,
-                e => Some(e),
-            }
-        }
-        e => Some(e.clone()),
-    };
+    let excluded = Some(decision_in(facts, d.config, p)).filter(|e| !e.is_included());
     let when = || when_applied(plan, d.config);
     match row.action {
         Action::Skip => {
@@ -397,7 +389,7 @@ pub(super) fn classify(
                 (Verdict::KeptDisabled, format!("their entry in `{id}` stays disabled: {o}."))
             }
             (Some(_), None) => {
-                let kept = import_once_differences(d.config, p, row, facts);
+                let kept = import_once_differences(d.config, p, entry);
                 let leaves = leaving_later(d.config, p, facts).map(|l| format!(" {l}")).unwrap_or_default();
                 if kept.is_empty() {
                     (Verdict::InSync, format!("in step in `{id}`: the entry matches HR.{leaves}"))
@@ -459,26 +451,15 @@ pub(super) fn past(action: Action) -> &'static str {
 pub(super) fn import_once_differences(
     d: &DirectoryConfig,
     p: &MergedPerson,
-    row: &Row,
-    facts: &Facts<'_>,
+    entry: Option<&Entry>,
 ) -> Vec<String> {
-    let DirectoryRead::Planned { live, .. } =
-        facts.directories.iter().find(|x| x.config.id == d.id).map_or(&DirectoryRead::NotRead, |x| &x.read)
-    else {
-        return Vec::new();
-    };
-    let Some(entry) = row.entry.as_deref().and_then(|e| live.iter().find(|x| x.id == e)) else {
-        return Vec::new();
-    };
+    let Some(entry) = entry else { return Vec::new() };
     d.fields
         .iter()
         .filter(|f| f.mode == FieldMode::ImportOnce)
-        .filter(|f| match &f.source {
-            FieldSource::Templates { candidates, unique: false } => {
-                let hr = map::first_value(candidates, p).map(|(v, _)| v);
-                !same_text(f.compare, hr.as_deref(), entry.attributes.get(&f.attribute))
-            }
-            _ => false,
+        .filter(|f| {
+            hr_value(f, p)
+                .is_some_and(|hr| !same_text(f.compare, Some(&hr), entry.attributes.get(&f.attribute)))
         })
         .map(|f| format!("`{}` is", f.attribute))
         .collect()
